@@ -1,0 +1,49 @@
+import { domainToASCII } from 'node:url';
+
+/** Where clients reach the HTTP endpoint: the seed's announced* properties. */
+export interface AnnouncedEndpoint {
+  protocol: 'http' | 'https';
+  host: string;
+  port: number;
+  /** Starts with "/", no trailing slash ("" is allowed for the root). */
+  contextRoot: string;
+}
+
+/**
+ * Percent-encodes one path segment per RFC 3986: everything but unreserved characters
+ * (encodeURIComponent leaves !'()* alone; some clients and proxies mangle them).
+ */
+export function encodePathSegment(segment: string): string {
+  return encodeURIComponent(segment).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** The host as it must appear in a URL: IDN in ASCII (punycode) form, IPv6 literals in brackets. */
+export function urlHost(host: string): string {
+  if (host.includes(':')) return host.startsWith('[') ? host : `[${host}]`;
+  const ascii = domainToASCII(host);
+  if (ascii === '') throw new Error(`invalid host name: ${host}`);
+  return ascii;
+}
+
+/** `{protocol}://{host}:{port}{contextRoot}` — the port is always written, as in the seed. */
+export function baseUrl(endpoint: AnnouncedEndpoint): string {
+  const root = endpoint.contextRoot.replace(/\/+$/, '');
+  return `${endpoint.protocol}://${urlHost(endpoint.host)}:${endpoint.port}${root}`;
+}
+
+/**
+ * The two URLs of a slot. The GET URL carries no secret; the PUT URL carries the token, so
+ * clients that cannot send headers (the legacy namespaces) still prove their slot.
+ *
+ * @example
+ * const { put, get } = slotUrls(endpoint, slot.id, slot.filename, signSlot(secret, slot));
+ */
+export function slotUrls(
+  endpoint: AnnouncedEndpoint,
+  id: string,
+  filename: string,
+  token: string,
+): { put: string; get: string } {
+  const get = `${baseUrl(endpoint)}/${id}/${encodePathSegment(filename)}`;
+  return { put: `${get}?t=${token}`, get };
+}
