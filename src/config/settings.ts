@@ -1,0 +1,40 @@
+/**
+ * The effective configuration that `serve` and the other commands run with: every property of the
+ * catalogue resolved (serverspecific > general > default), validated and converted.
+ * Sizes are bytes; durations are milliseconds.
+ */
+export interface Settings {
+  /** Repository folder; undefined → serve uses a private temporary folder (as in the seed). */
+  fileRepo: string | undefined;
+  /** Largest upload in bytes; -1 = unlimited. */
+  maxFileSize: number;
+  announcedWebProtocol: 'http' | 'https';
+  announcedWebHost: string;
+  announcedWebPort: number;
+  /** Leading "/", no trailing "/" ("" for the root). */
+  announcedWebContextRoot: string;
+  xmppHost: string;
+  xmppPort: number;
+  /** The component's JID, e.g. upload.example.org. */
+  domain: string;
+  /** XEP-0114 handshake secret; undefined when not configured. */
+  sharedSecret: string | undefined;
+  /** HTTP listen address. */
+  webHost: string;
+  /** HTTP listen port. */
+  webPort: number;
+  /** Domains whose users may request slots; ['*'] = anyone. Default: the parent domain of `domain`. */
+  allowedDomains: string[];
+  /** HMAC key for slot tokens, shared by all nodes; generated into the config by serve when missing. */
+  slotSecret: string | undefined;
+  /** How long a slot's PUT URL stays valid (ms). */
+  slotLifetime: number;
+  /** CORS allowed origins; ['*'] = any. */
+  corsOrigins: string[];
+  /** PEM certificate (chain) path; with tlsKey, the endpoint speaks HTTPS. */
+  tlsCertificate: string | undefined;
+  /** PEM private key path. */
+  tlsKey: string | undefined;
+  /** How long SIGTERM waits for running uploads before exiting (ms). */
+  shutdownTimeout: number;
+}
