@@ -1,3 +1,5 @@
+import type { Purpose } from '../slots/slot.ts';
+
 /**
  * The effective configuration that `serve` and the other commands run with: every property of the
  * catalogue resolved (serverspecific > general > default), validated and converted.
@@ -37,4 +39,18 @@ export interface Settings {
   tlsKey: string | undefined;
   /** How long SIGTERM waits for running uploads before exiting (ms). */
   shutdownTimeout: number;
+  /** How often serve purges (ms); 0 = never (cron runs `fileupload purge`). */
+  purgeInterval: number;
+  /** Uploads stored longer ago than this are purged (ms); undefined = no age limit. */
+  maxAge: number | undefined;
+  /** Purposes maxAge applies to (default message, ephemeral). */
+  maxAgePurposes: Purpose[];
+  /** Cap on the bytes of stored uploads; undefined or -1 = none. */
+  maxRepoSize: number | undefined;
+  /** Bytes one bare JID may have stored; undefined or -1 = no quota. */
+  userQuota: number | undefined;
+  /** Bytes one bare JID may upload in a rolling 24 h; undefined or -1 = no quota. */
+  dailyQuota: number | undefined;
+  /** Bytes the repository may hold (slots refused beyond); undefined or -1 = no quota. */
+  globalQuota: number | undefined;
 }

@@ -1,0 +1,268 @@
+import type { Command } from 'commander';
+import { CliError, ExitCode } from './exit-codes.ts';
+import { globalOptions } from './context.ts';
+
+/** What secret values look like in `config get`/`config list` without --show-secrets. */
+export const MASK = '********';
+
+const NAME_HELP = 'property name: short (maxFileSize) or full (plugin.httpfileupload.maxFileSize)';
+
+/**
+ * Registers `fileupload config get|set|unset|list`. The configuration modules (and the XML
+ * parser) load only when a config subcommand runs.
+ *
+ * @example
+ * registerConfig(program);
+ */
+export function registerConfig(program: Command): void {
+  const config = program
+    .command('config')
+    .description('show and change the configuration (openfire.xml)')
+    .addHelpText(
+      'after',
+      `
+Precedence: plugin.httpfileupload.serverspecific.NAME > plugin.httpfileupload.NAME > default.
+An empty value counts as unset. Run "fileupload config list" for every property.`,
+    );
+
+  config
+    .command('get')
+    .description('print the effective value of a property')
+    .argument('<name>', NAME_HELP)
+    .option('--show-secrets', 'print secret values instead of masking them')
+    .action(async (name: string, opts: { showSecrets?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { describe, lookup } = await engine();
+      const { property } = lookup(name);
+      const resolver = await resolverFor(g.config);
+      const row = describe(resolver, property, opts.showSecrets === true);
+      if (g.json) {
+        const out: Record<string, unknown> = { name: row.name, value: row.value, source: row.source, default: row.default };
+        if (row.error) out.error = row.error;
+        process.stdout.write(JSON.stringify(out) + '\n');
+      } else {
+        process.stdout.write((row.value ?? '') + '\n');
+      }
+      if (row.error) invalidExit([row]);
+    });
+
+  config
+    .command('set')
+    .description('validate a value and write it to the configuration file')
+    .argument('<name>', NAME_HELP)
+    .argument('<value>', 'the new value (checked against the property rule before anything is written)')
+    .option('--server-specific', 'write plugin.httpfileupload.serverspecific.NAME (this node only)')
+    .action(async (name: string, value: string, opts: { serverSpecific?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { lookup, checkValue, write, describe, SERVER_SPECIFIC_PREFIX } = await engine();
+      const { property, serverSpecific } = lookup(name);
+      const layer = serverSpecific || opts.serverSpecific === true ? 'serverspecific' : 'general';
+      const written = layer === 'serverspecific' ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
+      const text = checkValue(property, written, value);
+      await write(() => import('../config/edit.ts').then((m) => m.setConfigProperty(g.config, written, text)));
+      const resolver = await resolverFor(g.config);
+      const row = describe(resolver, property, false);
+      const shown = property.secret ? MASK : text;
+      if (g.json) {
+        process.stdout.write(
+          JSON.stringify({ name: written, value: shown, layer, restart: property.restart, effective: { value: row.value, source: row.source } }) + '\n',
+        );
+      } else {
+        process.stdout.write(`${written} = ${shown}\n`);
+      }
+      notes(resolver, property, row.source, layer);
+    });
+
+  config
+    .command('unset')
+    .description('remove a property from the configuration file (the next layer or the default applies)')
+    .argument('<name>', NAME_HELP)
+    .option('--server-specific', 'remove plugin.httpfileupload.serverspecific.NAME (this node only)')
+    .action(async (name: string, opts: { serverSpecific?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { lookup, write, describe, SERVER_SPECIFIC_PREFIX } = await engine();
+      const { property, serverSpecific } = lookup(name);
+      const layer = serverSpecific || opts.serverSpecific === true ? 'serverspecific' : 'general';
+      const written = layer === 'serverspecific' ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
+      const removed = await write(() => import('../config/edit.ts').then((m) => m.unsetConfigProperty(g.config, written)));
+      const resolver = await resolverFor(g.config);
+      const row = describe(resolver, property, false);
+      const shown = property.secret && row.value !== null ? MASK : row.value;
+      if (g.json) {
+        process.stdout.write(JSON.stringify({ name: written, removed, restart: property.restart, effective: { value: shown, source: row.source } }) + '\n');
+      } else {
+        process.stdout.write(
+          `${removed ? `${written} removed` : `${written} was not set`}; effective value: ${shown ?? '(unset)'} (${row.source})\n`,
+        );
+      }
+      if (removed) notes(resolver, property, row.source, layer);
+    });
+
+  config
+    .command('list')
+    .description('show every property with its effective value and source')
+    .option('--show-secrets', 'print secret values instead of masking them')
+    .action(async (opts: { showSecrets?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const { describe, properties, strayNames } = await engine();
+      const resolver = await resolverFor(g.config);
+      const rows = properties.map((p) => describe(resolver, p, opts.showSecrets === true));
+      if (g.json) {
+        process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      } else {
+        const w = Math.max(...rows.map((r) => r.name.length));
+        const v = Math.min(48, Math.max(5, ...rows.map((r) => (r.value ?? '(unset)').length)));
+        // One write: a reader that stops early (| head) then gets everything or nothing.
+        const lines = [`${'NAME'.padEnd(w)}  ${'VALUE'.padEnd(v)}  SOURCE`];
+        for (const r of rows) lines.push(`${r.name.padEnd(w)}  ${(r.value ?? '(unset)').padEnd(v)}  ${r.source}${r.error ? '  (invalid)' : ''}`);
+        process.stdout.write(lines.join('\n') + '\n');
+      }
+      for (const stray of await strayNames(g.config)) {
+        process.stderr.write(`fileupload: warning: ${stray}\n`);
+      }
+      invalidExit(rows.filter((r) => r.error));
+    });
+}
+
+/** The configuration engine, loaded on demand. */
+async function engine() {
+  const [catalogueMod, typesMod, errorsMod, loadMod, editMod, xmlMod] = await Promise.all([
+    import('../config/catalogue.ts'),
+    import('../config/types.ts'),
+    import('../config/errors.ts'),
+    import('../config/load.ts'),
+    import('../config/edit.ts'),
+    import('../config/openfire-xml.ts'),
+  ]);
+  type Property = import('../config/catalogue.ts').Property;
+  type Resolver = import('../config/resolve.ts').Resolver;
+  const { lookupProperty, suggestProperty, properties, GENERAL_PREFIX, SERVER_SPECIFIC_PREFIX } = catalogueMod;
+
+  const lookup = (name: string) => {
+    const found = lookupProperty(name);
+    if (found) return found;
+    const hint = suggestProperty(name);
+    throw new CliError(
+      `unknown property "${name}"${hint.length ? `; did you mean ${hint.join(' or ')}?` : ''} ("fileupload config list" shows every property)`,
+      ExitCode.Usage,
+    );
+  };
+
+  const checkValue = (property: Property, written: string, value: string): string => {
+    const text = value.trim();
+    if (text === '') {
+      throw new CliError(`${written}: an empty value means unset; use "fileupload config unset ${property.short}"`, ExitCode.Usage);
+    }
+    try {
+      property.parse(text);
+    } catch (err) {
+      if (err instanceof typesMod.InvalidValue) {
+        throw new CliError(`${written}: ${err.message}; nothing was changed (rule: ${property.rule})`, ExitCode.Usage);
+      }
+      throw err;
+    }
+    return text;
+  };
+
+  const describe = (resolver: Resolver, p: Property, showSecrets: boolean): Row => {
+    const r = resolver.resolve(p.short);
+    const def = resolver.defaultValue(p.short) ?? null;
+    let error: string | undefined;
+    if (r.text !== undefined) {
+      try {
+        p.parse(r.text);
+      } catch (err) {
+        if (!(err instanceof typesMod.InvalidValue)) throw err;
+        error = `${loadMod.sourceName(p, r.source)}: ${err.message} (rule: ${p.rule})`;
+      }
+    }
+    const mask = (v: string | null) => (v !== null && p.secret && !showSecrets ? MASK : v);
+    return {
+      name: p.name,
+      value: mask(r.text ?? null),
+      source: r.source,
+      default: mask(def),
+      type: p.type,
+      restart: p.restart,
+      secret: p.secret,
+      ...(error ? { error } : {}),
+    };
+  };
+
+  /** Elements under plugin.httpfileupload that are no property (typos are otherwise silent). */
+  const strayNames = async (file: string): Promise<string[]> => {
+    const { doc } = await editMod.readConfigDocument(file);
+    if (!doc) return [];
+    const names = [...xmlMod.leafNames(doc, GENERAL_PREFIX.slice(0, -1)), ...xmlMod.leafNames(doc, SERVER_SPECIFIC_PREFIX.slice(0, -1))];
+    return names
+      .filter((n) => !lookupProperty(n))
+      .map((n) => {
+        const hint = suggestProperty(n);
+        return `${n} in the configuration file is not a known property and is ignored${hint.length ? ` (did you mean ${hint.join(' or ')}?)` : ''}`;
+      });
+  };
+
+  /** Runs a file change, turning config and file-system errors into CLI errors. */
+  const write = async <T>(change: () => Promise<T>): Promise<T> => {
+    try {
+      return await change();
+    } catch (err) {
+      throw toCliError(err, errorsMod.ConfigError);
+    }
+  };
+
+  return { lookup, checkValue, describe, strayNames, write, properties, SERVER_SPECIFIC_PREFIX };
+}
+
+/** One row of `config list --json` (and the basis of `config get`). */
+interface Row {
+  name: string;
+  value: string | null;
+  source: string;
+  default: string | null;
+  type: string;
+  restart: boolean;
+  secret: boolean;
+  error?: string;
+}
+
+async function resolverFor(file: string) {
+  const [{ loadLayers }, { Resolver }, { ConfigError }] = await Promise.all([
+    import('../config/load.ts'),
+    import('../config/resolve.ts'),
+    import('../config/errors.ts'),
+  ]);
+  try {
+    return new Resolver(await loadLayers(file));
+  } catch (err) {
+    throw toCliError(err, ConfigError);
+  }
+}
+
+function toCliError(err: unknown, configError: abstract new (...args: never[]) => Error): unknown {
+  if (err instanceof configError) return new CliError(`${err.message}; nothing was changed`, ExitCode.Usage);
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && typeof e.path === 'string') return new CliError(`${e.path}: ${e.message}`, ExitCode.Failure);
+  return err;
+}
+
+function notes(
+  resolver: { layers: readonly { source: string }[] },
+  property: { restart: boolean; short: string },
+  effectiveSource: string,
+  layer: string,
+): void {
+  const rank = (source: string) => resolver.layers.findIndex((l) => l.source === source);
+  if (rank(effectiveSource) < rank(layer)) {
+    process.stderr.write(
+      `fileupload: note: the ${effectiveSource} value of ${property.short} takes precedence over the ${layer} one\n`,
+    );
+  }
+  if (property.restart) process.stderr.write(`fileupload: note: restart serve for ${property.short} to take effect\n`);
+}
+
+function invalidExit(rows: { error?: string }[]): void {
+  if (rows.length === 0) return;
+  for (const r of rows) process.stderr.write(`fileupload: invalid: ${r.error}\n`);
+  process.exitCode = ExitCode.Usage;
+}

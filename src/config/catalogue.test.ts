@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { catalogue, lookupProperty, parentDomain, properties, suggestProperty } from './catalogue.ts';
+import { InvalidValue } from './types.ts';
+
+const ok = (short: keyof typeof catalogue, text: string) => catalogue[short].parse(text);
+const bad = (short: keyof typeof catalogue, text: string, why: RegExp) =>
+  assert.throws(() => catalogue[short].parse(text), (err: unknown) => err instanceof InvalidValue && why.test(err.message), `${short}=${text}`);
+
+test('every property is complete and named in the plugin style', () => {
+  assert.ok(properties.length >= 19);
+  for (const p of properties) {
+    assert.equal(p.name, `plugin.httpfileupload.${p.short}`);
+    assert.ok(p.help.length > 10 && !p.help.includes('\n'), p.short);
+    assert.ok(p.rule.length > 3, p.short);
+    assert.ok(p.defaultText.length > 0, p.short);
+    assert.equal(typeof p.restart, 'boolean');
+  }
+  assert.deepEqual(properties.filter((p) => p.secret).map((p) => p.short), ['sharedSecret', 'slotSecret']);
+});
+
+test('seed defaults', () => {
+  const ctx = (values: Record<string, string | undefined> = {}) => ({ value: (k: string) => values[k], hostname: () => 'box.example.org' });
+  assert.equal(catalogue.maxFileSize.default(ctx()), '52428800');
+  assert.equal(catalogue.announcedWebProtocol.default(ctx()), 'https');
+  assert.equal(catalogue.announcedWebHost.default(ctx()), 'box.example.org');
+  assert.equal(catalogue.announcedWebPort.default(ctx()), '7443');
+  assert.equal(catalogue.announcedWebPort.default(ctx({ announcedWebProtocol: 'http' })), '7070');
+  assert.equal(catalogue.announcedWebContextRoot.default(ctx()), '/httpfileupload');
+  assert.equal(catalogue.xmppHost.default(ctx()), 'localhost');
+  assert.equal(catalogue.xmppPort.default(ctx()), '5275');
+  assert.equal(catalogue.webPort.default(ctx({ announcedWebPort: '8443' })), '8443');
+  assert.equal(catalogue.allowedDomains.default(ctx({ domain: 'upload.example.org' })), 'example.org');
+  assert.equal(catalogue.allowedDomains.default(ctx()), undefined);
+  assert.equal(catalogue.fileRepo.default(ctx()), undefined);
+  assert.equal(catalogue.slotLifetime.default(ctx()), '300s');
+});
+
+test('sizes, durations and -1 = unlimited', () => {
+  assert.equal(ok('maxFileSize', '50M'), 52428800);
+  assert.equal(ok('maxFileSize', '-1'), -1);
+  bad('maxFileSize', 'big', /not a size/);
+  bad('maxFileSize', '-2', /not a size/);
+  assert.equal(ok('slotLifetime', '5m'), 300_000);
+  assert.equal(ok('shutdownTimeout', '0'), 0);
+  bad('slotLifetime', '0', /shorter than 1s/);
+  bad('slotLifetime', 'forever', /not a duration/);
+});
+
+test('ports, protocol, context root', () => {
+  assert.equal(ok('xmppPort', '5347'), 5347);
+  for (const p of ['0', '65536', '-1', '80a', '1.5']) bad('webPort', p, /port|outside/);
+  assert.equal(ok('announcedWebProtocol', 'http'), 'http');
+  bad('announcedWebProtocol', 'ftp', /one of http, https/);
+  bad('announcedWebProtocol', 'HTTPS', /one of http, https/);
+  assert.equal(ok('announcedWebContextRoot', '/upload/'), '/upload');
+  assert.equal(ok('announcedWebContextRoot', '/'), '');
+  bad('announcedWebContextRoot', 'upload', /does not start with \//);
+  bad('announcedWebContextRoot', '/a b', /not allowed/);
+  bad('announcedWebContextRoot', '/a/../b', /\.\. segment/);
+});
+
+test('hosts, domains, paths and lists', () => {
+  assert.equal(ok('webHost', '::'), '::');
+  assert.equal(ok('webHost', '127.0.0.1'), '127.0.0.1');
+  assert.equal(ok('announcedWebHost', 'bücher.example'), 'bücher.example');
+  bad('announcedWebHost', 'bad host', /neither a host name/);
+  bad('announcedWebHost', 'https://x.org', /neither a host name/);
+  assert.equal(ok('domain', 'upload.example.org'), 'upload.example.org');
+  bad('domain', '10.0.0.1', /not a domain/);
+  bad('domain', '-x.org', /not a domain/);
+  bad('domain', 'a..b', /not a domain/);
+  assert.equal(ok('fileRepo', '/srv/up'), '/srv/up');
+  bad('fileRepo', 'srv/up', /absolute/);
+  assert.deepEqual(ok('allowedDomains', 'example.org, example.net,'), ['example.org', 'example.net']);
+  assert.deepEqual(ok('allowedDomains', '*'), ['*']);
+  bad('allowedDomains', 'example.org, not a domain', /list item/);
+  assert.deepEqual(ok('corsOrigins', 'https://chat.example.org/, http://localhost:8080'), ['https://chat.example.org', 'http://localhost:8080']);
+  bad('corsOrigins', 'https://chat.example.org/path', /origin/);
+  bad('corsOrigins', 'chat.example.org', /origin/);
+});
+
+test('names: short, full and serverspecific spellings; suggestions for typos', () => {
+  assert.equal(lookupProperty('maxFileSize')?.property, catalogue.maxFileSize);
+  assert.deepEqual(lookupProperty('plugin.httpfileupload.maxFileSize'), { property: catalogue.maxFileSize, serverSpecific: false });
+  assert.deepEqual(lookupProperty('plugin.httpfileupload.serverspecific.fileRepo'), { property: catalogue.fileRepo, serverSpecific: true });
+  assert.deepEqual(lookupProperty('serverspecific.fileRepo'), { property: catalogue.fileRepo, serverSpecific: true });
+  assert.equal(lookupProperty('maxfilesize'), undefined);
+  assert.equal(lookupProperty('plugin.httpfileupload.serverspecific'), undefined);
+  assert.equal(lookupProperty('toString'), undefined);
+  assert.deepEqual(suggestProperty('maxfilesize'), ['maxFileSize']);
+  assert.deepEqual(suggestProperty('plugin.httpfileupload.sharedSecrt'), ['sharedSecret']);
+  assert.ok(suggestProperty('port').includes('xmppPort'));
+  assert.deepEqual(suggestProperty('zzzzzzzzzzzz'), []);
+});
+
+test('parentDomain', () => {
+  assert.equal(parentDomain('upload.example.org'), 'example.org');
+  assert.equal(parentDomain('upload.localhost'), 'localhost');
+  assert.equal(parentDomain('localhost'), 'localhost');
+});

@@ -1,0 +1,383 @@
+/**
+ * The one catalogue of configuration properties. Validation, defaults, `config list`, the README
+ * reference and the man page all come from here; a property that is not in this file does not
+ * exist. Names follow the Openfire plugin: `plugin.httpfileupload.<short>`.
+ */
+import type { Settings } from './settings.ts';
+import type { Purpose } from '../slots/slot.ts';
+
+/** Upload purposes (XEP-0363 §purpose), for maxAgePurposes. */
+const PURPOSES = ['message', 'ephemeral', 'profile', 'permanent'] as const;
+import {
+  domainOrStarType,
+  domainType,
+  durationType,
+  enumType,
+  hostType,
+  isDomainName,
+  listType,
+  originType,
+  pathType,
+  portType,
+  sizeType,
+  stringType,
+  urlPathType,
+  type PropertyType,
+  type ValueType,
+} from './types.ts';
+
+/** Every general property's full name starts with this. */
+export const GENERAL_PREFIX = 'plugin.httpfileupload.';
+/** A node's own override of a property: this prefix + the short name. */
+export const SERVER_SPECIFIC_PREFIX = 'plugin.httpfileupload.serverspecific.';
+
+/** A property's short name (`maxFileSize`): the keys of {@link Settings}. */
+export type PropertyKey = keyof Settings;
+
+/** What a computed default may look at. */
+export interface DefaultContext {
+  /** The effective text value of another property (after precedence), undefined when unset. */
+  value(short: PropertyKey): string | undefined;
+  /** This machine's host name. */
+  hostname(): string;
+}
+
+/**
+ * One configuration property.
+ *
+ * @example
+ * const p: Property<number> = catalogue.maxFileSize;
+ * p.parse('50M'); // 52428800
+ */
+export interface Property<T = unknown> {
+  /** Short name, e.g. `maxFileSize`; accepted everywhere as an alias of the full name. */
+  readonly short: PropertyKey;
+  /** Full general name, e.g. `plugin.httpfileupload.maxFileSize`. */
+  readonly name: string;
+  readonly type: PropertyType;
+  /** The default as text (parsed like any configured value), possibly computed from other values. */
+  readonly default: (ctx: DefaultContext) => string | undefined;
+  /** The default in words, for documentation (computed defaults say how). */
+  readonly defaultText: string;
+  /** The validation rule in words. */
+  readonly rule: string;
+  /** One line of help. */
+  readonly help: string;
+  /** True when a running serve must be restarted to apply a change (false: SIGHUP re-reads it). */
+  readonly restart: boolean;
+  /** Masked in `config get`/`config list` unless --show-secrets. */
+  readonly secret: boolean;
+  /** Allowed words of an enum property. */
+  readonly values?: readonly string[];
+  /** Checks and converts a trimmed, non-empty text (throws InvalidValue). */
+  readonly parse: (text: string) => T;
+  /** The typed value when no layer and no default gives one. */
+  readonly unset: T;
+}
+
+interface Spec<T> {
+  value: ValueType<T>;
+  default?: string | ((ctx: DefaultContext) => string | undefined);
+  defaultText?: string;
+  /** Extra words appended to the type's rule. */
+  ruleNote?: string;
+  help: string;
+  restart: boolean;
+  secret?: boolean;
+  values?: readonly string[];
+  unset?: T;
+}
+
+function define<K extends PropertyKey>(short: K, spec: Spec<Settings[K]>): Property<Settings[K]> {
+  const d = spec.default;
+  const fixed = typeof d === 'string' ? d : undefined;
+  return {
+    short,
+    name: GENERAL_PREFIX + short,
+    type: spec.value.type,
+    default: typeof d === 'function' ? d : () => fixed,
+    defaultText: spec.defaultText ?? fixed ?? 'none',
+    rule: spec.ruleNote ? `${spec.value.rule}; ${spec.ruleNote}` : spec.value.rule,
+    help: spec.help,
+    restart: spec.restart,
+    secret: spec.secret ?? false,
+    ...(spec.values ? { values: spec.values } : {}),
+    parse: spec.value.parse,
+    unset: spec.unset as Settings[K],
+  };
+}
+
+/**
+ * The parent domain that may use a component by default: upload.example.org → example.org
+ * (a single-label name stays as it is).
+ *
+ * @example
+ * parentDomain('upload.example.org'); // 'example.org'
+ */
+export function parentDomain(domain: string): string {
+  const dot = domain.indexOf('.');
+  return dot === -1 ? domain : domain.slice(dot + 1);
+}
+
+const PROTOCOLS = ['http', 'https'] as const;
+
+/**
+ * Every property, keyed by short name, in documentation order (the seed's six first).
+ *
+ * @example
+ * catalogue.maxFileSize.parse('50M'); // 52428800
+ */
+export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } = {
+  fileRepo: define('fileRepo', {
+    value: pathType(),
+    defaultText: 'none (serve uses a private temporary folder, deleted at exit)',
+    ruleNote: 'serve checks at start that the folder exists and is writable',
+    help: 'Folder that holds the uploaded files.',
+    restart: true,
+    unset: undefined,
+  }),
+  maxFileSize: define('maxFileSize', {
+    value: sizeType({ unlimited: true }),
+    default: '52428800',
+    defaultText: '52428800 (50 MiB)',
+    help: 'Largest file a client may upload, announced to clients in disco.',
+    restart: false,
+  }),
+  announcedWebProtocol: define('announcedWebProtocol', {
+    value: enumType(PROTOCOLS),
+    values: PROTOCOLS,
+    default: 'https',
+    help: 'Scheme of the URLs handed to clients.',
+    restart: false,
+  }),
+  announcedWebHost: define('announcedWebHost', {
+    value: hostType(),
+    default: (ctx) => ctx.hostname(),
+    defaultText: "this machine's host name",
+    help: 'Host name in the URLs handed to clients (IDN names are sent in ASCII form).',
+    restart: false,
+  }),
+  announcedWebPort: define('announcedWebPort', {
+    value: portType(),
+    default: (ctx) => (ctx.value('announcedWebProtocol') === 'http' ? '7070' : '7443'),
+    defaultText: '7443 (7070 when announcedWebProtocol is http)',
+    help: 'Port in the URLs handed to clients; always written in the URL.',
+    restart: false,
+  }),
+  announcedWebContextRoot: define('announcedWebContextRoot', {
+    value: urlPathType(),
+    default: '/httpfileupload',
+    help: 'Path prefix of the URLs handed to clients and served by the HTTP endpoint.',
+    restart: false,
+  }),
+  xmppHost: define('xmppHost', {
+    value: hostType(),
+    default: 'localhost',
+    help: 'XMPP server to connect to as an external component (XEP-0114).',
+    restart: true,
+  }),
+  xmppPort: define('xmppPort', {
+    value: portType(),
+    default: '5275',
+    help: "The XMPP server's component port.",
+    restart: true,
+  }),
+  domain: define('domain', {
+    value: domainType(),
+    defaultText: 'none (serve requires it)',
+    help: "The component's JID, e.g. upload.example.org, as configured on the XMPP server.",
+    restart: true,
+    unset: '',
+  }),
+  sharedSecret: define('sharedSecret', {
+    value: stringType(),
+    defaultText: 'none (serve requires it)',
+    help: 'Component handshake secret, as configured on the XMPP server.',
+    restart: true,
+    secret: true,
+    unset: undefined,
+  }),
+  webHost: define('webHost', {
+    value: hostType(),
+    default: '0.0.0.0',
+    help: 'Address the HTTP endpoint listens on (:: for every IPv6 and IPv4 address).',
+    restart: true,
+  }),
+  webPort: define('webPort', {
+    value: portType(),
+    default: (ctx) => ctx.value('announcedWebPort'),
+    defaultText: 'the effective announcedWebPort',
+    help: 'Port the HTTP endpoint listens on (differs from announcedWebPort behind a reverse proxy).',
+    restart: true,
+  }),
+  allowedDomains: define('allowedDomains', {
+    value: listType(domainOrStarType()),
+    default: (ctx) => {
+      const d = ctx.value('domain');
+      return d !== undefined && isDomainName(d) ? parentDomain(d) : undefined;
+    },
+    defaultText: 'the parent domain of domain (upload.example.org gives example.org)',
+    help: 'Domains whose users may request upload slots; * lets anyone.',
+    restart: false,
+    unset: [],
+  }),
+  slotSecret: define('slotSecret', {
+    value: stringType(),
+    ruleNote: 'every node serving the same files needs the same value',
+    defaultText: 'none (serve generates one into the configuration on first start)',
+    help: 'Key that signs upload slots (HMAC), so that any node can verify them.',
+    restart: true,
+    secret: true,
+    unset: undefined,
+  }),
+  slotLifetime: define('slotLifetime', {
+    value: durationType({ min: 1000 }),
+    default: '300s',
+    help: 'How long the upload (PUT) URL of a slot stays valid.',
+    restart: false,
+  }),
+  corsOrigins: define('corsOrigins', {
+    value: listType(originType()),
+    default: '*',
+    help: 'Web origins allowed to upload and download (CORS); * allows any.',
+    restart: false,
+  }),
+  tlsCertificate: define('tlsCertificate', {
+    value: pathType(),
+    defaultText: 'none (plain HTTP; TLS terminated elsewhere)',
+    ruleNote: 'set together with tlsKey',
+    help: 'PEM certificate chain for built-in HTTPS; re-read on SIGHUP (turning TLS on or off needs a restart).',
+    restart: false,
+    unset: undefined,
+  }),
+  tlsKey: define('tlsKey', {
+    value: pathType(),
+    defaultText: 'none',
+    ruleNote: 'set together with tlsCertificate',
+    help: 'PEM private key for built-in HTTPS; re-read on SIGHUP (turning TLS on or off needs a restart).',
+    restart: false,
+    unset: undefined,
+  }),
+  shutdownTimeout: define('shutdownTimeout', {
+    value: durationType(),
+    default: '30s',
+    help: 'How long SIGTERM waits for running uploads before serve exits.',
+    restart: false,
+  }),
+  purgeInterval: define('purgeInterval', {
+    value: durationType(),
+    default: '5m',
+    ruleNote: '0 = serve never purges (run fileupload purge from cron instead)',
+    help: 'How often serve runs the purge (expired uploads, abandoned temp files, age and size limits).',
+    restart: false,
+  }),
+  maxAge: define('maxAge', {
+    value: durationType({ min: 1000 }),
+    defaultText: 'unset: no age limit',
+    help: 'Purge deletes uploads stored longer ago than this (only the purposes in maxAgePurposes).',
+    restart: false,
+    unset: undefined,
+  }),
+  maxAgePurposes: define('maxAgePurposes', {
+    value: listType(enumType(PURPOSES)) as ValueType<Purpose[]>,
+    default: 'message,ephemeral',
+    help: 'Upload purposes (XEP-0363) that maxAge applies to; profile and permanent uploads are kept unless listed.',
+    restart: false,
+  }),
+  maxRepoSize: define('maxRepoSize', {
+    value: sizeType({ unlimited: true }),
+    defaultText: 'unset: no cap',
+    help: 'Cap on the bytes of all stored uploads; purge deletes the oldest first to stay within it.',
+    restart: false,
+    unset: undefined,
+  }),
+  userQuota: define('userQuota', {
+    value: sizeType({ unlimited: true }),
+    defaultText: 'unset: no quota',
+    help: 'Bytes one user (bare JID) may have stored; beyond it slots are refused (wait, resource-constraint).',
+    restart: false,
+    unset: undefined,
+  }),
+  dailyQuota: define('dailyQuota', {
+    value: sizeType({ unlimited: true }),
+    defaultText: 'unset: no quota',
+    help: 'Bytes one user (bare JID) may upload in any 24 hours; the refusal says when to retry.',
+    restart: false,
+    unset: undefined,
+  }),
+  globalQuota: define('globalQuota', {
+    value: sizeType({ unlimited: true }),
+    defaultText: 'unset: no quota',
+    help: 'Bytes the whole repository may hold; beyond it slots are refused until purge makes room.',
+    restart: false,
+    unset: undefined,
+  }),
+};
+
+/**
+ * All properties in documentation order.
+ *
+ * @example
+ * for (const p of properties) console.log(p.name, p.defaultText);
+ */
+export const properties: readonly Property[] = Object.values(catalogue) as Property[];
+
+/**
+ * Finds a property by any accepted spelling: short (`maxFileSize`), full
+ * (`plugin.httpfileupload.maxFileSize`), serverspecific (`plugin.httpfileupload.serverspecific.maxFileSize`
+ * or `serverspecific.maxFileSize`). `serverSpecific` tells whether the spelling named that layer.
+ *
+ * @example
+ * lookupProperty('serverspecific.maxFileSize'); // { property: catalogue.maxFileSize, serverSpecific: true }
+ * lookupProperty('nope');                        // undefined
+ */
+export function lookupProperty(name: string): { property: Property; serverSpecific: boolean } | undefined {
+  const forms: [string, boolean][] = [
+    [SERVER_SPECIFIC_PREFIX, true],
+    ['serverspecific.', true],
+    [GENERAL_PREFIX, false],
+    ['', false],
+  ];
+  for (const [prefix, serverSpecific] of forms) {
+    if (!name.startsWith(prefix)) continue;
+    const short = name.slice(prefix.length);
+    if (Object.hasOwn(catalogue, short)) return { property: catalogue[short as PropertyKey] as Property, serverSpecific };
+  }
+  return undefined;
+}
+
+/**
+ * Known short names a misspelt one probably meant: the closest by case-insensitive edit
+ * distance if reasonably close, else those that contain it (at most three). Empty when none fits.
+ *
+ * @example
+ * suggestProperty('maxfilesize'); // ['maxFileSize']
+ * suggestProperty('port');        // ['announcedWebPort', 'xmppPort', 'webPort']
+ */
+export function suggestProperty(name: string): string[] {
+  const wanted = name.replace(/^plugin\.httpfileupload\.(serverspecific\.)?/i, '').toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const p of properties) {
+    const d = editDistance(wanted, p.short.toLowerCase());
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = p.short;
+    }
+  }
+  if (best !== undefined && bestDistance <= Math.max(2, Math.floor(wanted.length / 3))) return [best];
+  if (wanted.length < 3) return [];
+  return properties.filter((p) => p.short.toLowerCase().includes(wanted)).slice(0, 3).map((p) => p.short);
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? Infinity;
+}

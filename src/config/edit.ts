@@ -1,0 +1,56 @@
+/**
+ * Reading the configuration document and changing properties in it. Every change is checked
+ * against a freshly parsed document first: a malformed file is reported and never written.
+ */
+import { readConfigText, writeConfigText, type ConfigText } from './file.ts';
+import { EMPTY_DOCUMENT, parseOpenfireXml, setProperty, unsetProperty, type XmlDocument } from './openfire-xml.ts';
+
+/** The configuration as read: undefined document when the file does not exist (or is empty). */
+export interface ConfigDocument {
+  file: string;
+  content: ConfigText | undefined;
+  doc: XmlDocument | undefined;
+}
+
+/**
+ * Reads and parses the file. Missing or empty (whitespace only) → no document, all defaults.
+ * Throws ConfigSyntaxError (with line:column) for malformed XML or a root other than `<jive>`.
+ *
+ * @example
+ * const { doc } = await readConfigDocument('/etc/fileupload/openfire.xml');
+ */
+export async function readConfigDocument(file: string): Promise<ConfigDocument> {
+  const content = await readConfigText(file);
+  if (!content || content.text.replace(/^\uFEFF/, '').trim() === '') return { file, content, doc: undefined };
+  return { file, content, doc: parseOpenfireXml(content.text, file) };
+}
+
+/**
+ * Sets a dotted property (e.g. `plugin.httpfileupload.maxFileSize`) in the file, creating the
+ * file (mode 0600) when missing. The caller validates the value first.
+ *
+ * @example
+ * await setConfigProperty(file, 'plugin.httpfileupload.maxFileSize', '100M');
+ */
+export async function setConfigProperty(file: string, dotted: string, value: string): Promise<void> {
+  const { content } = await readConfigDocument(file);
+  const base: ConfigText = content && content.text.trim() !== '' ? content : { text: EMPTY_DOCUMENT, encoding: 'utf8' };
+  const text = setProperty(base.text, dotted, value, { asciiOnly: base.encoding !== 'utf8' });
+  if (content && text === content.text) return;
+  await writeConfigText(file, { text, encoding: base.encoding });
+}
+
+/**
+ * Removes a dotted property from the file. Returns false (and writes nothing) when it was not set.
+ *
+ * @example
+ * if (!(await unsetConfigProperty(file, 'plugin.httpfileupload.maxFileSize'))) console.log('was not set');
+ */
+export async function unsetConfigProperty(file: string, dotted: string): Promise<boolean> {
+  const { content, doc } = await readConfigDocument(file);
+  if (!content || !doc) return false;
+  const text = unsetProperty(content.text, dotted);
+  if (text === content.text) return false;
+  await writeConfigText(file, { text, encoding: content.encoding });
+  return true;
+}

@@ -1,0 +1,111 @@
+/**
+ * Reading and atomically replacing the configuration file. A reader never sees a half-written
+ * file, a crash at any point leaves either the old or the new file, and the file keeps its
+ * mode and owner. New files get mode 0600 because they hold secrets.
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, realpath, rename, stat, unlink, readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** A configuration file's text and how to write it back with the same bytes outside the edits. */
+export interface ConfigText {
+  text: string;
+  /** `utf8` for valid UTF-8 (the norm); otherwise `latin1`, a 1:1 byte mapping. */
+  encoding: 'utf8' | 'latin1';
+}
+
+/** Mode of a configuration file this program creates. */
+export const NEW_FILE_MODE = 0o600;
+
+/**
+ * Reads the file, or returns undefined when it does not exist. Valid UTF-8 is decoded as such
+ * (a BOM is kept as U+FEFF); anything else is read byte for byte (latin1) so a rewrite keeps
+ * every byte that was not edited.
+ *
+ * @example
+ * const cur = await readConfigText('/etc/fileupload/openfire.xml');
+ * if (cur) console.log(cur.text.length);
+ */
+export async function readConfigText(file: string): Promise<ConfigText | undefined> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  try {
+    return { text: new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes), encoding: 'utf8' };
+  } catch {
+    return { text: bytes.toString('latin1'), encoding: 'latin1' };
+  }
+}
+
+/**
+ * Replaces the file atomically: temp file in the same directory, fsync, rename, fsync of the
+ * directory. An existing file keeps its mode and owner (a symlink is followed, so the link
+ * stays a link); a missing one is created, with its directories, with mode 0600.
+ *
+ * @example
+ * await writeConfigText('/etc/fileupload/openfire.xml', { text, encoding: 'utf8' });
+ */
+export async function writeConfigText(file: string, content: ConfigText): Promise<void> {
+  const target = await followLink(file);
+  const existing = await stat(target).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw err;
+  });
+  const dir = dirname(target);
+  if (!existing) await mkdir(dir, { recursive: true, mode: 0o755 });
+  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, NEW_FILE_MODE);
+  let renamed = false;
+  try {
+    try {
+      await fh.writeFile(Buffer.from(content.text, content.encoding));
+      // chmod after create: the umask must not decide the mode.
+      await fh.chmod(existing ? existing.mode & 0o7777 : NEW_FILE_MODE);
+      if (existing && (existing.uid !== process.geteuid?.() || existing.gid !== process.getegid?.())) {
+        await fh.chown(existing.uid, existing.gid).catch((err: NodeJS.ErrnoException) => {
+          throw new Error(
+            `cannot keep the owner ${existing.uid}:${existing.gid} of ${target} (${err.code ?? err.message}); run as root or as its owner`,
+          );
+        });
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    testHook('before-rename');
+    await rename(tmp, target);
+    renamed = true;
+    await syncDirectory(dir);
+  } finally {
+    if (!renamed) await unlink(tmp).catch(() => {});
+  }
+}
+
+/** The file a path names, following symlinks (to a file that may not exist yet). */
+async function followLink(file: string): Promise<string> {
+  const st = await lstat(file).catch(() => undefined);
+  if (!st?.isSymbolicLink()) return file;
+  return realpath(file);
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Lets a test kill the process at a chosen point (FILEUPLOAD_TEST_HOOK=crash-before-rename).
+ * Never set in production; it exists to prove that a crash leaves the old file intact.
+ */
+function testHook(point: 'before-rename'): void {
+  if (process.env.FILEUPLOAD_TEST_HOOK === `crash-${point}`) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,161 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, ConfigSyntaxError } from './errors.ts';
+import { ensureSlotSecret, loadSettings, requireProperties, settingsFromLayers } from './load.ts';
+import { defaultsLayer, mapLayer } from './resolve.ts';
+
+const host = { hostname: () => 'box.example.org' };
+
+async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'fu-load-'));
+  try {
+    await f(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+test('a missing file gives every default, typed', async () => {
+  await withDir(async (dir) => {
+    const s = await loadSettings(join(dir, 'nope.xml'), host);
+    assert.deepEqual(s, {
+      fileRepo: undefined,
+      maxFileSize: 52428800,
+      announcedWebProtocol: 'https',
+      announcedWebHost: 'box.example.org',
+      announcedWebPort: 7443,
+      announcedWebContextRoot: '/httpfileupload',
+      xmppHost: 'localhost',
+      xmppPort: 5275,
+      domain: '',
+      sharedSecret: undefined,
+      webHost: '0.0.0.0',
+      webPort: 7443,
+      allowedDomains: [],
+      slotSecret: undefined,
+      slotLifetime: 300_000,
+      corsOrigins: ['*'],
+      tlsCertificate: undefined,
+      tlsKey: undefined,
+      shutdownTimeout: 30_000,
+      purgeInterval: 300_000,
+      maxAge: undefined,
+      maxAgePurposes: ['message', 'ephemeral'],
+      maxRepoSize: undefined,
+      userQuota: undefined,
+      dailyQuota: undefined,
+      globalQuota: undefined,
+    });
+  });
+});
+
+test('values from the file: serverspecific over general, sizes in bytes, durations in ms', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'openfire.xml');
+    await writeFile(
+      file,
+      `<?xml version="1.0"?>
+<jive>
+  <plugin><httpfileupload>
+    <serverspecific><maxFileSize>2G</maxFileSize><xmppPort></xmppPort></serverspecific>
+    <maxFileSize>1G</maxFileSize>
+    <xmppPort>5347</xmppPort>
+    <domain>upload.example.org</domain>
+    <announcedWebProtocol>http</announcedWebProtocol>
+    <slotLifetime>2m</slotLifetime>
+    <announcedWebContextRoot>/</announcedWebContextRoot>
+  </httpfileupload></plugin>
+</jive>`,
+    );
+    const s = await loadSettings(file, host);
+    assert.equal(s.maxFileSize, 2 * 1024 ** 3);
+    assert.equal(s.xmppPort, 5347);
+    assert.equal(s.announcedWebPort, 7070);
+    assert.equal(s.webPort, 7070);
+    assert.deepEqual(s.allowedDomains, ['example.org']);
+    assert.equal(s.slotLifetime, 120_000);
+    assert.equal(s.announcedWebContextRoot, '');
+  });
+});
+
+test('invalid values: one ConfigError naming every property, its layer name and rule', () => {
+  const layers = [
+    mapLayer('serverspecific', { xmppPort: '70000' }),
+    mapLayer('general', { maxFileSize: 'lots', announcedWebProtocol: 'gopher' }),
+    defaultsLayer(host),
+  ];
+  assert.throws(
+    () => settingsFromLayers(layers),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.deepEqual(err.problems.map((p) => p.property), [
+        'plugin.httpfileupload.maxFileSize',
+        'plugin.httpfileupload.announcedWebProtocol',
+        'plugin.httpfileupload.serverspecific.xmppPort',
+      ]);
+      assert.equal(err.property, 'plugin.httpfileupload.maxFileSize');
+      assert.match(err.message, /xmppPort: 70000 is outside 1–65535 \(from serverspecific\) \(rule: a port number from 1 to 65535\)/);
+      assert.match(err.message, /announcedWebProtocol: "gopher" is not one of http, https/);
+      return true;
+    },
+  );
+});
+
+test('TLS certificate and key go together', () => {
+  assert.throws(
+    () => settingsFromLayers([mapLayer('general', { tlsCertificate: '/etc/ssl/c.pem' }), defaultsLayer(host)]),
+    (err: unknown) => err instanceof ConfigError && err.property === 'plugin.httpfileupload.tlsKey',
+  );
+  const s = settingsFromLayers([mapLayer('general', { tlsCertificate: '/c.pem', tlsKey: '/k.pem' }), defaultsLayer(host)]);
+  assert.deepEqual([s.tlsCertificate, s.tlsKey], ['/c.pem', '/k.pem']);
+});
+
+test('requireProperties names the missing ones and how to set them', () => {
+  const s = settingsFromLayers([mapLayer('general', { domain: 'upload.example.org' }), defaultsLayer(host)]);
+  requireProperties(s, ['domain']);
+  assert.throws(
+    () => requireProperties(s, ['domain', 'sharedSecret']),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.problems.length === 1 &&
+      err.property === 'plugin.httpfileupload.sharedSecret' &&
+      /fileupload config set sharedSecret VALUE/.test(err.message),
+  );
+  const empty = settingsFromLayers([defaultsLayer(host)]);
+  assert.throws(() => requireProperties(empty, ['domain', 'sharedSecret']), (err: unknown) => err instanceof ConfigError && err.problems.length === 2);
+});
+
+test('a malformed file is a ConfigSyntaxError with line and column', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'openfire.xml');
+    await writeFile(file, '<jive>\n  <plugin>\n  </plugn>\n</jive>\n');
+    await assert.rejects(loadSettings(file), (err: unknown) => err instanceof ConfigSyntaxError && err.line === 3 && err.col === 3);
+  });
+});
+
+test('ensureSlotSecret generates once into the general property and then keeps it', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'sub', 'openfire.xml');
+    const a = await ensureSlotSecret(file);
+    assert.match(a, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal((await stat(file)).mode & 0o777, 0o600);
+    assert.match(await readFile(file, 'utf8'), new RegExp(`<httpfileupload>\\s*<slotSecret>${a}</slotSecret>`));
+    const before = await readFile(file, 'utf8');
+    assert.equal(await ensureSlotSecret(file), a);
+    assert.equal(await readFile(file, 'utf8'), before);
+    assert.equal((await loadSettings(file)).slotSecret, a);
+  });
+});
+
+test('ensureSlotSecret respects a serverspecific secret and does not write', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'openfire.xml');
+    const text = '<jive><plugin><httpfileupload><serverspecific><slotSecret>node-secret</slotSecret></serverspecific></httpfileupload></plugin></jive>';
+    await writeFile(file, text);
+    assert.equal(await ensureSlotSecret(file), 'node-secret');
+    assert.equal(await readFile(file, 'utf8'), text);
+  });
+});

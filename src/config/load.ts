@@ -1,0 +1,136 @@
+/**
+ * From the configuration file to typed {@link Settings}: the file's two layers, the defaults,
+ * precedence, validation and conversion (sizes in bytes, durations in ms).
+ */
+import { randomBytes } from 'node:crypto';
+import { catalogue, GENERAL_PREFIX, properties, SERVER_SPECIFIC_PREFIX, type Property, type PropertyKey } from './catalogue.ts';
+import { readConfigDocument, setConfigProperty } from './edit.ts';
+import { ConfigError, type ConfigProblem } from './errors.ts';
+import { readProperty, type XmlDocument } from './openfire-xml.ts';
+import { defaultsLayer, Resolver, type Layer } from './resolve.ts';
+import type { Settings } from './settings.ts';
+import { InvalidValue } from './types.ts';
+
+/**
+ * The two layers an openfire.xml holds: `serverspecific` (this node's overrides) and `general`.
+ * Both are empty when there is no document.
+ *
+ * @example
+ * const layers = [...fileLayers(doc), defaultsLayer()];
+ */
+export function fileLayers(doc: XmlDocument | undefined): Layer[] {
+  return [
+    { source: 'serverspecific', get: (short) => (doc ? readProperty(doc, SERVER_SPECIFIC_PREFIX + short) : undefined) },
+    { source: 'general', get: (short) => (doc ? readProperty(doc, GENERAL_PREFIX + short) : undefined) },
+  ];
+}
+
+/** Options for {@link loadLayers} and {@link loadSettings}. */
+export interface LoadOptions {
+  /** Host name for the announcedWebHost default (tests). */
+  hostname?: () => string;
+}
+
+/**
+ * Reads the file and returns its layers followed by the defaults, highest precedence first.
+ * A missing file is fine (defaults only). Throws ConfigSyntaxError for a malformed file.
+ *
+ * @example
+ * const resolver = new Resolver(await loadLayers(file));
+ */
+export async function loadLayers(file: string, opts: LoadOptions = {}): Promise<Layer[]> {
+  const { doc } = await readConfigDocument(file);
+  return [...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})];
+}
+
+/**
+ * The typed settings of a layer stack; throws one ConfigError naming every invalid property
+ * (its full name as written in the layer it came from) and its rule.
+ *
+ * @example
+ * const settings = settingsFromLayers([mapLayer('general', { xmppPort: '5347' }), defaultsLayer()]);
+ */
+export function settingsFromLayers(layers: readonly Layer[]): Settings {
+  const resolver = new Resolver(layers);
+  const out: Record<string, unknown> = {};
+  const problems: ConfigProblem[] = [];
+  for (const p of properties) {
+    const r = resolver.resolve(p.short);
+    if (r.text === undefined) {
+      out[p.short] = p.unset;
+      continue;
+    }
+    try {
+      out[p.short] = p.parse(r.text);
+    } catch (err) {
+      if (!(err instanceof InvalidValue)) throw err;
+      problems.push({ property: sourceName(p, r.source), message: `${err.message} (from ${r.source})`, rule: p.rule });
+    }
+  }
+  if ((out.tlsCertificate === undefined) !== (out.tlsKey === undefined) && problems.length === 0) {
+    const missing = out.tlsKey === undefined ? catalogue.tlsKey : catalogue.tlsCertificate;
+    problems.push({ property: missing.name, message: 'is not set but its partner is; built-in TLS needs both', rule: missing.rule });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return out as unknown as Settings;
+}
+
+/**
+ * The name a value is written under in its layer (serverspecific values have their own name).
+ *
+ * @example
+ * sourceName(catalogue.xmppPort, 'serverspecific'); // 'plugin.httpfileupload.serverspecific.xmppPort'
+ */
+export function sourceName(p: Property, source: string): string {
+  return source === 'serverspecific' ? SERVER_SPECIFIC_PREFIX + p.short : p.name;
+}
+
+/**
+ * Reads, resolves and validates the configuration. A missing file gives all defaults.
+ *
+ * @example
+ * const settings = await loadSettings('/etc/fileupload/openfire.xml');
+ * requireProperties(settings, ['domain', 'sharedSecret']);
+ */
+export async function loadSettings(file: string, opts: LoadOptions = {}): Promise<Settings> {
+  return settingsFromLayers(await loadLayers(file, opts));
+}
+
+/**
+ * Throws a ConfigError naming every listed property that has no value, with the command that
+ * sets it.
+ *
+ * @example
+ * requireProperties(settings, ['domain', 'sharedSecret']);
+ */
+export function requireProperties(settings: Settings, keys: readonly PropertyKey[]): void {
+  const missing = keys.filter((k) => {
+    const v = settings[k];
+    return v === undefined || v === '' || (Array.isArray(v) && v.length === 0);
+  });
+  if (missing.length === 0) return;
+  throw new ConfigError(
+    missing.map((k) => ({
+      property: catalogue[k].name,
+      message: `is required but not set; set it with: fileupload config set ${k} VALUE`,
+      rule: catalogue[k].rule,
+    })),
+  );
+}
+
+/**
+ * Returns the slot signing secret, first generating one (32 random bytes, base64url) into the
+ * general property of the file when no layer has one. Every node sharing uploads needs the
+ * same secret, so a generated one must be copied to the other nodes.
+ *
+ * @example
+ * const secret = await ensureSlotSecret('/etc/fileupload/openfire.xml');
+ */
+export async function ensureSlotSecret(file: string): Promise<string> {
+  const resolver = new Resolver(await loadLayers(file));
+  const existing = resolver.resolve('slotSecret').text;
+  if (existing !== undefined) return existing;
+  const secret = randomBytes(32).toString('base64url');
+  await setConfigProperty(file, catalogue.slotSecret.name, secret);
+  return secret;
+}
