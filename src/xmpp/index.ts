@@ -1,0 +1,26 @@
+/**
+ * The XMPP side of fileupload: the XEP-0114 upload component and the pure protocol pieces it is
+ * built from (usable on their own, e.g. by `doctor` or tests).
+ *
+ * @example
+ * import { createUploadComponent } from './xmpp/index.ts';
+ * const xmpp = createUploadComponent({ settings, logger });
+ * xmpp.start();
+ */
+export {
+  createUploadComponent,
+  type ComponentState,
+  type ComponentStats,
+  type UploadComponent,
+  type UploadComponentEvents,
+  type UploadComponentHooks,
+  type UploadComponentOptions,
+} from './component.ts';
+export { allow, refuse, runPolicies, sizePolicy, purposePolicy, type PolicyDecision, type Requester, type SlotPolicy, type SlotRequestContext } from './policy.ts';
+export { accessPolicy, accessRule, isDomainAllowed, type AccessRule } from './access.ts';
+export { badRequest, fileTooLarge, forbidden, internalError, notImplemented, quotaExceeded, type ErrorCondition, type ErrorType, type SlotRefusal } from './refusal.ts';
+export { parseSlotRequest, type SlotRequest, type RequestShape } from './slot-request.ts';
+export { discoInfo, discoFeatures, announcedMaxFileSize, UNLIMITED_ANNOUNCED_SIZE } from './disco.ts';
+export { describeFailure, type ConnectionFailure, type FailureCause } from './connection-failure.ts';
+export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+export * from './namespaces.ts';

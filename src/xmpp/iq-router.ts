@@ -1,0 +1,68 @@
+/**
+ * Answers every IQ get/set addressed to the component: disco#info/#items, ping, version, time and
+ * slot requests; anything else gets cancel/feature-not-implemented (issue 3: "feature-not-
+ * implemented for anything else" — clients treat it like RFC 6120's service-unavailable).
+ */
+import type { Element } from './xml.ts';
+import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_TIME, NS_VERSION } from './namespaces.ts';
+import { stanzaError } from './stanza-error.ts';
+import { isSlotRequest } from './slot-request.ts';
+import { discoItems } from './disco.ts';
+import { timeQuery, versionQuery, type SoftwareVersion } from './entity-info.ts';
+import { parseJid } from './jid.ts';
+
+export interface IqRequest {
+  /** get or set (results and errors are not requests). */
+  type: string;
+  from: string | undefined;
+  to: string | undefined;
+  /** The single payload child. */
+  payload: Element;
+}
+
+/** A result with an optional payload, or an error with its <error/> element. */
+export type IqAnswer = { type: 'result'; payload?: Element } | { type: 'error'; error: Element };
+
+export interface IqRouterOptions {
+  /** The disco#info <query/> (asked per request: the limit may change at run time). */
+  discoInfo: () => Element;
+  version: SoftwareVersion;
+  now?: () => Date;
+  /** Answers a slot request in any upload namespace. */
+  slotRequest: (payload: Element, from: string | undefined) => Promise<IqAnswer>;
+}
+
+const notImplemented = (): IqAnswer => ({
+  type: 'error',
+  error: stanzaError('cancel', 'feature-not-implemented', 'Not supported by this upload service'),
+});
+
+/**
+ * Creates the router.
+ *
+ * @example
+ * const route = createIqRouter({ discoInfo: () => discoInfo({ maxFileSize }), version, slotRequest });
+ * const answer = await route({ type: 'get', from, to, payload });
+ */
+export function createIqRouter(options: IqRouterOptions): (iq: IqRequest) => Promise<IqAnswer> {
+  const now = options.now ?? (() => new Date());
+  return async ({ type, from, to, payload }) => {
+    // The component is one entity: nobody lives at user@upload.example.org (RFC 6120 §10.5.3.1).
+    if (to !== undefined && (parseJid(to)?.local ?? '') !== '') {
+      return { type: 'error', error: stanzaError('cancel', 'service-unavailable') };
+    }
+    if (type !== 'get') return notImplemented();
+    const name = payload.getName();
+    const ns = payload.getNS();
+    if (name === 'query' && (ns === NS_DISCO_INFO || ns === NS_DISCO_ITEMS)) {
+      // No nodes here (no caps are published, no node hierarchy).
+      if (payload.attrs.node !== undefined) return { type: 'error', error: stanzaError('cancel', 'item-not-found') };
+      return { type: 'result', payload: ns === NS_DISCO_INFO ? options.discoInfo() : discoItems() };
+    }
+    if (name === 'ping' && ns === NS_PING) return { type: 'result' };
+    if (name === 'query' && ns === NS_VERSION) return { type: 'result', payload: versionQuery(options.version) };
+    if (name === 'time' && ns === NS_TIME) return { type: 'result', payload: timeQuery(now()) };
+    if (isSlotRequest(payload)) return options.slotRequest(payload, from);
+    return notImplemented();
+  };
+}

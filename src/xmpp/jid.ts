@@ -1,0 +1,72 @@
+/**
+ * The little JID handling access control and slot ownership need: split an address, and compare
+ * domains the way the DNS does (case-insensitive, IDN in one canonical form).
+ * @xmpp/jid is not used because it XEP-0106-escapes localparts on parse, which would change the
+ * uploader recorded in slots.
+ */
+import { domainToASCII } from 'node:url';
+
+export interface JidParts {
+  /** '' when the JID has no localpart (a server or service). */
+  local: string;
+  domain: string;
+  /** '' when there is no resource. */
+  resource: string;
+}
+
+/**
+ * Splits a JID (RFC 7622 §3.1: the resource starts at the first '/', the localpart ends at the
+ * first '@' before it). Undefined when the domain part is empty.
+ *
+ * @example
+ * parseJid('alice@example.org/phone'); // { local: 'alice', domain: 'example.org', resource: 'phone' }
+ */
+export function parseJid(address: string): JidParts | undefined {
+  const slash = address.indexOf('/');
+  const withoutResource = slash === -1 ? address : address.slice(0, slash);
+  const resource = slash === -1 ? '' : address.slice(slash + 1);
+  const at = withoutResource.indexOf('@');
+  const local = at === -1 ? '' : withoutResource.slice(0, at);
+  const domain = at === -1 ? withoutResource : withoutResource.slice(at + 1);
+  if (domain === '' || (at !== -1 && local === '')) return undefined;
+  return { local, domain, resource };
+}
+
+/**
+ * A domain in the form to compare it by: IDNA/UTS #46 mapped to ASCII (punycode), lower case,
+ * no trailing dot. Names the IDNA mapping rejects fall back to plain lower case, so they still
+ * compare equal to themselves.
+ *
+ * @example
+ * normalizeDomain('Bücher.Example.'); // 'xn--bcher-kva.example'
+ */
+export function normalizeDomain(domain: string): string {
+  const trimmed = domain.trim().replace(/\.$/, '');
+  const ascii = domainToASCII(trimmed);
+  return ascii === '' ? trimmed.toLowerCase() : ascii;
+}
+
+/**
+ * The bare JID a slot is recorded under: localpart lower-cased (an approximation of PRECIS
+ * case mapping, which is what servers do for usernames), domain normalised.
+ *
+ * @example
+ * bareJid(parseJid('Alice@Example.ORG/phone')!); // 'alice@example.org'
+ */
+export function bareJid(jid: JidParts): string {
+  const domain = normalizeDomain(jid.domain);
+  return jid.local === '' ? domain : `${jid.local.toLowerCase()}@${domain}`;
+}
+
+/**
+ * The domain a component serves by default: its own without the first label
+ * (upload.example.org → example.org). A single-label domain is its own parent.
+ *
+ * @example
+ * parentDomain('upload.example.org'); // 'example.org'
+ */
+export function parentDomain(domain: string): string {
+  const d = domain.trim().replace(/\.$/, '');
+  const dot = d.indexOf('.');
+  return dot === -1 ? d : d.slice(dot + 1);
+}

@@ -1,0 +1,44 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { refusalError, stanzaError, xmppTimestamp } from './stanza-error.ts';
+import { badRequest, fileTooLarge, forbidden, internalError, notImplemented, quotaExceeded } from './refusal.ts';
+
+const S = 'urn:ietf:params:xml:ns:xmpp-stanzas';
+const text = (t: string) => `<text xmlns="${S}" xml:lang="en">${t}</text>`;
+
+test('file too large: modify/not-acceptable with file-too-large and max-file-size', () => {
+  assert.equal(
+    refusalError(fileTooLarge(20000)).toString(),
+    `<error type="modify"><not-acceptable xmlns="${S}"/>${text('File too large. The maximum file size is 20000 bytes')}` +
+      '<file-too-large xmlns="urn:xmpp:http:upload:0"><max-file-size>20000</max-file-size></file-too-large></error>',
+  );
+});
+
+test('quota: wait/resource-constraint with an XEP-0082 UTC retry stamp, or without one', () => {
+  assert.equal(
+    refusalError(quotaExceeded('Quota reached', Date.UTC(2017, 11, 3, 23, 42, 5))).toString(),
+    `<error type="wait"><resource-constraint xmlns="${S}"/>${text('Quota reached')}<retry xmlns="urn:xmpp:http:upload:0" stamp="2017-12-03T23:42:05Z"/></error>`,
+  );
+  assert.equal(refusalError(quotaExceeded('Slow down')).toString(), `<error type="wait"><resource-constraint xmlns="${S}"/>${text('Slow down')}</error>`);
+});
+
+test('bad request, forbidden, not implemented, internal error', () => {
+  assert.equal(refusalError(badRequest('no size')).toString(), `<error type="modify"><bad-request xmlns="${S}"/>${text('no size')}</error>`);
+  assert.equal(
+    refusalError(forbidden()).toString(),
+    `<error type="auth"><forbidden xmlns="${S}"/>${text('You are not allowed to upload files to this service')}</error>`,
+  );
+  assert.equal(refusalError(notImplemented('nope')).toString(), `<error type="cancel"><feature-not-implemented xmlns="${S}"/>${text('nope')}</error>`);
+  assert.match(refusalError(internalError()).toString(), /^<error type="wait"><internal-server-error /);
+});
+
+test('the text is escaped; no text element without text', () => {
+  assert.equal(stanzaError('modify', 'bad-request', 'a <b> & "c"').toString(), `<error type="modify"><bad-request xmlns="${S}"/>${text('a &lt;b&gt; &amp; "c"')}</error>`);
+  assert.equal(stanzaError('cancel', 'item-not-found').toString(), `<error type="cancel"><item-not-found xmlns="${S}"/></error>`);
+});
+
+test('xmppTimestamp rounds up to whole seconds, never early', () => {
+  assert.equal(xmppTimestamp(Date.UTC(2017, 11, 3, 23, 42, 5)), '2017-12-03T23:42:05Z');
+  assert.equal(xmppTimestamp(Date.UTC(2017, 11, 3, 23, 42, 4, 1)), '2017-12-03T23:42:05Z');
+  assert.equal(xmppTimestamp(Date.UTC(2017, 11, 31, 23, 59, 59, 999)), '2018-01-01T00:00:00Z');
+});
