@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.ts';
+import { registerServe } from './serve.ts';
 
 /**
  * The subcommands `fileupload` offers. Only commands that work are registered here:
@@ -7,5 +8,6 @@ import { registerConfig } from './config.ts';
  */
 export function registerCommands(program: Command): void {
   // Subcommands register here as they land.
+  registerServe(program);
   registerConfig(program);
 }

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { globalOptions } from './context.ts';
+import { CliError, ExitCode } from './exit-codes.ts';
+
+/**
+ * `fileupload serve`: the XMPP component and the HTTP endpoint in the foreground, logging JSON
+ * lines on stdout. SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the configuration and TLS.
+ *
+ * @example
+ * registerServe(program);
+ */
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the XMPP component and the HTTP upload endpoint (foreground, JSON logs on stdout)')
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { config } = globalOptions(cmd);
+      const [{ startServe, ServeConfigError }, { createLogger }] = await Promise.all([
+        import('../serve/index.ts'),
+        import('../log.ts'),
+      ]);
+      const logger = createLogger({ service: 'fileupload' });
+      let serve;
+      try {
+        serve = await startServe({ configFile: config, logger });
+      } catch (err) {
+        if (err instanceof ServeConfigError) {
+          logger.error('cannot start', { err });
+          throw new CliError(err.message, ExitCode.Usage);
+        }
+        throw err;
+      }
+      const running = serve;
+      await new Promise<void>((resolve) => {
+        const stop = (signal: string) => {
+          logger.info('signal', { signal });
+          void running.stop().then(() => resolve());
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+        process.on('SIGHUP', () => void running.reload());
+      });
+    });
+}

@@ -1,0 +1,141 @@
+import type { Settings } from '../config/settings.ts';
+import { ConfigError } from '../config/errors.ts';
+import { ensureSlotSecret, loadSettings, requireProperties } from '../config/load.ts';
+import type { Logger } from '../log.ts';
+import { FsStore } from '../storage/fs/index.ts';
+import { RepositoryError } from '../storage/errors.ts';
+import { createHttpApp, startHttpServer, type HttpServer } from '../http/index.ts';
+import { createUploadComponent, type UploadComponent } from '../xmpp/component.ts';
+import { resolveRepository, type Repository } from './repository.ts';
+import { applyReload, changedNeedingRestart } from './reload.ts';
+
+/** A running serve: the HTTP endpoint, the XMPP component and the repository behind them. */
+export interface RunningServe {
+  settings: Settings;
+  http: HttpServer;
+  xmpp: UploadComponent;
+  repository: Repository;
+  /** Re-reads the configuration (SIGHUP): dynamic properties apply at once, TLS is reloaded. */
+  reload(): Promise<void>;
+  /** Graceful stop (SIGTERM): no new uploads, running ones finish within shutdownTimeout. */
+  stop(): Promise<{ clean: boolean }>;
+}
+
+/** A problem found before anything listens: the CLI exits 2 with this message. */
+export class ServeConfigError extends Error {
+  override name = 'ServeConfigError';
+}
+
+async function readSettings(configFile: string): Promise<Settings> {
+  const settings = await loadSettings(configFile);
+  requireProperties(settings, ['domain', 'sharedSecret']);
+  return settings;
+}
+
+/**
+ * Starts `fileupload serve`: validates the configuration (generating slotSecret on first start),
+ * checks the repository, listens on webHost:webPort and connects the component, which keeps
+ * reconnecting in the background. Configuration problems reject with ServeConfigError before
+ * anything listens.
+ *
+ * @example
+ * const serve = await startServe({ configFile: '/etc/fileupload/openfire.xml', logger });
+ * process.on('SIGTERM', async () => { await serve.stop(); process.exit(0); });
+ */
+export async function startServe(options: { configFile: string; logger: Logger }): Promise<RunningServe> {
+  const { configFile, logger } = options;
+  let settings: Settings;
+  try {
+    settings = await readSettings(configFile);
+    if (settings.slotSecret === undefined) {
+      await ensureSlotSecret(configFile);
+      logger.warn('generated plugin.httpfileupload.slotSecret into the configuration; copy it to every node that shares the repository', {
+        config: configFile,
+      });
+      settings = await readSettings(configFile);
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ServeConfigError(err.message);
+    throw err;
+  }
+
+  const repository = await resolveRepository(settings.fileRepo);
+  if (repository.temporary) {
+    logger.warn('plugin.httpfileupload.fileRepo is not set: uploads go to a temporary folder that is deleted when serve stops', {
+      repository: repository.path,
+    });
+  }
+  const store = new FsStore(repository.path);
+  try {
+    await store.open();
+  } catch (err) {
+    await repository.dispose();
+    if (err instanceof RepositoryError) throw new ServeConfigError(`plugin.httpfileupload.fileRepo: ${err.message}`);
+    throw err;
+  }
+
+  const app = createHttpApp({ settings, store, logger: logger.child({ component: 'http' }) });
+  let http: HttpServer;
+  try {
+    http = await startHttpServer(app, settings);
+  } catch (err) {
+    await store.close();
+    await repository.dispose();
+    const code = (err as { code?: string }).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      throw new ServeConfigError(
+        `cannot listen on ${settings.webHost}:${settings.webPort} (${code}); check plugin.httpfileupload.webHost and webPort`,
+      );
+    }
+    if (code === 'ENOENT' || code === 'EISDIR' || /tls|certificate|key|PEM/i.test(String((err as Error).message))) {
+      throw new ServeConfigError(`TLS: ${(err as Error).message}`);
+    }
+    throw err;
+  }
+
+  const xmpp = createUploadComponent({
+    settings: () => settings,
+    logger: logger.child({ component: 'xmpp' }),
+  });
+  xmpp.start();
+
+  logger.info('ready', {
+    url: http.url,
+    domain: settings.domain,
+    repository: repository.path,
+    xmpp: `${settings.xmppHost}:${settings.xmppPort}`,
+  });
+
+  let stopping: Promise<{ clean: boolean }> | undefined;
+  return {
+    settings,
+    http,
+    xmpp,
+    repository,
+    async reload() {
+      let next: Settings;
+      try {
+        next = await readSettings(configFile);
+      } catch (err) {
+        logger.error('configuration reload failed; keeping the running configuration', { err });
+        return;
+      }
+      const pending = changedNeedingRestart(settings, next);
+      applyReload(settings, next);
+      await http.reloadTls();
+      logger.info('configuration reloaded', pending.length > 0 ? { needsRestart: pending } : {});
+    },
+    stop() {
+      stopping ??= (async () => {
+        logger.info('shutting down', { timeoutMs: settings.shutdownTimeout });
+        const clean = await http.drain(settings.shutdownTimeout);
+        await xmpp.stop();
+        await store.close();
+        await repository.dispose();
+        logger.info('stopped', { clean });
+        return { clean };
+      })();
+      return stopping;
+    },
+  };
+}
