@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.ts';
 import { registerServe } from './serve.ts';
+import { registerStatus } from './status.ts';
 
 /**
  * The subcommands `fileupload` offers. Only commands that work are registered here:
@@ -9,5 +10,6 @@ import { registerServe } from './serve.ts';
 export function registerCommands(program: Command): void {
   // Subcommands register here as they land.
   registerServe(program);
+  registerStatus(program);
   registerConfig(program);
 }

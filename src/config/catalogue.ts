@@ -168,7 +168,8 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     value: urlPathType(),
     default: '/httpfileupload',
     help: 'Path prefix of the URLs handed to clients and served by the HTTP endpoint.',
-    restart: false,
+    // The HTTP routes are built once at start.
+    restart: true,
   }),
   xmppHost: define('xmppHost', {
     value: hostType(),
@@ -310,6 +311,21 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     defaultText: 'unset: no quota',
     help: 'Bytes the whole repository may hold; beyond it slots are refused until purge makes room.',
     restart: false,
+    unset: undefined,
+  }),
+  adminPort: define('adminPort', {
+    value: { ...portType(), rule: 'a port number from 0 to 65535', parse: (t: string) => (t === '0' ? 0 : portType().parse(t)) },
+    default: '7444',
+    ruleNote: '0 = no TCP listener; serve listens on 127.0.0.1 only',
+    help: 'Loopback port of the admin API: Prometheus /metrics and the /status that fileupload status shows.',
+    restart: true,
+  }),
+  adminSocket: define('adminSocket', {
+    value: pathType(),
+    defaultText: 'none',
+    ruleNote: 'created with mode 0660; fileupload status prefers it over adminPort',
+    help: 'Unix socket for the admin API, in addition to adminPort (set adminPort to 0 for the socket only).',
+    restart: true,
     unset: undefined,
   }),
 };

@@ -48,6 +48,8 @@ test('a missing file gives every default, typed', async () => {
       userQuota: undefined,
       dailyQuota: undefined,
       globalQuota: undefined,
+      adminPort: 7444,
+      adminSocket: undefined,
     });
   });
 });

@@ -53,4 +53,8 @@ export interface Settings {
   dailyQuota: number | undefined;
   /** Bytes the repository may hold (slots refused beyond); undefined or -1 = no quota. */
   globalQuota: number | undefined;
+  /** Loopback TCP port of the admin API (/metrics, /status); 0 = none. */
+  adminPort: number;
+  /** Unix socket of the admin API; undefined = none. */
+  adminSocket: string | undefined;
 }

@@ -6,6 +6,11 @@ import { FsStore } from '../storage/fs/index.ts';
 import { RepositoryError } from '../storage/errors.ts';
 import { createHttpApp, startHttpServer, type HttpServer } from '../http/index.ts';
 import { createUploadComponent, type UploadComponent } from '../xmpp/component.ts';
+import { LiveState, thresholdsFromSettings } from '../status/live.ts';
+import { createMetricsRegistry } from '../status/metrics.ts';
+import { startAdminServers, AdminBindError, type AdminServers } from '../status/admin-server.ts';
+import { liveHttpHooks, observeComponent } from '../status/hooks.ts';
+import { startRepoSampler } from '../status/repo-sampler.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 
@@ -15,6 +20,9 @@ export interface RunningServe {
   http: HttpServer;
   xmpp: UploadComponent;
   repository: Repository;
+  /** Live counters behind /status and /metrics. */
+  live: LiveState;
+  admin: AdminServers;
   /** Re-reads the configuration (SIGHUP): dynamic properties apply at once, TLS is reloaded. */
   reload(): Promise<void>;
   /** Graceful stop (SIGTERM): no new uploads, running ones finish within shutdownTimeout. */
@@ -74,11 +82,23 @@ export async function startServe(options: { configFile: string; logger: Logger }
     throw err;
   }
 
-  const app = createHttpApp({ settings, store, logger: logger.child({ component: 'http' }) });
+  const live = new LiveState({ thresholds: thresholdsFromSettings(settings) });
+  let admin: AdminServers;
+  try {
+    admin = await startAdminServers({ settings, live, registry: createMetricsRegistry(live), log: logger.child({ component: 'admin' }) });
+  } catch (err) {
+    await store.close();
+    await repository.dispose();
+    if (err instanceof AdminBindError) throw new ServeConfigError(err.message);
+    throw err;
+  }
+
+  const app = createHttpApp({ settings, store, logger: logger.child({ component: 'http' }), hooks: liveHttpHooks(live) });
   let http: HttpServer;
   try {
     http = await startHttpServer(app, settings);
   } catch (err) {
+    await admin.close();
     await store.close();
     await repository.dispose();
     const code = (err as { code?: string }).code;
@@ -97,10 +117,13 @@ export async function startServe(options: { configFile: string; logger: Logger }
     settings: () => settings,
     logger: logger.child({ component: 'xmpp' }),
   });
+  observeComponent(live, xmpp);
   xmpp.start();
+  const sampler = startRepoSampler({ live, repo: repository.path, onError: (err) => logger.warn('repository figures unavailable', { err }) });
 
   logger.info('ready', {
     url: http.url,
+    admin: admin.urls,
     domain: settings.domain,
     repository: repository.path,
     xmpp: `${settings.xmppHost}:${settings.xmppPort}`,
@@ -112,6 +135,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
     http,
     xmpp,
     repository,
+    live,
+    admin,
     async reload() {
       let next: Settings;
       try {
@@ -122,6 +147,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
       }
       const pending = changedNeedingRestart(settings, next);
       applyReload(settings, next);
+      live.setThresholds(thresholdsFromSettings(settings));
       await http.reloadTls();
       logger.info('configuration reloaded', pending.length > 0 ? { needsRestart: pending } : {});
     },
@@ -130,6 +156,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
         logger.info('shutting down', { timeoutMs: settings.shutdownTimeout });
         const clean = await http.drain(settings.shutdownTimeout);
         await xmpp.stop();
+        sampler.stop();
+        await admin.close();
         await store.close();
         await repository.dispose();
         logger.info('stopped', { clean });

@@ -60,6 +60,8 @@ export async function serveConfigFor(server: XmppTestServer | undefined, overrid
     fileRepo: repo,
     slotSecret: randomBytes(32).toString('base64url'),
     maxFileSize: 10 * 1024 * 1024,
+    // Concurrent serves must not share the default admin port.
+    adminPort: await freePort(),
   };
   return { ...base, ...overrides };
 }

@@ -1,0 +1,274 @@
+/**
+ * serve's admin API: Prometheus `/metrics` and the JSON `/status` (see snapshot.ts), on a loopback
+ * TCP port or a unix socket. It shows uploaders and file names, so it refuses to listen where
+ * other hosts could reach it unless told to, and answers only loopback Host names over TCP (a web
+ * page cannot read it through DNS rebinding).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
+import { chmod, lstat, unlink } from 'node:fs/promises';
+import type { Registry } from 'prom-client';
+import type { Logger } from '../log.ts';
+import type { LiveState } from './live.ts';
+
+/** Where the admin API listens: a TCP port on a host, or a unix socket. */
+export type AdminTarget = { host: string; port: number } | { socketPath: string };
+
+export interface AdminServerOptions {
+  live: LiveState;
+  registry: Registry;
+  /** Listen address; default 127.0.0.1. Anything but loopback needs `allowNonLoopback`. */
+  host?: string;
+  /** TCP port (0 = any free port, for tests). */
+  port?: number;
+  /** Unix socket path instead of a port (created with mode 0660; a stale socket is replaced). */
+  socketPath?: string;
+  /** Lets `host` be a non-loopback address: the API is then reachable from other hosts. */
+  allowNonLoopback?: boolean;
+  log?: Logger;
+}
+
+/** A running admin listener. */
+export interface AdminServer {
+  /** `http://127.0.0.1:7444` or `unix:/run/fileupload/admin.sock` (what `status --url` takes). */
+  url: string;
+  target: AdminTarget;
+  /** Stops listening and drops idle keep-alive connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The admin API could not listen; the message says why and what to change.
+ *
+ * @example
+ * try { await startAdminServers(opts); } catch (err) { if (err instanceof AdminBindError) throw new ServeConfigError(err.message); }
+ */
+export class AdminBindError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AdminBindError';
+  }
+}
+
+/**
+ * True for names and addresses that only this machine can reach: localhost, 127.0.0.0/8, ::1
+ * (also IPv4-mapped and in brackets).
+ *
+ * @example
+ * isLoopbackHost('127.0.0.1'); // true
+ * isLoopbackHost('0.0.0.0');   // false
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (isIPv4(h)) return h.startsWith('127.');
+  if (isIPv6(h)) {
+    if (h === '::1' || /^(0{1,4}:){7}0{0,3}1$/.test(h)) return true;
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(h);
+    return mapped?.[1] !== undefined && mapped[1].startsWith('127.');
+  }
+  return false;
+}
+
+/** The host part of a Host header (`[::1]:7444` → `::1`, `localhost:7444` → `localhost`). */
+function hostOfHeader(value: string): string {
+  const v = value.trim();
+  if (v.startsWith('[')) return v.slice(1, v.indexOf(']') === -1 ? undefined : v.indexOf(']'));
+  const colon = v.lastIndexOf(':');
+  return colon === -1 ? v : v.slice(0, colon);
+}
+
+/**
+ * Where serve's admin API listens, from the settings: the TCP port (unless 0) and the unix socket
+ * (when set), each on loopback.
+ *
+ * @example
+ * for (const t of adminListenTargets(settings)) servers.push(await startAdminServer({ live, registry, ...t }));
+ */
+export function adminListenTargets(settings: { adminPort: number; adminSocket: string | undefined }): AdminTarget[] {
+  const targets: AdminTarget[] = [];
+  if (settings.adminPort > 0) targets.push({ host: '127.0.0.1', port: settings.adminPort });
+  if (settings.adminSocket !== undefined) targets.push({ socketPath: settings.adminSocket });
+  return targets;
+}
+
+/**
+ * Starts the admin API.
+ *
+ * @example
+ * const admin = await startAdminServer({ live, registry, port: 7444 });
+ * // curl http://127.0.0.1:7444/metrics
+ * await admin.close();
+ */
+export async function startAdminServer(options: AdminServerOptions): Promise<AdminServer> {
+  const { live, registry } = options;
+  const host = options.host ?? '127.0.0.1';
+  const socketPath = options.socketPath;
+  if (socketPath !== undefined && options.port !== undefined) {
+    throw new AdminBindError('admin API: give either a port or a socket path, not both (start two listeners for both)');
+  }
+  if (socketPath === undefined && options.port === undefined) throw new AdminBindError('admin API: neither a port nor a socket path was given');
+  if (socketPath === undefined && !options.allowNonLoopback && !isLoopbackHost(host)) {
+    throw new AdminBindError(
+      `admin API: refusing to listen on ${host}: it is not a loopback address, so other hosts could read the metrics and the status ` +
+        `(uploaders, file names). Listen on 127.0.0.1 or ::1 and put an authenticating proxy in front, or allow it explicitly (allowNonLoopback).`,
+    );
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res, { live, registry, checkHost: socketPath === undefined && !options.allowNonLoopback }).catch((err: unknown) => {
+      options.log?.error('admin request failed', { err, url: req.url });
+      if (!res.headersSent) reply(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      else res.destroy();
+    });
+  });
+  server.requestTimeout = 10_000;
+  server.headersTimeout = 5_000;
+
+  if (socketPath !== undefined) {
+    await clearStaleSocket(socketPath);
+    await listen(server, { path: socketPath }, `unix socket ${socketPath}`);
+    // Owner and group only: the status shows who uploads what.
+    await chmod(socketPath, 0o660);
+    return { url: `unix:${socketPath}`, target: { socketPath }, close: () => closeServer(server) };
+  }
+  const port = options.port ?? 0;
+  await listen(server, { host, port }, `${host.includes(':') ? `[${host}]` : host}:${port}`);
+  const address = server.address();
+  const bound = typeof address === 'object' && address !== null ? address.port : port;
+  const shown = host.includes(':') ? `[${host}]` : host;
+  return { url: `http://${shown}:${bound}`, target: { host, port: bound }, close: () => closeServer(server) };
+}
+
+interface Context {
+  live: LiveState;
+  registry: Registry;
+  checkHost: boolean;
+}
+
+const INDEX = 'fileupload admin API\n\nGET /metrics  Prometheus metrics\nGET /status   live state as JSON (see fileupload-status(1))\n';
+
+async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.setHeader('Allow', 'GET, HEAD');
+    return reply(res, 405, 'text/plain; charset=utf-8', 'method not allowed: the admin API is read-only (GET)\n');
+  }
+  if (ctx.checkHost) {
+    const header = req.headers.host;
+    if (header !== undefined && !isLoopbackHost(hostOfHeader(header))) {
+      return reply(res, 403, 'text/plain; charset=utf-8', 'forbidden: the admin API answers loopback host names only\n');
+    }
+  }
+  const path = (req.url ?? '/').split('?')[0];
+  switch (path) {
+    case '/metrics':
+      return reply(res, 200, ctx.registry.contentType, await ctx.registry.metrics());
+    case '/status':
+      return reply(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(ctx.live.snapshot())}\n`);
+    case '/':
+      return reply(res, 200, 'text/plain; charset=utf-8', INDEX);
+    default:
+      return reply(res, 404, 'text/plain; charset=utf-8', 'not found: try /metrics or /status\n');
+  }
+}
+
+function reply(res: ServerResponse, status: number, type: string, body: string): void {
+  const bytes = Buffer.from(body, 'utf8');
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': bytes.length, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  res.end(res.req.method === 'HEAD' ? undefined : bytes);
+}
+
+function listen(server: Server, where: { host: string; port: number } | { path: string }, label: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      const hint =
+        err.code === 'EADDRINUSE'
+          ? 'it is in use (is another serve running?); set plugin.httpfileupload.adminPort to a free port, or 0 to turn the admin API off'
+          : err.code === 'EACCES'
+            ? 'permission denied'
+            : err.code === 'EADDRNOTAVAIL'
+              ? 'no such local address'
+              : err.code === 'ENOENT'
+                ? 'its folder does not exist'
+                : err.message;
+      reject(new AdminBindError(`admin API: cannot listen on ${label}: ${hint}`, { cause: err }));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    if ('path' in where) server.listen(where.path);
+    else server.listen(where.port, where.host);
+  });
+}
+
+/** Removes a socket file nobody listens on (left by a killed serve); refuses anything else. */
+async function clearStaleSocket(path: string): Promise<void> {
+  let stat;
+  try {
+    stat = await lstat(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (!stat.isSocket()) throw new AdminBindError(`admin API: ${path} exists and is not a socket; remove it or choose another adminSocket`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new AdminBindError(`admin API: another process is listening on ${path} (is another serve running?)`);
+  await unlink(path);
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeIdleConnections();
+  });
+}
+
+/** Every admin listener of a serve. */
+export interface AdminServers {
+  /** One per listener (empty when the admin API is off). */
+  urls: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the admin API wherever the settings say (adminPort on 127.0.0.1, adminSocket); none when
+ * both are off. If one cannot listen, the others are closed and the AdminBindError is thrown.
+ *
+ * @example
+ * const admin = await startAdminServers({ settings, live, registry: createMetricsRegistry(live), log });
+ * log.info('admin API', { urls: admin.urls });
+ * // on shutdown: await admin.close();
+ */
+export async function startAdminServers(options: {
+  settings: { adminPort: number; adminSocket: string | undefined };
+  live: LiveState;
+  registry: Registry;
+  log?: Logger;
+}): Promise<AdminServers> {
+  const started: AdminServer[] = [];
+  const close = async () => {
+    await Promise.all(started.map((s) => s.close()));
+  };
+  try {
+    for (const target of adminListenTargets(options.settings)) {
+      started.push(await startAdminServer({ live: options.live, registry: options.registry, ...(options.log ? { log: options.log } : {}), ...target }));
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { urls: started.map((s) => s.url), close };
+}

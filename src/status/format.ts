@@ -1,0 +1,209 @@
+/**
+ * Words and little pictures for the status view, shared by the Ink TUI and the plain-text
+ * snapshot: rates, ages, progress bars, sparklines, and the whole text snapshot. Pure.
+ */
+import { formatDuration, formatSize } from '../config/units.ts';
+import type { StatusSnapshot, Thresholds } from './snapshot.ts';
+
+/**
+ * Bytes per second for people.
+ *
+ * @example
+ * formatByteRate(1536); // '1.5 KiB/s'
+ */
+export function formatByteRate(bytesPerSecond: number): string {
+  return `${formatSize(Math.round(bytesPerSecond))}/s`;
+}
+
+/**
+ * Events per second with precision that suits the magnitude.
+ *
+ * @example
+ * formatEventRate(0.25); // '0.25/s'
+ * formatEventRate(12.3); // '12/s'
+ */
+export function formatEventRate(perSecond: number): string {
+  if (perSecond === 0) return '0/s';
+  if (perSecond < 1) return `${perSecond.toFixed(2).replace(/0$/, '')}/s`;
+  if (perSecond < 10) return `${perSecond.toFixed(1).replace(/\.0$/, '')}/s`;
+  return `${Math.round(perSecond)}/s`;
+}
+
+/**
+ * A coarse duration: the two largest units.
+ *
+ * @example
+ * formatSpan(3_725_000); // '1h 02m'
+ * formatSpan(42_000);    // '42s'
+ */
+export function formatSpan(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const d = Math.floor(s / 86_400);
+  const h = Math.floor((s % 86_400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const two = (n: number) => String(n).padStart(2, '0');
+  if (d > 0) return `${d}d ${two(h)}h`;
+  if (h > 0) return `${h}h ${two(m)}m`;
+  if (m > 0) return `${m}m ${two(sec)}s`;
+  return `${sec}s`;
+}
+
+/**
+ * A bar of `width` cells filled to `fraction` (clamped to 0–1), in eighths.
+ *
+ * @example
+ * progressBar(0.5, 10); // '█████     ' (filled, then blanks)
+ */
+export function progressBar(fraction: number, width: number, empty = '░'): string {
+  const w = Math.max(1, Math.floor(width));
+  const f = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+  const eighths = Math.round(f * w * 8);
+  const full = Math.floor(eighths / 8);
+  const partial = eighths % 8;
+  const partials = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+  const bar = '█'.repeat(full) + (partial > 0 ? (partials[partial] ?? '') : '');
+  return bar + empty.repeat(w - full - (partial > 0 ? 1 : 0));
+}
+
+const SPARKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/**
+ * A one-line chart of `values` in at most `width` cells (neighbours merged by their maximum);
+ * zero is the lowest block, the largest value the highest.
+ *
+ * @example
+ * sparkline([0, 1, 2, 4, 8], 5); // '▁▂▃▅█'
+ */
+export function sparkline(values: readonly number[], width: number): string {
+  const w = Math.max(1, Math.floor(width));
+  let points = values.slice();
+  if (points.length > w) {
+    const merged: number[] = [];
+    for (let i = 0; i < w; i++) {
+      const from = Math.floor((i * points.length) / w);
+      const to = Math.floor(((i + 1) * points.length) / w);
+      merged.push(Math.max(...points.slice(from, Math.max(to, from + 1))));
+    }
+    points = merged;
+  }
+  const max = Math.max(0, ...points);
+  return points
+    .map((v) => {
+      if (!(v > 0) || max === 0) return SPARKS[0];
+      return SPARKS[Math.max(1, Math.min(7, Math.ceil((v / max) * 7)))];
+    })
+    .join('');
+}
+
+/**
+ * Shortens `text` to `width` characters with an ellipsis.
+ *
+ * @example
+ * fit('holiday-photo.jpeg', 10); // 'holiday-p…'
+ */
+export function fit(text: string, width: number): string {
+  const chars = [...text];
+  if (chars.length <= width) return text;
+  return width <= 1 ? chars.slice(0, width).join('') : `${chars.slice(0, width - 1).join('')}…`;
+}
+
+/**
+ * "3 refused (too-large 2, quota 1)" from a reason → count record.
+ *
+ * @example
+ * byReason({ quota: 1, 'too-large': 2 }, 'refused'); // '3 refused (too-large 2, quota 1)'
+ * byReason({}, 'failed');                             // '0 failed'
+ */
+export function byReason(counts: Record<string, number>, verb: string): string {
+  const entries = Object.entries(counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  return entries.length === 0 ? `0 ${verb}` : `${total} ${verb} (${entries.map(([r, n]) => `${r} ${n}`).join(', ')})`;
+}
+
+/**
+ * "1 run", "2 runs".
+ *
+ * @example
+ * plural(2, 'run'); // '2 runs'
+ */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/**
+ * A limit and how full the repository is against it.
+ *
+ * @example
+ * limitText('maxRepoSize', 2 * 2 ** 30, 1.2 * 2 ** 30); // 'maxRepoSize 2 GiB (60% used)'
+ * limitText('globalQuota', null, 5);                // 'globalQuota none'
+ */
+export function limitText(name: keyof Thresholds, limit: number | null, used: number | null): string {
+  if (limit === null) return `${name} none`;
+  const pct = used !== null && limit > 0 ? ` (${Math.round((used / limit) * 100)}% used)` : '';
+  return `${name} ${formatSize(limit)}${pct}`;
+}
+
+/**
+ * The whole snapshot as plain text (what `fileupload status` prints when stdout is not a
+ * terminal): one topic per line, stable enough to grep.
+ *
+ * @example
+ * process.stdout.write(formatSnapshotText(await fetchStatus(target)));
+ */
+export function formatSnapshotText(s: StatusSnapshot): string {
+  const lines: string[] = [];
+  const ago = (t: number) => `${formatSpan(s.now - t)} ago`;
+  lines.push(`fileupload ${s.version} on ${s.node} (pid ${s.pid}), up ${formatSpan(s.uptimeSeconds * 1000)}`);
+  lines.push(
+    `xmpp: ${s.xmpp.state} for ${formatSpan(s.now - s.xmpp.since)}, ${plural(s.xmpp.reconnects, 'reconnect')}` +
+      (s.xmpp.detail ? ` (${s.xmpp.detail})` : ''),
+  );
+  const r = s.rates;
+  lines.push(
+    `rates (last ${r.windowSeconds} s): slots ${formatEventRate(r.slotsPerSecond)}, uploads ${formatEventRate(r.uploadsPerSecond)}, ` +
+      `in ${formatByteRate(r.bytesInPerSecond)}, out ${formatByteRate(r.bytesOutPerSecond)}`,
+  );
+  lines.push(`uploads in flight: ${s.inFlightCount}`);
+  for (const u of s.inFlight) {
+    const pct = u.size > 0 ? Math.floor((u.received / u.size) * 100) : 100;
+    lines.push(
+      `  ${u.filename ?? u.id} from ${u.uploader}: ${pct}% (${formatSize(u.received)} of ${formatSize(u.size)}), started ${ago(u.startedAt)}`,
+    );
+  }
+  if (s.inFlightCount > s.inFlight.length) lines.push(`  … and ${s.inFlightCount - s.inFlight.length} more`);
+  const repo = s.repo;
+  lines.push(
+    repo.updatedAt === null
+      ? 'repository: not measured yet'
+      : `repository: ${repo.bytes === null ? '?' : formatSize(repo.bytes)} in ${repo.files === null ? '? files' : plural(repo.files, 'file')}` +
+          (repo.freeBytes !== null
+            ? `; filesystem ${formatSize(repo.freeBytes)} free${repo.totalBytes !== null ? ` of ${formatSize(repo.totalBytes)}` : ''}`
+            : '') +
+          `; measured ${ago(repo.updatedAt)}`,
+  );
+  const t = s.thresholds;
+  lines.push(
+    `limits: ${limitText('maxRepoSize', t.maxRepoSize, repo.bytes)}, ${limitText('globalQuota', t.globalQuota, repo.bytes)}, ` +
+      `${limitText('maxFileSize', t.maxFileSize, null)}, ${limitText('userQuota', t.userQuota, null)}, ${limitText('dailyQuota', t.dailyQuota, null)}`,
+  );
+  const p = s.purge;
+  lines.push(
+    `purge: ${t.purgeInterval === null ? 'not run by serve' : `every ${formatDuration(t.purgeInterval)}`}; ${plural(p.runs, 'run')}, ` +
+      `${p.deleted} deleted (${formatSize(p.deletedBytes)}), ${p.failed} failed` +
+      (p.lastRun
+        ? `; last ${ago(p.lastRun.at)}: ${p.lastRun.deleted} deleted (${formatSize(p.lastRun.bytes)}) in ${(p.lastRun.durationMs / 1000).toFixed(1)} s`
+        : ''),
+  );
+  const tot = s.totals;
+  lines.push(
+    `totals: ${tot.slotsIssued} slots issued, ${byReason(tot.slotsRefused, 'refused')}; ${tot.uploadsCompleted} uploads stored, ` +
+      `${byReason(tot.uploadsFailed, 'failed')}; ${formatSize(tot.bytesReceived)} in, ${formatSize(tot.bytesSent)} out`,
+  );
+  if (s.errors.length === 0) lines.push('errors: none');
+  else {
+    lines.push(`errors (latest ${s.errors.length} of ${tot.errors}):`);
+    for (const e of s.errors) lines.push(`  ${new Date(e.at).toISOString()} ${e.message}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

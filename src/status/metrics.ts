@@ -1,0 +1,232 @@
+/**
+ * Prometheus metrics of a serve process. Every fileupload_* value is read from the LiveState at
+ * scrape time (collect callbacks), so the metrics and `/status` can never disagree.
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { LiveState } from './live.ts';
+import { XMPP_STATES } from './snapshot.ts';
+import { REFUSAL_REASONS } from './reasons.ts';
+
+/** A gauge whose NaN samples are left out: an unknown value (free disk on S3) is absent, not 0. */
+class OptionalGauge<T extends string> extends Gauge<T> {
+  override async get() {
+    const metric = await super.get();
+    return { ...metric, values: metric.values.filter((v) => !Number.isNaN(v.value)) };
+  }
+}
+
+const known = (v: number | null): number => (v === null ? Number.NaN : v);
+
+/** Sets a counter to an absolute total (counters only offer inc). */
+function setCounter(c: Counter, total: number): void {
+  c.reset();
+  c.inc(total);
+}
+
+/** Sets a labelled counter from a map of totals; `zero` labels always appear (0 when unseen). */
+function setLabelled(c: Counter<'reason'>, totals: ReadonlyMap<string, number>, zero: readonly string[] = []): void {
+  c.reset();
+  for (const reason of zero) c.inc({ reason }, 0);
+  for (const [reason, n] of totals) c.inc({ reason }, n);
+}
+
+export interface MetricsOptions {
+  /** Add Node's process metrics (CPU, memory, event loop, GC); default true. */
+  processMetrics?: boolean;
+}
+
+/**
+ * A registry holding every fileupload metric, fed from `live`, plus the process metrics.
+ *
+ * @example
+ * const registry = createMetricsRegistry(live);
+ * const text = await registry.metrics(); // Prometheus text format
+ */
+export function createMetricsRegistry(live: LiveState, options: MetricsOptions = {}): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  const c = () => live.counters;
+
+  new Gauge({
+    name: 'fileupload_info',
+    help: 'Always 1; the labels say which fileupload runs on which node.',
+    labelNames: ['version', 'node'] as const,
+    registers,
+    collect() {
+      this.reset();
+      this.set({ version: live.version, node: live.node }, 1);
+    },
+  });
+  new Counter({
+    name: 'fileupload_slots_issued_total',
+    help: 'Upload slots handed out.',
+    registers,
+    collect() {
+      setCounter(this, c().slotsIssued);
+    },
+  });
+  new Counter({
+    name: 'fileupload_slots_refused_total',
+    help: 'Slot requests refused, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+    collect() {
+      setLabelled(this, c().slotsRefused, REFUSAL_REASONS.filter((r) => r !== 'other'));
+    },
+  });
+  new Counter({
+    name: 'fileupload_uploads_completed_total',
+    help: 'Uploads stored.',
+    registers,
+    collect() {
+      setCounter(this, c().uploadsCompleted);
+    },
+  });
+  new Counter({
+    name: 'fileupload_uploads_failed_total',
+    help: 'Uploads that began but were not stored, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+    collect() {
+      setLabelled(this, c().uploadsFailed);
+    },
+  });
+  new Counter({
+    name: 'fileupload_bytes_received_total',
+    help: 'Upload body bytes received.',
+    registers,
+    collect() {
+      setCounter(this, c().bytesReceived);
+    },
+  });
+  new Counter({
+    name: 'fileupload_bytes_sent_total',
+    help: 'Download body bytes sent.',
+    registers,
+    collect() {
+      setCounter(this, c().bytesSent);
+    },
+  });
+  new Gauge({
+    name: 'fileupload_uploads_in_flight',
+    help: 'Uploads whose body is being received.',
+    registers,
+    collect() {
+      this.set(live.inFlightCount);
+    },
+  });
+  new Gauge({
+    name: 'fileupload_xmpp_connected',
+    help: '1 while the XMPP component connection is online, else 0.',
+    registers,
+    collect() {
+      this.set(live.xmppStatus.state === 'online' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'fileupload_xmpp_state',
+    help: 'The XMPP component connection state: 1 for the current state, 0 for the others.',
+    labelNames: ['state'] as const,
+    registers,
+    collect() {
+      const current = live.xmppStatus.state;
+      for (const state of XMPP_STATES) this.set({ state }, state === current ? 1 : 0);
+    },
+  });
+  new Counter({
+    name: 'fileupload_xmpp_reconnects_total',
+    help: 'Times the XMPP component connection was re-established.',
+    registers,
+    collect() {
+      setCounter(this, c().xmppReconnects);
+    },
+  });
+  new OptionalGauge({
+    name: 'fileupload_repository_bytes',
+    help: 'Bytes of stored uploads (absent until measured).',
+    registers,
+    collect() {
+      this.set(known(live.repo.bytes));
+    },
+  });
+  new OptionalGauge({
+    name: 'fileupload_repository_files',
+    help: 'Number of stored uploads (absent until measured).',
+    registers,
+    collect() {
+      this.set(known(live.repo.files));
+    },
+  });
+  new OptionalGauge({
+    name: 'fileupload_filesystem_free_bytes',
+    help: "Free bytes of the repository's filesystem (absent when not a filesystem).",
+    registers,
+    collect() {
+      this.set(known(live.repo.freeBytes));
+    },
+  });
+  new OptionalGauge({
+    name: 'fileupload_filesystem_size_bytes',
+    help: "Size of the repository's filesystem (absent when not a filesystem).",
+    registers,
+    collect() {
+      this.set(known(live.repo.totalBytes));
+    },
+  });
+  new Gauge({
+    name: 'fileupload_limit_bytes',
+    help: 'Configured byte limits (only those that are set).',
+    labelNames: ['limit'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const t = live.thresholds;
+      for (const limit of ['maxFileSize', 'maxRepoSize', 'globalQuota', 'userQuota', 'dailyQuota'] as const) {
+        const v = t[limit];
+        if (v !== null) this.set({ limit }, v);
+      }
+    },
+  });
+  new Counter({
+    name: 'fileupload_purge_runs_total',
+    help: 'Purge runs finished by this serve.',
+    registers,
+    collect() {
+      setCounter(this, c().purgeRuns);
+    },
+  });
+  new Counter({
+    name: 'fileupload_purge_deleted_total',
+    help: 'Uploads and temp files deleted by purge runs.',
+    registers,
+    collect() {
+      setCounter(this, c().purgeDeleted);
+    },
+  });
+  new Counter({
+    name: 'fileupload_purge_deleted_bytes_total',
+    help: 'Bytes deleted by purge runs.',
+    registers,
+    collect() {
+      setCounter(this, c().purgeDeletedBytes);
+    },
+  });
+  new Counter({
+    name: 'fileupload_purge_failed_total',
+    help: 'Deletions that failed during purge runs.',
+    registers,
+    collect() {
+      setCounter(this, c().purgeFailed);
+    },
+  });
+  new Counter({
+    name: 'fileupload_errors_total',
+    help: 'Errors recorded for the status view.',
+    registers,
+    collect() {
+      setCounter(this, c().errors);
+    },
+  });
+  if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
+  return registry;
+}

@@ -1,0 +1,66 @@
+/**
+ * Short, bounded reason words for refused slots and failed uploads: they become Prometheus label
+ * values, so they must come from a small fixed set, never from free text.
+ */
+import type { SlotRefusal } from '../xmpp/refusal.ts';
+
+/** Reason words of refused slot requests. */
+export const REFUSAL_REASONS = ['too-large', 'bad-request', 'forbidden', 'quota', 'not-implemented', 'internal-error', 'other'] as const;
+export type RefusalReason = (typeof REFUSAL_REASONS)[number];
+
+/**
+ * The reason word of a slot refusal.
+ *
+ * @example
+ * refusalReason(fileTooLarge(1000)); // 'too-large'
+ * refusalReason(quotaExceeded('x')); // 'quota'
+ */
+export function refusalReason(refusal: Pick<SlotRefusal, 'condition' | 'maxFileSize'>): RefusalReason {
+  if (refusal.maxFileSize !== undefined) return 'too-large';
+  switch (refusal.condition) {
+    case 'bad-request':
+      return 'bad-request';
+    case 'forbidden':
+    case 'not-allowed':
+      return 'forbidden';
+    case 'resource-constraint':
+      return 'quota';
+    case 'feature-not-implemented':
+      return 'not-implemented';
+    case 'internal-server-error':
+      return 'internal-error';
+    default:
+      return 'other';
+  }
+}
+
+/** Reason words of failed uploads. */
+export const FAILURE_REASONS = ['client-gone', 'size-mismatch', 'conflict', 'storage-full', 'shutdown', 'internal-error'] as const;
+
+/**
+ * The reason word of a failed PUT, from the status the HTTP endpoint answered with.
+ *
+ * @example
+ * uploadFailureReason(499); // 'client-gone'
+ * uploadFailureReason(507); // 'storage-full'
+ * uploadFailureReason(418); // 'http-418'
+ */
+export function uploadFailureReason(status: number): string {
+  switch (status) {
+    case 499:
+      return 'client-gone';
+    case 413:
+      return 'size-mismatch';
+    case 409:
+      return 'conflict';
+    case 507:
+      return 'storage-full';
+    case 503:
+      return 'shutdown';
+    case 500:
+      return 'internal-error';
+    default:
+      // Statuses are three digits, so the label set stays bounded.
+      return Number.isInteger(status) && status >= 100 && status <= 999 ? `http-${status}` : 'other';
+  }
+}

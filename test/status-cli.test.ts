@@ -1,0 +1,100 @@
+/**
+ * `fileupload status` as scripts use it: bin/fileupload spawned with stdout piped (not a
+ * terminal), against a real admin API fed by a LiveState, or against nothing at all.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, run } from '../scripts/testservers/processes.ts';
+import { LiveState } from '../src/status/live.ts';
+import { createMetricsRegistry } from '../src/status/metrics.ts';
+import { startAdminServer, type AdminServer } from '../src/status/admin-server.ts';
+import { isStatusSnapshot } from '../src/status/snapshot.ts';
+import { ExitCode } from '../src/cli/exit-codes.ts';
+import { FILEUPLOAD_BIN, openfireXml } from './support/serve.ts';
+
+let dir = '';
+let live: LiveState;
+let admin: AdminServer;
+let socketAdmin: AdminServer;
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fileupload-status-cli-'));
+  live = new LiveState({ node: 'node-cli', thresholds: { maxRepoSize: 1 << 30 } });
+  const registry = createMetricsRegistry(live, { processMetrics: false });
+  admin = await startAdminServer({ live, registry, port: 0 });
+  socketAdmin = await startAdminServer({ live, registry, socketPath: join(dir, 'admin.sock') });
+  live.xmppState('online');
+  live.uploadStarted({ id: 'slot-xyz', filename: 'report.pdf', size: 4096, uploader: 'bob@example.org' });
+  live.uploadProgress('slot-xyz', 1024);
+  live.slotRefused('too-large');
+});
+
+after(async () => {
+  await admin?.close();
+  await socketAdmin?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function status(args: string[], config?: Record<string, string | number>) {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}.xml`);
+  if (config) await writeFile(file, openfireXml(config));
+  return run(FILEUPLOAD_BIN, ['--config', file, 'status', ...args], { timeoutMs: 20_000 });
+}
+
+test('not a terminal: one text snapshot', async () => {
+  const r = await status(['--url', admin.url]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^fileupload \S+ on node-cli /);
+  assert.match(r.stdout, /^xmpp: online for /m);
+  assert.match(r.stdout, /^uploads in flight: 1$/m);
+  assert.match(r.stdout, /report\.pdf from bob@example\.org: 25% \(1 KiB of 4 KiB\)/);
+  assert.match(r.stdout, /1 refused \(too-large 1\)/);
+  assert.doesNotMatch(r.stdout, /\x1b\[/, 'no terminal escapes in text output');
+});
+
+test('--json prints the StatusSnapshot', async () => {
+  const r = await status(['--url', admin.url, '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.ok(isStatusSnapshot(doc));
+  assert.equal(doc.node, 'node-cli');
+  assert.equal(doc.xmpp.state, 'online');
+  assert.deepEqual(doc.inFlight.map((u) => [u.id, u.filename, u.received, u.size]), [['slot-xyz', 'report.pdf', 1024, 4096]]);
+  assert.deepEqual(doc.totals.slotsRefused, { 'too-large': 1 });
+  assert.equal(doc.thresholds.maxRepoSize, 1 << 30);
+});
+
+test('the address comes from the configuration: adminPort, or adminSocket first', async () => {
+  const port = Number(new URL(admin.url).port);
+  const byPort = await status(['--json'], { adminPort: port });
+  assert.equal(byPort.code, 0, byPort.stderr);
+  assert.equal(JSON.parse(byPort.stdout).node, 'node-cli');
+  const bySocket = await status(['--json'], { adminPort: 1, adminSocket: join(dir, 'admin.sock') });
+  assert.equal(bySocket.code, 0, bySocket.stderr);
+  assert.equal(JSON.parse(bySocket.stdout).node, 'node-cli');
+});
+
+test('serve not running: exit 4 and a message saying so', async () => {
+  const port = await freePort();
+  for (const r of [await status(['--url', `http://127.0.0.1:${port}`]), await status([], { adminPort: port }), await status(['--json'], { adminSocket: join(dir, 'none.sock') })]) {
+    assert.equal(r.code, ExitCode.Unavailable, r.stderr);
+    assert.match(r.stderr, /^fileupload: serve is not running/);
+    assert.match(r.stderr, /fileupload serve/);
+    assert.equal(r.stdout, '');
+  }
+});
+
+test('admin API turned off, a bad --url or --interval: exit 2', async () => {
+  const off = await status([], { adminPort: 0 });
+  assert.equal(off.code, ExitCode.Usage);
+  assert.match(off.stderr, /admin API is turned off .*adminPort/);
+  const badUrl = await status(['--url', 'ftp://x']);
+  assert.equal(badUrl.code, ExitCode.Usage);
+  assert.match(badUrl.stderr, /--url: "ftp:\/\/x" is not an admin API address/);
+  const badInterval = await status(['--url', admin.url, '--interval', 'soon']);
+  assert.equal(badInterval.code, ExitCode.Usage);
+  assert.match(badInterval.stderr, /--interval "soon"/);
+});
