@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { INK_RECONCILER_PATCHES, applyPatches } from './esbuild-plugins.ts';
+import { bundle } from './bundle.ts';
+import { NODE24, ROOT } from './paths.ts';
+
+const reconciler = join(ROOT, 'node_modules', 'ink', 'build', 'reconciler.js');
+const toCjs = (code: string) => esbuild.transform(code, { format: 'cjs', platform: 'node', loader: 'js' });
+
+test('a patch that no longer matches exactly once fails naming the file', () => {
+  const patch = { why: 'x', find: 'await foo()', replace: 'foo()' };
+  assert.throws(() => applyPatches('bar()', [patch], 'r.js'), /cannot patch r\.js \(x\).*found 0/);
+  assert.throws(() => applyPatches('await foo(); await foo()', [patch], 'r.js'), /found 2/);
+  assert.equal(applyPatches('a; await foo();', [patch], 'r.js'), 'a; foo();');
+});
+
+test("the installed ink's reconciler takes the patch and then converts to CommonJS", async () => {
+  const source = readFileSync(reconciler, 'utf8');
+  await assert.rejects(toCjs(source), /[Tt]op-level await/);
+  await toCjs(applyPatches(source, INK_RECONCILER_PATCHES, reconciler));
+});
+
+test('a bundled ink 6 + react 19 entry renders after awaiting yoga ready', async () => {
+  // Inside the checkout (dist/ is ignored by git) so the entry resolves react and ink.
+  mkdirSync(join(ROOT, 'dist'), { recursive: true });
+  const dir = mkdtempSync(join(ROOT, 'dist', '.ink-check-'));
+  try {
+    const entry = join(dir, 'entry.ts');
+    writeFileSync(
+      entry,
+      `import React from 'react';
+       void (async () => {
+         const yoga = await import('yoga-layout');
+         if (!(yoga.ready instanceof Promise)) throw new Error('yoga-layout was not replaced by the shim');
+         await yoga.ready;
+         const { renderToString, Text, Box } = await import('ink');
+         process.stdout.write(renderToString(React.createElement(Box, { borderStyle: 'single' },
+           React.createElement(Text, null, 'bundled ink renders'))) + '\\n');
+       })();`,
+    );
+    const { outfile, inputs } = await bundle(entry, join(dir, 'entry.cjs'));
+    assert.ok(!inputs.some((f) => f.endsWith('yoga-layout/dist/src/index.js')), 'real yoga entry not bundled');
+    // Run outside the checkout so nothing can be resolved from node_modules at run time.
+    const runDir = mkdtempSync(join(tmpdir(), 'ink-check-'));
+    try {
+      const copy = join(runDir, 'entry.cjs');
+      writeFileSync(copy, readFileSync(outfile));
+      const out = execFileSync(NODE24, [copy], { cwd: runDir, encoding: 'utf8', env: {} });
+      assert.match(out, /│bundled ink renders\s*│/);
+    } finally {
+      rmSync(runDir, { recursive: true, force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
