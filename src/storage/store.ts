@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream';
 import type { Purpose } from '../slots/slot.ts';
 
 /** What is stored beside every upload, readable by any process or node sharing the repository. */
@@ -25,6 +26,28 @@ export interface ByteRange {
   end: number;
 }
 
+/**
+ * What read() should return of the body: everything (undefined), one range, or nothing (null:
+ * metadata only, e.g. for a 304, 410 or 416 that is only known once the metadata is read).
+ */
+export type ReadSelection = ByteRange | undefined | null;
+
+/** A published upload as read() returns it. Consume exactly one of `body` and `pipeTo`. */
+export interface StoredBody {
+  meta: UploadMeta;
+  /**
+   * The selected bytes. Iterate to the end, or call `return()` on its iterator, to release the
+   * underlying handle (the HTTP layer pipes it, which does either).
+   */
+  body: AsyncIterable<Uint8Array>;
+  /**
+   * Optional fast path: writes the selected bytes to `dest` (without ending it), reusing the
+   * store's read buffers instead of allocating one per chunk; resolves once `dest` accepted
+   * the last byte, rejects if `dest` fails or closes first. Releases the handle either way.
+   */
+  pipeTo?(dest: Writable): Promise<void>;
+}
+
 /** An unfinished upload (temp file) as purge sees it. */
 export interface PartialUpload {
   name: string;
@@ -37,17 +60,35 @@ export interface PartialUpload {
  * A place uploads live. Every implementation (fs now, s3 later) passes the same contract test.
  * Guarantees: nothing is visible before the whole body has arrived with exactly `meta.size`
  * bytes; a second write of an id fails with UploadExistsError; an aborted write leaves nothing.
+ * Ids that are not slot ids (isSlotId) are refused (InvalidIdError) before any path is built.
+ * Errors: see errors.ts (UploadExistsError 409, SizeMismatchError 413, StorageFullError 507,
+ * UploadAbortedError, InvalidIdError).
+ *
+ * @example
+ * const store: Store = new FsStore('/srv/fileupload');
+ * await store.open();
+ * await store.write({ ...slotFields }, request, { signal });
+ * const got = await store.read(id, (meta) => ({ start: 0, end: Math.min(99, meta.size - 1) }));
  */
 export interface Store {
   readonly kind: 'fs' | 's3';
   /** Checks the backend is usable (exists, writable); serve calls it before listening. */
   open(): Promise<void>;
-  /** Streams `body` in and publishes it atomically with `meta`; see the errors in errors.ts. */
+  /**
+   * Streams `body` in and publishes it atomically with `meta` (storedAt = publish time); see the
+   * errors in errors.ts. The existence check happens before the first chunk is pulled, so a
+   * second PUT is refused without reading its body. An abort of `signal` stops waiting for the
+   * body at once and removes everything written.
+   */
   write(meta: Omit<UploadMeta, 'storedAt'>, body: AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<UploadMeta>;
   /** Metadata of a published upload, or undefined. */
   stat(id: string): Promise<UploadMeta | undefined>;
-  /** A published upload's metadata and body (whole or `range`), or undefined. */
-  read(id: string, range?: ByteRange): Promise<{ meta: UploadMeta; body: AsyncIterable<Uint8Array> } | undefined>;
+  /**
+   * A published upload's metadata and body, or undefined. `select` is a ReadSelection or a function
+   * that picks one from the metadata, so a GET decides range / 304 / 410 with ONE open of the
+   * upload. A range must lie within the size (RangeError otherwise).
+   */
+  read(id: string, select?: ReadSelection | ((meta: UploadMeta) => ReadSelection)): Promise<StoredBody | undefined>;
   /** Removes a published upload; false when it was not there. */
   delete(id: string): Promise<boolean>;
   /** Every published upload, streamed (memory independent of the count), in no particular order. */

@@ -1,0 +1,49 @@
+import type { Settings } from '../config/settings.ts';
+import type { Logger } from '../log.ts';
+import type { Store } from '../storage/store.ts';
+import type { RequestGate } from './gate.ts';
+import type { HttpHooks } from './hooks.ts';
+
+/** What every method handler gets (built once by createHttpApp). */
+export interface HttpDeps {
+  settings: Settings;
+  store: Store;
+  logger: Logger;
+  now: () => number;
+  hooks: HttpHooks;
+  gate: RequestGate;
+  /** settings.slotSecret, checked present. */
+  secret: string;
+  /** settings.announcedWebContextRoot without a trailing slash. */
+  root: string;
+  /** Logs the outcome of one request and tells the onRequest hook. */
+  record(outcome: RequestOutcome): void;
+}
+
+/** One request's outcome, as logged (never the body, never the token). */
+export interface RequestOutcome {
+  method: string;
+  status: number;
+  /** Body bytes received (PUT) or sent (GET). */
+  bytes: number;
+  /** performance.now() at the start. */
+  started: number;
+  id?: string | undefined;
+  reason?: string | undefined;
+  remote?: string | undefined;
+}
+
+/**
+ * Calls a hook without letting it break the request.
+ *
+ * @example
+ * callHook(logger, 'onUploadStarted', hooks.onUploadStarted, { id, size, uploader });
+ */
+export function callHook<T>(logger: Logger, name: string, fn: ((e: T) => void) | undefined, event: T): void {
+  if (!fn) return;
+  try {
+    fn(event);
+  } catch (err) {
+    logger.error('hook failed', { hook: name, err });
+  }
+}

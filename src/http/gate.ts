@@ -1,0 +1,104 @@
+/**
+ * Tracks requests in flight so a shutdown can stop taking uploads, let running ones finish within
+ * a bound, and abort what is left (aborted uploads remove their temp files).
+ *
+ * @example
+ * const gate = new RequestGate();
+ * const finished = await gate.drain(30_000); // false: some uploads were aborted
+ */
+export class RequestGate {
+  #draining = false;
+  #uploads = new Set<AbortController>();
+  #requests = 0;
+  #idleWaiters: (() => void)[] = [];
+
+  /** True once drain() was called: new uploads are refused with 503. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Uploads currently receiving or publishing. */
+  get activeUploads(): number {
+    return this.#uploads.size;
+  }
+
+  /** Requests of any kind currently being answered. */
+  get activeRequests(): number {
+    return this.#requests;
+  }
+
+  /**
+   * Registers an upload; undefined while draining. Call `end()` on its controller's behalf when done.
+   *
+   * @example
+   * const ac = gate.beginUpload(); if (!ac) return reply(503);
+   * try { await store.write(meta, body, { signal: ac.signal }); } finally { gate.endUpload(ac); }
+   */
+  beginUpload(): AbortController | undefined {
+    if (this.#draining) return undefined;
+    const ac = new AbortController();
+    this.#uploads.add(ac);
+    return ac;
+  }
+
+  endUpload(ac: AbortController): void {
+    this.#uploads.delete(ac);
+    this.#wake();
+  }
+
+  /** Counts a request of any method (for the drain's "everything finished" check). */
+  beginRequest(): void {
+    this.#requests++;
+  }
+
+  endRequest(): void {
+    this.#requests--;
+    this.#wake();
+  }
+
+  /**
+   * Stops taking uploads and waits until no request is in flight or `timeoutMs` passes; then
+   * aborts the uploads still running. Resolves true when everything finished in time.
+   *
+   * @example
+   * const clean = await gate.drain(settings.shutdownTimeout);
+   */
+  async drain(timeoutMs: number): Promise<boolean> {
+    this.#draining = true;
+    const idle = await this.#waitIdle(timeoutMs);
+    if (!idle) for (const ac of this.#uploads) ac.abort(new Error('server shutting down'));
+    return idle;
+  }
+
+  #isIdle(): boolean {
+    return this.#uploads.size === 0 && this.#requests === 0;
+  }
+
+  /** Resolves true when idle, false on timeout. */
+  #waitIdle(timeoutMs: number): Promise<boolean> {
+    if (this.#isIdle()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#idleWaiters = this.#idleWaiters.filter((w) => w !== waiter);
+        resolve(false);
+      }, Math.max(0, timeoutMs));
+      const waiter = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#idleWaiters.push(waiter);
+    });
+  }
+
+  /** Waits (bounded) for uploads to finish cleaning up after an abort. */
+  async settle(timeoutMs: number): Promise<boolean> {
+    return this.#waitIdle(timeoutMs);
+  }
+
+  #wake(): void {
+    if (!this.#isIdle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}

@@ -1,0 +1,52 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseUploadPath, slotToken } from './path.ts';
+
+const id = 'AAAAAAAAAAAAAAAAAAAAAAAA';
+const root = '/httpfileupload';
+
+test('the upload path yields id, decoded filename and query', () => {
+  assert.deepEqual(parseUploadPath(`${root}/${id}/a%20b%C3%BC.png?t=x.y`, root), { id, filename: 'a bü.png', query: 't=x.y' });
+  assert.deepEqual(parseUploadPath(`${root}/${id}/100%25.txt`, root), { id, filename: '100%.txt', query: '' });
+  assert.deepEqual(parseUploadPath(`/${id}/f`, ''), { id, filename: 'f', query: '' });
+  assert.deepEqual(parseUploadPath(`${root}/${id}/f`, `${root}/`), { id, filename: 'f', query: '' });
+  assert.deepEqual(parseUploadPath(`http://host:1${root}/${id}/f?t=1`, root), { id, filename: 'f', query: 't=1' });
+});
+
+test('every other spelling is refused, never normalised', () => {
+  for (const p of [
+    `${root}/../${id}/f`,
+    `${root}/${id}/../f`,
+    `${root}/${id}/..`,
+    `${root}/${id}/%2e%2e`,
+    `${root}/${id}/.`,
+    `${root}/%2e%2e/%2e%2e/etc/passwd`,
+    `${root}/${id}/..%2f..%2fetc%2fpasswd`,
+    `${root}/${id}/..%5c..%5cetc`,
+    `${root}/${id}//f`,
+    `${root}//${id}/f`,
+    `${root}/${id}/a/b`,
+    `${root}/${id}/`,
+    `${root}/${id}`,
+    `${root}/${id}/%zz`,
+    `${root}/${id}/a%00b`,
+    `${root}/${id.slice(1)}/f`,
+    `/other/${id}/f`,
+    `${root}x/${id}/f`,
+    `//etc/passwd`,
+    `${root}\\${id}\\f`,
+    `*`,
+  ]) {
+    assert.equal(parseUploadPath(p, root), undefined, p);
+  }
+});
+
+test('slot token from ?t= first, else Authorization: Bearer', () => {
+  assert.equal(slotToken('t=abc.def', undefined), 'abc.def');
+  assert.equal(slotToken('x=1&t=abc.def', 'Bearer other'), 'abc.def');
+  assert.equal(slotToken('', 'Bearer abc.def'), 'abc.def');
+  assert.equal(slotToken('', 'bearer  abc.def'), 'abc.def');
+  assert.equal(slotToken('', 'Basic abc'), undefined);
+  assert.equal(slotToken('t=', undefined), undefined);
+  assert.equal(slotToken('', undefined), undefined);
+});

@@ -1,0 +1,70 @@
+import { isSlotId } from '../slots/id.ts';
+
+/**
+ * Reads `{contextRoot}/{id}/{filename}` from a raw request target, exactly: one id segment that is
+ * a slot id, one filename segment decoded once. Dot segments, empty segments (`//`), extra
+ * segments and undecodable escapes are refused rather than normalised, so what reaches storage
+ * is always a bare slot id and no path can be smuggled through any spelling.
+ */
+
+/** The parts of an upload URL path. */
+export interface UploadPath {
+  id: string;
+  /** Decoded filename (may contain any character but `/` is impossible by construction). */
+  filename: string;
+  /** The raw query string without "?" ("" when none). */
+  query: string;
+}
+
+/**
+ * @example
+ * parseUploadPath('/httpfileupload/AAAAAAAAAAAAAAAAAAAAAAAA/a%20b.png?t=x', '/httpfileupload');
+ * // { id: 'AAAAAAAAAAAAAAAAAAAAAAAA', filename: 'a b.png', query: 't=x' }
+ * parseUploadPath('/httpfileupload/%2e%2e/etc/passwd', '/httpfileupload'); // undefined
+ */
+export function parseUploadPath(target: string, contextRoot: string): UploadPath | undefined {
+  let raw = target;
+  if (!raw.startsWith('/')) {
+    // absolute-form (a request line with a full URL): keep only path and query.
+    const scheme = raw.indexOf('://');
+    if (scheme <= 0) return undefined;
+    const slash = raw.indexOf('/', scheme + 3);
+    if (slash === -1) return undefined;
+    raw = raw.slice(slash);
+  }
+  const q = raw.indexOf('?');
+  const path = q === -1 ? raw : raw.slice(0, q);
+  const query = q === -1 ? '' : raw.slice(q + 1);
+  const root = contextRoot.replace(/\/+$/, '');
+  if (!path.startsWith(`${root}/`)) return undefined;
+  const rest = path.slice(root.length + 1);
+  const slash = rest.indexOf('/');
+  if (slash === -1 || rest.indexOf('/', slash + 1) !== -1) return undefined;
+  const id = rest.slice(0, slash);
+  if (!isSlotId(id)) return undefined;
+  let filename: string;
+  try {
+    filename = decodeURIComponent(rest.slice(slash + 1));
+  } catch {
+    return undefined;
+  }
+  if (filename === '' || filename === '.' || filename === '..' || /[/\\\0]/.test(filename)) return undefined;
+  return { id, filename, query };
+}
+
+/**
+ * The slot token of a PUT: `?t=` in the URL (legacy clients cannot send headers), else an
+ * `Authorization: Bearer` header.
+ *
+ * @example
+ * slotToken('t=abc.def', undefined);          // "abc.def"
+ * slotToken('', 'Bearer abc.def');            // "abc.def"
+ */
+export function slotToken(query: string, authorization: string | undefined): string | undefined {
+  if (query !== '') {
+    const t = new URLSearchParams(query).get('t');
+    if (t !== null && t !== '') return t;
+  }
+  const m = authorization === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
+  return m?.[1];
+}

@@ -1,0 +1,170 @@
+import type { Context } from 'hono';
+import type { IncomingMessage } from 'node:http';
+import type { HttpEnv } from './index.ts';
+import { callHook, type HttpDeps } from './deps.ts';
+import { corsHeaders } from './cors.ts';
+import { textReply } from './reply.ts';
+import { parseUploadPath, slotToken } from './path.ts';
+import { essence, sameMediaType, FALLBACK_CONTENT_TYPE } from './media-type.ts';
+import { verifySlot } from '../slots/sign.ts';
+import { baseUrl, encodePathSegment } from '../slots/urls.ts';
+import { StoreError, UploadExistsError } from '../storage/errors.ts';
+
+/**
+ * PUT {root}/{id}/{filename}?t={token}: checks everything that can be checked before reading a
+ * byte (slot signature and expiry, size limit, Content-Length, Content-Type, existence), then
+ * streams the body into the store, which counts it and publishes atomically.
+ *
+ * Statuses: 201 published · 403 missing/forged/expired slot · 404 not an upload URL ·
+ * 409 already uploaded · 413 size ≠ slot size or over maxFileSize · 415 Content-Type ≠ slot's ·
+ * 503 shutting down · 507 disk full. A client that goes away leaves nothing behind.
+ *
+ * @example
+ * app.put(`${root}/:id/:filename`, (c) => handlePut(c, deps));
+ */
+export async function handlePut(c: Context<HttpEnv>, deps: HttpDeps): Promise<Response> {
+  const started = performance.now();
+  const { incoming } = c.env;
+  const { settings, store, logger, hooks } = deps;
+  const cors = corsHeaders(incoming.headers.origin, settings.corsOrigins, false);
+  const remote = incoming.socket.remoteAddress;
+  let id: string | undefined;
+  let received = 0;
+
+  /** An answer before or instead of reading the body; the connection closes if a body is pending. */
+  const refuse = (status: number, message: string, extra: Record<string, string> = {}): Response => {
+    deps.record({ method: 'PUT', status, bytes: received, started, id, reason: message, remote });
+    const close: Record<string, string> = incoming.complete ? {} : { Connection: 'close' };
+    return textReply(status, message, { ...cors, ...close, ...extra });
+  };
+
+  const path = parseUploadPath(incoming.url ?? '', deps.root);
+  if (!path) return refuse(404, 'not found');
+  id = path.id;
+
+  const token = slotToken(path.query, incoming.headers.authorization);
+  if (token === undefined) return refuse(403, 'missing slot token');
+  const verified = verifySlot(deps.secret, path.id, path.filename, token, deps.now());
+  if (!verified.ok) return refuse(403, verified.reason === 'expired' ? 'slot expired' : 'invalid slot');
+  const slot = verified.slot;
+
+  if (settings.maxFileSize !== -1 && slot.size > settings.maxFileSize) {
+    return refuse(413, `file larger than the limit of ${settings.maxFileSize} bytes`);
+  }
+  const length = declaredLength(incoming);
+  if (length === 'invalid') return refuse(400, 'invalid Content-Length');
+  if (length !== undefined && length !== slot.size) {
+    return refuse(413, `Content-Length must be the slot size of ${slot.size} bytes`);
+  }
+  const putType = incoming.headers['content-type'];
+  if (slot.contentType !== undefined && !sameMediaType(slot.contentType, putType)) {
+    return refuse(415, `Content-Type must be ${slot.contentType}`);
+  }
+  const contentType =
+    slot.contentType ?? (putType !== undefined && essence(putType) !== undefined ? putType.trim() : FALLBACK_CONTENT_TYPE);
+
+  if (/^100-continue$/i.test(incoming.headers.expect ?? '')) {
+    // The client waits for our go before sending the body: refuse a second upload right now.
+    if ((await store.stat(slot.id)) !== undefined) return refuse(409, 'already uploaded');
+    c.env.outgoing.writeContinue();
+  }
+
+  const upload = deps.gate.beginUpload();
+  if (!upload) return refuse(503, 'server is shutting down, try again', { 'Retry-After': '5' });
+  const onClose = (): void => {
+    if (!incoming.complete) upload.abort(new Error('client closed the connection'));
+  };
+  incoming.once('close', onClose);
+  callHook(logger, 'onUploadStarted', hooks.onUploadStarted, { id: slot.id, size: slot.size, uploader: slot.uploader });
+
+  const progress = hooks.onUploadProgress;
+  const body = countBytes(incoming, (n) => {
+    received += n;
+    if (progress) callHook(logger, 'onUploadProgress', progress, { id: slot.id, received, size: slot.size });
+  });
+
+  try {
+    const meta = await store.write(
+      {
+        id: slot.id,
+        filename: slot.filename,
+        size: slot.size,
+        contentType,
+        uploader: slot.uploader,
+        issuedAt: slot.issuedAt,
+        purpose: slot.purpose,
+        ...(slot.expireBefore !== undefined ? { expireBefore: slot.expireBefore } : {}),
+      },
+      body,
+      { signal: upload.signal },
+    );
+    const durationMs = performance.now() - started;
+    callHook(logger, 'onUploadFinished', hooks.onUploadFinished, { meta, durationMs });
+    deps.record({ method: 'PUT', status: 201, bytes: received, started, id, remote });
+    const location = `${baseUrl({
+      protocol: settings.announcedWebProtocol,
+      host: settings.announcedWebHost,
+      port: settings.announcedWebPort,
+      contextRoot: settings.announcedWebContextRoot,
+    })}/${slot.id}/${encodePathSegment(slot.filename)}`;
+    return textReply(201, 'created', { ...cors, Location: location });
+  } catch (err) {
+    const durationMs = performance.now() - started;
+    const clientGone = incoming.socket.destroyed || isClientReset(err, incoming);
+    const shutdown = !clientGone && upload.signal.aborted; // drain() ran out of time
+    const status = clientGone ? 499 : shutdown ? 503 : err instanceof StoreError ? err.status : 500;
+    const reason = clientGone
+      ? 'client went away'
+      : shutdown
+        ? 'server is shutting down, try again'
+        : err instanceof StoreError
+          ? err.message
+          : 'internal error';
+    if (status === 500) logger.error('upload failed', { id, err });
+    callHook(logger, 'onUploadFailed', hooks.onUploadFailed, { id: slot.id, status, reason, durationMs });
+    if (err instanceof UploadExistsError) return refuse(409, 'already uploaded');
+    // A 499 is only logged: nobody is there to read it.
+    return refuse(status, reason, shutdown ? { 'Retry-After': '5' } : {});
+  } finally {
+    incoming.off('close', onClose);
+    deps.gate.endUpload(upload);
+  }
+}
+
+/** Content-Length as a number, undefined when chunked/absent, 'invalid' when unusable. */
+function declaredLength(incoming: IncomingMessage): number | undefined | 'invalid' {
+  const raw = incoming.headers['content-length'];
+  if (raw === undefined) {
+    // HTTP/1.1 without Content-Length or Transfer-Encoding has an empty body.
+    return incoming.headers['transfer-encoding'] === undefined ? 0 : undefined;
+  }
+  if (!/^\d{1,16}$/.test(raw)) return 'invalid';
+  const n = Number(raw);
+  return Number.isSafeInteger(n) ? n : 'invalid';
+}
+
+/**
+ * The request stream as the store pulls it, counting bytes. When the store stops early (body too
+ * long, 409) the stream is NOT destroyed — that would kill the socket before the 413 goes out;
+ * the unread rest is drained or the connection closed after the answer.
+ */
+function countBytes(incoming: IncomingMessage, add: (n: number) => void): AsyncIterable<Uint8Array> {
+  return {
+    [Symbol.asyncIterator]() {
+      const it = incoming.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+      return {
+        next: async () => {
+          const r = await it.next();
+          if (!r.done) add(r.value.length);
+          return r;
+        },
+        return: async () => (it.return ? it.return() : { done: true as const, value: undefined }),
+      };
+    },
+  };
+}
+
+function isClientReset(err: unknown, incoming: IncomingMessage): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (incoming.destroyed && !incoming.complete);
+}

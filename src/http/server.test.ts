@@ -1,0 +1,174 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, readdir, copyFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { request as httpsRequest } from 'node:https';
+import { request } from 'node:http';
+import { startKit, type Kit } from '../../test/support/http-kit.ts';
+
+/** Serves HTTPS and answers which certificate a new connection gets. */
+function servedCommonName(origin: string): Promise<string> {
+  const url = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: url.hostname, port: Number(url.port), rejectUnauthorized: false, servername: 'localhost' }, () => {
+      const cn = socket.getPeerCertificate().subject?.CN;
+      socket.end();
+      resolve(String(cn));
+    });
+    socket.on('error', reject);
+  });
+}
+
+function makeCert(dir: string, name: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`,
+  ], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+function httpsCall(url: string, method: string, body?: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpsRequest(url, { method, rejectUnauthorized: false }, (res) => {
+      let b = '';
+      res.on('data', (d) => (b += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: b }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+describe('TLS', () => {
+  let dir: string;
+  let kit: Kit;
+  let live: { cert: string; key: string };
+  let second: { cert: string; key: string };
+  let first: { cert: string; key: string };
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fileupload-tls-'));
+    first = makeCert(dir, 'first');
+    second = makeCert(dir, 'second');
+    live = { cert: join(dir, 'live.crt'), key: join(dir, 'live.key') };
+    await copyFile(first.cert, live.cert);
+    await copyFile(first.key, live.key);
+    kit = await startKit({ settings: { tlsCertificate: live.cert, tlsKey: live.key } });
+  });
+  after(async () => {
+    await kit.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('serves HTTPS: upload and download work', async () => {
+    assert.equal(kit.server.tls, true);
+    assert.match(kit.origin, /^https:/);
+    const s = kit.slot({ size: 5 });
+    assert.equal((await httpsCall(s.put, 'PUT', 'hello')).status, 201);
+    assert.deepEqual(await httpsCall(s.get, 'GET'), { status: 200, body: 'hello' });
+    assert.equal(await servedCommonName(kit.origin), 'first');
+  });
+
+  test('reloadTls() serves a renewed certificate to new connections', async () => {
+    await copyFile(second.cert, live.cert);
+    await copyFile(second.key, live.key);
+    assert.equal(await kit.server.reloadTls(), true);
+    assert.equal(await servedCommonName(kit.origin), 'second');
+    assert.ok(kit.logs.some((l) => l.msg === 'tls certificate reloaded' && String(l.subject).includes('second')));
+  });
+
+  test('a broken or mismatched renewal is logged and the current certificate kept', async () => {
+    await copyFile(first.cert, live.cert); // key is still the second one: mismatch
+    assert.equal(await kit.server.reloadTls(), false);
+    assert.equal(await servedCommonName(kit.origin), 'second');
+    await writeFile(live.cert, 'not a certificate');
+    assert.equal(await kit.server.reloadTls(), false);
+    assert.equal(await servedCommonName(kit.origin), 'second');
+    assert.ok(kit.logs.filter((l) => l.level === 'error' && /tls reload failed/.test(String(l.msg))).length >= 2);
+  });
+
+  test('an unusable certificate at start is refused before listening', async () => {
+    await assert.rejects(
+      startKit({ settings: { tlsCertificate: first.cert, tlsKey: second.key } }),
+      /unusable/,
+    );
+    await assert.rejects(startKit({ settings: { tlsCertificate: first.cert, tlsKey: undefined } }), /set together/);
+  });
+});
+
+/** Starts a chunked PUT, sends `first`, and returns controls to send the rest or observe it. */
+function slowPut(url: string, first: Buffer): { finish(rest: Buffer): void; result: Promise<{ status: number } | { error: string }> } {
+  const req = request(url, { method: 'PUT', headers: { 'transfer-encoding': 'chunked' } });
+  const result = new Promise<{ status: number } | { error: string }>((resolve) => {
+    req.on('response', (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+      res.on('error', (e) => resolve({ error: e.message }));
+    });
+    req.on('error', (e) => resolve({ error: e.message }));
+  });
+  req.write(first);
+  return { finish: (rest) => req.end(rest), result };
+}
+
+async function until(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  for (let i = 0; i < 150; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail(`not reached: ${what}`);
+}
+
+describe('graceful drain', () => {
+  test('new uploads get 503 while draining', async () => {
+    const kit = await startKit();
+    try {
+      void kit.app.gate.drain(10_000); // the gate alone: the listener stays up for this check
+      const s = kit.slot({ size: 2 });
+      const res = await fetch(s.put, { method: 'PUT', body: 'hi' });
+      assert.equal(res.status, 503);
+      assert.ok(res.headers.get('retry-after'));
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+      assert.equal((await fetch(s.get)).status, 404, 'downloads are still answered');
+    } finally {
+      await kit.stop();
+    }
+  });
+
+  test('a running upload finishes within the bound; new connections are refused', async () => {
+    const kit = await startKit();
+    try {
+      const s = kit.slot({ size: 200_000 });
+      const up = slowPut(s.put, Buffer.alloc(100_000, 1));
+      await until(async () => kit.app.gate.activeUploads === 1, 'upload running');
+      const drained = kit.server.drain(5_000);
+      await assert.rejects(fetch(kit.slot().get), 'the listener is closed');
+      up.finish(Buffer.alloc(100_000, 2));
+      assert.deepEqual(await up.result, { status: 201 });
+      assert.equal(await drained, true);
+      assert.equal((await kit.store.stat(s.id))?.size, 200_000);
+    } finally {
+      await kit.stop();
+    }
+  });
+
+  test('past the bound, a stalled upload is aborted and leaves nothing', async () => {
+    const kit = await startKit();
+    try {
+      const s = kit.slot({ size: 1_000_000 });
+      const up = slowPut(s.put, Buffer.alloc(300_000, 1));
+      await until(async () => (await readdir(join(kit.dir, 'tmp'))).length === 1, 'temp file exists');
+      assert.equal(await kit.server.drain(200), false);
+      const seen = await up.result;
+      assert.ok('error' in seen || seen.status === 503, `the client is told to retry or sees the end: ${JSON.stringify(seen)}`);
+      assert.deepEqual(await readdir(join(kit.dir, 'tmp')), []);
+      assert.equal(await kit.store.stat(s.id), undefined);
+    } finally {
+      await kit.stop();
+    }
+  });
+});

@@ -1,0 +1,113 @@
+import type { UploadMeta } from '../store.ts';
+import type { Purpose } from '../../slots/slot.ts';
+
+/**
+ * The on-disk form of one upload: `FUP1`, a uint32 big-endian header length, the UploadMeta as
+ * JSON (space-padded to that length), then the body. Metadata and data live in ONE file so that a
+ * single link() publishes both atomically, and any process or node can read either without a
+ * second file that could be missing or stale.
+ */
+
+/** The first four bytes of every upload file (format version 1). */
+export const MAGIC = Buffer.from('FUP1', 'latin1');
+/** Magic + length field. */
+export const PREFIX_LENGTH = 8;
+/** A header longer than this is corruption, not metadata (filename ≤ 255 bytes, JIDs ≤ 3 KiB). */
+export const MAX_HEADER_LENGTH = 64 * 1024;
+/**
+ * Spare bytes reserved after the JSON so the header can be rewritten at publish time with the final
+ * `storedAt` without moving the body (the number may gain a digit; the rest is whitespace).
+ */
+const HEADER_SLACK = 16;
+
+const PURPOSES: readonly Purpose[] = ['message', 'ephemeral', 'profile', 'permanent'];
+
+/**
+ * The file is not a well-formed upload (truncated, foreign or damaged).
+ *
+ * @example
+ * if (err instanceof CorruptUploadError) logger.error('damaged upload', { id, err });
+ */
+export class CorruptUploadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CorruptUploadError';
+  }
+}
+
+/**
+ * Serialises the header block (magic, length, padded JSON). With `length`, pads to exactly that
+ * many header bytes so a rewrite keeps the body offset; throws if the JSON no longer fits.
+ *
+ * @example
+ * const block = encodeHeader(meta);                    // first write, reserves slack
+ * const final = encodeHeader(done, block.length - 8);  // same size, body stays put
+ */
+export function encodeHeader(meta: UploadMeta, length?: number): Buffer {
+  const json = Buffer.from(JSON.stringify(meta), 'utf8');
+  const headerLength = length ?? json.length + HEADER_SLACK;
+  if (json.length > headerLength) throw new RangeError('upload metadata grew past its reserved header');
+  if (headerLength > MAX_HEADER_LENGTH) throw new RangeError('upload metadata too large');
+  const block = Buffer.alloc(PREFIX_LENGTH + headerLength, 0x20);
+  MAGIC.copy(block, 0);
+  block.writeUInt32BE(headerLength, 4);
+  json.copy(block, PREFIX_LENGTH);
+  return block;
+}
+
+/**
+ * How many bytes from the start of the file are needed to decode the header, given its first
+ * `available` bytes; undefined when the prefix itself is incomplete.
+ *
+ * @example
+ * const need = headerEnd(buf.subarray(0, n)); if (need !== undefined && need > n) readMore(need);
+ */
+export function headerEnd(prefix: Uint8Array): number | undefined {
+  if (prefix.length < PREFIX_LENGTH) return undefined;
+  const buf = Buffer.from(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  if (!buf.subarray(0, 4).equals(MAGIC)) throw new CorruptUploadError('not a fileupload file (bad magic)');
+  const length = buf.readUInt32BE(4);
+  if (length > MAX_HEADER_LENGTH) throw new CorruptUploadError(`header length ${length} is implausible`);
+  return PREFIX_LENGTH + length;
+}
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
+const isStr = (v: unknown): v is string => typeof v === 'string';
+
+/**
+ * Decodes and validates the header at the start of `buf` (which must hold at least headerEnd()
+ * bytes). Returns the metadata and the file offset where the body starts.
+ *
+ * @example
+ * const { meta, bodyOffset } = decodeHeader(firstBytes);
+ */
+export function decodeHeader(buf: Uint8Array): { meta: UploadMeta; bodyOffset: number } {
+  const end = headerEnd(buf);
+  if (end === undefined || end > buf.length) throw new CorruptUploadError('truncated header');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(buf.buffer, buf.byteOffset + PREFIX_LENGTH, end - PREFIX_LENGTH).toString('utf8'));
+  } catch {
+    throw new CorruptUploadError('header is not JSON');
+  }
+  const m = raw as Record<string, unknown> | null;
+  if (
+    m === null || typeof m !== 'object' || !isStr(m.id) || !isStr(m.filename) || !isInt(m.size) || m.size < 0 ||
+    !isStr(m.contentType) || !isStr(m.uploader) || !isInt(m.issuedAt) || !isInt(m.storedAt) ||
+    !PURPOSES.includes(m.purpose as Purpose) || !(m.expireBefore === undefined || isInt(m.expireBefore))
+  ) {
+    throw new CorruptUploadError('header fields are missing or of the wrong type');
+  }
+  const meta: UploadMeta = {
+    id: m.id,
+    filename: m.filename,
+    size: m.size,
+    contentType: m.contentType,
+    uploader: m.uploader,
+    issuedAt: m.issuedAt,
+    storedAt: m.storedAt,
+    purpose: m.purpose as Purpose,
+  };
+  if (m.expireBefore !== undefined) meta.expireBefore = m.expireBefore as number;
+  return { meta, bodyOffset: end };
+}

@@ -1,0 +1,205 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm, readdir, readFile, writeFile, symlink, mkdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storeContract } from '../../../test/storage-contract.ts';
+import { FsStore, MARKER_NAME } from './index.ts';
+import { newSlotId } from '../../slots/id.ts';
+import { encodeHeader, CorruptUploadError } from './format.ts';
+import { RepositoryError, StorageFullError } from '../errors.ts';
+import type { UploadMeta } from '../store.ts';
+
+const tempRepo = () => mkdtemp(join(tmpdir(), 'fileupload-fs-'));
+
+storeContract('fs', async () => {
+  const dir = await tempRepo();
+  const store = new FsStore(dir);
+  await store.open();
+  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+storeContract('fs (durable: false)', async () => {
+  const dir = await tempRepo();
+  const store = new FsStore(dir, { durable: false });
+  await store.open();
+  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+const meta = (over: Partial<UploadMeta> = {}): Omit<UploadMeta, 'storedAt'> => ({
+  id: newSlotId(),
+  filename: 'a.txt',
+  size: 5,
+  contentType: 'text/plain',
+  uploader: 'a@example.org',
+  issuedAt: 1,
+  purpose: 'message',
+  ...over,
+});
+
+async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
+  yield b;
+}
+
+describe('fs store specifics', () => {
+  test('open() refuses a missing repository and a file in its place', async () => {
+    const dir = await tempRepo();
+    try {
+      await assert.rejects(new FsStore(join(dir, 'missing')).open(), (e: unknown) => e instanceof RepositoryError && /does not exist/.test(e.message));
+      await writeFile(join(dir, 'file'), 'x');
+      await assert.rejects(new FsStore(join(dir, 'file')).open(), (e: unknown) => e instanceof RepositoryError && /not a directory/.test(e.message));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('open() creates files/, tmp/ and the marker, and is idempotent', async () => {
+    const dir = await tempRepo();
+    try {
+      const s = new FsStore(dir);
+      await s.open();
+      await s.open();
+      assert.deepEqual((await readdir(dir)).sort(), [MARKER_NAME, 'files', 'tmp']);
+      assert.match(await readFile(join(dir, MARKER_NAME), 'utf8'), /fileupload/);
+      assert.deepEqual(await readdir(join(dir, 'tmp')), [], 'the probe file is gone');
+      await s.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('an upload is ONE file: FUP1, header length, JSON metadata, body; tmp/ is empty after', async () => {
+    const dir = await tempRepo();
+    const s = new FsStore(dir);
+    try {
+      await s.open();
+      const m = meta();
+      const stored = await s.write(m, once(Buffer.from('hello')));
+      const raw = await readFile(join(dir, 'files', m.id));
+      assert.equal(raw.subarray(0, 4).toString(), 'FUP1');
+      const len = raw.readUInt32BE(4);
+      assert.deepEqual(JSON.parse(raw.subarray(8, 8 + len).toString()), stored);
+      assert.equal(raw.subarray(8 + len).toString(), 'hello');
+      assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+    } finally {
+      await s.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('symlinks in files/ are never followed', async () => {
+    const dir = await tempRepo();
+    const s = new FsStore(dir);
+    try {
+      await s.open();
+      const secret = join(dir, 'secret');
+      await writeFile(secret, Buffer.concat([encodeHeader({ ...meta(), storedAt: 1 }), Buffer.from('hello')]));
+      const id = newSlotId();
+      await symlink(secret, join(dir, 'files', id));
+      assert.equal(await s.stat(id), undefined);
+      assert.equal(await s.read(id), undefined);
+      let listed = 0;
+      for await (const _ of s.list()) listed++;
+      assert.equal(listed, 0);
+    } finally {
+      await s.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a damaged file is not served and is skipped by list()', async () => {
+    const dir = await tempRepo();
+    const s = new FsStore(dir);
+    try {
+      await s.open();
+      const bad = newSlotId();
+      await writeFile(join(dir, 'files', bad), 'not an upload at all');
+      const good = meta();
+      await s.write(good, once(Buffer.from('hello')));
+      await assert.rejects(s.read(bad), CorruptUploadError);
+      const truncated = newSlotId();
+      const full = Buffer.concat([encodeHeader({ ...meta({ id: truncated, size: 10 }), storedAt: 1 }), Buffer.from('12345')]);
+      await writeFile(join(dir, 'files', truncated), full);
+      await assert.rejects(s.read(truncated), CorruptUploadError, 'a body shorter than its header says is refused');
+      const ids: string[] = [];
+      for await (const m of s.list()) ids.push(m.id);
+      assert.deepEqual(ids.sort(), [good.id, truncated].sort());
+    } finally {
+      await s.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a file under another id\'s name is not served as that id', async () => {
+    const dir = await tempRepo();
+    const s = new FsStore(dir);
+    try {
+      await s.open();
+      const m = meta();
+      await s.write(m, once(Buffer.from('hello')));
+      const other = newSlotId();
+      await writeFile(join(dir, 'files', other), await readFile(join(dir, 'files', m.id)));
+      await assert.rejects(s.read(other), CorruptUploadError);
+      await assert.rejects(s.stat(other), CorruptUploadError);
+    } finally {
+      await s.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('leftover temp files (a crash) are listed and deletable, and never served', async () => {
+    const dir = await tempRepo();
+    const s = new FsStore(dir);
+    try {
+      await s.open();
+      const id = newSlotId();
+      const name = `${id}.abcdefgh.part`;
+      await writeFile(join(dir, 'tmp', name), Buffer.alloc(1234));
+      await writeFile(join(dir, 'tmp', 'unrelated'), 'x');
+      assert.equal(await s.stat(id), undefined);
+      const partial = [];
+      for await (const p of s.listPartial()) partial.push(p);
+      assert.equal(partial.length, 1);
+      assert.equal(partial[0]!.name, name);
+      assert.equal(partial[0]!.size, 1234);
+      assert.ok(Math.abs(partial[0]!.modifiedAt - Date.now()) < 60_000);
+      assert.equal(await s.deletePartial(name), true);
+      assert.equal(await s.deletePartial(name), false);
+      assert.equal(await s.deletePartial('unrelated'), false, 'only partial-upload names are deleted');
+      assert.equal((await stat(join(dir, 'tmp', 'unrelated'))).isFile(), true);
+    } finally {
+      await s.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a full disk is StorageFullError and leaves nothing', async (t) => {
+    const dir = await tempRepo();
+    const mnt = join(dir, 'mnt');
+    await mkdir(mnt);
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mnt], { stdio: 'ignore' });
+    } catch {
+      await rm(dir, { recursive: true, force: true });
+      t.skip('cannot mount a small tmpfs here');
+      return;
+    }
+    const s = new FsStore(mnt);
+    try {
+      await s.open();
+      const m = meta({ size: 1024 * 1024 });
+      async function* body(): AsyncGenerator<Uint8Array> {
+        for (let i = 0; i < 16; i++) yield Buffer.alloc(64 * 1024, 7);
+      }
+      await assert.rejects(s.write(m, body()), StorageFullError);
+      assert.equal(await s.stat(m.id), undefined);
+      assert.deepEqual(await readdir(join(mnt, 'tmp')), []);
+      assert.deepEqual(await readdir(join(mnt, 'files')), []);
+    } finally {
+      await s.close();
+      execFileSync('umount', [mnt]);
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,298 @@
+import { close, constants, createReadStream, open, read } from 'node:fs';
+import type { Writable } from 'node:stream';
+import type { StoredBody, UploadMeta } from '../store.ts';
+import { CorruptUploadError, decodeHeader, headerEnd } from './format.ts';
+
+/**
+ * The read side of the fs store, built for many small GETs and fast large ones: raw descriptors
+ * with the callback API (lighter than FileHandle), one read that brings header and — for small
+ * files — the whole body, and read buffers that are reused instead of allocated per request or
+ * per chunk (each fresh 128 KiB/1 MiB buffer costs page faults and GC pressure).
+ */
+
+/** First read of a GET: header plus the whole body of small files. */
+export const FIRST_READ = 128 * 1024;
+/** Read size for stat(): the header only. */
+export const STAT_READ = 4096;
+/** Chunk size for streaming large bodies. */
+export const READ_CHUNK = 1024 * 1024;
+
+/**
+ * A free list of equal-sized buffers, keeping at most `keep` of them.
+ *
+ * @example
+ * const pool = new BufferPool(1024 * 1024, 8);
+ */
+export class BufferPool {
+  readonly size: number;
+  readonly #keep: number;
+  readonly #free: Buffer[] = [];
+  constructor(size: number, keep: number) {
+    this.size = size;
+    this.#keep = keep;
+  }
+  /**
+   * @example
+   * const buf = pool.take(); try { use(buf); } finally { pool.give(buf); }
+   */
+  take(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+  }
+  /** Returns a buffer nobody references any more (never one a pending write still uses). */
+  give(buf: Buffer): void {
+    if (buf.length === this.size && this.#free.length < this.#keep) this.#free.push(buf);
+  }
+}
+
+const firstReads = new BufferPool(FIRST_READ, 64);
+const statReads = new BufferPool(STAT_READ, 64);
+const chunks = new BufferPool(READ_CHUNK, 8);
+
+const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
+const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
+const noop = (): void => {};
+
+/**
+ * Opens a published upload; undefined when absent or a symlink (never followed).
+ *
+ * @example
+ * const fd = await openUpload(join(filesDir, id)); if (fd !== undefined) await closeFd(fd);
+ */
+export function openUpload(path: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    open(path, READ_FLAGS, (err, fd) => {
+      if (!err) resolve(fd);
+      else {
+        const code = errCode(err);
+        if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') resolve(undefined);
+        else reject(err);
+      }
+    });
+  });
+}
+
+/** Closes a descriptor; a failing close of a read-only descriptor is of no interest. */
+export function closeFd(fd: number): Promise<void> {
+  return new Promise((resolve) => close(fd, () => resolve()));
+}
+
+function readAt(fd: number, buf: Buffer, offset: number, length: number, position: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    read(fd, buf, offset, length, position, (err, n) => (err ? reject(err) : resolve(n)));
+  });
+}
+
+interface Head {
+  meta: UploadMeta;
+  bodyOffset: number;
+  /** Bytes from offset 0; `valid` of them were read. */
+  buf: Buffer;
+  valid: number;
+  /** The pool `buf` came from, or undefined when it was allocated for an oversized header. */
+  pool: BufferPool | undefined;
+}
+
+/** Reads and decodes the header with one read in the common case. The caller owns `buf` after. */
+async function readHead(fd: number, id: string, pool: BufferPool): Promise<Head> {
+  const buf = pool.take();
+  let valid = 0;
+  try {
+    valid = await readAt(fd, buf, 0, buf.length, 0);
+    const need = headerEnd(buf.subarray(0, valid));
+    if (need === undefined) throw new CorruptUploadError('file too short for a header');
+    if (need <= valid) {
+      const { meta, bodyOffset } = decodeHeader(buf.subarray(0, need));
+      checkId(meta, id);
+      return { meta, bodyOffset, buf, valid, pool };
+    }
+    if (valid < buf.length) throw new CorruptUploadError('truncated header');
+    const big = Buffer.allocUnsafe(need);
+    const got = await readAt(fd, big, 0, need, 0);
+    if (got < need) throw new CorruptUploadError('truncated header');
+    pool.give(buf);
+    const { meta, bodyOffset } = decodeHeader(big);
+    checkId(meta, id);
+    return { meta, bodyOffset, buf: big, valid: got, pool: undefined };
+  } catch (err) {
+    pool.give(buf);
+    throw err;
+  }
+}
+
+function checkId(meta: UploadMeta, id: string): void {
+  // A file under another id's name (copied, renamed by hand) is not what the URL names.
+  if (meta.id !== id) throw new CorruptUploadError(`upload ${id} carries the metadata of ${meta.id}`);
+}
+
+/**
+ * The metadata of the upload at `path`, or undefined when there is none.
+ *
+ * @example
+ * const meta = await statUpload(join(filesDir, id), id);
+ */
+export async function statUpload(path: string, id: string): Promise<UploadMeta | undefined> {
+  const fd = await openUpload(path);
+  if (fd === undefined) return undefined;
+  try {
+    const head = await readHead(fd, id, statReads);
+    head.pool?.give(head.buf);
+    return head.meta;
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+/**
+ * Opens the upload at `path`, lets `select` decide from its metadata what to read, and returns
+ * it; undefined when there is none. Small selections come from the first read (descriptor
+ * already closed); large ones stream from the open descriptor.
+ *
+ * @example
+ * const got = await readUpload(path, id, (meta) => ({ start: 0, end: 9 }));
+ */
+export async function readUpload(
+  path: string,
+  id: string,
+  select: (meta: UploadMeta) => { start: number; end: number } | null,
+): Promise<StoredBody | undefined> {
+  const fd = await openUpload(path);
+  if (fd === undefined) return undefined;
+  let head: Head;
+  try {
+    head = await readHead(fd, id, firstReads);
+  } catch (err) {
+    await closeFd(fd);
+    throw err;
+  }
+  const { meta, bodyOffset, buf, valid, pool } = head;
+  let range: { start: number; end: number } | null;
+  try {
+    range = select(meta);
+  } catch (err) {
+    pool?.give(buf);
+    await closeFd(fd);
+    throw err;
+  }
+  const from = range === null ? 0 : bodyOffset + range.start;
+  const to = range === null ? 0 : bodyOffset + range.end + 1; // exclusive
+  if (range === null || to <= valid) {
+    void closeFd(fd); // nothing more to read; no need to wait for the close
+    if (range === null) {
+      pool?.give(buf);
+      return { meta, body: emptyBody() };
+    }
+    return { meta, ...bufferBody(buf, from, to, pool) };
+  }
+  pool?.give(buf);
+  if (valid < buf.length) {
+    await closeFd(fd);
+    throw new CorruptUploadError(`upload ${id} is shorter than its header says`);
+  }
+  return { meta, ...fileBody(fd, from, to) };
+}
+
+/** A body that is already in (a pooled) memory: handed back to the pool once written out. */
+function bufferBody(buf: Buffer, from: number, to: number, pool: BufferPool | undefined): Pick<StoredBody, 'body' | 'pipeTo'> {
+  const bytes = buf.subarray(from, to);
+  let used = false;
+  const claim = (): void => {
+    if (used) throw new Error('an upload body can be consumed once');
+    used = true;
+  };
+  return {
+    body: {
+      [Symbol.asyncIterator]() {
+        claim(); // the buffer is never returned to the pool: the consumer may keep the chunk
+        let done = bytes.length === 0;
+        return {
+          next: async () => {
+            if (done) return { done: true, value: undefined };
+            done = true;
+            return { done: false, value: bytes };
+          },
+          return: async () => ({ done: true, value: undefined }),
+        };
+      },
+    },
+    pipeTo(dest: Writable): Promise<void> {
+      claim();
+      if (bytes.length === 0) return Promise.resolve();
+      return new Promise((resolve, reject) => {
+        dest.write(bytes, (err?: Error | null) => {
+          if (err) reject(err);
+          else {
+            pool?.give(buf);
+            resolve();
+          }
+        });
+      });
+    },
+  };
+}
+
+/**
+ * The body of a large upload, bytes [from, to) of the open file: as a stream (`body`, created on
+ * first use) or written straight into a Writable with two reused buffers (`pipeTo`): one is read
+ * from disk while the other is being written to the socket.
+ */
+function fileBody(fd: number, from: number, to: number): Pick<StoredBody, 'body' | 'pipeTo'> {
+  let used = false;
+  const claim = (): void => {
+    if (used) throw new Error('an upload body can be consumed once');
+    used = true;
+  };
+  return {
+    body: {
+      [Symbol.asyncIterator]() {
+        claim();
+        const stream = createReadStream('', { fd, start: from, end: to - 1, highWaterMark: READ_CHUNK, autoClose: true });
+        return stream[Symbol.asyncIterator]();
+      },
+    },
+    async pipeTo(dest: Writable): Promise<void> {
+      claim();
+      let failure: Error | undefined;
+      let wake: (() => void) | undefined;
+      const onEnd = (err?: Error): void => {
+        failure ??= err ?? new Error('destination closed before the body was written');
+        wake?.();
+      };
+      const onClose = (): void => onEnd();
+      dest.once('close', onClose);
+      dest.once('error', onEnd);
+      let buffers: Buffer[] | undefined = [chunks.take(), chunks.take()];
+      let pending: Promise<void> | undefined;
+      try {
+        let pos = from;
+        let turn = 0;
+        while (pos < to) {
+          const buf = buffers[turn & 1]!;
+          const n = await readAt(fd, buf, 0, Math.min(buf.length, to - pos), pos);
+          if (n === 0) throw new CorruptUploadError('upload ended before its recorded size');
+          pos += n;
+          if (pending) await pending; // the other buffer is free again
+          if (failure) throw failure;
+          pending = new Promise<void>((resolve, reject) => {
+            wake = () => reject(failure);
+            dest.write(buf.subarray(0, n), (err?: Error | null) => (err ? reject(err) : resolve()));
+          });
+          pending.catch(noop); // observed below; a failing read first must not leave it unhandled
+          turn++;
+        }
+        if (pending) await pending;
+        if (failure) throw failure;
+      } catch (err) {
+        // A write may still reference a buffer: leave both to the garbage collector.
+        buffers = undefined;
+        throw err;
+      } finally {
+        dest.off('close', onClose);
+        dest.off('error', onEnd);
+        if (buffers) for (const b of buffers) chunks.give(b);
+        await closeFd(fd).catch(noop);
+      }
+    },
+  };
+}
+
+async function* emptyBody(): AsyncIterable<Uint8Array> {}
