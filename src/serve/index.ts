@@ -11,6 +11,7 @@ import { createMetricsRegistry } from '../status/metrics.ts';
 import { startAdminServers, AdminBindError, type AdminServers } from '../status/admin-server.ts';
 import { liveHttpHooks, observeComponent } from '../status/hooks.ts';
 import { startRepoSampler } from '../status/repo-sampler.ts';
+import { createRetention } from '../inventory/retention.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 
@@ -93,11 +94,32 @@ export async function startServe(options: { configFile: string; logger: Logger }
     throw err;
   }
 
-  const app = createHttpApp({ settings, store, logger: logger.child({ component: 'http' }), hooks: liveHttpHooks(live) });
+  const retention = createRetention({
+    settings: () => settings,
+    repo: repository.path,
+    store,
+    logger,
+    onPurge: (summary) =>
+      live.purgeRun({ deleted: summary.deleted, bytes: summary.deletedBytes, failed: summary.failed, durationMs: summary.durationMs }),
+  });
+  const liveHooks = liveHttpHooks(live);
+  const app = createHttpApp({
+    settings,
+    store,
+    logger: logger.child({ component: 'http' }),
+    hooks: {
+      ...liveHooks,
+      onUploadFinished: (e) => {
+        liveHooks.onUploadFinished(e);
+        retention.onUploadFinished(e);
+      },
+    },
+  });
   let http: HttpServer;
   try {
     http = await startHttpServer(app, settings);
   } catch (err) {
+    await retention.stop();
     await admin.close();
     await store.close();
     await repository.dispose();
@@ -116,10 +138,16 @@ export async function startServe(options: { configFile: string; logger: Logger }
   const xmpp = createUploadComponent({
     settings: () => settings,
     logger: logger.child({ component: 'xmpp' }),
+    purposes: retention.purposes,
+    hooks: { policies: [retention.quotaPolicy], onSlotIssued: (slot) => retention.onSlotIssued(slot) },
   });
   observeComponent(live, xmpp);
   xmpp.start();
-  const sampler = startRepoSampler({ live, repo: repository.path, onError: (err) => logger.warn('repository figures unavailable', { err }) });
+  const sampler = startRepoSampler({
+    live,
+    repo: repository.path,
+    usage: async () => ({ bytes: (await retention.usage.current()).storedBytes }),
+    onError: (err) => logger.warn('repository figures unavailable', { err }) });
 
   logger.info('ready', {
     url: http.url,
@@ -156,6 +184,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
         logger.info('shutting down', { timeoutMs: settings.shutdownTimeout });
         const clean = await http.drain(settings.shutdownTimeout);
         await xmpp.stop();
+        await retention.stop();
         sampler.stop();
         await admin.close();
         await store.close();

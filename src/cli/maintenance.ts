@@ -1,0 +1,42 @@
+import { CliError, ExitCode } from './exit-codes.ts';
+
+/**
+ * Shared by purge and slots: loads the settings and opens the repository, turning every problem
+ * into a CliError with the right exit code (2 for configuration, 3 for a held lock).
+ *
+ * @example
+ * const { settings, store, ledger, repo } = await openMaintenance(config);
+ */
+export async function openMaintenance(configFile: string) {
+  const [{ loadSettings }, { openForMaintenance, RepositoryNotFoundError }] = await Promise.all([
+    import('../config/load.ts'),
+    import('../inventory/open.ts'),
+  ]);
+  const { ConfigError } = await import('../config/errors.ts');
+  let settings;
+  try {
+    settings = await loadSettings(configFile);
+  } catch (err) {
+    if (err instanceof ConfigError) throw new CliError(err.message, ExitCode.Usage);
+    throw err;
+  }
+  try {
+    return { settings, ...(await openForMaintenance(settings.fileRepo)) };
+  } catch (err) {
+    if (err instanceof RepositoryNotFoundError) throw new CliError(err.message, ExitCode.Usage);
+    throw err;
+  }
+}
+
+/**
+ * Maps a LockHeldError to exit code 3; rethrows anything else.
+ *
+ * @example
+ * try { await purgeOnce(…); } catch (err) { throw await lockedExit(err); }
+ */
+export async function lockedExit(err: unknown): Promise<unknown> {
+  const { LockHeldError, LockLostError } = await import('../lock/lease-lock.ts');
+  if (err instanceof LockHeldError) return new CliError(err.message, ExitCode.Locked);
+  if (err instanceof LockLostError) return new CliError(err.message, ExitCode.Failure);
+  return err;
+}

@@ -1,0 +1,108 @@
+import type { Command } from 'commander';
+import { once } from 'node:events';
+import { ExitCode } from './exit-codes.ts';
+import { globalOptions } from './context.ts';
+import { lockedExit, openMaintenance } from './maintenance.ts';
+
+const HELP = `
+Rules, in this order (each sees what the earlier ones removed):
+  expired      ephemeral uploads past their expire-before time
+  abandoned    unfinished uploads (temp files) idle for longer than slotLifetime
+  maxAge       uploads older than maxAge whose purpose is in maxAgePurposes
+  maxRepoSize  oldest uploads first until the stored bytes are within maxRepoSize
+  disk         oldest uploads first while the repository is larger than the free
+               space of its filesystem (the Openfire plugin's rule)
+Uploads younger than a minute are never taken by the size rules.
+
+--json prints {"deletions": [{id, filename, size, age, rule, outcome}…], "summary": {…}};
+age is in seconds, size in bytes.
+
+Exit codes: 0 done, 1 some deletions failed, 2 configuration error,
+3 another purge or "slots rm" (on any node sharing the repository) holds the lock.`;
+
+/**
+ * Registers `fileupload purge [--dry-run]`.
+ *
+ * @example
+ * registerPurge(program);
+ */
+export function registerPurge(program: Command): void {
+  program
+    .command('purge')
+    .description('delete expired, abandoned, too old and excess uploads (run by serve every purgeInterval; fit for cron)')
+    .option('-n, --dry-run', 'show what would be deleted and change nothing')
+    .option('-v, --verbose', 'list every deletion (a dry run always does)')
+    .addHelpText('after', HELP)
+    .action(async (opts: { dryRun?: boolean; verbose?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const dryRun = opts.dryRun === true;
+      const { settings, repo, store, ledger } = await openMaintenance(g.config);
+      const [{ purgeOnce }, { formatSize, formatDuration }] = await Promise.all([import('../purge/job.ts'), import('../config/units.ts')]);
+      const out = process.stdout;
+      const tty = process.stderr.isTTY === true;
+      const listEach = dryRun || opts.verbose === true;
+      // The JSON document is streamed (deletions may be many); it opens with the first output, so
+      // a refused lock prints nothing on stdout.
+      let first = true;
+      let opened = false;
+      const open = (): void => {
+        if (!opened) out.write(`{"dryRun":${dryRun},"deletions":[`);
+        opened = true;
+      };
+      let summary;
+      try {
+        summary = await purgeOnce({
+          settings,
+          repo,
+          store,
+          ledger,
+          dryRun,
+          onDeletion: (d) => {
+            if (g.json) {
+              open();
+              const row = { id: d.id, filename: d.filename, size: d.size, age: Math.floor(d.age / 1000), rule: d.rule, kind: d.kind, outcome: d.outcome, ...(d.error ? { error: d.error } : {}) };
+              const ok = out.write(`${first ? '\n' : ',\n'}${JSON.stringify(row)}`);
+              first = false;
+              if (!ok) return once(out, 'drain').then(() => {});
+            } else {
+              if (tty) process.stderr.write('\r\x1b[K');
+              if (d.outcome === 'failed') process.stderr.write(`fileupload: could not delete ${d.id}: ${d.error}\n`);
+              else if (listEach) {
+                const verb = dryRun ? 'would delete' : d.outcome === 'gone' ? 'already gone' : 'deleted';
+                if (!out.write(`${verb} ${d.id} ${formatSize(d.size)} age ${formatDuration(Math.floor(d.age / 1000) * 1000)} ${d.rule}${d.filename !== null ? ` ${JSON.stringify(d.filename)}` : ' (temp file)'}\n`)) {
+                  return once(out, 'drain').then(() => {});
+                }
+              }
+            }
+          },
+          ...(tty
+            ? { onProgress: (p: { listed: number; deleted: number }) => process.stderr.write(`\r\x1b[Kpurge: ${p.listed} uploads listed, ${p.deleted} ${dryRun ? 'to delete' : 'deleted'}`) }
+            : {}),
+        });
+      } catch (err) {
+        const mapped = await lockedExit(err);
+        if (g.json && opened) out.write(`\n],"error":${JSON.stringify(mapped instanceof Error ? mapped.message : String(mapped))}}\n`);
+        throw mapped;
+      } finally {
+        if (tty) process.stderr.write('\r\x1b[K');
+      }
+      if (g.json) {
+        open();
+        out.write(`${first ? '' : '\n'}],"summary":${JSON.stringify(summary)}}\n`);
+      } else {
+        const r = summary.rules;
+        const parts = (['expired', 'abandoned', 'maxAge', 'maxRepoSize', 'disk'] as const)
+          .filter((k) => r[k].count > 0)
+          .map((k) => `${k} ${r[k].count}`);
+        out.write(
+          `purge${dryRun ? ' (dry run)' : ''}: ${dryRun ? 'would delete' : 'deleted'} ${summary.deleted} (${formatSize(summary.deletedBytes)})` +
+            (parts.length ? ` — ${parts.join(', ')}` : '') +
+            `; ${summary.scanned.uploads} uploads (${formatSize(summary.scanned.bytes)}) scanned in ${(summary.durationMs / 1000).toFixed(1)} s` +
+            (summary.failed ? `; ${summary.failed} failed` : '') +
+            (summary.shortfall > 0 ? `; ${formatSize(summary.shortfall)} over the size limits could not be freed (uploads younger than a minute)` : '') +
+            '\n',
+        );
+      }
+      if (summary.failed > 0) process.exitCode = ExitCode.Failure;
+    });
+}

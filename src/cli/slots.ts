@@ -1,0 +1,220 @@
+import type { Command } from 'commander';
+import { once } from 'node:events';
+import { CliError, ExitCode } from './exit-codes.ts';
+import { globalOptions } from './context.ts';
+import { lockedExit, openMaintenance } from './maintenance.ts';
+
+const LS_HELP = `
+Lists pending slots (issued, not uploaded, not expired — from every node sharing the
+repository) and stored uploads, newest first. Times for --since and --older-than are
+durations back from now (30m, 12h, 7d) or ISO 8601 instants (2030-06-01, 2030-06-01T12:00Z).
+
+--json prints one object per line:
+  {"id","filename","size","contentType","uploader","created","expires","purpose","state"}
+with times as ISO 8601 UTC strings (expires null when no age rule applies), size in bytes.`;
+
+const RM_HELP = `
+Removes stored uploads (and forgets pending slots) by id, or everything of one user with
+--user (e.g. when an account is deleted). Runs under the same lock as purge: exit code 3
+when a purge or another "slots rm" holds it. A forgotten pending slot's upload URL stays
+valid until it expires; run the command again after that to catch a late upload.`;
+
+/** Parses --since / --older-than: a duration back from `now` or an ISO 8601 instant. */
+async function parseTime(option: string, text: string, now: number): Promise<number> {
+  const { parseDuration } = await import('../config/units.ts');
+  try {
+    return now - parseDuration(text);
+  } catch {
+    // not a duration: maybe an instant
+  }
+  const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(t)) {
+    throw new CliError(`${option} ${JSON.stringify(text)}: expected a duration (30m, 12h, 7d) or an ISO 8601 time (2030-06-01T12:00:00Z)`, ExitCode.Usage);
+  }
+  return t;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+const clip = (s: string, n: number): string => (s.length <= n ? s.padEnd(n) : `${s.slice(0, n - 1)}…`);
+const when = (ms: number | null): string => (ms === null ? '-'.padEnd(19) : new Date(ms).toISOString().slice(0, 19).replace('T', ' '));
+
+/**
+ * Registers `fileupload slots ls` and `fileupload slots rm`.
+ *
+ * @example
+ * registerSlots(program);
+ */
+export function registerSlots(program: Command): void {
+  const slots = program.command('slots').description('list and remove pending slots and stored uploads');
+
+  slots
+    .command('ls')
+    .description('list pending slots and stored uploads, newest first')
+    .option('--user <jid>', 'only this bare JID')
+    .option('--state <state>', 'only pending or stored')
+    .option('--since <time>', 'only created at or after this time')
+    .option('--older-than <time>', 'only created before this time')
+    .option('--limit <n>', 'at most n rows')
+    .option('--oldest-first', 'oldest first instead of newest first')
+    .addHelpText('after', LS_HELP)
+    .action(async (opts: { user?: string; state?: string; since?: string; olderThan?: string; limit?: string; oldestFirst?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const now = Date.now();
+      if (opts.state !== undefined && opts.state !== 'pending' && opts.state !== 'stored') {
+        throw new CliError(`--state ${JSON.stringify(opts.state)}: expected pending or stored`, ExitCode.Usage);
+      }
+      let limit: number | undefined;
+      if (opts.limit !== undefined) {
+        if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1) throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number ≥ 1`, ExitCode.Usage);
+        limit = Number(opts.limit);
+      }
+      if (opts.user !== undefined && !opts.user.includes('@') && !opts.user.includes('.')) {
+        throw new CliError(`--user ${JSON.stringify(opts.user)}: expected a bare JID such as alice@example.org`, ExitCode.Usage);
+      }
+      const filter = {
+        ...(opts.user !== undefined ? { user: opts.user } : {}),
+        ...(opts.state !== undefined ? { state: opts.state as 'pending' | 'stored' } : {}),
+        ...(opts.since !== undefined ? { since: await parseTime('--since', opts.since, now) } : {}),
+        ...(opts.olderThan !== undefined ? { before: await parseTime('--older-than', opts.olderThan, now) } : {}),
+        ...(limit !== undefined ? { limit } : {}),
+        order: opts.oldestFirst ? ('oldest' as const) : ('newest' as const),
+      };
+      const { settings, store, ledger } = await openMaintenance(g.config);
+      const [{ listSlots }, { formatSize }] = await Promise.all([import('../inventory/listing.ts'), import('../config/units.ts')]);
+      const out = process.stdout;
+      const write = async (text: string): Promise<void> => {
+        if (!out.write(text)) await once(out, 'drain');
+      };
+      if (!g.json) {
+        await write(`${'ID'.padEnd(24)}  ${'STATE'.padEnd(7)}  ${'SIZE'.padStart(10)}  ${'CREATED (UTC)'.padEnd(19)}  ${'EXPIRES (UTC)'.padEnd(19)}  ${'PURPOSE'.padEnd(9)}  ${'CONTENT TYPE'.padEnd(24)}  ${'UPLOADER'.padEnd(28)}  FILENAME\n`);
+      }
+      let count = 0;
+      for await (const line of listSlots(
+        { store, ledger, now, maxAge: settings.maxAge, maxAgePurposes: settings.maxAgePurposes },
+        filter,
+      )) {
+        count++;
+        const r = JSON.parse(line) as import('../inventory/listing.ts').SlotRow;
+        if (g.json) {
+          await write(JSON.stringify({ ...r, created: iso(r.created), expires: iso(r.expires) }) + '\n');
+        } else {
+          await write(
+            `${r.id.padEnd(24)}  ${r.state.padEnd(7)}  ${formatSize(r.size).padStart(10)}  ${when(r.created)}  ${when(r.expires)}  ${r.purpose.padEnd(9)}  ${clip(r.contentType ?? '-', 24)}  ${clip(r.uploader, 28)}  ${JSON.stringify(r.filename)}\n`,
+          );
+        }
+      }
+      if (!g.json && count === 0) process.stderr.write('no slots or uploads match\n');
+    });
+
+  slots
+    .command('rm')
+    .description('remove stored uploads and forget pending slots, by id or by user')
+    .argument('[ids...]', 'upload or slot ids')
+    .option('--user <jid>', 'everything of this bare JID')
+    .option('-n, --dry-run', 'show what would be removed and change nothing')
+    .addHelpText('after', RM_HELP)
+    .action(async (ids: string[], opts: { user?: string; dryRun?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const dryRun = opts.dryRun === true;
+      if (ids.length === 0 && opts.user === undefined) throw new CliError('name the ids to remove, or --user JID', ExitCode.Usage);
+      const { isSlotId } = await import('../slots/id.ts');
+      const bad = ids.filter((id) => !isSlotId(id));
+      if (bad.length > 0) throw new CliError(`not an upload id: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, ExitCode.Usage);
+      const { repo, store, ledger } = await openMaintenance(g.config);
+      const [{ acquireLock }, { maintenanceLockPath }, { formatSize }, { userKey }] = await Promise.all([
+        import('../lock/lease-lock.ts'),
+        import('../purge/job.ts'),
+        import('../config/units.ts'),
+        import('../inventory/names.ts'),
+      ]);
+      let lock;
+      try {
+        lock = await acquireLock(maintenanceLockPath(repo), { command: dryRun ? 'slots rm --dry-run' : 'slots rm' });
+      } catch (err) {
+        throw await lockedExit(err);
+      }
+      let removed = 0;
+      let removedBytes = 0;
+      let forgotten = 0;
+      let missing = 0;
+      let failed = 0;
+      type Outcome = 'removed' | 'would-remove' | 'not-found' | 'failed';
+      const report = (row: { id: string; filename: string | null; size: number | null; state: 'stored' | 'pending' | null; outcome: Outcome; error?: string }): void => {
+        if (g.json) process.stdout.write(JSON.stringify(row) + '\n');
+        else if (row.outcome === 'not-found') process.stderr.write(`fileupload: no upload or pending slot ${row.id}\n`);
+        else if (row.outcome === 'failed') process.stderr.write(`fileupload: could not remove ${row.id}: ${row.error}\n`);
+        else {
+          const verb = row.outcome === 'would-remove' ? 'would remove' : 'removed';
+          const what = row.state === 'pending' ? 'pending slot' : 'upload';
+          process.stdout.write(`${verb} ${what} ${row.id} ${formatSize(row.size ?? 0)} ${JSON.stringify(row.filename)}\n`);
+        }
+      };
+      try {
+        const removeUpload = async (meta: import('../storage/store.ts').UploadMeta): Promise<void> => {
+          lock.assertHeld();
+          if (dryRun) {
+            report({ id: meta.id, filename: meta.filename, size: meta.size, state: 'stored', outcome: 'would-remove' });
+            removed++;
+            removedBytes += meta.size;
+            return;
+          }
+          try {
+            if (await store.delete(meta.id)) {
+              await ledger.recordUploadDeleted(meta);
+              removed++;
+              removedBytes += meta.size;
+              report({ id: meta.id, filename: meta.filename, size: meta.size, state: 'stored', outcome: 'removed' });
+            } else {
+              missing++;
+              report({ id: meta.id, filename: null, size: null, state: null, outcome: 'not-found' });
+            }
+          } catch (err) {
+            failed++;
+            report({ id: meta.id, filename: meta.filename, size: meta.size, state: 'stored', outcome: 'failed', error: (err as Error).message });
+          }
+        };
+        // Pending slots to forget: by id, or every slot of the user.
+        const wantedIds = new Set(ids);
+        const user = opts.user !== undefined ? userKey(opts.user) : undefined;
+        const pendingFound = new Set<string>();
+        for await (const p of ledger.pendingSlots()) {
+          if (!wantedIds.has(p.id) && p.entry.user !== user) continue;
+          if ((await store.stat(p.id)) !== undefined) continue; // uploaded: removed as an upload below
+          lock.assertHeld();
+          pendingFound.add(p.id);
+          if (!dryRun) await ledger.forgetPending(p.entry);
+          forgotten++;
+          report({ id: p.id, filename: p.filename, size: p.size, state: 'pending', outcome: dryRun ? 'would-remove' : 'removed' });
+        }
+        for (const id of ids) {
+          if (pendingFound.has(id)) continue;
+          const meta = await store.stat(id);
+          if (meta) await removeUpload(meta);
+          else {
+            missing++;
+            report({ id, filename: null, size: null, state: null, outcome: 'not-found' });
+          }
+        }
+        if (opts.user !== undefined) {
+          const jid = opts.user.toLowerCase();
+          for await (const meta of store.list()) {
+            if (meta.uploader.toLowerCase() === jid && !wantedIds.has(meta.id)) await removeUpload(meta);
+          }
+        }
+      } catch (err) {
+        throw await lockedExit(err);
+      } finally {
+        await lock.release();
+      }
+      if (!g.json) {
+        process.stdout.write(
+          `slots rm${dryRun ? ' (dry run)' : ''}: ${dryRun ? 'would remove' : 'removed'} ${removed} upload${removed === 1 ? '' : 's'} (${formatSize(removedBytes)})` +
+            `, ${dryRun ? 'would forget' : 'forgot'} ${forgotten} pending slot${forgotten === 1 ? '' : 's'}` +
+            (missing ? `; ${missing} not found` : '') +
+            (failed ? `; ${failed} failed` : '') +
+            '\n',
+        );
+      }
+      if (missing > 0 || failed > 0) process.exitCode = ExitCode.Failure;
+    });
+}

@@ -1,0 +1,280 @@
+/**
+ * Sorting more lines than should sit in memory: an external merge sort over temp files.
+ *
+ * Records are (key, line) pairs; keys are printable ASCII compared as strings (make them
+ * fixed-width, e.g. zero-padded times), lines are opaque text without newlines (JSON). Records are packed into one
+ * off-heap Buffer (the "arena", 4 MiB) rather than kept as JS strings: thousands of long-lived
+ * strings would make V8 grow its young generation with the input size, and peak RSS with it.
+ * When the arena is full it is sorted (an index permutation, keys compared in place) and written
+ * to a run file; at the end the runs are merged with a heap (in rounds of at most `fanIn` files,
+ * so the number of open files stays bounded too). Memory: one arena + `fanIn` read buffers,
+ * whatever the input size. With a small `limit` (≤ 1024) only the best `limit` records are kept
+ * and no file is written. Temp files live in a private folder removed when the output ends (or
+ * the consumer stops early).
+ */
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface ExternalSortOptions {
+  /** Records per run at most (default 16384). */
+  chunkSize?: number;
+  /** Bytes of the in-memory arena (default 4 MiB); a run ends when it is full. */
+  arenaBytes?: number;
+  /** Runs merged at once (default 64). */
+  fanIn?: number;
+  /** Output only the first `limit` lines. */
+  limit?: number;
+  /** Where the private temp folder goes (default os.tmpdir()). */
+  tmpDir?: string;
+}
+
+type Rec = [key: string, line: string];
+// Keys are ASCII (checked), so JS string order and the arena's byte order agree.
+const cmp = (a: Rec, b: Rec): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+const BAD_KEY = /[^\x20-\x7e]/;
+/** Largest `limit` answered by an in-memory top-k instead of a full sort. */
+const TOP_K_MAX = 1024;
+const TAB = 0x09;
+
+/** Records packed as `key\tline\n` bytes in one Buffer, with their offsets. */
+class Arena {
+  readonly buf: Buffer;
+  readonly starts: Uint32Array;
+  readonly keyEnds: Uint32Array;
+  readonly ends: Uint32Array;
+  count = 0;
+  used = 0;
+  constructor(bytes: number, records: number) {
+    this.buf = Buffer.allocUnsafe(bytes);
+    this.starts = new Uint32Array(records);
+    this.keyEnds = new Uint32Array(records);
+    this.ends = new Uint32Array(records);
+  }
+  /** False when the record does not fit (the caller spills and retries). */
+  add(key: string, line: string): boolean {
+    if (this.count === this.starts.length) return false;
+    const need = Buffer.byteLength(key) + Buffer.byteLength(line) + 2;
+    if (this.used + need > this.buf.length) return false;
+    const start = this.used;
+    const keyEnd = start + this.buf.write(key, start);
+    this.buf[keyEnd] = TAB;
+    const end = keyEnd + 1 + this.buf.write(line, keyEnd + 1);
+    this.buf[end] = 0x0a;
+    this.starts[this.count] = start;
+    this.keyEnds[this.count] = keyEnd;
+    this.ends[this.count] = end;
+    this.count++;
+    this.used = end + 1;
+    return true;
+  }
+  /** Record indices in key order. */
+  order(): Uint32Array {
+    const idx = new Uint32Array(this.count);
+    for (let i = 0; i < idx.length; i++) idx[i] = i;
+    const { buf, starts, keyEnds } = this;
+    return idx.sort((a, b) => buf.compare(buf, starts[b] as number, keyEnds[b] as number, starts[a] as number, keyEnds[a] as number));
+  }
+  /** The line of record i. */
+  line(i: number): string {
+    return this.buf.toString('utf8', (this.keyEnds[i] as number) + 1, this.ends[i] as number);
+  }
+  /** The sorted records as file content (`key\tline\n` each). */
+  sortedBytes(): Buffer {
+    const out = Buffer.allocUnsafe(this.used);
+    let at = 0;
+    for (const i of this.order()) at += this.buf.copy(out, at, this.starts[i] as number, (this.ends[i] as number) + 1);
+    return out.subarray(0, at);
+  }
+  clear(): void {
+    this.count = 0;
+    this.used = 0;
+  }
+}
+
+/**
+ * Yields the lines of `records` in ascending key order.
+ *
+ * @example
+ * for await (const line of externalSort(rows(), { limit: 100 })) process.stdout.write(line + '\n');
+ */
+export async function* externalSort(records: AsyncIterable<Rec>, options: ExternalSortOptions = {}): AsyncGenerator<string> {
+  const chunkSize = Math.max(2, options.chunkSize ?? 16_384);
+  const arenaBytes = Math.max(1024, options.arenaBytes ?? 4 * 1024 * 1024);
+  const fanIn = Math.max(2, options.fanIn ?? 64);
+  const limit = options.limit ?? Infinity;
+  if (limit <= 0) return;
+
+  if (limit <= TOP_K_MAX) {
+    // Top-k: keep at most 2·limit, trimming back to limit whenever full.
+    let best: Rec[] = [];
+    for await (const r of records) {
+      best.push(r);
+      if (best.length >= 2 * limit) best = best.sort(cmp).slice(0, limit);
+    }
+    for (const r of best.sort(cmp).slice(0, limit)) yield r[1];
+    return;
+  }
+
+  let dir: string | undefined;
+  try {
+    const runs: string[] = [];
+    const arena = new Arena(arenaBytes, chunkSize);
+    const spill = async (): Promise<void> => {
+      dir ??= await mkdtemp(join(options.tmpDir ?? tmpdir(), 'fileupload-sort-'));
+      const file = join(dir, `run-${runs.length}`);
+      await writeFile(file, arena.sortedBytes());
+      runs.push(file);
+      arena.clear();
+    };
+    for await (const [key, line] of records) {
+      if (BAD_KEY.test(key) || line.includes('\n')) throw new RangeError('keys must be printable ASCII, lines without newlines');
+      if (arena.add(key, line)) continue;
+      if (arena.count === 0) throw new RangeError(`a record of ${Buffer.byteLength(line)} bytes does not fit the sort arena`);
+      await spill();
+      if (!arena.add(key, line)) throw new RangeError(`a record of ${Buffer.byteLength(line)} bytes does not fit the sort arena`);
+    }
+    if (runs.length === 0) {
+      let n = 0;
+      for (const i of arena.order()) {
+        if (n++ >= limit) return;
+        yield arena.line(i);
+      }
+      return;
+    }
+    if (arena.count > 0) await spill();
+    // Merge rounds until few enough runs remain to merge into the output directly.
+    let level = 0;
+    while (runs.length > fanIn) {
+      const next: string[] = [];
+      for (let i = 0; i < runs.length; i += fanIn) {
+        const file = join(dir as string, `merge-${level}-${i}`);
+        await writeRunFrom(file, merge(runs.slice(i, i + fanIn)));
+        next.push(file);
+      }
+      for (const f of runs) await rm(f, { force: true });
+      runs.splice(0, runs.length, ...next);
+      level++;
+    }
+    let n = 0;
+    for await (const r of merge(runs)) {
+      if (n++ >= limit) return;
+      yield r[1];
+    }
+  } finally {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function writeRunFrom(file: string, recs: AsyncIterable<Rec>): Promise<void> {
+  const out = createWriteStream(file);
+  try {
+    for await (const [k, line] of recs) {
+      if (!out.write(`${k}\t${line}\n`)) await once(out, 'drain');
+    }
+  } finally {
+    out.end();
+    await once(out, 'close');
+  }
+}
+
+/**
+ * Reads a run lazily, one line per next(): the bytes stay in one off-heap buffer per run and a
+ * line becomes a string only when the merge asks for it (readline would queue up to a thousand
+ * lines per run as strings, which the young generation then has to carry).
+ */
+async function* readRun(file: string): AsyncGenerator<Rec> {
+  const fh = await open(file, 'r');
+  try {
+    let buf = Buffer.allocUnsafe(64 * 1024);
+    let start = 0;
+    let end = 0;
+    let eof = false;
+    for (;;) {
+      const nl = buf.indexOf(0x0a, start);
+      if (nl !== -1 && nl < end) {
+        const tab = buf.indexOf(TAB, start);
+        yield [buf.toString('latin1', start, tab), buf.toString('utf8', tab + 1, nl)];
+        start = nl + 1;
+        continue;
+      }
+      if (eof) return;
+      // Keep the partial line, make room (growing only for a line longer than the buffer).
+      if (start > 0) {
+        buf.copy(buf, 0, start, end);
+        end -= start;
+        start = 0;
+      }
+      if (end === buf.length) {
+        const bigger = Buffer.allocUnsafe(buf.length * 2);
+        buf.copy(bigger, 0, 0, end);
+        buf = bigger;
+      }
+      const { bytesRead } = await fh.read(buf, end, buf.length - end, null);
+      if (bytesRead === 0) eof = true;
+      end += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** k-way merge of sorted runs with a binary min-heap. */
+async function* merge(files: string[]): AsyncGenerator<Rec> {
+  const its = files.map((f) => readRun(f));
+  const heap: Array<{ rec: Rec; src: number }> = [];
+  const less = (a: number, b: number): boolean => cmp((heap[a] as { rec: Rec }).rec, (heap[b] as { rec: Rec }).rec) < 0;
+  const swap = (a: number, b: number): void => {
+    const t = heap[a] as { rec: Rec; src: number };
+    heap[a] = heap[b] as { rec: Rec; src: number };
+    heap[b] = t;
+  };
+  const up = (i: number): void => {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!less(i, p)) break;
+      swap(i, p);
+      i = p;
+    }
+  };
+  const down = (i: number): void => {
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < heap.length && less(l, m)) m = l;
+      if (r < heap.length && less(r, m)) m = r;
+      if (m === i) return;
+      swap(i, m);
+      i = m;
+    }
+  };
+  try {
+    for (let i = 0; i < its.length; i++) {
+      const n = await (its[i] as AsyncGenerator<Rec>).next();
+      if (!n.done) {
+        heap.push({ rec: n.value, src: i });
+        up(heap.length - 1);
+      }
+    }
+    while (heap.length > 0) {
+      const top = heap[0] as { rec: Rec; src: number };
+      yield top.rec;
+      const n = await (its[top.src] as AsyncGenerator<Rec>).next();
+      if (n.done) {
+        const last = heap.pop() as { rec: Rec; src: number };
+        if (heap.length > 0) {
+          heap[0] = last;
+          down(0);
+        }
+      } else {
+        heap[0] = { rec: n.value, src: top.src };
+        down(0);
+      }
+    }
+  } finally {
+    for (const it of its) await it.return(undefined);
+  }
+}

@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { deltaName, parseDelta, parsePending, parseStored, parseTimed, pendingName, storedName, timedName, userKey } from './names.ts';
+import { keySegments } from './index-store.ts';
+import { BloomFilter } from './bloom.ts';
+
+test('entry names round-trip and sort by time', () => {
+  const s = { storedAt: 1_733_000_000_000, id: 'q3W0n7V4uXy1Z2a_bC-dEfGh', size: 5, purpose: 'ephemeral' as const, expireBefore: 1_733_000_100_000 };
+  assert.equal(storedName(s), '1733000000000.q3W0n7V4uXy1Z2a_bC-dEfGh.5.ephemeral.1733000100000');
+  assert.deepEqual(parseStored(storedName(s)), s);
+  const { expireBefore: _, ...plain } = s;
+  assert.deepEqual(parseStored(storedName({ ...plain, purpose: 'message' })), { ...plain, purpose: 'message' });
+  assert.deepEqual(parseTimed(timedName({ at: 5, id: 'abc', size: 0 })), { at: 5, id: 'abc', size: 0 });
+  assert.ok(timedName({ at: 5, id: 'z', size: 1 }) < timedName({ at: 40, id: 'a', size: 1 }), 'zero padding keeps time order');
+  const p = { at: 7, id: 'abc', size: 9, user: userKey('a@b') };
+  assert.deepEqual(parsePending(pendingName(p)), p);
+  assert.deepEqual(parseDelta(deltaName({ at: 1, id: 'x', size: 2, kind: 'del' })), { at: 1, id: 'x', size: 2, kind: 'del' });
+});
+
+test('foreign or damaged names are ignored, not misread', () => {
+  for (const bad of ['', '.tmp', '123.abc.5', '0000000000001.abc.-5.message', '0000000000001.a/b.5.message', '0000000000001.abc.5.gift']) {
+    assert.equal(parseStored(bad), undefined, bad);
+  }
+  assert.equal(parsePending('0000000000001.abc.5.NOTHEX'), undefined);
+  assert.equal(parseDelta('0000000000001.abc.5.mod'), undefined);
+  assert.throws(() => storedName({ storedAt: -1, id: 'a', size: 1, purpose: 'message' }), RangeError);
+  assert.throws(() => timedName({ at: 1, id: '../x', size: 1 }), RangeError);
+});
+
+test('user keys: fixed length hex, case-insensitive JIDs', () => {
+  assert.match(userKey('Alice@Example.org'), /^[0-9a-f]{32}$/);
+  assert.equal(userKey('Alice@Example.org'), userKey('alice@example.org'));
+  assert.notEqual(userKey('alice@example.org'), userKey('bob@example.org'));
+});
+
+test('index keys cannot leave the index folder', () => {
+  assert.deepEqual(keySegments('users/ab/stored'), ['users', 'ab', 'stored']);
+  for (const bad of ['../x', 'a/../b', '/abs', 'a//b', 'a/.hidden', 'a\\b']) assert.throws(() => keySegments(bad), RangeError, bad);
+});
+
+test('bloom filter: no false negatives, few false positives', () => {
+  const f = new BloomFilter(1 << 16);
+  for (let i = 0; i < 10_000; i++) f.add(`id-${i}`);
+  for (let i = 0; i < 10_000; i++) assert.ok(f.has(`id-${i}`));
+  let fp = 0;
+  for (let i = 0; i < 10_000; i++) if (f.has(`other-${i}`)) fp++;
+  assert.ok(fp < 500, `${fp} false positives in 10000`);
+});

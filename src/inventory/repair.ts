@@ -1,0 +1,135 @@
+/**
+ * Keeps the inventory index honest; purge runs it around its first listing pass.
+ *
+ *   before the pass   every `stored/` entry's id goes into a Bloom filter (index ids)
+ *   during the pass   every listed upload's id goes into a second filter (repository ids); an
+ *                     upload the index certainly lacks gets its entries back (crash between
+ *                     publish and index write, or a node without the index)
+ *   after the pass    `stored/` entries whose id the repository certainly lacks are confirmed
+ *                     with store.stat() and removed (crash between delete and index write, files
+ *                     removed by hand or by an S3 lifecycle rule); log entries past the day,
+ *                     pending entries past the slot lifetime and deltas older than the new total
+ *                     are removed; usage/total.json gets the listing's byte count
+ *
+ * Constant memory (two fixed filters); entries younger than `margin` are left alone, since serve
+ * may be writing them right now.
+ */
+import type { Store, UploadMeta } from '../storage/store.ts';
+import { BloomFilter } from './bloom.ts';
+import type { IndexStore } from './index-store.ts';
+import { DAY_MS, type Ledger } from './ledger.ts';
+import { isUserKey, parseDelta, parsePending, parseStored, parseTimed, paths, storedName, timedName, userKey } from './names.ts';
+import { writeTotal } from './usage.ts';
+
+/** What a repair changed. */
+export interface RepairReport {
+  /** Uploads whose missing index entries were written. */
+  added: number;
+  /** Dangling stored entries removed. */
+  dangling: number;
+  /** Expired log, pending and delta entries removed. */
+  expired: number;
+}
+
+export interface RepairOptions {
+  now: number;
+  slotLifetime: number;
+  /** Entries younger than this are never touched (ms). Default 10 minutes. */
+  margin?: number;
+  /** Bloom filter size in bytes (power of two). Default 1 MiB. */
+  filterBytes?: number;
+}
+
+/**
+ * One repair run.
+ *
+ * @example
+ * const repair = new IndexRepair(ledger, store, { now, slotLifetime });
+ * await repair.before();
+ * for await (const meta of store.list()) await repair.seen(meta);
+ * await repair.after({ bytes, files });
+ */
+export class IndexRepair {
+  readonly report: RepairReport = { added: 0, dangling: 0, expired: 0 };
+  readonly #index: IndexStore;
+  readonly #store: Store;
+  readonly #now: number;
+  readonly #margin: number;
+  readonly #slotLifetime: number;
+  readonly #indexed: BloomFilter;
+  readonly #listed: BloomFilter;
+  #ready = false;
+
+  constructor(ledger: Ledger, store: Store, options: RepairOptions) {
+    this.#index = ledger.index;
+    this.#store = store;
+    this.#now = options.now;
+    this.#margin = options.margin ?? 10 * 60_000;
+    this.#slotLifetime = options.slotLifetime;
+    this.#indexed = new BloomFilter(options.filterBytes);
+    this.#listed = new BloomFilter(options.filterBytes);
+  }
+
+  /** Streams every user's stored entries into the index filter. */
+  async before(): Promise<void> {
+    for await (const user of this.#index.list(paths.users)) {
+      if (!isUserKey(user)) continue;
+      for await (const name of this.#index.list(paths.stored(user))) {
+        const e = parseStored(name);
+        if (e) this.#indexed.add(e.id);
+      }
+    }
+    this.#ready = true;
+  }
+
+  /** Notes one listed upload; restores its index entries when they are certainly missing. */
+  async seen(meta: UploadMeta): Promise<void> {
+    this.#listed.add(meta.id);
+    if (!this.#ready || this.#indexed.has(meta.id) || meta.storedAt > this.#now - this.#margin) return;
+    const user = userKey(meta.uploader);
+    const entry = { storedAt: meta.storedAt, id: meta.id, size: meta.size, purpose: meta.purpose, ...(meta.expireBefore !== undefined ? { expireBefore: meta.expireBefore } : {}) };
+    await this.#index.put(`${paths.stored(user)}/${storedName(entry)}`);
+    if (meta.storedAt > this.#now - DAY_MS) await this.#index.put(`${paths.log(user)}/${timedName({ at: meta.storedAt, id: meta.id, size: meta.size })}`);
+    this.report.added++;
+  }
+
+  /**
+   * Removes dangling and expired entries and records the listing's total.
+   * `total` is what the listing pass saw, before this purge deleted anything (its deletions
+   * are deltas after `now`).
+   */
+  async after(total: { bytes: number; files: number }): Promise<RepairReport> {
+    const old = this.#now - this.#margin;
+    await writeTotal(this.#index, { bytes: total.bytes, files: total.files, at: this.#now });
+    for await (const user of this.#index.list(paths.users)) {
+      if (!isUserKey(user)) continue;
+      for await (const name of this.#index.list(paths.stored(user))) {
+        const e = parseStored(name);
+        if (!e || e.storedAt > old || this.#listed.has(e.id)) continue;
+        if ((await this.#store.stat(e.id)) !== undefined) continue;
+        if (await this.#index.delete(`${paths.stored(user)}/${name}`)) this.report.dangling++;
+      }
+      for await (const name of this.#index.list(paths.log(user))) {
+        const e = parseTimed(name);
+        if (e && e.at < old - DAY_MS) await this.#drop(`${paths.log(user)}/${name}`);
+      }
+      for await (const name of this.#index.list(paths.userPending(user))) {
+        const e = parseTimed(name);
+        if (e && e.at + this.#slotLifetime < old) await this.#drop(`${paths.userPending(user)}/${name}`);
+      }
+    }
+    for await (const name of this.#index.list(paths.pending)) {
+      const e = parsePending(name);
+      if (e && e.at + this.#slotLifetime < old) await this.#drop(`${paths.pending}/${name}`);
+    }
+    for await (const name of this.#index.list(paths.delta)) {
+      const e = parseDelta(name);
+      if (e && e.at < old) await this.#drop(`${paths.delta}/${name}`);
+    }
+    return this.report;
+  }
+
+  async #drop(key: string): Promise<void> {
+    if (await this.#index.delete(key)) this.report.expired++;
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * Everything serve plugs in for retention, quotas and the inventory, in one object:
+ *
+ *   const retention = createRetention({ settings: () => current, repo, store, logger });
+ *   component: purposes: retention.purposes,
+ *              policies: [retention.quotaPolicy], onSlotIssued: retention.onSlotIssued
+ *   http:      hooks: { onUploadFinished: retention.onUploadFinished }
+ *   shutdown:  await retention.stop()
+ *
+ * The types below are structural twins of the XMPP layer's SlotPolicy / SlotRefusal, so this
+ * module does not depend on it.
+ */
+import { join } from 'node:path';
+import type { Settings } from '../config/settings.ts';
+import type { Logger } from '../log.ts';
+import type { Purpose, Slot } from '../slots/slot.ts';
+import type { Store, UploadMeta } from '../storage/store.ts';
+import { PURPOSES } from '../purge/purposes.ts';
+import { schedulePurge, type PurgeSchedule } from '../purge/job.ts';
+import type { PurgeSummary } from '../purge/run.ts';
+import { QuotaGuard } from '../quota/guard.ts';
+import { FsIndexStore, type IndexStore } from './index-store.ts';
+import { Ledger } from './ledger.ts';
+import { RepositoryUsage } from './usage.ts';
+
+/** What a slot policy sees of a request (a subset of the XMPP layer's SlotRequestContext). */
+export interface QuotaPolicyContext {
+  requester: { bare: string };
+  request: { size: number };
+}
+
+/** A policy decision in the XMPP layer's shape. */
+export type QuotaPolicyDecision =
+  | { ok: true }
+  | { ok: false; refusal: { type: 'wait' | 'modify'; condition: 'resource-constraint' | 'not-acceptable'; text: string; retryAt?: number } };
+
+export interface Retention {
+  /** The purposes to accept and advertise in disco (all four of XEP-0363 §purpose). */
+  readonly purposes: readonly Purpose[];
+  /** Quota check for the slot policy chain. */
+  quotaPolicy(ctx: QuotaPolicyContext): Promise<QuotaPolicyDecision>;
+  /** Records an issued slot (pending in `slots ls` on every node, counted by quotas). */
+  onSlotIssued(slot: Slot): Promise<void>;
+  /** For the HTTP hook: records a published upload; never throws (errors are logged). */
+  onUploadFinished(e: { meta: UploadMeta }): void;
+  readonly guard: QuotaGuard;
+  readonly ledger: Ledger;
+  /** Bytes stored and pending in the repository (cached; no scan per call). */
+  readonly usage: RepositoryUsage;
+  /** The purge timer (undefined when `schedule` was false). */
+  readonly purge: PurgeSchedule | undefined;
+  /** Stops the purge timer, waits for index writes in flight. */
+  stop(): Promise<void>;
+}
+
+export interface RetentionOptions {
+  /** Current settings (read on every use, so reloaded values apply). */
+  settings: () => Settings;
+  /** The repository folder (fileRepo, or serve's private temp folder). */
+  repo: string;
+  store: Store;
+  logger: Logger;
+  /** Run purge every purgeInterval (default true). */
+  schedule?: boolean;
+  /** Index storage (default `{repo}/index` on the filesystem). */
+  index?: IndexStore;
+  /** Told after every completed scheduled purge (status and metrics). */
+  onPurge?: (summary: PurgeSummary) => void;
+}
+
+/**
+ * Builds the retention parts for serve.
+ *
+ * @example
+ * const retention = createRetention({ settings: () => settings, repo, store, logger });
+ * const component = startComponent({ …, purposes: retention.purposes,
+ *   hooks: { policies: [retention.quotaPolicy], onSlotIssued: retention.onSlotIssued } });
+ */
+export function createRetention(options: RetentionOptions): Retention {
+  const log = options.logger.child({ component: 'retention' });
+  const index = options.index ?? new FsIndexStore(join(options.repo, 'index'));
+  const ledger = new Ledger(index);
+  const usage = new RepositoryUsage(options.store, index, { slotLifetime: () => options.settings().slotLifetime });
+  const guard = new QuotaGuard(ledger, options.settings, { usage });
+  const inflight = new Set<Promise<void>>();
+  const track = (p: Promise<void>, what: string, fields: Record<string, unknown>): void => {
+    const q = p.catch((err: unknown) => log.warn(`index update failed: ${what}`, { ...fields, error: err })).finally(() => inflight.delete(q));
+    inflight.add(q);
+  };
+  const purge =
+    options.schedule === false
+      ? undefined
+      : schedulePurge({
+          settings: options.settings,
+          repo: options.repo,
+          store: options.store,
+          ledger,
+          logger: options.logger,
+          ...(options.onPurge ? { onSummary: options.onPurge } : {}),
+        });
+  return {
+    purposes: PURPOSES,
+    guard,
+    ledger,
+    usage,
+    purge,
+    async quotaPolicy({ requester, request }) {
+      const d = await guard.check({ uploader: requester.bare, size: request.size });
+      if (d.ok) return { ok: true };
+      log.info('slot refused by quota', { uploader: requester.bare, size: request.size, quota: d.quota, used: d.used, limit: d.limit, retryAt: d.retryAt });
+      return {
+        ok: false,
+        refusal: { type: d.type, condition: d.condition, text: d.text, ...(d.retryAt !== undefined ? { retryAt: d.retryAt } : {}) },
+      };
+    },
+    async onSlotIssued(slot) {
+      const p = guard.recordSlotIssued(slot);
+      track(p, 'slot issued', { id: slot.id });
+      await p.catch(() => {});
+    },
+    onUploadFinished({ meta }) {
+      track(guard.recordUploadStored(meta), 'upload stored', { id: meta.id });
+    },
+    async stop() {
+      await purge?.stop();
+      await Promise.all(inflight);
+    },
+  };
+}

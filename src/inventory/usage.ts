@@ -1,0 +1,173 @@
+/**
+ * How many bytes the repository holds, for the global quota, without scanning it per request.
+ *
+ *   bytes = usage/total.json (the last full scan: bytes listed, and when the scan began)
+ *         + Σ usage/delta/ entries since that scan (add − del, written by every node)
+ *         + Σ cluster-wide pending slots still within their lifetime
+ *
+ * A snapshot of that sum is cached for `refreshAfter` (10 s): within that time this node adds
+ * its own changes (note()), other nodes' changes show up at the next refresh. Full scans happen
+ * in purge (every purgeInterval in serve) or, when total.json is older than `rescanAfter`, in the
+ * background here; only the very first use without any total.json waits for one.
+ */
+import type { Store } from '../storage/store.ts';
+import type { IndexStore } from './index-store.ts';
+import { parseDelta, parsePending, paths } from './names.ts';
+
+/** The last full scan, as stored in usage/total.json. */
+export interface UsageTotal {
+  bytes: number;
+  files: number;
+  /** When the scan began (ms since epoch): deltas from then on are not in `bytes`. */
+  at: number;
+}
+
+/**
+ * Reads usage/total.json; undefined when missing or damaged.
+ *
+ * @example
+ * const total = await readTotal(index);
+ */
+export async function readTotal(index: IndexStore): Promise<UsageTotal | undefined> {
+  const data = await index.get(paths.total);
+  if (!data) return undefined;
+  try {
+    const t = JSON.parse(data.toString('utf8')) as Partial<UsageTotal>;
+    if (typeof t.bytes === 'number' && typeof t.files === 'number' && typeof t.at === 'number') {
+      return { bytes: t.bytes, files: t.files, at: t.at };
+    }
+  } catch {
+    // damaged: treated as missing
+  }
+  return undefined;
+}
+
+/**
+ * Writes usage/total.json atomically.
+ *
+ * @example
+ * await writeTotal(index, { bytes, files, at: scanStart });
+ */
+export async function writeTotal(index: IndexStore, total: UsageTotal): Promise<void> {
+  await index.put(paths.total, JSON.stringify(total) + '\n');
+}
+
+/**
+ * Streams every upload once and records the total (what purge does as a side effect).
+ *
+ * @example
+ * await scanTotal(store, index);
+ */
+export async function scanTotal(store: Store, index: IndexStore, now: () => number = Date.now): Promise<UsageTotal> {
+  const at = now();
+  let bytes = 0;
+  let files = 0;
+  for await (const meta of store.list()) {
+    bytes += meta.size;
+    files++;
+  }
+  const total = { bytes, files, at };
+  await writeTotal(index, total);
+  return total;
+}
+
+export interface RepositoryUsageOptions {
+  now?: () => number;
+  /** Slot lifetime (ms): pending entries older than this no longer count. */
+  slotLifetime: () => number;
+  /** Cache lifetime of a snapshot (ms). Default 10 s. */
+  refreshAfter?: number;
+  /** A total.json older than this triggers a background rescan (ms). Default 30 min. */
+  rescanAfter?: number;
+}
+
+/** Stored bytes, pending bytes, and when the snapshot was taken. */
+export interface UsageSnapshot {
+  storedBytes: number;
+  pendingBytes: number;
+  at: number;
+}
+
+/**
+ * The repository's byte count for the global quota (see the module comment).
+ *
+ * @example
+ * const usage = new RepositoryUsage(store, index, { slotLifetime: () => settings.slotLifetime });
+ * const { storedBytes, pendingBytes } = await usage.current();
+ */
+export class RepositoryUsage {
+  readonly #store: Store;
+  readonly #index: IndexStore;
+  readonly #now: () => number;
+  readonly #slotLifetime: () => number;
+  readonly #refreshAfter: number;
+  readonly #rescanAfter: number;
+  #snapshot: UsageSnapshot | undefined;
+  #refreshing: Promise<UsageSnapshot> | undefined;
+  #rescanning: Promise<UsageTotal> | undefined;
+  /** This node's changes since the snapshot's listing began: [at, bytes]. */
+  #local: Array<[number, number]> = [];
+
+  constructor(store: Store, index: IndexStore, options: RepositoryUsageOptions) {
+    this.#store = store;
+    this.#index = index;
+    this.#now = options.now ?? Date.now;
+    this.#slotLifetime = options.slotLifetime;
+    this.#refreshAfter = options.refreshAfter ?? 10_000;
+    this.#rescanAfter = options.rescanAfter ?? 30 * 60_000;
+  }
+
+  /** Adds a change made by this node (a reservation, an upload, a deletion) to the cached sum. */
+  note(bytes: number): void {
+    this.#local.push([this.#now(), bytes]);
+  }
+
+  /**
+   * The current estimate: the cached snapshot plus this node's changes since.
+   *
+   * @example
+   * const u = await usage.current(); u.storedBytes + u.pendingBytes;
+   */
+  async current(): Promise<UsageSnapshot> {
+    const snap = this.#snapshot && this.#now() - this.#snapshot.at < this.#refreshAfter ? this.#snapshot : await this.#refresh();
+    let local = 0;
+    for (const [at, b] of this.#local) if (at >= snap.at) local += b;
+    return { storedBytes: snap.storedBytes + local, pendingBytes: snap.pendingBytes, at: snap.at };
+  }
+
+  #refresh(): Promise<UsageSnapshot> {
+    this.#refreshing ??= this.#take().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  async #take(): Promise<UsageSnapshot> {
+    const at = this.#now();
+    let total = await readTotal(this.#index);
+    if (!total) total = await this.#rescan();
+    else if (at - total.at > this.#rescanAfter) void this.#rescan().catch(() => {});
+    let stored = total.bytes;
+    for await (const name of this.#index.list(paths.delta)) {
+      const d = parseDelta(name);
+      if (d && d.at >= total.at) stored += d.kind === 'add' ? d.size : -d.size;
+    }
+    let pending = 0;
+    const lifetime = this.#slotLifetime();
+    for await (const name of this.#index.list(paths.pending)) {
+      const p = parsePending(name);
+      if (p && p.at + lifetime > at) pending += p.size;
+    }
+    const snap = { storedBytes: Math.max(0, stored), pendingBytes: pending, at };
+    this.#snapshot = snap;
+    this.#local = this.#local.filter(([t]) => t >= at);
+    return snap;
+  }
+
+  #rescan(): Promise<UsageTotal> {
+    this.#rescanning ??= scanTotal(this.#store, this.#index, this.#now).finally(() => {
+      this.#rescanning = undefined;
+    });
+    return this.#rescanning;
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * Purge as a job: settings → policy, the repository lock, one run; and the timer serve uses to
+ * run it every `purgeInterval`. The CLI (`fileupload purge`) and serve share this code.
+ */
+import { join } from 'node:path';
+import type { Settings } from '../config/settings.ts';
+import type { Store } from '../storage/store.ts';
+import type { Logger } from '../log.ts';
+import { acquireLock, LockHeldError, type LockOptions } from '../lock/lease-lock.ts';
+import type { Ledger } from '../inventory/ledger.ts';
+import { DEFAULT_SIZE_GRACE, type RetentionPolicy } from './policy.ts';
+import { runPurge, type DeletionRecord, type PurgeSummary } from './run.ts';
+
+/** The settings purge reads. */
+export type RetentionSettings = Pick<Settings, 'slotLifetime' | 'maxAge' | 'maxAgePurposes' | 'maxRepoSize' | 'purgeInterval'>;
+
+/**
+ * The lock that purge and `slots rm` share, inside the repository (so every node sees it).
+ *
+ * @example
+ * maintenanceLockPath('/srv/upload'); // '/srv/upload/locks/purge.lock'
+ */
+export function maintenanceLockPath(repo: string): string {
+  return join(repo, 'locks', 'purge.lock');
+}
+
+/**
+ * The retention policy of a configuration.
+ *
+ * @example
+ * retentionPolicy(settings); // { maxAge: 604800000, maxAgePurposes: ['message','ephemeral'], … }
+ */
+export function retentionPolicy(settings: RetentionSettings): RetentionPolicy {
+  const cap = settings.maxRepoSize;
+  return {
+    maxAge: settings.maxAge,
+    maxAgePurposes: settings.maxAgePurposes,
+    maxRepoSize: cap !== undefined && cap >= 0 ? cap : undefined,
+    abandonAfter: settings.slotLifetime,
+    sizeGrace: DEFAULT_SIZE_GRACE,
+  };
+}
+
+export interface PurgeJobOptions {
+  settings: RetentionSettings;
+  /** The repository folder: holds the lock, and its filesystem's free space feeds the disk rule. */
+  repo: string;
+  store: Store;
+  ledger?: Ledger;
+  dryRun?: boolean;
+  onDeletion?: (record: DeletionRecord) => void | Promise<void>;
+  onProgress?: (progress: { listed: number; deleted: number }) => void;
+  signal?: AbortSignal;
+  /** Lock tuning (tests). */
+  lock?: Pick<LockOptions, 'lease' | 'heartbeat'>;
+}
+
+/**
+ * Takes the maintenance lock and runs one purge. Throws LockHeldError when another purge or
+ * `slots rm` (on any node) holds the lock. A dry run takes the lock too, so what it reports is
+ * not disturbed by a concurrent purge.
+ *
+ * @example
+ * const summary = await purgeOnce({ settings, repo, store, ledger });
+ */
+export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary> {
+  const lock = await acquireLock(maintenanceLockPath(options.repo), {
+    command: options.dryRun ? 'purge --dry-run' : 'purge',
+    ...options.lock,
+  });
+  try {
+    return await runPurge({
+      store: options.store,
+      policy: retentionPolicy(options.settings),
+      repo: options.repo,
+      lock,
+      slotLifetime: options.settings.slotLifetime,
+      ...(options.ledger ? { ledger: options.ledger } : {}),
+      ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
+      ...(options.onDeletion ? { onDeletion: options.onDeletion } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  } finally {
+    await lock.release();
+  }
+}
+
+/** A running purge timer. */
+export interface PurgeSchedule {
+  /** Runs a purge now (unless one is running); undefined when the lock was held elsewhere. */
+  runNow(): Promise<PurgeSummary | undefined>;
+  /** Stops the timer and waits for a running purge to finish (it is asked to stop first). */
+  stop(): Promise<void>;
+}
+
+export interface ScheduleOptions {
+  /** Read before every run, so a changed purgeInterval applies without a restart. */
+  settings: () => RetentionSettings;
+  repo: string;
+  store: Store;
+  ledger?: Ledger;
+  logger: Logger;
+  /** Delay before the first run (ms); default min(purgeInterval, 30 s). */
+  initialDelay?: number;
+  /** Told after every completed run (status and metrics). */
+  onSummary?: (summary: PurgeSummary) => void;
+}
+
+/**
+ * Runs purge every `purgeInterval` inside serve (the seed's 5-minute purge). With purgeInterval 0
+ * it only looks again once a minute whether it was turned on. Another node (or cron) holding the
+ * lock just means this round is skipped.
+ *
+ * @example
+ * const purge = schedulePurge({ settings: () => current, repo, store, ledger, logger });
+ * process.on('SIGTERM', () => purge.stop());
+ */
+export function schedulePurge(options: ScheduleOptions): PurgeSchedule {
+  const log = options.logger.child({ component: 'purge' });
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<PurgeSummary | undefined> | undefined;
+  let stopped = false;
+  const controller = new AbortController();
+
+  const runNow = (): Promise<PurgeSummary | undefined> => {
+    running ??= (async () => {
+      try {
+        const summary = await purgeOnce({
+          settings: options.settings(),
+          repo: options.repo,
+          store: options.store,
+          signal: controller.signal,
+          ...(options.ledger ? { ledger: options.ledger } : {}),
+          onDeletion: (d) => {
+            if (d.outcome === 'failed') log.warn('purge could not delete', { id: d.id, rule: d.rule, error: d.error });
+            else log.debug('purged', { id: d.id, size: d.size, rule: d.rule });
+          },
+        });
+        log.info('purge done', {
+          deleted: summary.deleted,
+          deletedBytes: summary.deletedBytes,
+          failed: summary.failed,
+          uploads: summary.scanned.uploads,
+          durationMs: summary.durationMs,
+        });
+        options.onSummary?.(summary);
+        return summary;
+      } catch (err) {
+        if (err instanceof LockHeldError) log.debug('purge skipped: lock held', { holder: err.owner?.host, pid: err.owner?.pid });
+        else if (!controller.signal.aborted) log.error('purge failed', { error: err });
+        return undefined;
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
+
+  const plan = (delay: number): void => {
+    if (stopped) return;
+    timer = setTimeout(async () => {
+      const interval = options.settings().purgeInterval;
+      if (interval > 0) await runNow();
+      plan(interval > 0 ? interval : 60_000);
+    }, delay);
+    timer.unref();
+  };
+  const first = options.settings().purgeInterval;
+  plan(options.initialDelay ?? (first > 0 ? Math.min(first, 30_000) : 60_000));
+
+  return {
+    runNow,
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      controller.abort();
+      await running;
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FsIndexStore } from '../inventory/index-store.ts';
+import { DAY_MS, Ledger } from '../inventory/ledger.ts';
+import { userKey } from '../inventory/names.ts';
+import { RepositoryUsage, writeTotal } from '../inventory/usage.ts';
+import type { Slot } from '../slots/slot.ts';
+import type { Store, UploadMeta } from '../storage/store.ts';
+import { QuotaGuard, type QuotaSettings } from './guard.ts';
+
+const T0 = Date.parse('2030-06-01T12:00:00Z');
+const ALICE = 'alice@example.org';
+
+async function setup(over: Partial<QuotaSettings>, now = () => T0) {
+  const dir = await mkdtemp(join(tmpdir(), 'quota-test-'));
+  const index = new FsIndexStore(dir);
+  const ledger = new Ledger(index, { now });
+  const settings: QuotaSettings = {
+    userQuota: undefined,
+    dailyQuota: undefined,
+    globalQuota: undefined,
+    slotLifetime: 300_000,
+    maxAge: undefined,
+    maxAgePurposes: ['message', 'ephemeral'],
+    purgeInterval: 300_000,
+    ...over,
+  };
+  // A scan of the repository is not what a quota check may do (total.json exists in the tests).
+  const emptyStore = { kind: 'fs', list() { throw new Error('scanned the repository'); } } as unknown as Store;
+  const usage = new RepositoryUsage(emptyStore, index, { now, slotLifetime: () => settings.slotLifetime });
+  const guard = new QuotaGuard(ledger, () => settings, { usage, now });
+  return { dir, index, ledger, guard, settings, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+let n = 0;
+const id = () => `id${String(n++).padStart(22, '0')}`;
+const slot = (size: number, at = T0, over: Partial<Slot> = {}): Slot => ({
+  id: id(), filename: 'f.bin', size, uploader: ALICE, issuedAt: at, expiresAt: at + 300_000, purpose: 'message', ...over,
+});
+const meta = (s: Slot, storedAt: number, over: Partial<UploadMeta> = {}): UploadMeta => ({
+  id: s.id, filename: s.filename, size: s.size, contentType: 'application/octet-stream', uploader: s.uploader, issuedAt: s.issuedAt, storedAt, purpose: s.purpose, ...over,
+});
+
+test('no quota configured: ok without touching the index', async () => {
+  const t = await setup({});
+  try {
+    assert.deepEqual(await t.guard.check({ uploader: ALICE, size: 10 ** 12 }), { ok: true });
+    assert.deepEqual(await readdir(t.dir), []);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('daily quota: stored uploads of the last 24 h count; the retry stamp is when enough ages out', async () => {
+  const t = await setup({ dailyQuota: 1000 });
+  try {
+    const s1 = slot(400, T0 - 20 * 3600_000);
+    const s2 = slot(400, T0 - 2 * 3600_000);
+    await t.ledger.recordUploadStored(meta(s1, T0 - 20 * 3600_000));
+    await t.ledger.recordUploadStored(meta(s2, T0 - 2 * 3600_000));
+    const old = slot(900, T0 - 30 * 3600_000);
+    await t.ledger.recordUploadStored(meta(old, T0 - 30 * 3600_000)); // outside the window
+    assert.deepEqual(await t.guard.check({ uploader: ALICE, size: 200 }), { ok: true });
+    const d = await t.guard.check({ uploader: ALICE, size: 300 });
+    assert.equal(d.ok, false);
+    if (!d.ok) {
+      assert.equal(d.type, 'wait');
+      assert.equal(d.condition, 'resource-constraint');
+      // used 800 + pending 200 + 300 > 1000: 300 must age out → s1 (400) leaves at its storedAt + 24 h.
+      assert.equal(d.retryAt, T0 - 20 * 3600_000 + DAY_MS);
+    }
+    // Deleting an upload does not give back daily quota (it was uploaded today all the same).
+    await t.ledger.recordUploadDeleted(meta(s2, T0 - 2 * 3600_000));
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 300 })).ok, false);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('a burst of slot requests gets exactly what fits: reservations count until the slot expires', async () => {
+  const t = await setup({ userQuota: 1000 });
+  try {
+    const results = await Promise.all(Array.from({ length: 8 }, () => t.guard.check({ uploader: ALICE, size: 300 })));
+    const granted = results.filter((r) => r.ok).length;
+    assert.equal(granted, 3, `granted ${granted} × 300 bytes against a 1000-byte quota`);
+    // Refused requests left no reservation behind.
+    const pending = await readdir(join(t.dir, 'users', userKey(ALICE), 'pending'));
+    assert.equal(pending.length, granted);
+    // Two nodes (two guards on one index) checking at the same time never exceed the quota.
+    const t2 = await setup({ userQuota: 1000 });
+    try {
+      const nodeB = new QuotaGuard(t2.ledger, () => t2.settings, { now: () => T0 });
+      const both = await Promise.all(
+        Array.from({ length: 8 }, (_, i) => (i % 2 ? nodeB : t2.guard).check({ uploader: ALICE, size: 300 })),
+      );
+      assert.ok(both.filter((r) => r.ok).length <= 3);
+    } finally {
+      await t2.cleanup();
+    }
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('recordSlotIssued turns the reservation into the slot\'s pending entry; the upload turns it into a stored entry', async () => {
+  let now = T0;
+  const t = await setup({ userQuota: 1000 }, () => now);
+  try {
+    assert.ok((await t.guard.check({ uploader: ALICE, size: 600 })).ok);
+    const s = slot(600);
+    await t.guard.recordSlotIssued(s);
+    const userPending = await readdir(join(t.dir, 'users', userKey(ALICE), 'pending'));
+    assert.deepEqual(userPending.map((x) => x.split('.')[1]), [s.id]);
+    assert.equal((await readdir(join(t.dir, 'pending'))).length, 1);
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 600 })).ok, false, 'the pending slot counts');
+    now += 1000;
+    await t.guard.recordUploadStored(meta(s, now));
+    assert.deepEqual(await readdir(join(t.dir, 'users', userKey(ALICE), 'pending')), []);
+    assert.deepEqual(await readdir(join(t.dir, 'pending')), []);
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 600 })).ok, false, 'now the stored upload counts');
+    await t.guard.recordUploadDeleted(meta(s, now));
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 600 })).ok, true, 'deletion gives storage quota back');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('expired pending slots stop counting', async () => {
+  let now = T0;
+  const t = await setup({ userQuota: 1000 }, () => now);
+  try {
+    await t.guard.recordSlotIssued(slot(900));
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 200 })).ok, false);
+    now += 301_000;
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 200 })).ok, true);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('user quota retry stamp: when maxAge (or expire-before) removes enough, plus a purge interval', async () => {
+  const t = await setup({ userQuota: 1000, maxAge: 7 * DAY_MS });
+  try {
+    const a = slot(500, T0 - 6 * DAY_MS);
+    await t.ledger.recordUploadStored(meta(a, T0 - 6 * DAY_MS));
+    const p = slot(500, T0 - DAY_MS, { purpose: 'permanent' });
+    await t.ledger.recordUploadStored(meta(p, T0 - DAY_MS, { purpose: 'permanent' }));
+    const d = await t.guard.check({ uploader: ALICE, size: 100 });
+    assert.ok(!d.ok && d.retryAt === T0 + DAY_MS + 300_000, `retry at ${!d.ok ? d.retryAt : ''}`);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('global quota: total.json + deltas from every node + pending slots; not a scan per request', async () => {
+  let now = T0;
+  const t = await setup({ globalQuota: 10_000 }, () => now);
+  try {
+    await writeTotal(t.index, { bytes: 9000, files: 3, at: T0 - 60_000 });
+    assert.ok((await t.guard.check({ uploader: ALICE, size: 400 })).ok);
+    await t.guard.recordSlotIssued(slot(400, T0));
+    // Another node stores 500 bytes (a delta) and issues a slot of 100 (pending).
+    const other = new Ledger(t.index, { now: () => now });
+    await other.recordUploadStored(meta(slot(500, T0), T0));
+    await other.recordSlotIssued(slot(100, T0, { uploader: 'bob@example.org' }));
+    now += 11_000; // past the snapshot cache
+    // 9000 + 400 (pending here) + 500 (stored there) + 100 (pending there) = 10000: nothing fits.
+    const d = await t.guard.check({ uploader: ALICE, size: 1 });
+    assert.ok(!d.ok && d.quota === 'global' && d.used === 10_000, JSON.stringify(d));
+    // A deletion anywhere gives room back at the next refresh.
+    await other.recordUploadDeleted(meta(slot(300, T0 - DAY_MS), T0 - DAY_MS));
+    now += 11_000;
+    assert.ok((await t.guard.check({ uploader: ALICE, size: 300 })).ok);
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -1,0 +1,146 @@
+/**
+ * `fileupload slots ls` and `slots rm` as real processes: pending slots from the index and stored
+ * uploads, filters, sort order, the JSON shape, removal by id and by user, dry runs.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { newSlotId } from '../../src/slots/id.ts';
+import type { Slot } from '../../src/slots/slot.ts';
+import { userKey } from '../../src/inventory/names.ts';
+import { listTree } from '../support/tree.ts';
+import { DAY, HOUR, MIN, makeRepo } from './fixtures.ts';
+
+type Row = { id: string; filename: string; size: number; contentType: string | null; uploader: string; created: string; expires: string | null; purpose: string; state: string };
+
+const lines = (stdout: string): Row[] => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
+
+function pendingSlot(over: Partial<Slot> = {}): Slot {
+  const now = Date.now();
+  return { id: newSlotId(), filename: 'pending.png', size: 1234, contentType: 'image/png', uploader: 'carol@example.org', issuedAt: now - MIN, expiresAt: now + 4 * MIN, purpose: 'message', ...over };
+}
+
+async function populated() {
+  const repo = await makeRepo({ maxAge: '30d' });
+  const a1 = await repo.add({ uploader: 'alice@example.org', ageMs: 10 * DAY, filename: 'old.txt', size: 10, contentType: 'text/plain' }, { index: true });
+  const a2 = await repo.add({ uploader: 'alice@example.org', ageMs: 2 * HOUR, filename: 'new photo.jpg', size: 20, contentType: 'image/jpeg' }, { index: true });
+  const b1 = await repo.add({ uploader: 'Bob@Example.org', ageMs: 5 * DAY, filename: 'avatar.png', size: 30, purpose: 'profile' }, { index: true });
+  const pending = pendingSlot();
+  await repo.ledger.recordSlotIssued(pending);
+  const expiredSlot = pendingSlot({ issuedAt: Date.now() - HOUR, expiresAt: Date.now() - 55 * MIN });
+  await repo.ledger.recordSlotIssued(expiredSlot);
+  return { repo, a1, a2, b1, pending, expiredSlot };
+}
+
+test('slots ls --json: pending and stored, newest first, one object per line with the documented shape', async () => {
+  const { repo, a1, a2, b1, pending } = await populated();
+  try {
+    const r = await repo.cli('--json', 'slots', 'ls');
+    assert.equal(r.code, 0, r.stderr);
+    const rows = lines(r.stdout);
+    assert.deepEqual(rows.map((x) => x.id), [pending.id, a2.id, b1.id, a1.id], 'newest first; the expired slot is not listed');
+    const p = rows[0] as Row;
+    assert.deepEqual(Object.keys(p).sort(), ['contentType', 'created', 'expires', 'filename', 'id', 'purpose', 'size', 'state', 'uploader']);
+    assert.equal(p.state, 'pending');
+    assert.equal(p.expires, new Date(pending.expiresAt).toISOString());
+    assert.equal(p.contentType, 'image/png');
+    const old = rows[3] as Row;
+    assert.equal(old.state, 'stored');
+    assert.equal(old.created, new Date(a1.storedAt).toISOString());
+    assert.equal(old.expires, new Date(a1.storedAt + 30 * DAY).toISOString(), 'maxAge deadline');
+    assert.equal((rows[2] as Row).expires, null, 'profile uploads are not subject to maxAge');
+    const asc = lines((await repo.cli('--json', 'slots', 'ls', '--oldest-first')).stdout);
+    assert.deepEqual(asc.map((x) => x.id), [a1.id, b1.id, a2.id, pending.id]);
+  } finally {
+    await repo.remove();
+  }
+});
+
+test('slots ls filters: --user, --state, --since, --older-than, --limit', async () => {
+  const { repo, a1, a2, b1, pending } = await populated();
+  try {
+    const ids = async (...args: string[]) => {
+      const r = await repo.cli('--json', 'slots', 'ls', ...args);
+      assert.equal(r.code, 0, r.stderr);
+      return lines(r.stdout).map((x) => x.id);
+    };
+    assert.deepEqual(await ids('--user', 'ALICE@example.org'), [a2.id, a1.id]);
+    assert.deepEqual(await ids('--user', 'bob@example.org'), [b1.id], 'JIDs compare case-insensitively');
+    assert.deepEqual(await ids('--state', 'pending'), [pending.id]);
+    assert.deepEqual(await ids('--state', 'stored'), [a2.id, b1.id, a1.id]);
+    assert.deepEqual(await ids('--since', '1d'), [pending.id, a2.id]);
+    assert.deepEqual(await ids('--older-than', '1d'), [b1.id, a1.id]);
+    assert.deepEqual(await ids('--older-than', new Date(Date.now() - 7 * DAY).toISOString()), [a1.id]);
+    assert.deepEqual(await ids('--limit', '2'), [pending.id, a2.id]);
+    assert.deepEqual(await ids('--state', 'stored', '--oldest-first', '--limit', '1'), [a1.id]);
+    const bad = await repo.cli('slots', 'ls', '--since', 'yesterday-ish');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--since "yesterday-ish": expected a duration/);
+    assert.equal((await repo.cli('slots', 'ls', '--state', 'gone')).code, 2);
+  } finally {
+    await repo.remove();
+  }
+});
+
+test('slots ls human output: a header and one row per slot', async () => {
+  const { repo, a2 } = await populated();
+  try {
+    const r = await repo.cli('slots', 'ls', '--user', 'alice@example.org', '--limit', '1');
+    assert.equal(r.code, 0, r.stderr);
+    const [header, row, ...rest] = r.stdout.split('\n');
+    assert.match(header ?? '', /^ID\s+STATE\s+SIZE\s+CREATED \(UTC\)\s+EXPIRES \(UTC\)\s+PURPOSE\s+CONTENT TYPE\s+UPLOADER\s+FILENAME$/);
+    assert.match(row ?? '', new RegExp(`^${a2.id}  stored .* 20 B .*image/jpeg .*alice@example.org .*"new photo.jpg"$`));
+    assert.deepEqual(rest, ['']);
+  } finally {
+    await repo.remove();
+  }
+});
+
+test('slots rm --user: every upload and pending slot of that user goes, with the index; others stay', async () => {
+  const { repo, a1, b1 } = await populated();
+  try {
+    const aliceSlot = pendingSlot({ uploader: 'alice@example.org' });
+    await repo.ledger.recordSlotIssued(aliceSlot);
+    const before = listTree(repo.dir);
+    const dry = await repo.cli('--json', 'slots', 'rm', '--user', 'alice@example.org', '--dry-run');
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.equal(lines(dry.stdout).length, 3);
+    assert.ok(lines(dry.stdout).every((x) => (x as unknown as { outcome: string }).outcome === 'would-remove'));
+    assert.deepEqual(listTree(repo.dir).filter((f) => !f.startsWith('locks/')), before.filter((f) => !f.startsWith('locks/')), 'dry run changes nothing');
+
+    const r = await repo.cli('slots', 'rm', '--user', 'alice@example.org');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /slots rm: removed 2 uploads \(30 B\), forgot 1 pending slot\n$/);
+    assert.deepEqual(await readdir(join(repo.dir, 'files')), [b1.id]);
+    assert.deepEqual(await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'stored')), []);
+    assert.deepEqual(await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'pending')), []);
+    const left = lines((await repo.cli('--json', 'slots', 'ls')).stdout);
+    assert.ok(!left.some((x) => x.uploader === 'alice@example.org'));
+    assert.ok(!left.some((x) => x.id === a1.id));
+  } finally {
+    await repo.remove();
+  }
+});
+
+test('slots rm ID…: removes the named uploads and pending slots; an unknown id exits 1, a malformed one 2', async () => {
+  const { repo, a1, a2, pending } = await populated();
+  try {
+    const r = await repo.cli('--json', 'slots', 'rm', a1.id, pending.id);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r.stdout).map((x) => [x.id, x.state, (x as unknown as { outcome: string }).outcome]).sort(), [
+      [a1.id, 'stored', 'removed'],
+      [pending.id, 'pending', 'removed'],
+    ].sort());
+    assert.equal(await repo.store.stat(a1.id), undefined);
+    assert.ok(await repo.store.stat(a2.id));
+    const unknown = await repo.cli('slots', 'rm', newSlotId());
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no upload or pending slot/);
+    const malformed = await repo.cli('slots', 'rm', '../../etc/passwd');
+    assert.equal(malformed.code, 2);
+    assert.equal((await repo.cli('slots', 'rm')).code, 2);
+  } finally {
+    await repo.remove();
+  }
+});
