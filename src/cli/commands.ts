@@ -1,7 +1,11 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.ts';
 import { registerServe } from './serve.ts';
+import { registerPurge } from './purge.ts';
+import { registerSlots } from './slots.ts';
 import { registerStatus } from './status.ts';
+import { registerDoctor } from './doctor.ts';
+import { registerCompletion } from './completion.ts';
 
 /**
  * The subcommands `fileupload` offers. Only commands that work are registered here:
@@ -10,6 +14,10 @@ import { registerStatus } from './status.ts';
 export function registerCommands(program: Command): void {
   // Subcommands register here as they land.
   registerServe(program);
-  registerStatus(program);
   registerConfig(program);
+  registerPurge(program);
+  registerSlots(program);
+  registerStatus(program);
+  registerDoctor(program);
+  registerCompletion(program);
 }
