@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { median, meets, METRICS, summarize } from './metrics.ts';
+
+test('median of odd and even counts, undefined for none', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+  assert.equal(median([]), undefined);
+});
+
+test('summary takes the median of per-run ratios, not the ratio of medians', () => {
+  // Run 1 on a quiet machine, run 2 busy, run 3 in between: the per-run ratio is steady at 0.5.
+  const rows = summarize([
+    { put1g: { nginx: 1000, serve: 500 } },
+    { put1g: { nginx: 200, serve: 100 } },
+    { put1g: { nginx: 600, serve: 300 } },
+  ]);
+  const row = rows.find((r) => r.key === 'put1g')!;
+  assert.equal(row.nginx, 600);
+  assert.equal(row.serve, 300);
+  assert.equal(row.ratio, 0.5);
+  assert.equal(row.samples, 3);
+  assert.equal(row.met, false); // target ≥ 75 %
+});
+
+test('targets: ratio targets, absolute targets, no target', () => {
+  const def = (key: string) => METRICS.find((m) => m.key === key)!;
+  assert.equal(meets(def('get1g'), { ratio: 0.91 }), true);
+  assert.equal(meets(def('get1g'), { ratio: 0.89 }), false);
+  assert.equal(meets(def('rss.slow'), { serve: 149.9 }), true);
+  assert.equal(meets(def('rss.slow'), { serve: 150 }), false);
+  assert.equal(meets(def('slots'), { serve: 5000 }), true);
+  assert.equal(meets(def('head'), { serve: 1, ratio: 0.1 }), undefined);
+  assert.equal(meets(def('get1g'), {}), undefined);
+});
+
+test('a figure serve did not produce has no ratio and no verdict', () => {
+  const row = summarize([{ get64k: { nginx: 30000 } }]).find((r) => r.key === 'get64k')!;
+  assert.equal(row.nginx, 30000);
+  assert.equal(row.serve, undefined);
+  assert.equal(row.ratio, undefined);
+  assert.equal(row.met, undefined);
+});

@@ -1,0 +1,108 @@
+/**
+ * The figures the benchmark reports, their targets (issue 6), and how per-run samples become the
+ * summary: medians of each server's figure and the median of the per-run ratios serve / nginx
+ * (a ratio from one run compares like with like even when the machine was busier in another).
+ */
+
+export type Server = 'nginx' | 'serve';
+
+export interface MetricDef {
+  key: string;
+  label: string;
+  unit: string;
+  higherIsBetter: boolean;
+  /** Pass condition for serve: on the ratio to nginx, or on serve's absolute value. */
+  target?: { on: 'ratio' | 'value'; op: '>=' | '<'; value: number };
+}
+
+const RSS_TARGET = { on: 'value', op: '<', value: 150 } as const;
+
+/** Every figure, in report order. */
+export const METRICS: readonly MetricDef[] = [
+  { key: 'put1g', label: 'PUT 1 GiB, one stream', unit: 'MB/s', higherIsBetter: true, target: { on: 'ratio', op: '>=', value: 0.75 } },
+  { key: 'get1g', label: 'GET 1 GiB, one stream', unit: 'MB/s', higherIsBetter: true, target: { on: 'ratio', op: '>=', value: 0.9 } },
+  { key: 'put64k', label: 'PUT 64 KiB × N, 32 concurrent', unit: 'files/s', higherIsBetter: true, target: { on: 'ratio', op: '>=', value: 1 } },
+  { key: 'get64k', label: 'GET 64 KiB, wrk -c 64', unit: 'req/s', higherIsBetter: true, target: { on: 'ratio', op: '>=', value: 0.5 } },
+  { key: 'head', label: 'HEAD 64 KiB, 64 connections', unit: 'req/s', higherIsBetter: true },
+  { key: 'slots', label: 'slots via Prosody, 32 in flight', unit: 'slots/s', higherIsBetter: true, target: { on: 'value', op: '>=', value: 5000 } },
+  { key: 'help', label: 'fileupload --help', unit: 'ms', higherIsBetter: false, target: { on: 'value', op: '<', value: 150 } },
+  { key: 'ready', label: 'start → ready', unit: 'ms', higherIsBetter: false, target: { on: 'value', op: '<', value: 1000 } },
+  { key: 'rss.put1g', label: 'peak RSS, PUT 1 GiB', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
+  { key: 'rss.get1g', label: 'peak RSS, GET 1 GiB', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
+  { key: 'rss.put64k', label: 'peak RSS, PUT 64 KiB × N', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
+  { key: 'rss.get64k', label: 'peak RSS, GET 64 KiB', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
+  { key: 'rss.head', label: 'peak RSS, HEAD', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
+  { key: 'rss.slow', label: 'peak RSS, slow uploads', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
+  { key: 'rss.slots', label: 'peak RSS, slots', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
+];
+
+/** One run's figures: metric key → server → value (absent = not measured). */
+export type RunFigures = Record<string, Partial<Record<Server, number>>>;
+
+export interface SummaryRow {
+  key: string;
+  nginx?: number;
+  serve?: number;
+  /** Median of the per-run serve / nginx ratios. */
+  ratio?: number;
+  /** How many runs had a value for serve. */
+  samples: number;
+  /** Spread of serve's samples: (max − min) / median. */
+  spread?: number;
+  /** undefined when there is no target or no serve value. */
+  met?: boolean;
+}
+
+/**
+ * The median (mean of the middle two for an even count); undefined for no samples.
+ *
+ * @example
+ * median([3, 1, 2]); // 2
+ */
+export function median(values: readonly number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : ((s[mid - 1] ?? 0) + (s[mid] ?? 0)) / 2;
+}
+
+/**
+ * Whether serve's summary meets the metric's target.
+ *
+ * @example
+ * meets({ key: 'x', label: '', unit: '', higherIsBetter: true, target: { on: 'ratio', op: '>=', value: 0.9 } }, { ratio: 0.95 }); // true
+ */
+export function meets(def: MetricDef, row: { serve?: number; ratio?: number }): boolean | undefined {
+  if (!def.target) return undefined;
+  const v = def.target.on === 'ratio' ? row.ratio : row.serve;
+  if (v === undefined) return undefined;
+  return def.target.op === '>=' ? v >= def.target.value : v < def.target.value;
+}
+
+/**
+ * Folds the runs into one row per metric.
+ *
+ * @example
+ * summarize([{ put1g: { nginx: 1000, serve: 800 } }]).find((r) => r.key === 'put1g')?.ratio; // 0.8
+ */
+export function summarize(runs: readonly RunFigures[]): SummaryRow[] {
+  return METRICS.map((def) => {
+    const per = runs.map((r) => r[def.key] ?? {});
+    const n = per.flatMap((p) => (p.nginx === undefined ? [] : [p.nginx]));
+    const s = per.flatMap((p) => (p.serve === undefined ? [] : [p.serve]));
+    const ratios = per.flatMap((p) => (p.nginx && p.serve !== undefined ? [p.serve / p.nginx] : []));
+    const row: SummaryRow = { key: def.key, samples: s.length };
+    const mn = median(n);
+    const ms = median(s);
+    const mr = median(ratios);
+    if (mn !== undefined) row.nginx = mn;
+    if (ms !== undefined) {
+      row.serve = ms;
+      if (s.length > 1 && ms !== 0) row.spread = (Math.max(...s) - Math.min(...s)) / ms;
+    }
+    if (mr !== undefined) row.ratio = mr;
+    const met = meets(def, row);
+    if (met !== undefined) row.met = met;
+    return row;
+  });
+}

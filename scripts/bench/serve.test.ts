@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serveConfigXml } from './serve.ts';
+import { loadSettings } from '../../src/config/load.ts';
+
+test('the generated openfire.xml means to the config loader what the bench intends', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-serve-test-'));
+  try {
+    const file = join(dir, 'openfire.xml');
+    writeFileSync(
+      file,
+      serveConfigXml({
+        repo: '/srv/repo & co',
+        port: 40123,
+        contextRoot: '/upload',
+        slotSecret: 's3cr3t<x>',
+        xmpp: { host: '127.0.0.1', port: 5347, domain: 'upload.localhost', secret: 'comp' },
+      }),
+    );
+    const s = await loadSettings(file);
+    assert.equal(s.fileRepo, '/srv/repo & co');
+    assert.equal(s.webHost, '127.0.0.1');
+    assert.equal(s.webPort, 40123);
+    assert.equal(s.announcedWebProtocol, 'http');
+    assert.equal(s.announcedWebHost, '127.0.0.1');
+    assert.equal(s.announcedWebPort, 40123);
+    assert.equal(s.announcedWebContextRoot, '/upload');
+    assert.equal(s.slotSecret, 's3cr3t<x>');
+    assert.equal(s.maxFileSize, -1);
+    assert.equal(s.domain, 'upload.localhost');
+    assert.equal(s.sharedSecret, 'comp');
+    assert.equal(s.xmppPort, 5347);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,215 @@
+/**
+ * Slot requests through a real XMPP server as fast as one client can ask: a bare c2s connection
+ * (plain TCP, SASL PLAIN, bind) that keeps `outstanding` XEP-0363 requests in flight and counts
+ * answers by scanning for <iq> start tags. A full XMPP library would parse every stanza into a
+ * tree and become the bottleneck long before the server does.
+ */
+import { connect, type Socket } from 'node:net';
+
+export interface SlotRate {
+  /** Answers of type result (a slot). */
+  slots: number;
+  /** Answers of type error. */
+  errors: number;
+  /** First error answer, for the report. */
+  firstError?: string;
+  ms: number;
+  perSec: number;
+}
+
+export interface SlotRateOptions {
+  host: string;
+  port: number;
+  /** The user's domain, e.g. "localhost". */
+  domain: string;
+  user: string;
+  password: string;
+  /** The component's JID, e.g. "upload.localhost". */
+  component: string;
+  outstanding: number;
+  /** Stop after this many answers… */
+  total: number;
+  /** …or this much time, whichever comes first. */
+  maxMs: number;
+  /** How long to wait for the first slot (the component may still be connecting). */
+  warmupMs?: number;
+}
+
+const IQ_TAG = /<iq\b[^>]*>/g;
+
+/**
+ * Reads attribute `name` of one start tag (either quote style).
+ *
+ * @example
+ * attr("<iq type='result' id='s1'>", 'id'); // "s1"
+ */
+export function attr(tag: string, name: string): string | undefined {
+  const m = new RegExp(`\\s${name}=(?:'([^']*)'|"([^"]*)")`).exec(tag);
+  return m ? (m[1] ?? m[2]) : undefined;
+}
+
+/**
+ * Splits what has arrived into complete <iq> start tags and the unscanned rest.
+ *
+ * @example
+ * scanIqs("<iq type='result' id='a'/><iq type=").tags; // ["<iq type='result' id='a'/>"]
+ */
+export function scanIqs(text: string): { tags: string[]; rest: string } {
+  const tags: string[] = [];
+  let last = 0;
+  IQ_TAG.lastIndex = 0;
+  for (let m = IQ_TAG.exec(text); m; m = IQ_TAG.exec(text)) {
+    tags.push(m[0]);
+    last = IQ_TAG.lastIndex;
+  }
+  // Keep a possible partial "<iq …" at the end for the next chunk; drop everything else.
+  const open = text.lastIndexOf('<', text.length);
+  const rest = open >= last && text.indexOf('>', open) < 0 ? text.slice(open) : '';
+  return { tags, rest };
+}
+
+function request(component: string, id: string): string {
+  return `<iq type='get' to='${component}' id='${id}'><request xmlns='urn:xmpp:http:upload:0' filename='bench.bin' size='1024' content-type='application/octet-stream'/></iq>`;
+}
+
+class Session {
+  private text = '';
+  private waiters: { test: (t: string) => boolean; resolve: () => void }[] = [];
+  onIq: ((tag: string) => void) | undefined;
+  readonly socket: Socket;
+
+  constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      if (this.onIq) {
+        const { tags, rest } = scanIqs(this.text + chunk);
+        this.text = rest;
+        for (const t of tags) this.onIq(t);
+        return;
+      }
+      this.text += chunk;
+      for (const w of [...this.waiters]) {
+        if (w.test(this.text)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    });
+  }
+
+  /** Waits until the received text matches; consumes it. */
+  until(test: RegExp, ms: number, what: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`XMPP: no ${what} within ${ms} ms; got: ${this.text.slice(0, 300)}`)), ms);
+      const check = (t: string) => test.test(t);
+      const done = () => {
+        clearTimeout(timer);
+        const all = this.text;
+        this.text = '';
+        resolve(all);
+      };
+      if (check(this.text)) return done();
+      this.waiters.push({ test: check, resolve: done });
+    });
+  }
+
+  send(s: string): boolean {
+    return this.socket.write(s);
+  }
+}
+
+function openStream(domain: string): string {
+  return `<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
+}
+
+/**
+ * Logs in and measures slot requests per second with `outstanding` in flight.
+ *
+ * @example
+ * const r = await measureSlotRate({ host: '127.0.0.1', port: c2sPort, domain: 'localhost',
+ *   user: 'bench', password: 'pw', component: 'upload.localhost', outstanding: 32, total: 20000, maxMs: 10000 });
+ */
+export async function measureSlotRate(o: SlotRateOptions): Promise<SlotRate> {
+  const socket = connect({ host: o.host, port: o.port, noDelay: true });
+  const s = new Session(socket);
+  const failed = new Promise<never>((_, reject) => {
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('XMPP connection closed')));
+  });
+  failed.catch(() => {});
+  try {
+    const login = async () => {
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      s.send(openStream(o.domain));
+      const features = await s.until(/<\/stream:features>/, 5000, 'stream features');
+      if (!/PLAIN/.test(features)) throw new Error('XMPP: server offers no SASL PLAIN on plain TCP');
+      s.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${o.user}\0${o.password}`).toString('base64')}</auth>`);
+      const auth = await s.until(/<success|<failure[\s\S]*<\/failure>/, 5000, 'SASL answer');
+      if (!/<success/.test(auth)) throw new Error(`XMPP: login of ${o.user}@${o.domain} failed: ${auth.slice(0, 200)}`);
+      s.send(openStream(o.domain));
+      await s.until(/<\/stream:features>/, 5000, 'stream features after auth');
+      s.send(`<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>bench</resource></bind></iq>`);
+      await s.until(/id=['"]bind['"][\s\S]*<\/iq>/, 5000, 'bind result');
+    };
+    await Promise.race([login(), failed]);
+
+    // Warm-up: the component may still be connecting; ask once at a time until a slot comes back.
+    const warmDeadline = Date.now() + (o.warmupMs ?? 15_000);
+    let lastWarm = '';
+    for (let i = 0; ; i++) {
+      s.send(request(o.component, `w${i}`));
+      const got = await Promise.race([s.until(new RegExp(`id=['"]w${i}['"][\\s\\S]*?(</iq>|/>)`), 5000, 'warm-up answer'), failed]);
+      if (/type=['"]result['"]/.test(got)) break;
+      lastWarm = got.slice(0, 300);
+      if (Date.now() > warmDeadline) throw new Error(`XMPP: no slot from ${o.component} during warm-up; last answer: ${lastWarm}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+
+    let sent = 0;
+    let slots = 0;
+    let errors = 0;
+    let firstError: string | undefined;
+    const t0 = performance.now();
+    const result = await Promise.race([
+      failed,
+      new Promise<SlotRate>((resolve) => {
+        let finished = false;
+        const finish = () => {
+          if (finished) return;
+          finished = true;
+          clearTimeout(timer);
+          s.onIq = undefined;
+          const ms = performance.now() - t0;
+          const out: SlotRate = { slots, errors, ms, perSec: (slots / ms) * 1000 };
+          if (firstError !== undefined) out.firstError = firstError;
+          resolve(out);
+        };
+        const timer = setTimeout(finish, o.maxMs);
+        const sendOne = () => {
+          if (sent >= o.total) return;
+          s.send(request(o.component, `s${sent++}`));
+        };
+        s.onIq = (tag) => {
+          const type = attr(tag, 'type');
+          const id = attr(tag, 'id') ?? '';
+          if (!id.startsWith('s')) return;
+          if (type === 'result') slots++;
+          else if (type === 'error') {
+            errors++;
+            firstError ??= tag;
+          } else return;
+          if (slots + errors >= o.total) return finish();
+          sendOne();
+        };
+        // Batch the initial window into one write.
+        let batch = '';
+        for (let i = 0; i < o.outstanding && sent < o.total; i++) batch += request(o.component, `s${sent++}`);
+        s.send(batch);
+      }),
+    ]);
+    return result;
+  } finally {
+    socket.destroy();
+  }
+}
