@@ -22,6 +22,9 @@ export function registerConfig(program: Command): void {
       'after',
       `
 Precedence: plugin.httpfileupload.serverspecific.NAME > plugin.httpfileupload.NAME > default.
+On a cluster node (cluster = true) the shared {fileRepo}/cluster/openfire.xml comes between the
+two: serverspecific > cluster > general > default, and set/unset change the shared file unless
+--local or --server-specific is given (bootstrap properties such as fileRepo always stay local).
 An empty value counts as unset. Run "fileupload config list" for every property.`,
     );
 
@@ -52,25 +55,26 @@ An empty value counts as unset. Run "fileupload config list" for every property.
     .argument('<name>', NAME_HELP)
     .argument('<value>', 'the new value (checked against the property rule before anything is written)')
     .option('--server-specific', 'write plugin.httpfileupload.serverspecific.NAME (this node only)')
-    .action(async (name: string, value: string, opts: { serverSpecific?: boolean }, cmd: Command) => {
+    .option('--local', "on a cluster node: write this node's own file instead of the shared one")
+    .action(async (name: string, value: string, opts: { serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { lookup, checkValue, write, describe, SERVER_SPECIFIC_PREFIX } = await engine();
+      const { lookup, checkValue, write, describe, target, SERVER_SPECIFIC_PREFIX } = await engine();
       const { property, serverSpecific } = lookup(name);
-      const layer = serverSpecific || opts.serverSpecific === true ? 'serverspecific' : 'general';
-      const written = layer === 'serverspecific' ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
-      const text = checkValue(property, written, value);
-      await write(() => import('../config/edit.ts').then((m) => m.setConfigProperty(g.config, written, text)));
-      const resolver = await resolverFor(g.config);
+      const specific = serverSpecific || opts.serverSpecific === true;
+      const text = checkValue(property, specific ? SERVER_SPECIFIC_PREFIX + property.short : property.name, value);
+      const t = await target(g.config, property, { serverSpecific: specific, local: opts.local === true });
+      await write(() => t.set(text));
+      const resolver = await readBack(g.config, t.name);
       const row = describe(resolver, property, false);
       const shown = property.secret ? MASK : text;
       if (g.json) {
         process.stdout.write(
-          JSON.stringify({ name: written, value: shown, layer, restart: property.restart, effective: { value: row.value, source: row.source } }) + '\n',
+          JSON.stringify({ name: t.name, value: shown, layer: t.layer, file: t.location, restart: property.restart, effective: { value: row.value, source: row.source } }) + '\n',
         );
       } else {
-        process.stdout.write(`${written} = ${shown}\n`);
+        process.stdout.write(`${t.name} = ${shown}${t.layer === 'cluster' ? ` (cluster: ${t.location})` : ''}\n`);
       }
-      notes(resolver, property, row.source, layer);
+      notes(resolver, property, row.source, t.layer);
     });
 
   config
@@ -78,18 +82,19 @@ An empty value counts as unset. Run "fileupload config list" for every property.
     .description('remove a property from the configuration file (the next layer or the default applies)')
     .argument('<name>', NAME_HELP)
     .option('--server-specific', 'remove plugin.httpfileupload.serverspecific.NAME (this node only)')
-    .action(async (name: string, opts: { serverSpecific?: boolean }, cmd: Command) => {
+    .option('--local', "on a cluster node: remove it from this node's own file instead of the shared one")
+    .action(async (name: string, opts: { serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { lookup, write, describe, SERVER_SPECIFIC_PREFIX } = await engine();
+      const { lookup, write, describe, target } = await engine();
       const { property, serverSpecific } = lookup(name);
-      const layer = serverSpecific || opts.serverSpecific === true ? 'serverspecific' : 'general';
-      const written = layer === 'serverspecific' ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
-      const removed = await write(() => import('../config/edit.ts').then((m) => m.unsetConfigProperty(g.config, written)));
-      const resolver = await resolverFor(g.config);
+      const t = await target(g.config, property, { serverSpecific: serverSpecific || opts.serverSpecific === true, local: opts.local === true });
+      const { layer, name: written } = t;
+      const removed = await write(() => t.unset());
+      const resolver = await readBack(g.config, written);
       const row = describe(resolver, property, false);
       const shown = property.secret && row.value !== null ? MASK : row.value;
       if (g.json) {
-        process.stdout.write(JSON.stringify({ name: written, removed, restart: property.restart, effective: { value: shown, source: row.source } }) + '\n');
+        process.stdout.write(JSON.stringify({ name: written, removed, layer, file: t.location, restart: property.restart, effective: { value: shown, source: row.source } }) + '\n');
       } else {
         process.stdout.write(
           `${removed ? `${written} removed` : `${written} was not set`}; effective value: ${shown ?? '(unset)'} (${row.source})\n`,
@@ -126,13 +131,15 @@ An empty value counts as unset. Run "fileupload config list" for every property.
 
 /** The configuration engine, loaded on demand. */
 async function engine() {
-  const [catalogueMod, typesMod, errorsMod, loadMod, editMod, xmlMod] = await Promise.all([
+  const [catalogueMod, typesMod, errorsMod, loadMod, editMod, xmlMod, clusterMod, lockMod] = await Promise.all([
     import('../config/catalogue.ts'),
     import('../config/types.ts'),
     import('../config/errors.ts'),
     import('../config/load.ts'),
     import('../config/edit.ts'),
     import('../config/openfire-xml.ts'),
+    import('../cluster/config-layer.ts'),
+    import('../lock/lease-lock.ts'),
   ]);
   type Property = import('../config/catalogue.ts').Property;
   type Resolver = import('../config/resolve.ts').Resolver;
@@ -207,11 +214,19 @@ async function engine() {
     try {
       return await change();
     } catch (err) {
+      if (err instanceof clusterMod.ClusterTargetError) throw new CliError(`${err.message}; nothing was changed`, ExitCode.Usage);
+      if (err instanceof lockMod.LockHeldError) throw new CliError(`${err.message}; nothing was changed, try again`, ExitCode.Locked);
       throw toCliError(err, errorsMod.ConfigError);
     }
   };
 
-  return { lookup, checkValue, describe, strayNames, write, properties, SERVER_SPECIFIC_PREFIX };
+  /** Where set/unset write: this node's file, or the cluster's shared one (src/cluster/config-layer.ts). */
+  const target = async (file: string, property: Property, opts: { serverSpecific: boolean; local: boolean }) => {
+    const layers = opts.serverSpecific || opts.local || property.local ? [] : await layersFor(file);
+    return write(async () => clusterMod.writeTarget(file, layers, property, opts));
+  };
+
+  return { lookup, checkValue, describe, strayNames, write, target, properties, SERVER_SPECIFIC_PREFIX };
 }
 
 /** One row of `config list --json` (and the basis of `config get`). */
@@ -226,17 +241,28 @@ interface Row {
   error?: string;
 }
 
-async function resolverFor(file: string) {
-  const [{ loadLayers }, { Resolver }, { ConfigError }] = await Promise.all([
-    import('../config/load.ts'),
-    import('../config/resolve.ts'),
-    import('../config/errors.ts'),
-  ]);
+async function layersFor(file: string) {
+  const [{ loadLayers }, { ConfigError }] = await Promise.all([import('../config/load.ts'), import('../config/errors.ts')]);
   try {
-    return new Resolver(await loadLayers(file));
+    return await loadLayers(file);
   } catch (err) {
     throw toCliError(err, ConfigError);
   }
+}
+
+/** The configuration after a change that was written (a failure to read it back must not claim otherwise). */
+async function readBack(file: string, written: string) {
+  const [{ loadLayers }, { Resolver }] = await Promise.all([import('../config/load.ts'), import('../config/resolve.ts')]);
+  try {
+    return new Resolver(await loadLayers(file));
+  } catch (err) {
+    throw new CliError(`${written} was changed, but the configuration cannot be read back: ${(err as Error).message}`, ExitCode.Usage);
+  }
+}
+
+async function resolverFor(file: string) {
+  const { Resolver } = await import('../config/resolve.ts');
+  return new Resolver(await layersFor(file));
 }
 
 function toCliError(err: unknown, configError: abstract new (...args: never[]) => Error): unknown {

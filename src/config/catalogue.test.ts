@@ -16,7 +16,29 @@ test('every property is complete and named in the plugin style', () => {
     assert.ok(p.defaultText.length > 0, p.short);
     assert.equal(typeof p.restart, 'boolean');
   }
-  assert.deepEqual(properties.filter((p) => p.secret).map((p) => p.short), ['sharedSecret', 'slotSecret']);
+  assert.deepEqual(properties.filter((p) => p.secret).map((p) => p.short), ['sharedSecret', 'slotSecret', 's3SecretKey']);
+});
+
+test('S3 properties: endpoint URL, bucket name, prefix, path-style default', () => {
+  assert.equal(ok('s3Endpoint', 'http://127.0.0.1:7480/'), 'http://127.0.0.1:7480');
+  assert.equal(ok('s3Endpoint', 'https://S3.Example.org'), 'https://s3.example.org');
+  bad('s3Endpoint', 'ftp://x', /http/);
+  bad('s3Endpoint', 'https://key:secret@s3.example.org', /scheme:\/\/host/);
+  bad('s3Endpoint', 'https://s3.example.org/bucket', /scheme:\/\/host/);
+  bad('s3Endpoint', 'nope', /not a URL/);
+  assert.equal(ok('s3Bucket', 'chat-uploads.1'), 'chat-uploads.1');
+  bad('s3Bucket', 'Uploads', /bucket name/);
+  bad('s3Bucket', 'a/b', /bucket name/);
+  assert.equal(ok('s3Prefix', 'chat/uploads'), 'chat/uploads/');
+  assert.equal(ok('s3Prefix', 'fu/'), 'fu/');
+  for (const p of ['/abs', 'a/../b', 'a//b', '.', '/']) bad('s3Prefix', p, /key prefix/);
+  assert.equal(ok('storage', 's3'), 's3');
+  bad('storage', 'nfs', /one of fs, s3/);
+  assert.equal(ok('s3UploadMode', 'direct'), 'direct');
+  const ctx = (values: Record<string, string | undefined> = {}) => ({ value: (k: string) => values[k], hostname: () => 'h' });
+  assert.equal(catalogue.s3ForcePathStyle.default(ctx()), 'false');
+  assert.equal(catalogue.s3ForcePathStyle.default(ctx({ s3Endpoint: 'http://127.0.0.1:7480' })), 'true');
+  assert.equal(catalogue.s3Region.default(ctx()), 'us-east-1');
 });
 
 test('seed defaults', () => {

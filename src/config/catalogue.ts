@@ -9,6 +9,7 @@ import type { Purpose } from '../slots/slot.ts';
 /** Upload purposes (XEP-0363 §purpose), for maxAgePurposes. */
 const PURPOSES = ['message', 'ephemeral', 'profile', 'permanent'] as const;
 import {
+  booleanType,
   domainOrStarType,
   domainType,
   durationType,
@@ -22,6 +23,7 @@ import {
   sizeType,
   stringType,
   urlPathType,
+  InvalidValue,
   type PropertyType,
   type ValueType,
 } from './types.ts';
@@ -67,6 +69,11 @@ export interface Property<T = unknown> {
   readonly restart: boolean;
   /** Masked in `config get`/`config list` unless --show-secrets. */
   readonly secret: boolean;
+  /**
+   * Bootstrap: read from this node's own file only, never from the cluster layer (it says where
+   * the shared configuration is, or what this node is called), and `config set` writes it there.
+   */
+  readonly local: boolean;
   /** Allowed words of an enum property. */
   readonly values?: readonly string[];
   /** Checks and converts a trimmed, non-empty text (throws InvalidValue). */
@@ -84,6 +91,8 @@ interface Spec<T> {
   help: string;
   restart: boolean;
   secret?: boolean;
+  /** See {@link Property.local}; default false. */
+  local?: boolean;
   values?: readonly string[];
   unset?: T;
 }
@@ -101,6 +110,7 @@ function define<K extends PropertyKey>(short: K, spec: Spec<Settings[K]>): Prope
     help: spec.help,
     restart: spec.restart,
     secret: spec.secret ?? false,
+    local: spec.local ?? false,
     ...(spec.values ? { values: spec.values } : {}),
     parse: spec.value.parse,
     unset: spec.unset as Settings[K],
@@ -120,6 +130,8 @@ export function parentDomain(domain: string): string {
 }
 
 const PROTOCOLS = ['http', 'https'] as const;
+const STORAGES = ['fs', 's3'] as const;
+const S3_UPLOAD_MODES = ['proxy', 'direct'] as const;
 
 /**
  * Every property, keyed by short name, in documentation order (the seed's six first).
@@ -134,6 +146,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     ruleNote: 'serve checks at start that the folder exists and is writable',
     help: 'Folder that holds the uploaded files.',
     restart: true,
+    local: true,
     unset: undefined,
   }),
   maxFileSize: define('maxFileSize', {
@@ -327,6 +340,138 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     help: 'Unix socket for the admin API, in addition to adminPort (set adminPort to 0 for the socket only).',
     restart: true,
     unset: undefined,
+  }),
+  cluster: define('cluster', {
+    value: booleanType(),
+    default: 'false',
+    ruleNote: 'needs fileRepo (the shared folder)',
+    help: 'Cluster node: general properties come from {fileRepo}/cluster/openfire.xml, shared by every node, and only one node at a time holds the XMPP component connection (failover).',
+    restart: true,
+    local: true,
+  }),
+  nodeName: define('nodeName', {
+    value: {
+      type: 'string',
+      rule: 'letters, digits and . _ : @ -, at most 255 characters',
+      parse: (t: string) => {
+        if (!/^[A-Za-z0-9._:@-]{1,255}$/.test(t)) throw new InvalidValue(`"${t}" is not letters, digits and . _ : @ - (at most 255)`);
+        return t;
+      },
+    },
+    default: (ctx) => `${ctx.hostname()}:${ctx.value('webPort') ?? ''}`,
+    defaultText: 'host name:webPort',
+    help: "This node's name in status, metrics and the cluster's component lease; unique per node.",
+    restart: true,
+    local: true,
+  }),
+  // S3 (issue 7). The connection properties are local (bootstrap): they say where shared state is.
+  storage: define('storage', {
+    value: enumType(STORAGES),
+    values: STORAGES,
+    default: 'fs',
+    help: 'Where uploads live: fs = the folder fileRepo (local or shared: NFS, CephFS); s3 = an S3-compatible object store (s3Bucket).',
+    restart: true,
+    local: true,
+  }),
+  s3Endpoint: define('s3Endpoint', {
+    value: {
+      type: 'string',
+      rule: 'an http:// or https:// URL without path, query or credentials',
+      parse: (t: string) => {
+        let u: URL;
+        try {
+          u = new URL(t);
+        } catch {
+          throw new InvalidValue(`"${t}" is not a URL`);
+        }
+        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidValue(`"${t}" is not an http:// or https:// URL`);
+        if (u.username || u.password || u.search || u.hash || (u.pathname !== '/' && u.pathname !== '')) {
+          throw new InvalidValue(`"${t}" must be scheme://host[:port] only`);
+        }
+        return `${u.protocol}//${u.host}`;
+      },
+    },
+    defaultText: "none: AWS S3's endpoint for s3Region",
+    ruleNote: 'direct mode: clients upload to this address, so it must be reachable by them',
+    help: 'S3 endpoint, e.g. https://s3.example.org or http://127.0.0.1:7480 for a local radosgw.',
+    restart: true,
+    local: true,
+    unset: undefined,
+  }),
+  s3Bucket: define('s3Bucket', {
+    value: {
+      type: 'string',
+      rule: '3 to 63 characters: lower-case letters, digits, dots and hyphens',
+      parse: (t: string) => {
+        if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(t)) throw new InvalidValue(`"${t}" is not a valid bucket name`);
+        return t;
+      },
+    },
+    defaultText: 'none (storage s3 requires it)',
+    ruleNote: 'the bucket must exist',
+    help: 'Bucket that holds the uploads when storage is s3.',
+    restart: true,
+    local: true,
+    unset: undefined,
+  }),
+  s3Region: define('s3Region', {
+    value: stringType('a region name, e.g. eu-central-1'),
+    default: 'us-east-1',
+    help: 'Region of the bucket (part of every signature; radosgw accepts its zonegroup name or us-east-1).',
+    restart: true,
+    local: true,
+  }),
+  s3Prefix: define('s3Prefix', {
+    value: {
+      type: 'string',
+      rule: 'a key prefix such as fileupload/ (no leading /, no . or .. segments)',
+      parse: (t: string) => {
+        const p = t.replace(/\/+$/, '');
+        if (p === '' || p.startsWith('/') || /[\x00-\x1f\x7f\\]/.test(p) || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+          throw new InvalidValue(`"${t}" is not a usable key prefix`);
+        }
+        return `${p}/`;
+      },
+    },
+    defaultText: 'none: the top of the bucket',
+    help: 'Key prefix ("folder") of everything fileupload keeps in the bucket, so a bucket can be shared.',
+    restart: true,
+    local: true,
+    unset: '',
+  }),
+  s3AccessKey: define('s3AccessKey', {
+    value: stringType(),
+    defaultText: "none: the AWS SDK's default credentials (environment, profile, instance role)",
+    ruleNote: 'set together with s3SecretKey',
+    help: 'S3 access key id.',
+    restart: true,
+    local: true,
+    unset: undefined,
+  }),
+  s3SecretKey: define('s3SecretKey', {
+    value: stringType(),
+    defaultText: 'none',
+    ruleNote: 'set together with s3AccessKey',
+    help: 'S3 secret access key.',
+    restart: true,
+    secret: true,
+    local: true,
+    unset: undefined,
+  }),
+  s3ForcePathStyle: define('s3ForcePathStyle', {
+    value: booleanType(),
+    default: (ctx) => (ctx.value('s3Endpoint') !== undefined ? 'true' : 'false'),
+    defaultText: 'true when s3Endpoint is set, else false',
+    help: 'Path-style addressing (endpoint/bucket/key) instead of bucket.endpoint/key; radosgw and most self-hosted stores need it.',
+    restart: true,
+    local: true,
+  }),
+  s3UploadMode: define('s3UploadMode', {
+    value: enumType(S3_UPLOAD_MODES),
+    values: S3_UPLOAD_MODES,
+    default: 'proxy',
+    help: 'proxy: clients PUT to serve, which streams to S3; direct: the slot PUT URL is a presigned S3 URL and upload bytes never pass through serve.',
+    restart: false,
   }),
 };
 

@@ -50,6 +50,17 @@ test('a missing file gives every default, typed', async () => {
       globalQuota: undefined,
       adminPort: 7444,
       adminSocket: undefined,
+      cluster: false,
+      nodeName: 'box.example.org:7443',
+      storage: 'fs',
+      s3Endpoint: undefined,
+      s3Bucket: undefined,
+      s3Region: 'us-east-1',
+      s3Prefix: '',
+      s3AccessKey: undefined,
+      s3SecretKey: undefined,
+      s3ForcePathStyle: false,
+      s3UploadMode: 'proxy',
     });
   });
 });
@@ -103,6 +114,25 @@ test('invalid values: one ConfigError naming every property, its layer name and 
       assert.match(err.message, /announcedWebProtocol: "gopher" is not one of http, https/);
       return true;
     },
+  );
+});
+
+test('storage s3 needs a bucket; S3 keys go together', () => {
+  assert.throws(
+    () => settingsFromLayers([mapLayer('general', { storage: 's3' }), defaultsLayer(host)]),
+    (err: unknown) => err instanceof ConfigError && err.property === 'plugin.httpfileupload.s3Bucket' && /storage is s3/.test(err.message),
+  );
+  assert.throws(
+    () => settingsFromLayers([mapLayer('general', { storage: 's3', s3Bucket: 'bk1', s3AccessKey: 'AK' }), defaultsLayer(host)]),
+    (err: unknown) => err instanceof ConfigError && err.property === 'plugin.httpfileupload.s3SecretKey',
+  );
+  const s = settingsFromLayers([
+    mapLayer('general', { storage: 's3', s3Bucket: 'bk1', s3Endpoint: 'http://127.0.0.1:7480', s3Prefix: 'fu', s3AccessKey: 'AK', s3SecretKey: 'SK' }),
+    defaultsLayer(host),
+  ]);
+  assert.deepEqual(
+    [s.storage, s.s3Bucket, s.s3Endpoint, s.s3Prefix, s.s3ForcePathStyle, s.s3UploadMode],
+    ['s3', 'bk1', 'http://127.0.0.1:7480', 'fu/', true, 'proxy'],
   );
 });
 

@@ -10,6 +10,7 @@ import { readProperty, type XmlDocument } from './openfire-xml.ts';
 import { defaultsLayer, Resolver, type Layer } from './resolve.ts';
 import type { Settings } from './settings.ts';
 import { InvalidValue } from './types.ts';
+import { clusterStoreOf, withClusterLayer } from '../cluster/config-layer.ts';
 
 /**
  * The two layers an openfire.xml holds: `serverspecific` (this node's overrides) and `general`.
@@ -34,13 +35,15 @@ export interface LoadOptions {
 /**
  * Reads the file and returns its layers followed by the defaults, highest precedence first.
  * A missing file is fine (defaults only). Throws ConfigSyntaxError for a malformed file.
+ * On a cluster node (`cluster` = true) the shared document's layer sits between serverspecific
+ * and general (see src/cluster/config-layer.ts).
  *
  * @example
  * const resolver = new Resolver(await loadLayers(file));
  */
 export async function loadLayers(file: string, opts: LoadOptions = {}): Promise<Layer[]> {
   const { doc } = await readConfigDocument(file);
-  return [...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})];
+  return withClusterLayer([...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})]);
 }
 
 /**
@@ -70,6 +73,16 @@ export function settingsFromLayers(layers: readonly Layer[]): Settings {
   if ((out.tlsCertificate === undefined) !== (out.tlsKey === undefined) && problems.length === 0) {
     const missing = out.tlsKey === undefined ? catalogue.tlsKey : catalogue.tlsCertificate;
     problems.push({ property: missing.name, message: 'is not set but its partner is; built-in TLS needs both', rule: missing.rule });
+  }
+  if (out.cluster === true && out.fileRepo === undefined && problems.length === 0) {
+    problems.push({ property: catalogue.cluster.name, message: 'is true but fileRepo is not set: the nodes share their files and configuration there', rule: catalogue.cluster.rule });
+  }
+  if (out.storage === 's3' && out.s3Bucket === undefined && problems.length === 0) {
+    problems.push({ property: catalogue.s3Bucket.name, message: 'is not set but storage is s3', rule: catalogue.s3Bucket.rule });
+  }
+  if ((out.s3AccessKey === undefined) !== (out.s3SecretKey === undefined) && problems.length === 0) {
+    const missing = out.s3SecretKey === undefined ? catalogue.s3SecretKey : catalogue.s3AccessKey;
+    problems.push({ property: missing.name, message: 'is not set but its partner is; S3 credentials need both', rule: missing.rule });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as unknown as Settings;
@@ -121,16 +134,19 @@ export function requireProperties(settings: Settings, keys: readonly PropertyKey
 /**
  * Returns the slot signing secret, first generating one (32 random bytes, base64url) into the
  * general property of the file when no layer has one. Every node sharing uploads needs the
- * same secret, so a generated one must be copied to the other nodes.
+ * same secret, so a generated one must be copied to the other nodes — except on a cluster node,
+ * where it goes into the shared configuration (the first node to start generates it for all).
  *
  * @example
  * const secret = await ensureSlotSecret('/etc/fileupload/openfire.xml');
  */
 export async function ensureSlotSecret(file: string): Promise<string> {
-  const resolver = new Resolver(await loadLayers(file));
-  const existing = resolver.resolve('slotSecret').text;
+  const layers = await loadLayers(file);
+  const existing = new Resolver(layers).resolve('slotSecret').text;
   if (existing !== undefined) return existing;
   const secret = randomBytes(32).toString('base64url');
+  const shared = clusterStoreOf(layers);
+  if (shared) return shared.setIfAbsent(catalogue.slotSecret.name, secret);
   await setConfigProperty(file, catalogue.slotSecret.name, secret);
   return secret;
 }

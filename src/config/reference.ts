@@ -26,6 +26,8 @@ export function markdownReference(): string {
     `Every property lives in the openfire.xml-compatible configuration file under \`${GENERAL_PREFIX}<name>\`;`,
     `\`${SERVER_SPECIFIC_PREFIX}<name>\` overrides it on one node. Precedence: serverspecific > general >`,
     'default; an empty value counts as unset. The short name (`maxFileSize`) is accepted wherever a name is.',
+    'On a cluster node (`cluster` = true) the shared `{fileRepo}/cluster/openfire.xml` comes between the two:',
+    'serverspecific > cluster > general > default; "node-local" properties are never read from it.',
     'Sizes take binary units (`50M`, `1GiB`); durations take `s`, `m`, `h`, `d` (a plain number is seconds).',
     '"Applies" says whether a running `serve` picks a change up on SIGHUP or needs a restart.',
     'Secrets are masked by `config get` and `config list` unless `--show-secrets` is given.',
@@ -34,7 +36,7 @@ export function markdownReference(): string {
     '|---|---|---|---|---|',
   ];
   for (const p of properties) {
-    const desc = `${p.help}${p.secret ? ' Secret.' : ''} Valid: ${p.rule}.`;
+    const desc = `${p.help}${p.secret ? ' Secret.' : ''}${p.local ? ' Node-local.' : ''} Valid: ${p.rule}.`;
     lines.push(`| \`${p.short}\` | ${p.type} | ${md(p.defaultText)} | ${applies(p)} | ${md(desc)} |`);
   }
   return lines.join('\n') + '\n';
@@ -71,6 +73,7 @@ export function roffReference(): string {
     lines.push('.br', roff(`Valid: ${p.rule}.`));
     lines.push('.br', p.restart ? 'A change needs a restart of serve.' : 'A change applies on SIGHUP.');
     if (p.secret) lines.push('.br', 'Secret: masked unless \\fB\\-\\-show\\-secrets\\fR is given.');
+    if (p.local) lines.push('.br', "Node-local: read from this node's file only, never from the cluster configuration.");
   }
   return lines.join('\n') + '\n';
 }

@@ -57,4 +57,23 @@ export interface Settings {
   adminPort: number;
   /** Unix socket of the admin API; undefined = none. */
   adminSocket: string | undefined;
+  /** Cluster node: shared general properties in {fileRepo}/cluster/, component failover by lease. */
+  cluster: boolean;
+  /** This node's name (status, metrics, the component lease). */
+  nodeName: string;
+  /** Where uploads live: the folder fileRepo, or an S3-compatible object store. */
+  storage: 'fs' | 's3';
+  /** S3 endpoint (scheme://host[:port]); undefined = AWS for s3Region. */
+  s3Endpoint: string | undefined;
+  /** Bucket of the uploads; required when storage is s3. */
+  s3Bucket: string | undefined;
+  s3Region: string;
+  /** Key prefix, "" or ending in "/". */
+  s3Prefix: string;
+  /** With s3SecretKey; undefined = the AWS SDK's default credential chain. */
+  s3AccessKey: string | undefined;
+  s3SecretKey: string | undefined;
+  s3ForcePathStyle: boolean;
+  /** proxy: bytes through serve; direct: presigned S3 PUT URLs in slots. */
+  s3UploadMode: 'proxy' | 'direct';
 }

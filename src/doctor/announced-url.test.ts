@@ -5,6 +5,7 @@ import { startKit, SECRET, testSettings, type Kit } from '../../test/support/htt
 import type { Settings } from '../config/settings.ts';
 import { verifySlot } from '../slots/sign.ts';
 import { probeSlot, roundTrip, roundTripVerdict } from './announced-url.ts';
+import { probeOrigin } from './probe-upload.ts';
 
 const TIMEOUT = 3000;
 
@@ -97,6 +98,39 @@ describe('the announced URL round trip through a real HTTP endpoint', () => {
       assert.match(r.message, /lacks Content-Security-Policy/);
     });
   });
+});
+
+describe('the announced URL round trip when serve allows only some web origins', () => {
+  let kit: Kit;
+  let settings: Settings;
+  before(async () => {
+    kit = await startKit({ settings: { webHost: '127.0.0.1', webPort: 0, corsOrigins: ['https://chat.example.org', 'https://web.example.org'] } });
+    settings = testSettings({
+      fileRepo: kit.dir,
+      announcedWebProtocol: 'http',
+      announcedWebHost: '127.0.0.1',
+      announcedWebPort: kit.server.address().port,
+      corsOrigins: ['https://chat.example.org', 'https://web.example.org'],
+    });
+  });
+  after(() => kit?.stop());
+
+  test('passes: the probe asks as an allowed origin, so no header is reported missing', async () => {
+    const r = roundTripVerdict(await roundTrip(settings, SECRET, TIMEOUT));
+    assert.equal(r.status, 'pass', `${r.message} ${r.fix ?? ''}`);
+  });
+
+  test('a configured origin list that serve does not share is still caught as a missing header', async () => {
+    const r = roundTripVerdict(await roundTrip({ ...settings, corsOrigins: ['https://other.example.org'] }, SECRET, TIMEOUT));
+    assert.equal(r.status, 'warn', r.message);
+    assert.match(r.message, /lacks Access-Control-Allow-Origin/);
+  });
+});
+
+test('the probe origin is one that corsOrigins allows', () => {
+  assert.equal(probeOrigin(['*']), 'https://doctor.invalid');
+  assert.equal(probeOrigin(['https://a.example', '*']), 'https://doctor.invalid');
+  assert.equal(probeOrigin(['https://a.example', 'https://b.example']), 'https://a.example');
 });
 
 test('the probe slot is an ephemeral upload of doctor@<parent domain> that serve verifies', () => {

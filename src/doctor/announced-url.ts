@@ -13,7 +13,7 @@ import { signSlot } from '../slots/sign.ts';
 import type { Slot } from '../slots/slot.ts';
 import { baseUrl, slotUrls } from '../slots/urls.ts';
 import { fail, pass, warn, type CheckResult } from './result.ts';
-import { getProbe, leftNote, missingSafeHeaders, probeBody, PROBE_CONTENT_TYPE, PROBE_FILENAME, putProbe, removeProbe, type StepOutcome } from './probe-upload.ts';
+import { getProbe, leftNote, missingSafeHeaders, probeBody, probeOrigin, PROBE_CONTENT_TYPE, PROBE_FILENAME, putProbe, removeProbe, type StepOutcome } from './probe-upload.ts';
 
 /** This check's id in the report. */
 export const CHECK = 'announced-url';
@@ -76,7 +76,7 @@ export async function roundTrip(settings: Settings, secret: string, timeoutMs: n
   const urls = slotUrls(endpoint, slot.id, slot.filename, token);
   const outcome: RoundTripOutcome = { base: baseUrl(endpoint), id: slot.id, put: await putProbe(urls.put, body, {}, timeoutMs), get: undefined, sameBytes: false, removal: undefined, serverDate: undefined };
   if (!outcome.put.ok) return outcome;
-  outcome.get = await getProbe(urls.get, timeoutMs);
+  outcome.get = await getProbe(urls.get, timeoutMs, probeOrigin(settings.corsOrigins));
   if (outcome.get.ok) {
     outcome.sameBytes = outcome.get.body.equals(body);
     const date = Date.parse(String(outcome.get.headers.date ?? ''));

@@ -9,6 +9,7 @@ import { ConfigError, ConfigSyntaxError } from '../config/errors.ts';
 import { fileLayers, requireProperties, settingsFromLayers, type LoadOptions } from '../config/load.ts';
 import { leafNames, type XmlDocument } from '../config/openfire-xml.ts';
 import { defaultsLayer } from '../config/resolve.ts';
+import { withClusterLayer } from '../cluster/config-layer.ts';
 import type { Settings } from '../config/settings.ts';
 import { describeError, errorCode, fail, pass, warn, type CheckResult } from './result.ts';
 
@@ -100,7 +101,8 @@ export async function checkConfig(configFile: string, opts: LoadOptions = {}): P
 
   let settings: Settings;
   try {
-    settings = settingsFromLayers([...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})]);
+    // A cluster node's shared document counts too (domain and sharedSecret usually live there).
+    settings = settingsFromLayers(await withClusterLayer([...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})]));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const names = err.problems.map((p) => p.property.replace(GENERAL_PREFIX, ''));

@@ -55,15 +55,33 @@ export async function putProbe(putUrl: string, body: Buffer, headers: Record<str
   }
 }
 
+/** The Origin the probe GET sends when serve allows any origin. */
+const ANY_ORIGIN_PROBE = 'https://doctor.invalid';
+
 /**
- * GETs `getUrl`; ok on 200 (the body is compared by the caller).
+ * The Origin for the probe GET: one that corsOrigins allows, so that a missing
+ * Access-Control-Allow-Origin in the answer means something in between dropped it, not that
+ * serve's CORS policy refused the probe's origin. Pure.
  *
  * @example
- * const got = await getProbe(urls.get, 4000);
+ * probeOrigin(['*']);                          // 'https://doctor.invalid'
+ * probeOrigin(['https://chat.example.org']);   // 'https://chat.example.org'
  */
-export async function getProbe(getUrl: string, timeoutMs: number): Promise<StepOutcome> {
+export function probeOrigin(corsOrigins: readonly string[]): string {
+  if (corsOrigins.length === 0 || corsOrigins.includes('*')) return ANY_ORIGIN_PROBE;
+  return corsOrigins[0] ?? ANY_ORIGIN_PROBE;
+}
+
+/**
+ * GETs `getUrl` with an Origin header (see probeOrigin); ok on 200 (the body is compared by the
+ * caller).
+ *
+ * @example
+ * const got = await getProbe(urls.get, 4000, probeOrigin(settings.corsOrigins));
+ */
+export async function getProbe(getUrl: string, timeoutMs: number, origin: string = ANY_ORIGIN_PROBE): Promise<StepOutcome> {
   try {
-    const r = await probeHttp(getUrl, { method: 'GET', timeoutMs, headers: { origin: 'https://doctor.invalid' } });
+    const r = await probeHttp(getUrl, { method: 'GET', timeoutMs, headers: { origin } });
     if (r.status === 200) return { ok: true, status: r.status, headers: r.headers, body: r.body };
     return { ok: false, status: r.status, body: r.body.toString('utf8', 0, 200).trim() };
   } catch (err) {

@@ -2,7 +2,7 @@ import type { Settings } from '../config/settings.ts';
 import { ConfigError } from '../config/errors.ts';
 import { ensureSlotSecret, loadSettings, requireProperties } from '../config/load.ts';
 import type { Logger } from '../log.ts';
-import { FsStore } from '../storage/fs/index.ts';
+import { openServeStorage } from './storage.ts';
 import { RepositoryError } from '../storage/errors.ts';
 import { createHttpApp, startHttpServer, type HttpServer } from '../http/index.ts';
 import { createUploadComponent, type UploadComponent } from '../xmpp/component.ts';
@@ -14,6 +14,7 @@ import { startRepoSampler } from '../status/repo-sampler.ts';
 import { createRetention } from '../inventory/retention.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
+import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
 
 /** A running serve: the HTTP endpoint, the XMPP component and the repository behind them. */
 export interface RunningServe {
@@ -58,9 +59,12 @@ export async function startServe(options: { configFile: string; logger: Logger }
     settings = await readSettings(configFile);
     if (settings.slotSecret === undefined) {
       await ensureSlotSecret(configFile);
-      logger.warn('generated plugin.httpfileupload.slotSecret into the configuration; copy it to every node that shares the repository', {
-        config: configFile,
-      });
+      logger.warn(
+        settings.cluster
+          ? 'generated plugin.httpfileupload.slotSecret into the cluster configuration (shared by every node)'
+          : 'generated plugin.httpfileupload.slotSecret into the configuration; copy it to every node that shares the repository',
+        { config: configFile },
+      );
       settings = await readSettings(configFile);
     }
   } catch (err) {
@@ -69,21 +73,24 @@ export async function startServe(options: { configFile: string; logger: Logger }
   }
 
   const repository = await resolveRepository(settings.fileRepo);
-  if (repository.temporary) {
+  if (repository.temporary && settings.storage === 'fs') {
     logger.warn('plugin.httpfileupload.fileRepo is not set: uploads go to a temporary folder that is deleted when serve stops', {
       repository: repository.path,
     });
   }
-  const store = new FsStore(repository.path);
+  let storage: Awaited<ReturnType<typeof openServeStorage>>;
   try {
-    await store.open();
+    storage = await openServeStorage(() => settings, repository.path);
   } catch (err) {
     await repository.dispose();
-    if (err instanceof RepositoryError) throw new ServeConfigError(`plugin.httpfileupload.fileRepo: ${err.message}`);
+    if (err instanceof RepositoryError) {
+      throw new ServeConfigError(`plugin.httpfileupload.${settings.storage === 's3' ? 's3Bucket' : 'fileRepo'}: ${err.message}`);
+    }
     throw err;
   }
+  const { store } = storage;
 
-  const live = new LiveState({ thresholds: thresholdsFromSettings(settings) });
+  const live = new LiveState({ node: settings.nodeName, thresholds: thresholdsFromSettings(settings) });
   let admin: AdminServers;
   try {
     admin = await startAdminServers({ settings, live, registry: createMetricsRegistry(live), log: logger.child({ component: 'admin' }) });
@@ -98,6 +105,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
     settings: () => settings,
     repo: repository.path,
     store,
+    ...(storage.index ? { index: storage.index } : {}),
     logger,
     onPurge: (summary) =>
       live.purgeRun({ deleted: summary.deleted, bytes: summary.deletedBytes, failed: summary.failed, durationMs: summary.durationMs }),
@@ -135,13 +143,25 @@ export async function startServe(options: { configFile: string; logger: Logger }
     throw err;
   }
 
+  // A cluster node connects the component only while it holds the lease (src/cluster).
+  const cluster: ClusterNode | undefined = settings.cluster ? createClusterNode({ settings, logger }) : undefined;
   const xmpp = createUploadComponent({
     settings: () => settings,
     logger: logger.child({ component: 'xmpp' }),
     purposes: retention.purposes,
-    hooks: { policies: [retention.quotaPolicy], onSlotIssued: (slot) => retention.onSlotIssued(slot) },
+    hooks: {
+      policies: [retention.quotaPolicy],
+      onSlotIssued: async (slot) => {
+        await storage.direct?.onSlotIssued(slot); // direct mode: the slot's metadata goes to the bucket
+        await retention.onSlotIssued(slot);
+      },
+      ...(storage.direct ? { putUrlFor: storage.direct.putUrlFor } : {}),
+      ...cluster?.componentOptions.hooks,
+    },
+    ...(cluster ? { standbyInterval: cluster.componentOptions.standbyInterval } : {}),
   });
   observeComponent(live, xmpp);
+  cluster?.attach({ component: xmpp, live, reload: () => running.reload() });
   xmpp.start();
   const sampler = startRepoSampler({
     live,
@@ -153,12 +173,12 @@ export async function startServe(options: { configFile: string; logger: Logger }
     url: http.url,
     admin: admin.urls,
     domain: settings.domain,
-    repository: repository.path,
+    repository: storage.location,
     xmpp: `${settings.xmppHost}:${settings.xmppPort}`,
   });
 
   let stopping: Promise<{ clean: boolean }> | undefined;
-  return {
+  const running: RunningServe = {
     settings,
     http,
     xmpp,
@@ -184,6 +204,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
         logger.info('shutting down', { timeoutMs: settings.shutdownTimeout });
         const clean = await http.drain(settings.shutdownTimeout);
         await xmpp.stop();
+        await cluster?.stop();
         await retention.stop();
         sampler.stop();
         await admin.close();
@@ -195,4 +216,5 @@ export async function startServe(options: { configFile: string; logger: Logger }
       return stopping;
     },
   };
+  return running;
 }

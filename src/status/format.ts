@@ -145,6 +145,20 @@ export function limitText(name: keyof Thresholds, limit: number | null, used: nu
 }
 
 /**
+ * The cluster line: which node holds the component connection, as this node sees it.
+ *
+ * @example
+ * clusterText(snapshot); // 'cluster: component held by node2 for 3m (this node node1 stands by)'
+ */
+export function clusterText(s: Pick<StatusSnapshot, 'cluster' | 'node' | 'now'>): string {
+  const c = s.cluster;
+  if (!c) return 'cluster: no (single node)';
+  if (c.holding) return `cluster: component held by this node (${s.node})${c.holderSince !== null ? ` for ${formatSpan(s.now - c.holderSince)}` : ''}`;
+  const by = c.holder === null ? 'nobody at the moment' : c.holder;
+  return `cluster: component held by ${by}${c.holder !== null && c.holderSince !== null ? ` for ${formatSpan(s.now - c.holderSince)}` : ''} (this node ${s.node} stands by)`;
+}
+
+/**
  * The whole snapshot as plain text (what `fileupload status` prints when stdout is not a
  * terminal): one topic per line, stable enough to grep.
  *
@@ -159,6 +173,7 @@ export function formatSnapshotText(s: StatusSnapshot): string {
     `xmpp: ${s.xmpp.state} for ${formatSpan(s.now - s.xmpp.since)}, ${plural(s.xmpp.reconnects, 'reconnect')}` +
       (s.xmpp.detail ? ` (${s.xmpp.detail})` : ''),
   );
+  if (s.cluster) lines.push(clusterText(s));
   const r = s.rates;
   lines.push(
     `rates (last ${r.windowSeconds} s): slots ${formatEventRate(r.slotsPerSecond)}, uploads ${formatEventRate(r.uploadsPerSecond)}, ` +

@@ -9,6 +9,7 @@ import type { Settings } from '../config/settings.ts';
 import { RateWindow } from './rates.ts';
 import {
   STATUS_SCHEMA,
+  type ClusterFigures,
   type ErrorEntry,
   type InFlightUpload,
   type PurgeRunFigures,
@@ -123,6 +124,7 @@ export class LiveState {
   private thresholdValues: Thresholds;
   private repoFigures: RepoFigures = { bytes: null, files: null, freeBytes: null, totalBytes: null, updatedAt: null };
   private lastPurge: PurgeRunFigures | null = null;
+  private clusterFigures: ClusterFigures | null = null;
   private readonly count = {
     slotsIssued: 0,
     slotsRefused: new Map<string, number>(),
@@ -173,6 +175,16 @@ export class LiveState {
   /** The component connected again after losing its connection. */
   xmppReconnect(): void {
     this.count.xmppReconnects++;
+  }
+
+  /** Who holds the component connection of the cluster, as this node sees it (cluster nodes). */
+  componentHolder(view: { holder: string | null; holding: boolean; since: number | null }): void {
+    this.clusterFigures = { holder: view.holder, holding: view.holding, holderSince: view.since };
+  }
+
+  /** The cluster figures; null on a single node. */
+  get cluster(): Readonly<ClusterFigures> | null {
+    return this.clusterFigures;
   }
 
   /**
@@ -356,6 +368,7 @@ export class LiveState {
         lastRun: this.lastPurge ? { ...this.lastPurge } : null,
       },
       errors: this.errorRing.map((e) => ({ ...e })),
+      cluster: this.clusterFigures ? { ...this.clusterFigures } : null,
     };
   }
 }

@@ -30,6 +30,14 @@ function setLabelled(c: Counter<'reason'>, totals: ReadonlyMap<string, number>, 
   for (const [reason, n] of totals) c.inc({ reason }, n);
 }
 
+/** The holder as metrics show it: the cluster lease's, or on a single node this node while online. */
+function componentHolder(live: LiveState): { holder: string | null; holding: boolean } {
+  const cluster = live.cluster;
+  if (cluster) return { holder: cluster.holder, holding: cluster.holding };
+  const online = live.xmppStatus.state === 'online';
+  return { holder: online ? live.node : null, holding: online };
+}
+
 export interface MetricsOptions {
   /** Add Node's process metrics (CPU, memory, event loop, GC); default true. */
   processMetrics?: boolean;
@@ -139,6 +147,25 @@ export function createMetricsRegistry(live: LiveState, options: MetricsOptions =
     registers,
     collect() {
       setCounter(this, c().xmppReconnects);
+    },
+  });
+  new Gauge({
+    name: 'fileupload_component_holding',
+    help: '1 while this node holds the XMPP component connection (a cluster node: the lease; a single node: while online), else 0.',
+    registers,
+    collect() {
+      this.set(componentHolder(live).holding ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'fileupload_component_holder',
+    help: 'Always 1, labelled with the node that holds the XMPP component connection as this node sees it; absent while none does.',
+    labelNames: ['node'] as const,
+    registers,
+    collect() {
+      this.reset();
+      const { holder } = componentHolder(live);
+      if (holder !== null) this.set({ node: holder }, 1);
     },
   });
   new OptionalGauge({

@@ -97,6 +97,19 @@ export interface PurgeRunFigures {
   durationMs: number;
 }
 
+/**
+ * Who holds the XMPP component connection of a cluster, as this node sees it (cluster nodes only;
+ * see src/cluster/component-lease.ts).
+ */
+export interface ClusterFigures {
+  /** The holder's node name; null while nobody holds it (or it is unknown). */
+  holder: string | null;
+  /** True when this node holds it. */
+  holding: boolean;
+  /** When the holder took it; null when unknown. */
+  holderSince: number | null;
+}
+
 /** One recorded error. */
 export interface ErrorEntry {
   at: number;
@@ -146,6 +159,8 @@ export interface StatusSnapshot {
   };
   /** The latest errors, oldest first. */
   errors: ErrorEntry[];
+  /** The component holder of a cluster node; null on a single node (absent from older serves). */
+  cluster?: ClusterFigures | null;
 }
 
 /**

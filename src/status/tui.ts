@@ -7,7 +7,7 @@
 import React from 'react';
 import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
 import { formatDuration, formatSize } from '../config/units.ts';
-import { byReason, fit, plural, formatByteRate, formatEventRate, formatSpan, progressBar, sparkline } from './format.ts';
+import { byReason, clusterText, fit, plural, formatByteRate, formatEventRate, formatSpan, progressBar, sparkline } from './format.ts';
 import type { StatusSnapshot, XmppState } from './snapshot.ts';
 
 const h = React.createElement;
@@ -69,6 +69,8 @@ export function StatusView(props: StatusViewProps) {
       s.xmpp.detail ? h(Text, { dimColor: true }, ` · ${s.xmpp.detail}`) : null,
     ),
   );
+
+  const cluster = s.cluster ? h(Line, { label: 'Cluster' }, h(Text, null, clusterText(s).replace(/^cluster: /, ''))) : null;
 
   const rates = h(
     Line,
@@ -209,7 +211,7 @@ export function StatusView(props: StatusViewProps) {
     h(Text, { dimColor: true }, `q quit · p ${props.paused ? 'resume' : 'pause'} · ${props.source}`),
   );
 
-  return h(Box, { flexDirection: 'column', width }, header, xmpp, rates, throughput, flights, repository, purge, totals, errors, footer);
+  return h(Box, { flexDirection: 'column', width }, header, xmpp, cluster, rates, throughput, flights, repository, purge, totals, errors, footer);
 }
 
 export interface StatusAppProps {

@@ -79,6 +79,12 @@ export interface UploadComponentHooks {
    * race get `conflict` anyway; this hook lets a lease decide instead.
    */
   shouldConnect?: () => boolean | Promise<boolean>;
+  /**
+   * Direct-to-storage uploads (issue 7): a URL that replaces the slot's PUT URL (a presigned S3
+   * PUT), or undefined to keep serve's own. Awaited before onSlotIssued; throwing refuses the
+   * request with wait/internal-server-error. The GET URL stays serve's.
+   */
+  putUrlFor?: (slot: Slot) => string | undefined | Promise<string | undefined>;
 }
 
 export interface UploadComponentOptions {
@@ -250,7 +256,10 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
     },
     issue: (request, uploader, at) => {
       const s = getSettings();
-      return issueSlot(request, uploader, at, { secret: s.slotSecret ?? '', endpoint: announcedEndpoint(s), lifetime: s.slotLifetime });
+      const issued = issueSlot(request, uploader, at, { secret: s.slotSecret ?? '', endpoint: announcedEndpoint(s), lifetime: s.slotLifetime });
+      const putUrlFor = hooks.putUrlFor;
+      if (!putUrlFor) return issued;
+      return Promise.resolve(putUrlFor(issued.slot)).then((put) => (put === undefined ? issued : { ...issued, urls: { ...issued.urls, put } }));
     },
     ...(hooks.onSlotIssued ? { onSlotIssued: hooks.onSlotIssued } : {}),
     now,

@@ -109,3 +109,26 @@ test('a throwing policy or hook → wait/internal-server-error, logged, never an
   assert.equal(hooked.refusal.condition, 'internal-server-error');
   assert.match(b.lines.join(''), /cannot record/);
 });
+
+test('an async issue (direct-to-storage PUT URL) is awaited and answered; its failure refuses the slot', async () => {
+  const presigned = 'https://s3.example.org/bucket/files/ID?X-Amz-Signature=abc&X-Amz-SignedHeaders=content-length%3Bhost';
+  const handle = createSlotHandler({
+    policies: () => [],
+    issue: async (req, uploader, at) => {
+      const issued = issueSlot(req, uploader, at, { secret: 's', endpoint, lifetime: 300_000 });
+      await new Promise((r) => setImmediate(r));
+      return { ...issued, urls: { ...issued.urls, put: presigned } };
+    },
+    now: () => NOW,
+  });
+  const outcome = await handle(parseXml("<request xmlns='urn:xmpp:http:upload'><filename>x</filename><size>1</size></request>"), 'a@example.org/r');
+  assert.ok(outcome.ok);
+  assert.equal(outcome.urls.put, presigned);
+  assert.match(outcome.answer.toString(), /<put>https:\/\/s3\.example\.org\/bucket\/files\/ID\?X-Amz-Signature=abc&amp;X-Amz-SignedHeaders=content-length%3Bhost<\/put>/);
+  assert.match(outcome.answer.toString(), new RegExp(`<get>https://upload.example.org:443/${outcome.slot.id}/x</get>`));
+
+  const failing = createSlotHandler({ policies: () => [], issue: async () => Promise.reject(new Error('S3 unreachable')), now: () => NOW });
+  const refused = await failing(request(), 'a@example.org/r');
+  assert.ok(!refused.ok);
+  assert.equal(`${refused.refusal.type}/${refused.refusal.condition}`, 'wait/internal-server-error');
+});

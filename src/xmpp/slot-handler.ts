@@ -21,8 +21,8 @@ export type SlotOutcome =
 export interface SlotHandlerOptions {
   /** The chain to run, asked per request (settings may change at run time). */
   policies: () => readonly SlotPolicy[];
-  /** Mints the slot (see issue-slot.ts). */
-  issue: (request: SlotRequest, uploader: string, now: number) => IssuedSlot;
+  /** Mints the slot (see issue-slot.ts); may be async (a presigned storage URL). */
+  issue: (request: SlotRequest, uploader: string, now: number) => IssuedSlot | Promise<IssuedSlot>;
   /** Awaited before answering; throwing refuses the slot with wait/internal-server-error. */
   onSlotIssued?: (slot: Slot, ctx: SlotRequestContext) => void | Promise<void>;
   now?: () => number;
@@ -67,7 +67,7 @@ export function createSlotHandler(options: SlotHandlerOptions): (payload: Elemen
     try {
       const decision = await runPolicies(options.policies(), ctx);
       if (!decision.ok) return refused(decision.refusal, requester, parsed.request);
-      const { slot, urls } = options.issue(parsed.request, requester.bare, at);
+      const { slot, urls } = await options.issue(parsed.request, requester.bare, at);
       await options.onSlotIssued?.(slot, ctx);
       return { ok: true, slot, urls, ctx, answer: slotAnswer(parsed.request, urls) };
     } catch (err) {

@@ -61,6 +61,17 @@ export function testSettings(over: Partial<Settings> = {}): Settings {
     globalQuota: undefined,
     adminPort: 0,
     adminSocket: undefined,
+    cluster: false,
+    nodeName: 'test-node',
+    storage: 'fs',
+    s3Endpoint: undefined,
+    s3Bucket: undefined,
+    s3Region: 'us-east-1',
+    s3Prefix: '',
+    s3AccessKey: undefined,
+    s3SecretKey: undefined,
+    s3ForcePathStyle: false,
+    s3UploadMode: 'proxy',
     ...over,
   };
 }
