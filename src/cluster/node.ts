@@ -8,13 +8,14 @@ import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
 import { openSharedConfigStore } from './config-layer.ts';
 import { watchSharedConfig, type SharedConfigWatch } from './config-watch.ts';
-import { componentLeasePath, createComponentLease, DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS, type ComponentLease, type LeaseView } from './component-lease.ts';
+import { COMPONENT_LEASE, fsLockSpace, type LockSpace } from '../lock/space.ts';
+import { createComponentLease, DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS, type ComponentLease, type LeaseView } from './component-lease.ts';
 
 /** The parts of the upload component a cluster node drives (src/xmpp/component.ts). */
 export interface LeasedComponent {
   start(): void;
   stop(): Promise<void>;
-  on(event: 'offline', listener: (failure: { message: string }) => void): unknown;
+  on(event: 'offline', listener: (failure: { message: string; cause?: string }) => void): unknown;
 }
 
 /** Where the holder is shown (src/status/live.ts). */
@@ -31,6 +32,11 @@ export interface ClusterNodeOptions {
   heartbeat?: number;
   /** Poll interval of the shared configuration (ms); default 3000. */
   configPoll?: number;
+  /**
+   * Where the component lease is taken: serve passes its storage's locks (the bucket on S3);
+   * default: the shared folder fileRepo.
+   */
+  locks?: LockSpace;
 }
 
 /** A running cluster node. */
@@ -58,14 +64,16 @@ export interface ClusterNode {
 export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
   const { settings, logger } = options;
   const log = logger.child({ component: 'cluster' });
-  if (settings.fileRepo === undefined) throw new Error('a cluster node needs fileRepo');
+  const locks = options.locks ?? (settings.fileRepo !== undefined ? fsLockSpace(settings.fileRepo) : undefined);
+  if (locks === undefined) throw new Error('a cluster node needs a shared place: fileRepo, or storage s3');
   const store = openSharedConfigStore((k) => {
     const v = settings[k];
     return v === undefined ? undefined : String(v);
   });
   const heartbeat = options.heartbeat ?? DEFAULT_HEARTBEAT_MS;
   const lease = createComponentLease({
-    path: componentLeasePath(settings.fileRepo),
+    path: locks.where(COMPONENT_LEASE),
+    acquire: (o) => locks.acquire(COMPONENT_LEASE, o),
     nodeName: settings.nodeName,
     logger: log,
     lease: options.lease ?? DEFAULT_LEASE_MS,
@@ -97,9 +105,11 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
           })
           .catch((err: unknown) => log.error('could not restart the component after losing the lease', { err }));
       });
-      c.on('offline', () => {
-        // A holder that cannot connect lets another node try.
-        if (lease.view.holding) void lease.release();
+      c.on('offline', (failure) => {
+        // A holder that cannot connect lets another node try. Not on conflict: that is the
+        // previous holder's connection, still open on the server (a frozen node), which ends
+        // soon; giving the lease back would only let it bounce between nodes meanwhile.
+        if (failure.cause !== 'conflict' && lease.view.holding) void lease.release();
       });
       if (store) {
         watch = watchSharedConfig({
@@ -116,7 +126,7 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
           },
         });
       }
-      log.info('cluster node', { node: settings.nodeName, sharedConfig: store?.location, lease: componentLeasePath(settings.fileRepo!) });
+      log.info('cluster node', { node: settings.nodeName, sharedConfig: store?.location, lease: locks.where(COMPONENT_LEASE) });
     },
     async stop() {
       closing = true;
