@@ -1,14 +1,14 @@
 import { CliError, ExitCode } from './exit-codes.ts';
 
 /**
- * Shared by purge and slots: loads the settings and opens the repository, turning every problem
+ * Shared by purge and slots: loads the settings and opens the repository (folder or bucket), turning every problem
  * into a CliError with the right exit code (2 for configuration, 3 for a held lock).
  *
  * @example
  * const { settings, store, ledger, repo } = await openMaintenance(config);
  */
 export async function openMaintenance(configFile: string) {
-  const [{ loadSettings }, { openForMaintenance, RepositoryNotFoundError }] = await Promise.all([
+  const [{ loadSettings }, { openMaintenanceRepository, RepositoryNotFoundError }] = await Promise.all([
     import('../config/load.ts'),
     import('../inventory/open.ts'),
   ]);
@@ -21,7 +21,7 @@ export async function openMaintenance(configFile: string) {
     throw err;
   }
   try {
-    return { settings, ...(await openForMaintenance(settings.fileRepo)) };
+    return { settings, ...(await openMaintenanceRepository(settings)) };
   } catch (err) {
     if (err instanceof RepositoryNotFoundError) throw new CliError(err.message, ExitCode.Usage);
     throw err;

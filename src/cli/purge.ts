@@ -36,7 +36,7 @@ export function registerPurge(program: Command): void {
     .action(async (opts: { dryRun?: boolean; verbose?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const dryRun = opts.dryRun === true;
-      const { settings, repo, store, ledger } = await openMaintenance(g.config);
+      const { settings, repo, store, ledger, locks } = await openMaintenance(g.config);
       const [{ purgeOnce }, { formatSize, formatDuration }] = await Promise.all([import('../purge/job.ts'), import('../config/units.ts')]);
       const out = process.stdout;
       const tty = process.stderr.isTTY === true;
@@ -56,6 +56,7 @@ export function registerPurge(program: Command): void {
           repo,
           store,
           ledger,
+          locks,
           dryRun,
           onDeletion: (d) => {
             if (g.json) {

@@ -34,6 +34,17 @@ async function parseTime(option: string, text: string, now: number): Promise<num
   return t;
 }
 
+/**
+ * Checks a --user value: a bare JID (alice@example.org, or a domain), never a full JID — uploads
+ * are filed under the bare JID, so a resource would silently match nothing.
+ */
+function bareJidOption(jid: string): string {
+  if (jid.includes('/') || (!jid.includes('@') && !jid.includes('.'))) {
+    throw new CliError(`--user ${JSON.stringify(jid)}: expected a bare JID such as alice@example.org (no /resource)`, ExitCode.Usage);
+  }
+  return jid;
+}
+
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const clip = (s: string, n: number): string => (s.length <= n ? s.padEnd(n) : `${s.slice(0, n - 1)}…`);
 const when = (ms: number | null): string => (ms === null ? '-'.padEnd(19) : new Date(ms).toISOString().slice(0, 19).replace('T', ' '));
@@ -68,9 +79,7 @@ export function registerSlots(program: Command): void {
         if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1) throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number ≥ 1`, ExitCode.Usage);
         limit = Number(opts.limit);
       }
-      if (opts.user !== undefined && !opts.user.includes('@') && !opts.user.includes('.')) {
-        throw new CliError(`--user ${JSON.stringify(opts.user)}: expected a bare JID such as alice@example.org`, ExitCode.Usage);
-      }
+      if (opts.user !== undefined) bareJidOption(opts.user);
       const filter = {
         ...(opts.user !== undefined ? { user: opts.user } : {}),
         ...(opts.state !== undefined ? { state: opts.state as 'pending' | 'stored' } : {}),
@@ -117,19 +126,22 @@ export function registerSlots(program: Command): void {
       const g = globalOptions(cmd);
       const dryRun = opts.dryRun === true;
       if (ids.length === 0 && opts.user === undefined) throw new CliError('name the ids to remove, or --user JID', ExitCode.Usage);
+      // Both at once would remove the ids whoever uploaded them, plus all of the user's: refuse
+      // rather than guess whether the ids were meant to be filtered by the user.
+      if (ids.length > 0 && opts.user !== undefined) throw new CliError('name the ids to remove or --user JID, not both', ExitCode.Usage);
+      if (opts.user !== undefined) bareJidOption(opts.user);
       const { isSlotId } = await import('../slots/id.ts');
       const bad = ids.filter((id) => !isSlotId(id));
       if (bad.length > 0) throw new CliError(`not an upload id: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, ExitCode.Usage);
-      const { repo, store, ledger } = await openMaintenance(g.config);
-      const [{ acquireLock }, { maintenanceLockPath }, { formatSize }, { userKey }] = await Promise.all([
-        import('../lock/lease-lock.ts'),
-        import('../purge/job.ts'),
+      const { store, ledger, locks } = await openMaintenance(g.config);
+      const [{ MAINTENANCE_LOCK }, { formatSize }, { userKey }] = await Promise.all([
+        import('../lock/space.ts'),
         import('../config/units.ts'),
         import('../inventory/names.ts'),
       ]);
       let lock;
       try {
-        lock = await acquireLock(maintenanceLockPath(repo), { command: dryRun ? 'slots rm --dry-run' : 'slots rm' });
+        lock = await locks.acquire(MAINTENANCE_LOCK, { command: dryRun ? 'slots rm --dry-run' : 'slots rm' });
       } catch (err) {
         throw await lockedExit(err);
       }

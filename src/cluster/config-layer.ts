@@ -17,7 +17,12 @@ import { setConfigProperty, unsetConfigProperty } from '../config/edit.ts';
 import { readProperty } from '../config/openfire-xml.ts';
 import { Resolver, type Layer } from '../config/resolve.ts';
 import { InvalidValue } from '../config/types.ts';
+import type { ConditionalObjects } from '../storage/s3/conditional.ts';
 import { FsSharedConfigStore, type SharedConfigStore } from './shared-config.ts';
+import { S3SharedConfigStore } from './s3-shared-config.ts';
+
+/** The shared document's name under the shared place (`{fileRepo}/` or `{s3Prefix}`). */
+const SHARED_CONFIG_NAME = 'cluster/openfire.xml';
 
 /** The layer's source name, as `config get --json` shows it. */
 export const CLUSTER_SOURCE = 'cluster';
@@ -33,16 +38,44 @@ export interface ClusterLayer extends Layer {
 export type SharedStoreOpener = (local: (short: PropertyKey) => string | undefined) => SharedConfigStore | undefined;
 
 /**
- * The shared place of a node's cluster: the fs repository today. An S3 deployment
- * (storage = s3) returns its bucket-backed store here.
+ * The shared place of a node's cluster: the fs repository (`{fileRepo}/cluster/openfire.xml`),
+ * or with storage = s3 the bucket (`{s3Prefix}cluster/openfire.xml`), so an S3 cluster needs no
+ * shared folder at all.
  *
  * @example
  * openSharedConfigStore((k) => ({ fileRepo: '/srv/upload' })[k]); // FsSharedConfigStore
  */
 export const openSharedConfigStore: SharedStoreOpener = (local) => {
+  if (parsed(catalogue.storage, local('storage')) === 's3') return s3SharedConfigStore(local);
   const repo = parsed(catalogue.fileRepo, local('fileRepo'));
   return repo === undefined ? undefined : new FsSharedConfigStore(repo);
 };
+
+/**
+ * The shared document in the node's bucket (`{s3Prefix}cluster/openfire.xml`); undefined when
+ * the bucket is not configured. The AWS SDK is loaded on the first read, not here.
+ */
+function s3SharedConfigStore(local: (short: PropertyKey) => string | undefined): SharedConfigStore | undefined {
+  const bucket = parsed(catalogue.s3Bucket, local('s3Bucket'));
+  if (bucket === undefined) return undefined;
+  const prefix = parsed(catalogue.s3Prefix, local('s3Prefix')) ?? '';
+  const endpoint = parsed(catalogue.s3Endpoint, local('s3Endpoint'));
+  const accessKey = parsed(catalogue.s3AccessKey, local('s3AccessKey'));
+  const secretKey = parsed(catalogue.s3SecretKey, local('s3SecretKey'));
+  const options = {
+    bucket,
+    prefix,
+    region: parsed(catalogue.s3Region, local('s3Region')) ?? 'us-east-1',
+    forcePathStyle: parsed(catalogue.s3ForcePathStyle, local('s3ForcePathStyle')) ?? endpoint !== undefined,
+    ...(endpoint !== undefined ? { endpoint } : {}),
+    ...(accessKey !== undefined && secretKey !== undefined ? { accessKey, secretKey } : {}),
+  };
+  let objects: Promise<ConditionalObjects> | undefined;
+  const open = (): Promise<ConditionalObjects> =>
+    (objects ??= import('../storage/s3/index.ts').then(({ S3Store }) => new S3Store(options).conditionalObjects()));
+  const key = `${prefix}${SHARED_CONFIG_NAME}`;
+  return new S3SharedConfigStore(open, key, `s3://${bucket}/${key}`);
+}
 
 function parsed<T>(p: Property<T>, text: string | undefined): T | undefined {
   if (text === undefined) return undefined;
@@ -169,7 +202,7 @@ export function writeTarget(
   if (!enabled) return fileTarget('general', property.name);
   if (!store) {
     throw new ClusterTargetError(
-      `${catalogue.cluster.name} is true but the shared place is not configured (set ${catalogue.fileRepo.name}), ` +
+      `${catalogue.cluster.name} is true but the shared place is not configured (set ${catalogue.fileRepo.name}, or storage s3 and ${catalogue.s3Bucket.name}), ` +
         'or write this node\'s file with --local',
     );
   }

@@ -54,6 +54,13 @@ export function sharedConfigPath(repo: string): string {
 
 /** The version this process last read, per location (so a watcher starts from what serve loaded). */
 const lastRead = new Map<string, string>();
+/**
+ * The map behind lastReadVersion, for other SharedConfigStore implementations to record reads.
+ *
+ * @example
+ * lastReadVersionMap.set(store.location, etag);
+ */
+export const lastReadVersionMap: Map<string, string> = lastRead;
 
 /**
  * The version of the shared document at `location` that this process read last, if any.

@@ -344,8 +344,8 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   cluster: define('cluster', {
     value: booleanType(),
     default: 'false',
-    ruleNote: 'needs fileRepo (the shared folder)',
-    help: 'Cluster node: general properties come from {fileRepo}/cluster/openfire.xml, shared by every node, and only one node at a time holds the XMPP component connection (failover).',
+    ruleNote: 'needs fileRepo (the shared folder), or storage s3 (the bucket)',
+    help: 'Cluster node: general properties come from {fileRepo}/cluster/openfire.xml (storage s3: {s3Prefix}cluster/openfire.xml in the bucket), shared by every node, and only one node at a time holds the XMPP component connection (failover).',
     restart: true,
     local: true,
   }),

@@ -74,8 +74,8 @@ export function settingsFromLayers(layers: readonly Layer[]): Settings {
     const missing = out.tlsKey === undefined ? catalogue.tlsKey : catalogue.tlsCertificate;
     problems.push({ property: missing.name, message: 'is not set but its partner is; built-in TLS needs both', rule: missing.rule });
   }
-  if (out.cluster === true && out.fileRepo === undefined && problems.length === 0) {
-    problems.push({ property: catalogue.cluster.name, message: 'is true but fileRepo is not set: the nodes share their files and configuration there', rule: catalogue.cluster.rule });
+  if (out.cluster === true && out.storage !== 's3' && out.fileRepo === undefined && problems.length === 0) {
+    problems.push({ property: catalogue.cluster.name, message: 'is true but fileRepo is not set: the nodes share their files and configuration there (or use storage s3: then the bucket)', rule: catalogue.cluster.rule });
   }
   if (out.storage === 's3' && out.s3Bucket === undefined && problems.length === 0) {
     problems.push({ property: catalogue.s3Bucket.name, message: 'is not set but storage is s3', rule: catalogue.s3Bucket.rule });
@@ -147,6 +147,18 @@ export async function ensureSlotSecret(file: string): Promise<string> {
   const secret = randomBytes(32).toString('base64url');
   const shared = clusterStoreOf(layers);
   if (shared) return shared.setIfAbsent(catalogue.slotSecret.name, secret);
-  await setConfigProperty(file, catalogue.slotSecret.name, secret);
+  try {
+    await setConfigProperty(file, catalogue.slotSecret.name, secret);
+  } catch (err) {
+    // The service user may only read its configuration: say what to do instead of a bare EACCES.
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
+    const p = catalogue.slotSecret;
+    throw new ConfigError(
+      [{ property: p.name, message: `is not set, and generating one failed: ${file} cannot be written (${code})`, rule: p.rule }],
+      `${p.name} is not set, and generating one failed: ${file} cannot be written (${code}). ` +
+        `Set it once (the same value on every node): fileupload --config ${file} config set slotSecret "$(openssl rand -base64 32)"`,
+    );
+  }
   return secret;
 }

@@ -75,7 +75,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     return { bind, serveAnswers };
   })();
   const [repository, tlsFiles, ntp, web, xmpp] = await Promise.all([
-    gatherRepositoryFacts(settings.fileRepo, settings.maxFileSize),
+    settings.storage === 's3' ? import('./bucket.ts').then((b) => b.gatherBucketFacts(settings, timeoutMs)) : gatherRepositoryFacts(settings.fileRepo, settings.maxFileSize),
     readTlsFiles(settings.tlsCertificate, settings.tlsKey),
     ntpSynchronized(),
     webProbe,
@@ -101,7 +101,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   const results: CheckResult[] = [
     config.result,
-    ...repositoryVerdicts(repository, cli),
+    ...('bucket' in repository ? (await import('./bucket.ts')).bucketVerdicts(repository, cli) : repositoryVerdicts(repository, cli)),
     slotSecretVerdict(settings.slotSecret, settings.sharedSecret, cli),
     tlsVerdict({ protocol: settings.announcedWebProtocol, host: settings.announcedWebHost, ...tlsFiles, now: Date.now() }),
     xmpp,

@@ -5,6 +5,9 @@
  */
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Settings } from '../config/settings.ts';
+import { fsLockSpace, type LockSpace } from '../lock/space.ts';
+import { RepositoryError } from '../storage/errors.ts';
 import { FsStore, MARKER_NAME } from '../storage/fs/index.ts';
 import type { Store } from '../storage/store.ts';
 import { FsIndexStore } from './index-store.ts';
@@ -25,9 +28,12 @@ export class RepositoryNotFoundError extends Error {
 
 /** A repository opened for maintenance. */
 export interface MaintenanceRepository {
+  /** The folder (fs), or the bucket's location for messages (s3). */
   repo: string;
   store: Store;
   ledger: Ledger;
+  /** Where purge and `slots rm` take their cross-node lock: the folder, or the bucket. */
+  locks: LockSpace;
 }
 
 /**
@@ -54,6 +60,35 @@ export async function openForMaintenance(fileRepo: string | undefined): Promise<
     repo: fileRepo,
     store: new FsStore(fileRepo),
     ledger: indexLedger(fileRepo),
+    locks: fsLockSpace(fileRepo),
+  };
+}
+
+/**
+ * Opens the configured storage for maintenance: the folder fileRepo (openForMaintenance), or with
+ * storage = s3 the bucket — refused unless serve has initialised it (its marker object), so a
+ * mistyped bucket or prefix cannot make purge delete elsewhere. The lock is then an object in the
+ * bucket: no shared folder is needed. Close the store when done.
+ *
+ * @example
+ * const { store, ledger, locks } = await openMaintenanceRepository(settings);
+ */
+export async function openMaintenanceRepository(settings: Settings): Promise<MaintenanceRepository> {
+  if (settings.storage !== 's3') return openForMaintenance(settings.fileRepo);
+  const [{ openS3 }, { s3LockSpace }] = await Promise.all([import('../storage/s3/settings.ts'), import('../lock/s3-lock.ts')]);
+  let opened;
+  try {
+    opened = await openS3(settings, { create: false });
+  } catch (err) {
+    if (err instanceof RepositoryError) throw new RepositoryNotFoundError(`plugin.httpfileupload.s3Bucket: ${err.message}`);
+    throw err;
+  }
+  const { store, index } = opened;
+  return {
+    repo: store.location,
+    store,
+    ledger: new Ledger(index),
+    locks: s3LockSpace(await store.conditionalObjects(), store.layout.prefix),
   };
 }
 

@@ -21,6 +21,7 @@ import type { PurgeSummary } from '../purge/run.ts';
 import { QuotaGuard } from '../quota/guard.ts';
 import { FsIndexStore, type IndexStore } from './index-store.ts';
 import { Ledger } from './ledger.ts';
+import type { LockSpace } from '../lock/space.ts';
 import { RepositoryUsage } from './usage.ts';
 
 /** What a slot policy sees of a request (a subset of the XMPP layer's SlotRequestContext). */
@@ -64,6 +65,8 @@ export interface RetentionOptions {
   schedule?: boolean;
   /** Index storage (default `{repo}/index` on the filesystem). */
   index?: IndexStore;
+  /** Where purge takes its cross-node lock (the bucket on S3); default the folder `repo`. */
+  locks?: LockSpace;
   /** Told after every completed scheduled purge (status and metrics). */
   onPurge?: (summary: PurgeSummary) => void;
 }
@@ -96,6 +99,7 @@ export function createRetention(options: RetentionOptions): Retention {
           store: options.store,
           ledger,
           logger: options.logger,
+          ...(options.locks ? { locks: options.locks } : {}),
           ...(options.onPurge ? { onSummary: options.onPurge } : {}),
         });
   return {

@@ -84,6 +84,8 @@ export interface RepositoryUsageOptions {
 /** Stored bytes, pending bytes, and when the snapshot was taken. */
 export interface UsageSnapshot {
   storedBytes: number;
+  /** Stored uploads as of the snapshot (the index's total and deltas; this node's changes since are not counted). */
+  storedFiles: number;
   pendingBytes: number;
   at: number;
 }
@@ -132,7 +134,7 @@ export class RepositoryUsage {
     const snap = this.#snapshot && this.#now() - this.#snapshot.at < this.#refreshAfter ? this.#snapshot : await this.#refresh();
     let local = 0;
     for (const [at, b] of this.#local) if (at >= snap.at) local += b;
-    return { storedBytes: snap.storedBytes + local, pendingBytes: snap.pendingBytes, at: snap.at };
+    return { storedBytes: snap.storedBytes + local, storedFiles: snap.storedFiles, pendingBytes: snap.pendingBytes, at: snap.at };
   }
 
   #refresh(): Promise<UsageSnapshot> {
@@ -148,9 +150,13 @@ export class RepositoryUsage {
     if (!total) total = await this.#rescan();
     else if (at - total.at > this.#rescanAfter) void this.#rescan().catch(() => {});
     let stored = total.bytes;
+    let files = total.files;
     for await (const name of this.#index.list(paths.delta)) {
       const d = parseDelta(name);
-      if (d && d.at >= total.at) stored += d.kind === 'add' ? d.size : -d.size;
+      if (d && d.at >= total.at) {
+        stored += d.kind === 'add' ? d.size : -d.size;
+        files += d.kind === 'add' ? 1 : -1;
+      }
     }
     let pending = 0;
     const lifetime = this.#slotLifetime();
@@ -158,7 +164,7 @@ export class RepositoryUsage {
       const p = parsePending(name);
       if (p && p.at + lifetime > at) pending += p.size;
     }
-    const snap = { storedBytes: Math.max(0, stored), pendingBytes: pending, at };
+    const snap = { storedBytes: Math.max(0, stored), storedFiles: Math.max(0, files), pendingBytes: pending, at };
     this.#snapshot = snap;
     this.#local = this.#local.filter(([t]) => t >= at);
     return snap;

@@ -2,11 +2,11 @@
  * Purge as a job: settings → policy, the repository lock, one run; and the timer serve uses to
  * run it every `purgeInterval`. The CLI (`fileupload purge`) and serve share this code.
  */
-import { join } from 'node:path';
 import type { Settings } from '../config/settings.ts';
 import type { Store } from '../storage/store.ts';
 import type { Logger } from '../log.ts';
-import { acquireLock, LockHeldError, type LockOptions } from '../lock/lease-lock.ts';
+import { LockHeldError, type LockOptions } from '../lock/lease-lock.ts';
+import { fsLockSpace, MAINTENANCE_LOCK, type LockSpace } from '../lock/space.ts';
 import type { Ledger } from '../inventory/ledger.ts';
 import { DEFAULT_SIZE_GRACE, type RetentionPolicy } from './policy.ts';
 import { runPurge, type DeletionRecord, type PurgeSummary } from './run.ts';
@@ -21,7 +21,7 @@ export type RetentionSettings = Pick<Settings, 'slotLifetime' | 'maxAge' | 'maxA
  * maintenanceLockPath('/srv/upload'); // '/srv/upload/locks/purge.lock'
  */
 export function maintenanceLockPath(repo: string): string {
-  return join(repo, 'locks', 'purge.lock');
+  return fsLockSpace(repo).where(MAINTENANCE_LOCK);
 }
 
 /**
@@ -53,6 +53,8 @@ export interface PurgeJobOptions {
   signal?: AbortSignal;
   /** Lock tuning (tests). */
   lock?: Pick<LockOptions, 'lease' | 'heartbeat'>;
+  /** Where the maintenance lock is taken (the bucket on S3); default the folder `repo`. */
+  locks?: LockSpace;
 }
 
 /**
@@ -64,7 +66,7 @@ export interface PurgeJobOptions {
  * const summary = await purgeOnce({ settings, repo, store, ledger });
  */
 export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary> {
-  const lock = await acquireLock(maintenanceLockPath(options.repo), {
+  const lock = await (options.locks ?? fsLockSpace(options.repo)).acquire(MAINTENANCE_LOCK, {
     command: options.dryRun ? 'purge --dry-run' : 'purge',
     ...options.lock,
   });
@@ -101,6 +103,8 @@ export interface ScheduleOptions {
   store: Store;
   ledger?: Ledger;
   logger: Logger;
+  /** Where the maintenance lock is taken; default the folder `repo`. */
+  locks?: LockSpace;
   /** Delay before the first run (ms); default min(purgeInterval, 30 s). */
   initialDelay?: number;
   /** Told after every completed run (status and metrics). */
@@ -131,6 +135,7 @@ export function schedulePurge(options: ScheduleOptions): PurgeSchedule {
           repo: options.repo,
           store: options.store,
           signal: controller.signal,
+          ...(options.locks ? { locks: options.locks } : {}),
           ...(options.ledger ? { ledger: options.ledger } : {}),
           onDeletion: (d) => {
             if (d.outcome === 'failed') log.warn('purge could not delete', { id: d.id, rule: d.rule, error: d.error });

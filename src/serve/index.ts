@@ -106,6 +106,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
     repo: repository.path,
     store,
     ...(storage.index ? { index: storage.index } : {}),
+    locks: storage.locks,
     logger,
     onPurge: (summary) =>
       live.purgeRun({ deleted: summary.deleted, bytes: summary.deletedBytes, failed: summary.failed, durationMs: summary.durationMs }),
@@ -144,7 +145,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
   }
 
   // A cluster node connects the component only while it holds the lease (src/cluster).
-  const cluster: ClusterNode | undefined = settings.cluster ? createClusterNode({ settings, logger }) : undefined;
+  const cluster: ClusterNode | undefined = settings.cluster ? createClusterNode({ settings, logger, locks: storage.locks }) : undefined;
   const xmpp = createUploadComponent({
     settings: () => settings,
     logger: logger.child({ component: 'xmpp' }),
@@ -165,8 +166,12 @@ export async function startServe(options: { configFile: string; logger: Logger }
   xmpp.start();
   const sampler = startRepoSampler({
     live,
-    repo: repository.path,
-    usage: async () => ({ bytes: (await retention.usage.current()).storedBytes }),
+    // On S3 there is no local disk to report: the figures come from the bucket's index only.
+    ...(store.kind === 'fs' ? { repo: repository.path } : {}),
+    usage: async () => {
+      const u = await retention.usage.current();
+      return { bytes: u.storedBytes, files: u.storedFiles };
+    },
     onError: (err) => logger.warn('repository figures unavailable', { err }) });
 
   logger.info('ready', {

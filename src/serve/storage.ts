@@ -8,6 +8,7 @@ import type { Settings } from '../config/settings.ts';
 import type { IndexStore } from '../inventory/index-store.ts';
 import type { Slot } from '../slots/slot.ts';
 import { FsStore } from '../storage/fs/index.ts';
+import { fsLockSpace, type LockSpace } from '../lock/space.ts';
 import type { Store } from '../storage/store.ts';
 
 /** Opened storage, as serve uses it. */
@@ -17,6 +18,11 @@ export interface ServeStorage {
   location: string;
   /** The index to keep the inventory in; undefined = the fs default under the repository folder. */
   index?: IndexStore;
+  /**
+   * Where the cross-node locks are (purge, the cluster's component lease): the repository
+   * folder, or on S3 the bucket — so an S3 deployment needs no shared folder.
+   */
+  locks: LockSpace;
   /**
    * Component hooks for direct uploads; they look at s3UploadMode on every slot (it is dynamic),
    * and do nothing in proxy mode. Undefined for fs.
@@ -39,15 +45,16 @@ export async function openServeStorage(settings: () => Settings, repositoryPath:
   if (s.storage !== 's3') {
     const store = new FsStore(repositoryPath);
     await store.open();
-    return { store, location: repositoryPath };
+    return { store, location: repositoryPath, locks: fsLockSpace(repositoryPath) };
   }
-  const { openS3 } = await import('../storage/s3/settings.ts');
+  const [{ openS3 }, { s3LockSpace }] = await Promise.all([import('../storage/s3/settings.ts'), import('../lock/s3-lock.ts')]);
   const { store, index } = await openS3(s);
   const direct = (): boolean => settings().s3UploadMode === 'direct';
   return {
     store,
     location: store.location,
     index,
+    locks: s3LockSpace(await store.conditionalObjects(), store.layout.prefix),
     direct: {
       putUrlFor: async (slot) => (direct() ? store.presignPut(slot) : undefined),
       onSlotIssued: async (slot) => {

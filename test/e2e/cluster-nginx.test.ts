@@ -1,12 +1,12 @@
 /**
  * The multi-node deployment as documented: nginx (Debian package) load-balancing three `serve`
- * nodes that share one storage (a folder today; radosgw plugs in as another ClusterStorage), the
+ * nodes that share one storage (a folder; or a radosgw bucket and nothing else), the
  * announced URL being nginx. Uploads and downloads spread over all nodes; the node holding the
  * component is killed with -9 while an upload is streaming into it; clients that retry succeed;
  * everything that got 201 reads back byte for byte; the component moves to a surviving node and
  * slot requests work again.
  *
- * FILEUPLOAD_CLUSTER_STORAGE=fs[,s3…] chooses the storages (default: fs);
+ * FILEUPLOAD_CLUSTER_STORAGE=fs,s3 chooses the storages (default: both);
  * FILEUPLOAD_CLUSTER_XMPP=prosody|ejabberd the XMPP server (default: prosody).
  */
 import { after, before, describe, it } from 'node:test';
@@ -19,12 +19,12 @@ import type { XmppTestServer } from '../../scripts/testservers/server.ts';
 import { http, sha256 } from '../support/http.ts';
 import { STACK_USERS, putToSlot, type SlotOk } from '../support/stack.ts';
 import { connectUser, NS_UPLOAD_0, type UserSession } from '../support/xmpp-client.ts';
-import { countLogs, fsClusterStorage, sharedProperties, startClusterNodes, waitForHolder, type ClusterNode, type ClusterStorage } from '../support/cluster.ts';
+import { countLogs, fsClusterStorage, s3ClusterStorage, sharedProperties, startClusterNodes, waitForHolder, type ClusterNode, type ClusterStorage } from '../support/cluster.ts';
 import { startLoadBalancer, type NginxLoadBalancer } from '../support/nginx-lb.ts';
 
-/** Storages this test can run on; S1's radosgw fixture is added here as `s3`. */
-const STORAGES: Record<string, () => Promise<ClusterStorage>> = { fs: fsClusterStorage };
-const wanted = (process.env.FILEUPLOAD_CLUSTER_STORAGE ?? 'fs').split(',').map((s) => s.trim()).filter((s) => s !== '');
+/** Storages this test can run on: a shared folder, and a radosgw bucket with no shared folder. */
+const STORAGES: Record<string, () => Promise<ClusterStorage>> = { fs: fsClusterStorage, s3: s3ClusterStorage };
+const wanted = (process.env.FILEUPLOAD_CLUSTER_STORAGE ?? 'fs,s3').split(',').map((s) => s.trim()).filter((s) => s !== '');
 const xmppKind = process.env.FILEUPLOAD_CLUSTER_XMPP === 'ejabberd' ? 'ejabberd' : 'prosody';
 
 const KiB = 1024;
@@ -139,6 +139,11 @@ for (const storageName of wanted) {
         assert.ok(countLogs(n, 'request', { method: 'GET', status: 200 }) > 0, `${n.name} served no download`);
       }
       assert.ok(uploads.every((u) => u.stored && u.attempts === 1), 'no retries needed while every node runs');
+      // The lease lives in the shared place: the bucket on S3 (no folder is shared there).
+      for (const n of nodes) {
+        const line = n.serve.logLines().find((l) => l.msg === 'cluster node');
+        assert.ok(String(line?.lease).startsWith(storageName === 's3' ? 's3://' : '/'), `${n.name} lease: ${String(line?.lease)}`);
+      }
     });
 
     it('kill -9 of the component holder during an upload: retrying clients succeed, the component moves', async () => {

@@ -40,9 +40,10 @@ async function stop(c: Contender): Promise<void> {
 
 test('while another process holds the lock, purge and slots rm exit 3; a killed holder is taken over', async () => {
   const repo = await makeRepo({ maxAge: '1d' });
+  let holder: Contender | undefined;
   try {
     const old = await repo.add({ ageMs: 2 * DAY });
-    const holder = contend(maintenanceLockPath(repo.dir));
+    holder = contend(maintenanceLockPath(repo.dir));
     assert.equal(await holder.said, 'acquired');
     const purge = await repo.cli('--json', 'purge');
     assert.equal(purge.code, 3);
@@ -53,13 +54,15 @@ test('while another process holds the lock, purge and slots rm exit 3; a killed 
     assert.ok((await repo.store.stat(old.id)) !== undefined, 'nothing deleted while locked');
 
     // kill -9: the lock file stays behind, but its pid is gone on this machine.
-    const dead = new Promise((r) => holder.child.once('exit', r));
+    const dead = new Promise((r) => holder?.child.once('exit', r));
     holder.child.kill('SIGKILL');
     await dead;
     const after = await repo.cli('--json', 'purge');
     assert.equal(after.code, 0, after.stderr);
     assert.deepEqual(JSON.parse(after.stdout).deletions.map((d: { id: string }) => d.id), [old.id]);
   } finally {
+    // A failed assertion above must not leave the holder running (the test file would hang).
+    if (holder) await stop(holder);
     await repo.remove();
   }
 });

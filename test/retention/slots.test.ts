@@ -144,3 +144,22 @@ test('slots rm ID…: removes the named uploads and pending slots; an unknown id
     await repo.remove();
   }
 });
+
+test('slots rm refuses ids together with --user, and --user with a resource: exit 2, nothing removed', async () => {
+  const { repo, a1, b1 } = await populated();
+  try {
+    // b1 is Bob's: with ids and --user alice both given, it must not go as a side effect.
+    const both = await repo.cli('slots', 'rm', '--user', 'alice@example.org', b1.id);
+    assert.equal(both.code, 2, both.stderr);
+    assert.match(both.stderr, /not both/);
+    const full = await repo.cli('slots', 'rm', '--user', 'alice@example.org/phone');
+    assert.equal(full.code, 2, full.stderr);
+    assert.match(full.stderr, /--user "alice@example\.org\/phone": expected a bare JID/);
+    assert.ok(await repo.store.stat(a1.id));
+    assert.ok(await repo.store.stat(b1.id));
+    const ls = await repo.cli('slots', 'ls', '--user', 'alice@example.org/phone');
+    assert.equal(ls.code, 2, ls.stderr);
+  } finally {
+    await repo.remove();
+  }
+});

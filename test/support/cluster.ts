@@ -11,6 +11,8 @@ import type { XmppTestServer } from '../../scripts/testservers/server.ts';
 import { fetchAdmin, fetchStatus } from '../../src/status/admin-client.ts';
 import type { StatusSnapshot } from '../../src/status/snapshot.ts';
 import { openfireXml, startServe, type ServeConfig, type ServeProcess } from './serve.ts';
+import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph.ts';
+import { S3Store } from '../../src/storage/s3/index.ts';
 
 /**
  * The shared place of a cluster. `nodeProperties` go into every node's own file (they locate the
@@ -44,6 +46,44 @@ export async function fsClusterStorage(): Promise<ClusterStorage & { repo: strin
       writeFileSync(join(repo, 'cluster', 'openfire.xml'), openfireXml(props), { mode: 0o600 });
     },
     async stop() {},
+  };
+}
+
+/**
+ * An S3 bucket on a throw-away radosgw, with no shared folder at all: every node's own file names
+ * the bucket (storage = s3, s3*), the shared configuration is the object
+ * `{s3Prefix}cluster/openfire.xml` and the component lease an object beside it.
+ *
+ * @example
+ * const storage = await s3ClusterStorage();
+ * after(() => storage.stop());
+ */
+export async function s3ClusterStorage(): Promise<ClusterStorage & { rgw: RadosgwServer }> {
+  const rgw = await startRadosgw();
+  const prefix = 'cluster-e2e/';
+  const nodeProperties: ServeConfig = {
+    storage: 's3',
+    s3Endpoint: rgw.endpoint,
+    s3Bucket: rgw.bucket,
+    s3Region: rgw.region,
+    s3AccessKey: rgw.accessKey,
+    s3SecretKey: rgw.secretKey,
+    s3Prefix: prefix,
+    cluster: 'true',
+  };
+  return {
+    name: 's3',
+    rgw,
+    nodeProperties,
+    async writeSharedConfig(props) {
+      const store = new S3Store({ endpoint: rgw.endpoint, bucket: rgw.bucket, region: rgw.region, forcePathStyle: true, accessKey: rgw.accessKey, secretKey: rgw.secretKey, prefix });
+      try {
+        await (await store.conditionalObjects()).putIfAbsent(`${prefix}cluster/openfire.xml`, openfireXml(props), 'application/xml');
+      } finally {
+        await store.close();
+      }
+    },
+    stop: () => rgw.stop(),
   };
 }
 

@@ -249,6 +249,40 @@ export class S3Store implements Store {
     }
   }
 
+  /**
+   * What `fileupload doctor` reports about the bucket, changing nothing that stays: is the bucket
+   * reachable with these credentials, is the prefix initialised (marker), and can a probe object
+   * be written under the prefix (it is deleted at once).
+   *
+   * @example
+   * const facts = await store.inspect(); // { bucket: { ok: true }, marker: true, writable: { ok: true } }
+   */
+  async inspect(): Promise<{
+    bucket: { ok: true } | { ok: false; message: string; status: number | undefined };
+    marker: boolean;
+    writable: { ok: true } | { ok: false; message: string; status: number | undefined } | undefined;
+  }> {
+    const { sdk, client } = await this.#context();
+    try {
+      await client.send(new sdk.HeadBucketCommand({ Bucket: this.bucket }), this.#deadline());
+    } catch (err) {
+      return { bucket: { ok: false, message: describeS3Error(err), status: statusOf(err) }, marker: false, writable: undefined };
+    }
+    const marker = (await this.#head(this.layout.marker).catch(() => undefined)) !== undefined;
+    const probe = `${this.layout.prefix}.doctor-probe-${Math.random().toString(36).slice(2, 10)}`;
+    try {
+      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'fileupload doctor\n', IfNoneMatch: '*' }), this.#deadline());
+    } catch (err) {
+      return { bucket: { ok: true }, marker, writable: { ok: false, message: describeS3Error(err), status: statusOf(err) } };
+    }
+    try {
+      await this.#deleteKey(probe);
+    } catch (err) {
+      return { bucket: { ok: true }, marker, writable: { ok: false, message: `wrote ${probe} but cannot delete it: ${describeS3Error(err)}`, status: statusOf(err) } };
+    }
+    return { bucket: { ok: true }, marker, writable: { ok: true } };
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -770,6 +804,20 @@ export class S3Store implements Store {
       Metadata: encodeUploadMeta(slot),
     });
     return getSignedUrl(client, command, { expiresIn: seconds, signableHeaders: signed, signingDate: new Date(now) });
+  }
+
+  /**
+   * Conditional small-object writes in this bucket (locks, the cluster configuration), sharing
+   * this store's client; keys are full keys (see keys.ts for the layout). Works before open().
+   *
+   * @example
+   * const objects = await store.conditionalObjects();
+   * await objects.putIfAbsent(store.layout.prefix + 'locks/purge.lock', '{}');
+   */
+  async conditionalObjects(): Promise<import('./conditional.ts').S3ConditionalObjects> {
+    const { S3ConditionalObjects } = await import('./conditional.ts');
+    const { sdk, client } = await this.#context();
+    return new S3ConditionalObjects({ sdk, client, bucket: this.bucket, location: `s3://${this.bucket}/`, timeout: this.#timeout });
   }
 
   /**

@@ -1,0 +1,99 @@
+/**
+ * The cluster's shared configuration in the S3 bucket (`{s3Prefix}cluster/openfire.xml`), for
+ * clusters whose nodes share nothing but the bucket. Same document format as on a folder.
+ *
+ * Writes are read-modify-write with a precondition: `If-Match: <ETag read>` (or `If-None-Match: *`
+ * when there is no document yet), retried on a lost race, so two `config set` on two nodes at
+ * once both land and neither overwrites the other's change. A PUT is atomic: readers see the old
+ * or the new document. version() is the ETag (one HEAD), which is what the nodes poll.
+ */
+import { parseOpenfireXml, readProperty, setProperty, unsetProperty, EMPTY_DOCUMENT, type XmlDocument } from '../config/openfire-xml.ts';
+import { PreconditionFailedError, type ConditionalObjects } from '../storage/s3/conditional.ts';
+import { lastReadVersionMap, type SharedConfigStore } from './shared-config.ts';
+
+/** Bounded retries of a write that keeps losing races (each retry re-reads). */
+const MAX_TRIES = 20;
+
+/**
+ * The shared configuration as one object of the bucket.
+ *
+ * @example
+ * const store = new S3SharedConfigStore(() => s3store.conditionalObjects(), 'fu/cluster/openfire.xml', 's3://uploads/fu/cluster/openfire.xml');
+ * await store.set('plugin.httpfileupload.maxFileSize', '100M');
+ */
+export class S3SharedConfigStore implements SharedConfigStore {
+  readonly location: string;
+  readonly key: string;
+  readonly #objects: () => Promise<ConditionalObjects>;
+
+  constructor(objects: () => Promise<ConditionalObjects>, key: string, location: string) {
+    this.#objects = objects;
+    this.key = key;
+    this.location = location;
+  }
+
+  async read(): Promise<{ doc: XmlDocument | undefined; version: string }> {
+    const o = await (await this.#objects()).get(this.key);
+    const version = o?.etag ?? 'absent';
+    const doc = o && o.text.replace(/^\uFEFF/, '').trim() !== '' ? parseOpenfireXml(o.text, this.location) : undefined;
+    lastReadVersionMap.set(this.location, version);
+    return { doc, version };
+  }
+
+  async version(): Promise<string> {
+    return (await (await this.#objects()).etag(this.key)) ?? 'absent';
+  }
+
+  async set(dotted: string, value: string): Promise<void> {
+    await this.#change((text) => setProperty(text ?? EMPTY_DOCUMENT, dotted, value));
+  }
+
+  async unset(dotted: string): Promise<boolean> {
+    let removed = false;
+    await this.#change((text) => {
+      if (text === undefined) return undefined;
+      const next = unsetProperty(text, dotted);
+      removed = next !== text;
+      return removed ? next : undefined;
+    });
+    return removed;
+  }
+
+  async setIfAbsent(dotted: string, value: string): Promise<string> {
+    let result = value;
+    await this.#change((text) => {
+      const existing = text !== undefined && text.trim() !== '' ? readProperty(parseOpenfireXml(text, this.location), dotted)?.trim() : undefined;
+      if (existing) {
+        result = existing;
+        return undefined;
+      }
+      result = value;
+      return setProperty(text && text.trim() !== '' ? text : EMPTY_DOCUMENT, dotted, value);
+    });
+    return result;
+  }
+
+  /**
+   * Applies `edit` to the current text (undefined: no document) and writes the result
+   * conditionally; `edit` returning undefined means "nothing to write". A malformed document is
+   * reported (ConfigSyntaxError from the parse in `edit`) and never overwritten.
+   */
+  async #change(edit: (text: string | undefined) => string | undefined): Promise<void> {
+    const objects = await this.#objects();
+    for (let i = 0; i < MAX_TRIES; i++) {
+      const current = await objects.get(this.key);
+      if (current && current.text.trim() !== '') parseOpenfireXml(current.text, this.location);
+      const next = edit(current?.text);
+      if (next === undefined || next === current?.text) return;
+      try {
+        if (current) await objects.putIfMatch(this.key, current.etag, next, 'application/xml');
+        else await objects.putIfAbsent(this.key, next, 'application/xml');
+        return;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 80)));
+      }
+    }
+    throw new Error(`${this.location}: changed by others ${MAX_TRIES} times in a row; try again`);
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The cross-node lock of lease-lock.ts for nodes that share only an S3 bucket: one small object
+ * per lock, every change a conditional PUT, so no two contenders can both win.
+ *
+ * - Acquire: read the object. Absent → PUT with `If-None-Match: *`. Released, or stale (heartbeat
+ *   older than the lease, or a dead pid on this very machine — the rules of lease-lock.ts) → PUT
+ *   with `If-Match: <the ETag read>`, so of several contenders that judged the same version stale
+ *   exactly one replaces it. Held and fresh → LockHeldError. A lost race → read again.
+ * - Hold: every `heartbeat` ms the owner rewrites its heartbeat with `If-Match: <its last ETag>`.
+ *   A refused renewal means another node took the lock over (after this one was paused longer
+ *   than the lease): `signal` aborts, assertHeld() throws LockLostError. A renewal that failed
+ *   for another reason (network) is retried; assertHeld() refuses once the last confirmed
+ *   heartbeat is older than half the lease.
+ * - Release: the owner writes a "released" version (again `If-Match`), which the next acquirer
+ *   replaces. The object is never deleted: radosgw 16 ignores If-Match on DELETE, and an
+ *   unconditional DELETE could remove a lock someone else has just taken.
+ *
+ * Both conditions are atomic on AWS S3 and on radosgw (checked in s3-lock.test.ts against a real
+ * radosgw). Clocks of the nodes must agree within a small part of the lease (NTP), as for files.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { PreconditionFailedError, type ConditionalObjects, type VersionedText } from '../storage/s3/conditional.ts';
+import { isStale, LockHeldError, LockLostError, parseOwner, thisMachine, type HeldLock, type LockOptions, type LockOwner } from './lease-lock.ts';
+import type { LockSpace } from './space.ts';
+
+const DEFAULT_LEASE = 120_000;
+
+/** What a lock object says. */
+type LockState = { kind: 'absent' } | { kind: 'released'; etag: string } | { kind: 'held'; owner: LockOwner; etag: string } | { kind: 'damaged'; etag: string; lastModified: number | undefined };
+
+function judge(o: VersionedText | undefined): LockState {
+  if (!o) return { kind: 'absent' };
+  try {
+    if ((JSON.parse(o.text) as { released?: unknown } | null)?.released === true) return { kind: 'released', etag: o.etag };
+  } catch {
+    // damaged: below
+  }
+  const owner = parseOwner(o.text);
+  return owner ? { kind: 'held', owner, etag: o.etag } : { kind: 'damaged', etag: o.etag, lastModified: o.lastModified };
+}
+
+const encode = (owner: LockOwner, released = false): string => JSON.stringify(released ? { ...owner, released: true } : owner) + '\n';
+
+/**
+ * Takes the lock object `key` or throws LockHeldError.
+ *
+ * @example
+ * const lock = await acquireS3Lock(objects, 'fu/locks/purge.lock', { command: 'purge' });
+ * try { lock.assertHeld(); await work(lock.signal); } finally { await lock.release(); }
+ */
+export async function acquireS3Lock(objects: ConditionalObjects, key: string, options: LockOptions = {}): Promise<HeldLock> {
+  const now = options.now ?? Date.now;
+  const lease = options.lease ?? DEFAULT_LEASE;
+  const beat = options.heartbeat ?? Math.max(1, Math.floor(lease / 4));
+  const where = objects.location + key;
+  const token = randomBytes(12).toString('base64url');
+  let last: LockState = { kind: 'absent' };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const started = now();
+    const owner: LockOwner = { host: hostname(), machine: thisMachine(), pid: process.pid, command: options.command ?? 'fileupload', started, heartbeat: started, token };
+    last = judge(await objects.get(key));
+    try {
+      let etag: string;
+      if (last.kind === 'absent') etag = await objects.putIfAbsent(key, encode(owner));
+      else if (last.kind === 'released') etag = await objects.putIfMatch(key, last.etag, encode(owner));
+      else if (last.kind === 'held') {
+        if (!isStale(last.owner, now(), lease)) throw new LockHeldError(where, last.owner);
+        etag = await objects.putIfMatch(key, last.etag, encode(owner));
+      } else {
+        // Written by something that is not this lock: judged by the store's Last-Modified.
+        if (last.lastModified === undefined || now() - last.lastModified <= lease) throw new LockHeldError(where, undefined);
+        etag = await objects.putIfMatch(key, last.etag, encode(owner));
+      }
+      return hold(objects, key, where, owner, etag, { lease, beat, now });
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      // Someone else changed it between our read and write: look again.
+    }
+  }
+  throw new LockHeldError(where, last.kind === 'held' ? last.owner : undefined);
+}
+
+function hold(objects: ConditionalObjects, key: string, where: string, owner: LockOwner, firstEtag: string, opts: { lease: number; beat: number; now: () => number }): HeldLock {
+  const controller = new AbortController();
+  let etag = firstEtag;
+  let confirmed = owner.heartbeat;
+  let released = false;
+  let beating: Promise<void> | undefined;
+  const lose = (): void => {
+    if (!controller.signal.aborted) controller.abort(new LockLostError(where));
+  };
+  /** Writes `next` over our version; on a refusal, adopts a version that is still ours (a write whose answer got lost). */
+  const write = async (next: LockOwner, releasing: boolean): Promise<boolean> => {
+    for (let tries = 0; tries < 2; tries++) {
+      try {
+        etag = await objects.putIfMatch(key, etag, encode(next, releasing));
+        return true;
+      } catch (err) {
+        if (!(err instanceof PreconditionFailedError)) throw err;
+        const seen = await objects.get(key);
+        const state = judge(seen);
+        if (!seen || state.kind !== 'held' || state.owner.token !== owner.token) return false;
+        etag = seen.etag;
+      }
+    }
+    return false;
+  };
+  const renew = async (): Promise<void> => {
+    const at = opts.now();
+    if (await write({ ...owner, heartbeat: at }, false)) {
+      owner.heartbeat = at;
+      confirmed = at;
+    } else lose();
+  };
+  const timer = setInterval(() => {
+    if (beating || released || controller.signal.aborted) return;
+    // A failed request is retried at the next beat; assertHeld() gives up after half the lease.
+    beating = renew()
+      .catch(() => {})
+      .finally(() => {
+        beating = undefined;
+      });
+  }, opts.beat);
+  timer.unref();
+  return {
+    path: where,
+    owner,
+    signal: controller.signal,
+    assertHeld() {
+      if (controller.signal.aborted || released) throw new LockLostError(where);
+      if (opts.now() - confirmed > opts.lease / 2) {
+        lose();
+        throw new LockLostError(where);
+      }
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      await beating;
+      if (controller.signal.aborted) return;
+      // Unreachable store: the lock expires after the lease; the caller's work is done anyway.
+      await write({ ...owner, heartbeat: opts.now() }, true).catch(() => false);
+    },
+  };
+}
+
+/**
+ * Who holds the lock object `key`, if anyone; `stale` says whether a new acquirer would take it.
+ *
+ * @example
+ * const info = await s3LockInfo(objects, 'fu/locks/purge.lock');
+ */
+export async function s3LockInfo(objects: ConditionalObjects, key: string, lease = DEFAULT_LEASE): Promise<{ owner: LockOwner | undefined; stale: boolean } | undefined> {
+  const state = judge(await objects.get(key));
+  if (state.kind === 'absent' || state.kind === 'released') return undefined;
+  if (state.kind === 'held') return { owner: state.owner, stale: isStale(state.owner, Date.now(), lease) };
+  return { owner: undefined, stale: state.lastModified !== undefined && Date.now() - state.lastModified > lease };
+}
+
+/**
+ * Locks as objects under `prefix` of a bucket (`{prefix}locks/purge.lock`, …).
+ *
+ * @example
+ * const locks = s3LockSpace(await store.conditionalObjects(), store.layout.prefix);
+ * const lock = await locks.acquire(MAINTENANCE_LOCK, { command: 'purge' });
+ */
+export function s3LockSpace(objects: ConditionalObjects, prefix: string): LockSpace {
+  const key = (name: string): string => prefix + name;
+  return {
+    location: objects.location + prefix,
+    where: (name) => objects.location + key(name),
+    acquire: (name, options) => acquireS3Lock(objects, key(name), options),
+    info: (name, lease) => s3LockInfo(objects, key(name), lease),
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * Where the cross-node locks live, behind one interface: a folder every node shares (lease-lock.ts:
+ * O_EXCL files) or an S3 bucket (s3-lock.ts: conditional PUTs). purge, `slots rm` and the
+ * cluster's component lease take their locks through a LockSpace, so they work on either.
+ */
+import { join } from 'node:path';
+import { acquireLock, lockInfo, type HeldLock, type LockOptions, type LockOwner } from './lease-lock.ts';
+
+/** A place locks are taken in; names are relative paths such as `locks/purge.lock`. */
+export interface LockSpace {
+  /** Where the locks are, for messages and logs. */
+  readonly location: string;
+  /** Takes the lock `name` or throws LockHeldError (exit code 3 in the CLI). */
+  acquire(name: string, options?: LockOptions): Promise<HeldLock>;
+  /** Who holds `name`, if anyone, and whether a new acquirer would take it over. */
+  info(name: string, lease?: number): Promise<{ owner: LockOwner | undefined; stale: boolean } | undefined>;
+  /** Where the lock `name` is (path or s3:// key), for messages. */
+  where(name: string): string;
+}
+
+/** The lock that purge and `slots rm` share. */
+export const MAINTENANCE_LOCK = 'locks/purge.lock';
+/** The cluster's component lease. */
+export const COMPONENT_LEASE = 'cluster/component.lease';
+
+/**
+ * Locks as files under a folder (the repository: shared by every node on NFS/CephFS).
+ *
+ * @example
+ * const lock = await fsLockSpace('/srv/upload').acquire(MAINTENANCE_LOCK, { command: 'purge' });
+ */
+export function fsLockSpace(dir: string): LockSpace {
+  const where = (name: string): string => join(dir, ...name.split('/'));
+  return {
+    location: dir,
+    where,
+    acquire: (name, options) => acquireLock(where(name), options),
+    info: (name, lease) => lockInfo(where(name), lease),
+  };
+}
