@@ -54,6 +54,8 @@ export async function runCli(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     process.stderr.write(`fileupload: ${err instanceof Error ? err.message : String(err)}\n`);
+    // An unexpected failure is a bug: FILEUPLOAD_DEBUG=1 shows where it happened.
+    if (process.env.FILEUPLOAD_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return ExitCode.Failure;
   }
 }

@@ -210,8 +210,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
         const clean = await http.drain(settings.shutdownTimeout);
         await xmpp.stop();
         await cluster?.stop();
+        await sampler.stop();
         await retention.stop();
-        sampler.stop();
         await admin.close();
         await store.close();
         await repository.dispose();

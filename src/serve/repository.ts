@@ -25,6 +25,7 @@ export async function resolveRepository(fileRepo: string | undefined): Promise<R
   return {
     path,
     temporary: true,
-    dispose: () => rm(path, { recursive: true, force: true }),
+    // Retries: a last index write may still land while the tree is being removed.
+    dispose: () => rm(path, { recursive: true, force: true, maxRetries: 5 }),
   };
 }

@@ -35,7 +35,7 @@ export async function filesystemFigures(path: string): Promise<{ freeBytes: numb
  * const sampler = startRepoSampler({ live, repo: repository.path, usage: async () => ({ bytes, files }) });
  * // on shutdown: sampler.stop();
  */
-export function startRepoSampler(options: RepoSamplerOptions): { sample(): Promise<void>; stop(): void } {
+export function startRepoSampler(options: RepoSamplerOptions): { sample(): Promise<void>; stop(): Promise<void> } {
   let running: Promise<void> | undefined;
   const sample = (): Promise<void> => {
     running ??= (async () => {
@@ -57,5 +57,13 @@ export function startRepoSampler(options: RepoSamplerOptions): { sample(): Promi
   void sample();
   const timer = setInterval(() => void sample(), options.intervalMs ?? 30_000);
   timer.unref();
-  return { sample, stop: () => clearInterval(timer) };
+  return {
+    sample,
+    // Waits for a measurement in flight: it may still be writing the index (usage totals) into
+    // a repository that the caller is about to remove.
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

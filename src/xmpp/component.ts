@@ -402,6 +402,9 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
     }
     if (entity !== e) return;
     if (tcpKeepAlive > 0) e.socket?.setKeepAlive(true, tcpKeepAlive);
+    // Slot answers are small stanzas sent while more requests are in flight: Nagle's algorithm
+    // would hold each one back until the previous one is acknowledged.
+    e.socket?.setNoDelay(true);
     online = true;
     firstError = undefined; // from now on, errors explain a drop
     stats.connects++;
