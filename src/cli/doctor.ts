@@ -60,7 +60,8 @@ export function registerDoctor(program: Command): void {
       } catch (err) {
         throw new CliError(`--timeout: ${(err as Error).message}`, ExitCode.Usage);
       }
-      if (timeoutMs < 100) throw new CliError('--timeout must be at least 100ms', ExitCode.Usage);
+      // Above 10 minutes is a typo, and past 2^31 ms a timer would fire at once (a false failure).
+      if (timeoutMs < 100 || timeoutMs > 600_000) throw new CliError('--timeout must be from 100ms to 10m', ExitCode.Usage);
 
       let as: Parameters<typeof runDoctor>[0]['as'];
       if (opts.as !== undefined) {

@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { chmod } from 'node:fs/promises';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -189,5 +191,35 @@ test('ensureSlotSecret respects a serverspecific secret and does not write', asy
     await writeFile(file, text);
     assert.equal(await ensureSlotSecret(file), 'node-secret');
     assert.equal(await readFile(file, 'utf8'), text);
+  });
+});
+
+test('ensureSlotSecret on a configuration it cannot write: a ConfigError naming slotSecret and the fix, file untouched', async () => {
+  await withDir(async (dir) => {
+    const text = '<jive><plugin><httpfileupload><domain>upload.example.org</domain></httpfileupload></plugin></jive>';
+    const file = join(dir, 'openfire.xml');
+    await writeFile(file, text);
+    // Root ignores permissions: a read-only filesystem refuses everyone.
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', dir]);
+      await writeFile(file, text);
+      execFileSync('mount', ['-o', 'remount,ro', dir]);
+    } else {
+      await chmod(dir, 0o555);
+    }
+    try {
+      await assert.rejects(ensureSlotSecret(file), (err: unknown) => {
+        assert.ok(err instanceof ConfigError, String(err));
+        assert.equal(err.property, 'plugin.httpfileupload.slotSecret');
+        assert.match(err.message, /slotSecret is not set, and generating one failed: .* cannot be written \((EROFS|EACCES)\)/);
+        assert.match(err.message, /config set slotSecret/);
+        return true;
+      });
+      assert.equal(await readFile(file, 'utf8'), text);
+    } finally {
+      if (asRoot) execFileSync('umount', [dir]);
+      else await chmod(dir, 0o755);
+    }
   });
 });

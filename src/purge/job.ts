@@ -88,6 +88,9 @@ export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary>
   }
 }
 
+/** The longest delay a Node timer holds (2^31−1 ms, about 24.8 days); longer ones fire at once. */
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 /** A running purge timer. */
 export interface PurgeSchedule {
   /** Runs a purge now (unless one is running); undefined when the lock was held elsewhere. */
@@ -163,13 +166,19 @@ export function schedulePurge(options: ScheduleOptions): PurgeSchedule {
   };
 
   const plan = (delay: number): void => {
-    if (stopped) return;
-    timer = setTimeout(async () => {
-      const interval = options.settings().purgeInterval;
-      if (interval > 0) await runNow();
-      plan(interval > 0 ? interval : 60_000);
-    }, delay);
-    timer.unref();
+    const due = Date.now() + delay;
+    const arm = (): void => {
+      if (stopped) return;
+      // A timer cannot hold more than MAX_TIMER_DELAY (longer ones fire at once): re-arm until due.
+      timer = setTimeout(async () => {
+        if (Date.now() < due) return arm();
+        const interval = options.settings().purgeInterval;
+        if (interval > 0) await runNow();
+        plan(interval > 0 ? interval : 60_000);
+      }, Math.min(Math.max(0, due - Date.now()), MAX_TIMER_DELAY));
+      timer.unref();
+    };
+    arm();
   };
   const first = options.settings().purgeInterval;
   plan(options.initialDelay ?? (first > 0 ? Math.min(first, 30_000) : 60_000));

@@ -327,5 +327,11 @@ describe('one broken piece at a time', () => {
     const badJid = await runFileupload(['--config', file, 'doctor', '--as', 'alice', '--password', 'x']);
     assert.equal(badJid.code, 2);
     assert.match(badJid.stderr, /not a bare JID/);
+    // 30d would overflow the probe timers (they fire at once): refused, not a false failure.
+    for (const timeout of ['30d', '50ms', 'soon']) {
+      const r = await runFileupload(['--config', file, 'doctor', '--timeout', timeout]);
+      assert.equal(r.code, 2, `--timeout ${timeout}: ${r.stderr}`);
+      assert.match(r.stderr, /--timeout/);
+    }
   });
 });

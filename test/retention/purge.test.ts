@@ -187,3 +187,33 @@ test('configuration errors exit 2 and touch nothing', async () => {
     await repo.remove();
   }
 });
+
+test('deletions that fail: exit 1, each failure reported with its error, the files stay', { skip: process.getuid?.() !== 0 && 'needs root to mount' }, async () => {
+  const { execFileSync } = await import('node:child_process');
+  const repo = await makeRepo({ maxAge: '1d' });
+  const files = join(repo.dir, 'files');
+  try {
+    const old = await repo.add({ ageMs: 2 * DAY });
+    // files/ read-only (a bind mount: root ignores permissions), everything else writable.
+    execFileSync('mount', ['--bind', files, files]);
+    try {
+      execFileSync('mount', ['-o', 'remount,bind,ro', files]);
+      const r = await repo.cli('--json', 'purge');
+      assert.equal(r.code, 1, r.stderr);
+      const doc = JSON.parse(r.stdout) as PurgeDoc & { deletions: Array<{ error?: string }> };
+      assert.equal(doc.summary.failed, 1);
+      assert.equal(doc.summary.deleted, 0);
+      assert.deepEqual(doc.deletions.map((d) => [d.id, d.outcome]), [[old.id, 'failed']]);
+      assert.match(doc.deletions[0]?.error ?? '', /EROFS/);
+      const human = await repo.cli('purge');
+      assert.equal(human.code, 1);
+      assert.match(human.stderr, new RegExp(`could not delete ${old.id}: EROFS`));
+      assert.match(human.stdout, /1 failed/);
+    } finally {
+      execFileSync('umount', [files]);
+    }
+    assert.deepEqual(await readdir(files), [old.id]);
+  } finally {
+    await repo.remove();
+  }
+});
