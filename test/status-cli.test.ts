@@ -98,3 +98,13 @@ test('admin API turned off, a bad --url or --interval: exit 2', async () => {
   assert.equal(badInterval.code, ExitCode.Usage);
   assert.match(badInterval.stderr, /--interval "soon"/);
 });
+
+test('an invalid unrelated property does not stop status from finding serve', async () => {
+  const port = Number(new URL(admin.url).port);
+  const r = await status(['--json'], { adminPort: port, webPort: 99999, maxFileSize: 'big' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).node, 'node-cli');
+  const bad = await status([], { adminPort: 'x' });
+  assert.equal(bad.code, ExitCode.Usage);
+  assert.match(bad.stderr, /adminPort.*or pass --url/);
+});

@@ -77,12 +77,28 @@ async function resolveTarget(url: string | undefined, configFile: string, client
       throw new CliError(`--url: ${(err as Error).message}`, ExitCode.Usage);
     }
   }
-  const [{ loadSettings }, { ConfigError }] = await Promise.all([import('../config/load.ts'), import('../config/errors.ts')]);
+  // Only the two properties that say where serve listens: status must work even when some
+  // other property in the file is invalid (say, right after a refused SIGHUP reload).
+  const [{ loadLayers }, { Resolver }, { catalogue }, { ConfigError }] = await Promise.all([
+    import('../config/load.ts'),
+    import('../config/resolve.ts'),
+    import('../config/catalogue.ts'),
+    import('../config/errors.ts'),
+  ]);
   let settings;
   try {
-    settings = await loadSettings(configFile);
+    const resolver = new Resolver(await loadLayers(configFile));
+    const value = <K extends 'adminPort' | 'adminSocket'>(k: K) => {
+      const text = resolver.resolve(k).text ?? resolver.defaultValue(k);
+      try {
+        return text === undefined ? undefined : catalogue[k].parse(text);
+      } catch (err) {
+        throw new CliError(`${catalogue[k].name}: ${(err as Error).message} (or pass --url)`, ExitCode.Usage);
+      }
+    };
+    settings = { adminPort: (value('adminPort') as number | undefined) ?? 0, adminSocket: value('adminSocket') as string | undefined };
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message, ExitCode.Usage);
+    if (err instanceof ConfigError) throw new CliError(`${err.message} (or pass --url)`, ExitCode.Usage);
     throw err;
   }
   const target = client.adminClientTarget(settings);

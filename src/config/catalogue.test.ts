@@ -67,6 +67,10 @@ test('sizes, durations and -1 = unlimited', () => {
   assert.equal(ok('shutdownTimeout', '0'), 0);
   bad('slotLifetime', '0', /shorter than 1s/);
   bad('slotLifetime', 'forever', /not a duration/);
+  bad('shutdownTimeout', '2d', /longer than 1d/);
+  assert.equal(ok('purgeInterval', '0'), 0);
+  assert.equal(ok('purgeInterval', '1s'), 1000);
+  bad('purgeInterval', '1ms', /shorter than 1s/);
 });
 
 test('ports, protocol, context root', () => {

@@ -273,13 +273,15 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     unset: undefined,
   }),
   shutdownTimeout: define('shutdownTimeout', {
-    value: durationType(),
+    // A day is plenty, and keeps the drain timer far from Node's 2^31 ms limit.
+    value: durationType({ max: 86_400_000 }),
     default: '30s',
     help: 'How long SIGTERM waits for running uploads before serve exits.',
     restart: false,
   }),
   purgeInterval: define('purgeInterval', {
-    value: durationType(),
+    // Below a second purge would run back to back; 0 turns it off.
+    value: durationType({ min: 1000, allowZero: true }),
     default: '5m',
     ruleNote: '0 = serve never purges (run fileupload purge from cron instead)',
     help: 'How often serve runs the purge (expired uploads, abandoned temp files, age and size limits).',

@@ -106,15 +106,21 @@ export function sizeType(opts: { unlimited?: boolean; min?: number } = {}): Valu
  * @example
  * durationType({ min: 1000 }).parse('5m'); // 300000
  */
-export function durationType(opts: { min?: number } = {}): ValueType<number> {
+export function durationType(opts: { min?: number; max?: number; allowZero?: boolean } = {}): ValueType<number> {
   const min = opts.min ?? 0;
-  const rule = `${DURATION_RULE}${min > 0 ? `; at least ${formatDuration(min)}` : ''}`;
+  const bounds = [
+    min > 0 ? `at least ${formatDuration(min)}` : '',
+    opts.max !== undefined ? `at most ${formatDuration(opts.max)}` : '',
+  ].filter(Boolean);
+  const rule = `${DURATION_RULE}${bounds.length > 0 ? `; ${bounds.join(', ')}` : ''}${opts.allowZero && min > 0 ? ' (or 0)' : ''}`;
   return {
     type: 'duration',
     rule,
     parse: (t) => {
       const ms = unit(() => parseDuration(t));
+      if (ms === 0 && opts.allowZero) return ms;
       if (ms < min) fail(`${t} is shorter than ${formatDuration(min)}`);
+      if (opts.max !== undefined && ms > opts.max) fail(`${t} is longer than ${formatDuration(opts.max)}`);
       return ms;
     },
   };

@@ -207,8 +207,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
     stop() {
       stopping ??= (async () => {
         logger.info('shutting down', { timeoutMs: settings.shutdownTimeout });
-        const clean = await http.drain(settings.shutdownTimeout);
-        await xmpp.stop();
+        // The component goes first: a slot handed out now would point at a closed listener.
+        const [clean] = await Promise.all([http.drain(settings.shutdownTimeout), xmpp.stop()]);
         await cluster?.stop();
         await sampler.stop();
         await retention.stop();

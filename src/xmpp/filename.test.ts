@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { filenameProblem } from './filename.ts';
 
 test('plain, Unicode and punctuation-rich names are fine', () => {
-  for (const ok of ['a.txt', 'grüße (1) & co.bin', 'my photo.jpg', '.hidden', '...', '日本語.png', '😀.gif', "it's #1 100%.txt"]) {
+  for (const ok of ['a.txt', 'grüße (1) & co.bin', 'my photo.jpg', '.hidden', '...', '日本語.png', '😀.gif', "it's #1 100%.txt", 'שלום.txt']) {
     assert.equal(filenameProblem(ok), undefined, ok);
   }
 });
@@ -28,6 +28,8 @@ test('each unusable name is named', () => {
     ['a\u001fb', /control/],
     ['a\u007fb', /control/],
     ['a\u0085b', /control/],
+    ['photo\u202egpj.exe', /bidirectional/],
+    ['a\u2066b\u2069', /bidirectional/],
     ['a\ud800b', /Unicode/],
     ['a\udc00', /Unicode/],
     ['.', /not a file name/],

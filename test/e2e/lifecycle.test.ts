@@ -84,6 +84,8 @@ describe('serve lifecycle', { concurrency: true }, () => {
       await new Promise((r) => setTimeout(r, 300));
       const refused = await putToSlot(late, randomFile(1024));
       assert.notEqual(refused.status, 201, 'no new upload after SIGTERM');
+      const noSlot = await stack.alice.requestSlot(stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'after.bin', size: 1 }, 5000);
+      assert.equal(noSlot.ok, false, 'no slot is handed out while draining');
       const finished = await upload;
       assert.equal(finished.status, 201, `the running upload finished: ${finished.status} ${finished.error ?? ''}\n${stack.serve.logLines().map((l) => JSON.stringify(l)).join('\n')}`);
       const exit = await stack.serve.waitForExit();
