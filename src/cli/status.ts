@@ -60,6 +60,10 @@ export function registerStatus(program: Command): void {
         process.stdout.write(formatSnapshotText(first));
         return;
       }
+      // Standard output is a terminal, so somebody is watching: Ink would draw only the last
+      // frame if it believed it ran in CI (the CI variable leaks into terminals on build hosts).
+      process.env.CI = 'false';
+      process.env.CONTINUOUS_INTEGRATION = 'false';
       // In the single binary, yoga's wasm initialises asynchronously: wait before ink renders.
       const yoga = await import('yoga-layout');
       await yoga.ready;
