@@ -21,7 +21,8 @@ import { newSlotId } from '../../src/slots/id.ts';
 import type { UploadMeta } from '../../src/storage/store.ts';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const BIN = join(ROOT, 'bin', 'fileupload');
+// FILEUPLOAD_BIN=dist/fileupload measures the single binary (the sources add the type-stripping loader).
+const BIN = process.env.FILEUPLOAD_BIN ?? join(ROOT, 'bin', 'fileupload');
 const BODY = 64;
 const DAY = 86_400_000;
 
