@@ -6,6 +6,22 @@ import { inject } from 'postject';
 /** The fuse Node checks to know a SEA blob was injected (fixed by Node, see `node --help`'s SEA docs). */
 export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
+/**
+ * Node options the executable always runs with (sea-config.json `execArgv`); bin/fileupload
+ * passes the same ones to the sources. All three keep `serve` within its memory budget
+ * (measured with `npm run bench` and test/e2e/memory-1gib.test.ts):
+ *
+ * - `--max-semi-space-size=2`: V8's young generation otherwise grows to 3 × 16 MiB under load;
+ *   a 1 GiB upload peaked at ~150 MiB RSS with the default, ~115 MiB with this.
+ * - `--max-old-space-size=1024`: V8 lets the old generation grow to 4 × its live size between
+ *   full collections when the heap limit is large (the default here is ~4 GiB); at 1 GiB the
+ *   factor is ~1.6, so garbage promoted under load is collected sooner. serve's live heap is
+ *   tens of MiB (~27 KiB per running upload).
+ * - `--expose-gc`: lets src/http/memory.ts reclaim dead request-body buffers under heavy upload
+ *   load.
+ */
+export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=2', '--max-old-space-size=1024', '--expose-gc'];
+
 /** What `makeSea` needs. */
 export interface SeaOptions {
   /** The node binary that both generates the blob and becomes the executable (must be the same one). */
@@ -38,11 +54,14 @@ export async function makeSea(opts: SeaOptions): Promise<void> {
     disableExperimentalSEAWarning: true,
     useSnapshot: false,
     useCodeCache: opts.useCodeCache,
+    execArgv: SEA_EXEC_ARGV,
   };
   // Relative paths: node resolves them against its working directory, and the file stays valid
   // when moved into dist/ beside the bundle.
   await writeFile(join(opts.dir, 'sea-config.json'), JSON.stringify(config, null, 2) + '\n');
-  execFileSync(opts.node, ['--experimental-sea-config', 'sea-config.json'], {
+  // The code cache is only accepted by a V8 configured like the one that made it: generate it
+  // under the same options the executable will run with.
+  execFileSync(opts.node, [...SEA_EXEC_ARGV, '--experimental-sea-config', 'sea-config.json'], {
     cwd: opts.dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

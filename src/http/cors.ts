@@ -12,6 +12,17 @@ export const CORS_EXPOSE_HEADERS = 'Content-Length, Content-Range, Content-Dispo
 /** Preflight answers may be cached by the browser for a day. */
 export const CORS_MAX_AGE = '86400';
 
+const WILDCARD_ACTUAL: Record<string, string> = Object.freeze({
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': CORS_EXPOSE_HEADERS,
+});
+const WILDCARD_PREFLIGHT: Record<string, string> = Object.freeze({
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': CORS_ALLOW_METHODS,
+  'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS,
+  'Access-Control-Max-Age': CORS_MAX_AGE,
+});
+
 /**
  * The CORS headers for a response to a request from `origin` (undefined: no Origin header).
  * With `*` among the allowed origins every origin gets `*`; with a list, a matching origin is
@@ -24,14 +35,12 @@ export const CORS_MAX_AGE = '86400';
  * // { Vary: 'Origin' }  (no allow-origin: the browser blocks it)
  */
 export function corsHeaders(origin: string | undefined, allowed: readonly string[], preflight: boolean): Record<string, string> {
-  const headers: Record<string, string> = {};
   const wildcard = allowed.length === 0 || allowed.includes('*');
-  if (!wildcard) headers.Vary = 'Origin';
-  let allowOrigin: string | undefined;
-  if (wildcard) allowOrigin = '*';
-  else if (origin !== undefined && allowed.some((a) => a.toLowerCase() === origin.toLowerCase())) allowOrigin = origin;
-  if (allowOrigin === undefined) return headers;
-  headers['Access-Control-Allow-Origin'] = allowOrigin;
+  // The common configuration answers every request alike: one shared (frozen) object.
+  if (wildcard) return preflight ? WILDCARD_PREFLIGHT : WILDCARD_ACTUAL;
+  const headers: Record<string, string> = { Vary: 'Origin' };
+  if (origin === undefined || !allowed.some((a) => a.toLowerCase() === origin.toLowerCase())) return headers;
+  headers['Access-Control-Allow-Origin'] = origin;
   if (preflight) {
     headers['Access-Control-Allow-Methods'] = CORS_ALLOW_METHODS;
     headers['Access-Control-Allow-Headers'] = CORS_ALLOW_HEADERS;

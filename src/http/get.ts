@@ -1,39 +1,67 @@
-import type { Context } from 'hono';
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import type { HttpEnv } from './index.ts';
 import type { HttpDeps } from './deps.ts';
 import type { ReadSelection, StoredBody, UploadMeta } from '../storage/store.ts';
 import { corsHeaders } from './cors.ts';
-import { emptyReply, textReply } from './reply.ts';
+import { writeEmpty, writeText } from './reply.ts';
 import { parseUploadPath } from './path.ts';
 import { decideDownload, type DownloadDecision } from './download-policy.ts';
 import { downloadHeaders, SAFE_HEADERS, validatorHeaders } from './headers.ts';
 import { contentRange } from './range.ts';
 
 /**
- * GET and HEAD {root}/{id}/{filename}: the stored bytes with the stored type and the safe
- * headers. One open of the upload decides everything (404 wrong name, 410 expired ephemeral,
- * 304, 416, 206, 200); bodies are written straight to the socket in large chunks.
+ * GET and HEAD: the download path, on the Node request/response directly. Downloads are the
+ * busiest requests by far, and Hono's Web Request/Response layers cost more CPU than the rest of
+ * a small cached download together, so the server offers every GET and HEAD here before Hono
+ * (see server.ts); Hono keeps PUT, OPTIONS and everything else.
+ *
+ * {root}/{id}/{filename}: the stored bytes with the stored type and the safe headers. One read of
+ * the upload decides everything (404 wrong name, 410 expired ephemeral, 304, 416, 206, 200);
+ * bodies are written straight to the socket; anything else under {root}/ is 404. The handler
+ * returns false, touching nothing, for request targets outside {root}/ and for ones with a
+ * backslash: Hono answers those (404, or 400 for a malformed target) as for any other method.
  *
  * @example
- * app.get(`${root}/:id/:filename`, (c) => handleGet(c, deps)); // Hono routes HEAD here too
+ * const download = createDownloadHandler(deps);
+ * createServer((req, res) => { if (!download(req, res)) other(req, res); });
  */
-export async function handleGet(c: Context<HttpEnv>, deps: HttpDeps): Promise<Response> {
-  const started = performance.now();
-  const { incoming, outgoing } = c.env;
-  const method = incoming.method === 'HEAD' ? 'HEAD' : 'GET';
-  const cors = corsHeaders(incoming.headers.origin, deps.settings.corsOrigins, false);
-  const remote = incoming.socket.remoteAddress;
-  const path = parseUploadPath(incoming.url ?? '', deps.root);
-  const answer = (status: number, message: string, extra: Record<string, string> = {}): Response => {
+export function createDownloadHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { gate, logger } = deps;
+  const prefix = `${deps.root}/`;
+  const endRequest = (): void => gate.endRequest();
+  return (req, res) => {
+    const url = req.url;
+    if ((req.method !== 'GET' && req.method !== 'HEAD') || url === undefined || !url.startsWith(prefix) || url.includes('\\')) return false;
+    const started = performance.now();
+    // Counted until the response is fully sent (or its connection gone), for drain().
+    gate.beginRequest();
+    res.on('close', endRequest); // emitted once; 'on' spares once()'s wrapper
+    serveDownload(req, res, deps, started).catch((err: unknown) => {
+      logger.error('request failed', { method: req.method, err });
+      if (res.headersSent) {
+        // Too late for an error answer: cut the response off rather than send a second head.
+        res.destroy();
+        return;
+      }
+      deps.record({ method: req.method ?? 'GET', status: 500, bytes: 0, started });
+      writeText(res, 500, 'internal error', corsHeaders(req.headers.origin, deps.settings.corsOrigins, false));
+    });
+    return true;
+  };
+}
+
+async function serveDownload(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, started: number): Promise<void> {
+  const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
+  const h = req.headers;
+  const cors = corsHeaders(h.origin, deps.settings.corsOrigins, false);
+  const remote = req.socket.remoteAddress;
+  const path = parseUploadPath(req.url ?? '', deps.root);
+  const answer = (status: number, message: string, extra?: Record<string, string>): void => {
     deps.record({ method, status, bytes: 0, started, id: path?.id, remote, reason: message });
-    return textReply(status, message, { ...cors, ...extra });
+    writeText(res, status, message, extra ? { ...cors, ...extra } : cors);
   };
   if (!path) return answer(404, 'not found');
 
-  const h = incoming.headers;
   const now = deps.now();
   let decision: DownloadDecision = { kind: 'not-found' };
   const decide = (meta: UploadMeta): ReadSelection => {
@@ -48,8 +76,7 @@ export async function handleGet(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
     return null;
   };
 
-  let meta: UploadMeta;
-  let stored: Awaited<ReturnType<typeof deps.store.read>>;
+  let stored: StoredBody | undefined;
   if (method === 'HEAD') {
     const m = await deps.store.stat(path.id);
     if (m) decide(m);
@@ -58,7 +85,7 @@ export async function handleGet(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
     stored = await deps.store.read(path.id, decide);
   }
   if (!stored) return answer(404, 'not found');
-  meta = stored.meta;
+  const meta = stored.meta;
   // Set by decide() inside read(); TypeScript cannot see the callback ran.
   const d = decision as DownloadDecision;
 
@@ -71,22 +98,58 @@ export async function handleGet(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
       return answer(416, 'range not satisfiable', { 'Content-Range': contentRange(undefined, meta.size) });
     case 'not-modified':
       deps.record({ method, status: 304, bytes: 0, started, id: path.id, remote });
-      return emptyReply(304, { ...validatorHeaders(meta, now), ...cors });
+      return writeEmpty(res, 304, { ...validatorHeaders(meta, now), ...cors });
   }
 
   const partial = d.kind === 'partial';
   const length = partial ? d.end - d.start + 1 : meta.size;
-  const headers: Record<string, string> = { ...SAFE_HEADERS, ...downloadHeaders(meta, length, now), ...cors };
-  if (partial) headers['Content-Range'] = contentRange(d, meta.size);
+  let headers: Record<string, string>;
+  if (partial) {
+    headers = { ...SAFE_HEADERS, ...downloadHeaders(meta, length, now), ...cors };
+    headers['Content-Range'] = contentRange(d, meta.size);
+  } else {
+    headers = fullHeaders(meta, now, cors);
+  }
   const status = partial ? 206 : 200;
 
   if (method === 'HEAD') {
     deps.record({ method, status, bytes: 0, started, id: path.id, remote });
-    return new Response(null, { status, headers });
+    res.writeHead(status, headers);
+    res.end();
+    return;
   }
-  const complete = await send(outgoing, status, headers, stored);
+  if (stored.bytes) {
+    // Already in memory (a small upload): head and body leave in one write.
+    res.writeHead(status, headers);
+    res.end(stored.bytes);
+    deps.record({ method, status, bytes: length, started, id: path.id, remote });
+    return;
+  }
+  const complete = await send(res, status, headers, stored);
   deps.record({ method, status, bytes: complete ? length : 0, started, id: path.id, remote, reason: complete ? undefined : 'not completed' });
-  return RESPONSE_ALREADY_SENT;
+}
+
+/**
+ * The headers of a 200 for `meta`. A download of a popular small file is answered from the
+ * store's cache with the same meta object each time, so the headers are computed once per meta
+ * (unless they depend on the clock: ephemeral uploads) and per CORS answer.
+ */
+const fullHeaderMemo = new WeakMap<UploadMeta, { cors: Record<string, string>; headers: Record<string, string> }>();
+function fullHeaders(meta: UploadMeta, now: number, cors: Record<string, string>): Record<string, string> {
+  if (meta.expireBefore !== undefined) return { ...SAFE_HEADERS, ...downloadHeaders(meta, meta.size, now), ...cors };
+  const memo = fullHeaderMemo.get(meta);
+  if (memo !== undefined && sameHeaders(memo.cors, cors)) return memo.headers;
+  const headers = { ...SAFE_HEADERS, ...downloadHeaders(meta, meta.size, now), ...cors };
+  fullHeaderMemo.set(meta, { cors, headers });
+  return headers;
+}
+
+function sameHeaders(a: Record<string, string>, b: Record<string, string>): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 /**

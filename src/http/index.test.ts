@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { createHash, randomBytes } from 'node:crypto';
 import { readdir, writeFile, symlink, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -195,6 +196,30 @@ describe('PUT', () => {
     assert.ok('status' in tooShort && tooShort.status === 413, JSON.stringify(tooShort));
     assert.equal(await kit.store.stat(short.id), undefined);
     await eventually(tmpEmpty(kit), 'no temp files after refused chunked bodies');
+  });
+
+  test('a refused body still being sent is read to its end (bounded), so the client sees the answer', async () => {
+    const s = kit.slot({ size: 1000 });
+    const socket = connect(Number(new URL(kit.origin).port), '127.0.0.1');
+    let received = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => (received += d));
+    const until = async (re: RegExp, what: string): Promise<void> => {
+      for (let i = 0; i < 250 && !re.test(received); i++) await new Promise((r) => setTimeout(r, 20));
+      assert.match(received, re, what);
+    };
+    const chunk = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+    socket.write(`PUT ${s.path}?t=${s.token} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    socket.write(chunk(Buffer.alloc(1001, 1)));
+    await until(/^HTTP\/1\.1 413 /, 'the over-long body is refused at once');
+    assert.doesNotMatch(received, /connection: close/i);
+    // The client had more in flight: it can still send it, and the connection stays usable.
+    socket.write(chunk(Buffer.alloc(64 * 1024, 2)));
+    socket.write('0\r\n\r\n');
+    socket.write(`GET ${kit.settings.announcedWebContextRoot}/${newSlotId()}/x HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await until(/HTTP\/1\.1 404 /, 'a next request on the same connection is answered');
+    socket.destroy();
+    assert.equal(await kit.store.stat(s.id), undefined);
   });
 
   test('415 when Content-Type differs from the slot type; case and parameters do not matter', async () => {

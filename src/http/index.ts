@@ -11,7 +11,8 @@ import { callHook } from './deps.ts';
 import { corsHeaders, CORS_ALLOW_METHODS } from './cors.ts';
 import { textReply } from './reply.ts';
 import { handlePut } from './put.ts';
-import { handleGet } from './get.ts';
+import { createDownloadHandler } from './get.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleOptions } from './options.ts';
 
 export type { HttpHooks } from './hooks.ts';
@@ -34,6 +35,12 @@ export interface HttpAppOptions {
 export type HttpApp = Hono<HttpEnv> & {
   readonly gate: RequestGate;
   readonly logger: Logger;
+  /**
+   * The download path (GET/HEAD under the context root) on the Node request/response:
+   * startHttpServer offers every request here before Hono; false means "not mine, ask Hono".
+   * See get.ts.
+   */
+  readonly download: (req: IncomingMessage, res: ServerResponse) => boolean;
 };
 
 /**
@@ -101,7 +108,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     };
 
   app.put(route, tracked((c) => handlePut(c, deps)));
-  app.get(route, tracked((c) => handleGet(c, deps)));
+  const download = createDownloadHandler(deps);
+  // The server offers GET/HEAD to `download` before Hono; this route serves app.fetch callers
+  // and targets download() leaves to Hono.
+  app.get(route, (c) => {
+    if (download(c.env.incoming, c.env.outgoing)) return RESPONSE_ALREADY_SENT;
+    return c.notFound();
+  });
   app.options(route, tracked((c) => handleOptions(c, deps)));
   app.all(route, (c) => {
     const started = performance.now();
@@ -126,5 +139,5 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     return textReply(500, 'internal error', corsHeaders(c.req.header('origin'), settings.corsOrigins, false));
   });
 
-  return Object.assign(app, { gate, logger });
+  return Object.assign(app, { gate, logger, download });
 }

@@ -9,6 +9,7 @@ import { essence, sameMediaType, FALLBACK_CONTENT_TYPE } from './media-type.ts';
 import { verifySlot } from '../slots/sign.ts';
 import { baseUrl, encodePathSegment } from '../slots/urls.ts';
 import { StoreError, UploadExistsError } from '../storage/errors.ts';
+import { noteBodyBytes } from './memory.ts';
 
 /**
  * PUT {root}/{id}/{filename}?t={token}: checks everything that can be checked before reading a
@@ -31,10 +32,14 @@ export async function handlePut(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
   let id: string | undefined;
   let received = 0;
 
-  /** An answer before or instead of reading the body; the connection closes if a body is pending. */
+  /**
+   * An answer before or instead of reading the body. A body still arriving is read and thrown
+   * away if little is left (so the client, still sending, gets to read the answer instead of a
+   * reset); otherwise the connection closes after the answer.
+   */
   const refuse = (status: number, message: string, extra: Record<string, string> = {}): Response => {
     deps.record({ method: 'PUT', status, bytes: received, started, id, reason: message, remote });
-    const close: Record<string, string> = incoming.complete ? {} : { Connection: 'close' };
+    const close: Record<string, string> = incoming.complete || lingerOver(incoming, received) ? {} : { Connection: 'close' };
     return textReply(status, message, { ...cors, ...close, ...extra });
   };
 
@@ -101,12 +106,7 @@ export async function handlePut(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
     const durationMs = performance.now() - started;
     callHook(logger, 'onUploadFinished', hooks.onUploadFinished, { meta, durationMs });
     deps.record({ method: 'PUT', status: 201, bytes: received, started, id, remote });
-    const location = `${baseUrl({
-      protocol: settings.announcedWebProtocol,
-      host: settings.announcedWebHost,
-      port: settings.announcedWebPort,
-      contextRoot: settings.announcedWebContextRoot,
-    })}/${slot.id}/${encodePathSegment(slot.filename)}`;
+    const location = `${announcedBase(settings)}/${slot.id}/${encodePathSegment(slot.filename)}`;
     return textReply(201, 'created', { ...cors, Location: location });
   } catch (err) {
     const durationMs = performance.now() - started;
@@ -129,6 +129,46 @@ export async function handlePut(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
     incoming.off('close', onClose);
     deps.gate.endUpload(upload);
   }
+}
+
+/**
+ * baseUrl() of the announced endpoint, remembered until the settings change (a reload): the IDN
+ * conversion inside is not free, and every 201 needs it.
+ */
+let lastBase: { key: string; url: string } | undefined;
+function announcedBase(settings: HttpDeps['settings']): string {
+  const { announcedWebProtocol: protocol, announcedWebHost: host, announcedWebPort: port, announcedWebContextRoot: contextRoot } = settings;
+  const key = `${protocol}\n${host}\n${port}\n${contextRoot}`;
+  if (lastBase?.key !== key) lastBase = { key, url: baseUrl({ protocol, host, port, contextRoot }) };
+  return lastBase.url;
+}
+
+/** A refused body is read and discarded up to this many more bytes… */
+const LINGER_BYTES = 256 * 1024;
+/** …for at most this long; then the connection is cut. */
+const LINGER_MS = 5_000;
+
+/**
+ * Starts discarding the rest of a refused request body when it is known or hoped to be short
+ * (a chunked body, or at most LINGER_BYTES left by its Content-Length), with bounds on bytes and
+ * time after which the connection is destroyed. False when the rest is too long to be worth it
+ * (the caller closes the connection after the answer). An upload client typically is still
+ * writing when the refusal comes: reading on lets it finish and see the status (as nginx's
+ * lingering close does).
+ */
+function lingerOver(incoming: IncomingMessage, received: number): boolean {
+  if (incoming.headers.expect !== undefined) return false; // 100-continue: it waits for our word
+  const length = declaredLength(incoming);
+  if (typeof length === 'number' && length - received > LINGER_BYTES) return false;
+  let discarded = 0;
+  const timer = setTimeout(() => incoming.socket.destroy(), LINGER_MS);
+  timer.unref();
+  incoming.on('data', (chunk: Buffer) => {
+    discarded += chunk.length;
+    if (discarded > LINGER_BYTES) incoming.socket.destroy();
+  });
+  incoming.once('close', () => clearTimeout(timer));
+  return true;
 }
 
 /** Content-Length as a number, undefined when chunked/absent, 'invalid' when unusable. */
@@ -155,7 +195,10 @@ function countBytes(incoming: IncomingMessage, add: (n: number) => void): AsyncI
       return {
         next: async () => {
           const r = await it.next();
-          if (!r.done) add(r.value.length);
+          if (!r.done) {
+            add(r.value.length);
+            noteBodyBytes(r.value.length);
+          }
           return r;
         },
         return: async () => (it.return ? it.return() : { done: true as const, value: undefined }),

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { SAFE_HEADERS } from './headers.ts';
 
 /**
@@ -27,4 +28,34 @@ export function textReply(status: number, message: string, headers: Record<strin
  */
 export function emptyReply(status: number, headers: Record<string, string>): Response {
   return new Response(null, { status, headers: { ...SAFE_HEADERS, ...headers } });
+}
+
+/**
+ * textReply written straight to a Node response (the GET/HEAD path, which bypasses Hono): the
+ * same status line, headers and body.
+ *
+ * @example
+ * writeText(res, 404, 'not found', cors);
+ */
+export function writeText(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  const body = `${message}\n`;
+  res.writeHead(status, {
+    ...SAFE_HEADERS,
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Cache-Control': 'no-store',
+    ...headers,
+    'Content-Length': String(Buffer.byteLength(body)),
+  });
+  res.end(body);
+}
+
+/**
+ * emptyReply written straight to a Node response.
+ *
+ * @example
+ * writeEmpty(res, 304, { ...validatorHeaders(meta, now), ...cors });
+ */
+export function writeEmpty(res: ServerResponse, status: number, headers: Record<string, string>): void {
+  res.writeHead(status, { ...SAFE_HEADERS, ...headers });
+  res.end();
 }

@@ -35,6 +35,8 @@ export interface HttpServer {
 
 /** Idle sockets (no byte either way) are closed after this; uploads have no total time limit. */
 const SOCKET_IDLE_MS = 120_000;
+/** Socket/request buffering (see serverOptions). */
+const REQUEST_HIGH_WATER_MARK = 16 * 1024;
 /** After an aborting drain, how long aborted uploads get to remove their temp files. */
 const SETTLE_MS = 2_000;
 
@@ -57,7 +59,7 @@ export async function startHttpServer(
   if ((tlsCertificate === undefined) !== (tlsKey === undefined)) {
     throw new Error('plugin.httpfileupload.tlsCertificate and tlsKey must be set together');
   }
-  const listener = getRequestListener(app.fetch, {
+  const viaHono = getRequestListener(app.fetch, {
     // HTTP/1.0 clients may omit Host; the handlers only use the path.
     hostname: 'localhost',
     errorHandler: (err: unknown) => {
@@ -66,7 +68,15 @@ export async function startHttpServer(
       return textReply(500, 'internal error');
     },
   });
+  // Downloads skip Hono's Web Request/Response layers: they are most of the traffic.
+  const download = app.download;
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!download(req, res)) void viaHono(req, res);
+  };
   const serverOptions = {
+    // What a request body may buffer before its socket stops being read (Node's default is
+    // 64 KiB): with hundreds of uploads running, backlog waits in the kernel, not in the heap.
+    highWaterMark: REQUEST_HIGH_WATER_MARK,
     // A 1 GiB upload over a slow link takes long: no total request time limit, only idleness.
     requestTimeout: 0,
     headersTimeout: 30_000,

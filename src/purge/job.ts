@@ -25,6 +25,13 @@ export function maintenanceLockPath(repo: string): string {
 }
 
 /**
+ * A temp file is abandoned when nothing was written to it for this long at least, even with a
+ * shorter slotLifetime: a running upload touches its temp file every 30 s (also while its first
+ * bytes are still gathered in memory), and an idle connection is closed after 120 s.
+ */
+export const MIN_ABANDON_AFTER = 180_000;
+
+/**
  * The retention policy of a configuration.
  *
  * @example
@@ -36,7 +43,7 @@ export function retentionPolicy(settings: RetentionSettings): RetentionPolicy {
     maxAge: settings.maxAge,
     maxAgePurposes: settings.maxAgePurposes,
     maxRepoSize: cap !== undefined && cap >= 0 ? cap : undefined,
-    abandonAfter: settings.slotLifetime,
+    abandonAfter: Math.max(settings.slotLifetime, MIN_ABANDON_AFTER),
     sizeGrace: DEFAULT_SIZE_GRACE,
   };
 }

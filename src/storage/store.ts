@@ -32,7 +32,7 @@ export interface ByteRange {
  */
 export type ReadSelection = ByteRange | undefined | null;
 
-/** A published upload as read() returns it. Consume exactly one of `body` and `pipeTo`. */
+/** A published upload as read() returns it. Consume exactly one of `body`, `pipeTo` and `bytes`. */
 export interface StoredBody {
   meta: UploadMeta;
   /**
@@ -46,6 +46,12 @@ export interface StoredBody {
    * the last byte, rejects if `dest` fails or closes first. Releases the handle either way.
    */
   pipeTo?(dest: Writable): Promise<void>;
+  /**
+   * Optional: the selected bytes, when they are already in memory (small uploads), so the HTTP
+   * layer can send head and body in one write. The same bytes as `body`; never modify them (they
+   * may be shared with other readers). Using them counts as consuming the body.
+   */
+  bytes?: Uint8Array;
 }
 
 /** An unfinished upload (temp file) as purge sees it. */

@@ -16,7 +16,7 @@ test('a temp file that is being written survives purge; an idle one goes; size r
   await store.open();
   try {
     const old = await repo.add({ ageMs: 2 * DAY, size: 100 });
-    const idle = await repo.addPartial(5000, 60_000);
+    const idle = await repo.addPartial(5000, 600_000);
     const chunk = Buffer.alloc(32 * 1024, 0x62);
     // Up to 20 s of streaming at 10 chunks/s: far longer than a purge takes.
     const chunks = 200;

@@ -1,5 +1,14 @@
-import { constants, type Dirent } from 'node:fs';
-import { lstat, link, mkdir, open, opendir, readFile, rename, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  close as closeCb,
+  constants,
+  link as linkCb,
+  lstatSync,
+  open as openCb,
+  rename as renameCb,
+  unlink as unlinkCb,
+  type Dirent,
+} from 'node:fs';
+import { lstat, link, mkdir, open, opendir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { isSlotId } from '../../slots/id.ts';
@@ -8,13 +17,14 @@ import {
   InvalidIdError,
   isNoSpaceError,
   RepositoryError,
-  SizeMismatchError,
   StorageFullError,
   UploadAbortedError,
   UploadExistsError,
 } from '../errors.ts';
-import { CorruptUploadError, encodeHeader } from './format.ts';
+import { CorruptUploadError } from './format.ts';
 import { readUpload, statUpload } from './read.ts';
+import { DEFAULT_CACHE_BYTES, SmallUploadCache } from './cache.ts';
+import { datasync, receive } from './receive.ts';
 
 /**
  * The filesystem store. Layout of a repository:
@@ -33,27 +43,6 @@ import { readUpload, statUpload } from './read.ts';
 export const MARKER_NAME = '.fileupload-repository';
 const PARTIAL_NAME = /^([A-Za-z0-9_-]{24})\.[A-Za-z0-9_-]{1,32}\.part$/;
 
-/** Writes are gathered up to this size per writev (few syscalls, large sequential writes). */
-const MAX_BATCH = 1024 * 1024;
-/** The smallest gather limit, whatever the concurrency (one socket read is up to 64 KiB). */
-const MIN_BATCH = 64 * 1024;
-/**
- * Body bytes all running uploads of this process may hold in memory together: the per-upload
- * gather limit is this divided by the number of running uploads (clamped to MIN..MAX_BATCH), so
- * one upload writes in 1 MiB pieces and 500 concurrent ones stay within a few tens of MiB.
- */
-const UPLOAD_MEMORY_BUDGET = 16 * 1024 * 1024;
-let runningUploads = 0;
-const batchLimit = (): number =>
-  Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.floor(UPLOAD_MEMORY_BUDGET / Math.max(1, runningUploads))));
-/**
- * Bodies up to this size are held in memory until complete and written with their header in one
- * writev: a small upload costs open + writev + fdatasync + close + link + unlink.
- */
-const SMALL_BODY = 128 * 1024;
-/** Durable uploads start an fdatasync in the background after this many bytes written. */
-const EARLY_SYNC = 32 * 1024 * 1024;
-
 const O_NOFOLLOW = constants.O_NOFOLLOW;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW;
 
@@ -66,6 +55,11 @@ export interface FsStoreOptions {
   durable?: boolean;
   /** File mode of uploads (before the umask). Default 0o644: they are public by URL anyway. */
   fileMode?: number;
+  /**
+   * Memory for copies of small uploads that were read (see cache.ts), in bytes; 0 turns the
+   * cache off. Default 16 MiB.
+   */
+  cacheBytes?: number;
 }
 
 const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
@@ -85,6 +79,10 @@ export class FsStore implements Store {
   readonly tmpDir: string;
   readonly #durable: boolean;
   readonly #fileMode: number;
+  readonly #cache: SmallUploadCache | undefined;
+  /** filesDir + '/', so a path is one concatenation (join() normalises, per request). */
+  readonly #filesPrefix: string;
+  readonly #tmpPrefix: string;
   #filesDirHandle: FileHandle | undefined;
   #dirSyncRunning: Promise<void> | undefined;
   #dirSyncQueued: Promise<void> | undefined;
@@ -95,8 +93,12 @@ export class FsStore implements Store {
     this.root = root;
     this.filesDir = join(root, 'files');
     this.tmpDir = join(root, 'tmp');
+    this.#filesPrefix = join(this.filesDir, '/');
+    this.#tmpPrefix = join(this.tmpDir, '/');
     this.#durable = options.durable ?? true;
     this.#fileMode = options.fileMode ?? 0o644;
+    const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+    this.#cache = cacheBytes > 0 ? new SmallUploadCache(cacheBytes) : undefined;
   }
 
   /**
@@ -160,6 +162,7 @@ export class FsStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.#cache?.clear();
     const handle = this.#filesDirHandle;
     this.#filesDirHandle = undefined;
     await handle?.close();
@@ -168,7 +171,7 @@ export class FsStore implements Store {
   #filePath(id: string): string {
     // The only place a path is built from an id: nothing but a slot id ever gets here.
     if (!isSlotId(id)) throw new InvalidIdError(id);
-    return join(this.filesDir, id);
+    return this.#filesPrefix + id;
   }
 
   async write(
@@ -180,30 +183,35 @@ export class FsStore implements Store {
     const { signal } = options;
     if (!Number.isSafeInteger(input.size) || input.size < 0) throw new RangeError(`invalid size ${input.size}`);
     if (signal?.aborted) throw new UploadAbortedError({ cause: signal.reason });
-    if (await exists(target)) throw new UploadExistsError(input.id);
+    if (existsSync(target)) throw new UploadExistsError(input.id);
 
-    const tmp = join(this.tmpDir, `${input.id}.${randomBytes(6).toString('base64url')}.part`);
-    let fh: FileHandle | undefined;
+    // Only the existence check and small writes (receive.ts) run on the main thread. Creating,
+    // closing, linking and unlinking go through the thread pool: on a journalling or network
+    // file system each may wait for a journal commit or a round trip, and the event loop must
+    // not. The callback API, not fs/promises: it costs less per call.
+    const tmp = `${this.#tmpPrefix}${input.id}.${tempSuffix()}.part`;
+    let fd: number | undefined;
+    let created = false;
     try {
-      fh = await open(tmp, CREATE_FLAGS, this.#fileMode);
-      runningUploads++;
-      let meta: UploadMeta;
-      try {
-        meta = await receive(fh, { ...input, storedAt: Date.now() }, body, signal, this.#durable);
-      } finally {
-        runningUploads--;
-      }
-      if (this.#durable) await fh.datasync();
-      await fh.close();
-      fh = undefined;
+      fd = await fsCall<number>((cb) => openCb(tmp, CREATE_FLAGS, this.#fileMode, cb));
+      created = true;
+      const meta = await receive(fd, { ...input, storedAt: Date.now() }, body, signal, this.#durable);
+      if (this.#durable) await datasync(fd);
+      const closing = fd;
+      fd = undefined;
+      await fsCall<void>((cb) => closeCb(closing, cb));
       if (signal?.aborted) throw new UploadAbortedError({ cause: signal.reason });
       await this.#publish(tmp, target, input.id);
-      await unlink(tmp).catch(noop);
+      // Published all the same if this fails; purge removes a leftover temp file.
+      await fsCall<void>((cb) => unlinkCb(tmp, cb)).catch(noop);
       if (this.#durable) await this.#syncFilesDir();
       return meta;
     } catch (err) {
-      await fh?.close().catch(noop);
-      await unlink(tmp).catch(noop);
+      if (fd !== undefined) {
+        const closing = fd;
+        await fsCall<void>((cb) => closeCb(closing, cb)).catch(noop);
+      }
+      if (created) await fsCall<void>((cb) => unlinkCb(tmp, cb)).catch(noop);
       if (isNoSpaceError(err)) throw new StorageFullError({ cause: err });
       throw err;
     }
@@ -212,7 +220,7 @@ export class FsStore implements Store {
   async #publish(tmp: string, target: string, id: string): Promise<void> {
     if (this.#canLink) {
       try {
-        await link(tmp, target);
+        await fsCall<void>((cb) => linkCb(tmp, target, cb));
         return;
       } catch (err) {
         if (errCode(err) === 'EEXIST') throw new UploadExistsError(id);
@@ -221,8 +229,8 @@ export class FsStore implements Store {
     }
     // No hard links on this filesystem: a small window remains in which two writers of one id
     // can both pass the check; the later rename wins. Both bodies had the slot's exact size.
-    if (await exists(target)) throw new UploadExistsError(id);
-    await rename(tmp, target);
+    if (existsSync(target)) throw new UploadExistsError(id);
+    await fsCall<void>((cb) => renameCb(tmp, target, cb));
   }
 
   /**
@@ -250,7 +258,7 @@ export class FsStore implements Store {
 
   async stat(id: string): Promise<UploadMeta | undefined> {
     if (!isSlotId(id)) return undefined;
-    return statUpload(this.#filePath(id), id);
+    return statUpload(this.#filePath(id), id, this.#cache);
   }
 
   async read(
@@ -267,11 +275,12 @@ export class FsStore implements Store {
         throw new RangeError(`range ${start}-${end} is outside 0-${meta.size - 1}`);
       }
       return selection;
-    });
+    }, this.#cache);
   }
 
   async delete(id: string): Promise<boolean> {
     if (!isSlotId(id)) return false;
+    this.#cache?.delete(id);
     try {
       await unlink(this.#filePath(id));
       return true;
@@ -321,167 +330,24 @@ export class FsStore implements Store {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (err) {
-    if (errCode(err) === 'ENOENT') return false;
-    throw err;
-  }
-}
-
 /**
- * Streams `body` into `fh` after a reserved header, counting bytes; throws SizeMismatchError as
- * soon as the count passes `meta.size` (the rest is never read) or when the body ends short.
- * Writes overlap with reading: while one writev is in flight, arriving chunks gather (up to
- * batchLimit(), then reading waits), so a fast client gets large writes and a slow one small ones.
+ * A temp-file name part no other writer uses: random per process (nodes and restarts share
+ * tmp/), then counted; base64url so it matches PARTIAL_NAME.
  */
-async function receive(
-  fh: FileHandle,
-  meta: UploadMeta,
-  body: AsyncIterable<Uint8Array>,
-  signal: AbortSignal | undefined,
-  durable: boolean,
-): Promise<UploadMeta> {
-  const header = encodeHeader(meta);
-  const bodyOffset = header.length;
-  let pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  let position = bodyOffset;
-  let received = 0;
-  let streaming = false; // past the small-body hold: body bytes go to disk as they come
-  let inflight: Promise<void> | undefined;
-  let writeError: unknown;
-  // Durable uploads: start writeback of what is already written while the rest arrives, so the
-  // final fdatasync has only the tail left to flush instead of the whole file.
-  let unsynced = 0;
-  let syncing: Promise<void> | undefined;
-
-  const flush = (): void => {
-    const buffers = pending;
-    const at = position;
-    const bytes = pendingBytes;
-    position += pendingBytes;
-    pending = [];
-    pendingBytes = 0;
-    const run: Promise<void> = writeAll(fh, buffers, at).then(
-      () => {
-        if (inflight === run) inflight = undefined;
-        unsynced += bytes;
-        if (durable && unsynced >= EARLY_SYNC && !syncing) {
-          unsynced = 0;
-          syncing = fh.datasync().then(
-            () => void (syncing = undefined),
-            (err: unknown) => {
-              writeError ??= err;
-              syncing = undefined;
-            },
-          );
-        }
-      },
-      (err: unknown) => {
-        writeError ??= err;
-        if (inflight === run) inflight = undefined;
-      },
-    );
-    inflight = run;
-  };
-
-  for await (const chunk of abortable(body, signal)) {
-    if (writeError !== undefined) throw writeError;
-    received += chunk.length;
-    if (received > meta.size) throw new SizeMismatchError(meta.size, received);
-    if (chunk.length === 0) continue;
-    pending.push(chunk);
-    pendingBytes += chunk.length;
-    const limit = batchLimit();
-    if (!streaming) {
-      if (pendingBytes < Math.min(SMALL_BODY, limit)) continue;
-      streaming = true;
-    }
-    if (inflight === undefined) flush();
-    else if (pendingBytes >= limit) {
-      await inflight;
-      if (writeError !== undefined) throw writeError;
-      flush();
-    }
-  }
-  if (received !== meta.size) throw new SizeMismatchError(meta.size, received);
-  await inflight;
-  await syncing;
-  if (writeError !== undefined) throw writeError;
-
-  // Published now: the header is written last so storedAt is the completion time.
-  const final: UploadMeta = { ...meta, storedAt: Date.now() };
-  const finalHeader = encodeHeader(final, header.length - 8);
-  if (!streaming) {
-    await writeAll(fh, [finalHeader, ...pending], 0);
-  } else {
-    await Promise.all([pendingBytes > 0 ? writeAll(fh, pending, position) : undefined, writeAll(fh, [finalHeader], 0)]);
-  }
-  return final;
+const tempPrefix = randomBytes(9).toString('base64url');
+let tempCounter = 0;
+function tempSuffix(): string {
+  return `${tempPrefix}${(tempCounter++).toString(36)}`;
 }
 
-/** writev until every byte is written (a regular file may take fewer bytes than asked). */
-async function writeAll(fh: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
-  let total = 0;
-  for (const b of buffers) total += b.length;
-  let done = 0;
-  while (done < total) {
-    const { bytesWritten } = await fh.writev(buffers, position + done);
-    if (bytesWritten <= 0) throw new Error('writev wrote nothing');
-    done += bytesWritten;
-    if (done < total) buffers = dropPrefix(buffers, bytesWritten);
-  }
+/** A node:fs callback call as a promise (lighter than fs/promises, which wraps every fd). */
+function fsCall<T>(start: (cb: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
+  return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value as T))));
 }
 
-function dropPrefix(buffers: Uint8Array[], n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const b of buffers) {
-    if (n >= b.length) {
-      n -= b.length;
-      continue;
-    }
-    out.push(n > 0 ? b.subarray(n) : b);
-    n = 0;
-  }
-  return out;
-}
-
-/**
- * Iterates `source` but gives up as soon as `signal` aborts, even while a read is pending (a
- * stalled client must not hold a write open); the source's iterator is told to return either way.
- * One abort listener for the whole stream (not a Promise.race per chunk, which would pile up
- * reactions on a never-settling promise and keep every chunk alive).
- */
-async function* abortable(source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
-  const it = source[Symbol.asyncIterator]();
-  let finished = false;
-  let rejectPending: ((err: unknown) => void) | undefined;
-  const onAbort = (): void => rejectPending?.(new UploadAbortedError({ cause: signal?.reason }));
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    while (true) {
-      if (signal?.aborted) throw new UploadAbortedError({ cause: signal.reason });
-      const r = signal
-        ? await new Promise<IteratorResult<Uint8Array>>((resolve, reject) => {
-            rejectPending = reject;
-            it.next().then(resolve, reject);
-          })
-        : await it.next();
-      rejectPending = undefined;
-      if (r.done) {
-        finished = true;
-        return;
-      }
-      yield r.value;
-    }
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-    // Not awaited: a generator stuck in a pending next() only returns after that settles.
-    if (!finished) void Promise.resolve(it.return?.()).catch(noop);
-  }
+/** Whether anything is at `path` (not following a symlink); no exception for "no". */
+function existsSync(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 }
 
 async function* entries(dir: string): AsyncIterable<Dirent> {

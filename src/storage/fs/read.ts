@@ -1,7 +1,8 @@
-import { close, constants, createReadStream, open, read } from 'node:fs';
+import { close, constants, createReadStream, fstatSync, open, read } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { StoredBody, UploadMeta } from '../store.ts';
 import { CorruptUploadError, decodeHeader, headerEnd } from './format.ts';
+import { MAX_CACHED_BODY, type SmallUploadCache } from './cache.ts';
 
 /**
  * The read side of the fs store, built for many small GETs and fast large ones: raw descriptors
@@ -44,9 +45,17 @@ export class BufferPool {
   }
 }
 
-const firstReads = new BufferPool(FIRST_READ, 64);
+// Free buffers kept for reuse. Small hot files are served from the cache (cache.ts), so first
+// reads are mostly one-off; a streaming download holds two chunks at a time.
+const firstReads = new BufferPool(FIRST_READ, 16);
 const statReads = new BufferPool(STAT_READ, 64);
-const chunks = new BufferPool(READ_CHUNK, 8);
+const chunks = new BufferPool(READ_CHUNK, 4);
+/**
+ * Streaming downloads beyond this many at once read in FIRST_READ pieces instead of READ_CHUNK,
+ * so the memory for download buffers stays near 2 × READ_CHUNK × this, however many there are.
+ */
+const LARGE_CHUNK_STREAMS = 8;
+let streams = 0;
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
@@ -130,7 +139,9 @@ function checkId(meta: UploadMeta, id: string): void {
  * @example
  * const meta = await statUpload(join(filesDir, id), id);
  */
-export async function statUpload(path: string, id: string): Promise<UploadMeta | undefined> {
+export async function statUpload(path: string, id: string, cache?: SmallUploadCache): Promise<UploadMeta | undefined> {
+  const hit = cache?.get(id, path);
+  if (hit) return hit.meta;
   const fd = await openUpload(path);
   if (fd === undefined) return undefined;
   try {
@@ -145,7 +156,8 @@ export async function statUpload(path: string, id: string): Promise<UploadMeta |
 /**
  * Opens the upload at `path`, lets `select` decide from its metadata what to read, and returns
  * it; undefined when there is none. Small selections come from the first read (descriptor
- * already closed); large ones stream from the open descriptor.
+ * already closed); large ones stream from the open descriptor. With a `cache`, small uploads
+ * are served from it while the file is unchanged, and kept in it when read whole.
  *
  * @example
  * const got = await readUpload(path, id, (meta) => ({ start: 0, end: 9 }));
@@ -154,7 +166,10 @@ export async function readUpload(
   path: string,
   id: string,
   select: (meta: UploadMeta) => { start: number; end: number } | null,
+  cache?: SmallUploadCache,
 ): Promise<StoredBody | undefined> {
+  const hit = cache?.get(id, path);
+  if (hit) return fromMemory(hit.meta, hit.body, select);
   const fd = await openUpload(path);
   if (fd === undefined) return undefined;
   let head: Head;
@@ -165,6 +180,15 @@ export async function readUpload(
     throw err;
   }
   const { meta, bodyOffset, buf, valid, pool } = head;
+  if (cache && meta.size <= MAX_CACHED_BODY && bodyOffset + meta.size <= valid) {
+    const kept = remember(cache, fd, meta, buf.subarray(bodyOffset, bodyOffset + meta.size));
+    if (kept) {
+      // Served from the cache's copy; the read buffer goes back to the pool right away.
+      pool?.give(buf);
+      void closeFd(fd);
+      return fromMemory(meta, kept, select);
+    }
+  }
   let range: { start: number; end: number } | null;
   try {
     range = select(meta);
@@ -181,7 +205,7 @@ export async function readUpload(
       pool?.give(buf);
       return { meta, body: emptyBody() };
     }
-    return { meta, ...bufferBody(buf, from, to, pool) };
+    return new MemoryBody(meta, buf, from, to, pool);
   }
   pool?.give(buf);
   if (valid < buf.length) {
@@ -191,18 +215,67 @@ export async function readUpload(
   return { meta, ...fileBody(fd, from, to) };
 }
 
-/** A body that is already in (a pooled) memory: handed back to the pool once written out. */
-function bufferBody(buf: Buffer, from: number, to: number, pool: BufferPool | undefined): Pick<StoredBody, 'body' | 'pipeTo'> {
-  const bytes = buf.subarray(from, to);
-  let used = false;
-  const claim = (): void => {
-    if (used) throw new Error('an upload body can be consumed once');
-    used = true;
-  };
-  return {
-    body: {
+/**
+ * Caches a body read whole, with the identity of the file it came from (still published);
+ * returns the cache's copy, or undefined when it was not kept.
+ */
+function remember(cache: SmallUploadCache, fd: number, meta: UploadMeta, body: Buffer): Buffer | undefined {
+  let st;
+  try {
+    st = fstatSync(fd);
+  } catch {
+    return undefined;
+  }
+  // nlink 0: removed while we read it; the next read finds out what is there now.
+  return st.nlink > 0 ? cache.set(meta, body, st) : undefined;
+}
+
+/** The selection of a whole body held in memory that nobody modifies (the cache's copy). */
+function fromMemory(
+  meta: UploadMeta,
+  whole: Buffer,
+  select: (meta: UploadMeta) => { start: number; end: number } | null,
+): StoredBody {
+  const range = select(meta);
+  if (range === null) return { meta, body: emptyBody() };
+  return new MemoryBody(meta, whole, range.start, range.end + 1, undefined);
+}
+
+/**
+ * A StoredBody over bytes in memory, pooled or not (a pooled buffer goes back once written out).
+ * A class rather than closures: a cached download builds one
+ * per request, and `body` (rarely used) is only made when asked for.
+ */
+class MemoryBody implements StoredBody {
+  readonly meta: UploadMeta;
+  /** Offered only when no pool wants the buffer back (whoever takes the bytes may keep them). */
+  readonly bytes: Buffer | undefined;
+  readonly #buf: Buffer;
+  readonly #from: number;
+  readonly #to: number;
+  readonly #pool: BufferPool | undefined;
+  #used = false;
+
+  constructor(meta: UploadMeta, buf: Buffer, from: number, to: number, pool: BufferPool | undefined) {
+    this.meta = meta;
+    this.#buf = buf;
+    this.#from = from;
+    this.#to = to;
+    this.#pool = pool;
+    this.bytes = pool === undefined ? buf.subarray(from, to) : undefined;
+  }
+
+  #claim(): Buffer {
+    if (this.#used) throw new Error('an upload body can be consumed once');
+    this.#used = true;
+    return this.bytes ?? this.#buf.subarray(this.#from, this.#to);
+  }
+
+  get body(): AsyncIterable<Uint8Array> {
+    const claim = (): Buffer => this.#claim();
+    return {
       [Symbol.asyncIterator]() {
-        claim(); // the buffer is never returned to the pool: the consumer may keep the chunk
+        const bytes = claim(); // the buffer is never returned to the pool: the consumer may keep the chunk
         let done = bytes.length === 0;
         return {
           next: async () => {
@@ -213,21 +286,22 @@ function bufferBody(buf: Buffer, from: number, to: number, pool: BufferPool | un
           return: async () => ({ done: true, value: undefined }),
         };
       },
-    },
-    pipeTo(dest: Writable): Promise<void> {
-      claim();
-      if (bytes.length === 0) return Promise.resolve();
-      return new Promise((resolve, reject) => {
-        dest.write(bytes, (err?: Error | null) => {
-          if (err) reject(err);
-          else {
-            pool?.give(buf);
-            resolve();
-          }
-        });
+    };
+  }
+
+  pipeTo(dest: Writable): Promise<void> {
+    const bytes = this.#claim();
+    if (bytes.length === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      dest.write(bytes, (err?: Error | null) => {
+        if (err) reject(err);
+        else {
+          this.#pool?.give(this.#buf);
+          resolve();
+        }
       });
-    },
-  };
+    });
+  }
 }
 
 /**
@@ -260,7 +334,8 @@ function fileBody(fd: number, from: number, to: number): Pick<StoredBody, 'body'
       const onClose = (): void => onEnd();
       dest.once('close', onClose);
       dest.once('error', onEnd);
-      let buffers: Buffer[] | undefined = [chunks.take(), chunks.take()];
+      const pool = streams++ < LARGE_CHUNK_STREAMS ? chunks : firstReads;
+      let buffers: Buffer[] | undefined = [pool.take(), pool.take()];
       let pending: Promise<void> | undefined;
       try {
         let pos = from;
@@ -288,7 +363,8 @@ function fileBody(fd: number, from: number, to: number): Pick<StoredBody, 'body'
       } finally {
         dest.off('close', onClose);
         dest.off('error', onEnd);
-        if (buffers) for (const b of buffers) chunks.give(b);
+        streams--;
+        if (buffers) for (const b of buffers) pool.give(b);
         await closeFd(fd).catch(noop);
       }
     },
