@@ -50,7 +50,11 @@ for (const kind of ['prosody', 'ejabberd'] as const) {
         const slot = await alice.requestSlot(xmpp.componentDomain, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: `f${i}.bin`, size: 10 + i }, 5000);
         assert.ok(slot.ok, `slot request ${i}: ${slot.ok ? '' : `${slot.error.type}/${slot.error.condition}`}`);
       }
-      return new Map(nodes.map((node) => [node.name, countLogs(node, 'slot issued') - (before.get(node.name) ?? 0)]));
+      const counts = () => new Map(nodes.map((node) => [node.name, countLogs(node, 'slot issued') - (before.get(node.name) ?? 0)]));
+      // The answer can overtake the log line (XMPP socket vs stdout pipe): wait for the lines, bounded.
+      const deadline = Date.now() + 3000;
+      while ([...counts().values()].reduce((a, b) => a + b, 0) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return counts();
     };
 
     /** Slot requests until one succeeds (the takeover window), bounded. */
