@@ -36,7 +36,7 @@ async function withRepo(f: (repo: string) => Promise<void>): Promise<void> {
 }
 
 const until = async (what: string, check: () => boolean): Promise<void> => {
-  const deadline = Date.now() + 5000;
+  const deadline = Date.now() + 15_000; // generous: the suite runs three files at once on two cores
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
