@@ -99,6 +99,8 @@ export function serveConfigXml(cfg: ServeConfig): string {
     ['xmppPort', cfg.xmpp.port],
     ['slotSecret', cfg.slotSecret],
     ['maxFileSize', -1],
+    // No admin listener: the default port 7444 may belong to another serve on this machine.
+    ['adminPort', 0],
   ];
   const body = props.map(([k, v]) => `      <${k}>${xmlEscape(String(v))}</${k}>`).join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<jive>\n  <plugin>\n    <httpfileupload>\n${body}\n    </httpfileupload>\n  </plugin>\n</jive>\n`;
