@@ -13,7 +13,12 @@ export const SLOT_ID_PATTERN = /^[A-Za-z0-9_-]{24}$/;
  * const id = newSlotId(); // "q3W0n7V4uXy1Z2a_bC-dEfGh"
  */
 export function newSlotId(): string {
-  return randomBytes(ID_BYTES).toString('base64url');
+  // Never a leading "-": ids are command-line arguments too (`slots rm ID`), where it would read
+  // as an option. Skipping 1 id in 64 leaves more than 143 bits.
+  for (;;) {
+    const id = randomBytes(ID_BYTES).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 /** True when `id` has the exact shape newSlotId produces. */

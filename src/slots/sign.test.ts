@@ -22,6 +22,7 @@ test('ids are 144-bit base64url and distinct', () => {
   const ids = new Set(Array.from({ length: 1000 }, newSlotId));
   assert.equal(ids.size, 1000);
   for (const id of ids) assert.ok(isSlotId(id), id);
+  for (const id of ids) assert.ok(!id.startsWith('-'), `${id} would read as a command-line option`);
   assert.equal(isSlotId('../../etc/passwd'), false);
   assert.equal(isSlotId('a'.repeat(23)), false);
 });
