@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
-import { freePort, portAccepts, releaseDir, removeDir, spawnGroup, trackDir, waitFor, type GroupProcess } from './processes.ts';
-import { assertPlain, DEFAULT_USERS, resolveUsers, type TestServerOptions, type XmppTestServer } from './server.ts';
+import { freePort, portAccepts, spawnGroup, trackDir, waitFor, type GroupProcess } from './processes.ts';
+import { assertPlain, DEFAULT_USERS, resolveUsers, serverHandle, type TestServerOptions, type XmppTestServer } from './server.ts';
 import { runTestServerCli } from './cli.ts';
 
 export interface EjabberdConfigInput {
@@ -183,17 +183,7 @@ export async function startEjabberd(options: TestServerOptions = {}): Promise<Xm
   // In-band registration (XEP-0077) over c2s: milliseconds, where each ejabberdctl call boots an
   // Erlang VM (~1 s of CPU).
   await Promise.all(users.map((u) => registerInBand(c2sPort, u.host, u.user, u.password)));
-  if (options.keep) {
-    proc?.release();
-    releaseDir(dir);
-  }
-
-  let stopped = false;
-  // Erlang shuts down cleanly on SIGTERM (Mnesia flushed), so accounts survive a restart.
-  const pause = async () => {
-    await proc?.stop('SIGTERM', 5000);
-  };
-  return {
+  return serverHandle({
     kind: 'ejabberd',
     host,
     hosts,
@@ -203,23 +193,12 @@ export async function startEjabberd(options: TestServerOptions = {}): Promise<Xm
     componentSecret,
     users,
     dataDir: dir,
-    pid: () => proc?.pid ?? 0,
     logs,
-    pause,
-    async restart() {
-      if (stopped) throw new Error('ejabberd was stopped; start a new one');
-      await pause();
-      const state = await launch();
-      if (state !== 'ok') throw new Error(`ejabberd could not listen again on its ports:\n${logs()}`);
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      // The data is thrown away: no need for a clean shutdown.
-      await proc?.stop('SIGKILL');
-      removeDir(dir);
-    },
-  };
+    proc: () => proc,
+    launch,
+    pauseGraceMs: 5000,
+    ...(options.keep ? { keep: true } : {}),
+  });
 }
 
 /**

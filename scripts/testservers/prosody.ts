@@ -9,8 +9,8 @@ import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { freePort, portAccepts, removeDir, releaseDir, run, spawnGroup, trackDir, waitFor, type GroupProcess } from './processes.ts';
-import { assertPlain, DEFAULT_USERS, resolveUsers, type TestServerOptions, type XmppTestServer } from './server.ts';
+import { freePort, portAccepts, run, spawnGroup, trackDir, waitFor, type GroupProcess } from './processes.ts';
+import { assertPlain, DEFAULT_USERS, resolveUsers, serverHandle, type TestServerOptions, type XmppTestServer } from './server.ts';
 import { runTestServerCli } from './cli.ts';
 
 export interface ProsodyConfigInput {
@@ -152,16 +152,7 @@ export async function startProsody(options: TestServerOptions = {}): Promise<Xmp
     componentPort = await freePort();
     writeConfig();
   }
-  if (options.keep) {
-    proc?.release();
-    releaseDir(dir);
-  }
-
-  let stopped = false;
-  const pause = async () => {
-    await proc?.stop('SIGTERM', 3000);
-  };
-  return {
+  return serverHandle({
     kind: 'prosody',
     host,
     hosts,
@@ -171,24 +162,12 @@ export async function startProsody(options: TestServerOptions = {}): Promise<Xmp
     componentSecret,
     users,
     dataDir: dir,
-    pid: () => proc?.pid ?? 0,
     logs,
-    pause,
-    async restart() {
-      if (stopped) throw new Error('prosody was stopped; start a new one');
-      await pause();
-      // Ports are ours until restart: same config, so clients and components reconnect to the same place.
-      const state = await launch();
-      if (state !== 'ok') throw new Error(`prosody could not listen again on its ports:\n${logs()}`);
-    },
-    async stop() {
-      if (stopped) return;
-      stopped = true;
-      // The data is thrown away: no need for a clean shutdown.
-      await proc?.stop('SIGKILL');
-      removeDir(dir);
-    },
-  };
+    proc: () => proc,
+    launch,
+    pauseGraceMs: 3000,
+    ...(options.keep ? { keep: true } : {}),
+  });
 }
 
 if (import.meta.main) {

@@ -1,3 +1,5 @@
+import { releaseDir, removeDir, type GroupProcess } from './processes.ts';
+
 /**
  * What a throw-away XMPP test server (Prosody or ejabberd) looks like to tests, the demo and the
  * `up`/`down` CLI: both implementations return this shape.
@@ -78,4 +80,54 @@ export function assertPlain(name: string, value: string): void {
   if (!/^[A-Za-z0-9._@+=-]+$/.test(value)) {
     throw new Error(`${name} must be plain ASCII (letters, digits, . _ @ + = -): ${JSON.stringify(value)}`);
   }
+}
+
+/** What a started server's handle needs from its starter (prosody.ts, ejabberd.ts). */
+export interface HandleSpec extends Omit<XmppTestServer, 'pid' | 'stop' | 'restart' | 'pause'> {
+  /** The running process group (reassigned by launch()). */
+  proc(): GroupProcess | undefined;
+  /** Starts the server again with the same config and ports. */
+  launch(): Promise<string>;
+  /** How long a graceful stop (pause) may take before SIGKILL. */
+  pauseGraceMs: number;
+  /** Leave the process and its dir running when the test process exits (the `up` CLI). */
+  keep?: boolean;
+}
+
+/**
+ * The handle both test servers return: pause/restart keep the data, stop throws it away.
+ *
+ * @example
+ * return serverHandle({ kind: 'prosody', …, proc: () => proc, launch, pauseGraceMs: 3000 });
+ */
+export function serverHandle(spec: HandleSpec): XmppTestServer {
+  const { proc, launch, pauseGraceMs, keep, ...info } = spec;
+  if (keep) {
+    proc()?.release();
+    releaseDir(info.dataDir);
+  }
+  let stopped = false;
+  // A graceful stop: the server flushes its data, so accounts survive a restart.
+  const pause = async () => {
+    await proc()?.stop('SIGTERM', pauseGraceMs);
+  };
+  return {
+    ...info,
+    pid: () => proc()?.pid ?? 0,
+    pause,
+    async restart() {
+      if (stopped) throw new Error(`${info.kind} was stopped; start a new one`);
+      await pause();
+      // Same config and ports, so clients and components reconnect to the same place.
+      const state = await launch();
+      if (state !== 'ok') throw new Error(`${info.kind} could not listen again on its ports:\n${info.logs()}`);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      // The data is thrown away: no need for a clean shutdown.
+      await proc()?.stop('SIGKILL');
+      removeDir(info.dataDir);
+    },
+  };
 }
