@@ -185,18 +185,40 @@ export function registerSlots(program: Command): void {
             report({ id: meta.id, filename: meta.filename, size: meta.size, state: 'stored', outcome: 'failed', error: (err as Error).message });
           }
         };
-        // Pending slots to forget: by id, or every slot of the user.
+        // Pending slots to forget: by id, or every slot of the user. Collected per batch first and
+        // each batch rewritten once afterwards — rewriting while the listing is being paged
+        // could make S3 list a batch again; the matches are bounded by the ids given or by one
+        // user's pending slots.
         const wantedIds = new Set(ids);
         const user = opts.user !== undefined ? userKey(opts.user) : undefined;
         const pendingFound = new Set<string>();
+        const byBatch = new Map<string, import('../inventory/ledger.ts').PendingSlot[]>();
         for await (const p of ledger.pendingSlots()) {
-          if (!wantedIds.has(p.id) && p.entry.user !== user) continue;
+          if (!wantedIds.has(p.id) && userKey(p.uploader) !== user) continue;
+          if (pendingFound.has(p.id)) continue;
           if ((await store.stat(p.id)) !== undefined) continue; // uploaded: removed as an upload below
-          lock.assertHeld();
           pendingFound.add(p.id);
-          if (!dryRun) await ledger.forgetPending(p.entry);
-          forgotten++;
-          report({ id: p.id, filename: p.filename, size: p.size, state: 'pending', outcome: dryRun ? 'would-remove' : 'removed' });
+          const list = byBatch.get(p.batch) ?? [];
+          list.push(p);
+          byBatch.set(p.batch, list);
+        }
+        for (const [batch, slots] of byBatch) {
+          lock.assertHeld();
+          let outcome: Outcome = dryRun ? 'would-remove' : 'removed';
+          let error: string | undefined;
+          if (!dryRun) {
+            try {
+              await ledger.forgetPending(batch, slots.map((p) => p.id));
+            } catch (err) {
+              outcome = 'failed';
+              error = (err as Error).message;
+            }
+          }
+          for (const p of slots) {
+            if (outcome === 'failed') failed++;
+            else forgotten++;
+            report({ id: p.id, filename: p.filename, size: p.size, state: 'pending', outcome, ...(error !== undefined ? { error } : {}) });
+          }
         }
         for (const id of ids) {
           if (pendingFound.has(id)) continue;

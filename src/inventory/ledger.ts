@@ -4,39 +4,29 @@
  * record deletions. Quotas and `slots ls` read it instead of scanning the repository.
  *
  * Every write is idempotent and ordered so a crash leaves at worst a dangling or missing entry,
- * which repair.ts (run by purge) fixes; readers tolerate both.
+ * which repair.ts (run by purge) fixes; readers tolerate both. Writes whose order does not matter
+ * for that go out concurrently; the cluster-wide pending slots and the usage deltas of stored
+ * uploads are group-committed (pending-journal.ts, group-commit.ts), one entry per batch.
  */
 import { randomBytes } from 'node:crypto';
-import type { Purpose, Slot } from '../slots/slot.ts';
+import type { Slot } from '../slots/slot.ts';
 import type { UploadMeta } from '../storage/store.ts';
+import { GroupCommit } from './group-commit.ts';
 import type { IndexStore } from './index-store.ts';
+import { PendingJournal, type JournalSlot, type PendingSlot } from './pending-journal.ts';
 import {
   deltaName,
-  parsePending,
   parseStored,
   parseTimed,
   paths,
-  pendingName,
   storedName,
   timedName,
   userKey,
-  type PendingEntry,
   type StoredEntry,
   type TimedEntry,
 } from './names.ts';
 
-/** A slot issued (or being issued) and not uploaded yet, as `slots ls` shows it. */
-export interface PendingSlot {
-  id: string;
-  filename: string;
-  size: number;
-  contentType: string | undefined;
-  uploader: string;
-  issuedAt: number;
-  expiresAt: number;
-  purpose: Purpose;
-  expireBefore?: number;
-}
+export type { JournalSlot, PendingSlot } from './pending-journal.ts';
 
 /** A quota's hold on bytes while a slot is being decided (see quota/guard.ts). */
 export interface Reservation {
@@ -60,6 +50,15 @@ export interface LedgerOptions {
   now?: () => number;
 }
 
+/** Options of {@link Ledger.recordUploadStored}. */
+export interface UploadStoredOptions {
+  /**
+   * Delete the user's `pending/` entry of the slot. Only slots issued under a per-user quota
+   * have one (see recordSlotIssued), so the guard asks for this only while such a quota is set.
+   */
+  userPending?: boolean;
+}
+
 const storedEntry = (meta: UploadMeta): StoredEntry => {
   const e: StoredEntry = { storedAt: meta.storedAt, id: meta.id, size: meta.size, purpose: meta.purpose };
   if (meta.expireBefore !== undefined) e.expireBefore = meta.expireBefore;
@@ -77,10 +76,30 @@ const storedEntry = (meta: UploadMeta): StoredEntry => {
 export class Ledger {
   readonly index: IndexStore;
   readonly #now: () => number;
+  readonly #pending: PendingJournal;
+  /**
+   * Stored uploads' usage deltas: one `add` entry per batch, dated at its newest storedAt. A
+   * batch spans milliseconds; should a usage scan begin inside one, its older uploads count twice
+   * (scan and delta) until the next scan — the global quota errs on the full side, never over.
+   */
+  readonly #deltas: GroupCommit<{ at: number; size: number }>;
 
   constructor(index: IndexStore, options: LedgerOptions = {}) {
     this.index = index;
     this.#now = options.now ?? Date.now;
+    this.#pending = new PendingJournal(index);
+    this.#deltas = new GroupCommit({
+      write: async (uploads) => {
+        let at = 0;
+        let size = 0;
+        for (const u of uploads) {
+          at = Math.max(at, u.at);
+          size += u.size;
+        }
+        const id = randomBytes(12).toString('base64url');
+        await index.put(`${paths.delta}/${deltaName({ at, id, size, kind: 'add', count: uploads.length })}`);
+      },
+    });
   }
 
   /**
@@ -107,16 +126,20 @@ export class Ledger {
   }
 
   /**
-   * Records an issued slot: the user's pending entry (replacing its reservation, if any) and the
-   * cluster-wide pending entry with the slot's details for `slots ls`.
+   * Records an issued slot: in the cluster-wide pending journal (for `slots ls` and the global
+   * quota) and, when a quota reservation was made for it, as the user's pending entry replacing
+   * the reservation. Resolves once both are written: the slot is on record before its client
+   * gets it.
+   *
+   * Without a reservation (no per-user quota) nothing is written per user: the entry would only
+   * be read by a per-user quota, and one older than a slot lifetime no longer counts anyway — so
+   * a quota enabled later undercounts for at most one slot lifetime, which does not justify a
+   * file creation per slot and a deletion per upload.
    *
    * @example
    * await ledger.recordSlotIssued(slot, reservation);
    */
   async recordSlotIssued(slot: Slot, reservation?: Reservation): Promise<void> {
-    const user = userKey(slot.uploader);
-    const timed: TimedEntry = { at: slot.issuedAt, id: slot.id, size: slot.size };
-    await this.index.put(`${paths.userPending(user)}/${timedName(timed)}`);
     const details: PendingSlot = {
       id: slot.id,
       filename: slot.filename,
@@ -128,23 +151,35 @@ export class Ledger {
       purpose: slot.purpose,
       ...(slot.expireBefore !== undefined ? { expireBefore: slot.expireBefore } : {}),
     };
-    await this.index.put(`${paths.pending}/${pendingName({ ...timed, user })}`, JSON.stringify(details));
-    if (reservation) await this.cancel(reservation);
+    const journal = this.#pending.record(details);
+    if (!reservation) return journal;
+    // The slot's entry before the reservation goes, so the user's bytes never drop out between.
+    const user = (async () => {
+      await this.index.put(`${paths.userPending(userKey(slot.uploader))}/${timedName({ at: slot.issuedAt, id: slot.id, size: slot.size })}`);
+      await this.cancel(reservation);
+    })();
+    await Promise.all([journal, user]);
   }
 
   /**
-   * Records a published upload: stored and log entries, a usage delta; then the pending entries
-   * of its slot go.
+   * Records a published upload: stored and log entries and the usage delta (group-committed with
+   * other uploads' deltas) all at once — none depends on another, and repair restores a missing
+   * stored entry (with its log entry). Then, if asked, the user's pending entry of the slot goes:
+   * only after the stored and log entries exist, so quotas never lose sight of the bytes. The
+   * cluster-wide pending batch is left alone (it expires with the slot lifetime; `slots ls` and
+   * `slots rm` skip slots whose upload exists).
    *
    * @example
-   * hooks.onUploadFinished = ({ meta }) => void ledger.recordUploadStored(meta).catch(log.warn);
+   * hooks.onUploadFinished = ({ meta }) => void ledger.recordUploadStored(meta, { userPending: true }).catch(log.warn);
    */
-  async recordUploadStored(meta: UploadMeta): Promise<void> {
+  async recordUploadStored(meta: UploadMeta, options: UploadStoredOptions = {}): Promise<void> {
     const user = userKey(meta.uploader);
-    await this.index.put(`${paths.stored(user)}/${storedName(storedEntry(meta))}`);
-    await this.index.put(`${paths.log(user)}/${timedName({ at: meta.storedAt, id: meta.id, size: meta.size })}`);
-    await this.index.put(`${paths.delta}/${deltaName({ at: meta.storedAt, id: meta.id, size: meta.size, kind: 'add' })}`);
-    await this.forgetPending({ at: meta.issuedAt, id: meta.id, size: meta.size, user });
+    await Promise.all([
+      this.index.put(`${paths.stored(user)}/${storedName(storedEntry(meta))}`),
+      this.index.put(`${paths.log(user)}/${timedName({ at: meta.storedAt, id: meta.id, size: meta.size })}`),
+      this.#deltas.add({ at: meta.storedAt, size: meta.size }),
+    ]);
+    if (options.userPending) await this.index.delete(`${paths.userPending(user)}/${timedName({ at: meta.issuedAt, id: meta.id, size: meta.size })}`);
   }
 
   /**
@@ -156,19 +191,24 @@ export class Ledger {
    */
   async recordUploadDeleted(meta: UploadMeta): Promise<void> {
     const user = userKey(meta.uploader);
-    await this.index.put(`${paths.delta}/${deltaName({ at: this.#now(), id: meta.id, size: meta.size, kind: 'del' })}`);
+    await this.index.put(`${paths.delta}/${deltaName({ at: this.#now(), id: meta.id, size: meta.size, kind: 'del', count: 1 })}`);
     await this.index.delete(`${paths.stored(user)}/${storedName(storedEntry(meta))}`);
   }
 
   /**
-   * Removes a slot's pending entries (both the user's and the cluster-wide one).
+   * Forgets pending slots of one batch (`slots rm`, under the maintenance lock): the batch is
+   * rewritten without them (or deleted when empty), then their users' pending entries go, if
+   * any. Returns the slots that were found in the batch.
    *
    * @example
-   * await ledger.forgetPending(entry);
+   * for (const [batch, ids] of byBatch) await ledger.forgetPending(batch, ids);
    */
-  async forgetPending(e: PendingEntry): Promise<void> {
-    await this.index.delete(`${paths.pending}/${pendingName(e)}`);
-    await this.index.delete(`${paths.userPending(e.user)}/${timedName(e)}`);
+  async forgetPending(batch: string, ids: Iterable<string>): Promise<PendingSlot[]> {
+    const gone = await this.#pending.forget(batch, ids);
+    await Promise.all(
+      gone.map((p) => this.index.delete(`${paths.userPending(userKey(p.uploader))}/${timedName({ at: p.issuedAt, id: p.id, size: p.size })}`)),
+    );
+    return gone;
   }
 
   /**
@@ -191,25 +231,14 @@ export class Ledger {
   }
 
   /**
-   * Cluster-wide pending slots with their details, streamed (entries without readable details,
-   * e.g. written by an older version or half-deleted, are skipped).
+   * Cluster-wide pending slots with their details and the name of their batch, streamed
+   * (damaged lines are skipped). Expired and uploaded slots are included: the caller decides.
    *
    * @example
-   * for await (const p of ledger.pendingSlots()) console.log(p.id, p.filename);
+   * for await (const p of ledger.pendingSlots()) console.log(p.id, p.filename, p.batch);
    */
-  async *pendingSlots(): AsyncIterable<PendingSlot & { entry: PendingEntry }> {
-    for await (const name of this.index.list(paths.pending)) {
-      const entry = parsePending(name);
-      if (!entry) continue;
-      const data = await this.index.get(`${paths.pending}/${name}`);
-      if (!data) continue;
-      try {
-        const p = JSON.parse(data.toString('utf8')) as PendingSlot;
-        if (typeof p.id === 'string' && typeof p.uploader === 'string') yield { ...p, entry };
-      } catch {
-        // damaged entry: repair removes it once it is past the slot lifetime
-      }
-    }
+  pendingSlots(): AsyncIterable<JournalSlot> {
+    return this.#pending.slots();
   }
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deltaName, parseDelta, parsePending, parseStored, parseTimed, pendingName, storedName, timedName, userKey } from './names.ts';
+import { batchName, deltaName, parseBatch, parseDelta, parseStored, parseTimed, storedName, timedName, userKey } from './names.ts';
 import { keySegments } from './index-store.ts';
 import { BloomFilter } from './bloom.ts';
 
@@ -12,17 +12,23 @@ test('entry names round-trip and sort by time', () => {
   assert.deepEqual(parseStored(storedName({ ...plain, purpose: 'message' })), { ...plain, purpose: 'message' });
   assert.deepEqual(parseTimed(timedName({ at: 5, id: 'abc', size: 0 })), { at: 5, id: 'abc', size: 0 });
   assert.ok(timedName({ at: 5, id: 'z', size: 1 }) < timedName({ at: 40, id: 'a', size: 1 }), 'zero padding keeps time order');
-  const p = { at: 7, id: 'abc', size: 9, user: userKey('a@b') };
-  assert.deepEqual(parsePending(pendingName(p)), p);
-  assert.deepEqual(parseDelta(deltaName({ at: 1, id: 'x', size: 2, kind: 'del' })), { at: 1, id: 'x', size: 2, kind: 'del' });
+  const b = { at: 7, id: 'b4tch_Id-1', bytes: 9_000, count: 3 };
+  assert.equal(batchName(b), '0000000000007.b4tch_Id-1.9000.3');
+  assert.deepEqual(parseBatch(batchName(b)), b);
+  assert.deepEqual(parseDelta(deltaName({ at: 1, id: 'x', size: 2, kind: 'del', count: 1 })), { at: 1, id: 'x', size: 2, kind: 'del', count: 1 });
+  assert.equal(deltaName({ at: 1, id: 'x', size: 2_000, kind: 'add', count: 40 }), '0000000000001.x.2000.add.40');
 });
 
 test('foreign or damaged names are ignored, not misread', () => {
   for (const bad of ['', '.tmp', '123.abc.5', '0000000000001.abc.-5.message', '0000000000001.a/b.5.message', '0000000000001.abc.5.gift']) {
     assert.equal(parseStored(bad), undefined, bad);
   }
-  assert.equal(parsePending('0000000000001.abc.5.NOTHEX'), undefined);
-  assert.equal(parseDelta('0000000000001.abc.5.mod'), undefined);
+  assert.equal(parseBatch('0000000000001.abc.5'), undefined);
+  assert.equal(parseBatch('0000000000001.abc.5.x'), undefined);
+  assert.equal(parseBatch('0000000000001.a.b.5.3'), undefined, 'batch ids have no dots');
+  assert.equal(parseDelta('0000000000001.abc.5.mod.1'), undefined);
+  assert.equal(parseDelta('0000000000001.abc.5.add'), undefined, 'the count is part of the name');
+  assert.equal(parseDelta('0000000000001.abc.5.add.-1'), undefined);
   assert.throws(() => storedName({ storedAt: -1, id: 'a', size: 1, purpose: 'message' }), RangeError);
   assert.throws(() => timedName({ at: 1, id: '../x', size: 1 }), RangeError);
 });

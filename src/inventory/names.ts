@@ -6,13 +6,21 @@
  *
  *   users/{user}/stored/{storedAt}.{id}.{size}.{purpose}[.{expireBefore}]   an upload it stores
  *   users/{user}/log/{storedAt}.{id}.{size}          an upload, kept 24 h even after deletion
- *   users/{user}/pending/{issuedAt}.{id}.{size}      a slot issued (or being issued), not uploaded
- *   pending/{issuedAt}.{id}.{size}.{user}            the same slot, cluster-wide; body = slot JSON
- *   usage/delta/{at}.{id}.{size}.{add|del}           repository byte changes since the last scan
+ *   users/{user}/pending/{issuedAt}.{id}.{size}      a slot issued (or being issued), not uploaded —
+ *                                                    only while a per-user quota is configured
+ *   pending/{lastIssuedAt}.{batchId}.{bytes}.{count} slots issued cluster-wide, group-committed:
+ *                                                    body = one PendingSlot JSON per line
+ *   usage/delta/{at}.{id}.{bytes}.{add|del}.{count}  repository byte changes since the last scan
+ *                                                    (one upload, or a batch of them)
  *   usage/total.json                                 the last full scan: {bytes, files, at}
  *
  * {user} is the first 32 hex digits of sha256(lower-cased bare JID): fixed length, no JID
- * characters on disk. Ids are slot ids (base64url, no dots).
+ * characters on disk. Ids are slot ids or batch ids (base64url, no dots).
+ *
+ * Pending slots and upload deltas are written as batches because serve issues thousands of
+ * slots a second: one entry per slot cost two file creations per slot (a quarter of serve's main
+ * thread). A batch's name still carries what usage counting needs (its newest time, the summed
+ * bytes, the number of slots or files), so the global quota still reads listings only.
  */
 import { createHash } from 'node:crypto';
 import type { Purpose } from '../slots/slot.ts';
@@ -125,61 +133,77 @@ export function parseTimed(name: string): TimedEntry | undefined {
   return { at: Number(t), id: i, size: Number(s) };
 }
 
-/** A cluster-wide pending slot entry. */
-export interface PendingEntry extends TimedEntry {
-  user: string;
+/** A cluster-wide batch of pending slots (`pending/` entry); its body lists the slots. */
+export interface PendingBatchEntry {
+  /** The newest issuedAt in the batch: the whole batch is past its lifetime after that one is. */
+  at: number;
+  /** Random batch id (base64url, no dots). */
+  id: string;
+  /** Σ size of the slots when the batch was written (forgetting slots later does not rename it). */
+  bytes: number;
+  /** Slots in the batch when it was written. */
+  count: number;
 }
 
 /**
- * Name of a cluster-wide `pending/` entry.
+ * Name of a cluster-wide `pending/` batch entry.
  *
  * @example
- * pendingName({ at: 1, id: 'abc', size: 5, user: userKey('a@b') });
+ * batchName({ at: 1, id: 'b1', bytes: 15, count: 3 }); // '0000000000001.b1.15.3'
  */
-export function pendingName(e: PendingEntry): string {
-  if (!USER.test(e.user)) throw new RangeError('not a user key');
-  return `${timedName(e)}.${e.user}`;
+export function batchName(e: PendingBatchEntry): string {
+  return `${t13(e.at)}.${id(e.id)}.${sz(e.bytes)}.${sz(e.count)}`;
 }
 
 /**
- * Parses a cluster-wide `pending/` entry name.
+ * Parses a cluster-wide `pending/` batch entry name; undefined for anything else.
  *
  * @example
- * parsePending(pendingName(e)); // e
+ * parseBatch('0000000000001.b1.15.3'); // { at: 1, id: 'b1', bytes: 15, count: 3 }
  */
-export function parsePending(name: string): PendingEntry | undefined {
-  const dot = name.lastIndexOf('.');
-  const user = name.slice(dot + 1);
-  const timed = dot > 0 ? parseTimed(name.slice(0, dot)) : undefined;
-  return timed && USER.test(user) ? { ...timed, user } : undefined;
+export function parseBatch(name: string): PendingBatchEntry | undefined {
+  const p = name.split('.');
+  if (p.length !== 4) return undefined;
+  const [t, i, b, c] = p as [string, string, string, string];
+  if (!TIME.test(t) || !ID.test(i) || !SIZE.test(b) || !SIZE.test(c)) return undefined;
+  return { at: Number(t), id: i, bytes: Number(b), count: Number(c) };
 }
 
-/** A change of the repository's stored bytes since the last scan. */
-export interface DeltaEntry extends TimedEntry {
+/** A change of the repository's stored bytes since the last scan: one upload, or a batch. */
+export interface DeltaEntry {
+  /** When (ms): a deleted upload's deletion time, the newest storedAt of a batch of uploads. */
+  at: number;
+  /** The deleted upload's id, or a random batch id. */
+  id: string;
+  /** Σ bytes added or removed. */
+  size: number;
   kind: 'add' | 'del';
+  /** Files added or removed. */
+  count: number;
 }
 
 /**
  * Name of a `usage/delta/` entry.
  *
  * @example
- * deltaName({ at: 1, id: 'abc', size: 5, kind: 'add' }); // '0000000000001.abc.5.add'
+ * deltaName({ at: 1, id: 'abc', size: 5, kind: 'add', count: 2 }); // '0000000000001.abc.5.add.2'
  */
 export function deltaName(e: DeltaEntry): string {
-  return `${timedName(e)}.${e.kind}`;
+  return `${timedName(e)}.${e.kind}.${sz(e.count)}`;
 }
 
 /**
- * Parses a `usage/delta/` entry name.
+ * Parses a `usage/delta/` entry name; undefined for anything else.
  *
  * @example
- * parseDelta('0000000000001.abc.5.del'); // { at: 1, id: 'abc', size: 5, kind: 'del' }
+ * parseDelta('0000000000001.abc.5.del.1'); // { at: 1, id: 'abc', size: 5, kind: 'del', count: 1 }
  */
 export function parseDelta(name: string): DeltaEntry | undefined {
-  const dot = name.lastIndexOf('.');
-  const kind = name.slice(dot + 1);
-  const timed = dot > 0 ? parseTimed(name.slice(0, dot)) : undefined;
-  return timed && (kind === 'add' || kind === 'del') ? { ...timed, kind } : undefined;
+  const p = name.split('.');
+  if (p.length !== 5) return undefined;
+  const [t, i, s, kind, c] = p as [string, string, string, string, string];
+  if (!TIME.test(t) || !ID.test(i) || !SIZE.test(s) || !SIZE.test(c) || (kind !== 'add' && kind !== 'del')) return undefined;
+  return { at: Number(t), id: i, size: Number(s), kind, count: Number(c) };
 }
 
 /** Folder keys of the index. */

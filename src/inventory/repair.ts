@@ -9,7 +9,9 @@
  *                     with store.stat() and removed (crash between delete and index write, files
  *                     removed by hand or by an S3 lifecycle rule); log entries past the day,
  *                     pending entries past the slot lifetime and deltas older than the new total
- *                     are removed; usage/total.json gets the listing's byte count
+ *                     are removed (pending batches once their newest slot is past it, deltas
+ *                     once also older than a slot lifetime); usage/total.json gets the
+ *                     listing's byte count
  *
  * Constant memory (two fixed filters); entries younger than `margin` are left alone, since serve
  * may be writing them right now.
@@ -18,7 +20,7 @@ import type { Store, UploadMeta } from '../storage/store.ts';
 import { BloomFilter } from './bloom.ts';
 import type { IndexStore } from './index-store.ts';
 import { DAY_MS, type Ledger } from './ledger.ts';
-import { isUserKey, parseDelta, parsePending, parseStored, parseTimed, paths, storedName, timedName, userKey } from './names.ts';
+import { isUserKey, parseBatch, parseDelta, parseStored, parseTimed, paths, storedName, timedName, userKey } from './names.ts';
 import { writeTotal } from './usage.ts';
 
 /** What a repair changed. */
@@ -119,12 +121,15 @@ export class IndexRepair {
       }
     }
     for await (const name of this.#index.list(paths.pending)) {
-      const e = parsePending(name);
+      const e = parseBatch(name);
       if (e && e.at + this.#slotLifetime < old) await this.#drop(`${paths.pending}/${name}`);
     }
+    // Deltas of the last slot lifetime stay even when the new total has them: usage.ts takes
+    // recent uploads off the pending batches' bytes.
+    const deltasBefore = Math.min(old, this.#now - this.#slotLifetime);
     for await (const name of this.#index.list(paths.delta)) {
       const e = parseDelta(name);
-      if (e && e.at < old) await this.#drop(`${paths.delta}/${name}`);
+      if (e && e.at < deltasBefore) await this.#drop(`${paths.delta}/${name}`);
     }
     return this.report;
   }

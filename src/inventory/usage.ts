@@ -3,7 +3,14 @@
  *
  *   bytes = usage/total.json (the last full scan: bytes listed, and when the scan began)
  *         + Σ usage/delta/ entries since that scan (add − del, written by every node)
- *         + Σ cluster-wide pending slots still within their lifetime
+ *         + pending: Σ bytes of cluster-wide pending batches whose newest slot is still within
+ *           its lifetime, − Σ bytes of `add` deltas of the last slot lifetime (floored at 0)
+ *
+ * The pending part is an estimate: batches are never rewritten when their slots are uploaded
+ * (that would cost a write per upload), so the uploads of the last slot lifetime — most of which
+ * were such slots — are taken off instead. A batch counts whole until its newest slot expires,
+ * and an upload of an older slot is subtracted all the same: the estimate can be off by the
+ * slots of one lifetime, in either direction, never for longer.
  *
  * A snapshot of that sum is cached for `refreshAfter` (10 s): within that time this node adds
  * its own changes (note()), other nodes' changes show up at the next refresh. Full scans happen
@@ -12,7 +19,7 @@
  */
 import type { Store } from '../storage/store.ts';
 import type { IndexStore } from './index-store.ts';
-import { parseDelta, parsePending, paths } from './names.ts';
+import { parseBatch, parseDelta, paths } from './names.ts';
 
 /** The last full scan, as stored in usage/total.json. */
 export interface UsageTotal {
@@ -73,7 +80,7 @@ export async function scanTotal(store: Store, index: IndexStore, now: () => numb
 
 export interface RepositoryUsageOptions {
   now?: () => number;
-  /** Slot lifetime (ms): pending entries older than this no longer count. */
+  /** Slot lifetime (ms): pending batches older than this no longer count, uploads younger are taken off them. */
   slotLifetime: () => number;
   /** Cache lifetime of a snapshot (ms). Default 10 s. */
   refreshAfter?: number;
@@ -151,20 +158,24 @@ export class RepositoryUsage {
     else if (at - total.at > this.#rescanAfter) void this.#rescan().catch(() => {});
     let stored = total.bytes;
     let files = total.files;
+    const lifetime = this.#slotLifetime();
+    let uploadedRecently = 0;
     for await (const name of this.#index.list(paths.delta)) {
       const d = parseDelta(name);
-      if (d && d.at >= total.at) {
+      if (!d) continue;
+      if (d.at >= total.at) {
         stored += d.kind === 'add' ? d.size : -d.size;
-        files += d.kind === 'add' ? 1 : -1;
+        files += d.kind === 'add' ? d.count : -d.count;
       }
+      if (d.kind === 'add' && d.at + lifetime > at) uploadedRecently += d.size;
     }
     let pending = 0;
-    const lifetime = this.#slotLifetime();
     for await (const name of this.#index.list(paths.pending)) {
-      const p = parsePending(name);
-      if (p && p.at + lifetime > at) pending += p.size;
+      const b = parseBatch(name);
+      if (b && b.at + lifetime > at) pending += b.bytes;
     }
-    const snap = { storedBytes: Math.max(0, stored), storedFiles: Math.max(0, files), pendingBytes: pending, at };
+    const pendingBytes = Math.max(0, pending - uploadedRecently);
+    const snap = { storedBytes: Math.max(0, stored), storedFiles: Math.max(0, files), pendingBytes, at };
     this.#snapshot = snap;
     this.#local = this.#local.filter(([t]) => t >= at);
     return snap;

@@ -119,10 +119,38 @@ test('recordSlotIssued turns the reservation into the slot\'s pending entry; the
     now += 1000;
     await t.guard.recordUploadStored(meta(s, now));
     assert.deepEqual(await readdir(join(t.dir, 'users', userKey(ALICE), 'pending')), []);
-    assert.deepEqual(await readdir(join(t.dir, 'pending')), []);
+    // The cluster-wide batch stays until it expires (slots ls skips uploaded slots).
+    assert.equal((await readdir(join(t.dir, 'pending'))).length, 1);
     assert.equal((await t.guard.check({ uploader: ALICE, size: 600 })).ok, false, 'now the stored upload counts');
     await t.guard.recordUploadDeleted(meta(s, now));
     assert.equal((await t.guard.check({ uploader: ALICE, size: 600 })).ok, true, 'deletion gives storage quota back');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('no per-user quota: slots write no user pending entry, uploads delete none', async () => {
+  const t = await setup({ globalQuota: 10 ** 9 });
+  try {
+    await writeTotal(t.index, { bytes: 0, files: 0, at: T0 - 60_000 });
+    const deletes: string[] = [];
+    const del = t.index.delete.bind(t.index);
+    t.index.delete = (key) => (deletes.push(key), del(key));
+    assert.ok((await t.guard.check({ uploader: ALICE, size: 600 })).ok);
+    const s = slot(600);
+    await t.guard.recordSlotIssued(s);
+    assert.deepEqual(await readdir(t.dir).then((d) => d.sort()), ['pending', 'usage']);
+    await t.guard.recordUploadStored(meta(s, T0 + 1000));
+    assert.deepEqual(await readdir(join(t.dir, 'users', userKey(ALICE))).then((d) => d.sort()), ['log', 'stored']);
+    assert.deepEqual(deletes, [], 'nothing to delete per upload');
+    // Switching a per-user quota on: the upload's slot entry is deleted from then on.
+    t.settings.userQuota = 10_000;
+    assert.ok((await t.guard.check({ uploader: ALICE, size: 700 })).ok);
+    const s2 = slot(700);
+    await t.guard.recordSlotIssued(s2);
+    assert.deepEqual((await readdir(join(t.dir, 'users', userKey(ALICE), 'pending'))).map((x) => x.split('.')[1]), [s2.id]);
+    await t.guard.recordUploadStored(meta(s2, T0 + 2000));
+    assert.deepEqual(await readdir(join(t.dir, 'users', userKey(ALICE), 'pending')), []);
   } finally {
     await t.cleanup();
   }
@@ -132,6 +160,8 @@ test('expired pending slots stop counting', async () => {
   let now = T0;
   const t = await setup({ userQuota: 1000 }, () => now);
   try {
+    // As serve does it: the check reserves, the issued slot takes the reservation's place.
+    assert.ok((await t.guard.check({ uploader: ALICE, size: 900 })).ok);
     await t.guard.recordSlotIssued(slot(900));
     assert.equal((await t.guard.check({ uploader: ALICE, size: 200 })).ok, false);
     now += 301_000;
@@ -162,12 +192,15 @@ test('global quota: total.json + deltas from every node + pending slots; not a s
     await writeTotal(t.index, { bytes: 9000, files: 3, at: T0 - 60_000 });
     assert.ok((await t.guard.check({ uploader: ALICE, size: 400 })).ok);
     await t.guard.recordSlotIssued(slot(400, T0));
-    // Another node stores 500 bytes (a delta) and issues a slot of 100 (pending).
+    // Another node issues a slot of 500 and stores its upload (a delta), and issues a slot of 100.
     const other = new Ledger(t.index, { now: () => now });
-    await other.recordUploadStored(meta(slot(500, T0), T0));
+    const uploaded = slot(500, T0);
+    await other.recordSlotIssued(uploaded);
+    await other.recordUploadStored(meta(uploaded, T0 + 1000));
     await other.recordSlotIssued(slot(100, T0, { uploader: 'bob@example.org' }));
     now += 11_000; // past the snapshot cache
-    // 9000 + 400 (pending here) + 500 (stored there) + 100 (pending there) = 10000: nothing fits.
+    // 9000 + 400 (pending here) + 500 (stored there, no longer pending) + 100 (pending there)
+    // = 10000: nothing fits.
     const d = await t.guard.check({ uploader: ALICE, size: 1 });
     assert.ok(!d.ok && d.quota === 'global' && d.used === 10_000, JSON.stringify(d));
     // A deletion anywhere gives room back at the next refresh.

@@ -186,13 +186,18 @@ export class QuotaGuard {
   }
 
   /**
-   * Records a published upload in the index.
+   * Records a published upload in the index. The user's pending entry of the slot exists only
+   * when a per-user quota was set at slot time (the reservation became it), so it is deleted only
+   * while one is set: otherwise every upload would pay for a pointless deletion. A quota switched
+   * off between slot and upload leaves the entry behind; it stops counting after a slot lifetime
+   * and purge's repair removes it.
    *
    * @example
    * hooks.onUploadFinished = ({ meta }) => void guard.recordUploadStored(meta).catch(warn);
    */
   async recordUploadStored(meta: UploadMeta): Promise<void> {
-    await this.ledger.recordUploadStored(meta);
+    const s = this.#settings();
+    await this.ledger.recordUploadStored(meta, { userPending: isLimit(s.userQuota) || isLimit(s.dailyQuota) });
   }
 
   /**

@@ -114,7 +114,8 @@ test('slots rm --user: every upload and pending slot of that user goes, with the
     assert.match(r.stdout, /slots rm: removed 2 uploads \(30 B\), forgot 1 pending slot\n$/);
     assert.deepEqual(await readdir(join(repo.dir, 'files')), [b1.id]);
     assert.deepEqual(await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'stored')), []);
-    assert.deepEqual(await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'pending')), []);
+    // No per-user quota here: slots never had a per-user pending entry.
+    assert.deepEqual(await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'pending')).catch(() => []), []);
     const left = lines((await repo.cli('--json', 'slots', 'ls')).stdout);
     assert.ok(!left.some((x) => x.uploader === 'alice@example.org'));
     assert.ok(!left.some((x) => x.id === a1.id));
@@ -140,6 +141,29 @@ test('slots rm ID…: removes the named uploads and pending slots; an unknown id
     const malformed = await repo.cli('slots', 'rm', '../../etc/passwd');
     assert.equal(malformed.code, 2);
     assert.equal((await repo.cli('slots', 'rm')).code, 2);
+  } finally {
+    await repo.remove();
+  }
+});
+
+test('slots rm of slots recorded in one batch: the batch is rewritten without them, deleted with the last', async () => {
+  const repo = await makeRepo();
+  try {
+    const [x, y, z] = [pendingSlot(), pendingSlot(), pendingSlot({ uploader: 'dave@example.org' })];
+    await Promise.all([x, y, z].map((s) => repo.ledger.recordSlotIssued(s)));
+    const batches = await readdir(join(repo.dir, 'index', 'pending'));
+    assert.equal(batches.length, 1, 'recorded together: one batch entry');
+    const r = await repo.cli('--json', 'slots', 'rm', x.id, y.id);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(lines(r.stdout).map((row) => row.id).sort(), [x.id, y.id].sort());
+    assert.deepEqual(await readdir(join(repo.dir, 'index', 'pending')), batches, 'same batch entry, rewritten');
+    assert.deepEqual(lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id), [z.id]);
+    const again = await repo.cli('slots', 'rm', x.id);
+    assert.equal(again.code, 1, 'a forgotten slot is gone');
+    const last = await repo.cli('slots', 'rm', '--user', 'dave@example.org');
+    assert.equal(last.code, 0, last.stderr);
+    assert.match(last.stdout, /forgot 1 pending slot\n$/);
+    assert.deepEqual(await readdir(join(repo.dir, 'index', 'pending')), [], 'nothing left: batch deleted');
   } finally {
     await repo.remove();
   }

@@ -23,6 +23,7 @@ import type { Slot } from '../../slots/slot.ts';
 import { RepositoryError } from '../errors.ts';
 import { runPurge } from '../../purge/run.ts';
 import { Ledger } from '../../inventory/ledger.ts';
+import { RepositoryUsage, writeTotal } from '../../inventory/usage.ts';
 import { S3Store, type S3StoreOptions } from './index.ts';
 
 // One throw-away Ceph + radosgw for the whole file (~2 s); each suite works under its own prefix.
@@ -310,6 +311,59 @@ describe('s3 store: purge (src/purge) on S3 with the index in the bucket', () =>
       assert.equal(await store.stat(keep.id), undefined);
       assert.ok(await store.stat(permanent.id), 'permanent uploads are not aged out');
       for await (const p of store.listPartial()) assert.fail(`left: ${p.name}`);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('s3 store: the inventory ledger in the bucket (batched pending slots and deltas)', () => {
+  test('slots recorded together share a batch object; listing pages through batches; forget rewrites and deletes', async () => {
+    const store = await storeFor({ pageSize: 2 });
+    await store.open();
+    try {
+      const index = await store.indexStore();
+      const ledger = new Ledger(index);
+      const together = Array.from({ length: 5 }, () => slotOf({ size: 100 }));
+      await Promise.all(together.map((s) => ledger.recordSlotIssued(s)));
+      const alone = [slotOf({ size: 100 }), slotOf({ size: 100 })];
+      for (const s of alone) await ledger.recordSlotIssued(s);
+      const batchNames = async (): Promise<string[]> => {
+        const out: string[] = [];
+        for await (const n of index.list('pending')) out.push(n);
+        return out;
+      };
+      assert.equal((await batchNames()).length, 3, '5 slots at once + 2 one by one: 3 batch objects');
+      const listed = new Map<string, string>();
+      for await (const p of ledger.pendingSlots()) listed.set(p.id, p.batch);
+      assert.deepEqual([...listed.keys()].sort(), [...together, ...alone].map((s) => s.id).sort(), 'three listing pages of 2');
+
+      const shared = listed.get(together[0]!.id)!;
+      await ledger.forgetPending(shared, [together[0]!.id, together[1]!.id]);
+      const after: string[] = [];
+      for await (const p of ledger.pendingSlots()) after.push(p.id);
+      assert.equal(after.length, 5);
+      assert.ok(!after.includes(together[0]!.id) && !after.includes(together[1]!.id));
+      await ledger.forgetPending(listed.get(alone[0]!.id)!, [alone[0]!.id]);
+      assert.equal((await batchNames()).length, 2, 'the emptied batch object is deleted');
+
+      // Uploads of two of the slots: one delta object for both, and they no longer count as pending.
+      const now = Date.now();
+      await writeTotal(index, { bytes: 0, files: 0, at: now - 60_000 });
+      await Promise.all(
+        [together[2]!, together[3]!].map((s) =>
+          ledger.recordUploadStored({ id: s.id, filename: s.filename, size: s.size, contentType: 'application/octet-stream', uploader: s.uploader, issuedAt: s.issuedAt, storedAt: now, purpose: 'message' }),
+        ),
+      );
+      const deltas: string[] = [];
+      for await (const n of index.list('usage/delta')) deltas.push(n);
+      assert.equal(deltas.length, 1);
+      const usage = await new RepositoryUsage(store, index, { slotLifetime: () => 300_000 }).current();
+      assert.equal(usage.storedFiles, 2);
+      assert.equal(usage.storedBytes, 200);
+      // 700 recorded − 100 (the deleted batch) − 200 uploaded; the rewritten batch keeps its name,
+      // so its two forgotten slots (whose URLs still work) count until it expires.
+      assert.equal(usage.pendingBytes, 400);
     } finally {
       await store.close();
     }

@@ -1,0 +1,96 @@
+/**
+ * Group commit: many callers each want one record written and must not go on before it is; one
+ * write carries many records. While a write is in flight, new records queue; when it ends,
+ * everything queued (up to a cap) goes out as the next single write. Under load each write
+ * carries whatever arrived during the previous one, so the number of writes follows the
+ * storage's latency, not the request rate — without any timer or artificial delay (a lone
+ * record goes out at once, after the current microtasks, so records added together share it).
+ */
+
+/** What a group commit writes with and how big a batch may grow. */
+export interface GroupCommitOptions<T> {
+  /** Writes one batch; resolves when it is durable. A rejection fails that batch's callers only. */
+  write(items: T[]): Promise<void>;
+  /** Most records per batch. Default 1000. */
+  maxItems?: number;
+  /** Most Σ sizeOf per batch (a single larger record still goes, alone). Default 1 MiB. */
+  maxBytes?: number;
+  /** A record's share of maxBytes. Default 0 (only maxItems applies). */
+  sizeOf?(item: T): number;
+}
+
+interface Waiter<T> {
+  item: T;
+  size: number;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Batches records into as few writes as the storage's latency allows, one write at a time.
+ *
+ * @example
+ * const journal = new GroupCommit<string>({ write: (lines) => index.put(`log/${batchId()}`, lines.join('\n')) });
+ * await journal.add('one record'); // resolves once the batch that holds it has been written
+ */
+export class GroupCommit<T> {
+  readonly #write: (items: T[]) => Promise<void>;
+  readonly #maxItems: number;
+  readonly #maxBytes: number;
+  readonly #sizeOf: (item: T) => number;
+  #queue: Waiter<T>[] = [];
+  #busy = false;
+
+  constructor(options: GroupCommitOptions<T>) {
+    this.#write = options.write;
+    this.#maxItems = Math.max(1, options.maxItems ?? 1000);
+    this.#maxBytes = options.maxBytes ?? 1 << 20;
+    this.#sizeOf = options.sizeOf ?? (() => 0);
+  }
+
+  /** Records waiting for the next write (the batch being written is no longer counted). */
+  get queued(): number {
+    return this.#queue.length;
+  }
+
+  /**
+   * Queues a record; resolves when the batch holding it is written, rejects when that write fails.
+   *
+   * @example
+   * await Promise.all(slots.map((s) => journal.add(s))); // one write for all of them
+   */
+  add(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ item, size: this.#sizeOf(item), resolve, reject });
+      if (this.#busy) return;
+      this.#busy = true;
+      queueMicrotask(() => void this.#drain());
+    });
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#take();
+      try {
+        await this.#write(batch.map((w) => w.item));
+        for (const w of batch) w.resolve();
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      }
+    }
+    this.#busy = false;
+  }
+
+  /** The next batch from the queue's head: at least one record, then as many as the caps allow. */
+  #take(): Waiter<T>[] {
+    let n = 0;
+    let bytes = 0;
+    while (n < this.#queue.length && n < this.#maxItems) {
+      const size = (this.#queue[n] as Waiter<T>).size;
+      if (n > 0 && bytes + size > this.#maxBytes) break;
+      bytes += size;
+      n++;
+    }
+    return this.#queue.splice(0, n);
+  }
+}

@@ -1,0 +1,174 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Slot } from '../slots/slot.ts';
+import type { Store, UploadMeta } from '../storage/store.ts';
+import { FsIndexStore, type IndexStore } from './index-store.ts';
+import { Ledger } from './ledger.ts';
+import { parseBatch, parseDelta, paths, userKey } from './names.ts';
+import { IndexRepair } from './repair.ts';
+import { RepositoryUsage, writeTotal } from './usage.ts';
+
+const T0 = Date.parse('2030-06-01T12:00:00Z');
+const LIFETIME = 300_000;
+const ALICE = 'alice@example.org';
+const USER = userKey(ALICE);
+
+/** A real index in a temp folder, whose operations are counted. */
+async function setup(now = () => T0) {
+  const dir = await mkdtemp(join(tmpdir(), 'ledger-test-'));
+  const fs = new FsIndexStore(dir);
+  const ops = { put: [] as string[], delete: [] as string[] };
+  const index: IndexStore = {
+    put: (key, data) => (ops.put.push(key), fs.put(key, data)),
+    get: (key) => fs.get(key),
+    delete: (key) => (ops.delete.push(key), fs.delete(key)),
+    list: (folder) => fs.list(folder),
+  };
+  const ledger = new Ledger(index, { now });
+  return { dir, index, ops, ledger, ls: (...p: string[]) => readdir(join(dir, ...p)).catch(() => [] as string[]), cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+let n = 0;
+const slot = (size: number, at = T0, over: Partial<Slot> = {}): Slot => ({
+  id: `id${String(n++).padStart(22, '0')}`, filename: 'f.bin', size, uploader: ALICE, issuedAt: at, expiresAt: at + LIFETIME, purpose: 'message', ...over,
+});
+const meta = (s: Slot, storedAt: number): UploadMeta => ({
+  id: s.id, filename: s.filename, size: s.size, contentType: 'application/octet-stream', uploader: s.uploader, issuedAt: s.issuedAt, storedAt, purpose: s.purpose,
+});
+const noScan = { kind: 'fs', list() { throw new Error('scanned the repository'); } } as unknown as Store;
+
+test('without a reservation, a slot is recorded cluster-wide only: nothing per user', async () => {
+  const t = await setup();
+  try {
+    const s = slot(100);
+    await t.ledger.recordSlotIssued(s);
+    assert.deepEqual(await t.ls('users'), [], 'no users/ folder at all');
+    assert.equal((await t.ls('pending')).length, 1);
+    assert.deepEqual(t.ops.delete, []);
+    await t.ledger.recordUploadStored(meta(s, T0 + 1000));
+    assert.deepEqual(t.ops.delete, [], 'no pointless deletion per upload');
+    assert.equal((await t.ls('users', USER, 'stored')).length, 1);
+    assert.equal((await t.ls('users', USER, 'log')).length, 1);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('with a reservation, the slot becomes the user\'s pending entry; the upload removes it when asked', async () => {
+  const t = await setup();
+  try {
+    const r = await t.ledger.reserve(ALICE, 100);
+    const s = slot(100);
+    await t.ledger.recordSlotIssued(s, r);
+    assert.deepEqual((await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]), [s.id], 'reservation replaced by the slot');
+    await t.ledger.recordUploadStored(meta(s, T0 + 1000), { userPending: true });
+    assert.deepEqual(await t.ls('users', USER, 'pending'), []);
+    assert.equal((await t.ls('users', USER, 'stored')).length, 1);
+    assert.equal((await t.ls('pending')).length, 1, 'the cluster-wide batch is left to expire');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('concurrent slots share batch entries; concurrent uploads share delta entries that count every file', async () => {
+  const t = await setup();
+  try {
+    const slots = Array.from({ length: 200 }, (_, i) => slot(10 + i));
+    await Promise.all(slots.map((s) => t.ledger.recordSlotIssued(s)));
+    const batches = (await t.ls('pending')).map((x) => parseBatch(x));
+    assert.ok(batches.length < 20, `${batches.length} batch entries for 200 slots`);
+    assert.equal(batches.reduce((sum, b) => sum + (b?.count ?? 0), 0), 200);
+    const ids = new Set<string>();
+    for await (const p of t.ledger.pendingSlots()) ids.add(p.id);
+    assert.equal(ids.size, 200);
+
+    await Promise.all(slots.map((s, i) => t.ledger.recordUploadStored(meta(s, T0 + 1000 + i))));
+    const deltas = (await t.ls('usage', 'delta')).map((x) => parseDelta(x));
+    assert.ok(deltas.length < 20, `${deltas.length} delta entries for 200 uploads`);
+    assert.equal(deltas.reduce((sum, d) => sum + (d?.count ?? 0), 0), 200);
+    assert.equal(deltas.reduce((sum, d) => sum + (d?.size ?? 0), 0), slots.reduce((sum, s) => sum + s.size, 0));
+    assert.equal((await t.ls('users', USER, 'stored')).length, 200, 'stored entries stay one per upload');
+    await t.ledger.recordUploadDeleted(meta(slots[0] as Slot, T0 + 1000));
+
+    await writeTotal(t.index, { bytes: 1000, files: 7, at: T0 });
+    const usage = new RepositoryUsage(noScan, t.index, { now: () => T0 + 2000, slotLifetime: () => LIFETIME });
+    const u = await usage.current();
+    assert.equal(u.storedFiles, 7 + 200 - 1);
+    assert.equal(u.storedBytes, 1000 + slots.reduce((sum, s) => sum + s.size, 0) - 10);
+    assert.equal(u.pendingBytes, 0, 'every pending slot was uploaded');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('usage: pending bytes are the live batches minus the uploads of the last slot lifetime', async () => {
+  let now = T0;
+  const t = await setup(() => now);
+  try {
+    await writeTotal(t.index, { bytes: 0, files: 0, at: T0 - 60_000 });
+    const usage = () => new RepositoryUsage(noScan, t.index, { now: () => now, slotLifetime: () => LIFETIME });
+    const [a, b, c] = [slot(400), slot(300), slot(200)];
+    await Promise.all([a, b, c].map((s) => t.ledger.recordSlotIssued(s)));
+    assert.equal((await usage().current()).pendingBytes, 900);
+    now = T0 + 10_000;
+    await t.ledger.recordUploadStored(meta(a, now));
+    const u = await usage().current();
+    assert.equal(u.pendingBytes, 500, 'the stored upload no longer counts as pending');
+    assert.equal(u.storedBytes, 400);
+    now = T0 + LIFETIME + 1;
+    assert.equal((await usage().current()).pendingBytes, 0, 'the batch expired');
+    // An upload within the last lifetime is taken off even when its slot's batch is gone: floor 0.
+    await t.ledger.recordUploadStored(meta(b, now));
+    assert.equal((await usage().current()).pendingBytes, 0);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('forgetPending rewrites the batch and removes the user\'s entries; the last one deletes it', async () => {
+  const t = await setup();
+  try {
+    const [a, b] = [slot(1), slot(2)];
+    const [ra, rb] = [await t.ledger.reserve(ALICE, 1), await t.ledger.reserve(ALICE, 2)];
+    await Promise.all([t.ledger.recordSlotIssued(a, ra), t.ledger.recordSlotIssued(b, rb)]);
+    const [batch] = await t.ls('pending');
+    assert.ok(batch);
+    assert.deepEqual((await t.ledger.forgetPending(batch, [a.id])).map((p) => p.id), [a.id]);
+    assert.deepEqual(await t.ls('pending'), [batch]);
+    assert.deepEqual((await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]), [b.id]);
+    const left: string[] = [];
+    for await (const p of t.ledger.pendingSlots()) left.push(p.id);
+    assert.deepEqual(left, [b.id]);
+    await t.ledger.forgetPending(batch, [b.id]);
+    assert.deepEqual(await t.ls('pending'), []);
+    assert.deepEqual(await t.ls('users', USER, 'pending'), []);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('repair drops pending batches past the slot lifetime and keeps deltas of the last lifetime', async () => {
+  const t = await setup();
+  try {
+    const old = slot(5, T0 - 2 * 3_600_000);
+    const live = slot(6, T0 - 60_000);
+    await t.ledger.recordSlotIssued(old);
+    await t.ledger.recordSlotIssued(live);
+    await t.ledger.recordUploadStored(meta(slot(7), T0 - 2 * 3_600_000));
+    await t.ledger.recordUploadStored(meta(slot(8), T0 - 12 * 60_000)); // older than margin, within lifetime
+    const store = { kind: 'fs', stat: async () => ({}) } as unknown as Store;
+    const repair = new IndexRepair(t.ledger, store, { now: T0, slotLifetime: 15 * 60_000, margin: 10 * 60_000 });
+    await repair.before();
+    await repair.after({ bytes: 15, files: 2 });
+    const ids: string[] = [];
+    for await (const p of t.ledger.pendingSlots()) ids.push(p.id);
+    assert.deepEqual(ids, [live.id]);
+    assert.deepEqual((await t.ls('usage', 'delta')).map((x) => parseDelta(x)?.size), [8]);
+    assert.ok(await t.index.get(paths.total));
+  } finally {
+    await t.cleanup();
+  }
+});
