@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createLogger, lineBuffer } from './log.ts';
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+test('lines written in one turn reach the sink in one call, in order', async () => {
+  const calls: string[] = [];
+  const out = lineBuffer((text) => calls.push(text));
+  out.write('a\n');
+  out.write('b\n');
+  assert.deepEqual(calls, [], 'nothing is written synchronously');
+  await nextTurn();
+  assert.deepEqual(calls, ['a\nb\n']);
+  out.write('c\n');
+  await nextTurn();
+  assert.deepEqual(calls, ['a\nb\n', 'c\n']);
+});
+
+test('a burst past 64 KiB goes out at once instead of growing the buffer', () => {
+  const calls: string[] = [];
+  const out = lineBuffer((text) => calls.push(text));
+  const line = 'x'.repeat(1023) + '\n';
+  for (let i = 0; i < 64; i++) out.write(line);
+  assert.equal(calls.length, 1);
+  assert.equal(calls[0]!.length, 64 * 1024);
+});
+
+test('flushSync hands over what is held, to another sink if given', async () => {
+  const calls: string[] = [];
+  const other: string[] = [];
+  const out = lineBuffer((text) => calls.push(text));
+  out.write('late\n');
+  out.flushSync((text) => other.push(text));
+  assert.deepEqual(other, ['late\n']);
+  await nextTurn();
+  assert.deepEqual(calls, [], 'a flushed line is not written twice');
+});
+
+test('a line logged right before process.exit() still reaches stdout', () => {
+  const log = fileURLToPath(new URL('./log.ts', import.meta.url));
+  const script = `import { createLogger } from ${JSON.stringify(log)}; const l = createLogger({ component: 't' }); l.info('one'); l.warn('two'); process.exit(3);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.status, 3, r.stderr);
+  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; component: string });
+  assert.deepEqual(lines.map((l) => l.msg), ['one', 'two']);
+  assert.equal(lines[0]!.component, 't');
+});
+
+test('a logger given its own write is not buffered', () => {
+  const lines: string[] = [];
+  createLogger({}, { write: (l) => lines.push(l) }).info('now');
+  assert.equal(lines.length, 1);
+});
