@@ -1,6 +1,7 @@
 /**
  * `npm run build`: writes the single self-contained executable dist/fileupload (a Node 24 single
- * executable application) — esbuild bundle → SEA blob → stripped copy of the same node → postject.
+ * executable application) — esbuild bundle → SEA blob (with the sendfile addon,
+ * dist/native/sendfile.node, as an asset) → stripped copy of the same node → postject.
  *
  *   scripts/node24 scripts/build.ts [--entry FILE] [--out FILE] [--no-code-cache] [--no-strip]
  *
@@ -12,6 +13,8 @@ import { parseArgs } from 'node:util';
 import { bundle } from './build/bundle.ts';
 import { makeSea } from './build/sea.ts';
 import { BINARY, ENTRY, NODE24 } from './build/paths.ts';
+import { buildNative } from './build/native.ts';
+import { SENDFILE_ASSET } from '../src/native/sendfile.ts';
 
 /** Options of `buildBinary`. */
 export interface BuildOptions {
@@ -38,6 +41,9 @@ export async function buildBinary(opts: BuildOptions): Promise<{ bytes: number; 
   try {
     const mainFile = `${name}.cjs`;
     const bundled = await bundle(opts.entry, join(work, mainFile));
+    // The sendfile addon (large downloads without a user-space copy) rides along as an asset;
+    // an absolute path, since the blob is generated in `work`.
+    const addon = buildNative();
     const exe = join(work, name);
     await makeSea({
       node: NODE24,
@@ -46,6 +52,7 @@ export async function buildBinary(opts: BuildOptions): Promise<{ bytes: number; 
       output: exe,
       useCodeCache: opts.useCodeCache,
       strip: opts.strip,
+      assets: { [SENDFILE_ASSET]: addon },
     });
     for (const file of [mainFile, `${mainFile}.map`, 'sea-config.json']) {
       await rename(join(work, file), join(outDir, file));

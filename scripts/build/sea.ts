@@ -36,6 +36,8 @@ export interface SeaOptions {
   useCodeCache: boolean;
   /** Run `strip` on the copied node before injection (~12 MiB smaller). */
   strip: boolean;
+  /** Files embedded in the blob, by asset key (read at run time with node:sea getRawAsset). */
+  assets?: Record<string, string>;
 }
 
 /**
@@ -44,7 +46,7 @@ export interface SeaOptions {
  *
  * @example
  * await makeSea({ node, dir: 'dist/.work', mainFile: 'fileupload.cjs', output: 'dist/x',
- *                 useCodeCache: true, strip: true });
+ *                 useCodeCache: true, strip: true, assets: { 'sendfile.node': 'dist/native/sendfile.node' } });
  */
 export async function makeSea(opts: SeaOptions): Promise<void> {
   const blobFile = 'fileupload.blob';
@@ -55,6 +57,7 @@ export async function makeSea(opts: SeaOptions): Promise<void> {
     useSnapshot: false,
     useCodeCache: opts.useCodeCache,
     execArgv: SEA_EXEC_ARGV,
+    ...(opts.assets ? { assets: opts.assets } : {}),
   };
   // Relative paths: node resolves them against its working directory, and the file stays valid
   // when moved into dist/ beside the bundle.

@@ -8,6 +8,8 @@ import { parseUploadPath } from './path.ts';
 import { decideDownload, type DownloadDecision } from './download-policy.ts';
 import { downloadHeaders, SAFE_HEADERS, validatorHeaders } from './headers.ts';
 import { contentRange } from './range.ts';
+import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
+import { SENDFILE_MIN_BYTES, sendfileSender, sendfileSocket } from './sendfile.ts';
 
 /**
  * GET and HEAD: the download path, on the Node request/response directly. Downloads are the
@@ -29,6 +31,11 @@ export function createDownloadHandler(deps: HttpDeps): (req: IncomingMessage, re
   const { gate, logger } = deps;
   const prefix = `${deps.root}/`;
   const endRequest = (): void => gate.endRequest();
+  // Large bodies go by sendfile(2) when the addon loads (not with FILEUPLOAD_SENDFILE=0).
+  const native = processSendfile();
+  if (native.addon) logger.debug('large downloads use sendfile', { from: native.from });
+  else logger.info('large downloads are copied through memory (no sendfile)', { reason: native.reason });
+  const sendfile = native.addon;
   return (req, res) => {
     const url = req.url;
     if ((req.method !== 'GET' && req.method !== 'HEAD') || url === undefined || !url.startsWith(prefix) || url.includes('\\')) return false;
@@ -36,7 +43,7 @@ export function createDownloadHandler(deps: HttpDeps): (req: IncomingMessage, re
     // Counted until the response is fully sent (or its connection gone), for drain().
     gate.beginRequest();
     res.on('close', endRequest); // emitted once; 'on' spares once()'s wrapper
-    serveDownload(req, res, deps, started).catch((err: unknown) => {
+    serveDownload(req, res, deps, started, sendfile).catch((err: unknown) => {
       logger.error('request failed', { method: req.method, err });
       if (res.headersSent) {
         // Too late for an error answer: cut the response off rather than send a second head.
@@ -50,7 +57,13 @@ export function createDownloadHandler(deps: HttpDeps): (req: IncomingMessage, re
   };
 }
 
-async function serveDownload(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, started: number): Promise<void> {
+async function serveDownload(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: HttpDeps,
+  started: number,
+  sendfile: SendfileAddon | undefined,
+): Promise<void> {
   const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
   const h = req.headers;
   const cors = corsHeaders(h.origin, deps.settings.corsOrigins, false);
@@ -125,7 +138,7 @@ async function serveDownload(req: IncomingMessage, res: ServerResponse, deps: Ht
     deps.record({ method, status, bytes: length, started, id: path.id, remote });
     return;
   }
-  const complete = await send(res, status, headers, stored);
+  const complete = await send(res, status, headers, stored, length >= SENDFILE_MIN_BYTES ? sendfile : undefined);
   deps.record({ method, status, bytes: complete ? length : 0, started, id: path.id, remote, reason: complete ? undefined : 'not completed' });
 }
 
@@ -153,19 +166,28 @@ function sameHeaders(a: Record<string, string>, b: Record<string, string>): bool
 }
 
 /**
- * Writes head and body to the socket directly, through the store's pipeTo when it has one (reused
- * buffers; a small body goes out in one write with the headers), else piped (backpressure, and
- * the file is closed if the client goes away). strictContentLength
- * turns a body that ends short (file damaged under us) into a reset instead of a hung client.
- * Resolves false when the body could not be completed (client gone, file damaged).
+ * Writes head and body to the socket directly: by sendfile from the store's file when `sendfile`
+ * is given (a large body) and the connection is plain TCP, else through the store's pipeTo when
+ * it has one (reused buffers; a small body goes out in one write with the headers), else piped
+ * (backpressure, and the file is closed if the client goes away). strictContentLength (and
+ * sendFile's own count) turns a body that ends short (file damaged under us) into a reset
+ * instead of a hung client. Resolves false when the body could not be completed (client gone,
+ * file damaged).
  */
 async function send(
   res: ServerResponse,
   status: number,
   headers: Record<string, string>,
   stored: StoredBody,
+  sendfile: SendfileAddon | undefined,
 ): Promise<boolean> {
   try {
+    const socket = sendfile && stored.sendFile ? sendfileSocket(res) : undefined;
+    if (sendfile && socket && stored.sendFile) {
+      await stored.sendFile(sendfileSender(sendfile, res, socket, status, headers));
+      res.end();
+      return true;
+    }
     res.strictContentLength = true;
     res.writeHead(status, headers);
     if (stored.pipeTo) {
@@ -178,7 +200,7 @@ async function send(
     return true;
   } catch {
     // Client gone or body short: the response cannot be completed; make sure the socket dies.
-    // (pipeTo and pipeline release the store's handle themselves on failure.)
+    // (sendFile, pipeTo and pipeline release the store's handle themselves on failure.)
     res.destroy();
     return false;
   }

@@ -32,7 +32,19 @@ export interface ByteRange {
  */
 export type ReadSelection = ByteRange | undefined | null;
 
-/** A published upload as read() returns it. Consume exactly one of `body`, `pipeTo` and `bytes`. */
+/**
+ * Sends a byte range of an open file somewhere (the HTTP layer's sendfile path) and resolves
+ * with the bytes sent: `length`, or fewer when the file ended first.
+ *
+ * @example
+ * await stored.sendFile?.((fd, offset, length) => sendFileToSocket(addon, socketFd, fd, offset, length));
+ */
+export type FileRangeSender = (fd: number, offset: number, length: number) => Promise<number>;
+
+/**
+ * A published upload as read() returns it. Consume exactly one of `body`, `pipeTo`, `sendFile`
+ * and `bytes`.
+ */
 export interface StoredBody {
   meta: UploadMeta;
   /**
@@ -46,6 +58,13 @@ export interface StoredBody {
    * the last byte, rejects if `dest` fails or closes first. Releases the handle either way.
    */
   pipeTo?(dest: Writable): Promise<void>;
+  /**
+   * Optional zero-copy path, offered when the selected bytes are a range of an open local file
+   * (fs store, large bodies): calls `send` once with the descriptor and the range, rejects with
+   * CorruptUploadError when it sent fewer bytes (the file is shorter than recorded), and closes
+   * the descriptor either way.
+   */
+  sendFile?(send: FileRangeSender): Promise<void>;
   /**
    * Optional: the selected bytes, when they are already in memory (small uploads), so the HTTP
    * layer can send head and body in one write. The same bytes as `body`; never modify them (they

@@ -1,6 +1,6 @@
 import { close, constants, createReadStream, fstatSync, open, read } from 'node:fs';
 import type { Writable } from 'node:stream';
-import type { StoredBody, UploadMeta } from '../store.ts';
+import type { FileRangeSender, StoredBody, UploadMeta } from '../store.ts';
 import { CorruptUploadError, decodeHeader, headerEnd } from './format.ts';
 import { MAX_CACHED_BODY, type SmallUploadCache } from './cache.ts';
 
@@ -306,10 +306,11 @@ class MemoryBody implements StoredBody {
 
 /**
  * The body of a large upload, bytes [from, to) of the open file: as a stream (`body`, created on
- * first use) or written straight into a Writable with two reused buffers (`pipeTo`): one is read
- * from disk while the other is being written to the socket.
+ * first use), written straight into a Writable with two reused buffers (`pipeTo`): one is read
+ * from disk while the other is being written to the socket, or handed with the descriptor to a
+ * sender that moves the bytes without copying them through JS (`sendFile`: sendfile(2)).
  */
-function fileBody(fd: number, from: number, to: number): Pick<StoredBody, 'body' | 'pipeTo'> {
+function fileBody(fd: number, from: number, to: number): Pick<StoredBody, 'body' | 'pipeTo' | 'sendFile'> {
   let used = false;
   const claim = (): void => {
     if (used) throw new Error('an upload body can be consumed once');
@@ -365,6 +366,15 @@ function fileBody(fd: number, from: number, to: number): Pick<StoredBody, 'body'
         dest.off('error', onEnd);
         streams--;
         if (buffers) for (const b of buffers) pool.give(b);
+        await closeFd(fd).catch(noop);
+      }
+    },
+    async sendFile(send: FileRangeSender): Promise<void> {
+      claim();
+      try {
+        const sent = await send(fd, from, to - from);
+        if (sent < to - from) throw new CorruptUploadError('upload ended before its recorded size');
+      } finally {
         await closeFd(fd).catch(noop);
       }
     },
