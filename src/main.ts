@@ -1,3 +1,5 @@
+// First: sizes the thread pool before anything starts it.
+import './threadpool.ts';
 import { runCli } from './cli/program.ts';
 
 // A closed pipe (`fileupload slots ls | head`) is not an error worth a stack trace.
