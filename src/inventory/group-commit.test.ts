@@ -82,3 +82,23 @@ test('a failed write rejects exactly the callers of that batch; later batches go
   await gc.add('c'); // batch 3 succeeds
   assert.equal(call, 3);
 });
+
+test('with concurrency 2 a second batch starts while the first is still being written', async () => {
+  const w = gatedWrites<number>();
+  const gc = new GroupCommit<number>({ write: w.write, concurrency: 2 });
+  const first = gc.add(1);
+  await new Promise((r) => setImmediate(r));
+  const second = [gc.add(2), gc.add(3)];
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(w.batches, [[1], [2, 3]], 'two writes in flight');
+  const third = gc.add(4);
+  await new Promise((r) => setImmediate(r));
+  assert.equal(w.batches.length, 2, 'no third write while two are in flight');
+  await w.releaseNext();
+  await first;
+  await w.releaseNext();
+  await Promise.all(second);
+  await w.releaseNext();
+  await third;
+  assert.deepEqual(w.batches, [[1], [2, 3], [4]]);
+});

@@ -1,9 +1,9 @@
 /**
  * Group commit: many callers each want one record written and must not go on before it is; one
- * write carries many records. While a write is in flight, new records queue; when it ends,
- * everything queued (up to a cap) goes out as the next single write. Under load each write
- * carries whatever arrived during the previous one, so the number of writes follows the
- * storage's latency, not the request rate — without any timer or artificial delay (a lone
+ * write carries many records. While a write is in flight (or `concurrency` of them), new records
+ * queue; when it ends, everything queued (up to a cap) goes out as the next single write. Under
+ * load each write carries whatever arrived during the previous one, so the number of writes
+ * follows the storage's latency, not the request rate — without any timer or artificial delay (a lone
  * record goes out at once, after the current microtasks, so records added together share it).
  */
 
@@ -17,6 +17,12 @@ export interface GroupCommitOptions<T> {
   maxBytes?: number;
   /** A record's share of maxBytes. Default 0 (only maxItems applies). */
   sizeOf?(item: T): number;
+  /**
+   * Writes that may be in flight at once, each with its own batch. Default 1. Two halve what a
+   * record waits behind a write already under way (its batch need not wait for that one to end),
+   * where the records' order across batches does not matter.
+   */
+  concurrency?: number;
 }
 
 interface Waiter<T> {
@@ -27,7 +33,8 @@ interface Waiter<T> {
 }
 
 /**
- * Batches records into as few writes as the storage's latency allows, one write at a time.
+ * Batches records into as few writes as the storage's latency allows, `concurrency` writes at a
+ * time (default one).
  *
  * @example
  * const journal = new GroupCommit<string>({ write: (lines) => index.put(`log/${batchId()}`, lines.join('\n')) });
@@ -38,14 +45,17 @@ export class GroupCommit<T> {
   readonly #maxItems: number;
   readonly #maxBytes: number;
   readonly #sizeOf: (item: T) => number;
+  readonly #concurrency: number;
   #queue: Waiter<T>[] = [];
-  #busy = false;
+  /** Drain loops running (each has at most one write in flight). */
+  #running = 0;
 
   constructor(options: GroupCommitOptions<T>) {
     this.#write = options.write;
     this.#maxItems = Math.max(1, options.maxItems ?? 1000);
     this.#maxBytes = options.maxBytes ?? 1 << 20;
     this.#sizeOf = options.sizeOf ?? (() => 0);
+    this.#concurrency = Math.max(1, options.concurrency ?? 1);
   }
 
   /** Records waiting for the next write (the batch being written is no longer counted). */
@@ -62,8 +72,8 @@ export class GroupCommit<T> {
   add(item: T): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ item, size: this.#sizeOf(item), resolve, reject });
-      if (this.#busy) return;
-      this.#busy = true;
+      if (this.#running >= this.#concurrency) return;
+      this.#running++;
       queueMicrotask(() => void this.#drain());
     });
   }
@@ -78,7 +88,7 @@ export class GroupCommit<T> {
         for (const w of batch) w.reject(err);
       }
     }
-    this.#busy = false;
+    this.#running--;
   }
 
   /** The next batch from the queue's head: at least one record, then as many as the caps allow. */

@@ -4,7 +4,8 @@
  * objects under a prefix (list = ListObjectsV2 with a delimiter, paged), which is why nothing
  * here needs more than put/get/delete/list.
  */
-import { mkdir, opendir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { close, open, rename as renameCb, write as writeCb } from 'node:fs';
+import { mkdir, opendir, readFile, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 
@@ -38,6 +39,26 @@ export function keySegments(key: string): string[] {
   return parts;
 }
 
+/** Creates or truncates `path` and writes `data` (nothing: an empty entry), then closes it. */
+function writeWhole(path: string, data: Uint8Array | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    open(path, 'w', 0o666, (err, fd) => {
+      if (err) return reject(err);
+      const done = (failure: unknown): void => close(fd, (closeErr) => (failure ?? closeErr ? reject(failure ?? closeErr) : resolve()));
+      if (data === undefined || data.length === 0) return done(null);
+      let at = 0;
+      const more = (): void =>
+        writeCb(fd, data, at, data.length - at, null, (writeErr, n) => {
+          if (writeErr) return done(writeErr);
+          at += n;
+          if (at < data.length) more();
+          else done(null);
+        });
+      more();
+    });
+  });
+}
+
 /**
  * The index in a folder of the repository (normally `{repo}/index`).
  *
@@ -60,15 +81,17 @@ export class FsIndexStore implements IndexStore {
     const path = this.#path(key);
     // Entries with data are written aside and renamed, so a reader never sees half of one.
     // Names starting with "." are never listed.
+    // The callback API: serve writes an entry per upload and per batch of slots, and
+    // fs/promises' FileHandle costs several times more main-thread time per file.
     const write = async (): Promise<void> => {
       if (data === undefined) {
-        await writeFile(path, '');
+        await writeWhole(path, undefined);
         return;
       }
       const tmp = join(dirname(path), `.${randomBytes(6).toString('base64url')}.tmp`);
       try {
-        await writeFile(tmp, data);
-        await rename(tmp, path);
+        await writeWhole(tmp, typeof data === 'string' ? Buffer.from(data) : data);
+        await new Promise<void>((resolve, reject) => renameCb(tmp, path, (err) => (err ? reject(err) : resolve())));
       } catch (err) {
         await unlink(tmp).catch(() => {});
         throw err;

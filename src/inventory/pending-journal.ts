@@ -106,6 +106,9 @@ export class PendingJournal {
       maxItems: options.maxSlots ?? 1000,
       maxBytes: options.maxBytes ?? 1 << 20,
       sizeOf: (l) => l.text.length + 1,
+      // Every slot answer waits for its batch: with two writes under way a slot never waits
+      // behind a whole write that started without it (batches are independent entries).
+      concurrency: 2,
       write: (lines) => this.#writeBatch(lines),
     });
   }
