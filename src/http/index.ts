@@ -10,7 +10,7 @@ import type { HttpDeps, RequestOutcome } from './deps.ts';
 import { callHook } from './deps.ts';
 import { corsHeaders, CORS_ALLOW_METHODS } from './cors.ts';
 import { textReply } from './reply.ts';
-import { handlePut } from './put.ts';
+import { createUploadHandler } from './put.ts';
 import { createDownloadHandler } from './get.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { handleOptions } from './options.ts';
@@ -41,6 +41,8 @@ export type HttpApp = Hono<HttpEnv> & {
    * See get.ts.
    */
   readonly download: (req: IncomingMessage, res: ServerResponse) => boolean;
+  /** The upload path (PUT under the context root), offered before Hono likewise (see put.ts). */
+  readonly upload: (req: IncomingMessage, res: ServerResponse) => boolean;
 };
 
 /**
@@ -107,7 +109,13 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       return handler(c);
     };
 
-  app.put(route, tracked((c) => handlePut(c, deps)));
+  const upload = createUploadHandler(deps);
+  // The server offers PUTs to `upload` before Hono (see put.ts); this route serves app.fetch
+  // callers.
+  app.put(route, (c) => {
+    if (upload(c.env.incoming, c.env.outgoing)) return RESPONSE_ALREADY_SENT;
+    return c.notFound();
+  });
   const download = createDownloadHandler(deps);
   // The server offers GET/HEAD to `download` before Hono; this route serves app.fetch callers
   // and targets download() leaves to Hono.
@@ -139,5 +147,5 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     return textReply(500, 'internal error', corsHeaders(c.req.header('origin'), settings.corsOrigins, false));
   });
 
-  return Object.assign(app, { gate, logger, download });
+  return Object.assign(app, { gate, logger, download, upload });
 }

@@ -1,9 +1,7 @@
-import type { Context } from 'hono';
-import type { IncomingMessage } from 'node:http';
-import type { HttpEnv } from './index.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { callHook, type HttpDeps } from './deps.ts';
 import { corsHeaders } from './cors.ts';
-import { textReply } from './reply.ts';
+import { writeText } from './reply.ts';
 import { parseUploadPath, slotToken } from './path.ts';
 import { essence, sameMediaType, FALLBACK_CONTENT_TYPE } from './media-type.ts';
 import { verifySlot } from '../slots/sign.ts';
@@ -20,12 +18,40 @@ import { noteBodyBytes } from './memory.ts';
  * 409 already uploaded · 413 size ≠ slot size or over maxFileSize · 415 Content-Type ≠ slot's ·
  * 503 shutting down · 507 disk full. A client that goes away leaves nothing behind.
  *
+ * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono: its
+ * Web Request/Response layers cost a small upload more main-thread time than the checks and
+ * the store's bookkeeping together. The handler returns false, touching nothing, for anything
+ * but a PUT under {root}/ (Hono answers those).
+ *
  * @example
- * app.put(`${root}/:id/:filename`, (c) => handlePut(c, deps));
+ * const upload = createUploadHandler(deps);
+ * createServer((req, res) => { if (!upload(req, res)) other(req, res); });
  */
-export async function handlePut(c: Context<HttpEnv>, deps: HttpDeps): Promise<Response> {
-  const started = performance.now();
-  const { incoming } = c.env;
+export function createUploadHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+  const { gate, logger } = deps;
+  const prefix = `${deps.root}/`;
+  const endRequest = (): void => gate.endRequest();
+  return (req, res) => {
+    const url = req.url;
+    if (req.method !== 'PUT' || url === undefined || !url.startsWith(prefix) || url.includes('\\')) return false;
+    const started = performance.now();
+    // Counted until the response is fully sent (or its connection gone), for drain().
+    gate.beginRequest();
+    res.on('close', endRequest);
+    handlePut(req, res, deps, started).catch((err: unknown) => {
+      logger.error('request failed', { method: 'PUT', err });
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      deps.record({ method: 'PUT', status: 500, bytes: 0, started });
+      writeText(res, 500, 'internal error', corsHeaders(req.headers.origin, deps.settings.corsOrigins, false));
+    });
+    return true;
+  };
+}
+
+async function handlePut(incoming: IncomingMessage, outgoing: ServerResponse, deps: HttpDeps, started: number): Promise<void> {
   const { settings, store, logger, hooks } = deps;
   const cors = corsHeaders(incoming.headers.origin, settings.corsOrigins, false);
   const remote = incoming.socket.remoteAddress;
@@ -37,10 +63,10 @@ export async function handlePut(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
    * away if little is left (so the client, still sending, gets to read the answer instead of a
    * reset); otherwise the connection closes after the answer.
    */
-  const refuse = (status: number, message: string, extra: Record<string, string> = {}): Response => {
+  const refuse = (status: number, message: string, extra: Record<string, string> = {}): void => {
     deps.record({ method: 'PUT', status, bytes: received, started, id, reason: message, remote });
     const close: Record<string, string> = incoming.complete || lingerOver(incoming, received) ? {} : { Connection: 'close' };
-    return textReply(status, message, { ...cors, ...close, ...extra });
+    writeText(outgoing, status, message, { ...cors, ...close, ...extra });
   };
 
   const path = parseUploadPath(incoming.url ?? '', deps.root);
@@ -71,7 +97,7 @@ export async function handlePut(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
   if (/^100-continue$/i.test(incoming.headers.expect ?? '')) {
     // The client waits for our go before sending the body: refuse a second upload right now.
     if ((await store.stat(slot.id)) !== undefined) return refuse(409, 'already uploaded');
-    c.env.outgoing.writeContinue();
+    outgoing.writeContinue();
   }
 
   const upload = deps.gate.beginUpload();
@@ -107,7 +133,7 @@ export async function handlePut(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
     callHook(logger, 'onUploadFinished', hooks.onUploadFinished, { meta, durationMs });
     deps.record({ method: 'PUT', status: 201, bytes: received, started, id, remote });
     const location = `${announcedBase(settings)}/${slot.id}/${encodePathSegment(slot.filename)}`;
-    return textReply(201, 'created', { ...cors, Location: location });
+    writeText(outgoing, 201, 'created', { ...cors, Location: location });
   } catch (err) {
     const durationMs = performance.now() - started;
     const clientGone = incoming.socket.destroyed || isClientReset(err, incoming);
@@ -131,16 +157,10 @@ export async function handlePut(c: Context<HttpEnv>, deps: HttpDeps): Promise<Re
   }
 }
 
-/**
- * baseUrl() of the announced endpoint, remembered until the settings change (a reload): the IDN
- * conversion inside is not free, and every 201 needs it.
- */
-let lastBase: { key: string; url: string } | undefined;
+/** baseUrl() of the announced endpoint (remembered there until the settings change). */
 function announcedBase(settings: HttpDeps['settings']): string {
   const { announcedWebProtocol: protocol, announcedWebHost: host, announcedWebPort: port, announcedWebContextRoot: contextRoot } = settings;
-  const key = `${protocol}\n${host}\n${port}\n${contextRoot}`;
-  if (lastBase?.key !== key) lastBase = { key, url: baseUrl({ protocol, host, port, contextRoot }) };
-  return lastBase.url;
+  return baseUrl({ protocol, host, port, contextRoot });
 }
 
 /** A refused body is read and discarded up to this many more bytes… */

@@ -68,10 +68,10 @@ export async function startHttpServer(
       return textReply(500, 'internal error');
     },
   });
-  // Downloads skip Hono's Web Request/Response layers: they are most of the traffic.
-  const download = app.download;
+  // Downloads and uploads skip Hono's Web Request/Response layers: they are the traffic.
+  const { download, upload } = app;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    if (!download(req, res)) void viaHono(req, res);
+    if (!download(req, res) && !upload(req, res)) void viaHono(req, res);
   };
   const serverOptions = {
     // What a request body may buffer before its socket stops being read (Node's default is

@@ -25,10 +25,22 @@ export function urlHost(host: string): string {
   return ascii;
 }
 
-/** `{protocol}://{host}:{port}{contextRoot}` — the port is always written, as in the seed. */
+/** The last base URL built: every slot and every 201 needs it, and the IDN conversion is not free. */
+let lastBase: { protocol: string; host: string; port: number; contextRoot: string; url: string } | undefined;
+
+/**
+ * `{protocol}://{host}:{port}{contextRoot}` — the port is always written, as in the seed.
+ *
+ * @example
+ * baseUrl({ protocol: 'https', host: 'bücher.example', port: 443, contextRoot: '/upload' }); // 'https://xn--bcher-kva.example:443/upload'
+ */
 export function baseUrl(endpoint: AnnouncedEndpoint): string {
-  const root = endpoint.contextRoot.replace(/\/+$/, '');
-  return `${endpoint.protocol}://${urlHost(endpoint.host)}:${endpoint.port}${root}`;
+  const { protocol, host, port, contextRoot } = endpoint;
+  const memo = lastBase;
+  if (memo && memo.protocol === protocol && memo.host === host && memo.port === port && memo.contextRoot === contextRoot) return memo.url;
+  const url = `${protocol}://${urlHost(host)}:${port}${contextRoot.replace(/\/+$/, '')}`;
+  lastBase = { protocol, host, port, contextRoot, url };
+  return url;
 }
 
 /**
