@@ -185,40 +185,35 @@ export function registerSlots(program: Command): void {
             report({ id: meta.id, filename: meta.filename, size: meta.size, state: 'stored', outcome: 'failed', error: (err as Error).message });
           }
         };
-        // Pending slots to forget: by id, or every slot of the user. Collected per batch first and
-        // each batch rewritten once afterwards — rewriting while the listing is being paged
-        // could make S3 list a batch again; the matches are bounded by the ids given or by one
-        // user's pending slots.
+        // Pending slots to forget: by id, or every slot of the user (bounded by the ids given or
+        // by one user's pending slots). Collected first, then forgotten — a tombstone each, the
+        // batches stay as written. Expired ones are left out: their URL no longer works, and
+        // `slots ls` does not show them either.
         const wantedIds = new Set(ids);
         const user = opts.user !== undefined ? userKey(opts.user) : undefined;
-        const pendingFound = new Set<string>();
-        const byBatch = new Map<string, import('../inventory/ledger.ts').PendingSlot[]>();
+        const now = Date.now();
+        const pendingFound = new Map<string, import('../inventory/ledger.ts').PendingSlot>();
         for await (const p of ledger.pendingSlots()) {
           if (!wantedIds.has(p.id) && userKey(p.uploader) !== user) continue;
-          if (pendingFound.has(p.id)) continue;
+          if (pendingFound.has(p.id) || p.expiresAt <= now) continue;
           if ((await store.stat(p.id)) !== undefined) continue; // uploaded: removed as an upload below
-          pendingFound.add(p.id);
-          const list = byBatch.get(p.batch) ?? [];
-          list.push(p);
-          byBatch.set(p.batch, list);
+          pendingFound.set(p.id, p);
         }
-        for (const [batch, slots] of byBatch) {
+        for (const p of pendingFound.values()) {
           lock.assertHeld();
           let outcome: Outcome = dryRun ? 'would-remove' : 'removed';
           let error: string | undefined;
           if (!dryRun) {
             try {
-              await ledger.forgetPending(batch, slots.map((p) => p.id));
+              await ledger.forgetPending([p]);
             } catch (err) {
               outcome = 'failed';
               error = (err as Error).message;
             }
           }
-          for (const p of slots) {
-            if (outcome === 'failed') failed++;
-            else forgotten++;
-            report({ id: p.id, filename: p.filename, size: p.size, state: 'pending', outcome, ...(error !== undefined ? { error } : {}) });
-          }
+          if (outcome === 'failed') failed++;
+          else forgotten++;
+          report({ id: p.id, filename: p.filename, size: p.size, state: 'pending', outcome, ...(error !== undefined ? { error } : {}) });
         }
         for (const id of ids) {
           if (pendingFound.has(id)) continue;

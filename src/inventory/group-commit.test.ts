@@ -102,3 +102,22 @@ test('with concurrency 2 a second batch starts while the first is still being wr
   await third;
   assert.deepEqual(w.batches, [[1], [2, 3], [4]]);
 });
+
+test('idle() resolves once everything added so far is written, failed writes included', async () => {
+  const w = gatedWrites<number>();
+  const gc = new GroupCommit<number>({ write: w.write });
+  await gc.idle(); // nothing to wait for
+  const first = gc.add(1);
+  await new Promise((r) => setImmediate(r));
+  const second = gc.add(2);
+  let idle = false;
+  const waiting = gc.idle().then(() => (idle = true));
+  await w.releaseNext();
+  await first;
+  await new Promise((r) => setImmediate(r));
+  assert.equal(idle, false, 'the second record is still being written');
+  await w.releaseNext();
+  await second;
+  await waiting;
+  assert.equal(idle, true);
+});

@@ -49,6 +49,8 @@ export class GroupCommit<T> {
   #queue: Waiter<T>[] = [];
   /** Drain loops running (each has at most one write in flight). */
   #running = 0;
+  /** Callers of idle() waiting for the last drain loop to end. */
+  #idle: Array<() => void> = [];
 
   constructor(options: GroupCommitOptions<T>) {
     this.#write = options.write;
@@ -78,6 +80,18 @@ export class GroupCommit<T> {
     });
   }
 
+  /**
+   * Resolves once nothing is queued or being written (at once when idle): what a shutdown
+   * awaits before closing what the writes go to.
+   *
+   * @example
+   * await journal.idle(); // every record added so far is written (or failed)
+   */
+  idle(): Promise<void> {
+    if (this.#running === 0 && this.#queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#take();
@@ -89,6 +103,7 @@ export class GroupCommit<T> {
       }
     }
     this.#running--;
+    if (this.#running === 0) for (const resolve of this.#idle.splice(0)) resolve();
   }
 
   /** The next batch from the queue's head: at least one record, then as many as the caps allow. */

@@ -2,7 +2,9 @@
  * Where the inventory index lives: a tiny key/value space of mostly empty entries, listed by
  * folder. The fs implementation keeps it in `{repo}/index/`; an S3 implementation maps keys to
  * objects under a prefix (list = ListObjectsV2 with a delimiter, paged), which is why nothing
- * here needs more than put/get/delete/list.
+ * here needs more than put/get/delete/list — plus an optional append, which only a filesystem
+ * has: the pending journal uses it where it exists so serve stops creating a file per batch
+ * of slots (inode allocation was a third of serve's CPU at 3,500 slots/s).
  */
 import { close, open, rename as renameCb, write as writeCb } from 'node:fs';
 import { mkdir, opendir, readFile, unlink } from 'node:fs/promises';
@@ -19,6 +21,20 @@ export interface IndexStore {
   delete(key: string): Promise<boolean>;
   /** Names directly inside a folder (entries and sub-folders), streamed, in no particular order. */
   list(folder: string): AsyncIterable<string>;
+  /**
+   * Appends to an entry (created when absent) with one write(2) on an O_APPEND descriptor, so
+   * concurrent appends never interleave inside one call's data and a reader sees whole calls
+   * plus at worst a partial last one. The descriptor stays open for the next call: end with
+   * closeAppend(). Absent where the storage cannot append (S3).
+   */
+  append?(key: string, data: Uint8Array): Promise<void>;
+  /** Closes the descriptor append() keeps for `key` once its appends in flight end. */
+  closeAppend?(key: string): Promise<void>;
+  /**
+   * Renames an entry atomically (replacing `to`); false when `from` is absent. Present wherever
+   * append is (sealing an appended entry under its final name).
+   */
+  rename?(from: string, to: string): Promise<boolean>;
 }
 
 const SEGMENT = /^[A-Za-z0-9._:+-]+$/;
@@ -60,6 +76,37 @@ function writeWhole(path: string, data: Uint8Array | undefined): Promise<void> {
 }
 
 /**
+ * Writes `data` with exactly one write(2): a second call to finish a short write could land
+ * after another appender's data, so a short write (disk full) fails instead and the caller
+ * abandons the entry (see PendingJournal) — a reader skips the partial line it leaves.
+ */
+function writeOnce(fd: number, data: Uint8Array): Promise<void> {
+  return new Promise((resolve, reject) =>
+    writeCb(fd, data, 0, data.length, null, (err, n) => {
+      if (err) reject(err);
+      else if (n !== data.length) reject(Object.assign(new Error(`short write: ${n} of ${data.length} bytes appended`), { code: 'EIO' }));
+      else resolve();
+    }),
+  );
+}
+
+const openAppend = (path: string): Promise<number> =>
+  new Promise((resolve, reject) => open(path, 'a', 0o666, (err, fd) => (err ? reject(err) : resolve(fd))));
+const closeFd = (fd: number): Promise<void> => new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
+
+/** An O_APPEND descriptor kept between appends, and the appends using it right now. */
+interface Appender {
+  fd: Promise<number>;
+  inflight: Set<Promise<void>>;
+}
+
+/**
+ * Append descriptors kept open at once. The pending journal keeps one (its active segment);
+ * more only when callers append to several keys, and then the least recently used one goes.
+ */
+const MAX_APPENDERS = 8;
+
+/**
  * The index in a folder of the repository (normally `{repo}/index`).
  *
  * @example
@@ -68,6 +115,8 @@ function writeWhole(path: string, data: Uint8Array | undefined): Promise<void> {
  */
 export class FsIndexStore implements IndexStore {
   readonly root: string;
+  /** Open append descriptors by key, least recently used first. */
+  readonly #appenders = new Map<string, Appender>();
 
   constructor(root: string) {
     this.root = root;
@@ -125,6 +174,87 @@ export class FsIndexStore implements IndexStore {
     }
   }
 
+  /**
+   * Appends with one write(2) on a cached O_APPEND descriptor (the callback API: one syscall per
+   * call on the thread pool, no FileHandle). No temp file, no rename, no new inode per call —
+   * which is the point: serve's journal appends hundreds of batches a second.
+   *
+   * @example
+   * await index.append('pending/0001733000000000.seg1.open', Buffer.from(lines));
+   * await index.closeAppend('pending/0001733000000000.seg1.open');
+   */
+  async append(key: string, data: Uint8Array): Promise<void> {
+    const a = this.#appender(key);
+    const done = (async () => writeOnce(await a.fd, data))();
+    a.inflight.add(done);
+    try {
+      await done;
+    } finally {
+      a.inflight.delete(done);
+    }
+  }
+
+  /**
+   * Closes the descriptor kept for `key` after its appends in flight end (a no-op when none is
+   * open). A later append opens a fresh one.
+   *
+   * @example
+   * await index.closeAppend('pending/0001733000000000.seg1.open'); // before renaming it
+   */
+  async closeAppend(key: string): Promise<void> {
+    const a = this.#appenders.get(key);
+    if (!a) return;
+    this.#appenders.delete(key);
+    await release(a);
+  }
+
+  /**
+   * Renames an entry (rename(2): atomic, replaces `to`); false when `from` is not there.
+   *
+   * @example
+   * await index.rename('pending/0001733000000000.seg1.open', 'pending/0001733000004999.seg1.5000.12');
+   */
+  async rename(from: string, to: string): Promise<boolean> {
+    const [a, b] = [this.#path(from), this.#path(to)];
+    return new Promise<boolean>((resolve, reject) =>
+      renameCb(a, b, (err) => {
+        if (!err) resolve(true);
+        else if (errCode(err) === 'ENOENT') resolve(false);
+        else reject(err);
+      }),
+    );
+  }
+
+  #appender(key: string): Appender {
+    const cached = this.#appenders.get(key);
+    if (cached) {
+      // Map order is insertion order: re-inserting marks it most recently used.
+      this.#appenders.delete(key);
+      this.#appenders.set(key, cached);
+      return cached;
+    }
+    const path = this.#path(key);
+    const a: Appender = {
+      fd: openAppend(path).catch(async (err: unknown) => {
+        if (errCode(err) !== 'ENOENT') throw err;
+        await mkdir(dirname(path), { recursive: true });
+        return openAppend(path);
+      }),
+      inflight: new Set(),
+    };
+    // A failed open must not stay cached: the next append tries again.
+    a.fd.catch(() => {
+      if (this.#appenders.get(key) === a) this.#appenders.delete(key);
+    });
+    this.#appenders.set(key, a);
+    if (this.#appenders.size > MAX_APPENDERS) {
+      const [oldest, evicted] = this.#appenders.entries().next().value as [string, Appender];
+      this.#appenders.delete(oldest);
+      void release(evicted).catch(() => {});
+    }
+    return a;
+  }
+
   async *list(folder: string): AsyncIterable<string> {
     let dir;
     try {
@@ -138,4 +268,16 @@ export class FsIndexStore implements IndexStore {
       if (entry.isFile() || entry.isDirectory()) yield entry.name;
     }
   }
+}
+
+/** Closes an appender's descriptor once the appends using it have ended. */
+async function release(a: Appender): Promise<void> {
+  await Promise.allSettled([...a.inflight]);
+  let fd: number;
+  try {
+    fd = await a.fd;
+  } catch {
+    return; // never opened: nothing to close
+  }
+  await closeFd(fd);
 }

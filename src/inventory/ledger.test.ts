@@ -7,7 +7,7 @@ import type { Slot } from '../slots/slot.ts';
 import type { Store, UploadMeta } from '../storage/store.ts';
 import { FsIndexStore, type IndexStore } from './index-store.ts';
 import { Ledger } from './ledger.ts';
-import { parseBatch, parseDelta, paths, userKey } from './names.ts';
+import { forgottenName, openSegmentName, parseBatch, parseDelta, parseOpenSegment, paths, userKey } from './names.ts';
 import { IndexRepair } from './repair.ts';
 import { RepositoryUsage, writeTotal } from './usage.ts';
 
@@ -16,8 +16,11 @@ const LIFETIME = 300_000;
 const ALICE = 'alice@example.org';
 const USER = userKey(ALICE);
 
-/** A real index in a temp folder, whose operations are counted. */
-async function setup(now = () => T0) {
+/**
+ * A real index in a temp folder, whose operations are counted. Without `append` it writes like
+ * S3 (an entry per batch of slots); with it, like a folder (appended segments).
+ */
+async function setup(now = () => T0, options: { append?: boolean } = {}) {
   const dir = await mkdtemp(join(tmpdir(), 'ledger-test-'));
   const fs = new FsIndexStore(dir);
   const ops = { put: [] as string[], delete: [] as string[] };
@@ -26,6 +29,9 @@ async function setup(now = () => T0) {
     get: (key) => fs.get(key),
     delete: (key) => (ops.delete.push(key), fs.delete(key)),
     list: (folder) => fs.list(folder),
+    ...(options.append
+      ? { append: (key: string, data: Uint8Array) => fs.append(key, data), closeAppend: (key: string) => fs.closeAppend(key), rename: (a: string, b: string) => fs.rename(a, b) }
+      : {}),
   };
   const ledger = new Ledger(index, { now });
   return { dir, index, ops, ledger, ls: (...p: string[]) => readdir(join(dir, ...p)).catch(() => [] as string[]), cleanup: () => rm(dir, { recursive: true, force: true }) };
@@ -128,23 +134,52 @@ test('usage: pending bytes are the live batches minus the uploads of the last sl
   }
 });
 
-test('forgetPending rewrites the batch and removes the user\'s entries; the last one deletes it', async () => {
-  const t = await setup();
+for (const append of [false, true]) {
+  test(`forgetPending (${append ? 'folder' : 'S3-like'}): tombstones hide the slots, the user's entries go, the batch stays`, async () => {
+    const t = await setup(() => T0, { append });
+    try {
+      const [a, b] = [slot(1), slot(2)];
+      const [ra, rb] = [await t.ledger.reserve(ALICE, 1), await t.ledger.reserve(ALICE, 2)];
+      await Promise.all([t.ledger.recordSlotIssued(a, ra), t.ledger.recordSlotIssued(b, rb)]);
+      const batches = await t.ls('pending');
+      assert.equal(batches.length, 1);
+      const body = await t.index.get(`pending/${batches[0]}`);
+      await t.ledger.forgetPending([{ ...a, contentType: undefined }]);
+      assert.deepEqual((await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]), [b.id]);
+      const left: string[] = [];
+      for await (const p of t.ledger.pendingSlots()) left.push(p.id);
+      assert.deepEqual(left, [b.id]);
+      await t.ledger.forgetPending([{ ...b, contentType: undefined }]);
+      left.length = 0;
+      for await (const p of t.ledger.pendingSlots()) left.push(p.id);
+      assert.deepEqual(left, []);
+      assert.deepEqual(await t.ls('users', USER, 'pending'), []);
+      assert.deepEqual(await t.ls('pending'), batches, 'the batch entry is untouched');
+      assert.deepEqual(await t.index.get(`pending/${batches[0]}`), body);
+      assert.equal((await t.ls('pending-forgotten')).length, 2);
+      await t.ledger.close();
+    } finally {
+      await t.cleanup();
+    }
+  });
+}
+
+test('usage on a folder: the live slots of open segments count, expired ones do not', async () => {
+  let now = T0;
+  const t = await setup(() => now, { append: true });
   try {
-    const [a, b] = [slot(1), slot(2)];
-    const [ra, rb] = [await t.ledger.reserve(ALICE, 1), await t.ledger.reserve(ALICE, 2)];
-    await Promise.all([t.ledger.recordSlotIssued(a, ra), t.ledger.recordSlotIssued(b, rb)]);
-    const [batch] = await t.ls('pending');
-    assert.ok(batch);
-    assert.deepEqual((await t.ledger.forgetPending(batch, [a.id])).map((p) => p.id), [a.id]);
-    assert.deepEqual(await t.ls('pending'), [batch]);
-    assert.deepEqual((await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]), [b.id]);
-    const left: string[] = [];
-    for await (const p of t.ledger.pendingSlots()) left.push(p.id);
-    assert.deepEqual(left, [b.id]);
-    await t.ledger.forgetPending(batch, [b.id]);
-    assert.deepEqual(await t.ls('pending'), []);
-    assert.deepEqual(await t.ls('users', USER, 'pending'), []);
+    await writeTotal(t.index, { bytes: 0, files: 0, at: T0 - 60_000 });
+    const usage = () => new RepositoryUsage(noScan, t.index, { now: () => now, slotLifetime: () => LIFETIME });
+    const short = slot(50, T0, { expiresAt: T0 + 1000 });
+    await Promise.all([slot(400), slot(300), short].map((s) => t.ledger.recordSlotIssued(s)));
+    const names = await t.ls('pending');
+    assert.deepEqual(names.map((n) => parseOpenSegment(n) !== undefined), [true], 'one open segment, no batch name to read bytes from');
+    assert.equal((await usage().current()).pendingBytes, 750);
+    now = T0 + 2000;
+    assert.equal((await usage().current()).pendingBytes, 700, 'an expired slot of the segment no longer counts');
+    await t.ledger.close();
+    assert.ok(parseBatch((await t.ls('pending'))[0] ?? ''));
+    assert.equal((await usage().current()).pendingBytes, 750, 'sealed: the name counts, whole, until its newest slot expires');
   } finally {
     await t.cleanup();
   }
@@ -168,6 +203,34 @@ test('repair drops pending batches past the slot lifetime and keeps deltas of th
     assert.deepEqual(ids, [live.id]);
     assert.deepEqual((await t.ls('usage', 'delta')).map((x) => parseDelta(x)?.size), [8]);
     assert.ok(await t.index.get(paths.total));
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('repair drops open segments (a dead node\'s) and tombstones once past their lifetime, not before', async () => {
+  const t = await setup(() => T0, { append: true });
+  try {
+    const lifetime = 15 * 60_000;
+    const margin = 10 * 60_000;
+    const old = T0 - margin;
+    const line = (at: number) => JSON.stringify(slot(1, at)) + '\n';
+    // firstAt + 5 s + lifetime decides: the second one is past firstAt + lifetime but not past + 5 s.
+    const dead = openSegmentName({ firstAt: old - lifetime - 5_001, id: 'dead' });
+    const young = openSegmentName({ firstAt: old - lifetime - 4_000, id: 'young' });
+    await t.index.put(`pending/${dead}`, line(old - lifetime - 5_001));
+    await t.index.put(`pending/${young}`, line(old - lifetime - 1_000));
+    const staleTomb = forgottenName({ expiresAt: old - 1, id: 'stale' });
+    const liveTomb = forgottenName({ expiresAt: old + 1, id: 'live' });
+    await t.index.put(`pending-forgotten/${staleTomb}`);
+    await t.index.put(`pending-forgotten/${liveTomb}`);
+    const store = { kind: 'fs', stat: async () => ({}) } as unknown as Store;
+    const repair = new IndexRepair(t.ledger, store, { now: T0, slotLifetime: lifetime, margin });
+    await repair.before();
+    const report = await repair.after({ bytes: 0, files: 0 });
+    assert.deepEqual(await t.ls('pending'), [young]);
+    assert.deepEqual(await t.ls('pending-forgotten'), [liveTomb]);
+    assert.equal(report.expired, 2);
   } finally {
     await t.cleanup();
   }

@@ -6,7 +6,9 @@
  * Every write is idempotent and ordered so a crash leaves at worst a dangling or missing entry,
  * which repair.ts (run by purge) fixes; readers tolerate both. Writes whose order does not matter
  * for that go out concurrently; the cluster-wide pending slots and the usage deltas of stored
- * uploads are group-committed (pending-journal.ts, group-commit.ts), one entry per batch.
+ * uploads are group-committed (pending-journal.ts, group-commit.ts): one entry per batch of
+ * deltas, and one per batch of slots on S3 — on a folder, slot batches are appended to a
+ * segment file sealed every 5 s.
  */
 import { randomBytes } from 'node:crypto';
 import type { Slot } from '../slots/slot.ts';
@@ -87,7 +89,7 @@ export class Ledger {
   constructor(index: IndexStore, options: LedgerOptions = {}) {
     this.index = index;
     this.#now = options.now ?? Date.now;
-    this.#pending = new PendingJournal(index);
+    this.#pending = new PendingJournal(index, { now: this.#now });
     this.#deltas = new GroupCommit({
       write: async (uploads) => {
         let at = 0;
@@ -196,19 +198,31 @@ export class Ledger {
   }
 
   /**
-   * Forgets pending slots of one batch (`slots rm`, under the maintenance lock): the batch is
-   * rewritten without them (or deleted when empty), then their users' pending entries go, if
-   * any. Returns the slots that were found in the batch.
+   * Forgets pending slots as pendingSlots() listed them (`slots rm`, under the maintenance
+   * lock): a tombstone each hides them from pendingSlots() (their batches stay as written), then
+   * their users' pending entries go, if any — in that order, so a crash between leaves the
+   * quota counting them, never a listed slot that no quota counts.
    *
    * @example
-   * for (const [batch, ids] of byBatch) await ledger.forgetPending(batch, ids);
+   * const mine = []; for await (const p of ledger.pendingSlots()) if (p.uploader === jid) mine.push(p);
+   * await ledger.forgetPending(mine);
    */
-  async forgetPending(batch: string, ids: Iterable<string>): Promise<PendingSlot[]> {
-    const gone = await this.#pending.forget(batch, ids);
+  async forgetPending(slots: readonly PendingSlot[]): Promise<void> {
+    await this.#pending.forget(slots);
     await Promise.all(
-      gone.map((p) => this.index.delete(`${paths.userPending(userKey(p.uploader))}/${timedName({ at: p.issuedAt, id: p.id, size: p.size })}`)),
+      slots.map((p) => this.index.delete(`${paths.userPending(userKey(p.uploader))}/${timedName({ at: p.issuedAt, id: p.id, size: p.size })}`)),
     );
-    return gone;
+  }
+
+  /**
+   * Waits for the slot records under way and seals the pending journal's open segment (see
+   * pending-journal.ts). Call it on shutdown, after the last recordSlotIssued.
+   *
+   * @example
+   * await ledger.close();
+   */
+  close(): Promise<void> {
+    return this.#pending.close();
   }
 
   /**
@@ -232,7 +246,8 @@ export class Ledger {
 
   /**
    * Cluster-wide pending slots with their details and the name of their batch, streamed
-   * (damaged lines are skipped). Expired and uploaded slots are included: the caller decides.
+   * (damaged lines and forgotten slots are skipped). Expired and uploaded slots are included:
+   * the caller decides.
    *
    * @example
    * for await (const p of ledger.pendingSlots()) console.log(p.id, p.filename, p.batch);

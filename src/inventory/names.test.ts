@@ -1,6 +1,20 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { batchName, deltaName, parseBatch, parseDelta, parseStored, parseTimed, storedName, timedName, userKey } from './names.ts';
+import {
+  batchName,
+  deltaName,
+  forgottenName,
+  openSegmentName,
+  parseBatch,
+  parseDelta,
+  parseForgotten,
+  parseOpenSegment,
+  parseStored,
+  parseTimed,
+  storedName,
+  timedName,
+  userKey,
+} from './names.ts';
 import { keySegments } from './index-store.ts';
 import { BloomFilter } from './bloom.ts';
 
@@ -31,6 +45,23 @@ test('foreign or damaged names are ignored, not misread', () => {
   assert.equal(parseDelta('0000000000001.abc.5.add.-1'), undefined);
   assert.throws(() => storedName({ storedAt: -1, id: 'a', size: 1, purpose: 'message' }), RangeError);
   assert.throws(() => timedName({ at: 1, id: '../x', size: 1 }), RangeError);
+});
+
+test('open segments and tombstones: round-trip, and never taken for another kind of entry', () => {
+  const seg = { firstAt: 1_733_000_000_000, id: 's3gm_Id-1' };
+  assert.equal(openSegmentName(seg), '1733000000000.s3gm_Id-1.open');
+  assert.deepEqual(parseOpenSegment(openSegmentName(seg)), seg);
+  assert.equal(parseBatch(openSegmentName(seg)), undefined, 'readers of sealed names skip open segments');
+  assert.equal(parseTimed(openSegmentName(seg)), undefined);
+  assert.equal(parseOpenSegment(batchName({ at: 1, id: 'b', bytes: 1, count: 1 })), undefined);
+  for (const bad of ['1733000000000.a.b.open', '1733000000000.abc.opened', '173300000000.abc.open', '1733000000000..open']) {
+    assert.equal(parseOpenSegment(bad), undefined, bad);
+  }
+  const t = { expiresAt: 7, id: 'q3W0n7V4uXy1Z2a_bC-dEfGh' };
+  assert.equal(forgottenName(t), '0000000000007.q3W0n7V4uXy1Z2a_bC-dEfGh');
+  assert.deepEqual(parseForgotten(forgottenName(t)), t);
+  for (const bad of ['0000000000007', '0000000000007.a.b', 'x.abc', '0000000000007.a/b']) assert.equal(parseForgotten(bad), undefined, bad);
+  assert.throws(() => forgottenName({ expiresAt: 1, id: '../x' }), RangeError);
 });
 
 test('user keys: fixed length hex, case-insensitive JIDs', () => {

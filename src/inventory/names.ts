@@ -9,7 +9,13 @@
  *   users/{user}/pending/{issuedAt}.{id}.{size}      a slot issued (or being issued), not uploaded —
  *                                                    only while a per-user quota is configured
  *   pending/{lastIssuedAt}.{batchId}.{bytes}.{count} slots issued cluster-wide, group-committed:
- *                                                    body = one PendingSlot JSON per line
+ *                                                    body = one PendingSlot JSON per line (a
+ *                                                    batch on S3, a sealed segment on a folder)
+ *   pending/{firstAt}.{segmentId}.open               a folder's active segment: batches are
+ *                                                    appended to it, every one issued before
+ *                                                    firstAt + 5 s, then it is sealed (renamed
+ *                                                    to the name above)
+ *   pending-forgotten/{expiresAt}.{slotId}           a pending slot `slots rm` forgot (empty)
  *   usage/delta/{at}.{id}.{bytes}.{add|del}.{count}  repository byte changes since the last scan
  *                                                    (one upload, or a batch of them)
  *   usage/total.json                                 the last full scan: {bytes, files, at}
@@ -20,7 +26,11 @@
  * Pending slots and upload deltas are written as batches because serve issues thousands of
  * slots a second: one entry per slot cost two file creations per slot (a quarter of serve's main
  * thread). A batch's name still carries what usage counting needs (its newest time, the summed
- * bytes, the number of slots or files), so the global quota still reads listings only.
+ * bytes, the number of slots or files), so the global quota still reads listings only. On a
+ * folder even one file per batch was too many (inode allocation at hundreds of batches a
+ * second), so there batches are appended to a segment file that is sealed every 5 s; only the
+ * few open segments are read to count their bytes. Forgetting a slot adds a tombstone instead of
+ * rewriting its batch, which a node may still be appending to.
  */
 import { createHash } from 'node:crypto';
 import type { Purpose } from '../slots/slot.ts';
@@ -169,6 +179,74 @@ export function parseBatch(name: string): PendingBatchEntry | undefined {
   return { at: Number(t), id: i, bytes: Number(b), count: Number(c) };
 }
 
+/** A folder's active segment of pending slots (`pending/…open`), still being appended to. */
+export interface OpenSegmentEntry {
+  /**
+   * When the segment began: the newest issuedAt of its first batch. The journal seals it before
+   * appending a slot issued 5 s or more after this, so all of it expires by firstAt + 5 s +
+   * slot lifetime — what repair needs to drop a crashed node's segment without reading it.
+   */
+  firstAt: number;
+  /** Random segment id (base64url, no dots); the sealed batch keeps it. */
+  id: string;
+}
+
+/**
+ * Name of an open `pending/` segment.
+ *
+ * @example
+ * openSegmentName({ firstAt: 1, id: 'seg1' }); // '0000000000001.seg1.open'
+ */
+export function openSegmentName(e: OpenSegmentEntry): string {
+  return `${t13(e.firstAt)}.${id(e.id)}.open`;
+}
+
+/**
+ * Parses an open `pending/` segment name; undefined for anything else (sealed batches too).
+ *
+ * @example
+ * parseOpenSegment('0000000000001.seg1.open'); // { firstAt: 1, id: 'seg1' }
+ */
+export function parseOpenSegment(name: string): OpenSegmentEntry | undefined {
+  const p = name.split('.');
+  if (p.length !== 3 || p[2] !== 'open') return undefined;
+  const [t, i] = p as [string, string];
+  if (!TIME.test(t) || !ID.test(i)) return undefined;
+  return { firstAt: Number(t), id: i };
+}
+
+/** A forgotten pending slot's tombstone (`pending-forgotten/` entry). */
+export interface ForgottenEntry {
+  /** The slot's expiry: after it the tombstone hides nothing that still matters. */
+  expiresAt: number;
+  /** The slot id. */
+  id: string;
+}
+
+/**
+ * Name of a `pending-forgotten/` tombstone.
+ *
+ * @example
+ * forgottenName({ expiresAt: 1, id: 'abc' }); // '0000000000001.abc'
+ */
+export function forgottenName(e: ForgottenEntry): string {
+  return `${t13(e.expiresAt)}.${id(e.id)}`;
+}
+
+/**
+ * Parses a `pending-forgotten/` tombstone name; undefined for anything else.
+ *
+ * @example
+ * parseForgotten('0000000000001.abc'); // { expiresAt: 1, id: 'abc' }
+ */
+export function parseForgotten(name: string): ForgottenEntry | undefined {
+  const p = name.split('.');
+  if (p.length !== 2) return undefined;
+  const [t, i] = p as [string, string];
+  if (!TIME.test(t) || !ID.test(i)) return undefined;
+  return { expiresAt: Number(t), id: i };
+}
+
 /** A change of the repository's stored bytes since the last scan: one upload, or a batch. */
 export interface DeltaEntry {
   /** When (ms): a deleted upload's deletion time, the newest storedAt of a batch of uploads. */
@@ -206,7 +284,12 @@ export function parseDelta(name: string): DeltaEntry | undefined {
   return { at: Number(t), id: i, size: Number(s), kind, count: Number(c) };
 }
 
-/** Folder keys of the index. */
+/**
+ * Folder keys of the index.
+ *
+ * @example
+ * await index.put(`${paths.forgotten}/${forgottenName({ expiresAt, id })}`);
+ */
 export const paths = {
   users: 'users',
   user: (user: string) => `users/${user}`,
@@ -214,6 +297,7 @@ export const paths = {
   log: (user: string) => `users/${user}/log`,
   userPending: (user: string) => `users/${user}/pending`,
   pending: 'pending',
+  forgotten: 'pending-forgotten',
   delta: 'usage/delta',
   total: 'usage/total.json',
 } as const;

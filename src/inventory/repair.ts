@@ -9,9 +9,10 @@
  *                     with store.stat() and removed (crash between delete and index write, files
  *                     removed by hand or by an S3 lifecycle rule); log entries past the day,
  *                     pending entries past the slot lifetime and deltas older than the new total
- *                     are removed (pending batches once their newest slot is past it, deltas
- *                     once also older than a slot lifetime); usage/total.json gets the
- *                     listing's byte count
+ *                     are removed (pending batches once their newest slot is past it, open
+ *                     segments — a crashed node's — once firstAt + 5 s is, tombstones of
+ *                     forgotten slots once their expiry is, deltas once also older than a slot
+ *                     lifetime); usage/total.json gets the listing's byte count
  *
  * Constant memory (two fixed filters); entries younger than `margin` are left alone, since serve
  * may be writing them right now.
@@ -20,7 +21,20 @@ import type { Store, UploadMeta } from '../storage/store.ts';
 import { BloomFilter } from './bloom.ts';
 import type { IndexStore } from './index-store.ts';
 import { DAY_MS, type Ledger } from './ledger.ts';
-import { isUserKey, parseBatch, parseDelta, parseStored, parseTimed, paths, storedName, timedName, userKey } from './names.ts';
+import {
+  isUserKey,
+  parseBatch,
+  parseDelta,
+  parseForgotten,
+  parseOpenSegment,
+  parseStored,
+  parseTimed,
+  paths,
+  storedName,
+  timedName,
+  userKey,
+} from './names.ts';
+import { SEGMENT_MAX_AGE } from './pending-journal.ts';
 import { writeTotal } from './usage.ts';
 
 /** What a repair changed. */
@@ -29,7 +43,7 @@ export interface RepairReport {
   added: number;
   /** Dangling stored entries removed. */
   dangling: number;
-  /** Expired log, pending and delta entries removed. */
+  /** Expired log, pending (batches, open segments, tombstones) and delta entries removed. */
   expired: number;
 }
 
@@ -121,8 +135,15 @@ export class IndexRepair {
       }
     }
     for await (const name of this.#index.list(paths.pending)) {
-      const e = parseBatch(name);
-      if (e && e.at + this.#slotLifetime < old) await this.#drop(`${paths.pending}/${name}`);
+      // Every slot of an open segment was issued before firstAt + 5 s: one still open past that
+      // plus a lifetime (plus the margin) holds only expired slots — a node died with it open.
+      const open = parseOpenSegment(name);
+      const newest = open ? open.firstAt + SEGMENT_MAX_AGE : parseBatch(name)?.at;
+      if (newest !== undefined && newest + this.#slotLifetime < old) await this.#drop(`${paths.pending}/${name}`);
+    }
+    for await (const name of this.#index.list(paths.forgotten)) {
+      const f = parseForgotten(name);
+      if (f && f.expiresAt < old) await this.#drop(`${paths.forgotten}/${name}`);
     }
     // Deltas of the last slot lifetime stay even when the new total has them: usage.ts takes
     // recent uploads off the pending batches' bytes.

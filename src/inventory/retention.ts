@@ -50,7 +50,7 @@ export interface Retention {
   readonly usage: RepositoryUsage;
   /** The purge timer (undefined when `schedule` was false). */
   readonly purge: PurgeSchedule | undefined;
-  /** Stops the purge timer, waits for index writes in flight. */
+  /** Stops the purge timer, waits for index writes in flight, seals the pending journal's open segment. */
   stop(): Promise<void>;
 }
 
@@ -128,6 +128,9 @@ export function createRetention(options: RetentionOptions): Retention {
     async stop() {
       await purge?.stop();
       await Promise.all(inflight);
+      // Sealed, the segment says by its name what it holds; left open it stays readable and
+      // repair drops it after its lifetime — so a failure here is worth a warning, not a failed stop.
+      await ledger.close().catch((err: unknown) => log.warn('could not seal the pending journal segment', { error: err }));
     },
   };
 }

@@ -4,7 +4,9 @@
  *   bytes = usage/total.json (the last full scan: bytes listed, and when the scan began)
  *         + Σ usage/delta/ entries since that scan (add − del, written by every node)
  *         + pending: Σ bytes of cluster-wide pending batches whose newest slot is still within
- *           its lifetime, − Σ bytes of `add` deltas of the last slot lifetime (floored at 0)
+ *           its lifetime (read from the name) and of the live slots in open segments (read
+ *           from the body: at most ~1 MiB per node, the segments of the last 5 s),
+ *           − Σ bytes of `add` deltas of the last slot lifetime (floored at 0)
  *
  * The pending part is an estimate: batches are never rewritten when their slots are uploaded
  * (that would cost a write per upload), so the uploads of the last slot lifetime — most of which
@@ -19,7 +21,8 @@
  */
 import type { Store } from '../storage/store.ts';
 import type { IndexStore } from './index-store.ts';
-import { parseBatch, parseDelta, paths } from './names.ts';
+import { parseBatch, parseDelta, parseOpenSegment, paths } from './names.ts';
+import { SEGMENT_MAX_AGE, decodeSlots } from './pending-journal.ts';
 
 /** The last full scan, as stored in usage/total.json. */
 export interface UsageTotal {
@@ -172,7 +175,17 @@ export class RepositoryUsage {
     let pending = 0;
     for await (const name of this.#index.list(paths.pending)) {
       const b = parseBatch(name);
-      if (b && b.at + lifetime > at) pending += b.bytes;
+      if (b) {
+        if (b.at + lifetime > at) pending += b.bytes;
+        continue;
+      }
+      const open = parseOpenSegment(name);
+      // An open segment's name has no byte count (it is still growing): its live slots are
+      // summed from the body. One past firstAt + 5 s + lifetime holds only expired slots.
+      if (!open || open.firstAt + SEGMENT_MAX_AGE + lifetime <= at) continue;
+      const body = await this.#index.get(`${paths.pending}/${name}`);
+      if (!body) continue; // sealed since the listing: this snapshot misses it, the next one has it
+      for (const slot of decodeSlots(body)) if (slot.expiresAt > at) pending += slot.size;
     }
     const pendingBytes = Math.max(0, pending - uploadedRecently);
     const snap = { storedBytes: Math.max(0, stored), storedFiles: Math.max(0, files), pendingBytes, at };

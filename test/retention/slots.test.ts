@@ -4,11 +4,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newSlotId } from '../../src/slots/id.ts';
 import type { Slot } from '../../src/slots/slot.ts';
-import { userKey } from '../../src/inventory/names.ts';
+import { parseBatch, parseOpenSegment, userKey } from '../../src/inventory/names.ts';
+import { FsIndexStore } from '../../src/inventory/index-store.ts';
+import { Ledger } from '../../src/inventory/ledger.ts';
 import { listTree } from '../support/tree.ts';
 import { DAY, HOUR, MIN, makeRepo } from './fixtures.ts';
 
@@ -146,25 +148,43 @@ test('slots rm ID…: removes the named uploads and pending slots; an unknown id
   }
 });
 
-test('slots rm of slots recorded in one batch: the batch is rewritten without them, deleted with the last', async () => {
+test('slots rm of pending slots: tombstones hide them from slots ls; the journal entry is not rewritten and serve keeps appending to it', async () => {
   const repo = await makeRepo();
+  // serve's journal, with its clock standing still: its segment does not age while the CLI runs.
+  const t = Date.now();
+  const serve = new Ledger(new FsIndexStore(join(repo.dir, 'index')), { now: () => t });
   try {
     const [x, y, z] = [pendingSlot(), pendingSlot(), pendingSlot({ uploader: 'dave@example.org' })];
-    await Promise.all([x, y, z].map((s) => repo.ledger.recordSlotIssued(s)));
-    const batches = await readdir(join(repo.dir, 'index', 'pending'));
-    assert.equal(batches.length, 1, 'recorded together: one batch entry');
+    await Promise.all([x, y, z].map((s) => serve.recordSlotIssued(s)));
+    const pendingDir = join(repo.dir, 'index', 'pending');
+    const entries = await readdir(pendingDir);
+    assert.equal(entries.length, 1, 'recorded together: one journal entry');
+    assert.ok(parseOpenSegment(entries[0] as string), `an open segment: ${entries[0]}`);
+    const body = await readFile(join(pendingDir, entries[0] as string));
     const r = await repo.cli('--json', 'slots', 'rm', x.id, y.id);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(lines(r.stdout).map((row) => row.id).sort(), [x.id, y.id].sort());
-    assert.deepEqual(await readdir(join(repo.dir, 'index', 'pending')), batches, 'same batch entry, rewritten');
+    assert.deepEqual(await readdir(pendingDir), entries, 'same entry');
+    assert.deepEqual(await readFile(join(pendingDir, entries[0] as string)), body, 'not rewritten');
+    assert.equal((await readdir(join(repo.dir, 'index', 'pending-forgotten'))).length, 2, 'one tombstone per forgotten slot');
     assert.deepEqual(lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id), [z.id]);
+    // The writer's next batch goes into the very file slots ls reads.
+    const later = pendingSlot({ issuedAt: x.issuedAt });
+    await serve.recordSlotIssued(later);
+    assert.deepEqual(await readdir(pendingDir), entries);
+    assert.deepEqual(lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id).sort(), [z.id, later.id].sort());
     const again = await repo.cli('slots', 'rm', x.id);
     assert.equal(again.code, 1, 'a forgotten slot is gone');
     const last = await repo.cli('slots', 'rm', '--user', 'dave@example.org');
     assert.equal(last.code, 0, last.stderr);
     assert.match(last.stdout, /forgot 1 pending slot\n$/);
-    assert.deepEqual(await readdir(join(repo.dir, 'index', 'pending')), [], 'nothing left: batch deleted');
+    assert.deepEqual(lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id), [later.id]);
+    await serve.close();
+    const sealed = await readdir(pendingDir);
+    assert.equal(parseBatch(sealed[0] as string)?.count, 4, 'sealed on close with every slot it holds');
+    assert.deepEqual(lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id), [later.id], 'tombstones still apply after sealing');
   } finally {
+    await serve.close();
     await repo.remove();
   }
 });

@@ -22,7 +22,8 @@ import { newSlotId } from '../../slots/id.ts';
 import type { Slot } from '../../slots/slot.ts';
 import { RepositoryError } from '../errors.ts';
 import { runPurge } from '../../purge/run.ts';
-import { Ledger } from '../../inventory/ledger.ts';
+import { Ledger, type JournalSlot } from '../../inventory/ledger.ts';
+import { parseBatch } from '../../inventory/names.ts';
 import { RepositoryUsage, writeTotal } from '../../inventory/usage.ts';
 import { S3Store, type S3StoreOptions } from './index.ts';
 
@@ -318,11 +319,12 @@ describe('s3 store: purge (src/purge) on S3 with the index in the bucket', () =>
 });
 
 describe('s3 store: the inventory ledger in the bucket (batched pending slots and deltas)', () => {
-  test('slots recorded together share a batch object; listing pages through batches; forget rewrites and deletes', async () => {
+  test('slots recorded together share a batch object (one per batch, no open segment); listing pages through batches; forget adds tombstones, batches untouched', async () => {
     const store = await storeFor({ pageSize: 2 });
     await store.open();
     try {
       const index = await store.indexStore();
+      assert.equal('append' in index, false, 'S3 has no append: the journal writes an object per batch');
       const ledger = new Ledger(index);
       const together = Array.from({ length: 5 }, () => slotOf({ size: 100 }));
       await Promise.all(together.map((s) => ledger.recordSlotIssued(s)));
@@ -331,21 +333,31 @@ describe('s3 store: the inventory ledger in the bucket (batched pending slots an
       const batchNames = async (): Promise<string[]> => {
         const out: string[] = [];
         for await (const n of index.list('pending')) out.push(n);
-        return out;
+        return out.sort();
       };
-      assert.equal((await batchNames()).length, 3, '5 slots at once + 2 one by one: 3 batch objects');
-      const listed = new Map<string, string>();
-      for await (const p of ledger.pendingSlots()) listed.set(p.id, p.batch);
+      const batches = await batchNames();
+      assert.equal(batches.length, 3, '5 slots at once + 2 one by one: 3 batch objects');
+      assert.ok(batches.every((n) => parseBatch(n)), `sealed batch names only: ${batches.join(', ')}`);
+      const listed = new Map<string, JournalSlot>();
+      for await (const p of ledger.pendingSlots()) listed.set(p.id, p);
       assert.deepEqual([...listed.keys()].sort(), [...together, ...alone].map((s) => s.id).sort(), 'three listing pages of 2');
+      const sharedBody = await index.get(`pending/${listed.get(together[0]!.id)!.batch}`);
 
-      const shared = listed.get(together[0]!.id)!;
-      await ledger.forgetPending(shared, [together[0]!.id, together[1]!.id]);
+      await ledger.forgetPending([listed.get(together[0]!.id)!, listed.get(together[1]!.id)!]);
       const after: string[] = [];
       for await (const p of ledger.pendingSlots()) after.push(p.id);
       assert.equal(after.length, 5);
       assert.ok(!after.includes(together[0]!.id) && !after.includes(together[1]!.id));
-      await ledger.forgetPending(listed.get(alone[0]!.id)!, [alone[0]!.id]);
-      assert.equal((await batchNames()).length, 2, 'the emptied batch object is deleted');
+      await ledger.forgetPending([listed.get(alone[0]!.id)!]);
+      after.length = 0;
+      for await (const p of ledger.pendingSlots()) after.push(p.id);
+      assert.ok(!after.includes(alone[0]!.id));
+      assert.deepEqual(await batchNames(), batches, 'batch objects untouched, even the one with nothing left');
+      assert.deepEqual(await index.get(`pending/${listed.get(together[0]!.id)!.batch}`), sharedBody);
+      const tombstones: string[] = [];
+      for await (const n of index.list('pending-forgotten')) tombstones.push(n);
+      assert.equal(tombstones.length, 3, 'one tombstone object per forgotten slot');
+      await ledger.close(); // nothing to seal on S3
 
       // Uploads of two of the slots: one delta object for both, and they no longer count as pending.
       const now = Date.now();
@@ -361,9 +373,9 @@ describe('s3 store: the inventory ledger in the bucket (batched pending slots an
       const usage = await new RepositoryUsage(store, index, { slotLifetime: () => 300_000 }).current();
       assert.equal(usage.storedFiles, 2);
       assert.equal(usage.storedBytes, 200);
-      // 700 recorded − 100 (the deleted batch) − 200 uploaded; the rewritten batch keeps its name,
-      // so its two forgotten slots (whose URLs still work) count until it expires.
-      assert.equal(usage.pendingBytes, 400);
+      // 700 recorded − 200 uploaded: batches keep their names, so forgotten slots (whose URLs
+      // still work) count until their batch expires.
+      assert.equal(usage.pendingBytes, 500);
     } finally {
       await store.close();
     }
