@@ -310,14 +310,14 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   userQuota: define('userQuota', {
     value: sizeType({ unlimited: true }),
     defaultText: 'unset: no quota',
-    help: 'Bytes one user (bare JID) may have stored; beyond it slots are refused (wait, resource-constraint).',
+    help: 'Bytes one user (bare JID) may have stored; beyond it slots are refused (wait, resource-constraint). Uploads stored while no per-user quota was set count once purge has run (it indexes them).',
     restart: false,
     unset: undefined,
   }),
   dailyQuota: define('dailyQuota', {
     value: sizeType({ unlimited: true }),
     defaultText: 'unset: no quota',
-    help: 'Bytes one user (bare JID) may upload in any 24 hours; the refusal says when to retry.',
+    help: 'Bytes one user (bare JID) may upload in any 24 hours; the refusal says when to retry. Uploads stored while no per-user quota was set count once purge has run (it indexes them).',
     restart: false,
     unset: undefined,
   }),

@@ -46,7 +46,7 @@ const meta = (s: Slot, storedAt: number): UploadMeta => ({
 });
 const noScan = { kind: 'fs', list() { throw new Error('scanned the repository'); } } as unknown as Store;
 
-test('without a reservation, a slot is recorded cluster-wide only: nothing per user', async () => {
+test('without a per-user quota, slots and uploads write nothing per user', async () => {
   const t = await setup();
   try {
     const s = slot(100);
@@ -56,8 +56,8 @@ test('without a reservation, a slot is recorded cluster-wide only: nothing per u
     assert.deepEqual(t.ops.delete, []);
     await t.ledger.recordUploadStored(meta(s, T0 + 1000));
     assert.deepEqual(t.ops.delete, [], 'no pointless deletion per upload');
-    assert.equal((await t.ls('users', USER, 'stored')).length, 1);
-    assert.equal((await t.ls('users', USER, 'log')).length, 1);
+    assert.deepEqual(await t.ls('users'), [], 'no stored or log entry on the upload path');
+    assert.equal((await t.ls('usage', 'delta')).length, 1, 'the usage delta is written');
   } finally {
     await t.cleanup();
   }
@@ -70,9 +70,10 @@ test('with a reservation, the slot becomes the user\'s pending entry; the upload
     const s = slot(100);
     await t.ledger.recordSlotIssued(s, r);
     assert.deepEqual((await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]), [s.id], 'reservation replaced by the slot');
-    await t.ledger.recordUploadStored(meta(s, T0 + 1000), { userPending: true });
+    await t.ledger.recordUploadStored(meta(s, T0 + 1000), { perUserQuota: true });
     assert.deepEqual(await t.ls('users', USER, 'pending'), []);
     assert.equal((await t.ls('users', USER, 'stored')).length, 1);
+    assert.deepEqual(await t.ls('users', USER, 'log'), [], 'no log entry while the upload is stored');
     assert.equal((await t.ls('pending')).length, 1, 'the cluster-wide batch is left to expire');
   } finally {
     await t.cleanup();
@@ -91,7 +92,7 @@ test('concurrent slots share batch entries; concurrent uploads share delta entri
     for await (const p of t.ledger.pendingSlots()) ids.add(p.id);
     assert.equal(ids.size, 200);
 
-    await Promise.all(slots.map((s, i) => t.ledger.recordUploadStored(meta(s, T0 + 1000 + i))));
+    await Promise.all(slots.map((s, i) => t.ledger.recordUploadStored(meta(s, T0 + 1000 + i), { perUserQuota: true })));
     const deltas = (await t.ls('usage', 'delta')).map((x) => parseDelta(x));
     assert.ok(deltas.length < 20, `${deltas.length} delta entries for 200 uploads`);
     assert.equal(deltas.reduce((sum, d) => sum + (d?.count ?? 0), 0), 200);
@@ -231,6 +232,22 @@ test('repair drops open segments (a dead node\'s) and tombstones once past their
     assert.deepEqual(await t.ls('pending'), [young]);
     assert.deepEqual(await t.ls('pending-forgotten'), [liveTomb]);
     assert.equal(report.expired, 2);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('deleting an upload younger than a day leaves a log entry for the daily quota; an older one does not', async () => {
+  const t = await setup();
+  try {
+    const young = slot(10);
+    const old = slot(20);
+    await t.ledger.recordUploadStored(meta(young, T0 + 1000), { perUserQuota: true });
+    await t.ledger.recordUploadStored(meta(old, T0 - 2 * 86_400_000), { perUserQuota: true });
+    await t.ledger.recordUploadDeleted(meta(young, T0 + 1000));
+    await t.ledger.recordUploadDeleted(meta(old, T0 - 2 * 86_400_000));
+    assert.deepEqual(await t.ls('users', USER, 'stored'), []);
+    assert.deepEqual((await t.ls('users', USER, 'log')).map((x) => x.split('.')[1]), [young.id]);
   } finally {
     await t.cleanup();
   }

@@ -55,10 +55,14 @@ export interface LedgerOptions {
 /** Options of {@link Ledger.recordUploadStored}. */
 export interface UploadStoredOptions {
   /**
-   * Delete the user's `pending/` entry of the slot. Only slots issued under a per-user quota
-   * have one (see recordSlotIssued), so the guard asks for this only while such a quota is set.
+   * A per-user quota (userQuota or dailyQuota) is set: write the user's `stored/` entry now and
+   * delete the slot's user `pending/` entry (only slots issued under such a quota have one, see
+   * recordSlotIssued). Without one, nothing per user is written on the upload path — the entry
+   * would only be read by a per-user quota — and purge's repair pass writes the missing entries
+   * in bulk instead, so a quota enabled later sees uploads older than the last purge at once and
+   * newer ones from the next purge on.
    */
-  userPending?: boolean;
+  perUserQuota?: boolean;
 }
 
 const storedEntry = (meta: UploadMeta): StoredEntry => {
@@ -164,36 +168,38 @@ export class Ledger {
   }
 
   /**
-   * Records a published upload: stored and log entries and the usage delta (group-committed with
-   * other uploads' deltas) all at once — none depends on another, and repair restores a missing
-   * stored entry (with its log entry). Then, if asked, the user's pending entry of the slot goes:
-   * only after the stored and log entries exist, so quotas never lose sight of the bytes. The
-   * cluster-wide pending batch is left alone (it expires with the slot lifetime; `slots ls` and
-   * `slots rm` skip slots whose upload exists).
+   * Records a published upload: the usage delta (group-committed with other uploads' deltas)
+   * and, under a per-user quota, the user's stored entry; then, under such a quota, the user's
+   * pending entry of the slot goes — only after the stored entry exists, so the quota never
+   * loses sight of the bytes. No `log/` entry: an upload still stored counts for the daily quota
+   * through its stored entry; the log entry is written when it is deleted within the day
+   * (recordUploadDeleted). The cluster-wide pending batch is left alone (it expires with the
+   * slot lifetime; `slots ls` and `slots rm` skip slots whose upload exists).
    *
    * @example
-   * hooks.onUploadFinished = ({ meta }) => void ledger.recordUploadStored(meta, { userPending: true }).catch(log.warn);
+   * hooks.onUploadFinished = ({ meta }) => void ledger.recordUploadStored(meta, { perUserQuota: true }).catch(log.warn);
    */
   async recordUploadStored(meta: UploadMeta, options: UploadStoredOptions = {}): Promise<void> {
+    const delta = this.#deltas.add({ at: meta.storedAt, size: meta.size });
+    if (!options.perUserQuota) return delta;
     const user = userKey(meta.uploader);
-    await Promise.all([
-      this.index.put(`${paths.stored(user)}/${storedName(storedEntry(meta))}`),
-      this.index.put(`${paths.log(user)}/${timedName({ at: meta.storedAt, id: meta.id, size: meta.size })}`),
-      this.#deltas.add({ at: meta.storedAt, size: meta.size }),
-    ]);
-    if (options.userPending) await this.index.delete(`${paths.userPending(user)}/${timedName({ at: meta.issuedAt, id: meta.id, size: meta.size })}`);
+    await Promise.all([this.index.put(`${paths.stored(user)}/${storedName(storedEntry(meta))}`), delta]);
+    await this.index.delete(`${paths.userPending(user)}/${timedName({ at: meta.issuedAt, id: meta.id, size: meta.size })}`);
   }
 
   /**
-   * Records a deleted upload: its stored entry goes (the log entry stays for the daily window)
-   * and a usage delta is written.
+   * Records a deleted upload: a usage delta; a log entry when the upload is younger than a day
+   * (the daily quota keeps counting it until then); then its stored entry goes — after the log
+   * entry, so the daily quota never loses sight of it.
    *
    * @example
    * if (await store.delete(meta.id)) await ledger.recordUploadDeleted(meta);
    */
   async recordUploadDeleted(meta: UploadMeta): Promise<void> {
     const user = userKey(meta.uploader);
-    await this.index.put(`${paths.delta}/${deltaName({ at: this.#now(), id: meta.id, size: meta.size, kind: 'del', count: 1 })}`);
+    const now = this.#now();
+    await this.index.put(`${paths.delta}/${deltaName({ at: now, id: meta.id, size: meta.size, kind: 'del', count: 1 })}`);
+    if (meta.storedAt > now - DAY_MS) await this.index.put(`${paths.log(user)}/${timedName({ at: meta.storedAt, id: meta.id, size: meta.size })}`);
     await this.index.delete(`${paths.stored(user)}/${storedName(storedEntry(meta))}`);
   }
 

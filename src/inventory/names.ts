@@ -5,7 +5,10 @@
  * Times are 13-digit zero-padded milliseconds (good until the year 2286), so names sort by time.
  *
  *   users/{user}/stored/{storedAt}.{id}.{size}.{purpose}[.{expireBefore}]   an upload it stores
- *   users/{user}/log/{storedAt}.{id}.{size}          an upload, kept 24 h even after deletion
+ *                                                    (written by serve under a per-user quota,
+ *                                                    else by purge's repair pass)
+ *   users/{user}/log/{storedAt}.{id}.{size}          an upload deleted within a day of being
+ *                                                    stored (the daily quota counts it until then)
  *   users/{user}/pending/{issuedAt}.{id}.{size}      a slot issued (or being issued), not uploaded —
  *                                                    only while a per-user quota is configured
  *   pending/{lastIssuedAt}.{batchId}.{bytes}.{count} slots issued cluster-wide, group-committed:

@@ -3,8 +3,9 @@
  *
  *   before the pass   every `stored/` entry's id goes into a Bloom filter (index ids)
  *   during the pass   every listed upload's id goes into a second filter (repository ids); an
- *                     upload the index certainly lacks gets its entries back (crash between
- *                     publish and index write, or a node without the index)
+ *                     upload the index certainly lacks gets its stored entry (serve writes it
+ *                     only under a per-user quota; a crash between publish and index write;
+ *                     a node without the index)
  *   after the pass    `stored/` entries whose id the repository certainly lacks are confirmed
  *                     with store.stat() and removed (crash between delete and index write, files
  *                     removed by hand or by an S3 lifecycle rule); log entries past the day,
@@ -105,7 +106,6 @@ export class IndexRepair {
     const user = userKey(meta.uploader);
     const entry = { storedAt: meta.storedAt, id: meta.id, size: meta.size, purpose: meta.purpose, ...(meta.expireBefore !== undefined ? { expireBefore: meta.expireBefore } : {}) };
     await this.#index.put(`${paths.stored(user)}/${storedName(entry)}`);
-    if (meta.storedAt > this.#now - DAY_MS) await this.#index.put(`${paths.log(user)}/${timedName({ at: meta.storedAt, id: meta.id, size: meta.size })}`);
     this.report.added++;
   }
 

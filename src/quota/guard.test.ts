@@ -59,10 +59,10 @@ test('daily quota: stored uploads of the last 24 h count; the retry stamp is whe
   try {
     const s1 = slot(400, T0 - 20 * 3600_000);
     const s2 = slot(400, T0 - 2 * 3600_000);
-    await t.ledger.recordUploadStored(meta(s1, T0 - 20 * 3600_000));
-    await t.ledger.recordUploadStored(meta(s2, T0 - 2 * 3600_000));
+    await t.ledger.recordUploadStored(meta(s1, T0 - 20 * 3600_000), { perUserQuota: true });
+    await t.ledger.recordUploadStored(meta(s2, T0 - 2 * 3600_000), { perUserQuota: true });
     const old = slot(900, T0 - 30 * 3600_000);
-    await t.ledger.recordUploadStored(meta(old, T0 - 30 * 3600_000)); // outside the window
+    await t.ledger.recordUploadStored(meta(old, T0 - 30 * 3600_000), { perUserQuota: true }); // outside the window
     assert.deepEqual(await t.guard.check({ uploader: ALICE, size: 200 }), { ok: true });
     const d = await t.guard.check({ uploader: ALICE, size: 300 });
     assert.equal(d.ok, false);
@@ -141,7 +141,7 @@ test('no per-user quota: slots write no user pending entry, uploads delete none'
     await t.guard.recordSlotIssued(s);
     assert.deepEqual(await readdir(t.dir).then((d) => d.sort()), ['pending', 'usage']);
     await t.guard.recordUploadStored(meta(s, T0 + 1000));
-    assert.deepEqual(await readdir(join(t.dir, 'users', userKey(ALICE))).then((d) => d.sort()), ['log', 'stored']);
+    assert.deepEqual(await readdir(t.dir).then((d) => d.sort()), ['pending', 'usage'], 'nothing per user on the upload path');
     assert.deepEqual(deletes, [], 'nothing to delete per upload');
     // Switching a per-user quota on: the upload's slot entry is deleted from then on.
     t.settings.userQuota = 10_000;
@@ -175,9 +175,9 @@ test('user quota retry stamp: when maxAge (or expire-before) removes enough, plu
   const t = await setup({ userQuota: 1000, maxAge: 7 * DAY_MS });
   try {
     const a = slot(500, T0 - 6 * DAY_MS);
-    await t.ledger.recordUploadStored(meta(a, T0 - 6 * DAY_MS));
+    await t.ledger.recordUploadStored(meta(a, T0 - 6 * DAY_MS), { perUserQuota: true });
     const p = slot(500, T0 - DAY_MS, { purpose: 'permanent' });
-    await t.ledger.recordUploadStored(meta(p, T0 - DAY_MS, { purpose: 'permanent' }));
+    await t.ledger.recordUploadStored(meta(p, T0 - DAY_MS, { purpose: 'permanent' }), { perUserQuota: true });
     const d = await t.guard.check({ uploader: ALICE, size: 100 });
     assert.ok(!d.ok && d.retryAt === T0 + DAY_MS + 300_000, `retry at ${!d.ok ? d.retryAt : ''}`);
   } finally {

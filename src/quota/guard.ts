@@ -16,7 +16,7 @@
 import type { Purpose, Slot } from '../slots/slot.ts';
 import type { UploadMeta } from '../storage/store.ts';
 import { DAY_MS, type Ledger, type Reservation } from '../inventory/ledger.ts';
-import { userKey } from '../inventory/names.ts';
+import { userKey, type TimedEntry } from '../inventory/names.ts';
 import type { RepositoryUsage } from '../inventory/usage.ts';
 import { retentionDeadline } from '../purge/purposes.ts';
 import { decideQuota, type QuotaDecision, type QuotaLimits, type QuotaUsage, type Release } from './policy.ts';
@@ -150,8 +150,17 @@ export class QuotaGuard {
       out.user = { bytes: stored.reduce((sum, e) => sum + e.size, 0) + pendingBytes, releases };
     }
     if (isLimit(s.dailyQuota)) {
-      const recent = log.filter((e) => e.at > now - DAY_MS);
-      const logged = new Set(recent.map((e) => e.id));
+      // Uploads of the last day: those still stored, and those deleted since (the ledger writes
+      // a log entry when it deletes an upload younger than a day). Both may exist for one id
+      // after a crash between the two writes; it counts once.
+      const recent: TimedEntry[] = [];
+      const logged = new Set<string>();
+      for (const e of [...stored.map((x) => ({ at: x.storedAt, id: x.id, size: x.size })), ...log]) {
+        if (e.at > now - DAY_MS && !logged.has(e.id)) {
+          logged.add(e.id);
+          recent.push(e);
+        }
+      }
       const unlogged = live.filter((p) => !logged.has(p.id));
       const releases: Release[] = [
         ...recent.map((e) => ({ at: e.at + DAY_MS, bytes: e.size })),
@@ -197,7 +206,7 @@ export class QuotaGuard {
    */
   async recordUploadStored(meta: UploadMeta): Promise<void> {
     const s = this.#settings();
-    await this.ledger.recordUploadStored(meta, { userPending: isLimit(s.userQuota) || isLimit(s.dailyQuota) });
+    await this.ledger.recordUploadStored(meta, { perUserQuota: isLimit(s.userQuota) || isLimit(s.dailyQuota) });
   }
 
   /**

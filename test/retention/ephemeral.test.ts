@@ -15,7 +15,7 @@ test('ephemeral: served until expire-before, then 410, then purged', async () =>
   const recorded: Promise<void>[] = [];
   const kit = await startKit({
     dir: repo.dir,
-    hooks: { onUploadFinished: ({ meta }) => void recorded.push(repo.ledger.recordUploadStored(meta)) },
+    hooks: { onUploadFinished: ({ meta }) => void recorded.push(repo.ledger.recordUploadStored(meta, { perUserQuota: true })) },
   });
   try {
     const expireBefore = Date.now() + 1500;

@@ -79,7 +79,7 @@ export async function makeRepo(props: ServeConfig = {}, dir?: string): Promise<T
       } finally {
         await fh.close();
       }
-      if (options.index) await repo.ledger.recordUploadStored(meta);
+      if (options.index) await repo.ledger.recordUploadStored(meta, { perUserQuota: true });
       return meta;
     },
     async addPartial(size, idleMs) {
