@@ -14,7 +14,7 @@ import type { XmppTestServer } from '../../scripts/testservers/server.ts';
 import { sample } from '../support/prometheus.ts';
 import { STACK_USERS } from '../support/stack.ts';
 import { connectUser, NS_UPLOAD_0, type UserSession } from '../support/xmpp-client.ts';
-import { countLogs, fsClusterStorage, sharedProperties, startClusterNodes, waitForHolder, type ClusterNode, type ClusterStorage } from '../support/cluster.ts';
+import { fsClusterStorage, sharedProperties, startClusterNodes, waitForHolder, type ClusterNode, type ClusterStorage } from '../support/cluster.ts';
 
 const servers = { prosody: startProsody, ejabberd: startEjabberd } as const;
 
@@ -44,13 +44,19 @@ for (const kind of ['prosody', 'ejabberd'] as const) {
     });
 
     /** Sends `n` slot requests (each must succeed) and returns how many each node answered. */
+    // Each call asks for sizes no other request uses, so its "slot issued" lines are told apart
+    // from those of earlier requests whose lines are still on their way (log lines are written
+    // once per event-loop turn, after the answer).
+    let sizeBase = 1000;
     const slotsAnsweredBy = async (n: number): Promise<Map<string, number>> => {
-      const before = new Map(nodes.map((node) => [node.name, countLogs(node, 'slot issued')]));
-      for (let i = 0; i < n; i++) {
-        const slot = await alice.requestSlot(xmpp.componentDomain, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: `f${i}.bin`, size: 10 + i }, 5000);
-        assert.ok(slot.ok, `slot request ${i}: ${slot.ok ? '' : `${slot.error.type}/${slot.error.condition}`}`);
+      const sizes = new Set(Array.from({ length: n }, (_, i) => sizeBase + i));
+      sizeBase += 1000;
+      for (const size of sizes) {
+        const slot = await alice.requestSlot(xmpp.componentDomain, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: `f${size}.bin`, size }, 5000);
+        assert.ok(slot.ok, `slot request of ${size} bytes: ${slot.ok ? '' : `${slot.error.type}/${slot.error.condition}`}`);
       }
-      const counts = () => new Map(nodes.map((node) => [node.name, countLogs(node, 'slot issued') - (before.get(node.name) ?? 0)]));
+      const counts = () =>
+        new Map(nodes.map((node) => [node.name, node.serve.logLines().filter((l) => l.msg === 'slot issued' && sizes.has(l.size as number)).length]));
       // The answer can overtake the log line (XMPP socket vs stdout pipe): wait for the lines, bounded.
       const deadline = Date.now() + 3000;
       while ([...counts().values()].reduce((a, b) => a + b, 0) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
