@@ -16,10 +16,16 @@
  *   closes the socket meanwhile, the number may be reused by another open(), and a step must
  *   never write file bytes into an unrelated descriptor.
  * exports.maxStep: the cap on one step, in bytes.
+ * exports.renameNoReplace(from, to, callback(errno))
+ *   renameat2(RENAME_NOREPLACE) on the thread pool: moves `from` to `to` only if `to` does not
+ *   exist, atomically (EEXIST otherwise). The fs store publishes an upload with it in one
+ *   namespace operation instead of link + unlink; EINVAL/ENOSYS/EOPNOTSUPP mean the file system
+ *   cannot, and the store falls back to link.
  */
 #define NAPI_VERSION 8
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdint.h>
@@ -165,6 +171,87 @@ static napi_value sendfile_step(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef struct {
+  char *from;
+  char *to;
+  int err;
+  napi_ref callback;
+  napi_async_work work;
+} rename_t;
+
+static void rename_execute(napi_env env, void *data) {
+  rename_t *r = data;
+  (void)env;
+  r->err = renameat2(AT_FDCWD, r->from, AT_FDCWD, r->to, RENAME_NOREPLACE) == 0 ? 0 : errno;
+}
+
+static void rename_free(napi_env env, rename_t *r) {
+  if (r->callback != NULL) napi_delete_reference(env, r->callback);
+  free(r->from);
+  free(r->to);
+  free(r);
+}
+
+static void rename_complete(napi_env env, napi_status status, void *data) {
+  rename_t *r = data;
+  if (status == napi_cancelled && r->err == 0) r->err = ECANCELED;
+  napi_value callback, global, argv[1];
+  if (napi_get_reference_value(env, r->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok &&
+      napi_create_int32(env, r->err, &argv[0]) == napi_ok) {
+    napi_call_function(env, global, callback, 1, argv, NULL);
+  }
+  napi_delete_async_work(env, r->work);
+  rename_free(env, r);
+}
+
+/* A JS string as a fresh NUL-terminated UTF-8 copy; NULL when it is not a string or memory fails. */
+static char *string_arg(napi_env env, napi_value v) {
+  size_t len;
+  if (napi_get_value_string_utf8(env, v, NULL, 0, &len) != napi_ok) return NULL;
+  char *s = malloc(len + 1);
+  if (s == NULL) return NULL;
+  if (napi_get_value_string_utf8(env, v, s, len + 1, &len) != napi_ok || strlen(s) != len) {
+    free(s); /* not a string, or one with a NUL inside: never a path */
+    return NULL;
+  }
+  return s;
+}
+
+static napi_value rename_no_replace(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  napi_valuetype type;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_typeof(env, argv[2], &type) != napi_ok || type != napi_function)
+    return fail(env, "renameNoReplace(from, to, callback)");
+  rename_t *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    napi_throw_error(env, "ENOMEM", "renameNoReplace: out of memory");
+    return NULL;
+  }
+  r->from = string_arg(env, argv[0]);
+  r->to = string_arg(env, argv[1]);
+  if (r->from == NULL || r->to == NULL) {
+    rename_free(env, r);
+    return fail(env, "renameNoReplace: paths must be strings without NUL");
+  }
+  napi_value name;
+  if (napi_create_reference(env, argv[2], 1, &r->callback) != napi_ok ||
+      napi_create_string_utf8(env, "fileupload:rename", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_create_async_work(env, NULL, name, rename_execute, rename_complete, r, &r->work) != napi_ok) {
+    rename_free(env, r);
+    napi_throw_error(env, NULL, "renameNoReplace: cannot queue the work");
+    return NULL;
+  }
+  if (napi_queue_async_work(env, r->work) != napi_ok) {
+    napi_delete_async_work(env, r->work);
+    rename_free(env, r);
+    napi_throw_error(env, NULL, "renameNoReplace: cannot queue the work");
+    return NULL;
+  }
+  return NULL;
+}
+
 static napi_value dup_fd(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -182,8 +269,10 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value step, dup, max;
+  napi_value step, dup, max, rename;
   if (napi_create_function(env, "sendfileStep", NAPI_AUTO_LENGTH, sendfile_step, NULL, &step) != napi_ok ||
+      napi_create_function(env, "renameNoReplace", NAPI_AUTO_LENGTH, rename_no_replace, NULL, &rename) != napi_ok ||
+      napi_set_named_property(env, exports, "renameNoReplace", rename) != napi_ok ||
       napi_create_function(env, "dup", NAPI_AUTO_LENGTH, dup_fd, NULL, &dup) != napi_ok ||
       napi_create_int32(env, MAX_STEP, &max) != napi_ok ||
       napi_set_named_property(env, exports, "sendfileStep", step) != napi_ok ||

@@ -34,6 +34,11 @@ export interface SendfileAddon {
   dup(fd: number): number;
   /** The most one step sends, in bytes. */
   readonly maxStep: number;
+  /**
+   * renameat2(from, to, RENAME_NOREPLACE) on the thread pool; `errno` 0 when renamed, EEXIST
+   * when `to` exists (nothing moved). See src/native/rename.ts.
+   */
+  renameNoReplace?(from: string, to: string, callback: (errno: number) => void): void;
 }
 
 /**
@@ -88,6 +93,17 @@ let shared: SendfileLoad | undefined;
  */
 export function processSendfile(env: NodeJS.ProcessEnv = process.env): SendfileLoad {
   if (env[SENDFILE_ENV] === '0') return { addon: undefined, reason: `disabled by ${SENDFILE_ENV}=0` };
+  return processAddon();
+}
+
+/**
+ * The process's addon for every use (the upload publish too), loaded once, whatever
+ * FILEUPLOAD_SENDFILE says.
+ *
+ * @example
+ * const rename = processAddon().addon?.renameNoReplace;
+ */
+export function processAddon(): SendfileLoad {
   return (shared ??= loadSendfile());
 }
 

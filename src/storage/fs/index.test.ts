@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract } from '../../../test/storage-contract.ts';
 import { FsStore, MARKER_NAME } from './index.ts';
+import { processRenamer, type RenameOutcome } from '../../native/rename.ts';
+import { ensureNative } from '../../../scripts/build/native.ts';
 import { newSlotId } from '../../slots/id.ts';
 import { encodeHeader, CorruptUploadError } from './format.ts';
 import { RepositoryError, StorageFullError } from '../errors.ts';
@@ -27,6 +29,14 @@ storeContract('fs (durable: false)', async () => {
   return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
 
+// The fallback publish (no addon, or a file system without RENAME_NOREPLACE) keeps every promise.
+storeContract('fs (link + unlink publish)', async () => {
+  const dir = await tempRepo();
+  const store = new FsStore(dir, { rename: null });
+  await store.open();
+  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
 const meta = (over: Partial<UploadMeta> = {}): Omit<UploadMeta, 'storedAt'> => ({
   id: newSlotId(),
   filename: 'a.txt',
@@ -43,6 +53,47 @@ async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
 }
 
 describe('fs store specifics', () => {
+  test('publish: one renameat2 through the addon; a file system that refuses it means link from then on', async () => {
+    ensureNative();
+    const real = processRenamer();
+    assert.ok(real, 'the native addon loads (npm run build)');
+    const dir = await tempRepo();
+    const asked: RenameOutcome[] = [];
+    let refuse = false;
+    const store = new FsStore(dir, {
+      rename: async (from, to) => {
+        const outcome = refuse ? 'unsupported' : await real(from, to);
+        asked.push(outcome);
+        return outcome;
+      },
+    });
+    try {
+      await store.open();
+      const a = meta();
+      await store.write(a, once(Buffer.from('hello')));
+      // Two uploads of one slot at once both pass the early check; the publish lets one through.
+      const d = meta();
+      const both = await Promise.allSettled([store.write(d, once(Buffer.from('hello'))), store.write(d, once(Buffer.from('HELLO')))]);
+      assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      assert.match(String((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason), /already/i);
+      refuse = true;
+      const b = meta();
+      const c = meta();
+      await store.write(b, once(Buffer.from('hello')));
+      await store.write(c, once(Buffer.from('hello')));
+      assert.deepEqual(asked, ['renamed', 'renamed', 'exists', 'unsupported'], 'not asked again once refused');
+      for (const m of [a, b, c]) {
+        const got = await store.read(m.id);
+        assert.ok(got?.bytes, m.id);
+        assert.equal(Buffer.from(got.bytes).toString(), 'hello');
+      }
+      assert.deepEqual(await readdir(join(dir, 'tmp')), [], 'no temp file left by either publish');
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('open() refuses a missing repository and a file in its place', async () => {
     const dir = await tempRepo();
     try {

@@ -25,16 +25,19 @@ import { CorruptUploadError } from './format.ts';
 import { readUpload, statUpload } from './read.ts';
 import { DEFAULT_CACHE_BYTES, SmallUploadCache } from './cache.ts';
 import { datasync, receive } from './receive.ts';
+import { processRenamer, type NoReplaceRename } from '../../native/rename.ts';
 
 /**
  * The filesystem store. Layout of a repository:
  *
  *   {root}/.fileupload-repository   marker: this folder belongs to fileupload (purge relies on it)
  *   {root}/files/{id}               one published upload: header (metadata) + body, see format.ts
- *   {root}/tmp/{id}.{rand}.part     an upload in progress (same filesystem, so link() is atomic)
+ *   {root}/tmp/{id}.{rand}.part     an upload in progress (same filesystem, so publishing is atomic)
  *
- * Publishing is `link(tmp, files/{id})`: atomic, and exclusive (EEXIST → 409), so two nodes on a
- * shared folder cannot both publish one slot and a reader never sees a partial file. Paths are
+ * Publishing is `renameat2(tmp, files/{id}, RENAME_NOREPLACE)` through the native addon, or
+ * `link(tmp, files/{id})` + unlink where the addon or the file system cannot: atomic, and
+ * exclusive either way (EEXIST → 409), so two nodes on a shared folder cannot both publish one
+ * slot and a reader never sees a partial file. Paths are
  * only ever built from ids that pass isSlotId, and files are opened with O_NOFOLLOW, so nothing
  * outside the repository is reachable.
  */
@@ -55,6 +58,11 @@ export interface FsStoreOptions {
   durable?: boolean;
   /** File mode of uploads (before the umask). Default 0o644: they are public by URL anyway. */
   fileMode?: number;
+  /**
+   * How to publish in one step (renameat2 RENAME_NOREPLACE, src/native/rename.ts); null: always
+   * link + unlink. Default: the native addon's, when it loads (asked at the first publish).
+   */
+  rename?: NoReplaceRename | null;
   /**
    * Memory for copies of small uploads that were read (see cache.ts), in bytes; 0 turns the
    * cache off. Default 16 MiB.
@@ -88,6 +96,8 @@ export class FsStore implements Store {
   #dirSyncQueued: Promise<void> | undefined;
   /** False on filesystems without hard links: publish falls back to check-then-rename. */
   #canLink = true;
+  /** The one-step publish; null once absent or refused by the file system (link + unlink then). */
+  #rename: NoReplaceRename | null | undefined;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = root;
@@ -97,6 +107,7 @@ export class FsStore implements Store {
     this.#tmpPrefix = join(this.tmpDir, '/');
     this.#durable = options.durable ?? true;
     this.#fileMode = options.fileMode ?? 0o644;
+    this.#rename = options.rename;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.#cache = cacheBytes > 0 ? new SmallUploadCache(cacheBytes) : undefined;
   }
@@ -201,9 +212,9 @@ export class FsStore implements Store {
       fd = undefined;
       await fsCall<void>((cb) => closeCb(closing, cb));
       if (signal?.aborted) throw new UploadAbortedError({ cause: signal.reason });
-      await this.#publish(tmp, target, input.id);
+      const moved = await this.#publish(tmp, target, input.id);
       // Published all the same if this fails; purge removes a leftover temp file.
-      await fsCall<void>((cb) => unlinkCb(tmp, cb)).catch(noop);
+      if (!moved) await fsCall<void>((cb) => unlinkCb(tmp, cb)).catch(noop);
       if (this.#durable) await this.#syncFilesDir();
       return meta;
     } catch (err) {
@@ -217,11 +228,22 @@ export class FsStore implements Store {
     }
   }
 
-  async #publish(tmp: string, target: string, id: string): Promise<void> {
+  /**
+   * Puts the finished temp file at `target` unless an upload is there already (409). True when
+   * the temp name is gone (moved), false when it still has to be unlinked (linked).
+   */
+  async #publish(tmp: string, target: string, id: string): Promise<boolean> {
+    if (this.#rename === undefined) this.#rename = processRenamer() ?? null;
+    if (this.#rename) {
+      const outcome = await this.#rename(tmp, target);
+      if (outcome === 'renamed') return true;
+      if (outcome === 'exists') throw new UploadExistsError(id);
+      this.#rename = null; // this file system cannot: link from now on
+    }
     if (this.#canLink) {
       try {
         await fsCall<void>((cb) => linkCb(tmp, target, cb));
-        return;
+        return false;
       } catch (err) {
         if (errCode(err) === 'EEXIST') throw new UploadExistsError(id);
         throw err;
@@ -231,6 +253,7 @@ export class FsStore implements Store {
     // can both pass the check; the later rename wins. Both bodies had the slot's exact size.
     if (existsSync(target)) throw new UploadExistsError(id);
     await fsCall<void>((cb) => renameCb(tmp, target, cb));
+    return true;
   }
 
   /**
