@@ -65,8 +65,18 @@ async function handlePut(incoming: IncomingMessage, outgoing: ServerResponse, de
    */
   const refuse = (status: number, message: string, extra: Record<string, string> = {}): void => {
     deps.record({ method: 'PUT', status, bytes: received, started, id, reason: message, remote });
-    const close: Record<string, string> = incoming.complete || lingerOver(incoming, received) ? {} : { Connection: 'close' };
-    writeText(outgoing, status, message, { ...cors, ...close, ...extra });
+    const lingering = !incoming.complete && lingerOver(incoming, received);
+    const close: Record<string, string> = incoming.complete || lingering ? {} : { Connection: 'close' };
+    const headers = { ...cors, ...close, ...extra };
+    if (lingering && !outgoing.shouldKeepAlive) {
+      // The client asked for the connection to close after this request (Connection: close,
+      // HTTP/1.0): Node closes the socket as soon as the answer ends, and closing with body bytes
+      // still unread resets the connection, so the client would see a reset instead of the
+      // answer. Answer once the rest of the body is in (lingerOver bounds the wait).
+      incoming.once('end', () => writeText(outgoing, status, message, headers));
+      return;
+    }
+    writeText(outgoing, status, message, headers);
   };
 
   const path = parseUploadPath(incoming.url ?? '', deps.root);
@@ -187,6 +197,9 @@ function lingerOver(incoming: IncomingMessage, received: number): boolean {
     discarded += chunk.length;
     if (discarded > LINGER_BYTES) incoming.socket.destroy();
   });
+  // The store's reader paused the stream when it stopped ('readable' mode): a 'data' listener
+  // alone would not start it again.
+  incoming.resume();
   incoming.once('close', () => clearTimeout(timer));
   return true;
 }
