@@ -8,6 +8,7 @@ import { parseUploadPath } from './path.ts';
 import { decideDownload, type DownloadDecision } from './download-policy.ts';
 import { downloadHeaders, SAFE_HEADERS, validatorHeaders } from './headers.ts';
 import { contentRange } from './range.ts';
+import { nodeRoute } from './node-route.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
 import { SENDFILE_MIN_BYTES, sendfileSender, sendfileSocket } from './sendfile.ts';
 
@@ -19,42 +20,21 @@ import { SENDFILE_MIN_BYTES, sendfileSender, sendfileSocket } from './sendfile.t
  *
  * {root}/{id}/{filename}: the stored bytes with the stored type and the safe headers. One read of
  * the upload decides everything (404 wrong name, 410 expired ephemeral, 304, 416, 206, 200);
- * bodies are written straight to the socket; anything else under {root}/ is 404. The handler
- * returns false, touching nothing, for request targets outside {root}/ and for ones with a
- * backslash: Hono answers those (404, or 400 for a malformed target) as for any other method.
+ * bodies are written straight to the socket; anything else under {root}/ is 404. Requests
+ * outside {root}/ are left to Hono (see node-route.ts).
  *
  * @example
  * const download = createDownloadHandler(deps);
  * createServer((req, res) => { if (!download(req, res)) other(req, res); });
  */
 export function createDownloadHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const { gate, logger } = deps;
-  const prefix = `${deps.root}/`;
-  const endRequest = (): void => gate.endRequest();
+  const { logger } = deps;
   // Large bodies go by sendfile(2) when the addon loads (not with FILEUPLOAD_SENDFILE=0).
   const native = processSendfile();
   if (native.addon) logger.debug('large downloads use sendfile', { from: native.from });
   else logger.info('large downloads are copied through memory (no sendfile)', { reason: native.reason });
   const sendfile = native.addon;
-  return (req, res) => {
-    const url = req.url;
-    if ((req.method !== 'GET' && req.method !== 'HEAD') || url === undefined || !url.startsWith(prefix) || url.includes('\\')) return false;
-    const started = performance.now();
-    // Counted until the response is fully sent (or its connection gone), for drain().
-    gate.beginRequest();
-    res.on('close', endRequest); // emitted once; 'on' spares once()'s wrapper
-    serveDownload(req, res, deps, started, sendfile).catch((err: unknown) => {
-      logger.error('request failed', { method: req.method, err });
-      if (res.headersSent) {
-        // Too late for an error answer: cut the response off rather than send a second head.
-        res.destroy();
-        return;
-      }
-      deps.record({ method: req.method ?? 'GET', status: 500, bytes: 0, started });
-      writeText(res, 500, 'internal error', corsHeaders(req.headers.origin, deps.settings.corsOrigins, false));
-    });
-    return true;
-  };
+  return nodeRoute(deps, ['GET', 'HEAD'], (req, res, started) => serveDownload(req, res, deps, started, sendfile));
 }
 
 async function serveDownload(

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { callHook, type HttpDeps } from './deps.ts';
 import { corsHeaders } from './cors.ts';
 import { writeText } from './reply.ts';
+import { nodeRoute } from './node-route.ts';
 import { parseUploadPath, slotToken } from './path.ts';
 import { essence, sameMediaType, FALLBACK_CONTENT_TYPE } from './media-type.ts';
 import { verifySlot } from '../slots/sign.ts';
@@ -20,35 +21,15 @@ import { noteBodyBytes } from './memory.ts';
  *
  * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono: its
  * Web Request/Response layers cost a small upload more main-thread time than the checks and
- * the store's bookkeeping together. The handler returns false, touching nothing, for anything
- * but a PUT under {root}/ (Hono answers those).
+ * the store's bookkeeping together (node-route.ts); anything but a PUT under {root}/ is left to
+ * Hono.
  *
  * @example
  * const upload = createUploadHandler(deps);
  * createServer((req, res) => { if (!upload(req, res)) other(req, res); });
  */
 export function createUploadHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const { gate, logger } = deps;
-  const prefix = `${deps.root}/`;
-  const endRequest = (): void => gate.endRequest();
-  return (req, res) => {
-    const url = req.url;
-    if (req.method !== 'PUT' || url === undefined || !url.startsWith(prefix) || url.includes('\\')) return false;
-    const started = performance.now();
-    // Counted until the response is fully sent (or its connection gone), for drain().
-    gate.beginRequest();
-    res.on('close', endRequest);
-    handlePut(req, res, deps, started).catch((err: unknown) => {
-      logger.error('request failed', { method: 'PUT', err });
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-      deps.record({ method: 'PUT', status: 500, bytes: 0, started });
-      writeText(res, 500, 'internal error', corsHeaders(req.headers.origin, deps.settings.corsOrigins, false));
-    });
-    return true;
-  };
+  return nodeRoute(deps, ['PUT'], (req, res, started) => handlePut(req, res, deps, started));
 }
 
 async function handlePut(incoming: IncomingMessage, outgoing: ServerResponse, deps: HttpDeps, started: number): Promise<void> {
