@@ -44,7 +44,48 @@
 
 enum { STEP_DONE = 0, STEP_BLOCKED = 1, STEP_EOF = 2 };
 
+/* What every call queued on the thread pool holds; the first member of each call's struct. */
 typedef struct {
+  napi_ref callback;
+  napi_async_work work;
+} job_t;
+
+/* Queues `data` (whose struct starts with a job_t) to run `execute` on the pool and `complete`
+ * on the main thread with `callback` kept alive meanwhile. On failure nothing stays referenced or
+ * queued, an error is thrown, and 0 is returned: the caller frees its struct. */
+static int queue_job(napi_env env, void *data, const char *name, napi_value callback,
+                     napi_async_execute_callback execute, napi_async_complete_callback complete) {
+  job_t *job = data;
+  napi_value title;
+  if (napi_create_reference(env, callback, 1, &job->callback) != napi_ok) job->callback = NULL;
+  if (job->callback == NULL || napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &title) != napi_ok ||
+      napi_create_async_work(env, NULL, title, execute, complete, data, &job->work) != napi_ok) {
+    if (job->callback != NULL) napi_delete_reference(env, job->callback);
+    napi_throw_error(env, NULL, "cannot queue the work");
+    return 0;
+  }
+  if (napi_queue_async_work(env, job->work) != napi_ok) {
+    napi_delete_async_work(env, job->work);
+    napi_delete_reference(env, job->callback);
+    napi_throw_error(env, NULL, "cannot queue the work");
+    return 0;
+  }
+  return 1;
+}
+
+/* Calls the job's callback with `argv` (when every value could be made: `ok`), then releases the
+ * callback and the work item. An exception thrown by the callback stays pending and Node reports
+ * it as uncaught. */
+static void finish_job(napi_env env, job_t *job, int ok, size_t argc, napi_value *argv) {
+  napi_value callback, global;
+  if (ok && napi_get_reference_value(env, job->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok)
+    napi_call_function(env, global, callback, argc, argv, NULL);
+  napi_delete_reference(env, job->callback);
+  napi_delete_async_work(env, job->work);
+}
+
+typedef struct {
+  job_t job;
   int out_fd;
   int in_fd;
   int64_t offset;
@@ -52,8 +93,6 @@ typedef struct {
   int64_t sent;
   int state;
   int err;
-  napi_ref callback;
-  napi_async_work work;
 } step_t;
 
 static int64_t now_ms(void) {
@@ -103,17 +142,11 @@ static void execute(napi_env env, void *data) {
 static void complete(napi_env env, napi_status status, void *data) {
   step_t *s = data;
   if (status == napi_cancelled && s->err == 0) s->err = ECANCELED;
-  napi_value callback, global, argv[3];
-  if (napi_get_reference_value(env, s->callback, &callback) == napi_ok &&
-      napi_get_global(env, &global) == napi_ok &&
-      napi_create_int32(env, s->err, &argv[0]) == napi_ok &&
-      napi_create_double(env, (double)s->sent, &argv[1]) == napi_ok &&
-      napi_create_int32(env, s->state, &argv[2]) == napi_ok) {
-    /* An exception thrown by the callback stays pending and Node reports it as uncaught. */
-    napi_call_function(env, global, callback, 3, argv, NULL);
-  }
-  napi_delete_reference(env, s->callback);
-  napi_delete_async_work(env, s->work);
+  napi_value argv[3];
+  int ok = napi_create_int32(env, s->err, &argv[0]) == napi_ok &&
+           napi_create_double(env, (double)s->sent, &argv[1]) == napi_ok &&
+           napi_create_int32(env, s->state, &argv[2]) == napi_ok;
+  finish_job(env, &s->job, ok, 3, argv);
   free(s);
 }
 
@@ -151,32 +184,15 @@ static napi_value sendfile_step(napi_env env, napi_callback_info info) {
   s->in_fd = in_fd;
   s->offset = offset;
   s->length = length < MAX_STEP ? length : MAX_STEP;
-  napi_value name;
-  if (napi_create_reference(env, argv[4], 1, &s->callback) != napi_ok) {
-    free(s);
-    return NULL;
-  }
-  if (napi_create_string_utf8(env, "fileupload:sendfile", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, execute, complete, s, &s->work) != napi_ok) {
-    napi_delete_reference(env, s->callback);
-    free(s);
-    return NULL;
-  }
-  if (napi_queue_async_work(env, s->work) != napi_ok) {
-    napi_delete_async_work(env, s->work);
-    napi_delete_reference(env, s->callback);
-    free(s);
-    return NULL;
-  }
+  if (!queue_job(env, s, "fileupload:sendfile", argv[4], execute, complete)) free(s);
   return NULL;
 }
 
 typedef struct {
+  job_t job;
   char *from;
   char *to;
   int err;
-  napi_ref callback;
-  napi_async_work work;
 } rename_t;
 
 static void rename_execute(napi_env env, void *data) {
@@ -185,8 +201,7 @@ static void rename_execute(napi_env env, void *data) {
   r->err = renameat2(AT_FDCWD, r->from, AT_FDCWD, r->to, RENAME_NOREPLACE) == 0 ? 0 : errno;
 }
 
-static void rename_free(napi_env env, rename_t *r) {
-  if (r->callback != NULL) napi_delete_reference(env, r->callback);
+static void rename_free(rename_t *r) {
   free(r->from);
   free(r->to);
   free(r);
@@ -195,13 +210,9 @@ static void rename_free(napi_env env, rename_t *r) {
 static void rename_complete(napi_env env, napi_status status, void *data) {
   rename_t *r = data;
   if (status == napi_cancelled && r->err == 0) r->err = ECANCELED;
-  napi_value callback, global, argv[1];
-  if (napi_get_reference_value(env, r->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok &&
-      napi_create_int32(env, r->err, &argv[0]) == napi_ok) {
-    napi_call_function(env, global, callback, 1, argv, NULL);
-  }
-  napi_delete_async_work(env, r->work);
-  rename_free(env, r);
+  napi_value argv[1];
+  finish_job(env, &r->job, napi_create_int32(env, r->err, &argv[0]) == napi_ok, 1, argv);
+  rename_free(r);
 }
 
 /* A JS string as a fresh NUL-terminated UTF-8 copy; NULL when it is not a string or memory fails. */
@@ -232,23 +243,10 @@ static napi_value rename_no_replace(napi_env env, napi_callback_info info) {
   r->from = string_arg(env, argv[0]);
   r->to = string_arg(env, argv[1]);
   if (r->from == NULL || r->to == NULL) {
-    rename_free(env, r);
+    rename_free(r);
     return fail(env, "renameNoReplace: paths must be strings without NUL");
   }
-  napi_value name;
-  if (napi_create_reference(env, argv[2], 1, &r->callback) != napi_ok ||
-      napi_create_string_utf8(env, "fileupload:rename", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_create_async_work(env, NULL, name, rename_execute, rename_complete, r, &r->work) != napi_ok) {
-    rename_free(env, r);
-    napi_throw_error(env, NULL, "renameNoReplace: cannot queue the work");
-    return NULL;
-  }
-  if (napi_queue_async_work(env, r->work) != napi_ok) {
-    napi_delete_async_work(env, r->work);
-    rename_free(env, r);
-    napi_throw_error(env, NULL, "renameNoReplace: cannot queue the work");
-    return NULL;
-  }
+  if (!queue_job(env, r, "fileupload:rename", argv[2], rename_execute, rename_complete)) rename_free(r);
   return NULL;
 }
 
