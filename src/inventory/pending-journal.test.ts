@@ -72,9 +72,8 @@ const drainAll = async <T>(it: AsyncIterable<T>): Promise<T[]> => {
   return out;
 };
 
-test('without append (S3): many slots recorded concurrently, far fewer puts than slots, every slot readable', async () => {
-  const t = await index();
-  try {
+test('without append (S3): many slots recorded concurrently, far fewer puts than slots, every slot readable', () =>
+  withIndex(async (t) => {
     const journal = new PendingJournal(t.store);
     const release = t.hold();
     const first = journal.record(slot());
@@ -111,14 +110,10 @@ test('without append (S3): many slots recorded concurrently, far fewer puts than
     }
     await journal.close(); // nothing to seal without append
     assert.equal((await readdir(join(t.dir, 'pending'))).length, 3);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-test('a failed put rejects exactly the callers of that batch; the others are on record', async () => {
-  const t = await index();
-  try {
+test('a failed put rejects exactly the callers of that batch; the others are on record', () =>
+  withIndex(async (t) => {
     const journal = new PendingJournal(t.store);
     t.failWhen((body) => body.includes('"doomed'));
     const release = t.hold();
@@ -136,14 +131,10 @@ test('a failed put rejects exactly the callers of that batch; the others are on 
     await journal.record(c);
     const ids = (await drainAll(journal.slots())).map((s) => s.id).sort();
     assert.deepEqual(ids, [a.id, c.id].sort());
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-test('without append (S3): forget adds tombstones that hide the slots; the batch stays as written', async () => {
-  const t = await index();
-  try {
+test('without append (S3): forget adds tombstones that hide the slots; the batch stays as written', () =>
+  withIndex(async (t) => {
     const journal = new PendingJournal(t.store);
     const [a, b, c] = [slot(), slot(), slot()];
     await Promise.all([a, b, c].map((s) => journal.record(s)));
@@ -158,23 +149,16 @@ test('without append (S3): forget adds tombstones that hide the slots; the batch
     assert.deepEqual(await readdir(join(t.dir, 'pending')), [name], 'the batch is untouched');
     assert.deepEqual(await readFile(join(t.dir, 'pending', name)), body);
     await assert.rejects(journal.forget([{ id: '../x', expiresAt: 1 }]), RangeError);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-test('damaged lines and foreign entries are skipped, not misread', async () => {
-  const t = await index();
-  try {
+test('damaged lines and foreign entries are skipped, not misread', () =>
+  withIndex(async (t) => {
     const journal = new PendingJournal(t.store);
     const good = slot();
     await t.store.put(`pending/${String(T0).padStart(13, '0')}.bAtch1.20.3`, `${JSON.stringify(good)}\n{"id":\nnull\n{"id":"x"}\n`);
     await t.store.put('pending/not-a-batch', JSON.stringify(slot()));
     assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id), [good.id]);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
 /** A real folder index with append, whose appends can be counted or failed. */
 async function folder() {
@@ -220,11 +204,30 @@ async function folder() {
   };
 }
 
-const t13 = (ms: number): string => String(ms).padStart(13, '0');
+/** Runs `fn` with a fresh index without append (S3's shape), removed after. */
+async function withIndex(fn: (t: Awaited<ReturnType<typeof index>>) => Promise<void>): Promise<void> {
+  const t = await index();
+  try {
+    await fn(t);
+  } finally {
+    await t.cleanup();
+  }
+}
 
-test('with append (a folder): slots recorded in waves go into one open segment file, every one readable', async () => {
+/** Runs `fn` with a fresh index folder (append and rename), removed after. */
+async function withFolder(fn: (t: Awaited<ReturnType<typeof folder>>) => Promise<void>): Promise<void> {
   const t = await folder();
   try {
+    await fn(t);
+  } finally {
+    await t.cleanup();
+  }
+}
+
+const t13 = (ms: number): string => String(ms).padStart(13, '0');
+
+test('with append (a folder): slots recorded in waves go into one open segment file, every one readable', () =>
+  withFolder(async (t) => {
     const journal = new PendingJournal(t.store, { now: () => T0 });
     const slots: PendingSlot[] = [];
     const records: Promise<void>[] = [];
@@ -252,15 +255,11 @@ test('with append (a folder): slots recorded in waves go into one open segment f
       assert.deepEqual(details, s);
       assert.equal(batch, names[0]);
     }
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-test('with append: a segment is sealed under the batch name once 5 s old (by the clock or by its slots) or past 1 MiB', async () => {
-  const t = await folder();
-  let clock = T0;
-  try {
+test('with append: a segment is sealed under the batch name once 5 s old (by the clock or by its slots) or past 1 MiB', () =>
+  withFolder(async (t) => {
+    let clock = T0;
     const journal = new PendingJournal(t.store, { now: () => clock });
     const a = slot({ issuedAt: T0, size: 10 });
     await journal.record(a);
@@ -303,14 +302,10 @@ test('with append: a segment is sealed under the batch name once 5 s old (by the
     const all = await drainAll(journal.slots());
     assert.deepEqual(all.map((s) => s.id).sort(), [a, b, c, d, e, ...big].map((s) => s.id).sort(), 'sealed and open alike are read');
     await journal.close();
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-test('with append: a partial last line (a write in progress) is skipped and hides nothing before it', async () => {
-  const t = await folder();
-  try {
+test('with append: a partial last line (a write in progress) is skipped and hides nothing before it', () =>
+  withFolder(async (t) => {
     const journal = new PendingJournal(t.store, { now: () => T0 });
     const [a, b] = [slot(), slot()];
     await journal.record(a);
@@ -324,14 +319,10 @@ test('with append: a partial last line (a write in progress) is skipped and hide
     assert.deepEqual(decodeSlots(whole).map((s) => s.id), [a.id]);
     assert.deepEqual(decodeSlots(Buffer.from('{"id":')), []);
     await t.fs.closeAppend(`pending/${open}`);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-test('with append: a failed append fails its batch only, and its segment takes no more batches', async () => {
-  const t = await folder();
-  try {
+test('with append: a failed append fails its batch only, and its segment takes no more batches', () =>
+  withFolder(async (t) => {
     const journal = new PendingJournal(t.store, { now: () => T0 });
     const a = slot({ size: 7 });
     await journal.record(a);
@@ -348,14 +339,10 @@ test('with append: a failed append fails its batch only, and its segment takes n
     assert.deepEqual(sealed && { bytes: sealed.bytes, count: sealed.count }, { bytes: 7, count: 1 }, 'the failed batch is not counted');
     assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id).sort(), [a.id, c.id].sort(), 'the torn line is skipped; c is whole in its own segment');
     await journal.close();
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-test('with append: close() waits for records under way, seals the segment and closes its descriptor', async () => {
-  const t = await folder();
-  try {
+test('with append: close() waits for records under way, seals the segment and closes its descriptor', () =>
+  withFolder(async (t) => {
     const journal = new PendingJournal(t.store, { now: () => T0 });
     const [a, b] = [slot({ size: 3 }), slot({ size: 4 })];
     const recorded = Promise.all([a, b].map((s) => journal.record(s)));
@@ -378,14 +365,10 @@ test('with append: close() waits for records under way, seals the segment and cl
     assert.equal((await t.ls()).filter((n) => parseOpenSegment(n)).length, 1, 'a record after close starts a new segment');
     await journal.close();
     assert.deepEqual((await t.ls()).map((n) => parseBatch(n)?.count).sort(), [1, 2]);
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-test('with append: forgetting leaves the open segment alone, so slots recorded after still show', async () => {
-  const t = await folder();
-  try {
+test('with append: forgetting leaves the open segment alone, so slots recorded after still show', () =>
+  withFolder(async (t) => {
     const journal = new PendingJournal(t.store, { now: () => T0 });
     const [a, b, c] = [slot(), slot(), slot()];
     await Promise.all([a, b, c].map((s) => journal.record(s)));
@@ -400,14 +383,10 @@ test('with append: forgetting leaves the open segment alone, so slots recorded a
     await journal.record(d); // still appending to the file readers see
     assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id), [a.id, c.id, d.id]);
     await journal.close();
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
 
-test('with append: a segment sealed while a reader lists it is read under its sealed name, once', async () => {
-  const t = await folder();
-  try {
+test('with append: a segment sealed while a reader lists it is read under its sealed name, once', () =>
+  withFolder(async (t) => {
     const journal = new PendingJournal(t.store, { now: () => T0 });
     const [a, b] = [slot(), slot()];
     await journal.record(a);
@@ -421,7 +400,4 @@ test('with append: a segment sealed while a reader lists it is read under its se
     assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id), [a.id, b.id]);
     assert.ok(sealedDuringRead);
     assert.ok(parseBatch((await t.ls())[0] as string));
-  } finally {
-    await t.cleanup();
-  }
-});
+  }));
