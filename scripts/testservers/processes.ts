@@ -173,20 +173,21 @@ export function portAccepts(port: number, host = '127.0.0.1'): Promise<boolean> 
 
 /**
  * Polls `check` every `intervalMs` until it returns a truthy value or `timeoutMs` passes.
- * `describe` names what was awaited in the timeout error.
+ * `describe` names what was awaited in the timeout error (a function is asked only then, so it
+ * can report the state at the timeout).
  *
  * @example
  * await waitFor(() => portAccepts(port), { timeoutMs: 5000, describe: 'c2s port' });
  */
 export async function waitFor<T>(
   check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  { timeoutMs = 10_000, intervalMs = 50, describe = 'condition' }: { timeoutMs?: number; intervalMs?: number; describe?: string } = {},
+  { timeoutMs = 10_000, intervalMs = 50, describe = 'condition' }: { timeoutMs?: number; intervalMs?: number; describe?: string | (() => string) } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${describe}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof describe === 'function' ? describe() : describe}`);
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
