@@ -8,7 +8,8 @@ import { essence, sameMediaType, FALLBACK_CONTENT_TYPE } from './media-type.ts';
 import { verifySlot } from '../slots/sign.ts';
 import { baseUrl, encodePathSegment } from '../slots/urls.ts';
 import { StoreError, UploadExistsError } from '../storage/errors.ts';
-import { noteBodyBytes } from './memory.ts';
+import { requestBody } from './request-body.ts';
+import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
 
 /**
  * PUT {root}/{id}/{filename}?t={token}: checks everything that can be checked before reading a
@@ -29,15 +30,25 @@ import { noteBodyBytes } from './memory.ts';
  * createServer((req, res) => { if (!upload(req, res)) other(req, res); });
  */
 export function createUploadHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
-  return nodeRoute(deps, ['PUT'], (req, res, started) => handlePut(req, res, deps, started));
+  // Large fast bodies go by splice(2) when the addon loads (not with FILEUPLOAD_SENDFILE=0).
+  const native = processSendfile().addon;
+  const splicer = native?.spliceStep ? native : undefined;
+  return nodeRoute(deps, ['PUT'], (req, res, started) => handlePut(req, res, deps, started, splicer));
 }
 
-async function handlePut(incoming: IncomingMessage, outgoing: ServerResponse, deps: HttpDeps, started: number): Promise<void> {
+async function handlePut(
+  incoming: IncomingMessage,
+  outgoing: ServerResponse,
+  deps: HttpDeps,
+  started: number,
+  splicer: SendfileAddon | undefined,
+): Promise<void> {
   const { settings, store, logger, hooks } = deps;
   const cors = corsHeaders(incoming.headers.origin, settings.corsOrigins, false);
   const remote = incoming.socket.remoteAddress;
   let id: string | undefined;
   let received = 0;
+  let handedOver = false; // the body went by splice: the connection closes after the answer
 
   /**
    * An answer before or instead of reading the body. A body still arriving is read and thrown
@@ -46,8 +57,8 @@ async function handlePut(incoming: IncomingMessage, outgoing: ServerResponse, de
    */
   const refuse = (status: number, message: string, extra: Record<string, string> = {}): void => {
     deps.record({ method: 'PUT', status, bytes: received, started, id, reason: message, remote });
-    const lingering = !incoming.complete && lingerOver(incoming, received);
-    const close: Record<string, string> = incoming.complete || lingering ? {} : { Connection: 'close' };
+    const lingering = !handedOver && !incoming.complete && lingerOver(incoming, received);
+    const close: Record<string, string> = !handedOver && (incoming.complete || lingering) ? {} : { Connection: 'close' };
     const headers = { ...cors, ...close, ...extra };
     if (lingering && !outgoing.shouldKeepAlive) {
       // The client asked for the connection to close after this request (Connection: close,
@@ -100,7 +111,7 @@ async function handlePut(incoming: IncomingMessage, outgoing: ServerResponse, de
   callHook(logger, 'onUploadStarted', hooks.onUploadStarted, { id: slot.id, size: slot.size, uploader: slot.uploader });
 
   const progress = hooks.onUploadProgress;
-  const body = countBytes(incoming, (n) => {
+  const body = requestBody(incoming, splicer, (n) => {
     received += n;
     if (progress) callHook(logger, 'onUploadProgress', progress, { id: slot.id, received, size: slot.size });
   });
@@ -124,8 +135,9 @@ async function handlePut(incoming: IncomingMessage, outgoing: ServerResponse, de
     callHook(logger, 'onUploadFinished', hooks.onUploadFinished, { meta, durationMs });
     deps.record({ method: 'PUT', status: 201, bytes: received, started, id, remote });
     const location = `${announcedBase(settings)}/${slot.id}/${encodePathSegment(slot.filename)}`;
-    writeText(outgoing, 201, 'created', { ...cors, Location: location });
+    writeText(outgoing, 201, 'created', { ...cors, Location: location, ...(body.handedOver ? { Connection: 'close' } : {}) });
   } catch (err) {
+    handedOver = body.handedOver;
     const durationMs = performance.now() - started;
     const clientGone = incoming.socket.destroyed || isClientReset(err, incoming);
     const shutdown = !clientGone && upload.signal.aborted; // drain() ran out of time
@@ -195,30 +207,6 @@ function declaredLength(incoming: IncomingMessage): number | undefined | 'invali
   if (!/^\d{1,16}$/.test(raw)) return 'invalid';
   const n = Number(raw);
   return Number.isSafeInteger(n) ? n : 'invalid';
-}
-
-/**
- * The request stream as the store pulls it, counting bytes. When the store stops early (body too
- * long, 409) the stream is NOT destroyed — that would kill the socket before the 413 goes out;
- * the unread rest is drained or the connection closed after the answer.
- */
-function countBytes(incoming: IncomingMessage, add: (n: number) => void): AsyncIterable<Uint8Array> {
-  return {
-    [Symbol.asyncIterator]() {
-      const it = incoming.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
-      return {
-        next: async () => {
-          const r = await it.next();
-          if (!r.done) {
-            add(r.value.length);
-            noteBodyBytes(r.value.length);
-          }
-          return r;
-        },
-        return: async () => (it.return ? it.return() : { done: true as const, value: undefined }),
-      };
-    },
-  };
 }
 
 function isClientReset(err: unknown, incoming: IncomingMessage): boolean {

@@ -16,6 +16,14 @@
  *   closes the socket meanwhile, the number may be reused by another open(), and a step must
  *   never write file bytes into an unrelated descriptor.
  * exports.maxStep: the cap on one step, in bytes.
+ * exports.spliceStep(inFd, outFd, offset, length, callback(errno, moved, state))
+ *   The other direction, for uploads: runs on the thread pool and moves at most
+ *   min(length, maxStep) bytes from the non-blocking socket inFd into the file outFd at `offset`
+ *   with splice(2) through a pipe (socket -> pipe -> page cache), never through user space.
+ *   Every byte taken from the socket is in the file when the step returns. When the socket has
+ *   nothing to read the step waits (at most WAIT_MS) only if it has moved a good amount already
+ *   (a fast client between two segments); otherwise it returns BLOCKED at once, so slow clients
+ *   never hold a pool thread. state: DONE, BLOCKED, or EOF (the client closed its side).
  * exports.renameNoReplace(from, to, callback(errno))
  *   renameat2(RENAME_NOREPLACE) on the thread pool: moves `from` to `to` only if `to` does not
  *   exist, atomically (EEXIST otherwise). The fs store publishes an upload with it in one
@@ -188,6 +196,143 @@ static napi_value sendfile_step(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A step that has moved this much already waits for more (see spliceStep above). */
+#define SPLICE_WAIT_AFTER (256 * 1024)
+/* Asked for as the pipe's capacity (the default is 64 KiB; the system's limit may refuse). */
+#define PIPE_BYTES (1024 * 1024)
+
+/* One pipe per pool thread, kept between steps: it is always empty when a step ends. */
+static __thread int pipe_fds[2] = {-1, -1};
+static __thread int64_t pipe_cap = 0;
+
+static void drop_pipe(void) {
+  if (pipe_fds[0] >= 0) close(pipe_fds[0]);
+  if (pipe_fds[1] >= 0) close(pipe_fds[1]);
+  pipe_fds[0] = pipe_fds[1] = -1;
+}
+
+static int ensure_pipe(void) {
+  if (pipe_fds[0] >= 0) return 0;
+  if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    pipe_fds[0] = pipe_fds[1] = -1;
+    return errno;
+  }
+  fcntl(pipe_fds[1], F_SETPIPE_SZ, PIPE_BYTES); /* a smaller pipe only means more calls */
+  int cap = fcntl(pipe_fds[1], F_GETPIPE_SZ);
+  pipe_cap = cap > 0 ? cap : 65536;
+  return 0;
+}
+
+typedef struct {
+  job_t job;
+  int in_fd;
+  int out_fd;
+  int64_t offset;
+  int64_t length;
+  int64_t moved;
+  int state;
+  int err;
+} splice_t;
+
+/* Empties the pipe (holding `bytes`) into the file at *off. 0, or the errno of the failure (the
+ * pipe is dropped then: what it held is lost, and the upload with it). */
+static int pipe_to_file(int out_fd, loff_t *off, int64_t bytes) {
+  while (bytes > 0) {
+    ssize_t m = splice(pipe_fds[0], NULL, out_fd, off, (size_t)bytes, SPLICE_F_MOVE);
+    if (m > 0) {
+      bytes -= m;
+      continue;
+    }
+    if (m < 0 && errno == EINTR) continue;
+    int err = m == 0 ? EIO : errno;
+    drop_pipe();
+    return err;
+  }
+  return 0;
+}
+
+static void splice_execute(napi_env env, void *data) {
+  splice_t *s = data;
+  loff_t off = (loff_t)s->offset;
+  int64_t deadline = -1;
+  (void)env;
+  if ((s->err = ensure_pipe()) != 0) return;
+  while (s->moved < s->length) {
+    int64_t want = s->length - s->moved;
+    if (want > pipe_cap) want = pipe_cap;
+    ssize_t n = splice(s->in_fd, NULL, pipe_fds[1], NULL, (size_t)want, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n > 0) {
+      if ((s->err = pipe_to_file(s->out_fd, &off, n)) != 0) return;
+      s->moved += n;
+      continue;
+    }
+    if (n == 0) {
+      s->state = STEP_EOF;
+      return;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      s->err = errno;
+      return;
+    }
+    if (s->moved < SPLICE_WAIT_AFTER) {
+      s->state = STEP_BLOCKED;
+      return;
+    }
+    int64_t now = now_ms();
+    if (deadline < 0) deadline = now + WAIT_MS;
+    if (now >= deadline) {
+      s->state = STEP_BLOCKED;
+      return;
+    }
+    struct pollfd p = {.fd = s->in_fd, .events = POLLIN, .revents = 0};
+    if (poll(&p, 1, (int)(deadline - now)) < 0 && errno != EINTR) {
+      s->err = errno;
+      return;
+    }
+  }
+  s->state = STEP_DONE;
+}
+
+static void splice_complete(napi_env env, napi_status status, void *data) {
+  splice_t *s = data;
+  if (status == napi_cancelled && s->err == 0) s->err = ECANCELED;
+  napi_value argv[3];
+  int ok = napi_create_int32(env, s->err, &argv[0]) == napi_ok &&
+           napi_create_double(env, (double)s->moved, &argv[1]) == napi_ok &&
+           napi_create_int32(env, s->state, &argv[2]) == napi_ok;
+  finish_job(env, &s->job, ok, 3, argv);
+  free(s);
+}
+
+static napi_value splice_step(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5)
+    return fail(env, "spliceStep(inFd, outFd, offset, length, callback)");
+  int32_t in_fd, out_fd;
+  int64_t offset, length;
+  napi_valuetype type;
+  if (!get_fd(env, argv[0], &in_fd) || !get_fd(env, argv[1], &out_fd))
+    return fail(env, "spliceStep: descriptors must be integers >= 0");
+  if (napi_get_value_int64(env, argv[2], &offset) != napi_ok || offset < 0 ||
+      napi_get_value_int64(env, argv[3], &length) != napi_ok || length < 0)
+    return fail(env, "spliceStep: offset and length must be numbers >= 0");
+  if (napi_typeof(env, argv[4], &type) != napi_ok || type != napi_function)
+    return fail(env, "spliceStep: callback must be a function");
+  splice_t *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    napi_throw_error(env, "ENOMEM", "spliceStep: out of memory");
+    return NULL;
+  }
+  s->in_fd = in_fd;
+  s->out_fd = out_fd;
+  s->offset = offset;
+  s->length = length < MAX_STEP ? length : MAX_STEP;
+  if (!queue_job(env, s, "fileupload:splice", argv[4], splice_execute, splice_complete)) free(s);
+  return NULL;
+}
+
 typedef struct {
   job_t job;
   char *from;
@@ -267,8 +412,10 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value step, dup, max, rename;
+  napi_value step, dup, max, rename, splice_fn;
   if (napi_create_function(env, "sendfileStep", NAPI_AUTO_LENGTH, sendfile_step, NULL, &step) != napi_ok ||
+      napi_create_function(env, "spliceStep", NAPI_AUTO_LENGTH, splice_step, NULL, &splice_fn) != napi_ok ||
+      napi_set_named_property(env, exports, "spliceStep", splice_fn) != napi_ok ||
       napi_create_function(env, "renameNoReplace", NAPI_AUTO_LENGTH, rename_no_replace, NULL, &rename) != napi_ok ||
       napi_set_named_property(env, exports, "renameNoReplace", rename) != napi_ok ||
       napi_create_function(env, "dup", NAPI_AUTO_LENGTH, dup_fd, NULL, &dup) != napi_ok ||

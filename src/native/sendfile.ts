@@ -30,6 +30,18 @@ export interface SendfileAddon {
     length: number,
     callback: (errno: number, sent: number, state: number) => void,
   ): void;
+  /**
+   * Queues one upload step on the thread pool: at most `maxStep` bytes from the non-blocking
+   * socket `inFd` into the file `outFd` at `offset`, by splice(2). STEP_BLOCKED: nothing more to
+   * read for now; STEP_EOF: the client closed its side. See src/native/splice.ts.
+   */
+  spliceStep?(
+    inFd: number,
+    outFd: number,
+    offset: number,
+    length: number,
+    callback: (errno: number, moved: number, state: number) => void,
+  ): void;
   /** A close-on-exec duplicate of `fd`; throws when `fd` is not open. */
   dup(fd: number): number;
   /** The most one step sends, in bytes. */
@@ -59,9 +71,10 @@ export const CHECKOUT_ADDON = fileURLToPath(new URL('../../dist/native/sendfile.
 /** The environment switch: `FILEUPLOAD_SENDFILE=0` keeps downloads on the buffered path. */
 export const SENDFILE_ENV = 'FILEUPLOAD_SENDFILE';
 
-const STEP_DONE = 0;
-const STEP_BLOCKED = 1;
-const STEP_EOF = 2;
+/** A step's state, as src/native/sendfile.c reports it. */
+export const STEP_DONE = 0;
+export const STEP_BLOCKED = 1;
+export const STEP_EOF = 2;
 
 /**
  * Loads the addon: from `options.path` when given, else the single executable's embedded
@@ -234,12 +247,18 @@ export function sendFileToSocket(
   });
 }
 
-function errnoError(errno: number): NodeJS.ErrnoException {
+/**
+ * An Error like Node's own for a failed system call: code (EPIPE…), negative errno, syscall.
+ *
+ * @example
+ * if (errno !== 0) return finish(errnoError(errno, 'sendfile'));
+ */
+export function errnoError(errno: number, syscall = 'sendfile'): NodeJS.ErrnoException {
   let code: string;
   try {
     code = getSystemErrorName(-errno);
   } catch {
     code = `errno ${errno}`;
   }
-  return Object.assign(new Error(`sendfile: ${code}`), { code, errno: -errno, syscall: 'sendfile' });
+  return Object.assign(new Error(`${syscall}: ${code}`), { code, errno: -errno, syscall });
 }

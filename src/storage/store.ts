@@ -42,6 +42,45 @@ export type ReadSelection = ByteRange | undefined | null;
 export type FileRangeSender = (fd: number, offset: number, length: number) => Promise<number>;
 
 /**
+ * What an upload body may offer besides its chunks: handing the rest of itself to the kernel
+ * (the HTTP layer's splice(2) path, src/http/request-body.ts). A store that writes to a local
+ * file may use it for a large, fast body; others just iterate.
+ *
+ * @example
+ * if (isHandOverBody(body) && rest >= MIN) { const handed = await body.handOver(); ... }
+ */
+export interface HandOverBody extends AsyncIterable<Uint8Array> {
+  /**
+   * Call between two chunks, never while a `next()` is pending. Stops reading through user space
+   * and returns the bytes already read but not yet yielded plus a mover for the rest; the
+   * iterator yields nothing more then. Undefined when the body cannot (not a plain TCP socket,
+   * no native addon, chunked framing): go on iterating.
+   */
+  handOver(): Promise<HandedOverBody | undefined>;
+}
+
+/** The rest of a body after `handOver()`. */
+export interface HandedOverBody {
+  /** Bytes read before the hand-over and not yet yielded: they come first. */
+  buffered: Uint8Array[];
+  /**
+   * Moves exactly the next `length` body bytes into `fd` at `offset`; rejects when the client
+   * goes away, stalls, the write fails (ENOSPC…), or `signal` aborts. Call once.
+   */
+  moveTo(fd: number, offset: number, length: number, options: { signal?: AbortSignal; onMoved?: (bytes: number) => void }): Promise<void>;
+}
+
+/**
+ * Whether `body` offers `handOver`.
+ *
+ * @example
+ * if (isHandOverBody(body)) await body.handOver();
+ */
+export function isHandOverBody(body: AsyncIterable<Uint8Array>): body is HandOverBody {
+  return typeof (body as Partial<HandOverBody>).handOver === 'function';
+}
+
+/**
  * A published upload as read() returns it. Consume exactly one of `body`, `pipeTo`, `sendFile`
  * and `bytes`.
  */

@@ -2,6 +2,8 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, readdir, readFile, writeFile, symlink, mkdir, stat } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract } from '../../../test/storage-contract.ts';
@@ -11,7 +13,8 @@ import { ensureNative } from '../../../scripts/build/native.ts';
 import { newSlotId } from '../../slots/id.ts';
 import { encodeHeader, CorruptUploadError } from './format.ts';
 import { RepositoryError, StorageFullError } from '../errors.ts';
-import type { UploadMeta } from '../store.ts';
+import type { HandOverBody, HandedOverBody, UploadMeta } from '../store.ts';
+import { worthHandingOver } from './receive.ts';
 
 const tempRepo = () => mkdtemp(join(tmpdir(), 'fileupload-fs-'));
 
@@ -93,6 +96,80 @@ describe('fs store specifics', () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a body that hands over: buffered bytes first, the rest moved to the right offset; one that cannot is read on', async () => {
+    const dir = await tempRepo();
+    const store = new FsStore(dir);
+    const MiB = 1024 * 1024;
+    const data = randomBytes(8 * MiB);
+    /** Yields 1 MiB pieces; handOver gives the next piece as buffered and moves the rest itself. */
+    const body = (mode: 'hand over' | 'refuse' | 'fail') => {
+      let at = 0;
+      const asked: Array<{ offset: number; length: number }> = [];
+      let handOvers = 0;
+      const b: HandOverBody = {
+        async *[Symbol.asyncIterator]() {
+          while (at < data.length) {
+            at += MiB;
+            yield data.subarray(at - MiB, at);
+          }
+        },
+        handOver: async (): Promise<HandedOverBody | undefined> => {
+          handOvers++;
+          if (mode === 'refuse') return undefined;
+          const buffered = [data.subarray(at, at + MiB)];
+          at += MiB;
+          return {
+            buffered,
+            moveTo: async (fd, offset, length, { onMoved }) => {
+              asked.push({ offset, length });
+              if (mode === 'fail') throw Object.assign(new Error('splice: ENOSPC'), { code: 'ENOSPC' });
+              writeSync(fd, data, at, length, offset);
+              onMoved?.(length);
+            },
+          };
+        },
+      };
+      return { b, asked, handOvers: () => handOvers };
+    };
+    try {
+      await store.open();
+      const handing = body('hand over');
+      const a = meta({ size: data.length });
+      await store.write(a, handing.b);
+      assert.equal(handing.handOvers(), 1);
+      const stored = await readFile(join(dir, 'files', a.id));
+      assert.ok(stored.subarray(stored.length - data.length).equals(data), 'header, then the body in order');
+      assert.equal(handing.asked.length, 1);
+      const moved = handing.asked[0]!;
+      assert.equal(moved.offset + moved.length, stored.length, 'the rest ends where the body ends');
+      assert.ok(moved.length >= 4 * MiB && moved.length < data.length - MiB, `moved ${moved.length}`);
+
+      const refusing = body('refuse');
+      const b = meta({ size: data.length });
+      await store.write(b, refusing.b);
+      assert.equal(refusing.handOvers(), 1, 'not asked again');
+      const read = await readFile(join(dir, 'files', b.id));
+      assert.ok(read.subarray(read.length - data.length).equals(data));
+
+      const failing = body('fail');
+      const c = meta({ size: data.length });
+      await assert.rejects(store.write(c, failing.b), StorageFullError);
+      assert.equal(await store.stat(c.id), undefined);
+      assert.deepEqual(await readdir(join(dir, 'tmp')), []);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('worthHandingOver: enough left, a proven start, and fast enough', () => {
+    const MiB = 1024 * 1024;
+    assert.equal(worthHandingOver(MiB, 100 * MiB, 10), true);
+    assert.equal(worthHandingOver(MiB, 3 * MiB, 10), false, 'too little left');
+    assert.equal(worthHandingOver(256 * 1024, 100 * MiB, 1), false, 'too little seen yet');
+    assert.equal(worthHandingOver(MiB, 100 * MiB, 1000), false, '1 MiB/s is a slow client');
   });
 
   test('open() refuses a missing repository and a file in its place', async () => {

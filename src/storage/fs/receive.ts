@@ -1,5 +1,5 @@
 import { fdatasync, futimesSync, writev, writevSync } from 'node:fs';
-import type { UploadMeta } from '../store.ts';
+import { isHandOverBody, type HandedOverBody, type UploadMeta } from '../store.ts';
 import { SizeMismatchError, UploadAbortedError } from '../errors.ts';
 import { encodeHeader } from './format.ts';
 import { UploadMemory } from './budget.ts';
@@ -13,6 +13,10 @@ import { UploadMemory } from './budget.ts';
  * thread, as nginx does: a page-cache write of a few KiB costs less than a thread-pool round
  * trip, and the received chunk is released at once instead of waiting in a queue long enough to
  * be promoted to V8's old generation (500 slow uploads held ~100 MiB of such garbage).
+ *
+ * A large body that arrives fast is handed over to the kernel once it has proven fast
+ * (worthHandingOver): the rest moves from the socket into the file by splice(2) when the body
+ * offers it (HandOverBody), without a user-space buffer per read.
  */
 
 /** Writes are gathered up to this size per writev (few syscalls, large sequential writes). */
@@ -40,6 +44,25 @@ const SMALL_BODY = 128 * 1024;
 const TOUCH_EVERY_MS = 30_000;
 /** Durable uploads start an fdatasync in the background after this many bytes written. */
 const EARLY_SYNC = 32 * 1024 * 1024;
+
+/** A body is handed over only with at least this much still to come… */
+export const HAND_OVER_MIN_REST = 4 * 1024 * 1024;
+/** …after this much has arrived… */
+const HAND_OVER_PROBE = 512 * 1024;
+/** …at least this fast since its first byte (bytes per ms: 8 MB/s). */
+const HAND_OVER_MIN_RATE = 8_000;
+
+/**
+ * Whether an upload is worth handing over to the kernel now: enough left to gain from it, and a
+ * client fast enough that the steps find data waiting. A slow client stays with Node, which
+ * wakes up only when bytes arrive, where the hand-over would have to look for them.
+ *
+ * @example
+ * worthHandingOver(1 << 20, 1 << 30, 20); // true: 1 MiB in 20 ms, 1 GiB to come
+ */
+export function worthHandingOver(received: number, rest: number, elapsedMs: number): boolean {
+  return rest >= HAND_OVER_MIN_REST && received >= HAND_OVER_PROBE && received >= elapsedMs * HAND_OVER_MIN_RATE;
+}
 
 const uploadMemory = new UploadMemory(UPLOAD_MEMORY_BUDGET);
 let runningUploads = 0;
@@ -123,6 +146,9 @@ export async function receive(
 
   runningUploads++;
   try {
+    let handing = isHandOverBody(body) ? body : undefined;
+    let handed: HandedOverBody | undefined;
+    const firstAt = performance.now();
     for await (const chunk of abortable(body, signal)) {
       if (writeError !== undefined) throw writeError;
       received += chunk.length;
@@ -155,6 +181,33 @@ export async function receive(
         else await uploadMemory.below(signal);
         if (writeError !== undefined) throw writeError;
       }
+      if (handing && streaming && worthHandingOver(received, meta.size - received, performance.now() - firstAt)) {
+        handed = await handing.handOver();
+        if (handed) break;
+        handing = undefined; // it cannot: do not ask again
+      }
+    }
+    if (handed) {
+      for (const b of handed.buffered) {
+        received += b.length;
+        if (received > meta.size) throw new SizeMismatchError(meta.size, received);
+        pending.push(b);
+        pendingBytes += b.length;
+      }
+      await inflight;
+      if (writeError !== undefined) throw writeError;
+      if (pendingBytes > 0) flush();
+      await inflight;
+      if (writeError !== undefined) throw writeError;
+      const rest = meta.size - received;
+      await handed.moveTo(fd, position, rest, {
+        ...(signal ? { signal } : {}),
+        onMoved: (n) => {
+          received += n;
+          written(n);
+        },
+      });
+      position += rest;
     }
     if (received !== meta.size) throw new SizeMismatchError(meta.size, received);
     await inflight;

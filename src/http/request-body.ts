@@ -1,0 +1,127 @@
+import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { SendfileAddon } from '../native/sendfile.ts';
+import { spliceFromSocket } from '../native/splice.ts';
+import type { HandedOverBody, HandOverBody } from '../storage/store.ts';
+import { noteBodyBytes } from './memory.ts';
+
+/** Without a socket timeout set (serve sets one), a client that stops sending fails after this. */
+const DEFAULT_IDLE_MS = 60_000;
+/** How often (at most) progress re-arms the socket's idle timer (and at least 4 × per timeout). */
+const REFRESH_MS = 1_000;
+
+/** The parts of Node's TCP handle (no public API) that the hand-over uses. */
+interface TcpHandle {
+  fd?: unknown;
+  reading?: boolean;
+  readStop?: () => number;
+  readStart?: () => number;
+}
+
+/**
+ * An upload's request body as the store pulls it: counts every byte (`onBytes`, also for bytes
+ * moved after a hand-over), and offers `handOver()` when the body can go by splice(2): plain TCP,
+ * framed by Content-Length, and `addon` loaded.
+ *
+ * After a hand-over nothing reads the socket through Node again — Node's HTTP parser still
+ * counts the body as unread — so the connection must close after the answer: check `handedOver`.
+ *
+ * When the store stops early (body too long, 409) the stream is NOT destroyed — that would kill
+ * the socket before the 413 goes out; the unread rest is drained or the connection closed after
+ * the answer.
+ *
+ * @example
+ * const body = requestBody(req, addon, (n) => (received += n));
+ * await store.write(meta, body, { signal });
+ * const close = body.handedOver ? { Connection: 'close' } : {};
+ */
+export function requestBody(
+  incoming: IncomingMessage,
+  addon: SendfileAddon | undefined,
+  onBytes: (n: number) => void,
+): AsyncIterable<Uint8Array> & Partial<HandOverBody> & { readonly handedOver: boolean } {
+  let handedOver = false;
+  const iterable = {
+    get handedOver() {
+      return handedOver;
+    },
+    [Symbol.asyncIterator](): AsyncIterator<Uint8Array> {
+      const it = incoming.iterator({ destroyOnReturn: false }) as AsyncIterator<Buffer>;
+      return {
+        next: async () => {
+          if (handedOver) return { done: true as const, value: undefined };
+          const r = await it.next();
+          if (!r.done) {
+            onBytes(r.value.length);
+            noteBodyBytes(r.value.length);
+          }
+          return r;
+        },
+        return: async () => (it.return ? it.return() : { done: true as const, value: undefined }),
+      };
+    },
+  };
+  if (!addon?.spliceStep || incoming.headers['content-length'] === undefined) return iterable;
+  const socket = incoming.socket;
+  if (socket instanceof TLSSocket) return iterable;
+  return Object.assign(iterable, {
+    handOver: async (): Promise<HandedOverBody | undefined> => {
+      const handle = tcpHandle(socket);
+      if (handedOver || !handle || socket.destroyed) return undefined;
+      // From now on nothing may read this socket through Node: its HTTP parser would take the
+      // bytes for body that the kernel moves elsewhere. Node restarts reading when a consumer
+      // wants more (IncomingMessage._read → socket.resume), so readStart becomes a no-op.
+      handle.readStop!();
+      handle.reading = false;
+      handle.readStart = () => 0;
+      handedOver = true;
+      // A read being parsed when readStop came still pushes its body bytes: let it finish.
+      await new Promise((resolve) => setImmediate(resolve));
+      const buffered: Uint8Array[] = [];
+      for (let b = incoming.read() as Buffer | null; b !== null; b = incoming.read() as Buffer | null) {
+        buffered.push(b);
+        onBytes(b.length);
+      }
+      return {
+        buffered,
+        moveTo: (fd, offset, length, { signal, onMoved }) => {
+          const sfd = socket.destroyed ? undefined : tcpHandle(socket)?.fd;
+          if (typeof sfd !== 'number') return Promise.reject(Object.assign(new Error('client closed the connection'), { code: 'ECONNRESET' }));
+          const timeout = socket.timeout ?? 0;
+          const refreshEvery = Math.min(REFRESH_MS, timeout / 4);
+          let refreshed = performance.now();
+          return spliceFromSocket(addon, sfd, fd, offset, length, {
+            ...(signal ? { signal } : {}),
+            idleMs: timeout > 0 ? timeout : DEFAULT_IDLE_MS,
+            onProgress: (n) => {
+              onBytes(n);
+              onMoved?.(n);
+              // Node's idle timer only sees reads made through Node; re-arm it so a long
+              // upload is not cut off as idle.
+              const now = performance.now();
+              if (timeout > 0 && now - refreshed >= refreshEvery && !socket.destroyed) {
+                refreshed = now;
+                socket.setTimeout(timeout);
+              }
+            },
+          }).catch((err: unknown) => {
+            // The client is gone or stalled: close our end too. Other failures (disk full, a
+            // shutdown) are answered first; the answer closes the connection (handedOver).
+            const code = (err as { code?: unknown } | null)?.code;
+            if (code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' || code === 'ENOTCONN') socket.destroy();
+            throw err;
+          });
+        },
+      };
+    },
+  });
+}
+
+/** Node's TCP handle under `socket` when it has a usable descriptor and read controls. */
+function tcpHandle(socket: Socket): TcpHandle | undefined {
+  const handle = (socket as unknown as { _handle?: TcpHandle | null })._handle;
+  if (!handle || typeof handle.fd !== 'number' || handle.fd < 0) return undefined;
+  if (typeof handle.readStop !== 'function' || typeof handle.readStart !== 'function') return undefined;
+  return handle;
+}

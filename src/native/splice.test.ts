@@ -1,0 +1,165 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ensureNative } from '../../scripts/build/native.ts';
+import { loadSendfile, type SendfileAddon } from './sendfile.ts';
+import { spliceFromSocket } from './splice.ts';
+
+/**
+ * The addon's spliceStep for real (src/native/sendfile.c via ensureNative): bytes from a real
+ * loopback TCP connection into a real file, never read by Node on the way.
+ */
+
+let dir: string;
+let addon: SendfileAddon;
+let server: Server;
+const SIZE = 24 * 1024 * 1024; // beyond one step (16 MiB) and beyond the loopback socket buffers
+const data = randomBytes(SIZE);
+
+/** Open socket descriptors (each pool thread also keeps a pipe: those are not counted). */
+const socketCount = (): number =>
+  readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // the listing's own descriptor, closed by now
+    }
+  }).length;
+
+before(async () => {
+  ensureNative();
+  const got = loadSendfile();
+  assert.ok(got.addon, got.addon ? '' : got.reason);
+  addon = got.addon;
+  dir = await mkdtemp(join(tmpdir(), 'fileupload-splice-'));
+  // Accepted sockets must not start reading: only the splice may take their bytes.
+  server = createServer({ pauseOnConnect: true });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+});
+
+after(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A connected pair: `ours` is the server side (the splice reads it), `peer` the client. */
+async function pair(): Promise<{ ours: Socket; peer: Socket; fd: number }> {
+  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
+  const port = (server.address() as { port: number }).port;
+  const peer = connect(port, '127.0.0.1');
+  const ours = await accepted;
+  ours.on('error', () => {});
+  peer.on('error', () => {});
+  const fd = (ours as unknown as { _handle: { fd: number } })._handle.fd;
+  return { ours, peer, fd };
+}
+
+/** Writes `bytes` to `peer` in 1 MiB pieces, waiting for drain (like a fast client). */
+async function send(peer: Socket, bytes: Buffer): Promise<void> {
+  for (let at = 0; at < bytes.length; at += 1024 * 1024) {
+    if (!peer.write(bytes.subarray(at, at + 1024 * 1024))) await new Promise((r) => peer.once('drain', r));
+  }
+}
+
+function openFile(name: string): number {
+  return openSync(join(dir, name), 'w+');
+}
+
+test('moves exactly the asked bytes into the file at the offset, over several steps; what follows stays unread', async () => {
+  const { ours, peer, fd } = await pair();
+  const file = openFile('exact');
+  const sockets = socketCount();
+  try {
+    const offset = 4096;
+    const length = SIZE - 1000;
+    let progress = 0;
+    const sending = send(peer, data); // 1000 bytes more than the body: the next request, say
+    await spliceFromSocket(addon, fd, file, offset, length, { onProgress: (n) => (progress += n) });
+    await sending;
+    assert.equal(progress, length);
+    const written = readFileSync(join(dir, 'exact'));
+    assert.equal(written.length, offset + length);
+    assert.ok(written.subarray(offset).equals(data.subarray(0, length)));
+    assert.equal(socketCount(), sockets, 'the duplicate of the socket is closed');
+    // The bytes past the body are still in the socket, for whoever reads it next.
+    const rest = await new Promise<Buffer>((resolve) => {
+      const got: Buffer[] = [];
+      let n = 0;
+      ours.on('data', (d: Buffer) => {
+        got.push(d);
+        n += d.length;
+        if (n >= 1000) resolve(Buffer.concat(got));
+      });
+      ours.resume();
+    });
+    assert.ok(rest.equals(data.subarray(length)));
+  } finally {
+    closeSync(file);
+    peer.destroy();
+    ours.destroy();
+  }
+});
+
+test('a client that closes early: ECONNRESET, and what arrived is in the file', async () => {
+  const { ours, peer, fd } = await pair();
+  const file = openFile('short');
+  try {
+    let progress = 0;
+    peer.end(data.subarray(0, 100_000));
+    await assert.rejects(
+      spliceFromSocket(addon, fd, file, 0, SIZE, { onProgress: (n) => (progress += n) }),
+      (e: NodeJS.ErrnoException) => e.code === 'ECONNRESET' && /after 100000 of/.test(e.message),
+    );
+    assert.equal(progress, 100_000);
+    assert.ok(readFileSync(join(dir, 'short')).equals(data.subarray(0, 100_000)));
+  } finally {
+    closeSync(file);
+    peer.destroy();
+    ours.destroy();
+  }
+});
+
+test('a client that stalls: ETIMEDOUT after idleMs; an abort stops it too', async () => {
+  const { ours, peer, fd } = await pair();
+  const file = openFile('stall');
+  try {
+    peer.write(data.subarray(0, 1000));
+    await assert.rejects(spliceFromSocket(addon, fd, file, 0, SIZE, { idleMs: 300 }), (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT');
+    const ac = new AbortController();
+    const moving = spliceFromSocket(addon, fd, file, 1000, SIZE, { signal: ac.signal });
+    setTimeout(() => ac.abort(new Error('shutting down')), 100);
+    await assert.rejects(moving, /shutting down/);
+  } finally {
+    closeSync(file);
+    peer.destroy();
+    ours.destroy();
+  }
+});
+
+test('a file that cannot be written: the errno of splice', async () => {
+  const { ours, peer, fd } = await pair();
+  const readOnly = openSync(join(dir, 'exact'), 'r');
+  try {
+    peer.write(data.subarray(0, 1000));
+    await assert.rejects(spliceFromSocket(addon, fd, readOnly, 0, 1000), (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.syscall === 'splice');
+    // The pool thread's pipe was dropped with what it held: the next move starts clean.
+    const file = openFile('after-error');
+    try {
+      peer.write(data.subarray(0, 5000));
+      await spliceFromSocket(addon, fd, file, 0, 5000);
+      const got = readFileSync(join(dir, 'after-error'));
+      assert.equal(got.length, 5000);
+    } finally {
+      closeSync(file);
+    }
+  } finally {
+    closeSync(readOnly);
+    peer.destroy();
+    ours.destroy();
+  }
+});
