@@ -129,7 +129,9 @@ async function handlePut(
         ...(slot.expireBefore !== undefined ? { expireBefore: slot.expireBefore } : {}),
       },
       body,
-      { signal: upload.signal },
+      // The chunks come straight from the request and nobody else holds them: the store frees
+      // each as soon as it is written instead of leaving it for a garbage collection.
+      { signal: upload.signal, releaseChunks: true },
     );
     const durationMs = performance.now() - started;
     callHook(logger, 'onUploadFinished', hooks.onUploadFinished, { meta, durationMs });

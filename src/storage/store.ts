@@ -142,9 +142,15 @@ export interface Store {
    * Streams `body` in and publishes it atomically with `meta` (storedAt = publish time); see the
    * errors in errors.ts. The existence check happens before the first chunk is pulled, so a
    * second PUT is refused without reading its body. An abort of `signal` stops waiting for the
-   * body at once and removes everything written.
+   * body at once and removes everything written. `releaseChunks`: the caller gives each chunk of
+   * `body` up, and the store may free its memory once written (storage/release.ts); a store may
+   * ignore it.
    */
-  write(meta: Omit<UploadMeta, 'storedAt'>, body: AsyncIterable<Uint8Array>, options?: { signal?: AbortSignal }): Promise<UploadMeta>;
+  write(
+    meta: Omit<UploadMeta, 'storedAt'>,
+    body: AsyncIterable<Uint8Array>,
+    options?: { signal?: AbortSignal; releaseChunks?: boolean },
+  ): Promise<UploadMeta>;
   /** Metadata of a published upload, or undefined. */
   stat(id: string): Promise<UploadMeta | undefined>;
   /**

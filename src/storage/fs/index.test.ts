@@ -56,6 +56,59 @@ async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
 }
 
 describe('fs store specifics', () => {
+  test('releaseChunks: each written chunk is freed; without it the caller keeps them', async () => {
+    const dir = await tempRepo();
+    try {
+      const s = new FsStore(dir);
+      await s.open();
+      for (const release of [true, false]) {
+        const size = 300 * 1024; // larger than the small-body hold: written as it comes
+        const chunks = [0, 1, 2].map((i) => Buffer.alloc(100 * 1024, 97 + i));
+        async function* body(): AsyncGenerator<Uint8Array> {
+          yield* chunks;
+        }
+        const m = meta({ size });
+        await s.write(m, body(), release ? { releaseChunks: true } : {});
+        assert.deepEqual(
+          chunks.map((c) => c.length),
+          release ? [0, 0, 0] : [100 * 1024, 100 * 1024, 100 * 1024],
+        );
+        const got = await s.read(m.id);
+        const bytes: Buffer[] = [];
+        for await (const b of got!.body) bytes.push(Buffer.from(b));
+        const all = Buffer.concat(bytes);
+        assert.equal(all.length, size);
+        assert.equal(all[0], 97);
+        assert.equal(all[size - 1], 99, 'the bytes on disk are the chunks as they were before release');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('a body larger than the small-body hold is on disk before it ends', async () => {
+    const dir = await tempRepo();
+    try {
+      const s = new FsStore(dir);
+      await s.open();
+      let go!: () => void;
+      const later = new Promise<void>((r) => (go = r));
+      let sizeMidway = -1;
+      async function* body(): AsyncGenerator<Uint8Array> {
+        yield Buffer.alloc(32 * 1024, 1);
+        // The upload is paused here (a slow client): the first chunk must not wait in memory.
+        const [part] = await readdir(join(dir, 'tmp'));
+        sizeMidway = (await stat(join(dir, 'tmp', part!))).size;
+        go();
+        yield Buffer.alloc(1024 * 1024 - 32 * 1024, 2);
+      }
+      await Promise.all([s.write(meta({ size: 1024 * 1024 }), body()), later]);
+      assert.ok(sizeMidway >= 32 * 1024, `written before the rest arrived (temp file ${sizeMidway} bytes)`);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test('publish: one renameat2 through the addon; a file system that refuses it means link from then on', async () => {
     ensureNative();
     const real = processRenamer();

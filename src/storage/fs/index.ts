@@ -188,7 +188,7 @@ export class FsStore implements Store {
   async write(
     input: Omit<UploadMeta, 'storedAt'>,
     body: AsyncIterable<Uint8Array>,
-    options: { signal?: AbortSignal } = {},
+    options: { signal?: AbortSignal; releaseChunks?: boolean } = {},
   ): Promise<UploadMeta> {
     const target = this.#filePath(input.id);
     const { signal } = options;
@@ -206,7 +206,7 @@ export class FsStore implements Store {
     try {
       fd = await fsCall<number>((cb) => openCb(tmp, CREATE_FLAGS, this.#fileMode, cb));
       created = true;
-      const meta = await receive(fd, { ...input, storedAt: Date.now() }, body, signal, this.#durable);
+      const meta = await receive(fd, { ...input, storedAt: Date.now() }, body, signal, this.#durable, options.releaseChunks === true);
       if (this.#durable) await datasync(fd);
       const closing = fd;
       fd = undefined;

@@ -3,6 +3,7 @@ import { isHandOverBody, type HandedOverBody, type UploadMeta } from '../store.t
 import { SizeMismatchError, UploadAbortedError } from '../errors.ts';
 import { encodeHeader } from './format.ts';
 import { UploadMemory } from './budget.ts';
+import { releaseChunks } from '../release.ts';
 
 /**
  * The write side of an upload: the body streamed into an open temp file after a reserved header.
@@ -76,9 +77,11 @@ const noop = (): void => {};
  * Writes overlap with reading: while one write is in flight, arriving chunks gather (up to
  * batchLimit(), then reading waits), so a fast client gets large writes and a slow one small
  * ones. Resolves with the final metadata (storedAt = now) once header and body are written.
+ * With `release`, each chunk's memory is freed as soon as it is written (release.ts): the caller
+ * gives the chunks up.
  *
  * @example
- * const meta = await receive(fd, { ...input, storedAt: Date.now() }, request, signal, true);
+ * const meta = await receive(fd, { ...input, storedAt: Date.now() }, request, signal, true, true);
  */
 export async function receive(
   fd: number,
@@ -86,14 +89,19 @@ export async function receive(
   body: AsyncIterable<Uint8Array>,
   signal: AbortSignal | undefined,
   durable: boolean,
+  release = false,
 ): Promise<UploadMeta> {
+  const done = release ? releaseChunks : noop;
   const header = encodeHeader(meta);
   const bodyOffset = header.length;
   let pending: Uint8Array[] = [];
   let pendingBytes = 0;
   let position = bodyOffset;
   let received = 0;
-  let streaming = false; // past the small-body hold: body bytes go to disk as they come
+  // Past the small-body hold, body bytes go to disk as they come. A body larger than SMALL_BODY
+  // never gets the hold: holding its first chunks saves no write, and uploads that start
+  // together would hold them all at once (500 slow uploads: 16 MiB, which malloc kept).
+  let streaming = meta.size > SMALL_BODY;
   let touched = Date.now();
   let inflight: Promise<void> | undefined;
   let writeError: unknown;
@@ -125,6 +133,7 @@ export async function receive(
     pendingBytes = 0;
     if (bytes <= SYNC_WRITE_MAX && inflight === undefined) {
       writeAllSync(fd, buffers, at); // throws: nothing is in flight, the caller sees it
+      done(buffers);
       written(bytes);
       return;
     }
@@ -132,11 +141,13 @@ export async function receive(
     const run: Promise<void> = writeAll(fd, buffers, at).then(
       () => {
         uploadMemory.release(bytes);
+        done(buffers);
         if (inflight === run) inflight = undefined;
         written(bytes);
       },
       (err: unknown) => {
         uploadMemory.release(bytes);
+        done(buffers);
         writeError ??= err;
         if (inflight === run) inflight = undefined;
       },
@@ -222,6 +233,7 @@ export async function receive(
     } else {
       await Promise.all([pendingBytes > 0 ? write(fd, pending, position, pendingBytes) : undefined, write(fd, [finalHeader], 0, 0)]);
     }
+    done(pending);
     return final;
   } finally {
     runningUploads--;
