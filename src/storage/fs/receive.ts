@@ -50,7 +50,7 @@ const EARLY_SYNC = 32 * 1024 * 1024;
 export const HAND_OVER_MIN_REST = 4 * 1024 * 1024;
 /** …after this much has arrived… */
 const HAND_OVER_PROBE = 512 * 1024;
-/** …at least this fast since its first byte (bytes per ms: 8 MB/s). */
+/** …at least this fast on average since the upload began (bytes per ms: 8 MB/s). */
 const HAND_OVER_MIN_RATE = 8_000;
 
 /**
