@@ -24,6 +24,7 @@
  *   nothing to read the step waits (at most WAIT_MS) only if it has moved a good amount already
  *   (a fast client between two segments); otherwise it returns BLOCKED at once, so slow clients
  *   never hold a pool thread. state: DONE, BLOCKED, or EOF (the client closed its side).
+ *   A file that splice cannot write (EINVAL) gets the bytes copied from the pipe instead.
  * exports.renameNoReplace(from, to, callback(errno))
  *   renameat2(RENAME_NOREPLACE) on the thread pool: moves `from` to `to` only if `to` does not
  *   exist, atomically (EEXIST otherwise). The fs store publishes an upload with it in one
@@ -234,6 +235,36 @@ typedef struct {
   int err;
 } splice_t;
 
+/* Copies `bytes` from the pipe into the file at *off through a buffer: for a file that splice
+ * cannot write (EINVAL: a file system without splice support, or an O_APPEND file). 0 or errno. */
+static int copy_pipe_to_file(int out_fd, loff_t *off, int64_t bytes) {
+  enum { COPY_BYTES = 64 * 1024 };
+  char *buf = malloc(COPY_BYTES);
+  if (buf == NULL) return ENOMEM;
+  int err = 0;
+  while (bytes > 0 && err == 0) {
+    ssize_t r = read(pipe_fds[0], buf, bytes < COPY_BYTES ? (size_t)bytes : COPY_BYTES);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      err = r == 0 ? EIO : errno;
+      break;
+    }
+    for (ssize_t w = 0; w < r;) {
+      ssize_t n = pwrite(out_fd, buf + w, (size_t)(r - w), (off_t)*off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        err = n == 0 ? EIO : errno;
+        break;
+      }
+      w += n;
+      *off += n;
+    }
+    bytes -= r;
+  }
+  free(buf);
+  return err;
+}
+
 /* Empties the pipe (holding `bytes`) into the file at *off. 0, or the errno of the failure (the
  * pipe is dropped then: what it held is lost, and the upload with it). */
 static int pipe_to_file(int out_fd, loff_t *off, int64_t bytes) {
@@ -245,7 +276,8 @@ static int pipe_to_file(int out_fd, loff_t *off, int64_t bytes) {
     }
     if (m < 0 && errno == EINTR) continue;
     int err = m == 0 ? EIO : errno;
-    drop_pipe();
+    if (err == EINVAL || err == ENOSYS || err == EOPNOTSUPP) err = copy_pipe_to_file(out_fd, off, bytes);
+    if (err != 0) drop_pipe();
     return err;
   }
   return 0;
