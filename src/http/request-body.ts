@@ -5,11 +5,7 @@ import type { SendfileAddon } from '../native/sendfile.ts';
 import { spliceFromSocket } from '../native/splice.ts';
 import type { HandedOverBody, HandOverBody } from '../storage/store.ts';
 import { noteBodyBytes } from './memory.ts';
-
-/** Without a socket timeout set (serve sets one), a client that stops sending fails after this. */
-const DEFAULT_IDLE_MS = 60_000;
-/** How often (at most) progress re-arms the socket's idle timer (and at least 4 × per timeout). */
-const REFRESH_MS = 1_000;
+import { idleWatch } from './socket-idle.ts';
 
 /** The parts of Node's TCP handle (no public API) that the hand-over uses. */
 interface TcpHandle {
@@ -88,22 +84,14 @@ export function requestBody(
         moveTo: (fd, offset, length, { signal, onMoved }) => {
           const sfd = socket.destroyed ? undefined : tcpHandle(socket)?.fd;
           if (typeof sfd !== 'number') return Promise.reject(Object.assign(new Error('client closed the connection'), { code: 'ECONNRESET' }));
-          const timeout = socket.timeout ?? 0;
-          const refreshEvery = Math.min(REFRESH_MS, timeout / 4);
-          let refreshed = performance.now();
+          const idle = idleWatch(socket);
           return spliceFromSocket(addon, sfd, fd, offset, length, {
             ...(signal ? { signal } : {}),
-            idleMs: timeout > 0 ? timeout : DEFAULT_IDLE_MS,
+            idleMs: idle.idleMs,
             onProgress: (n) => {
               onBytes(n);
               onMoved?.(n);
-              // Node's idle timer only sees reads made through Node; re-arm it so a long
-              // upload is not cut off as idle.
-              const now = performance.now();
-              if (timeout > 0 && now - refreshed >= refreshEvery && !socket.destroyed) {
-                refreshed = now;
-                socket.setTimeout(timeout);
-              }
+              idle.progress();
             },
           }).catch((err: unknown) => {
             // The client is gone or stalled: close our end too. Other failures (disk full, a

@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import { sendFileToSocket, type SendfileAddon } from '../native/sendfile.ts';
 import type { FileRangeSender } from '../storage/store.ts';
+import { idleWatch } from './socket-idle.ts';
 
 /**
  * The zero-copy download path: head through Node, body by sendfile(2) straight from the upload's
@@ -12,11 +13,6 @@ import type { FileRangeSender } from '../storage/store.ts';
 
 /** Bodies from this size on go by sendfile; below it the step round trips are not worth it. */
 export const SENDFILE_MIN_BYTES = 1024 * 1024;
-
-/** Without a socket timeout set (serve sets one), a client that stops reading fails after this. */
-const DEFAULT_IDLE_MS = 60_000;
-/** How often (at most) progress re-arms the socket's idle timer (and at least 4 × per timeout). */
-const REFRESH_MS = 1_000;
 
 const EMPTY = Buffer.alloc(0);
 
@@ -69,22 +65,8 @@ export function sendfileSender(
     try {
       const sfd = socket.destroyed ? undefined : socketFd(socket);
       if (sfd === undefined) throw new Error('connection closed before the body was sent');
-      const timeout = socket.timeout ?? 0;
-      const refreshEvery = Math.min(REFRESH_MS, timeout / 4);
-      let refreshed = performance.now();
-      return await sendFileToSocket(addon, sfd, fd, offset, length, {
-        signal: ac.signal,
-        idleMs: timeout > 0 ? timeout : DEFAULT_IDLE_MS,
-        // Node's idle timer only sees writes made through Node; re-arm it so a long download
-        // is not cut off as idle.
-        onProgress: () => {
-          const now = performance.now();
-          if (timeout > 0 && now - refreshed >= refreshEvery && !socket.destroyed) {
-            refreshed = now;
-            socket.setTimeout(timeout);
-          }
-        },
-      });
+      const idle = idleWatch(socket);
+      return await sendFileToSocket(addon, sfd, fd, offset, length, { signal: ac.signal, idleMs: idle.idleMs, onProgress: idle.progress });
     } finally {
       res.off('close', gone);
     }

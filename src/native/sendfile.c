@@ -93,13 +93,14 @@ static void finish_job(napi_env env, job_t *job, int ok, size_t argc, napi_value
   napi_delete_async_work(env, job->work);
 }
 
+/* One step of either direction: sendfile (file -> socket) or splice (socket -> file). */
 typedef struct {
   job_t job;
-  int out_fd;
   int in_fd;
-  int64_t offset;
+  int out_fd;
+  int64_t offset; /* in the file */
   int64_t length;
-  int64_t sent;
+  int64_t moved;
   int state;
   int err;
 } step_t;
@@ -115,10 +116,10 @@ static void execute(napi_env env, void *data) {
   off_t off = (off_t)s->offset;
   int64_t deadline = -1; /* set on the first EAGAIN: the wait budget is per step, not per poll */
   (void)env;
-  while (s->sent < s->length) {
-    ssize_t n = sendfile(s->out_fd, s->in_fd, &off, (size_t)(s->length - s->sent));
+  while (s->moved < s->length) {
+    ssize_t n = sendfile(s->out_fd, s->in_fd, &off, (size_t)(s->length - s->moved));
     if (n > 0) {
-      s->sent += n;
+      s->moved += n;
       continue;
     }
     if (n == 0) {
@@ -153,7 +154,7 @@ static void complete(napi_env env, napi_status status, void *data) {
   if (status == napi_cancelled && s->err == 0) s->err = ECANCELED;
   napi_value argv[3];
   int ok = napi_create_int32(env, s->err, &argv[0]) == napi_ok &&
-           napi_create_double(env, (double)s->sent, &argv[1]) == napi_ok &&
+           napi_create_double(env, (double)s->moved, &argv[1]) == napi_ok &&
            napi_create_int32(env, s->state, &argv[2]) == napi_ok;
   finish_job(env, &s->job, ok, 3, argv);
   free(s);
@@ -168,33 +169,45 @@ static int get_fd(napi_env env, napi_value v, int32_t *fd) {
   return napi_get_value_int32(env, v, fd) == napi_ok && *fd >= 0;
 }
 
-static napi_value sendfile_step(napi_env env, napi_callback_info info) {
+/* Reads (fdA, fdB, offset, length, callback) into a fresh step (fd_a -> in_fd when `a_is_in`)
+ * and queues it to run `execute`; throws on bad arguments. `usage` names the call in errors. */
+static napi_value queue_step(napi_env env, napi_callback_info info, const char *usage, const char *title,
+                             int a_is_in, napi_async_execute_callback execute) {
   size_t argc = 5;
   napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5)
-    return fail(env, "sendfileStep(outFd, inFd, offset, length, callback)");
-  int32_t out_fd, in_fd;
+  int32_t fd_a, fd_b;
   int64_t offset, length;
   napi_valuetype type;
-  if (!get_fd(env, argv[0], &out_fd) || !get_fd(env, argv[1], &in_fd))
-    return fail(env, "sendfileStep: descriptors must be integers >= 0");
-  if (napi_get_value_int64(env, argv[2], &offset) != napi_ok || offset < 0 ||
-      napi_get_value_int64(env, argv[3], &length) != napi_ok || length < 0)
-    return fail(env, "sendfileStep: offset and length must be numbers >= 0");
-  if (napi_typeof(env, argv[4], &type) != napi_ok || type != napi_function)
-    return fail(env, "sendfileStep: callback must be a function");
-
+  const char *problem = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5)
+    problem = "five arguments expected";
+  else if (!get_fd(env, argv[0], &fd_a) || !get_fd(env, argv[1], &fd_b))
+    problem = "descriptors must be integers >= 0";
+  else if (napi_get_value_int64(env, argv[2], &offset) != napi_ok || offset < 0 ||
+           napi_get_value_int64(env, argv[3], &length) != napi_ok || length < 0)
+    problem = "offset and length must be numbers >= 0";
+  else if (napi_typeof(env, argv[4], &type) != napi_ok || type != napi_function)
+    problem = "callback must be a function";
+  if (problem != NULL) {
+    char message[160];
+    snprintf(message, sizeof message, "%s: %s", usage, problem);
+    return fail(env, message);
+  }
   step_t *s = calloc(1, sizeof *s);
   if (s == NULL) {
-    napi_throw_error(env, "ENOMEM", "sendfileStep: out of memory");
+    napi_throw_error(env, "ENOMEM", "out of memory");
     return NULL;
   }
-  s->out_fd = out_fd;
-  s->in_fd = in_fd;
+  s->in_fd = a_is_in ? fd_a : fd_b;
+  s->out_fd = a_is_in ? fd_b : fd_a;
   s->offset = offset;
   s->length = length < MAX_STEP ? length : MAX_STEP;
-  if (!queue_job(env, s, "fileupload:sendfile", argv[4], execute, complete)) free(s);
+  if (!queue_job(env, s, title, argv[4], execute, complete)) free(s);
   return NULL;
+}
+
+static napi_value sendfile_step(napi_env env, napi_callback_info info) {
+  return queue_step(env, info, "sendfileStep(outFd, inFd, offset, length, callback)", "fileupload:sendfile", 0, execute);
 }
 
 /* A step that has moved this much already waits for more (see spliceStep above). */
@@ -223,17 +236,6 @@ static int ensure_pipe(void) {
   pipe_cap = cap > 0 ? cap : 65536;
   return 0;
 }
-
-typedef struct {
-  job_t job;
-  int in_fd;
-  int out_fd;
-  int64_t offset;
-  int64_t length;
-  int64_t moved;
-  int state;
-  int err;
-} splice_t;
 
 /* Copies `bytes` from the pipe into the file at *off through a buffer: for a file that splice
  * cannot write (EINVAL: a file system without splice support, or an O_APPEND file). 0 or errno. */
@@ -284,7 +286,7 @@ static int pipe_to_file(int out_fd, loff_t *off, int64_t bytes) {
 }
 
 static void splice_execute(napi_env env, void *data) {
-  splice_t *s = data;
+  step_t *s = data;
   loff_t off = (loff_t)s->offset;
   int64_t deadline = -1;
   (void)env;
@@ -326,43 +328,8 @@ static void splice_execute(napi_env env, void *data) {
   s->state = STEP_DONE;
 }
 
-static void splice_complete(napi_env env, napi_status status, void *data) {
-  splice_t *s = data;
-  if (status == napi_cancelled && s->err == 0) s->err = ECANCELED;
-  napi_value argv[3];
-  int ok = napi_create_int32(env, s->err, &argv[0]) == napi_ok &&
-           napi_create_double(env, (double)s->moved, &argv[1]) == napi_ok &&
-           napi_create_int32(env, s->state, &argv[2]) == napi_ok;
-  finish_job(env, &s->job, ok, 3, argv);
-  free(s);
-}
-
 static napi_value splice_step(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5)
-    return fail(env, "spliceStep(inFd, outFd, offset, length, callback)");
-  int32_t in_fd, out_fd;
-  int64_t offset, length;
-  napi_valuetype type;
-  if (!get_fd(env, argv[0], &in_fd) || !get_fd(env, argv[1], &out_fd))
-    return fail(env, "spliceStep: descriptors must be integers >= 0");
-  if (napi_get_value_int64(env, argv[2], &offset) != napi_ok || offset < 0 ||
-      napi_get_value_int64(env, argv[3], &length) != napi_ok || length < 0)
-    return fail(env, "spliceStep: offset and length must be numbers >= 0");
-  if (napi_typeof(env, argv[4], &type) != napi_ok || type != napi_function)
-    return fail(env, "spliceStep: callback must be a function");
-  splice_t *s = calloc(1, sizeof *s);
-  if (s == NULL) {
-    napi_throw_error(env, "ENOMEM", "spliceStep: out of memory");
-    return NULL;
-  }
-  s->in_fd = in_fd;
-  s->out_fd = out_fd;
-  s->offset = offset;
-  s->length = length < MAX_STEP ? length : MAX_STEP;
-  if (!queue_job(env, s, "fileupload:splice", argv[4], splice_execute, splice_complete)) free(s);
-  return NULL;
+  return queue_step(env, info, "spliceStep(inFd, outFd, offset, length, callback)", "fileupload:splice", 1, splice_execute);
 }
 
 typedef struct {

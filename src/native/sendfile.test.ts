@@ -1,12 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { closeSync, openSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureNative } from '../../scripts/build/native.ts';
+import { tcpPairs } from '../../test/support/tcp-pair.ts';
 import { CHECKOUT_ADDON, loadSendfile, processSendfile, sendFileToSocket, type SendfileAddon } from './sendfile.ts';
 
 /**
@@ -16,7 +17,7 @@ import { CHECKOUT_ADDON, loadSendfile, processSendfile, sendFileToSocket, type S
 
 let dir: string;
 let addon: SendfileAddon;
-let server: Server;
+let pairs: Awaited<ReturnType<typeof tcpPairs>>;
 let file: string;
 const SIZE = 24 * 1024 * 1024; // beyond one step (16 MiB) and beyond the loopback socket buffers
 const data = randomBytes(SIZE);
@@ -31,28 +32,15 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fileupload-sendfile-'));
   file = join(dir, 'data');
   await writeFile(file, data);
-  server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  pairs = await tcpPairs();
 });
 
 after(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await pairs.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A connected pair: `ours` is the server side (sendfile writes to it), `peer` the client. */
-async function pair(): Promise<{ ours: Socket; peer: Socket; fd: number }> {
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const port = (server.address() as { port: number }).port;
-  const peer = connect(port, '127.0.0.1');
-  const ours = await accepted;
-  // A peer torn down mid-transfer resets the connection: the transfer's result reports that;
-  // the sockets' own 'error' events must not become uncaught exceptions after the test.
-  ours.on('error', () => {});
-  peer.on('error', () => {});
-  const fd = (ours as unknown as { _handle: { fd: number } })._handle.fd;
-  return { ours, peer, fd };
-}
+const pair = () => pairs.pair();
 
 /** Collects what the peer receives until `count` bytes or its close. */
 function collect(peer: Socket, count: number): Promise<Buffer> {

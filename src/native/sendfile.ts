@@ -198,25 +198,11 @@ export function sendFileToSocket(
   const { signal, onProgress } = options;
   const idleMs = options.idleMs ?? 60_000;
   if (signal?.aborted) return Promise.reject(signal.reason);
-  let out: number;
-  try {
-    out = addon.dup(socketFd);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-  return new Promise<number>((resolve, reject) => {
-    let sent = 0;
+  let sent = 0;
+  return onDuplicate<number>(addon, socketFd, (out, settle) => {
     let lastProgress = performance.now();
     let blocked = 0;
-    const finish = (err?: unknown): void => {
-      try {
-        closeSync(out);
-      } catch {
-        // Our own duplicate: nothing else can have closed it.
-      }
-      if (err === undefined) resolve(sent);
-      else reject(err);
-    };
+    const finish = (err?: unknown): void => settle(err, sent);
     const step = (): void => {
       if (signal?.aborted) return finish(signal.reason);
       addon.sendfileStep(out, fileFd, offset + sent, length - sent, (errno, n, state) => {
@@ -244,6 +230,39 @@ export function sendFileToSocket(
       });
     };
     step();
+  });
+}
+
+/**
+ * Runs `body` with a close-on-exec duplicate of `socketFd` and settles when `body` calls
+ * `settle` (an error, or the value), closing the duplicate first. The steps work on a
+ * duplicate: if Node closes the socket meanwhile, its number may be reused by another open(),
+ * and a step must never move bytes to or from an unrelated descriptor.
+ *
+ * @example
+ * return onDuplicate<number>(addon, socketFd, (fd, settle) => step(fd, (err) => settle(err, sent)));
+ */
+export function onDuplicate<T>(
+  addon: Pick<SendfileAddon, 'dup'>,
+  socketFd: number,
+  body: (fd: number, settle: (err: unknown, value: T) => void) => void,
+): Promise<T> {
+  let fd: number;
+  try {
+    fd = addon.dup(socketFd);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return new Promise<T>((resolve, reject) => {
+    body(fd, (err, value) => {
+      try {
+        closeSync(fd);
+      } catch {
+        // Our own duplicate: nothing else can have closed it.
+      }
+      if (err === undefined) resolve(value);
+      else reject(err);
+    });
   });
 }
 

@@ -1,12 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, connect, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureNative } from '../../scripts/build/native.ts';
+import { tcpPairs } from '../../test/support/tcp-pair.ts';
 import { loadSendfile, type SendfileAddon } from './sendfile.ts';
 import { spliceFromSocket } from './splice.ts';
 
@@ -17,7 +18,7 @@ import { spliceFromSocket } from './splice.ts';
 
 let dir: string;
 let addon: SendfileAddon;
-let server: Server;
+let pairs: Awaited<ReturnType<typeof tcpPairs>>;
 const SIZE = 24 * 1024 * 1024; // beyond one step (16 MiB) and beyond the loopback socket buffers
 const data = randomBytes(SIZE);
 
@@ -38,26 +39,15 @@ before(async () => {
   addon = got.addon;
   dir = await mkdtemp(join(tmpdir(), 'fileupload-splice-'));
   // Accepted sockets must not start reading: only the splice may take their bytes.
-  server = createServer({ pauseOnConnect: true });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  pairs = await tcpPairs({ pauseOnConnect: true });
 });
 
 after(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await pairs.close();
   await rm(dir, { recursive: true, force: true });
 });
 
-/** A connected pair: `ours` is the server side (the splice reads it), `peer` the client. */
-async function pair(): Promise<{ ours: Socket; peer: Socket; fd: number }> {
-  const accepted = new Promise<Socket>((resolve) => server.once('connection', resolve));
-  const port = (server.address() as { port: number }).port;
-  const peer = connect(port, '127.0.0.1');
-  const ours = await accepted;
-  ours.on('error', () => {});
-  peer.on('error', () => {});
-  const fd = (ours as unknown as { _handle: { fd: number } })._handle.fd;
-  return { ours, peer, fd };
-}
+const pair = () => pairs.pair();
 
 /** Writes `bytes` to `peer` in 1 MiB pieces, waiting for drain (like a fast client). */
 async function send(peer: Socket, bytes: Buffer): Promise<void> {

@@ -1,5 +1,4 @@
-import { closeSync } from 'node:fs';
-import { STEP_BLOCKED, STEP_DONE, STEP_EOF, errnoError, type SendfileAddon } from './sendfile.ts';
+import { STEP_BLOCKED, STEP_DONE, STEP_EOF, errnoError, onDuplicate, type SendfileAddon } from './sendfile.ts';
 
 /**
  * Drives the addon's spliceStep: the rest of an upload body moved from the connection's socket
@@ -52,25 +51,11 @@ export function spliceFromSocket(
   if (!spliceStep) return Promise.reject(new Error('the native addon has no spliceStep'));
   if (signal?.aborted) return Promise.reject(signal.reason);
   if (length === 0) return Promise.resolve();
-  let from: number;
-  try {
-    from = addon.dup(socketFd);
-  } catch (err) {
-    return Promise.reject(err);
-  }
-  return new Promise<void>((resolve, reject) => {
+  return onDuplicate<void>(addon, socketFd, (from, settle) => {
     let moved = 0;
     let lastProgress = performance.now();
     let idle = 0;
-    const finish = (err?: unknown): void => {
-      try {
-        closeSync(from);
-      } catch {
-        // Our own duplicate: nothing else can have closed it.
-      }
-      if (err === undefined) resolve();
-      else reject(err);
-    };
+    const finish = (err?: unknown): void => settle(err, undefined);
     const step = (): void => {
       if (signal?.aborted) return finish(signal.reason);
       spliceStep(from, fileFd, offset + moved, length - moved, (errno, n, state) => {
