@@ -138,17 +138,26 @@ export async function startClusterNodes(
   const nodes: ClusterNode[] = [];
   try {
     const starting = [];
-    for (let i = 1; i <= count; i++) {
-      const [webPort, adminPort] = [await freePort(), await freePort()];
-      const name = `node${i}`;
-      const config: ServeConfig = { ...storage.nodeProperties, nodeName: name, webHost: '127.0.0.1', webPort, adminPort, ...options.node?.(i) };
-      starting.push(
-        startServe({ config, waitFor: 'ready', ...(options.env ? { env: options.env } : {}) }).then((serve) => {
-          const target = { host: '127.0.0.1', port: adminPort };
-          nodes.push({ name, serve, adminPort, webPort, status: () => fetchStatus(target), metrics: () => fetchAdmin(target, '/metrics') });
-        }),
-      );
-    }
+    const startNode = async (i: number): Promise<void> => {
+      // A port found free can be taken by another test's connection before serve binds it:
+      // that start fails with EADDRINUSE, and the node tries again on other ports.
+      for (let attempt = 1; ; attempt++) {
+        const [webPort, adminPort] = [await freePort(), await freePort()];
+        const name = `node${i}`;
+        const config: ServeConfig = { ...storage.nodeProperties, nodeName: name, webHost: '127.0.0.1', webPort, adminPort, ...options.node?.(i) };
+        let serve;
+        try {
+          serve = await startServe({ config, waitFor: 'ready', ...(options.env ? { env: options.env } : {}) });
+        } catch (err) {
+          if (attempt < 3 && /EADDRINUSE/.test(String(err))) continue;
+          throw err;
+        }
+        const target = { host: '127.0.0.1', port: adminPort };
+        nodes.push({ name, serve, adminPort, webPort, status: () => fetchStatus(target), metrics: () => fetchAdmin(target, '/metrics') });
+        return;
+      }
+    };
+    for (let i = 1; i <= count; i++) starting.push(startNode(i));
     await Promise.all(starting);
   } catch (err) {
     await Promise.all(nodes.map((n) => n.serve.stop()));
