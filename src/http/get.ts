@@ -11,6 +11,8 @@ import { contentRange } from './range.ts';
 import { nodeRoute } from './node-route.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
 import { SENDFILE_MIN_BYTES, sendfileSender, sendfileSocket } from './sendfile.ts';
+import { sendNow } from './send-now.ts';
+import { HeadMemo } from './head-memo.ts';
 
 /**
  * GET and HEAD: the download path, on the Node request/response directly. Downloads are the
@@ -29,12 +31,14 @@ import { SENDFILE_MIN_BYTES, sendfileSender, sendfileSocket } from './sendfile.t
  */
 export function createDownloadHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { logger } = deps;
-  // Large bodies go by sendfile(2) when the addon loads (not with FILEUPLOAD_SENDFILE=0).
+  // Large bodies go by sendfile(2), small ones held in memory by one sendmsg(2) (send-now.ts),
+  // when the addon loads (not with FILEUPLOAD_SENDFILE=0).
   const native = processSendfile();
   if (native.addon) logger.debug('large downloads use sendfile', { from: native.from });
   else logger.info('large downloads are copied through memory (no sendfile)', { reason: native.reason });
   const sendfile = native.addon;
-  return nodeRoute(deps, ['GET', 'HEAD'], (req, res, started) => serveDownload(req, res, deps, started, sendfile));
+  const heads = new HeadMemo();
+  return nodeRoute(deps, ['GET', 'HEAD'], (req, res, started) => serveDownload(req, res, deps, started, sendfile, heads));
 }
 
 async function serveDownload(
@@ -43,6 +47,7 @@ async function serveDownload(
   deps: HttpDeps,
   started: number,
   sendfile: SendfileAddon | undefined,
+  heads: HeadMemo,
 ): Promise<void> {
   const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
   const h = req.headers;
@@ -97,6 +102,8 @@ async function serveDownload(
   const partial = d.kind === 'partial';
   const length = partial ? d.end - d.start + 1 : meta.size;
   let headers: Record<string, string>;
+  // A full answer of an upload that does not expire gets the same headers object every time.
+  const reusable = !partial && meta.expireBefore === undefined;
   if (partial) {
     headers = { ...SAFE_HEADERS, ...downloadHeaders(meta, length, now), ...cors };
     headers['Content-Range'] = contentRange(d, meta.size);
@@ -107,15 +114,15 @@ async function serveDownload(
 
   if (method === 'HEAD') {
     deps.record({ method, status, bytes: 0, started, id: path.id, remote });
-    res.writeHead(status, headers);
-    res.end();
+    heads.writeHead(res, status, headers, reusable);
+    sendNow(sendfile, res);
     return;
   }
   if (stored.bytes) {
     // Already in memory (a small upload): head and body leave in one write.
-    res.writeHead(status, headers);
-    res.end(stored.bytes);
-    deps.record({ method, status, bytes: length, started, id: path.id, remote });
+    heads.writeHead(res, status, headers, reusable);
+    const sent = sendNow(sendfile, res, stored.bytes);
+    deps.record({ method, status, bytes: sent ? length : 0, started, id: path.id, remote, reason: sent ? undefined : 'not completed' });
     return;
   }
   const complete = await send(res, status, headers, stored, length >= SENDFILE_MIN_BYTES ? sendfile : undefined);

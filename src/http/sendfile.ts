@@ -28,8 +28,13 @@ export function sendfileSocket(res: ServerResponse): Socket | undefined {
   return socketFd(socket) === undefined ? undefined : socket;
 }
 
-/** The descriptor under a net.Socket (Node's TCP handle has it on Unix; no public API). */
-function socketFd(socket: Socket): number | undefined {
+/**
+ * The descriptor under a net.Socket (Node's TCP handle has it on Unix; no public API).
+ *
+ * @example
+ * const fd = socketFd(res.socket); // undefined: TLS, a pipe, or closed
+ */
+export function socketFd(socket: Socket): number | undefined {
   const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }

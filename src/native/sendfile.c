@@ -25,6 +25,12 @@
  *   (a fast client between two segments); otherwise it returns BLOCKED at once, so slow clients
  *   never hold a pool thread. state: DONE, BLOCKED, or EOF (the client closed its side).
  *   A file that splice cannot write (EINVAL) gets the bytes copied from the pipe instead.
+ * exports.sendNow(fd, head, body, offset, length) -> sent (>= 0) or -errno
+ *   One non-blocking sendmsg(2) on the main thread: the latin1 string `head` followed by `length`
+ *   bytes of the Uint8Array `body` from `offset`. Returns how many bytes the socket took (all,
+ *   some or none: 0 for EAGAIN), or minus the errno (EPIPE, ECONNRESET: client gone). For small
+ *   answers held in memory: Node's own socket write costs more main-thread time than the
+ *   request's other work together (a write request object, callbacks, stream bookkeeping).
  * exports.renameNoReplace(from, to, callback(errno))
  *   renameat2(RENAME_NOREPLACE) on the thread pool: moves `from` to `to` only if `to` does not
  *   exist, atomically (EEXIST otherwise). The fs store publishes an upload with it in one
@@ -41,6 +47,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include <node_api.h>
@@ -410,8 +418,48 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Heads up to this size are copied on the stack; a larger one (never seen in practice) is malloc'd. */
+#define HEAD_ON_STACK 8192
+
+static napi_value send_now(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  int32_t fd;
+  int64_t offset, length;
+  size_t head_len, body_len;
+  bool is_typed;
+  napi_typedarray_type type;
+  void *body;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 || !get_fd(env, argv[0], &fd) ||
+      napi_get_value_string_latin1(env, argv[1], NULL, 0, &head_len) != napi_ok ||
+      napi_is_typedarray(env, argv[2], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[2], &type, &body_len, &body, NULL, NULL) != napi_ok || type != napi_uint8_array ||
+      napi_get_value_int64(env, argv[3], &offset) != napi_ok || napi_get_value_int64(env, argv[4], &length) != napi_ok ||
+      offset < 0 || length < 0 || (uint64_t)offset + (uint64_t)length > body_len)
+    return fail(env, "sendNow(fd, head, body, offset, length): a descriptor, a string, a Uint8Array and a range inside it");
+  char stack[HEAD_ON_STACK];
+  char *head = head_len < sizeof stack ? stack : malloc(head_len + 1);
+  if (head == NULL) {
+    napi_throw_error(env, "ENOMEM", "sendNow: out of memory");
+    return NULL;
+  }
+  napi_get_value_string_latin1(env, argv[1], head, head_len + 1, &head_len);
+  struct iovec iov[2] = {{head, head_len}, {(char *)body + offset, (size_t)length}};
+  struct msghdr msg = {0};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = 2;
+  ssize_t n;
+  do n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  int64_t result = n >= 0 ? n : (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+  if (head != stack) free(head);
+  napi_value out;
+  napi_create_int64(env, result, &out);
+  return out;
+}
+
 NAPI_MODULE_INIT() {
-  napi_value step, dup, max, rename, splice_fn;
+  napi_value step, dup, max, rename, splice_fn, now;
   if (napi_create_function(env, "sendfileStep", NAPI_AUTO_LENGTH, sendfile_step, NULL, &step) != napi_ok ||
       napi_create_function(env, "spliceStep", NAPI_AUTO_LENGTH, splice_step, NULL, &splice_fn) != napi_ok ||
       napi_set_named_property(env, exports, "spliceStep", splice_fn) != napi_ok ||
@@ -421,6 +469,8 @@ NAPI_MODULE_INIT() {
       napi_create_int32(env, MAX_STEP, &max) != napi_ok ||
       napi_set_named_property(env, exports, "sendfileStep", step) != napi_ok ||
       napi_set_named_property(env, exports, "dup", dup) != napi_ok ||
+      napi_create_function(env, "sendNow", NAPI_AUTO_LENGTH, send_now, NULL, &now) != napi_ok ||
+      napi_set_named_property(env, exports, "sendNow", now) != napi_ok ||
       napi_set_named_property(env, exports, "maxStep", max) != napi_ok)
     return NULL;
   return exports;

@@ -42,6 +42,12 @@ export interface SendfileAddon {
     length: number,
     callback: (errno: number, moved: number, state: number) => void,
   ): void;
+  /**
+   * One non-blocking sendmsg(2) on the calling thread: `head` (latin1) followed by `length` bytes
+   * of `body` from `offset`. Returns how many bytes the socket took (0 when it is full) or minus
+   * the errno. See src/http/send-now.ts.
+   */
+  sendNow?(fd: number, head: string, body: Uint8Array, offset: number, length: number): number;
   /** A close-on-exec duplicate of `fd`; throws when `fd` is not open. */
   dup(fd: number): number;
   /** The most one step sends, in bytes. */
