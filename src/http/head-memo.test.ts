@@ -21,12 +21,15 @@ after(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(reso
 
 /**
  * A server answering 200 (or ?status=N) with HEADERS and 'png' through `memo` (reusable unless
- * ?fresh); `built` gets, per request, whether Node's writeHead built the head.
+ * ?fresh); `built` gets, per request, whether Node's writeHead built the head. With `fakeClock`
+ * the memo's clock reads ?at=MS.
  */
-async function serve(built: boolean[], options: ServerOptions & { maxRequestsPerSocket?: number } = {}): Promise<number> {
-  const memo = new HeadMemo();
+async function serve(built: boolean[], options: ServerOptions & { maxRequestsPerSocket?: number } = {}, fakeClock = false): Promise<number> {
+  let clock = 0;
+  const memo = new HeadMemo(fakeClock ? { now: () => clock } : {});
   const server = createServer(options, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
+    clock = Number(url.searchParams.get('at') ?? 0);
     const writeHead = res.writeHead;
     let called = false;
     res.writeHead = function (this: typeof res, ...args: Parameters<typeof writeHead>) {
@@ -94,4 +97,17 @@ test('not reused where Node writes another head: Connection: close, HTTP/1.0, Ex
 
   // Only /d reused the head; Node built every other one.
   assert.deepEqual(built, [true, true, true, true, true, false, true]);
+});
+
+test('the Date of a reused head follows the clock, forwards and backwards', async () => {
+  const built: boolean[] = [];
+  const start = Date.parse('2030-01-02T03:04:05.000Z');
+  const port = await serve(built, {}, true);
+  const at = [0, 0, 400, 1_500, 2_000, -10_000];
+  const { responses } = await rawExchange(port, at.map((ms) => get(`/x?at=${start + ms}`)), at.length);
+  assert.deepEqual(built, [true, false, false, false, false, false]);
+  assert.deepEqual(
+    responses.slice(1).map((r) => DATE.exec(r.head)![1]),
+    at.slice(1).map((ms) => new Date(start + ms).toUTCString()),
+  );
 });

@@ -8,11 +8,13 @@ import type { ServerResponse } from 'node:http';
  *
  * The first response for a headers object goes through writeHead(); the head Node built is kept
  * split around its Date line. Later responses with the same headers object get that head with
- * the current Date. It is reused only for what the first one was built for: status, a plain
- * HTTP/1.1 keep-alive response with a Date (Node adds Connection and Keep-Alive after the Date
- * line), no Expect, not the last request of a connection. From Node's internals this relies on
- * `res._header` (where writeHead leaves the head until it is sent) only; a head not found there
- * is simply not kept.
+ * the current Date. It is reused only for what the first one was built for: the same status, a
+ * 2xx with a body (Node keeps extra state for 204, 304 and 1xx), a plain HTTP/1.1 keep-alive
+ * response with a Date and no headers set on it before (Node adds Connection and Keep-Alive
+ * after the Date line), no Expect, not the last request of a connection. From Node's internals
+ * this relies on `res._header` (where writeHead leaves the head until it is sent) only; a head
+ * not found there, or not ending as expected, is simply not kept. A reused head does not set
+ * Node's `_contentLength`: `strictContentLength` does not check such a response.
  */
 
 interface HeadInternals {
@@ -35,6 +37,12 @@ interface Memo {
 /** Per HTTP server (the keep-alive timeout Node writes is the server's). */
 export class HeadMemo {
   readonly #memos = new WeakMap<Readonly<Record<string, string>>, Memo>();
+  readonly #now: () => number;
+
+  /** `now` (tests): the clock the Date line is written from. */
+  constructor(options: { now?: () => number } = {}) {
+    this.#now = options.now ?? Date.now;
+  }
 
   /**
    * Does what `res.writeHead(status, headers)` does. With `reusable` — `headers` is an object
@@ -46,12 +54,13 @@ export class HeadMemo {
    * res.end(body);
    */
   writeHead(res: ServerResponse, status: number, headers: Readonly<Record<string, string>>, reusable: boolean): void {
-    const plain = reusable && plainKeepAlive(res);
+    const plain = reusable && status >= 200 && status < 300 && status !== 204 && plainKeepAlive(res);
     const memo = plain ? this.#memos.get(headers) : undefined;
     const internals = res as unknown as HeadInternals;
     if (memo !== undefined && memo.status === status && internals._header == null) {
-      const now = Date.now();
-      if (now >= memo.until) {
+      const now = this.#now();
+      // Also when the clock went back: the Date would otherwise stay until it caught up.
+      if (now >= memo.until || now < memo.until - 1000) {
         memo.head = memo.before + dateLine(now) + memo.after;
         memo.until = now - (now % 1000) + 1000;
       }
@@ -66,7 +75,7 @@ export class HeadMemo {
     if (typeof head !== 'string') return;
     const at = head.lastIndexOf('\r\nDate: ');
     const end = at < 0 ? -1 : head.indexOf('\r\n', at + 2);
-    if (end < 0) return;
+    if (end < 0 || !head.startsWith('Connection: keep-alive\r\n', end + 2)) return;
     this.#memos.set(headers, {
       status,
       message: res.statusMessage,
@@ -90,6 +99,8 @@ function plainKeepAlive(res: ServerResponse): boolean {
     res.shouldKeepAlive &&
     (res as unknown as HeadInternals).maxRequestsOnConnectionReached === false &&
     res.sendDate &&
+    // Headers set before writeHead would be part of the head, and may be this request's own.
+    res.getHeaderNames().length === 0 &&
     req !== undefined &&
     req.httpVersion === '1.1' &&
     req.headers.expect === undefined

@@ -41,8 +41,9 @@ export function sendNow(addon: SendfileAddon | undefined, res: ServerResponse, b
   const internals = res as unknown as HeadInternals;
   const head = internals._header;
   // writableLength 0: nothing of ours (an earlier response's tail) is still queued in Node.
-  if (!send || !socket || socket.writableLength !== 0 || typeof head !== 'string' || internals._headerSent !== false) {
-    res.end(body);
+  // writable: Node writes nothing either once the socket is ending (a client's half-close).
+  if (!send || !socket || !socket.writable || socket.writableLength !== 0 || typeof head !== 'string' || internals._headerSent !== false) {
+    res.end(body.length > 0 ? body : undefined);
     return true;
   }
   const fd = socketFd(socket)!;
@@ -54,7 +55,7 @@ export function sendNow(addon: SendfileAddon | undefined, res: ServerResponse, b
   if (sent < head.length) {
     // Node prepends what is left of the head to the body it writes.
     internals._header = head.slice(sent);
-    res.end(body);
+    res.end(body.length > 0 ? body : undefined);
     return true;
   }
   internals._headerSent = true;

@@ -28,7 +28,7 @@
  * exports.sendNow(fd, head, body, offset, length) -> sent (>= 0) or -errno
  *   One non-blocking sendmsg(2) on the main thread: the latin1 string `head` followed by `length`
  *   bytes of the Uint8Array `body` from `offset`. Returns how many bytes the socket took (all,
- *   some or none: 0 for EAGAIN), or minus the errno (EPIPE, ECONNRESET: client gone). For small
+ *   some or none: 0 for EAGAIN and ENOBUFS), or minus the errno (EPIPE, ECONNRESET: client gone). For small
  *   answers held in memory: Node's own socket write costs more main-thread time than the
  *   request's other work together (a write request object, callbacks, stream bookkeeping).
  * exports.renameNoReplace(from, to, callback(errno))
@@ -451,7 +451,8 @@ static napi_value send_now(napi_env env, napi_callback_info info) {
   ssize_t n;
   do n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  int64_t result = n >= 0 ? n : (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+  /* ENOBUFS is passing, as libuv treats it: nothing was taken, Node's path retries. */
+  int64_t result = n >= 0 ? n : (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) ? 0 : -errno;
   if (head != stack) free(head);
   napi_value out;
   napi_create_int64(env, result, &out);

@@ -11,19 +11,18 @@ export interface RawResponse {
 }
 
 /**
- * Sends `request` (one or several pipelined requests, as raw text) over a fresh loopback TCP
- * connection and reads `count` responses, bodies framed by Content-Length (none for the
+ * Sends `request` over a fresh loopback TCP connection — one string: all at once (several
+ * requests in it are pipelined); an array: each after the response before it — and reads `count` responses, bodies framed by Content-Length (none for the
  * responses whose index is in `bodiless`: answers to HEAD). `closed` tells whether the server
  * closed the connection within `settleMs` after the last response. With `readAfterMs` the
- * client reads nothing for that long first (its receive buffer kept small), so the server's
- * socket fills up. Rejects after `timeoutMs`.
+ * client reads nothing for that long first, so the server's socket fills up. Rejects after `timeoutMs`.
  *
  * @example
  * const { responses } = await rawExchange(port, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n', 1);
  */
 export async function rawExchange(
   port: number,
-  request: string,
+  request: string | string[],
   count: number,
   options: { bodiless?: number[]; readAfterMs?: number; settleMs?: number; timeoutMs?: number } = {},
 ): Promise<{ responses: RawResponse[]; closed: boolean }> {
@@ -34,7 +33,8 @@ export async function rawExchange(
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  socket.write(request, 'latin1');
+  const queue = typeof request === 'string' ? [request] : [...request];
+  socket.write(queue.shift() ?? '', 'latin1');
   if (options.readAfterMs !== undefined) setTimeout(() => socket.resume(), options.readAfterMs);
   let buf = Buffer.alloc(0);
   const responses: RawResponse[] = [];
@@ -56,6 +56,8 @@ export async function rawExchange(
         if (buf.length < end + 4 + length) return;
         responses.push({ head, status: Number(lines[0]?.split(' ')[1]), headers, body: Buffer.from(buf.subarray(end + 4, end + 4 + length)) });
         buf = buf.subarray(end + 4 + length);
+        const next = queue.shift();
+        if (next !== undefined) socket.write(next, 'latin1');
         if (responses.length === count) {
           clearTimeout(timer);
           resolve();
