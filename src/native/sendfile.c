@@ -28,9 +28,9 @@
  * exports.sendNow(fd, head, body, offset, length) -> sent (>= 0) or -errno
  *   One non-blocking sendmsg(2) on the main thread: the latin1 string `head` followed by `length`
  *   bytes of the Uint8Array `body` from `offset`. Returns how many bytes the socket took (all,
- *   some or none: 0 for EAGAIN and ENOBUFS), or minus the errno (EPIPE, ECONNRESET: client gone). For small
- *   answers held in memory: Node's own socket write costs more main-thread time than the
- *   request's other work together (a write request object, callbacks, stream bookkeeping).
+ *   some or none: 0 for EAGAIN and ENOBUFS), or minus the errno (EPIPE, ECONNRESET: client
+ *   gone). For small answers held in memory: Node's own socket write costs more main-thread
+ *   time than the request's other work together (a write request, callbacks, stream state).
  * exports.renameNoReplace(from, to, callback(errno))
  *   renameat2(RENAME_NOREPLACE) on the thread pool: moves `from` to `to` only if `to` does not
  *   exist, atomically (EEXIST otherwise). The fs store publishes an upload with it in one
