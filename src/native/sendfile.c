@@ -31,6 +31,11 @@
  *   some or none: 0 for EAGAIN and ENOBUFS), or minus the errno (EPIPE, ECONNRESET: client
  *   gone). For small answers held in memory: Node's own socket write costs more main-thread
  *   time than the request's other work together (a write request, callbacks, stream state).
+ * exports.finishUpload(fd, durable, from, to, callback(errno, stage))
+ *   The end of an upload as one thread-pool job instead of three: fdatasync(fd) when `durable`
+ *   (stage 1), close(fd) (stage 2), then renameNoReplace(from, to) (stage 3). errno 0 with stage 3:
+ *   published. Whatever happens, fd is closed when the callback runs; `from` is left in place
+ *   unless it was renamed.
  * exports.renameNoReplace(from, to, callback(errno))
  *   renameat2(RENAME_NOREPLACE) on the thread pool: moves `from` to `to` only if `to` does not
  *   exist, atomically (EEXIST otherwise). The fs store publishes an upload with it in one
@@ -345,7 +350,13 @@ typedef struct {
   char *from;
   char *to;
   int err;
+  /* finishUpload only: the temp file's descriptor, whether to fdatasync it, the step reached. */
+  int fd;
+  int durable;
+  int stage;
 } rename_t;
+
+enum { FINISH_SYNC = 1, FINISH_CLOSE = 2, FINISH_RENAME = 3 };
 
 static void rename_execute(napi_env env, void *data) {
   rename_t *r = data;
@@ -364,6 +375,38 @@ static void rename_complete(napi_env env, napi_status status, void *data) {
   if (status == napi_cancelled && r->err == 0) r->err = ECANCELED;
   napi_value argv[1];
   finish_job(env, &r->job, napi_create_int32(env, r->err, &argv[0]) == napi_ok, 1, argv);
+  rename_free(r);
+}
+
+static void finish_execute(napi_env env, void *data) {
+  rename_t *r = data;
+  (void)env;
+  r->stage = FINISH_SYNC;
+  if (r->durable && fdatasync(r->fd) != 0) {
+    r->err = errno;
+    close(r->fd);
+    return;
+  }
+  r->stage = FINISH_CLOSE;
+  /* Linux releases the descriptor even when close fails (EINTR included): never retried. */
+  if (close(r->fd) != 0 && errno != EINTR) {
+    r->err = errno;
+    return;
+  }
+  r->stage = FINISH_RENAME;
+  rename_execute(env, r);
+}
+
+static void finish_complete(napi_env env, napi_status status, void *data) {
+  rename_t *r = data;
+  if (status == napi_cancelled && r->stage == 0) {
+    close(r->fd); /* never ran: the descriptor is still ours */
+    r->stage = FINISH_SYNC;
+    r->err = ECANCELED;
+  }
+  napi_value argv[2];
+  int ok = napi_create_int32(env, r->err, &argv[0]) == napi_ok && napi_create_int32(env, r->stage, &argv[1]) == napi_ok;
+  finish_job(env, &r->job, ok, 2, argv);
   rename_free(r);
 }
 
@@ -399,6 +442,33 @@ static napi_value rename_no_replace(napi_env env, napi_callback_info info) {
     return fail(env, "renameNoReplace: paths must be strings without NUL");
   }
   if (!queue_job(env, r, "fileupload:rename", argv[2], rename_execute, rename_complete)) rename_free(r);
+  return NULL;
+}
+
+static napi_value finish_upload(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_valuetype type;
+  int32_t fd;
+  bool durable;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 || !get_fd(env, argv[0], &fd) ||
+      napi_get_value_bool(env, argv[1], &durable) != napi_ok || napi_typeof(env, argv[4], &type) != napi_ok ||
+      type != napi_function)
+    return fail(env, "finishUpload(fd, durable, from, to, callback)");
+  rename_t *r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    napi_throw_error(env, "ENOMEM", "finishUpload: out of memory");
+    return NULL;
+  }
+  r->fd = fd;
+  r->durable = durable;
+  r->from = string_arg(env, argv[2]);
+  r->to = string_arg(env, argv[3]);
+  if (r->from == NULL || r->to == NULL) {
+    rename_free(r);
+    return fail(env, "finishUpload: paths must be strings without NUL");
+  }
+  if (!queue_job(env, r, "fileupload:finish", argv[4], finish_execute, finish_complete)) rename_free(r);
   return NULL;
 }
 
@@ -460,12 +530,14 @@ static napi_value send_now(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value step, dup, max, rename, splice_fn, now;
+  napi_value step, dup, max, rename, splice_fn, now, finish;
   if (napi_create_function(env, "sendfileStep", NAPI_AUTO_LENGTH, sendfile_step, NULL, &step) != napi_ok ||
       napi_create_function(env, "spliceStep", NAPI_AUTO_LENGTH, splice_step, NULL, &splice_fn) != napi_ok ||
       napi_set_named_property(env, exports, "spliceStep", splice_fn) != napi_ok ||
       napi_create_function(env, "renameNoReplace", NAPI_AUTO_LENGTH, rename_no_replace, NULL, &rename) != napi_ok ||
       napi_set_named_property(env, exports, "renameNoReplace", rename) != napi_ok ||
+      napi_create_function(env, "finishUpload", NAPI_AUTO_LENGTH, finish_upload, NULL, &finish) != napi_ok ||
+      napi_set_named_property(env, exports, "finishUpload", finish) != napi_ok ||
       napi_create_function(env, "dup", NAPI_AUTO_LENGTH, dup_fd, NULL, &dup) != napi_ok ||
       napi_create_int32(env, MAX_STEP, &max) != napi_ok ||
       napi_set_named_property(env, exports, "sendfileStep", step) != napi_ok ||

@@ -57,6 +57,12 @@ export interface SendfileAddon {
    * when `to` exists (nothing moved). See src/native/rename.ts.
    */
   renameNoReplace?(from: string, to: string, callback: (errno: number) => void): void;
+  /**
+   * One thread-pool job for the end of an upload: fdatasync(fd) when `durable` (stage 1),
+   * close(fd) (stage 2), renameNoReplace(from, to) (stage 3). `fd` is closed when the callback
+   * runs, whatever happened. See src/native/rename.ts.
+   */
+  finishUpload?(fd: number, durable: boolean, from: string, to: string, callback: (errno: number, stage: number) => void): void;
 }
 
 /**

@@ -2,13 +2,13 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, readdir, readFile, writeFile, symlink, mkdir, stat } from 'node:fs/promises';
-import { writeSync } from 'node:fs';
+import { closeSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract } from '../../../test/storage-contract.ts';
 import { FsStore, MARKER_NAME } from './index.ts';
-import { processRenamer, type RenameOutcome } from '../../native/rename.ts';
+import { processFinisher, processRenamer, type RenameOutcome } from '../../native/rename.ts';
 import { ensureNative } from '../../../scripts/build/native.ts';
 import { newSlotId } from '../../slots/id.ts';
 import { encodeHeader, CorruptUploadError } from './format.ts';
@@ -36,6 +36,14 @@ storeContract('fs (durable: false)', async () => {
 storeContract('fs (link + unlink publish)', async () => {
   const dir = await tempRepo();
   const store = new FsStore(dir, { rename: null });
+  await store.open();
+  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+});
+
+// The end of an upload as separate thread-pool steps (no addon) keeps every promise too.
+storeContract('fs (separate sync, close, publish)', async () => {
+  const dir = await tempRepo();
+  const store = new FsStore(dir, { finish: null });
   await store.open();
   return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
 });
@@ -352,6 +360,53 @@ describe('fs store specifics', () => {
       assert.equal((await stat(join(dir, 'tmp', 'unrelated'))).isFile(), true);
     } finally {
       await s.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('finish: one native job by default; refused by the file system means link from then on; its failure leaves nothing', async () => {
+    ensureNative();
+    const real = processFinisher();
+    assert.ok(real, 'the native addon loads (npm run build)');
+    const dir = await tempRepo();
+    const asked: string[] = [];
+    let mode: 'real' | 'unsupported' | 'full' = 'real';
+    const store = new FsStore(dir, {
+      finish: async (fd, durable, from, to) => {
+        asked.push(mode);
+        if (mode === 'real') return real(fd, durable, from, to);
+        closeSync(fd); // the finisher's contract: the descriptor is closed when it settles
+        if (mode === 'full') throw Object.assign(new Error('ENOSPC: fdatasync'), { code: 'ENOSPC', syscall: 'fdatasync' });
+        return 'unsupported';
+      },
+    });
+    try {
+      await store.open();
+      const a = meta();
+      await store.write(a, once(Buffer.from('hello')));
+      // Two uploads of one slot at once both pass the early check; the job publishes one.
+      const d = meta();
+      const both = await Promise.allSettled([store.write(d, once(Buffer.from('hello'))), store.write(d, once(Buffer.from('HELLO')))]);
+      assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
+      assert.match(String((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason), /already/i);
+      mode = 'full';
+      const f = meta();
+      await assert.rejects(store.write(f, once(Buffer.from('hello'))), StorageFullError);
+      assert.equal(await store.stat(f.id), undefined);
+      mode = 'unsupported';
+      const b = meta();
+      const c = meta();
+      await store.write(b, once(Buffer.from('hello')));
+      await store.write(c, once(Buffer.from('hello')));
+      assert.deepEqual(asked, ['real', 'real', 'real', 'full', 'unsupported'], 'not asked again once refused');
+      for (const m of [a, b, c]) {
+        const got = await store.read(m.id);
+        assert.ok(got?.bytes, m.id);
+        assert.equal(Buffer.from(got.bytes).toString(), 'hello');
+      }
+      assert.deepEqual(await readdir(join(dir, 'tmp')), [], 'no temp file left');
+    } finally {
+      await store.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -25,7 +25,7 @@ import { CorruptUploadError } from './format.ts';
 import { readUpload, statUpload } from './read.ts';
 import { DEFAULT_CACHE_BYTES, SmallUploadCache } from './cache.ts';
 import { datasync, receive } from './receive.ts';
-import { processRenamer, type NoReplaceRename } from '../../native/rename.ts';
+import { processFinisher, processRenamer, type NoReplaceRename, type UploadFinisher } from '../../native/rename.ts';
 
 /**
  * The filesystem store. Layout of a repository:
@@ -64,6 +64,12 @@ export interface FsStoreOptions {
    */
   rename?: NoReplaceRename | null;
   /**
+   * How to end an upload in one thread-pool job: fdatasync, close and the one-step publish
+   * (src/native/rename.ts); null: as separate steps. Default: the native addon's, unless
+   * `rename` is given.
+   */
+  finish?: UploadFinisher | null;
+  /**
    * Memory for copies of small uploads that were read (see cache.ts), in bytes; 0 turns the
    * cache off. Default 16 MiB.
    */
@@ -98,6 +104,12 @@ export class FsStore implements Store {
   #canLink = true;
   /** The one-step publish; null once absent or refused by the file system (link + unlink then). */
   #rename: NoReplaceRename | null | undefined;
+  /**
+   * fdatasync + close + the one-step publish as one thread-pool job (native/rename.ts); only
+   * with the default publish (a `rename` option given means that one is wanted). null: absent,
+   * or refused by the file system.
+   */
+  #finish: UploadFinisher | null | undefined;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = root;
@@ -108,6 +120,7 @@ export class FsStore implements Store {
     this.#durable = options.durable ?? true;
     this.#fileMode = options.fileMode ?? 0o644;
     this.#rename = options.rename;
+    this.#finish = options.finish !== undefined ? options.finish : options.rename !== undefined ? null : undefined;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.#cache = cacheBytes > 0 ? new SmallUploadCache(cacheBytes) : undefined;
   }
@@ -207,12 +220,29 @@ export class FsStore implements Store {
       fd = await fsCall<number>((cb) => openCb(tmp, CREATE_FLAGS, this.#fileMode, cb));
       created = true;
       const meta = await receive(fd, { ...input, storedAt: Date.now() }, body, signal, this.#durable, options.releaseChunks === true);
-      if (this.#durable) await datasync(fd);
-      const closing = fd;
-      fd = undefined;
-      await fsCall<void>((cb) => closeCb(closing, cb));
-      if (signal?.aborted) throw new UploadAbortedError({ cause: signal.reason });
-      const moved = await this.#publish(tmp, target, input.id);
+      let moved: boolean;
+      const finish = this.#finisher();
+      if (finish) {
+        // sync, close and publish in one thread-pool job (abort checked before it starts)
+        if (signal?.aborted) throw new UploadAbortedError({ cause: signal.reason });
+        const closing = fd;
+        fd = undefined;
+        const outcome = await finish(closing, this.#durable, tmp, target);
+        if (outcome === 'exists') throw new UploadExistsError(input.id);
+        if (outcome === 'renamed') moved = true;
+        else {
+          this.#rename = null; // this file system cannot: link from now on
+          this.#finish = null;
+          moved = await this.#publish(tmp, target, input.id);
+        }
+      } else {
+        if (this.#durable) await datasync(fd);
+        const closing = fd;
+        fd = undefined;
+        await fsCall<void>((cb) => closeCb(closing, cb));
+        if (signal?.aborted) throw new UploadAbortedError({ cause: signal.reason });
+        moved = await this.#publish(tmp, target, input.id);
+      }
       // Published all the same if this fails; purge removes a leftover temp file.
       if (!moved) await fsCall<void>((cb) => unlinkCb(tmp, cb)).catch(noop);
       if (this.#durable) await this.#syncFilesDir();
@@ -226,6 +256,11 @@ export class FsStore implements Store {
       if (isNoSpaceError(err)) throw new StorageFullError({ cause: err });
       throw err;
     }
+  }
+
+  #finisher(): UploadFinisher | null {
+    if (this.#finish === undefined) this.#finish = processFinisher() ?? null;
+    return this.#finish;
   }
 
   /**
