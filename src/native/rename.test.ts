@@ -5,7 +5,8 @@ import { mkdtemp, readFile, rm, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureNative } from '../../scripts/build/native.ts';
-import { loadSendfile } from './sendfile.ts';
+import { loadSendfile, type SendfileAddon } from './sendfile.ts';
+import { constants as osConstants } from 'node:os';
 import { finisherFor, renamerFor } from './rename.ts';
 
 function renamer() {
@@ -109,4 +110,17 @@ test('finishUpload failures reject with the failing call named; nothing is publi
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('finishUpload answers map to outcomes: EEXIST and a refused RENAME_NOREPLACE only at the rename', async () => {
+  const fake = (errno: number, stage: number) =>
+    finisherFor({ finishUpload: (_fd: number, _d: boolean, _f: string, _t: string, cb: (e: number, s: number) => void) => cb(errno, stage) } as unknown as SendfileAddon)!;
+  const [EEXIST, EINVAL, ENOSPC] = [osConstants.errno.EEXIST, osConstants.errno.EINVAL, osConstants.errno.ENOSPC];
+  assert.equal(await fake(0, 3)(1, true, 'a', 'b'), 'renamed');
+  assert.equal(await fake(EEXIST, 3)(1, true, 'a', 'b'), 'exists');
+  assert.equal(await fake(EINVAL, 3)(1, true, 'a', 'b'), 'unsupported');
+  // The same errnos before the rename are failures, never a reason to link an unsynced file.
+  await assert.rejects(fake(EINVAL, 1)(1, true, 'a', 'b'), (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && e.syscall === 'fdatasync');
+  await assert.rejects(fake(EEXIST, 2)(1, true, 'a', 'b'), (e: NodeJS.ErrnoException) => e.code === 'EEXIST' && e.syscall === 'close');
+  await assert.rejects(fake(ENOSPC, 1)(1, true, 'a', 'b'), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC');
 });

@@ -55,7 +55,13 @@ export function processRenamer(): NoReplaceRename | undefined {
 /**
  * Ends an upload in one thread-pool job: fdatasync (when `durable`), close, and the publish of
  * renamerFor. The descriptor is closed once the promise settles, whatever the outcome; a
- * rejection carries the failing call in `syscall` ('fdatasync', 'close' or 'renameat2').
+ * rejection carries the failing call in `syscall` ('fdatasync', 'close' or 'renameat2'). It
+ * never throws synchronously (a replacement given to FsStore must not either: the descriptor
+ * would stay open).
+ *
+ * @example
+ * const finish: UploadFinisher | undefined = processFinisher();
+ * if (finish && (await finish(fd, true, tmp, target)) === 'exists') throw new UploadExistsError(id);
  */
 export type UploadFinisher = (fd: number, durable: boolean, from: string, to: string) => Promise<RenameOutcome>;
 

@@ -370,10 +370,12 @@ describe('fs store specifics', () => {
     assert.ok(real, 'the native addon loads (npm run build)');
     const dir = await tempRepo();
     const asked: string[] = [];
+    const durables: boolean[] = [];
     let mode: 'real' | 'unsupported' | 'full' = 'real';
     const store = new FsStore(dir, {
       finish: async (fd, durable, from, to) => {
         asked.push(mode);
+        durables.push(durable);
         if (mode === 'real') return real(fd, durable, from, to);
         closeSync(fd); // the finisher's contract: the descriptor is closed when it settles
         if (mode === 'full') throw Object.assign(new Error('ENOSPC: fdatasync'), { code: 'ENOSPC', syscall: 'fdatasync' });
@@ -399,12 +401,35 @@ describe('fs store specifics', () => {
       await store.write(b, once(Buffer.from('hello')));
       await store.write(c, once(Buffer.from('hello')));
       assert.deepEqual(asked, ['real', 'real', 'real', 'full', 'unsupported'], 'not asked again once refused');
+      assert.deepEqual(new Set(durables), new Set([true]), 'a durable store syncs in the job');
       for (const m of [a, b, c]) {
         const got = await store.read(m.id);
         assert.ok(got?.bytes, m.id);
         assert.equal(Buffer.from(got.bytes).toString(), 'hello');
       }
       assert.deepEqual(await readdir(join(dir, 'tmp')), [], 'no temp file left');
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('finish: a store that is not durable tells the job not to sync', async () => {
+    const dir = await tempRepo();
+    const real = processFinisher();
+    assert.ok(real);
+    const durables: boolean[] = [];
+    const store = new FsStore(dir, {
+      durable: false,
+      finish: (fd, durable, from, to) => {
+        durables.push(durable);
+        return real(fd, durable, from, to);
+      },
+    });
+    try {
+      await store.open();
+      await store.write(meta(), once(Buffer.from('hello')));
+      assert.deepEqual(durables, [false]);
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });

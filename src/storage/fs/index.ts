@@ -110,6 +110,7 @@ export class FsStore implements Store {
    * or refused by the file system.
    */
   #finish: UploadFinisher | null | undefined;
+  readonly #renameGiven: boolean;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = root;
@@ -120,6 +121,7 @@ export class FsStore implements Store {
     this.#durable = options.durable ?? true;
     this.#fileMode = options.fileMode ?? 0o644;
     this.#rename = options.rename;
+    this.#renameGiven = options.rename !== undefined;
     this.#finish = options.finish !== undefined ? options.finish : options.rename !== undefined ? null : undefined;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.#cache = cacheBytes > 0 ? new SmallUploadCache(cacheBytes) : undefined;
@@ -231,7 +233,8 @@ export class FsStore implements Store {
         if (outcome === 'exists') throw new UploadExistsError(input.id);
         if (outcome === 'renamed') moved = true;
         else {
-          this.#rename = null; // this file system cannot: link from now on
+          // This file system cannot: link from now on (unless a publish of its own was given).
+          if (!this.#renameGiven) this.#rename = null;
           this.#finish = null;
           moved = await this.#publish(tmp, target, input.id);
         }
@@ -307,7 +310,12 @@ export class FsStore implements Store {
 
   #startDirSync(): Promise<void> {
     const handle = this.#filesDirHandle;
-    const run = (handle ? handle.sync() : Promise.resolve()).finally(() => {
+    // After close() (a shutdown while uploads finish) the directory is opened for this one sync:
+    // an upload answered 201 must not skip it.
+    const sync = handle
+      ? handle.sync()
+      : open(this.filesDir, constants.O_RDONLY | constants.O_DIRECTORY).then((h) => h.sync().finally(() => h.close()));
+    const run = sync.finally(() => {
       if (this.#dirSyncRunning === run) this.#dirSyncRunning = undefined;
     });
     this.#dirSyncRunning = run;
