@@ -1,9 +1,12 @@
 import type { ServerResponse } from 'node:http';
+import type { SendfileAddon } from '../native/sendfile.ts';
+import { sendNow } from './send-now.ts';
 import { SAFE_HEADERS } from './headers.ts';
 
 /**
  * A short text/plain answer (errors, 201) carrying the safe headers, the given CORS headers and
- * `Cache-Control: no-store` (a 404 now may be a 200 after the upload).
+ * `Cache-Control: no-store` (a 404 now may be a 200 after the upload). With the addon it leaves
+ * through sendNow (send-now.ts).
  *
  * @example
  * return textReply(403, 'slot expired', cors);
@@ -37,7 +40,7 @@ export function emptyReply(status: number, headers: Record<string, string>): Res
  * @example
  * writeText(res, 404, 'not found', cors);
  */
-export function writeText(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+export function writeText(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, addon?: SendfileAddon): void {
   const body = `${message}\n`;
   res.writeHead(status, {
     ...SAFE_HEADERS,
@@ -46,7 +49,8 @@ export function writeText(res: ServerResponse, status: number, message: string, 
     ...headers,
     'Content-Length': String(Buffer.byteLength(body)),
   });
-  res.end(body);
+  if (addon) sendNow(addon, res, Buffer.from(body));
+  else res.end(body);
 }
 
 /**
