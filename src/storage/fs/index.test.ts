@@ -22,14 +22,26 @@ storeContract('fs', async () => {
   const dir = await tempRepo();
   const store = new FsStore(dir);
   await store.open();
-  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 storeContract('fs (durable: false)', async () => {
   const dir = await tempRepo();
   const store = new FsStore(dir, { durable: false });
   await store.open();
-  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 // The fallback publish (no addon, or a file system without RENAME_NOREPLACE) keeps every promise.
@@ -37,7 +49,13 @@ storeContract('fs (link + unlink publish)', async () => {
   const dir = await tempRepo();
   const store = new FsStore(dir, { rename: null });
   await store.open();
-  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 // The end of an upload as separate thread-pool steps (no addon) keeps every promise too.
@@ -45,7 +63,13 @@ storeContract('fs (separate sync, close, publish)', async () => {
   const dir = await tempRepo();
   const store = new FsStore(dir, { finish: null });
   await store.open();
-  return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 const meta = (over: Partial<UploadMeta> = {}): Omit<UploadMeta, 'storedAt'> => ({
@@ -89,6 +113,7 @@ describe('fs store specifics', () => {
         assert.equal(all[0], 97);
         assert.equal(all[size - 1], 99, 'the bytes on disk are the chunks as they were before release');
       }
+      await s.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -112,6 +137,7 @@ describe('fs store specifics', () => {
       }
       await Promise.all([s.write(meta({ size: 1024 * 1024 }), body()), later]);
       assert.ok(sizeMidway >= 32 * 1024, `written before the rest arrived (temp file ${sizeMidway} bytes)`);
+      await s.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
