@@ -32,14 +32,30 @@ export function renamerFor(addon: SendfileAddon | undefined): NoReplaceRename | 
   if (!call) return undefined;
   return (from, to) =>
     new Promise((resolve, reject) => {
-      call(from, to, (errno) => {
-        if (errno === 0) return resolve('renamed');
-        const code = getSystemErrorName(-errno);
-        if (code === 'EEXIST') return resolve('exists');
-        if (UNSUPPORTED.has(code)) return resolve('unsupported');
-        reject(Object.assign(new Error(`${code}: renameat2 ${from} -> ${to}`), { code, errno: -errno, syscall: 'renameat2', path: from, dest: to }));
-      });
+      call(from, to, (errno) => settle(errno, 'renameat2', from, to, resolve, reject));
     });
+}
+
+/**
+ * Settles a publish from the addon's errno and the call it came from: 0 is 'renamed'; EEXIST
+ * and a refused RENAME_NOREPLACE count only when renameat2 itself answered them; anything else
+ * rejects with a Node-style error (code, errno, syscall, path, dest).
+ */
+function settle(
+  errno: number,
+  syscall: string,
+  from: string,
+  to: string,
+  resolve: (outcome: RenameOutcome) => void,
+  reject: (err: unknown) => void,
+): void {
+  if (errno === 0) return resolve('renamed');
+  const code = getSystemErrorName(-Math.abs(errno));
+  if (syscall === 'renameat2') {
+    if (code === 'EEXIST') return resolve('exists');
+    if (UNSUPPORTED.has(code)) return resolve('unsupported');
+  }
+  reject(Object.assign(new Error(`${code}: ${syscall} ${from} -> ${to}`), { code, errno: -Math.abs(errno), syscall, path: from, dest: to }));
 }
 
 /**
@@ -81,18 +97,8 @@ export function finisherFor(addon: SendfileAddon | undefined): UploadFinisher | 
   if (!call) return undefined;
   return (fd, durable, from, to) =>
     new Promise((resolve, reject) => {
-      const done = (errno: number, stage: number): void => {
-        if (errno === 0) return resolve('renamed');
-        const code = getSystemErrorName(-Math.abs(errno));
-        const syscall = FINISH_SYSCALL[stage] ?? 'finishUpload';
-        if (syscall === 'renameat2') {
-          if (code === 'EEXIST') return resolve('exists');
-          if (UNSUPPORTED.has(code)) return resolve('unsupported');
-        }
-        reject(Object.assign(new Error(`${code}: ${syscall} ${from}`), { code, errno: -Math.abs(errno), syscall, path: from }));
-      };
       try {
-        call(fd, durable, from, to, done);
+        call(fd, durable, from, to, (errno, stage) => settle(errno, FINISH_SYSCALL[stage] ?? 'finishUpload', from, to, resolve, reject));
       } catch (err) {
         // Never queued: the descriptor is still open.
         try {

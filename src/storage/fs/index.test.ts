@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storeContract } from '../../../test/storage-contract.ts';
-import { FsStore, MARKER_NAME } from './index.ts';
+import { FsStore, MARKER_NAME, type FsStoreOptions } from './index.ts';
 import { processFinisher, processRenamer, type RenameOutcome } from '../../native/rename.ts';
 import { ensureNative } from '../../../scripts/build/native.ts';
 import { newSlotId } from '../../slots/id.ts';
@@ -18,9 +18,10 @@ import { worthHandingOver } from './receive.ts';
 
 const tempRepo = () => mkdtemp(join(tmpdir(), 'fileupload-fs-'));
 
-storeContract('fs', async () => {
+/** A fresh store in a fresh repository, for the contract; its cleanup closes it and removes both. */
+const contractStore = (options: FsStoreOptions = {}) => async () => {
   const dir = await tempRepo();
-  const store = new FsStore(dir);
+  const store = new FsStore(dir, options);
   await store.open();
   return {
     store,
@@ -29,48 +30,14 @@ storeContract('fs', async () => {
       await rm(dir, { recursive: true, force: true });
     },
   };
-});
+};
 
-storeContract('fs (durable: false)', async () => {
-  const dir = await tempRepo();
-  const store = new FsStore(dir, { durable: false });
-  await store.open();
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
-
+storeContract('fs', contractStore());
+storeContract('fs (durable: false)', contractStore({ durable: false }));
 // The fallback publish (no addon, or a file system without RENAME_NOREPLACE) keeps every promise.
-storeContract('fs (link + unlink publish)', async () => {
-  const dir = await tempRepo();
-  const store = new FsStore(dir, { rename: null });
-  await store.open();
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
-
+storeContract('fs (link + unlink publish)', contractStore({ rename: null }));
 // The end of an upload as separate thread-pool steps (no addon) keeps every promise too.
-storeContract('fs (separate sync, close, publish)', async () => {
-  const dir = await tempRepo();
-  const store = new FsStore(dir, { finish: null });
-  await store.open();
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-});
+storeContract('fs (separate sync, close, publish)', contractStore({ finish: null }));
 
 const meta = (over: Partial<UploadMeta> = {}): Omit<UploadMeta, 'storedAt'> => ({
   id: newSlotId(),
