@@ -15,11 +15,12 @@ import { cleanupAll, isInterrupted, onCleanup, trackDir } from './cleanup.ts';
 import { measureCeiling, measureSlotCeiling } from './ceiling.ts';
 import { runHeadLoad } from './head-load.ts';
 import { putMany, slowUploads } from './http-client.ts';
-import { median, summarize, type RunFigures, type Server } from './metrics.ts';
+import { median, summarize, summarizeBareNode, type RunFigures, type Server } from './metrics.ts';
 import { NGINX_BIN, startNginx, type NginxServer } from './nginx.ts';
 import { cpuSeconds, sampleRss, watchMachine } from './proc.ts';
 import { freePort } from './ports.ts';
 import { streamRequest } from './raw-stream.ts';
+import { startBareNode, type BareNodeServer } from './bare-node.ts';
 import { renderCompare, renderSummary, type BenchResult, type RunRecord } from './report.ts';
 import { fileuploadCommand, startServe, type ServeCommand, type ServeServer, type XmppLink } from './serve.ts';
 import { runWrk } from './wrk.ts';
@@ -42,7 +43,8 @@ const HELP = `Usage: npm run bench -- [options]
 Starts nginx (${NGINX_BIN}, 1 worker, WebDAV PUT, own config in a temp dir) and
 \`fileupload serve\` side by side on 127.0.0.1 and measures them alternately:
   put1g   PUT one stream of --big-mib MiB (MB/s)        get1g   GET it back (MB/s)
-  put64k  --small-count × 64 KiB PUT, 32 in flight, after 300 uncounted (files/s)
+  put64k  --small-count × 64 KiB PUT, 32 in flight, after 300 uncounted (files/s); then the same
+          against a bare node:http server (scripts/bench/bare-node.ts) as the reference for Node
   get64k  wrk -c 64 -t 2 -d --wrk-seconds on one 64 KiB file (req/s)
   head    the same with HEAD, 64 connections, own client (wrk 4.1 cannot HEAD) (req/s)
   slow    --slow-count concurrent slow uploads (peak RSS only)
@@ -253,6 +255,7 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
   const set = (key: string, who: Server, v: number) => ((figures[key] ??= {})[who] = v);
 
   const targets: Partial<Record<Server, Target>> = {};
+  let bareNode: RunRecord['bareNode'];
   const stops: (() => Promise<void>)[] = [];
   const starters: Record<Server, () => Promise<void>> = {
     nginx: async () => {
@@ -365,17 +368,31 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
 
     if (opts.phases.has('put64k')) {
       await measure('put64k', async (t) => {
-        // Steady state, not a cold start: serve compiles its upload path on the first few hundred
-        // requests (nginx has nothing to warm up). Both servers get the same uncounted round.
-        const warm = Array.from({ length: SMALL_WARM_UP }, (_, i) => t.urls(`warm${i}.bin`, 64 * KiB));
-        const w = await putMany(warm.map((s) => s.put), 64 * KiB, 32, AbortSignal.timeout(60_000));
-        if (w.failed > 0) throw new Error(`${w.failed} of ${SMALL_WARM_UP} warm-up PUTs failed, first: ${w.firstError}`);
-        const slots = Array.from({ length: opts.smallCount }, (_, i) => t.urls(`f${i}.bin`, 64 * KiB));
-        const r = await putMany(slots.map((s) => s.put), 64 * KiB, 32, AbortSignal.timeout(120_000));
-        if (r.failed > 0) throw new Error(`${r.failed} of ${opts.smallCount} PUTs failed (${JSON.stringify(r.statuses)}), first: ${r.firstError}`);
-        small.set(t.name, slots[0]!.get);
-        return r.ok / (r.ms / 1000);
+        const { perSec, firstGet } = await smallPuts(t.urls, opts.smallCount);
+        small.set(t.name, firstGet);
+        return perSec;
       });
+      // The reference in the same run: how far the cheapest Node upload server gets here.
+      if (!opts.nginxOnly && !isInterrupted()) {
+        await syncFs(ctx.base);
+        let bare: BareNodeServer | undefined;
+        try {
+          bare = await startBareNode(mkdirOf(join(runDir, 'bare-node-root')));
+          const { port, pid } = bare;
+          ctx.live.add(pid); // ours, not machine noise
+          const cpu0 = cpuSeconds(pid);
+          const { perSec } = await smallPuts((name) => ({ put: `http://127.0.0.1:${port}/${name}`, get: '' }), opts.smallCount);
+          bareNode = { put64k: perSec, cpuSeconds: cpuSeconds(pid) - cpu0 };
+          log(`  put64k  bare node ${perSec.toFixed(1)}  (reference: node:http, temp file + rename, no checks, no fsync)`);
+        } catch (e) {
+          notes.push(`put64k bare node: ${(e as Error).message.split('\n')[0]}`);
+        } finally {
+          if (bare) {
+            ctx.live.delete(bare.pid);
+            await bare.stop();
+          }
+        }
+      }
     }
     const smallUrl = async (t: Target) => {
       let url = small.get(t.name);
@@ -445,7 +462,29 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
     rmSync(runDir, { recursive: true, force: true });
     ctx.live.clear();
   }
-  return { index, order, figures, cpu, notes, noise: noise.stop() };
+  const record: RunRecord = { index, order, figures, cpu, notes, noise: noise.stop() };
+  if (bareNode) record.bareNode = bareNode;
+  return record;
+}
+
+function mkdirOf(dir: string): string {
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * The 64 KiB PUT phase against one server: SMALL_WARM_UP uncounted uploads, then `count` counted,
+ * 32 in flight. Steady state, not a cold start: serve compiles its upload path on the first few
+ * hundred requests (nginx has nothing to warm up), so every server gets the same uncounted round.
+ */
+async function smallPuts(urls: Target['urls'], count: number): Promise<{ perSec: number; firstGet: string }> {
+  const warm = Array.from({ length: SMALL_WARM_UP }, (_, i) => urls(`warm${i}.bin`, 64 * KiB));
+  const w = await putMany(warm.map((s) => s.put), 64 * KiB, 32, AbortSignal.timeout(60_000));
+  if (w.failed > 0) throw new Error(`${w.failed} of ${SMALL_WARM_UP} warm-up PUTs failed, first: ${w.firstError}`);
+  const slots = Array.from({ length: count }, (_, i) => urls(`f${i}.bin`, 64 * KiB));
+  const r = await putMany(slots.map((s) => s.put), 64 * KiB, 32, AbortSignal.timeout(120_000));
+  if (r.failed > 0) throw new Error(`${r.failed} of ${count} PUTs failed (${JSON.stringify(r.statuses)}), first: ${r.firstError}`);
+  return { perSec: r.ok / (r.ms / 1000), firstGet: slots[0]!.get };
 }
 
 function rmBigFiles(dir: string): void {
@@ -610,6 +649,8 @@ async function main(argv: string[]): Promise<number> {
   };
   if (ceiling) result.ceiling = ceiling;
   if (slotCeiling) result.slotCeiling = slotCeiling;
+  const bare = summarizeBareNode(runs.map((r) => ({ bare: r.bareNode?.put64k, ...r.figures.put64k })));
+  if (bare) result.bareNode = bare;
   if (!runs.some((r) => Object.values(r.figures).some((f) => f.serve !== undefined)) && !opts.nginxOnly) {
     result.notes.push('serve produced no figures: see the run notes');
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { median, meets, METRICS, summarize } from './metrics.ts';
+import { median, meets, METRICS, summarize, summarizeBareNode } from './metrics.ts';
 
 test('median of odd and even counts, undefined for none', () => {
   assert.equal(median([3, 1, 2]), 2);
@@ -40,4 +40,18 @@ test('a figure serve did not produce has no ratio and no verdict', () => {
   assert.equal(row.serve, undefined);
   assert.equal(row.ratio, undefined);
   assert.equal(row.met, undefined);
+});
+
+test('the bare node reference: medians of values and of same-run ratios; none without a sample', () => {
+  const b = summarizeBareNode([
+    { bare: 3000, nginx: 6000, serve: 1500 }, // 50 % of nginx; serve 50 % of bare
+    { bare: 4000, nginx: 4000, serve: 3000 }, // 100 %; 75 %
+    { bare: 2000, nginx: 2500 }, // 80 %; serve not measured
+    { nginx: 9000, serve: 9000 }, // no bare: ignored
+  ])!;
+  assert.equal(b.put64k, 3000);
+  assert.equal(b.samples, 3);
+  assert.equal(b.ofNginx, 0.8);
+  assert.equal(b.serveOfBare, 0.625);
+  assert.equal(summarizeBareNode([{ nginx: 1, serve: 1 }]), undefined);
 });

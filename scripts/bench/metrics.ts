@@ -106,3 +106,33 @@ export function summarize(runs: readonly RunFigures[]): SummaryRow[] {
     return row;
   });
 }
+
+/** The bare Node reference of the 64 KiB PUT phase, over all runs. */
+export interface BareNodeSummary {
+  /** Median files/s of the bare node:http server (scripts/bench/bare-node.ts). */
+  put64k: number;
+  /** Median of the per-run ratios bare / nginx: the most a Node server reached here. */
+  ofNginx?: number;
+  /** Median of the per-run ratios serve / bare: what serve's own work leaves of that. */
+  serveOfBare?: number;
+  samples: number;
+}
+
+/**
+ * Folds the per-run 64 KiB PUT figures of the bare Node server, nginx and serve into medians of
+ * values and of same-run ratios; undefined when no run measured the bare server.
+ *
+ * @example
+ * summarizeBareNode([{ bare: 3000, nginx: 4000, serve: 1500 }]); // { put64k: 3000, ofNginx: 0.75, serveOfBare: 0.5, samples: 1 }
+ */
+export function summarizeBareNode(runs: readonly { bare?: number | undefined; nginx?: number; serve?: number }[]): BareNodeSummary | undefined {
+  const bare = runs.flatMap((r) => (r.bare === undefined ? [] : [r.bare]));
+  const put64k = median(bare);
+  if (put64k === undefined) return undefined;
+  const out: BareNodeSummary = { put64k, samples: bare.length };
+  const ofNginx = median(runs.flatMap((r) => (r.bare !== undefined && r.nginx ? [r.bare / r.nginx] : [])));
+  const serveOfBare = median(runs.flatMap((r) => (r.bare && r.serve !== undefined ? [r.serve / r.bare] : [])));
+  if (ofNginx !== undefined) out.ofNginx = ofNginx;
+  if (serveOfBare !== undefined) out.serveOfBare = serveOfBare;
+  return out;
+}

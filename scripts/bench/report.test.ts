@@ -29,6 +29,13 @@ test('the summary shows figures, the ratio, the verdict, noise and notes', () =>
   assert.match(text, /other processes 3 %/);
   assert.match(text, /run 1: a note/);
   assert.doesNotMatch(text, /GET 1 GiB/); // not measured, not shown
+  assert.doesNotMatch(text, /bare node/); // not measured, not shown
+});
+
+test('the summary shows the bare node reference with its share of nginx and serve\'s share of it', () => {
+  const r = result(800, 'abcdef1234567');
+  r.bareNode = { put64k: 3210.4, ofNginx: 0.7, serveOfBare: 0.55, samples: 4 };
+  assert.match(renderSummary(r), /bare node reference .*: 64 KiB PUT 3,210 files\/s, 70 % of nginx; serve reached 55 % of it/);
 });
 
 test('compare shows the change of serve between two results and says whether it is better', () => {

@@ -4,7 +4,7 @@
  */
 import type { Ceiling, SlotCeiling } from './ceiling.ts';
 import type { MachineNoise } from './proc.ts';
-import { METRICS, type RunFigures, type SummaryRow } from './metrics.ts';
+import { METRICS, type BareNodeSummary, type RunFigures, type SummaryRow } from './metrics.ts';
 
 export interface RunRecord {
   index: number;
@@ -20,6 +20,8 @@ export interface RunRecord {
   /** Non-fatal problems seen in this run (failed requests, skipped phases). */
   notes: string[];
   noise: MachineNoise;
+  /** The 64 KiB PUT phase against the bare Node server (scripts/bench/bare-node.ts), same count. */
+  bareNode?: { put64k: number; cpuSeconds: number };
 }
 
 export interface BenchResult {
@@ -34,6 +36,8 @@ export interface BenchResult {
   ceiling?: Ceiling;
   /** Slots/s through the same Prosody with a component that does nothing. */
   slotCeiling?: SlotCeiling;
+  /** 64 KiB PUTs/s of the cheapest Node upload server, and ratios from the same runs. */
+  bareNode?: BareNodeSummary;
   runs: RunRecord[];
   summary: SummaryRow[];
   /** Whole-benchmark machine noise. */
@@ -131,6 +135,11 @@ export function renderSummary(r: BenchResult): string {
   if (r.slotCeiling) {
     const c = r.slotCeiling;
     lines.push(`slot ceiling (Prosody + do-nothing component): ${fmt(c.slotsPerSec, '')} slots/s, Prosody at ${c.prosodyCores.toFixed(2)} cores, client ${c.clientCores.toFixed(2)}`);
+  }
+  if (r.bareNode) {
+    const b = r.bareNode;
+    lines.push(`bare node reference (node:http, temp file + rename, sync fs, no checks, no fsync): 64 KiB PUT ${fmt(b.put64k, '')} files/s, ` +
+      `${pct(b.ofNginx)} of nginx; serve reached ${pct(b.serveOfBare)} of it`);
   }
   lines.push(`machine: ${noiseLine(r.noise)}`);
   if (r.noise.otherShare > NOISY) {
