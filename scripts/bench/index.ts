@@ -43,8 +43,8 @@ const HELP = `Usage: npm run bench -- [options]
 Starts nginx (${NGINX_BIN}, 1 worker, WebDAV PUT, own config in a temp dir) and
 \`fileupload serve\` side by side on 127.0.0.1 and measures them alternately:
   put1g   PUT one stream of --big-mib MiB (MB/s)        get1g   GET it back (MB/s)
-  put64k  --small-count × 64 KiB PUT, 32 in flight, after 300 uncounted (files/s); then the same
-          against a bare node:http server (scripts/bench/bare-node.ts) as the reference for Node
+  put64k  --small-count × 64 KiB PUT, 32 in flight, after 300 uncounted (files/s); between the two
+          servers the same against a bare node:http server (scripts/bench/bare-node.ts), for reference
   get64k  wrk -c 64 -t 2 -d --wrk-seconds on one 64 KiB file (req/s)
   head    the same with HEAD, 64 connections, own client (wrk 4.1 cannot HEAD) (req/s)
   slow    --slow-count concurrent slow uploads (peak RSS only)
@@ -292,9 +292,11 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
   const measure = async (
     phase: string,
     fn: (t: Target) => Promise<number | undefined>,
-    o: { only?: Server; alsoCpu?: Record<string, () => number[]> } = {},
+    o: { only?: Server; alsoCpu?: Record<string, () => number[]>; between?: () => Promise<void> } = {},
   ) => {
     for (const who of order) {
+      // Between the two servers, so that neither always follows (or precedes) the extra measurement.
+      if (who === order[1] && o.between && !isInterrupted()) await o.between();
       const t = targets[who];
       if (!t || isInterrupted() || (o.only && who !== o.only)) continue;
       await syncFs(ctx.base);
@@ -367,13 +369,9 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
     for (const who of ['nginx-root', 'serve-repo']) rmBigFiles(join(runDir, who));
 
     if (opts.phases.has('put64k')) {
-      await measure('put64k', async (t) => {
-        const { perSec, firstGet } = await smallPuts(t.urls, opts.smallCount);
-        small.set(t.name, firstGet);
-        return perSec;
-      });
       // The reference in the same run: how far the cheapest Node upload server gets here.
-      if (!opts.nginxOnly && !isInterrupted()) {
+      const bareRound = async () => {
+        if (opts.nginxOnly) return;
         await syncFs(ctx.base);
         let bare: BareNodeServer | undefined;
         try {
@@ -392,7 +390,16 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
             await bare.stop();
           }
         }
-      }
+      };
+      await measure(
+        'put64k',
+        async (t) => {
+          const { perSec, firstGet } = await smallPuts(t.urls, opts.smallCount);
+          small.set(t.name, firstGet);
+          return perSec;
+        },
+        { between: bareRound },
+      );
     }
     const smallUrl = async (t: Target) => {
       let url = small.get(t.name);
