@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveConfigXml } from './serve.ts';
+import { isReadyLine, serveConfigXml } from './serve.ts';
 import { loadSettings } from '../../src/config/load.ts';
 
 test('the generated openfire.xml means to the config loader what the bench intends', async () => {
@@ -36,4 +36,11 @@ test('the generated openfire.xml means to the config loader what the bench inten
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('only a JSON line whose msg is "ready" counts as serve being ready', () => {
+  assert.equal(isReadyLine('{"time":"2026-11-26T00:00:00Z","level":"info","msg":"ready","port":8080}'), true);
+  assert.equal(isReadyLine('{"level":"info","msg":"xmpp online","state":"ready"}'), false);
+  assert.equal(isReadyLine('{"msg":"ready"'), false); // cut off
+  assert.equal(isReadyLine('ready'), false);
 });

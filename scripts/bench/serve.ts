@@ -6,7 +6,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { spawnTracked, stopTracked } from './cleanup.ts';
 import { freePort } from './ports.ts';
@@ -106,6 +105,21 @@ export function serveConfigXml(cfg: ServeConfig): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<jive>\n  <plugin>\n    <httpfileupload>\n${body}\n    </httpfileupload>\n  </plugin>\n</jive>\n`;
 }
 
+/**
+ * Whether one line of serve's stdout is its "ready" log line (JSON with msg "ready").
+ *
+ * @example
+ * isReadyLine('{"level":"info","msg":"ready","port":8080}'); // true
+ */
+export function isReadyLine(line: string): boolean {
+  if (!line.includes('"ready"')) return false;
+  try {
+    return (JSON.parse(line) as { msg?: unknown }).msg === 'ready';
+  } catch {
+    return false;
+  }
+}
+
 export interface ServeServer {
   port: number;
   pids(): number[];
@@ -155,33 +169,32 @@ export async function startServe(opts: {
   });
   child.stderr!.pipe(log, { end: false });
   let tail = '';
+  // stdout goes straight into the log file, chunk by chunk: this process is also the load
+  // generator, and splitting serve's log lines here would cost the client CPU in every phase.
+  child.stdout!.pipe(log, { end: false });
   const readyMs = await new Promise<number>((resolve, reject) => {
     const timeout = opts.readyTimeoutMs ?? 15_000;
     const timer = setTimeout(() => fail(new Error(`no "ready" line within ${timeout} ms`)), timeout);
-    const lines = createInterface({ input: child.stdout! });
+    let partial = '';
     const fail = (e: Error) => {
       clearTimeout(timer);
-      lines.close();
+      child.stdout!.off('data', watch);
       reject(e);
     };
-    lines.on('line', (line) => {
-      log.write(line + '\n');
-      if (tail.length < 4000) tail += line + '\n';
-      let msg: unknown;
-      try {
-        msg = (JSON.parse(line) as { msg?: unknown }).msg;
-      } catch {
-        return;
+    const watch = (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) {
+        if (tail.length < 4000) tail += line + '\n';
+        if (isReadyLine(line)) {
+          clearTimeout(timer);
+          child.stdout!.off('data', watch);
+          resolve(performance.now() - t0);
+          return;
+        }
       }
-      if (msg === 'ready') {
-        clearTimeout(timer);
-        const ms = performance.now() - t0;
-        // Keep draining stdout into the log so serve never blocks on a full pipe.
-        lines.removeAllListeners('line');
-        lines.on('line', (l) => log.write(l + '\n'));
-        resolve(ms);
-      }
-    });
+    };
+    child.stdout!.on('data', watch);
     child.stderr!.on('data', (c: Buffer) => {
       if (tail.length < 4000) tail += c.toString();
     });
