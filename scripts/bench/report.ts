@@ -20,7 +20,10 @@ export interface RunRecord {
   /** Non-fatal problems seen in this run (failed requests, skipped phases). */
   notes: string[];
   noise: MachineNoise;
-  /** The 64 KiB PUT phase against the bare Node server (scripts/bench/bare-node.ts), same count. */
+  /**
+   * The 64 KiB PUT phase against the bare Node server (scripts/bench/bare-node.ts), same count:
+   * files/s, and its CPU seconds with the warm-up included (like `cpu.put64k` of the servers).
+   */
   bareNode?: { put64k: number; cpuSeconds: number };
 }
 
