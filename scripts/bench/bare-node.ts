@@ -3,8 +3,8 @@
  * each body kept in memory, then written to a temporary file that is renamed into place, all with
  * synchronous fs calls (fewer round trips than the thread pool; a real server cannot afford them,
  * since one slow disk would stall every connection). No slot check, no fsync, no headers beyond
- * Content-Length. What serve reaches next to it is what its own work costs; what it reaches next
- * to nginx is the most any Node server can expect here.
+ * Content-Length. What serve reaches next to it shows what serve's own work costs; what it reaches
+ * next to nginx shows roughly what a Node server without that work gets on this machine.
  * Runs as its own process (not sharing the client's event loop) and prints its port:
  *
  *   scripts/node24 scripts/bench/bare-node.ts ROOT   →  {"port":41234}
