@@ -11,10 +11,10 @@
  */
 import { closeSync, openSync, renameSync, writeSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { spawnTracked, stopTracked } from './cleanup.ts';
+import { announcedPort } from './ports.ts';
 
 function serve(root: string): void {
   let sequence = 0;
@@ -71,17 +71,7 @@ export async function startBareNode(root: string): Promise<BareNodeServer> {
   const script = fileURLToPath(import.meta.url);
   const child = spawnTracked(process.execPath, [script, root], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('bare node server did not start in 5 s')), 5000);
-      createInterface({ input: child.stdout! }).once('line', (line) => {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { port: number }).port);
-      });
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`bare node server exited (${code})`));
-      });
-    });
+    const port = await announcedPort(child, 'bare node server');
     return { port, pid: child.pid!, stop: () => stopTracked(child, 1000) };
   } catch (e) {
     await stopTracked(child, 1000);

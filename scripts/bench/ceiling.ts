@@ -10,6 +10,7 @@ import { putMany } from './http-client.ts';
 import { streamRequest } from './raw-stream.ts';
 import { runWrk } from './wrk.ts';
 import { cpuSeconds } from './proc.ts';
+import { announcedPort } from './ports.ts';
 import { measureSlotRate } from './xmpp-slots.ts';
 
 export interface Ceiling {
@@ -38,14 +39,7 @@ export async function measureCeiling(opts: { bytes: number; wrkSeconds: number }
   const script = fileURLToPath(new URL('./null-server.ts', import.meta.url));
   const child = spawnTracked(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('null server did not start in 5 s')), 5000);
-      createInterface({ input: child.stdout! }).once('line', (line) => {
-        clearTimeout(timer);
-        resolve((JSON.parse(line) as { port: number }).port);
-      });
-      child.once('exit', () => reject(new Error('null server exited')));
-    });
+    const port = await announcedPort(child, 'null server');
     const base = `http://127.0.0.1:${port}`;
     const signal = AbortSignal.timeout(120_000);
     await streamRequest({ url: `${base}/warm`, method: 'PUT', size: 64 << 20, signal });

@@ -1,5 +1,7 @@
 /** Loopback port helpers. */
+import type { ChildProcess } from 'node:child_process';
 import { connect, createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 
 /**
  * A port that was free on 127.0.0.1 a moment ago (the kernel picks it; small race accepted).
@@ -43,4 +45,39 @@ export async function waitForPort(port: number, timeoutMs: number, alive: () => 
     await new Promise((r) => setTimeout(r, 5));
   }
   throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+}
+
+/**
+ * The port a helper process announces as its first stdout line, `{"port":N}` (the null server,
+ * the bare Node server). Rejects, naming `what`, when that line does not come within `timeoutMs`,
+ * is not such JSON, or the process exits first.
+ *
+ * @example
+ * const child = spawnTracked(process.execPath, [script], { stdio: ['ignore', 'pipe', 'inherit'] });
+ * const port = await announcedPort(child, 'null server');
+ */
+export function announcedPort(child: ChildProcess, what: string, timeoutMs = 5000): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! });
+    const settle = (err: Error | undefined, port?: number) => {
+      clearTimeout(timer);
+      lines.close();
+      child.off('exit', exited);
+      if (err) reject(err);
+      else resolve(port!);
+    };
+    const exited = (code: number | null, signal: NodeJS.Signals | null) => settle(new Error(`${what} exited (${signal ?? code}) before announcing its port`));
+    const timer = setTimeout(() => settle(new Error(`${what} did not announce its port within ${timeoutMs} ms`)), timeoutMs);
+    child.once('exit', exited);
+    lines.once('line', (line) => {
+      let port: unknown;
+      try {
+        port = (JSON.parse(line) as { port?: unknown }).port;
+      } catch {
+        // not JSON: reported below
+      }
+      if (typeof port === 'number' && Number.isInteger(port) && port > 0) settle(undefined, port);
+      else settle(new Error(`${what} announced no port: ${line.slice(0, 200)}`));
+    });
+  });
 }
