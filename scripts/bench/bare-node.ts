@@ -1,9 +1,9 @@
 /**
- * The cheapest upload server Node can run, as a reference for the 64 KiB PUT phase: node:http,
- * each body kept in memory, then written to a temporary file that is renamed into place, all with
- * synchronous fs calls (fewer round trips than the thread pool; a real server cannot afford them,
- * since one slow disk would stall every connection). No slot check, no fsync, no headers beyond
- * Content-Length. What serve reaches next to it shows what serve's own work costs; what it reaches
+ * A minimal node:http upload server, as a reference for the 64 KiB PUT phase: each body kept in
+ * memory, then written to a temporary file that is renamed into place, all with synchronous fs
+ * calls (fewer round trips than the thread pool; a real server cannot afford them, since one slow
+ * disk would stall every connection). No slot check, no fsync, no headers of its own beyond
+ * Content-Length (node:http adds Date and the keep-alive ones). What serve reaches next to it shows what serve's own work costs; what it reaches
  * next to nginx shows roughly what a Node server without that work gets on this machine.
  * Runs as its own process (not sharing the client's event loop) and prints its port:
  *

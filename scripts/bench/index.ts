@@ -288,6 +288,34 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
   };
   for (const who of order) await starters[who]();
 
+  const cpuOf = (pids: readonly number[]) => pids.reduce((sum, p) => sum + cpuSeconds(p), 0);
+  /**
+   * Starts the accounting of one measurement; the returned function ends it: CPU seconds of the
+   * measured processes and of this one (the client, with its reaped children: wrk, HEAD load),
+   * wall seconds, and the share of all cores used meanwhile by processes that are not ours.
+   */
+  const account = (pids: () => readonly number[]) => {
+    const server0 = cpuOf(pids());
+    const client0 = cpuSeconds('self');
+    const machine = watchMachine(() => [...ctx.live, ...(ctx.prosody ? [ctx.prosody.pid()] : [])]);
+    const t0 = performance.now();
+    return () => ({
+      server: cpuOf(pids()) - server0,
+      client: cpuSeconds('self') - client0,
+      wall: (performance.now() - t0) / 1000,
+      otherShare: machine.stop().otherShare,
+    });
+  };
+  /**
+   * The client runs in this process: near one core for the single-threaded parts means the
+   * figure may be the client's, not the server's (wrk and the HEAD load run in children).
+   */
+  const noteIfClientBound = (phase: string, who: string, a: { client: number; wall: number }) => {
+    if (a.wall > 0.5 && a.client / a.wall > 0.9 && phase !== 'get64k' && phase !== 'head') {
+      notes.push(`${phase} ${who}: the client used ${((a.client / a.wall) * 100).toFixed(0)} % of a core — the figure may be client-bound`);
+    }
+  };
+
   /** Runs `fn` against each server in this run's order, with RSS sampling and CPU accounting. */
   const measure = async (
     phase: string,
@@ -300,12 +328,8 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
       const t = targets[who];
       if (!t || isInterrupted() || (o.only && who !== o.only)) continue;
       await syncFs(ctx.base);
-      const cpuOf = (pids: number[]) => pids.reduce((s, p) => s + cpuSeconds(p), 0);
-      const serverCpu0 = cpuOf(t.pids());
-      const clientCpu0 = cpuSeconds('self');
       const extraCpu0 = Object.fromEntries(Object.entries(o.alsoCpu ?? {}).map(([k, pids]) => [k, cpuOf(pids())]));
-      const machine = watchMachine(() => [...ctx.live, ...(ctx.prosody ? [ctx.prosody.pid()] : [])]);
-      const t0 = performance.now();
+      const accounted = account(() => t.pids());
       const rss = sampleRss(() => t.pids(), 20);
       let value: number | undefined;
       try {
@@ -314,23 +338,17 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
         notes.push(`${phase} ${who}: ${(e as Error).message.split('\n')[0]}`);
       }
       const peak = rss.stop();
-      const wall = (performance.now() - t0) / 1000;
+      const a = accounted();
       const phaseCpu = (cpu[phase] ??= {});
-      phaseCpu[who] = cpuOf(t.pids()) - serverCpu0;
-      const clientCpu = cpuSeconds('self') - clientCpu0;
-      phaseCpu[`${who}.client`] = clientCpu;
-      phaseCpu[`${who}.wall`] = wall;
-      // Share of all cores used by processes that are not ours while this figure was taken.
-      phaseCpu[`${who}.otherShare`] = machine.stop().otherShare;
+      phaseCpu[who] = a.server;
+      phaseCpu[`${who}.client`] = a.client;
+      phaseCpu[`${who}.wall`] = a.wall;
+      phaseCpu[`${who}.otherShare`] = a.otherShare;
       for (const [k, pids] of Object.entries(o.alsoCpu ?? {})) phaseCpu[`${who}.${k}`] = cpuOf(pids()) - (extraCpu0[k] ?? 0);
-      // The client runs in this process and its children (wrk, HEAD load): near one core each
-      // for the single-threaded parts means the figure may be the client's, not the server's.
-      if (value !== undefined && wall > 0.5 && clientCpu / wall > 0.9 && phase !== 'get64k' && phase !== 'head') {
-        notes.push(`${phase} ${who}: the client used ${((clientCpu / wall) * 100).toFixed(0)} % of a core — the figure may be client-bound`);
-      }
+      if (value !== undefined) noteIfClientBound(phase, who, a);
       set(`rss.${phase}`, who, peak.peakKiB / 1024);
       if (value !== undefined) set(phase, who, value);
-      log(`  ${phase.padEnd(7)} ${who.padEnd(5)} ${value === undefined ? '—' : value.toFixed(1)}  (peak RSS ${(peak.peakKiB / 1024).toFixed(1)} MiB, ${wall.toFixed(1)} s)`);
+      log(`  ${phase.padEnd(7)} ${who.padEnd(5)} ${value === undefined ? '—' : value.toFixed(1)}  (peak RSS ${(peak.peakKiB / 1024).toFixed(1)} MiB, ${a.wall.toFixed(1)} s)`);
     }
   };
 
@@ -369,7 +387,7 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
     for (const who of ['nginx-root', 'serve-repo']) rmBigFiles(join(runDir, who));
 
     if (opts.phases.has('put64k')) {
-      // The reference in the same run: how far the cheapest Node upload server gets here.
+      // The reference in the same run: how far a minimal node:http upload server gets here.
       const bareRound = async () => {
         if (opts.nginxOnly) return;
         await syncFs(ctx.base);
@@ -378,10 +396,12 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
           bare = await startBareNode(mkdirOf(join(runDir, 'bare-node-root')));
           const { port, pid } = bare;
           ctx.live.add(pid); // ours, not machine noise
-          const cpu0 = cpuSeconds(pid);
+          const accounted = account(() => [pid]);
           const { perSec } = await smallPuts((name) => ({ put: `http://127.0.0.1:${port}/${name}`, get: '' }), opts.smallCount);
-          bareNode = { put64k: perSec, cpuSeconds: cpuSeconds(pid) - cpu0 };
-          log(`  put64k  bare node ${perSec.toFixed(1)}  (reference: node:http, temp file + rename, no checks, no fsync)`);
+          const a = accounted();
+          bareNode = { put64k: perSec, cpuSeconds: a.server, clientCpuSeconds: a.client, wallSeconds: a.wall, otherShare: a.otherShare };
+          noteIfClientBound('put64k', 'bare node', a);
+          log(`  put64k  bare node ${perSec.toFixed(1)}  (reference: minimal node:http, temp file + rename, no checks, no fsync)`);
         } catch (e) {
           notes.push(`put64k bare node: ${(e as Error).message.split('\n')[0]}`);
         } finally {

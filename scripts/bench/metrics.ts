@@ -111,7 +111,7 @@ export function summarize(runs: readonly RunFigures[]): SummaryRow[] {
 export interface BareNodeSummary {
   /** Median files/s of the bare node:http server (scripts/bench/bare-node.ts). */
   put64k: number;
-  /** Median of the per-run ratios bare / nginx: how far the cheapest Node server got next to nginx. */
+  /** Median of the per-run ratios bare / nginx: how far a minimal node:http server got next to nginx. */
   ofNginx?: number;
   /** Median of the per-run ratios serve / bare: what serve's own work leaves of that. */
   serveOfBare?: number;

@@ -22,9 +22,10 @@ export interface RunRecord {
   noise: MachineNoise;
   /**
    * The 64 KiB PUT phase against the bare Node server (scripts/bench/bare-node.ts), same count:
-   * files/s, and its CPU seconds with the warm-up included (like `cpu.put64k` of the servers).
+   * files/s, and, with the warm-up included like `cpu.put64k` of the servers, its CPU seconds,
+   * the client's, the wall time and the share of all cores used by unrelated processes.
    */
-  bareNode?: { put64k: number; cpuSeconds: number };
+  bareNode?: { put64k: number; cpuSeconds: number; clientCpuSeconds: number; wallSeconds: number; otherShare: number };
 }
 
 export interface BenchResult {
@@ -39,7 +40,7 @@ export interface BenchResult {
   ceiling?: Ceiling;
   /** Slots/s through the same Prosody with a component that does nothing. */
   slotCeiling?: SlotCeiling;
-  /** 64 KiB PUTs/s of the cheapest Node upload server, and ratios from the same runs. */
+  /** 64 KiB PUTs/s of a minimal node:http upload server, and ratios from the same runs. */
   bareNode?: BareNodeSummary;
   runs: RunRecord[];
   summary: SummaryRow[];
@@ -141,7 +142,7 @@ export function renderSummary(r: BenchResult): string {
   }
   if (r.bareNode) {
     const b = r.bareNode;
-    lines.push(`bare node reference (node:http, temp file + rename, sync fs, no checks, no fsync): 64 KiB PUT ${fmt(b.put64k, '')} files/s, ` +
+    lines.push(`bare node reference (minimal node:http, temp file + rename, sync fs, no checks, no fsync): 64 KiB PUT ${fmt(b.put64k, '')} files/s, ` +
       `${pct(b.ofNginx)} of nginx; serve reached ${pct(b.serveOfBare)} of it`);
   }
   lines.push(`machine: ${noiseLine(r.noise)}`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isReadyLine, serveConfigXml } from './serve.ts';
+import { isReadyLine, lineSplitter, serveConfigXml } from './serve.ts';
 import { loadSettings } from '../../src/config/load.ts';
 
 test('the generated openfire.xml means to the config loader what the bench intends', async () => {
@@ -43,4 +43,17 @@ test('only a JSON line whose msg is "ready" counts as serve being ready', () => 
   assert.equal(isReadyLine('{"level":"info","msg":"xmpp online","state":"ready"}'), false);
   assert.equal(isReadyLine('{"msg":"ready"'), false); // cut off
   assert.equal(isReadyLine('ready'), false);
+});
+
+test('lines cut between chunks come out whole, UTF-8 characters too; the unterminated rest waits', () => {
+  const split = lineSplitter();
+  const bytes = Buffer.from('{"msg":"x","file":"é"}\n{"msg":"ready"}\n{"msg":"la');
+  const cutInCharacter = bytes.indexOf(Buffer.from('é')) + 1;
+  const cutInReady = bytes.indexOf('ready') + 2;
+  assert.deepEqual(split(bytes.subarray(0, cutInCharacter)), []);
+  assert.deepEqual(split(bytes.subarray(cutInCharacter, cutInReady)), ['{"msg":"x","file":"é"}']);
+  const lines = split(bytes.subarray(cutInReady));
+  assert.deepEqual(lines, ['{"msg":"ready"}']);
+  assert.equal(isReadyLine(lines[0]!), true);
+  assert.deepEqual(split(Buffer.from('st"}\n')), ['{"msg":"last"}']);
 });

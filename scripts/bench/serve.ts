@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { spawnTracked, stopTracked } from './cleanup.ts';
 import { freePort } from './ports.ts';
@@ -106,6 +107,25 @@ export function serveConfigXml(cfg: ServeConfig): string {
 }
 
 /**
+ * Turns the chunks of a byte stream into whole lines: a line (or a UTF-8 character) cut between
+ * two chunks comes out whole; an unterminated last piece waits for the next chunk.
+ *
+ * @example
+ * const split = lineSplitter();
+ * split(Buffer.from('{"msg":"a"}\n{"msg":"re')); // ['{"msg":"a"}']
+ * split(Buffer.from('ady"}\n')); // ['{"msg":"ready"}']
+ */
+export function lineSplitter(): (chunk: Buffer) => string[] {
+  const decoder = new StringDecoder('utf8');
+  let partial = '';
+  return (chunk) => {
+    const lines = (partial + decoder.write(chunk)).split('\n');
+    partial = lines.pop() ?? '';
+    return lines;
+  };
+}
+
+/**
  * Whether one line of serve's stdout is its "ready" log line (JSON with msg "ready").
  *
  * @example
@@ -175,16 +195,14 @@ export async function startServe(opts: {
   const readyMs = await new Promise<number>((resolve, reject) => {
     const timeout = opts.readyTimeoutMs ?? 15_000;
     const timer = setTimeout(() => fail(new Error(`no "ready" line within ${timeout} ms`)), timeout);
-    let partial = '';
+    const split = lineSplitter();
     const fail = (e: Error) => {
       clearTimeout(timer);
       child.stdout!.off('data', watch);
       reject(e);
     };
     const watch = (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) {
+      for (const line of split(chunk)) {
         if (tail.length < 4000) tail += line + '\n';
         if (isReadyLine(line)) {
           clearTimeout(timer);
@@ -198,7 +216,8 @@ export async function startServe(opts: {
     child.stderr!.on('data', (c: Buffer) => {
       if (tail.length < 4000) tail += c.toString();
     });
-    child.once('exit', (code, signal) => fail(new Error(`serve exited (${signal ?? code}) before ready`)));
+    // 'close', not 'exit': it comes after stdout has ended, so serve's last words are in `tail`.
+    child.once('close', (code, signal) => fail(new Error(`serve exited (${signal ?? code}) before ready`)));
     child.once('error', (e) => fail(e));
   }).catch(async (e: Error) => {
     await stopTracked(child, 500);
