@@ -50,6 +50,16 @@ const meta = (over: Partial<UploadMeta> = {}): Omit<UploadMeta, 'storedAt'> => (
   ...over,
 });
 
+/** Each upload reads back as `text`, and the store's tmp/ holds nothing. */
+async function assertPublishedWhole(store: FsStore, dir: string, uploads: readonly { id: string }[], text: string, emptyTmp: string): Promise<void> {
+  for (const m of uploads) {
+    const got = await store.read(m.id);
+    assert.ok(got?.bytes, m.id);
+    assert.equal(Buffer.from(got.bytes).toString(), text);
+  }
+  assert.deepEqual(await readdir(join(dir, 'tmp')), [], emptyTmp);
+}
+
 async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
   yield b;
 }
@@ -140,12 +150,7 @@ describe('fs store specifics', () => {
       await store.write(c, once(Buffer.from('hello')));
       // The two publishes of d race on the thread pool: their answers come back in either order.
       assert.deepEqual([asked[0], ...asked.slice(1, 3).sort(), ...asked.slice(3)], ['renamed', 'exists', 'renamed', 'unsupported'], 'not asked again once refused');
-      for (const m of [a, b, c]) {
-        const got = await store.read(m.id);
-        assert.ok(got?.bytes, m.id);
-        assert.equal(Buffer.from(got.bytes).toString(), 'hello');
-      }
-      assert.deepEqual(await readdir(join(dir, 'tmp')), [], 'no temp file left by either publish');
+      await assertPublishedWhole(store, dir, [a, b, c], 'hello', 'no temp file left by either publish');
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });
@@ -395,12 +400,7 @@ describe('fs store specifics', () => {
       await store.write(c, once(Buffer.from('hello')));
       assert.deepEqual(asked, ['real', 'real', 'real', 'full', 'unsupported'], 'not asked again once refused');
       assert.deepEqual(new Set(durables), new Set([true]), 'a durable store syncs in the job');
-      for (const m of [a, b, c]) {
-        const got = await store.read(m.id);
-        assert.ok(got?.bytes, m.id);
-        assert.equal(Buffer.from(got.bytes).toString(), 'hello');
-      }
-      assert.deepEqual(await readdir(join(dir, 'tmp')), [], 'no temp file left');
+      await assertPublishedWhole(store, dir, [a, b, c], 'hello', 'no temp file left');
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });
