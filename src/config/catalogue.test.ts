@@ -58,11 +58,28 @@ test('seed defaults', () => {
   assert.equal(catalogue.slotLifetime.default(ctx()), '300s');
 });
 
-test('sizes, durations and -1 = unlimited', () => {
+test('dailyQuota defaults to 10 × maxFileSize, 1G when maxFileSize is unlimited', () => {
+  const at = (max: string | undefined): string | undefined =>
+    catalogue.dailyQuota.default({ value: (k) => (k === 'maxFileSize' ? max : undefined), hostname: () => 'h' });
+  assert.equal(at(undefined), String(10 * 52428800));
+  assert.equal(at('10M'), String(10 * 10 * 1024 * 1024));
+  assert.equal(at('-1'), '1G');
+  assert.equal(at('0'), '1G');
+});
+
+test('sizes, durations and 0 or less = unlimited', () => {
   assert.equal(ok('maxFileSize', '50M'), 52428800);
+  // The Openfire plugin's rule for every size limit: 0 or any negative number means no limit.
   assert.equal(ok('maxFileSize', '-1'), -1);
+  assert.equal(ok('maxFileSize', '-2'), -1);
+  assert.equal(ok('maxFileSize', '0'), -1);
+  assert.equal(ok('dailyQuota', '0'), -1);
   bad('maxFileSize', 'big', /not a size/);
-  bad('maxFileSize', '-2', /not a size/);
+  bad('maxFileSize', '-2.5', /not a size/);
+  assert.equal(ok('minUploadRate', '4K'), 4096);
+  assert.deepEqual(ok('trustedProxies', '10.0.0.0/8, ::1'), ['10.0.0.0/8', '::1/128']);
+  bad('trustedProxies', '10.0.0.0/33', /prefix length/);
+  bad('trustedProxies', 'proxy.example.org', /not an IP address/);
   assert.equal(ok('slotLifetime', '5m'), 300_000);
   assert.equal(ok('shutdownTimeout', '0'), 0);
   bad('slotLifetime', '0', /shorter than 1s/);

@@ -9,12 +9,14 @@ import type { Purpose } from '../slots/slot.ts';
 /** Upload purposes (XEP-0363 §purpose), for maxAgePurposes. */
 const PURPOSES = ['message', 'ephemeral', 'profile', 'permanent'] as const;
 import {
+  addressBlockType,
   booleanType,
   domainOrStarType,
   domainType,
   durationType,
   enumType,
   hostType,
+  integerType,
   isDomainName,
   listType,
   originType,
@@ -250,11 +252,48 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     help: 'How long the upload (PUT) URL of a slot stays valid.',
     restart: false,
   }),
+  minUploadRate: define('minUploadRate', {
+    value: sizeType({ unlimited: true }),
+    default: '4K',
+    defaultText: '4K (4 KiB per second)',
+    ruleNote: 'bytes per second',
+    help: 'Slowest average upload rate accepted: an upload must end within max(60 s, slot size ÷ this rate), or it is cut off (408) and its temp file removed.',
+    restart: false,
+  }),
+  idleTimeout: define('idleTimeout', {
+    value: durationType({ min: 1000, max: 86_400_000 }),
+    default: '60s',
+    help: 'A connection or upload that moves no byte for this long is closed (an upload gets 408 first).',
+    restart: false,
+  }),
   corsOrigins: define('corsOrigins', {
     value: listType(originType()),
     default: '*',
     help: 'Web origins allowed to upload and download (CORS); * allows any.',
     restart: false,
+  }),
+  maxConnections: define('maxConnections', {
+    value: integerType(-1, 1_000_000),
+    defaultText: 'derived from the open-file limit, keeping descriptors in reserve for the repository and index',
+    ruleNote: '0 or less = unlimited',
+    help: 'Most HTTP connections open at once; beyond it new requests get 503 with Retry-After and idle connections are closed first.',
+    restart: true,
+    unset: undefined,
+  }),
+  maxConnectionsPerAddress: define('maxConnectionsPerAddress', {
+    value: integerType(-1, 1_000_000),
+    defaultText: 'a quarter of maxConnections, at most 256',
+    ruleNote: '0 or less = unlimited',
+    help: 'Most HTTP connections open at once from one client address (behind trustedProxies: the forwarded address).',
+    restart: true,
+    unset: undefined,
+  }),
+  trustedProxies: define('trustedProxies', {
+    value: listType(addressBlockType()),
+    defaultText: 'none: every client is the address it connects from',
+    help: 'Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For / Forwarded header names the real client, for the per-address connection limit and the log.',
+    restart: false,
+    unset: [],
   }),
   tlsCertificate: define('tlsCertificate', {
     value: pathType(),
@@ -316,7 +355,17 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   }),
   dailyQuota: define('dailyQuota', {
     value: sizeType({ unlimited: true }),
-    defaultText: 'unset: no quota',
+    default: (ctx) => {
+      const max = ctx.value('maxFileSize');
+      let limit = 52_428_800;
+      try {
+        if (max !== undefined) limit = sizeType({ unlimited: true }).parse(max);
+      } catch {
+        // an invalid maxFileSize is reported on its own
+      }
+      return limit < 0 ? '1G' : String(limit * 10);
+    },
+    defaultText: '10 × maxFileSize (1G when maxFileSize is unlimited); 0 or less = no quota',
     help: 'Bytes one user (bare JID) may upload in any 24 hours; the refusal says when to retry. Uploads stored while no per-user quota was set count once purge has run (it indexes them).',
     restart: false,
     unset: undefined,
@@ -328,6 +377,26 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     restart: false,
     unset: undefined,
   }),
+  slotRequestRate: define('slotRequestRate', {
+    value: integerType(-1, 1_000_000),
+    default: '60',
+    ruleNote: 'slot requests per minute; 0 or less = unlimited',
+    help: 'Slot requests one user (bare JID) may make per minute on average; beyond it they are refused (wait, resource-constraint) with a retry time.',
+    restart: false,
+  }),
+  slotRequestBurst: define('slotRequestBurst', {
+    value: integerType(1, 1_000_000),
+    default: '20',
+    help: 'Slot requests one user may make at once before slotRequestRate applies (a client sending many pictures).',
+    restart: false,
+  }),
+  maxPendingSlots: define('maxPendingSlots', {
+    value: integerType(-1, 1_000_000),
+    default: '50',
+    ruleNote: '0 or less = unlimited',
+    help: 'Slots one user may hold unused (issued, not yet uploaded, within slotLifetime); beyond it requests are refused (wait, resource-constraint).',
+    restart: false,
+  }),
   adminPort: define('adminPort', {
     value: { ...portType(), rule: 'a port number from 0 to 65535', parse: (t: string) => (t === '0' ? 0 : portType().parse(t)) },
     default: '7444',
@@ -338,7 +407,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   adminSocket: define('adminSocket', {
     value: pathType(),
     defaultText: 'none',
-    ruleNote: 'created with mode 0660; fileupload status prefers it over adminPort',
+    ruleNote: 'created with mode 0600 (the service user and root); fileupload status prefers it over adminPort',
     help: 'Unix socket for the admin API, in addition to adminPort (set adminPort to 0 for the socket only).',
     restart: true,
     unset: undefined,

@@ -31,8 +31,18 @@ export interface Settings {
   slotSecret: string | undefined;
   /** How long a slot's PUT URL stays valid (ms). */
   slotLifetime: number;
+  /** Slowest average upload rate (bytes/s): an upload's deadline is max(60 s, size ÷ rate); -1 = none. */
+  minUploadRate: number;
+  /** A connection or upload that moves no byte for this long is closed (ms). */
+  idleTimeout: number;
   /** CORS allowed origins; ['*'] = any. */
   corsOrigins: string[];
+  /** Most HTTP connections at once; undefined = derived from RLIMIT_NOFILE; ≤ 0 = unlimited. */
+  maxConnections: number | undefined;
+  /** Most HTTP connections at once from one client address; undefined = derived; ≤ 0 = unlimited. */
+  maxConnectionsPerAddress: number | undefined;
+  /** Reverse proxies whose forwarded-address headers are believed, as `addr/bits` blocks. */
+  trustedProxies: string[];
   /** PEM certificate (chain) path; with tlsKey, the endpoint speaks HTTPS. */
   tlsCertificate: string | undefined;
   /** PEM private key path. */
@@ -49,10 +59,16 @@ export interface Settings {
   maxRepoSize: number | undefined;
   /** Bytes one bare JID may have stored; undefined or -1 = no quota. */
   userQuota: number | undefined;
-  /** Bytes one bare JID may upload in a rolling 24 h; undefined or -1 = no quota. */
+  /** Bytes one bare JID may upload in a rolling 24 h (default 10 × maxFileSize); undefined or -1 = no quota. */
   dailyQuota: number | undefined;
   /** Bytes the repository may hold (slots refused beyond); undefined or -1 = no quota. */
   globalQuota: number | undefined;
+  /** Slot requests per user per minute (token bucket refill); ≤ 0 = unlimited. */
+  slotRequestRate: number;
+  /** Token bucket size of slotRequestRate. */
+  slotRequestBurst: number;
+  /** Unused slots one user may hold at once; ≤ 0 = unlimited. */
+  maxPendingSlots: number;
   /** Loopback TCP port of the admin API (/metrics, /status); 0 = none. */
   adminPort: number;
   /** Unix socket of the admin API; undefined = none. */

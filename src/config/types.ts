@@ -79,21 +79,24 @@ export function integerType(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE
 }
 
 /**
- * A size in bytes (see {@link parseSize}); with `unlimited`, `-1` means no limit.
+ * A size in bytes (see {@link parseSize}). With `unlimited`, the Openfire plugin's rule for every
+ * size limit: 0 or any negative whole number means no limit, and parses to -1.
  *
  * @example
  * sizeType({ unlimited: true }).parse('50M'); // 52428800
- * sizeType({ unlimited: true }).parse('-1');  // -1
+ * sizeType({ unlimited: true }).parse('0');   // -1
+ * sizeType({ unlimited: true }).parse('-5');  // -1
  */
 export function sizeType(opts: { unlimited?: boolean; min?: number } = {}): ValueType<number> {
   const min = opts.min ?? 0;
-  const rule = `${SIZE_RULE}${min > 0 ? `; at least ${min}` : ''}${opts.unlimited ? '; -1 = unlimited' : ''}`;
+  const rule = `${SIZE_RULE}${min > 0 ? `; at least ${min}` : ''}${opts.unlimited ? '; 0 or less = unlimited' : ''}`;
   return {
     type: 'size',
     rule,
     parse: (t) => {
-      if (opts.unlimited && t === '-1') return -1;
+      if (opts.unlimited && /^-\d+$/.test(t)) return -1;
       const n = unit(() => parseSize(t));
+      if (opts.unlimited && n === 0) return -1;
       if (n < min) fail(`${t} is less than ${min} bytes`);
       return n;
     },
@@ -332,5 +335,28 @@ export function domainOrStarType(): ValueType<string> {
     type: 'domain',
     rule: '* or a domain name',
     parse: (t) => (t === '*' || isDomainName(t) ? t : fail(`"${t}" is not * or a domain name`)),
+  };
+}
+
+/**
+ * An IP address or an address block in CIDR notation (IPv4 or IPv6), normalised to `addr/bits`.
+ *
+ * @example
+ * addressBlockType().parse('10.0.0.0/8'); // '10.0.0.0/8'
+ * addressBlockType().parse('::1');        // '::1/128'
+ */
+export function addressBlockType(): ValueType<string> {
+  return {
+    type: 'string',
+    rule: 'an IP address or CIDR block, e.g. 127.0.0.1, 10.0.0.0/8 or ::1',
+    parse: (t) => {
+      const [addr = '', bits, extra] = t.split('/');
+      const family = isIP(addr);
+      if (family === 0 || extra !== undefined) fail(`"${t}" is not an IP address or CIDR block`);
+      const max = family === 4 ? 32 : 128;
+      if (bits === undefined) return `${addr}/${max}`;
+      if (!/^\d{1,3}$/.test(bits) || Number(bits) > max) fail(`"${t}": the prefix length must be 0 to ${max}`);
+      return `${addr}/${Number(bits)}`;
+    },
   };
 }
