@@ -10,6 +10,7 @@ import { baseUrl, encodePathSegment } from '../slots/urls.ts';
 import { StoreError, UploadExistsError } from '../storage/errors.ts';
 import { requestBody } from './request-body.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
+import { requestRemote } from './connection-limit.ts';
 
 /**
  * PUT {root}/{id}/{filename}?t={token}: checks everything that can be checked before reading a
@@ -47,7 +48,7 @@ async function handlePut(
 ): Promise<void> {
   const { settings, store, logger, hooks } = deps;
   const cors = corsHeaders(incoming.headers.origin, settings.corsOrigins, false);
-  const remote = incoming.socket.remoteAddress;
+  const remote = requestRemote(incoming);
   let id: string | undefined;
   let received = 0;
   let handedOver = false; // the body went by splice: the connection closes after the answer

@@ -11,6 +11,14 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { LiveState } from './live.ts';
+import { ConnectionGuard } from '../http/connection-limit.ts';
+
+/**
+ * Connection caps of each admin listener: a scraper and a few status views need a handful; a
+ * local user holding sockets open must not take descriptors serve needs (these are part of the
+ * descriptors the HTTP endpoint's derived cap keeps in reserve).
+ */
+const ADMIN_CONNECTION_LIMITS = { max: 32, perAddress: 8 };
 
 /** Where the admin API listens: a TCP port on a host, or a unix socket. */
 export type AdminTarget = { host: string; port: number } | { socketPath: string };
@@ -125,6 +133,21 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
+  const guard = new ConnectionGuard({
+    listener: 'admin',
+    limits: () => ADMIN_CONNECTION_LIMITS,
+    maxLingering: 8,
+    ...(options.log ? { logger: options.log } : {}),
+  });
+  guard.attach(server);
+  server.prependListener('request', (req, res) => guard.request(req, res));
+  server.once('listening', () => {
+    const unwatch = live.watchConnections('admin', () => guard.figures());
+    server.once('close', () => {
+      guard.stop();
+      unwatch();
+    });
+  });
 
   if (socketPath !== undefined) {
     await clearStaleSocket(socketPath);

@@ -110,6 +110,20 @@ export interface ClusterFigures {
   holderSince: number | null;
 }
 
+/** One listener's connections (see the Limits section of fileupload-serve(1)). */
+export interface ConnectionFigures {
+  /** Connections open now. */
+  open: number;
+  /** The global cap; null = none. */
+  max: number | null;
+  /** The per-address cap; null = none. */
+  perAddressMax: number | null;
+  /** Refused since start, by reason: global (cap reached), address (one address's cap), forwarded (a client behind a trusted proxy over its cap). */
+  refused: Record<string, number>;
+  /** Idle connections closed to make room near the global cap. */
+  evicted: number;
+}
+
 /** One recorded error. */
 export interface ErrorEntry {
   at: number;
@@ -161,6 +175,8 @@ export interface StatusSnapshot {
   errors: ErrorEntry[];
   /** The component holder of a cluster node; null on a single node (absent from older serves). */
   cluster?: ClusterFigures | null;
+  /** Connections by listener: `http` (the endpoint) and `admin` (absent from older serves). */
+  connections?: Record<string, ConnectionFigures>;
 }
 
 /**
