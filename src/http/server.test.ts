@@ -8,6 +8,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { request as httpsRequest } from 'node:https';
 import { request } from 'node:http';
 import { startKit, type Kit } from '../../test/support/http-kit.ts';
+import { SOCKET_IDLE_GRACE_MS } from './server.ts';
+import type { Socket } from 'node:net';
 
 /** Serves HTTPS and answers which certificate a new connection gets. */
 function servedCommonName(origin: string): Promise<string> {
@@ -167,6 +169,30 @@ describe('graceful drain', () => {
       assert.ok('error' in seen || seen.status === 503, `the client is told to retry or sees the end: ${JSON.stringify(seen)}`);
       assert.deepEqual(await readdir(join(kit.dir, 'tmp')), []);
       assert.equal(await kit.store.stat(s.id), undefined);
+    } finally {
+      await kit.stop();
+    }
+  });
+});
+
+describe('idle timeout', () => {
+  test('sockets time out at idleTimeout plus a grace; a reload applies a new idleTimeout to open connections too', async () => {
+    const kit = await startKit({ settings: { idleTimeout: 60_000 } });
+    try {
+      const raw = kit.server.server;
+      assert.equal(raw.timeout, 60_000 + SOCKET_IDLE_GRACE_MS);
+      let seen: Socket | undefined;
+      raw.on('connection', (s: Socket) => (seen = s));
+      const s = kit.slot({ size: 200_000 });
+      const up = slowPut(s.put, Buffer.alloc(100_000, 1));
+      await until(() => kit.app.gate.activeUploads === 1, 'upload running');
+      assert.equal(seen?.timeout, 60_000 + SOCKET_IDLE_GRACE_MS);
+      kit.settings.idleTimeout = 10_000;
+      kit.server.reloadTimeouts();
+      assert.equal(raw.timeout, 10_000 + SOCKET_IDLE_GRACE_MS);
+      assert.equal(seen?.timeout, 10_000 + SOCKET_IDLE_GRACE_MS, 'the running upload has the new timeout');
+      up.finish(Buffer.alloc(100_000, 2));
+      assert.deepEqual(await up.result, { status: 201 });
     } finally {
       await kit.stop();
     }

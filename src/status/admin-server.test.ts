@@ -206,3 +206,37 @@ test('startAdminServers: every configured listener, none when off, all or nothin
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('connection caps: a local flood of idle sockets from one address is refused, /metrics still answers another', async () => {
+  const { live, registry } = setup();
+  const admin = await startAdminServer({ live, registry, port: 0 });
+  const port = (admin.target as { port: number }).port;
+  const sockets: import('node:net').Socket[] = [];
+  const { connect: tcp } = await import('node:net');
+  try {
+    const closed: boolean[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = tcp({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      const n = sockets.push(s) - 1;
+      closed[n] = false;
+      s.on('error', () => {});
+      s.resume();
+      s.once('close', () => (closed[n] = true));
+      await new Promise<void>((resolve) => {
+        s.once('connect', () => resolve());
+        s.once('close', () => resolve());
+      });
+    }
+    // The refused ones close within a moment; the capped number stays open.
+    for (let i = 0; i < 100 && closed.filter(Boolean).length < 12; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(closed.filter(Boolean).length, 12);
+    const metrics = await get(admin.url, '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.equal(sample(metrics.body, 'fileupload_connections_refused_total', { listener: 'admin', reason: 'address' }), 12);
+    assert.equal(sample(metrics.body, 'fileupload_connections_open', { listener: 'admin' }), 9, 'the flood and this scrape');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await admin.close();
+  }
+  assert.equal(live.snapshot().connections?.admin, undefined, 'a closed listener is no longer shown');
+});
