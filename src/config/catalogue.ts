@@ -284,7 +284,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     value: integerType(-1, 1_000_000),
     defaultText: 'a quarter of maxConnections (of its derived value when that is unlimited), at most 256',
     ruleNote: '0 or less = unlimited',
-    help: 'Most HTTP connections open at once from one client address (behind trustedProxies: requests in progress per forwarded address); beyond it 503 with Retry-After.',
+    help: 'Most HTTP connections open at once from one client address (an IPv6 client: its /64; behind trustedProxies: requests in progress per forwarded address); beyond it 503 with Retry-After.',
     restart: false,
     unset: undefined,
   }),

@@ -17,7 +17,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server, Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.ts';
-import { AddressSet, clientAddress } from './forwarded.ts';
+import { AddressSet, addressKey, clientAddress } from './forwarded.ts';
 
 /** Descriptors kept out of the derived global cap: the process itself, the repository and index
  * (journals, locks, purge), the XMPP connection, the admin API and refusals being answered. */
@@ -199,7 +199,7 @@ export class ConnectionGuard {
   readonly #conns = new Set<Conn>();
   /** Connections without a request being answered, longest idle first. */
   readonly #idle = new Set<Conn>();
-  /** Connections (or, for forwarded clients, requests) per client address. */
+  /** Connections (or, for forwarded clients, requests) per client address (see addressKey). */
   readonly #byAddress = new Map<string, number>();
   /** Evicted connections not closed yet. */
   #closing = 0;
@@ -243,7 +243,7 @@ export class ConnectionGuard {
     const { max, perAddress } = this.#options.limits();
     const peer = socket.remoteAddress;
     const proxy = this.#trustedSet().has(peer);
-    const address = proxy ? undefined : peer;
+    const address = proxy || peer === undefined ? undefined : addressKey(peer);
     if (address !== undefined && (this.#byAddress.get(address) ?? 0) >= perAddress) return this.#refuse(socket, 'address', address);
     let open = this.#conns.size - this.#closing;
     // Near the cap (the last eighth), the longest-idle connection makes room for the new one.
@@ -278,8 +278,9 @@ export class ConnectionGuard {
       const client = clientAddress(socket.remoteAddress, req.headers, this.#trustedSet());
       if (client !== undefined && client !== socket.remoteAddress) {
         forwardedRemotes.set(req, client);
-        if ((this.#byAddress.get(client) ?? 0) >= this.#options.limits().perAddress) {
-          this.#note('forwarded', client);
+        const key = addressKey(client);
+        if ((this.#byAddress.get(key) ?? 0) >= this.#options.limits().perAddress) {
+          this.#note('forwarded', key);
           res.writeHead(503, {
             'Content-Type': 'text/plain; charset=utf-8',
             'Retry-After': String(RETRY_AFTER_SECONDS),
@@ -289,8 +290,8 @@ export class ConnectionGuard {
           res.end(REFUSAL_BODY);
           return true;
         }
-        forwarded = client;
-        this.#byAddress.set(client, (this.#byAddress.get(client) ?? 0) + 1);
+        forwarded = key;
+        this.#byAddress.set(key, (this.#byAddress.get(key) ?? 0) + 1);
       }
     }
     if (conn.active++ === 0) this.#idle.delete(conn);

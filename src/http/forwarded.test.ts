@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AddressSet, clientAddress, forwardedFor, xForwardedFor } from './forwarded.ts';
+import { AddressSet, addressKey, clientAddress, forwardedFor, xForwardedFor } from './forwarded.ts';
 
 test('AddressSet matches addresses and blocks of both families, IPv4-mapped addresses as IPv4', () => {
   const set = new AddressSet(['10.0.0.0/8', '192.0.2.7/32', '2001:db8::/32', '::1/128']);
@@ -57,4 +57,21 @@ test('clientAddress: the rightmost hop that is not a trusted proxy, only from a 
   assert.equal(from('10.0.0.1', { forwarded: 'for=6.6.6.6, for=203.0.113.9' }), '203.0.113.9');
   assert.equal(from('10.0.0.1', { forwarded: 'for=6.6.6.6', 'x-forwarded-for': '203.0.113.7' }), '203.0.113.7');
   assert.equal(from('10.0.0.1', { forwarded: 'for=_hidden' }), '10.0.0.1');
+});
+
+test('addressKey: IPv4 as it is, IPv4-mapped as IPv4, IPv6 by its /64', () => {
+  assert.equal(addressKey('203.0.113.7'), '203.0.113.7');
+  assert.equal(addressKey('::ffff:203.0.113.7'), '203.0.113.7');
+  assert.equal(addressKey('::FFFF:203.0.113.7'), '203.0.113.7');
+  assert.equal(addressKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  assert.equal(addressKey('2001:0db8:0001:0002:ffff:ffff:ffff:ffff'), '2001:db8:1:2::/64');
+  assert.equal(addressKey('2001:db8::1'), '2001:db8:0:0::/64');
+  assert.equal(addressKey('2001:db8:0:0:1::'), '2001:db8:0:0::/64');
+  assert.equal(addressKey('::1'), '0:0:0:0::/64');
+  assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  assert.equal(addressKey('64:ff9b::192.0.2.1'), '64:ff9b:0:0::/64');
+  assert.equal(addressKey('1:2:3:4:5:6:7::'), '1:2:3:4::/64');
+  // Two addresses of one /64 share a key; neighbouring /64s do not.
+  assert.equal(addressKey('2001:db8:1:2::a'), addressKey('2001:db8:1:2:ffff::b'));
+  assert.notEqual(addressKey('2001:db8:1:2::a'), addressKey('2001:db8:1:3::a'));
 });

@@ -105,6 +105,35 @@ export function clientAddress(
   return client;
 }
 
+/**
+ * The key one client's connections are counted under: an IPv4 address as it is (also when
+ * written IPv4-mapped), an IPv6 address by its /64 (one host or one home network gets a whole
+ * /64, and picks addresses from it freely).
+ *
+ * @example
+ * addressKey('::ffff:203.0.113.7');         // '203.0.113.7'
+ * addressKey('2001:db8:1:2:aaaa::1');       // '2001:db8:1:2::/64'
+ */
+export function addressKey(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped?.[1] !== undefined) return mapped[1];
+  if (isIP(address) !== 6) return address;
+  const plain = address.split('%')[0] ?? address;
+  const [head = '', tail] = plain.split('::');
+  const groups = (text: string) => (text === '' ? [] : text.split(':'));
+  const h = groups(head);
+  let first: string[];
+  if (tail === undefined) {
+    first = h;
+  } else {
+    const t = groups(tail);
+    // An IPv4 tail (::ffff:… is handled above; 64:ff9b::1.2.3.4 here) stands for two groups.
+    const tailGroups = t.length + (t.at(-1)?.includes('.') ? 1 : 0);
+    first = [...h, ...Array<string>(Math.max(0, 8 - h.length - tailGroups)).fill('0'), ...t];
+  }
+  return `${first.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+}
+
 /** A repeated header as one list value. */
 function joined(v: string | string[] | undefined): string | undefined {
   if (v === undefined) return undefined;
