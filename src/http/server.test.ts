@@ -9,7 +9,7 @@ import { request as httpsRequest } from 'node:https';
 import { request } from 'node:http';
 import { startKit, type Kit } from '../../test/support/http-kit.ts';
 import { SOCKET_IDLE_GRACE_MS } from './server.ts';
-import type { Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 
 /** Serves HTTPS and answers which certificate a new connection gets. */
 function servedCommonName(origin: string): Promise<string> {
@@ -195,6 +195,49 @@ describe('idle timeout', () => {
       assert.deepEqual(await up.result, { status: 201 });
     } finally {
       await kit.stop();
+    }
+  });
+});
+
+/** A TLS connection from `localAddress`, once its handshake is done; rejects when it is closed before. */
+function tlsOpen(origin: string, localAddress: string): Promise<import('node:tls').TLSSocket> {
+  const url = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const tcp = netConnect({ host: url.hostname, port: Number(url.port), localAddress });
+    tcp.on('error', () => {});
+    const socket = tlsConnect({ socket: tcp, rejectUnauthorized: false, servername: 'localhost' });
+    socket.once('secureConnect', () => resolve(socket));
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed before the handshake')));
+  });
+}
+
+describe('connection caps over TLS', () => {
+  test('over a cap the connection is closed before the handshake; behind a trusted proxy the forwarded client is logged', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fileupload-tls-caps-'));
+    const pair = makeCert(dir, 'caps');
+    const kit = await startKit({ settings: { tlsCertificate: pair.cert, tlsKey: pair.key, maxConnectionsPerAddress: 1 } });
+    const held: import('node:tls').TLSSocket[] = [];
+    try {
+      held.push(await tlsOpen(kit.origin, '127.0.0.2'));
+      await assert.rejects(tlsOpen(kit.origin, '127.0.0.2'));
+      assert.equal(kit.server.connections().refused.address, 1);
+      kit.settings.trustedProxies = ['127.0.0.1/32'];
+      const url = `${kit.origin}${kit.settings.announcedWebContextRoot}/unknown/file.bin`;
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(url, { rejectUnauthorized: false, headers: { 'X-Forwarded-For': '203.0.113.5' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 404);
+      assert.ok(kit.logs.some((l) => l.msg === 'request' && l.remote === '203.0.113.5'), JSON.stringify(kit.logs.filter((l) => l.msg === 'request')));
+    } finally {
+      for (const s of held) s.destroy();
+      await kit.stop();
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
