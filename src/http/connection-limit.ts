@@ -147,6 +147,8 @@ interface Conn {
   active: number;
   idleSince: number;
   evicted: boolean;
+  /** Its responses' 'close' listener (one per connection, not one per request). */
+  responseClosed: () => void;
 }
 
 const kConn = Symbol('connection');
@@ -250,7 +252,21 @@ export class ConnectionGuard {
     if (Number.isFinite(max) && open >= max - Math.floor(max / 8) && this.#evictOne()) open--;
     if (open >= max) return this.#refuse(socket, 'global', peer);
 
-    const conn: Conn = { socket, httpSocket: this.#options.tls ? undefined : socket, address, proxy, active: 0, idleSince: this.#now(), evicted: false };
+    const conn: Conn = {
+      socket,
+      httpSocket: this.#options.tls ? undefined : socket,
+      address,
+      proxy,
+      active: 0,
+      idleSince: this.#now(),
+      evicted: false,
+      responseClosed: () => {
+        if (--conn.active === 0 && !conn.evicted && !socket.destroyed) {
+          conn.idleSince = this.#now();
+          this.#idle.add(conn);
+        }
+      },
+    };
     (socket as Tracked)[kConn] = conn;
     this.#conns.add(conn);
     this.#idle.add(conn);
@@ -295,13 +311,12 @@ export class ConnectionGuard {
       }
     }
     if (conn.active++ === 0) this.#idle.delete(conn);
-    res.once('close', () => {
-      if (forwarded !== undefined) this.#release(forwarded);
-      if (--conn.active === 0 && !conn.evicted && !conn.socket.destroyed) {
-        conn.idleSince = this.#now();
-        this.#idle.add(conn);
-      }
-    });
+    // A response closes once: a plain listener does (once() would wrap it anew per request).
+    res.on('close', conn.responseClosed);
+    if (forwarded !== undefined) {
+      const key = forwarded;
+      res.on('close', () => this.#release(key));
+    }
     return false;
   }
 
