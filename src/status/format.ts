@@ -215,6 +215,15 @@ export function formatSnapshotText(s: StatusSnapshot): string {
     `totals: ${tot.slotsIssued} slots issued, ${byReason(tot.slotsRefused, 'refused')}; ${tot.uploadsCompleted} uploads stored, ` +
       `${byReason(tot.uploadsFailed, 'failed')}; ${formatSize(tot.bytesReceived)} in, ${formatSize(tot.bytesSent)} out`,
   );
+  const connections = Object.entries(s.connections ?? {});
+  if (connections.length > 0) {
+    const cap = (n: number | null) => (n === null ? 'no cap' : String(n));
+    lines.push(
+      `connections: ${connections
+        .map(([listener, c]) => `${listener} ${c.open} open (max ${cap(c.max)}, per address ${cap(c.perAddressMax)}), ${byReason(c.refused, 'refused')}, ${c.evicted} idle closed`)
+        .join('; ')}`,
+    );
+  }
   if (s.errors.length === 0) lines.push('errors: none');
   else {
     lines.push(`errors (latest ${s.errors.length} of ${tot.errors}):`);
