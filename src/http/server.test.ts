@@ -241,3 +241,19 @@ describe('connection caps over TLS', () => {
     }
   });
 });
+
+test('a maxConnections beyond what the open-file limit can serve is warned about at start', async () => {
+  const within = await startKit({ settings: { maxConnections: 100 } });
+  const beyond = await startKit({ settings: { maxConnections: 1_000_000 } });
+  const unlimited = await startKit({ settings: { maxConnections: -1 } });
+  try {
+    const warned = (kit: Kit) => kit.logs.some((l) => l.level === 'warn' && /open-file limit/.test(String(l.msg)));
+    assert.equal(warned(within), false);
+    assert.equal(warned(beyond), true);
+    assert.equal(warned(unlimited), true);
+    assert.equal(beyond.server.connections().max, 1_000_000);
+    assert.equal(unlimited.server.connections().max, null);
+  } finally {
+    await Promise.all([within.stop(), beyond.stop(), unlimited.stop()]);
+  }
+});

@@ -9,7 +9,14 @@ import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
 import type { HttpApp } from './index.ts';
 import { textReply } from './reply.ts';
-import { ConnectionGuard, connectionLimits, openFileLimit, type ConnectionFigures } from './connection-limit.ts';
+import {
+  ConnectionGuard,
+  connectionLimits,
+  openFileLimit,
+  DESCRIPTORS_PER_CONNECTION,
+  RESERVED_DESCRIPTORS,
+  type ConnectionFigures,
+} from './connection-limit.ts';
 
 /** A running endpoint. */
 export interface HttpServer {
@@ -81,6 +88,14 @@ export async function startHttpServer(
     },
   });
   const openFiles = options.openFiles ?? openFileLimit();
+  const startLimits = connectionLimits(settings, openFiles);
+  if (openFiles !== undefined && startLimits.max * DESCRIPTORS_PER_CONNECTION + RESERVED_DESCRIPTORS > openFiles) {
+    logger.warn('maxConnections allows more connections than the open-file limit can serve: a flood can make serve run out of descriptors', {
+      maxConnections: Number.isFinite(startLimits.max) ? startLimits.max : null,
+      openFiles,
+      safe: Math.max(0, Math.floor((openFiles - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION)),
+    });
+  }
   const guard = new ConnectionGuard({
     listener: 'http',
     // Read at each new connection: a reload applies to the next one.
