@@ -7,12 +7,12 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { ensureBinary } from '../../scripts/build/freshness.ts';
 
 process.env.FILEUPLOAD_E2E_BIN ??= await ensureBinary();
-const { serveConfigFor, startServe, waitFor } = await import('../support/serve.ts');
+const { openfireXml, serveConfigFor, startServe, waitFor } = await import('../support/serve.ts');
 type ServeProcess = Awaited<ReturnType<typeof startServe>>;
 const { http, randomFile, sha256 } = await import('../support/http.ts');
 const { signSlot } = await import('../../src/slots/sign.ts');
@@ -216,6 +216,26 @@ describe('connection floods against the binary', { concurrency: false }, () => {
       const addresses = Array.from({ length: 12 }, (_, i) => `127.0.1.${i + 1}`);
       await globalFlood(serve, 64, addresses, 50);
     } finally {
+      await serve.stop();
+    }
+  });
+
+  test('a SIGHUP applies a new idleTimeout and new caps', async () => {
+    const config = await serveConfigFor(undefined, { maxConnectionsPerAddress: 50 });
+    const serve = await startServe({ config });
+    const port = Number(serve.config.webPort);
+    let sockets: FloodSocket[] = [];
+    try {
+      writeFileSync(serve.configFile, openfireXml({ ...config, idleTimeout: '1s', maxConnectionsPerAddress: 3 }));
+      const from = serve.logLines().length;
+      process.kill(serve.pid, 'SIGHUP');
+      await serve.waitForLog('configuration reloaded', { from });
+      sockets = await flood(port, '127.0.0.2', 5);
+      // Two refused at once; the three admitted stay until idleTimeout plus the grace (6 s), not 65 s.
+      await waitFor(() => sockets.filter((s) => s.closed).length === 2, { timeoutMs: 5_000, describe: () => 'two refusals' });
+      await waitFor(() => sockets.every((s) => s.closed), { timeoutMs: 20_000, describe: () => 'the idle sockets to time out' });
+    } finally {
+      endFlood(sockets);
       await serve.stop();
     }
   });
