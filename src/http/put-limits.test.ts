@@ -181,6 +181,18 @@ describe('uploads end', () => {
     retry.socket.destroy();
   });
 
+  test('a large fast body (handed over to splice(2)) that then stalls: 408 as well, nothing left', async () => {
+    const MiB = 1024 * 1024;
+    const s = kit.slot({ size: 24 * MiB });
+    const put = openPut(kit, s);
+    for (let i = 0; i < 12; i++) put.send(Buffer.alloc(MiB, i));
+    const r = await put.answer;
+    assert.equal(r.status, 408, r.body);
+    assert.equal(r.closed, true);
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'the temp file is removed');
+    assert.ok(failures.includes(`${s.id} 408`));
+  });
+
   test('bytes that keep coming are not idle; a reload of idleTimeout applies to the next upload', async () => {
     const s = kit.slot({ size: 6 });
     const put = openPut(kit, s);
