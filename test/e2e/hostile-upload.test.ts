@@ -102,7 +102,7 @@ describe('hostile uploads on one node (Prosody + serve)', () => {
   const slot = (filename: string, size: number): Promise<SlotOk> =>
     mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename, size });
 
-  it('50 parallel trickling PUTs of one slot: one receives, 49 get 409 before a byte is stored; tmp/ stays within the slot size', async () => {
+  it('50 parallel trickling PUTs of one slot: one receives, 49 get 409 before a byte is stored; tmp/ stays within the slot size', async (t) => {
     // Larger than the store's small-body hold (bytes go to disk as they come), so the sampler
     // sees them.
     const size = 256 * 1024;
@@ -132,6 +132,7 @@ describe('hostile uploads on one node (Prosody + serve)', () => {
       assert.equal(a.status, 409, `${a.status} ${a.body}`);
       assert.equal(a.body, 'upload in progress');
     }
+    t.diagnostic(`tmp/ peaked at ${peak.bytes} bytes in ${peak.files} file(s) for a ${size}-byte slot`);
     assert.equal(peak.files, 1, 'one temp file at most, ever');
     assert.ok(peak.bytes <= size + HEADER_ALLOWANCE, `tmp/ peaked at ${peak.bytes} bytes for a ${size}-byte slot`);
     assert.ok(peak.bytes > 0, 'the sampler saw the receiving upload');
