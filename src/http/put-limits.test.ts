@@ -193,6 +193,27 @@ describe('uploads end', () => {
     assert.ok(failures.includes(`${s.id} 408`));
   });
 
+  test('an upload that never idles but runs past its deadline (max(60 s, size ÷ minUploadRate)): 408', async (t) => {
+    // The deadline's clock (performance.now) jumps ahead instead of the test waiting a minute.
+    let offset = 0;
+    const realNow = performance.now.bind(performance);
+    t.mock.method(performance, 'now', () => realNow() + offset);
+    const s = kit.slot({ size: 1000 }); // 1000 B at 4 KiB/s: the 60 s floor
+    const put = openPut(kit, s);
+    let sent = 0;
+    for (let i = 0; i < 20 && !(await Promise.race([put.answer.then(() => true), sleep(300).then(() => false)])); i++) {
+      put.send('x');
+      sent++;
+      if (sent === 2) offset += 61_000;
+    }
+    const r = await put.answer;
+    assert.equal(r.status, 408, r.body);
+    assert.match(r.body, /upload too slow: not complete within 60 s/);
+    assert.equal(r.headers.connection, 'close');
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'the temp file is removed');
+    assert.ok(failures.includes(`${s.id} 408`));
+  });
+
   test('bytes that keep coming are not idle; a reload of idleTimeout applies to the next upload', async () => {
     const s = kit.slot({ size: 6 });
     const put = openPut(kit, s);
