@@ -53,15 +53,30 @@ An empty value counts as unset. Run "fileupload config list" for every property.
     .command('set')
     .description('validate a value and write it to the configuration file')
     .argument('<name>', NAME_HELP)
-    .argument('<value>', 'the new value (checked against the property rule before anything is written)')
+    .argument('[value]', 'the new value (checked against the property rule before anything is written); - reads it from standard input')
+    .option('--from-file <path>', 'read the value from this file (one line) instead of the command line')
     .option('--server-specific', 'write plugin.httpfileupload.serverspecific.NAME (this node only)')
     .option('--local', "on a cluster node: write this node's own file instead of the shared one")
-    .action(async (name: string, value: string, opts: { serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
+    .addHelpText(
+      'after',
+      `
+Secrets (sharedSecret, slotSecret, s3SecretKey) do not belong on the command line, where other
+users see them in the process list and they stay in the shell history: give - to read the value
+from standard input (one line; its newline is dropped), or --from-file PATH:
+
+  openssl rand -base64 32 | fileupload config set slotSecret -
+  fileupload config set sharedSecret --from-file /root/component-secret
+
+A file that holds a secret is written without permissions for "other" users: a new file is
+0600, an existing one keeps its owner, group and their permissions.`,
+    )
+    .action(async (name: string, value: string | undefined, opts: { fromFile?: string; serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { lookup, checkValue, write, describe, target, SERVER_SPECIFIC_PREFIX } = await engine();
       const { property, serverSpecific } = lookup(name);
       const specific = serverSpecific || opts.serverSpecific === true;
-      const text = checkValue(property, specific ? SERVER_SPECIFIC_PREFIX + property.short : property.name, value);
+      const written = specific ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
+      const text = checkValue(property, written, await valueArgument(written, value, opts.fromFile));
       const t = await target(g.config, property, { serverSpecific: specific, local: opts.local === true });
       await write(() => t.set(text));
       const resolver = await readBack(g.config, t.name);
@@ -227,6 +242,66 @@ async function engine() {
   };
 
   return { lookup, checkValue, describe, strayNames, write, target, properties, SERVER_SPECIFIC_PREFIX };
+}
+
+/** Longest value read from standard input or a file (a value is one line). */
+const MAX_VALUE_BYTES = 64 * 1024;
+
+/**
+ * The value of `config set`: the argument, or one line from standard input (`-`) or from
+ * `--from-file`, its line break dropped. An empty or multi-line value is refused.
+ */
+async function valueArgument(written: string, value: string | undefined, fromFile: string | undefined): Promise<string> {
+  if (fromFile !== undefined && value !== undefined) {
+    throw new CliError(`${written}: give the value or --from-file, not both; nothing was changed`, ExitCode.Usage);
+  }
+  if (fromFile === undefined && value === undefined) {
+    throw new CliError(`${written}: no value given: pass it, - to read it from standard input, or --from-file PATH`, ExitCode.Usage);
+  }
+  if (value !== undefined && value !== '-') return value;
+  const from = fromFile ?? 'standard input';
+  let raw: string;
+  if (fromFile !== undefined) {
+    const { open } = await import('node:fs/promises');
+    let fh;
+    try {
+      fh = await open(fromFile, 'r');
+    } catch (err) {
+      throw new CliError(`--from-file: cannot read ${fromFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; nothing was changed`, ExitCode.Usage);
+    }
+    try {
+      const buf = Buffer.alloc(MAX_VALUE_BYTES + 1);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      if (bytesRead > MAX_VALUE_BYTES) throw new CliError(`${written}: ${from} is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage);
+      raw = buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } else {
+    raw = await readStdin(written);
+  }
+  const line = raw.replace(/\r?\n$/, '');
+  if (/[\r\n]/.test(line)) throw new CliError(`${written}: ${from} holds more than one line; a value is one line; nothing was changed`, ExitCode.Usage);
+  if (line.trim() === '') throw new CliError(`${written}: ${from} gave an empty value; nothing was changed`, ExitCode.Usage);
+  return line;
+}
+
+/** Standard input up to its end (on a terminal: up to the first line break). */
+async function readStdin(written: string): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  const tty = process.stdin.isTTY === true;
+  if (tty) process.stderr.write(`${written}: type the value and press Enter\n`);
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > MAX_VALUE_BYTES) {
+      process.stdin.destroy();
+      throw new CliError(`${written}: standard input is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage);
+    }
+    if (tty && chunk.includes(0x0a)) break;
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** One row of `config list --json` (and the basis of `config get`). */
