@@ -7,7 +7,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmod, chown, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import { FILEUPLOAD_BIN } from './support/serve.ts';
 import { ExitCode } from '../src/cli/exit-codes.ts';
 
 const isRoot = process.getuid?.() === 0;
+const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 let dir = '';
 let n = 0;
 before(async () => {
@@ -84,6 +85,33 @@ test('config set sharedSecret - reads one line from standard input; the value is
   const crlf = await cli(['--config', file, 'config', 'set', 'slotSecret', '-'], 'crlf-secret-abc\r\n');
   assert.equal(crlf.code, 0, crlf.stderr);
   assert.equal(await secretIn(file, 'slotSecret'), 'crlf-secret-abc');
+});
+
+test('on a terminal, config set NAME - reads one line without showing it', { skip: !hasTmux && 'tmux is not installed' }, async () => {
+  const file = fresh();
+  const socket = `fileupload-secret-${process.pid}`;
+  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+  const screen = () => tmux('capture-pane', '-p', '-t', 'cs').stdout ?? '';
+  const until = async (ok: (s: string) => boolean, what: string) => {
+    for (let i = 0; i < 100; i++) {
+      if (ok(screen())) return screen();
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return assert.fail(`the terminal never showed ${what}:\n${screen()}`);
+  };
+  try {
+    const cmd = `${FILEUPLOAD_BIN} --config ${file} config set sharedSecret -; echo "set exited $?"; sleep 60`;
+    assert.equal(tmux('new-session', '-d', '-s', 'cs', '-x', '150', '-y', '20', cmd).status, 0);
+    await until((s) => s.includes('it is not shown'), 'the prompt');
+    tmux('send-keys', '-t', 'cs', '-l', 'typed-secret-xy');
+    tmux('send-keys', '-t', 'cs', 'BSpace', 'z', 'Enter');
+    const shown = await until((s) => s.includes('set exited'), 'the end of config set');
+    assert.match(shown, /set exited 0/);
+    assert.doesNotMatch(shown, /typed-secret/);
+    assert.equal(await secretIn(file, 'sharedSecret'), 'typed-secret-xz');
+  } finally {
+    tmux('kill-server');
+  }
 });
 
 test('config set NAME --from-file PATH reads the value from a file', async () => {

@@ -62,7 +62,8 @@ An empty value counts as unset. Run "fileupload config list" for every property.
       `
 Secrets (sharedSecret, slotSecret, s3SecretKey) do not belong on the command line, where other
 users see them in the process list and they stay in the shell history: give - to read the value
-from standard input (one line; its newline is dropped), or --from-file PATH:
+from standard input (one line; its newline is dropped; typed on a terminal it is not shown),
+or --from-file PATH:
 
   openssl rand -base64 32 | fileupload config set slotSecret -
   fileupload config set sharedSecret --from-file /root/component-secret
@@ -90,6 +91,12 @@ A file that holds a secret is written without permissions for "other" users: a n
         process.stdout.write(`${t.name} = ${shown}${t.layer === 'cluster' ? ` (cluster: ${t.location})` : ''}\n`);
       }
       notes(resolver, property, row.source, t.layer);
+      if (property.secret && value !== undefined && value !== '-') {
+        process.stderr.write(
+          `fileupload: note: the value of ${property.short} was on the command line, where other users see it (ps) and the shell history keeps it; ` +
+            `"fileupload config set ${property.short} -" reads it from standard input\n`,
+        );
+      }
     });
 
   config
@@ -286,22 +293,50 @@ async function valueArgument(written: string, value: string | undefined, fromFil
   return line;
 }
 
-/** Standard input up to its end (on a terminal: up to the first line break). */
+/** Standard input up to its end; on a terminal, one line typed without echo. */
 async function readStdin(written: string): Promise<string> {
+  const stdin = process.stdin;
+  if (stdin.isTTY === true && typeof stdin.setRawMode === 'function') return readHidden(written);
   const chunks: Buffer[] = [];
   let size = 0;
-  const tty = process.stdin.isTTY === true;
-  if (tty) process.stderr.write(`${written}: type the value and press Enter\n`);
-  for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+  for await (const chunk of stdin as AsyncIterable<Buffer>) {
     chunks.push(chunk);
     size += chunk.length;
     if (size > MAX_VALUE_BYTES) {
-      process.stdin.destroy();
+      stdin.destroy();
       throw new CliError(`${written}: standard input is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage);
     }
-    if (tty && chunk.includes(0x0a)) break;
   }
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** One line typed on the terminal, not echoed (a secret must not stay on the screen). */
+function readHidden(written: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(`${written}: type the value (it is not shown) and press Enter: `);
+  stdin.setRawMode(true);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const finish = (err?: CliError) => {
+      stdin.setRawMode(false);
+      stdin.off('data', onData);
+      stdin.pause();
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(`${text}\n`);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
+        if (ch === '\u0003') return finish(new CliError(`${written}: interrupted; nothing was changed`, ExitCode.Usage));
+        if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
+        else text += ch;
+        if (text.length > MAX_VALUE_BYTES) return finish(new CliError(`${written}: the value is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage));
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
 }
 
 /** One row of `config list --json` (and the basis of `config get`). */

@@ -47,18 +47,20 @@ export function registerStatus(program: Command): void {
       const { target } = reader;
       const url = client.adminUrl(target);
       let token = reader.token;
-      const load = () => client.fetchStatus(target, token !== undefined ? { token } : {});
-      let first;
-      try {
+      const load = async () => {
         try {
-          first = await load();
+          return await client.fetchStatus(target, token !== undefined ? { token } : {});
         } catch (err) {
           if (!(err instanceof client.AdminUnreachableError) || err.status !== 401 || token === undefined) throw err;
           // serve runs with another slotSecret than the file has now: the counters still show.
           token = undefined;
           reader.note = `the admin token from ${g.config} is not the one serve runs with (was slotSecret changed without a restart?): file names and uploaders are hidden`;
-          first = await load();
+          return client.fetchStatus(target);
         }
+      };
+      let first;
+      try {
+        first = await load();
       } catch (err) {
         if (err instanceof client.AdminUnreachableError) {
           const guessed = reader.note !== undefined && opts.url === undefined ? ` (${reader.note})` : '';
