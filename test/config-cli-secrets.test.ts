@@ -130,6 +130,7 @@ test('an empty, multi-line or missing value is refused and nothing is written', 
     [['-'], '\n', /standard input gave an empty value/],
     [['-'], 'one\ntwo\n', /more than one line/],
     [['--from-file', join(dir, 'none')], undefined, /--from-file: cannot read .*ENOENT/],
+    [['--from-file', dir], undefined, /--from-file: cannot read .*EISDIR/],
     [['value', '--from-file', join(dir, 'none')], undefined, /not both/],
     [[], undefined, /no value given: pass it, - to read it from standard input, or --from-file PATH/],
   ];

@@ -270,17 +270,22 @@ async function valueArgument(written: string, value: string | undefined, fromFil
   let raw: string;
   if (fromFile !== undefined) {
     const { open } = await import('node:fs/promises');
-    let fh;
+    const cannot = (err: unknown) =>
+      new CliError(`--from-file: cannot read ${fromFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; nothing was changed`, ExitCode.Usage);
+    const fh = await open(fromFile, 'r').catch((err: unknown) => {
+      throw cannot(err);
+    });
     try {
-      fh = await open(fromFile, 'r');
-    } catch (err) {
-      throw new CliError(`--from-file: cannot read ${fromFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; nothing was changed`, ExitCode.Usage);
-    }
-    try {
+      // A loop, not one read: a pipe or FIFO (--from-file <(…)) hands out its bytes in pieces.
       const buf = Buffer.alloc(MAX_VALUE_BYTES + 1);
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      if (bytesRead > MAX_VALUE_BYTES) throw new CliError(`${written}: ${from} is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage);
-      raw = buf.subarray(0, bytesRead).toString('utf8');
+      let filled = 0;
+      try {
+        for (let got = -1; got !== 0 && filled < buf.length; filled += got) got = (await fh.read(buf, filled, buf.length - filled, null)).bytesRead;
+      } catch (err) {
+        throw cannot(err);
+      }
+      if (filled > MAX_VALUE_BYTES) throw new CliError(`${written}: ${from} is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage);
+      raw = buf.subarray(0, filled).toString('utf8');
     } finally {
       await fh.close();
     }

@@ -99,7 +99,7 @@ interface Reader {
   note?: string;
 }
 
-/** True for an error reading a file that this user may not read. */
+/** The error code when `err` says this user may not read a file; undefined otherwise. */
 function unreadable(err: unknown): string | undefined {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   return code === 'EACCES' || code === 'EPERM' ? code : undefined;

@@ -134,9 +134,10 @@ export function requireProperties(settings: Settings, keys: readonly PropertyKey
 /**
  * Returns the slot signing secret, first generating one (32 random bytes, base64url) into the
  * general property of the file when no layer has one (the file then loses its "other"
- * permission bits, like every write of a secret: see setConfigProperty). Every node sharing uploads needs the
- * same secret, so a generated one must be copied to the other nodes — except on a cluster node,
- * where it goes into the shared configuration (the first node to start generates it for all).
+ * permission bits, as on every write of a secret: see setConfigProperty). Every node sharing
+ * uploads needs the same secret, so a generated one must be copied to the other nodes — except
+ * on a cluster node, where it goes into the shared configuration (the first node to start
+ * generates it for all).
  *
  * @example
  * const secret = await ensureSlotSecret('/etc/fileupload/openfire.xml');

@@ -127,8 +127,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     );
   }
 
+  const context: Context = { live, registry, checkHost: socketPath === undefined && !options.allowNonLoopback, overSocket: socketPath !== undefined, token: options.token };
   const server = createServer((req, res) => {
-    const context = { live, registry, checkHost: socketPath === undefined && !options.allowNonLoopback, overSocket: socketPath !== undefined, token: options.token };
     handle(req, res, context).catch((err: unknown) => {
       options.log?.error('admin request failed', { err, url: req.url });
       if (!res.headersSent) reply(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
