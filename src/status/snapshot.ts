@@ -178,7 +178,7 @@ export interface StatusSnapshot {
  * progress and start, and lose `id`, `filename` and `uploader`. Pure.
  *
  * @example
- * const body = authenticated ? { ...live.snapshot(), uploadDetails: true } : withoutUploadDetails(live.snapshot());
+ * const body = authenticated ? live.snapshot() : withoutUploadDetails(live.snapshot());
  */
 export function withoutUploadDetails(snapshot: StatusSnapshot): StatusSnapshot {
   return {
