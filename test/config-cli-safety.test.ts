@@ -125,5 +125,5 @@ test('set keeps the mode (and, as root, the owner) of an existing file', async (
 test('a missing argument is a usage error (exit 2)', () => {
   const r = t.run(['config', 'set', 'maxFileSize']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /missing required argument 'value'/);
+  assert.match(r.stderr, /maxFileSize: no value given: pass it, - to read it from standard input, or --from-file PATH/);
 });
