@@ -400,7 +400,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   adminPort: define('adminPort', {
     value: { ...portType(), rule: 'a port number from 0 to 65535', parse: (t: string) => (t === '0' ? 0 : portType().parse(t)) },
     default: '7444',
-    ruleNote: '0 = no TCP listener; serve listens on 127.0.0.1 only',
+    ruleNote: '0 = no TCP listener; serve listens on 127.0.0.1 only; file names and uploaders need the admin token derived from slotSecret (see fileupload-status(1))',
     help: 'Loopback port of the admin API: Prometheus /metrics and the /status that fileupload status shows.',
     restart: true,
   }),

@@ -15,6 +15,7 @@ import { createRetention } from '../inventory/retention.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
+import { sharedSlotClaims } from '../lock/slot-claims.ts';
 
 /** A running serve: the HTTP endpoint, the XMPP component and the repository behind them. */
 export interface RunningServe {
@@ -116,6 +117,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
     settings,
     store,
     logger: logger.child({ component: 'http' }),
+    // Nodes behind one load balancer: a slot's upload is claimed where they all see it.
+    ...(settings.cluster ? { claims: sharedSlotClaims(storage.locks) } : {}),
     hooks: {
       ...liveHooks,
       onUploadFinished: (e) => {

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { byReason, fit, formatByteRate, formatEventRate, formatSnapshotText, formatSpan, progressBar, sparkline } from './format.ts';
 import { LiveState } from './live.ts';
+import { withoutUploadDetails } from './snapshot.ts';
 
 test('progress bars fill in eighths and keep their width', () => {
   assert.equal(progressBar(0, 4), '░░░░');
@@ -58,4 +59,15 @@ test('the text snapshot names every topic', () => {
   assert.match(text, /1 refused \(quota 1\)/);
   assert.match(text, /^connections: http 12 open \(max 4936, per address 256\), 80 refused \(address 80\), 3 idle closed$/m);
   assert.match(text, /^ {2}\d{4}-\d\d-\d\dT[\d:.]+Z disk is slow$/m);
+});
+
+test('without the admin credential the text names no upload and says who may see them', () => {
+  const live = new LiveState({ node: 'node-a' });
+  live.uploadStarted({ id: 'abc', filename: 'cat.jpg', size: 200, uploader: 'alice@example.org' });
+  live.uploadProgress('abc', 50);
+  const text = formatSnapshotText(withoutUploadDetails(live.snapshot()));
+  assert.doesNotMatch(text, /abc|cat\.jpg|alice/);
+  assert.match(text, /^uploads in flight: 1$/m);
+  assert.match(text, /^ {2}\(file names and uploaders need the admin credential: run as the service user or root/m);
+  assert.match(text, /^ {2}an upload: 25% \(50 B of 200 B\), started /m);
 });

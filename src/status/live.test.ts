@@ -122,6 +122,7 @@ test('reason words for refusals and HTTP failures', () => {
   assert.equal(uploadFailureReason(499), 'client-gone');
   assert.equal(uploadFailureReason(413), 'size-mismatch');
   assert.equal(uploadFailureReason(507), 'storage-full');
+  assert.equal(uploadFailureReason(408), 'timeout');
   assert.equal(uploadFailureReason(418), 'http-418');
   assert.equal(uploadFailureReason(12345), 'other');
 });

@@ -381,6 +381,7 @@ export class LiveState {
           bytesOut: this.rate.bytesOut.history(this.historyStep, points),
         },
       },
+      uploadDetails: true,
       inFlight: listed,
       inFlightCount: this.inFlight.size,
       totals: {
