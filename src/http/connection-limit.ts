@@ -380,7 +380,8 @@ export class ConnectionGuard {
     }
     // The answer goes out at once, before the request is read; the request is then read and
     // thrown away for a moment, because closing with unread bytes resets the connection, and
-    // a reset can make the client drop the answer before reading it.
+    // a reset can make the client drop the answer before reading it. The socket closes by
+    // itself once the client has read it and closed its side, or when the moment is over.
     this.#lingering++;
     let discarded = 0;
     const timer = setTimeout(() => socket.destroy(), LINGER_MS);
@@ -388,7 +389,6 @@ export class ConnectionGuard {
       discarded += chunk.length;
       if (discarded > LINGER_BYTES) socket.destroy();
     });
-    socket.once('end', () => socket.destroy());
     socket.once('close', () => {
       clearTimeout(timer);
       this.#lingering--;

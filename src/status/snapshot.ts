@@ -114,7 +114,7 @@ export interface ClusterFigures {
   holderSince: number | null;
 }
 
-/** One listener's connections (see the Limits section of fileupload-serve(1)). */
+/** One listener's connections (see CONNECTION LIMITS in fileupload-serve(1)). */
 export interface ConnectionFigures {
   /** Connections open now. */
   open: number;
