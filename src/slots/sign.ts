@@ -57,10 +57,20 @@ export type VerifyResult =
   | { ok: true; slot: Slot }
   | { ok: false; reason: 'malformed' | 'forged' | 'expired' };
 
+/**
+ * True for the one spelling signSlot produces: base64url letters only (no `=` padding, no `+`,
+ * `/` or whitespace, which Node's decoder would skip or accept) and the unused bits of the last
+ * character zero. Without this check one token would have several spellings that all verify.
+ */
+function isCanonicalBase64url(text: string): boolean {
+  return /^[A-Za-z0-9_-]+$/.test(text) && Buffer.from(text, 'base64url').toString('base64url') === text;
+}
+
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
 /**
- * Checks a token against the id and filename of the request path.
+ * Checks a token against the id and filename of the request path. `malformed` covers any token
+ * that is not exactly as signSlot spells it (strict base64url, see isCanonicalBase64url);
  * `forged` covers a wrong secret and any altered field; `expired` a token past its expiry.
  *
  * @example
@@ -78,7 +88,9 @@ export function verifySlot(
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
   const payload = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  const signature = token.slice(dot + 1);
+  if (!isCanonicalBase64url(payload) || !isCanonicalBase64url(signature)) return { ok: false, reason: 'malformed' };
+  const given = Buffer.from(signature, 'base64url');
   const expected = mac(secret, id, filename, payload);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'forged' };
   let fields: unknown;
