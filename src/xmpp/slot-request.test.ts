@@ -94,6 +94,28 @@ test('a content-type that is not a media type → bad-request', () => {
   }
 });
 
+test('a content-type with CR, LF or other controls → bad-request: the HTTP side could never match or serve it', async () => {
+  const { essence } = await import('../http/media-type.ts');
+  const cases: [string, string][] = [
+    ['text/plain;&#13;&#10;x=y', 'text/plain;\r\nx=y'],
+    ['text/plain; a="&#10;Set-Cookie: s=1"', 'text/plain; a="\nSet-Cookie: s=1"'],
+    // Other C0 controls cannot appear in XML 1.0; DEL can.
+    ['text/plain; a="x&#127;"', 'text/plain; a="x\u007f"'],
+    ['text/plain&#13;; a=b', 'text/plain\r; a=b'],
+  ];
+  for (const [escaped, raw] of cases) {
+    assert.equal(essence(raw), undefined, `HTTP calls ${JSON.stringify(raw)} malformed`);
+    badRequest(`<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1' content-type='${escaped}'/>`, /content-type/);
+    badRequest(`<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><content-type>${escaped}</content-type></request>`, /content-type/);
+  }
+  // What HTTP accepts, slots accept: tabs around parameters, quoted-pairs.
+  for (const ct of ['text/plain\t;\tcharset=utf-8', 'a/b; c="\\"x"']) {
+    assert.ok(essence(ct) !== undefined);
+    const r = parse(`<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><content-type>${ct.replace('\t', '&#9;').replace('\t', '&#9;')}</content-type></request>`);
+    assert.ok(r.ok && r.request.contentType === ct, JSON.stringify(ct));
+  }
+});
+
 test('error texts echo client input cut short', () => {
   const refusal = refusalOf(`<request xmlns='urn:xmpp:http:upload:0' filename='a' size='${'9'.repeat(500)}x'/>`);
   assert.ok(refusal.text.length < 100, refusal.text);
