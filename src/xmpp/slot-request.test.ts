@@ -68,7 +68,7 @@ test('missing filename or size → bad-request', () => {
 });
 
 test('a size that is not a positive safe integer → bad-request', () => {
-  for (const size of ['0', '-5', '1.5', 'ten', '', ' ', '12abc', '+3', '0x10', '1e3', '9007199254740992', '99999999999999999999']) {
+  for (const size of ['0', '00', '-0', '-5', '1.5', 'ten', '', ' ', '12abc', '+3', '0x10', '1e3', '1_000', '1,000', '１２', 'Infinity', 'NaN', '9007199254740992', '99999999999999999999']) {
     badRequest(`<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='${size}'/>`, /not a positive integer/);
   }
   assert.ok(parse("<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='9007199254740991'/>").ok);
