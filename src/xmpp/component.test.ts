@@ -236,6 +236,42 @@ describe('upload component against Prosody', () => {
     }
   });
 
+  it('an answer that cannot be sent is logged at warn, and the connection stays', async () => {
+    const sink = logSink();
+    // A refusal text that cannot be serialised (its toString throws): the answer fails only when
+    // it is written to the connection.
+    let broken = true;
+    const unserialisable = {
+      toString(): string {
+        throw new Error('not serialisable');
+      },
+      toJSON: () => 'unserialisable', // for the log line
+    };
+    const { refuse, allow } = await import('./policy.ts');
+    const xmpp = createUploadComponent({
+      settings: settingsFor(prosody),
+      logger: sink.logger,
+      ...FAST,
+      hooks: { policies: [() => (broken ? refuse({ type: 'cancel', condition: 'not-allowed', text: unserialisable as unknown as string }) : allow)] },
+    });
+    let alice: UserSession | undefined;
+    try {
+      xmpp.start();
+      await xmpp.online(10_000);
+      alice = await login(0);
+      const spec = { namespace: 'urn:xmpp:http:upload:0', shape: 'attributes' as const, filename: 'a.txt', size: 3 };
+      await assert.rejects(alice.requestSlot(prosody.componentDomain, spec, 1000), /no answer/);
+      const warned = await sink.waitFor((l) => l.msg === 'xmpp stanza not sent');
+      assert.deepEqual([warned.level, warned.stanza, warned.type], ['warn', 'iq', 'error']);
+      broken = false;
+      assert.ok((await alice.requestSlot(prosody.componentDomain, spec)).ok);
+      assert.equal(xmpp.stats.disconnects, 0);
+    } finally {
+      await alice?.close();
+      await xmpp.stop();
+    }
+  });
+
   it('a wrong secret is logged as a refused handshake naming sharedSecret, and retried with growing delays', async () => {
     const sink = logSink();
     const xmpp = createUploadComponent({ settings: settingsFor(prosody, { sharedSecret: 'not-the-secret' }), logger: sink.logger, ...FAST });
