@@ -2,7 +2,6 @@
  * Media types as this service treats them: the stored Content-Type is served verbatim when it is
  * well formed, and slot vs PUT types are compared on type/subtype only.
  */
-
 import { MEDIA_TYPE } from '../slots/media-type.ts';
 
 /** What is served when the stored type is missing or malformed. */

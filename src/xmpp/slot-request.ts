@@ -32,6 +32,7 @@ export type ParsedSlotRequest = { ok: true; request: SlotRequest } | { ok: false
 
 const PURPOSES: readonly Purpose[] = ['message', 'ephemeral', 'profile', 'permanent'];
 
+/** A content-type longer than this is refused (the grammar is src/slots/media-type.ts). */
 const MAX_CONTENT_TYPE_LENGTH = 255;
 
 /** XEP-0082 DateTime: CCYY-MM-DDThh:mm:ss[.sss]TZD, TZD = Z or ±hh:mm. */

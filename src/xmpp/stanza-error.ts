@@ -68,7 +68,7 @@ export const ECHO_ATTRIBUTES_LIMIT = 4096;
 export function boundedErrorReply(stanza: Element): Element {
   if (stanza.name !== 'iq' || stanza.attrs.type !== 'error') return stanza;
   const children = stanza.getChildElements().map((child) => (child.name === 'error' ? child : echoOf(child)));
-  return xml('iq', stanza.attrs, ...children);
+  return xml('iq', { ...stanza.attrs }, ...children);
 }
 
 function echoOf(payload: Element): Element {
