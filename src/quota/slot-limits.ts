@@ -73,7 +73,8 @@ export class TokenBuckets {
       return { ok: true };
     }
     this.#buckets.set(key, { tokens, at: now });
-    return { ok: false, retryAt: now + Math.ceil((1 - tokens) / perMs) };
+    // The epsilon keeps float noise (0.999 + 0.001 ≠ 1) from adding a millisecond.
+    return { ok: false, retryAt: now + Math.ceil((1 - tokens) / perMs - 1e-6) };
   }
 
   #maybeSweep(now: number, perMinute: number, burst: number): void {
@@ -137,6 +138,19 @@ export class PendingSlots {
   /** Counts a request that passed until its slot is issued (or `expiresAt`, should it never be). */
   hold(user: string, expiresAt: number): void {
     this.#entries(user).set(`\0hold${this.#holds++}`, expiresAt);
+  }
+
+  /** Drops one hold of the user (its request was refused further on). */
+  release(user: string): void {
+    const slots = this.#users.get(user);
+    if (!slots) return;
+    for (const key of slots.keys()) {
+      if (key.startsWith('\0hold')) {
+        slots.delete(key);
+        break;
+      }
+    }
+    if (slots.size === 0) this.#users.delete(user);
   }
 
   /** Replaces the user's oldest hold by the issued slot. */
@@ -229,6 +243,11 @@ export class SlotLimits {
       this.pending.hold(user, now + s.slotLifetime);
     } else if (this.pending.size > 0) this.pending.clear();
     return { ok: true };
+  }
+
+  /** A request that passed check() was refused further on (a quota): it holds no slot. */
+  refused(user: string): void {
+    this.pending.release(user);
   }
 
   /** A slot was minted for a request that passed check(). */
