@@ -48,9 +48,12 @@ async function login(user: string): Promise<UserSession> {
   return s;
 }
 
-async function serve(config: Record<string, string | number | undefined>): Promise<ServeProcess> {
+/** Starts serve as the component; stopped when the test ends (the next test's serve takes the domain). */
+async function serve(t: { after(fn: () => Promise<void>): void }, config: Record<string, string | number | undefined>): Promise<ServeProcess> {
   const s = await startServe({ config: await serveConfigFor(prosody, config), waitFor: 'xmpp online' });
-  open.push({ close: () => s.stop().then(() => {}) });
+  t.after(async () => {
+    await s.stop();
+  });
   return s;
 }
 
@@ -74,7 +77,7 @@ async function mustSlot(user: UserSession, service: string, s: SlotRequestSpec):
 test('20,000 pipelined slot requests from one user: ≥ 90 % refused with wait and a retry stamp, the index grows < 1 MB', async (t) => {
   // The default limits (slotRequestRate 60/min, slotRequestBurst 20, maxPendingSlots 50, the
   // daily quota): nothing about them is set here.
-  const s = await serve({ purgeInterval: 0 });
+  const s = await serve(t, { purgeInterval: 0 });
   const alice = await login('alice');
   const index = join(String(s.config.fileRepo), 'index');
   mkdirSync(index, { recursive: true });
@@ -121,7 +124,7 @@ test("the victim's uploads survive the attacker's uploads up to her quota, a run
   const repo = join(mount, 'repo');
   mkdirSync(repo);
   // maxFileSize 2 MiB: the default daily quota is 20 MiB. No purge by serve: the test runs it.
-  const s = await serve({ fileRepo: repo, maxFileSize: 2 * MiB, purgeInterval: 0 });
+  const s = await serve(t, { fileRepo: repo, maxFileSize: 2 * MiB, purgeInterval: 0 });
   const service = prosody.componentDomain;
   const [alice, bob] = [await login('alice'), await login('bob')];
 
