@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../storage/store.ts';
+import type { SlotClaims } from '../lock/slot-claims.ts';
 import type { RequestGate } from './gate.ts';
 import type { HttpHooks } from './hooks.ts';
 
@@ -12,6 +13,8 @@ export interface HttpDeps {
   now: () => number;
   hooks: HttpHooks;
   gate: RequestGate;
+  /** Cluster mode: slot claims shared by every node (one upload per slot across nodes). */
+  claims?: SlotClaims | undefined;
   /** settings.slotSecret, checked present. */
   secret: string;
   /** settings.announcedWebContextRoot without a trailing slash. */

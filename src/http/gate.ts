@@ -1,6 +1,7 @@
 /**
  * Tracks requests in flight so a shutdown can stop taking uploads, let running ones finish within
- * a bound, and abort what is left (aborted uploads remove their temp files).
+ * a bound, and abort what is left (aborted uploads remove their temp files); and which slots have
+ * an upload running here, so a slot feeds one temp file at a time (claimSlot).
  *
  * @example
  * const gate = new RequestGate();
@@ -9,6 +10,8 @@
 export class RequestGate {
   #draining = false;
   #uploads = new Set<AbortController>();
+  /** Slots whose upload is running here, with a way to tell whether its client is still there. */
+  #slots = new Map<string, RunningSlot>();
   #requests = 0;
   #idleWaiters: (() => void)[] = [];
 
@@ -44,6 +47,47 @@ export class RequestGate {
   endUpload(ac: AbortController): void {
     this.#uploads.delete(ac);
     this.#wake();
+  }
+
+  /**
+   * Takes slot `id` for one upload on this node: a release function, or undefined while another
+   * upload of that slot runs here (the caller answers 409). Release once the upload has ended and
+   * its temp file is gone; releasing twice is harmless. `clientGone` tells a later PUT whether
+   * this one's client has left (see waitAbandoned).
+   *
+   * @example
+   * const release = gate.claimSlot(slot.id, () => req.socket.destroyed);
+   * if (!release) return reply(409, 'upload in progress');
+   * try { await store.write(...); } finally { release(); }
+   */
+  claimSlot(id: string, clientGone: () => boolean): (() => void) | undefined {
+    if (this.#slots.has(id)) return undefined;
+    let ended!: () => void;
+    const running: RunningSlot = { clientGone, ended: new Promise<void>((resolve) => (ended = resolve)) };
+    this.#slots.set(id, running);
+    return () => {
+      if (this.#slots.get(id) === running) this.#slots.delete(id);
+      ended();
+    };
+  }
+
+  /**
+   * When the upload holding slot `id` here has lost its client (it is removing its temp file),
+   * waits up to `timeoutMs` for it to end: a client that retries at once after an abort gets the
+   * slot instead of a 409. Resolves true when the slot is free now.
+   *
+   * @example
+   * const release = gate.claimSlot(id, gone) ?? ((await gate.waitAbandoned(id, 2_000)) ? gate.claimSlot(id, gone) : undefined);
+   */
+  async waitAbandoned(id: string, timeoutMs: number): Promise<boolean> {
+    const running = this.#slots.get(id);
+    if (!running) return true;
+    if (!running.clientGone()) return false;
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
+    await Promise.race([running.ended, gaveUp]);
+    clearTimeout(timer);
+    return !this.#slots.has(id);
   }
 
   /** Counts a request of any method (for the drain's "everything finished" check). */
@@ -101,4 +145,10 @@ export class RequestGate {
     this.#idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/** An upload that holds its slot on this node. */
+interface RunningSlot {
+  clientGone: () => boolean;
+  ended: Promise<void>;
 }

@@ -4,6 +4,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../storage/store.ts';
+import type { SlotClaims } from '../lock/slot-claims.ts';
 import { RequestGate } from './gate.ts';
 import type { HttpHooks } from './hooks.ts';
 import type { HttpDeps, RequestOutcome } from './deps.ts';
@@ -29,6 +30,11 @@ export interface HttpAppOptions {
   /** Clock for slot expiry and ephemeral uploads (tests). Default Date.now. */
   now?: () => number;
   hooks?: HttpHooks;
+  /**
+   * Slot claims in the place every node shares (cluster mode; src/lock/slot-claims.ts). Without
+   * them, "one upload per slot" holds within this process only, at no I/O cost.
+   */
+  claims?: SlotClaims;
 }
 
 /** The Hono app plus what the server needs to drain it. */
@@ -92,6 +98,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     now: options.now ?? Date.now,
     hooks,
     gate,
+    claims: options.claims,
     secret: settings.slotSecret,
     root,
     record,

@@ -10,15 +10,30 @@ import { baseUrl, encodePathSegment } from '../slots/urls.ts';
 import { StoreError, UploadExistsError } from '../storage/errors.ts';
 import { requestBody } from './request-body.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
+import { requestRemote } from './connection-limit.ts';
+import { uploadDeadline } from '../slots/deadline.ts';
+import { UploadTimeoutError, watchUpload } from './upload-watch.ts';
 
 /**
  * PUT {root}/{id}/{filename}?t={token}: checks everything that can be checked before reading a
- * byte (slot signature and expiry, size limit, Content-Length, Content-Type, existence), then
- * streams the body into the store, which counts it and publishes atomically.
+ * byte (slot signature and expiry, size limit, Content-Length, Content-Type, existence), takes
+ * the slot for this upload, then streams the body into the store, which counts it (never past
+ * the slot's size) and publishes atomically.
+ *
+ * One upload per slot at a time: a PUT of a slot whose upload is running gets 409 before any
+ * byte is stored and before any 100 Continue (the gate's registry on this node; in a cluster
+ * also a claim in the shared place, deps.claims). Without that, one slot could feed any number
+ * of temp files past every quota. A PUT after a failed or aborted one may take the slot again.
+ *
+ * Every upload ends: idleTimeout without a body byte, or the body not complete within
+ * uploadDeadline(size, minUploadRate), cuts it off with 408 (both read at each PUT, so a reload
+ * applies to the next upload). While the body arrives the socket's own idle timeout is off, so
+ * the client gets the 408 rather than a silent close.
  *
  * Statuses: 201 published · 403 missing/forged/expired slot · 404 not an upload URL ·
- * 409 already uploaded · 413 size ≠ slot size or over maxFileSize · 415 Content-Type ≠ slot's ·
- * 503 shutting down · 507 disk full. A client that goes away leaves nothing behind.
+ * 408 too slow or idle · 409 already uploaded, or an upload of the slot running · 413 size ≠
+ * slot size or over maxFileSize · 415 Content-Type ≠ slot's · 503 shutting down · 507 disk full.
+ * A client that goes away leaves nothing behind.
  *
  * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono: its
  * Web Request/Response layers cost a small upload more main-thread time than the checks and
@@ -47,7 +62,7 @@ async function handlePut(
 ): Promise<void> {
   const { settings, store, logger, hooks } = deps;
   const cors = corsHeaders(incoming.headers.origin, settings.corsOrigins, false);
-  const remote = incoming.socket.remoteAddress;
+  const remote = requestRemote(incoming);
   let id: string | undefined;
   let received = 0;
   let handedOver = false; // the body went by splice: the connection closes after the answer
@@ -59,7 +74,8 @@ async function handlePut(
    */
   const refuse = (status: number, message: string, extra: Record<string, string> = {}): void => {
     deps.record({ method: 'PUT', status, bytes: received, started, id, reason: message, remote });
-    const lingering = !handedOver && !incoming.complete && lingerOver(incoming, received);
+    // A 408's client is stalled or trickling: nothing is worth waiting for, the connection ends.
+    const lingering = !handedOver && !incoming.complete && extra.Connection !== 'close' && lingerOver(incoming, received);
     const close: Record<string, string> = !handedOver && (incoming.complete || lingering) ? {} : { Connection: 'close' };
     const headers = { ...cors, ...close, ...extra };
     if (lingering && !outgoing.shouldKeepAlive) {
@@ -98,72 +114,170 @@ async function handlePut(
   const contentType =
     slot.contentType ?? (putType !== undefined && essence(putType) !== undefined ? putType.trim() : FALLBACK_CONTENT_TYPE);
 
-  if (/^100-continue$/i.test(incoming.headers.expect ?? '')) {
-    // The client waits for our go before sending the body: refuse a second upload right now.
-    if ((await store.stat(slot.id)) !== undefined) return refuse(409, 'already uploaded');
-    outgoing.writeContinue();
-  }
-
-  const upload = deps.gate.beginUpload();
-  if (!upload) return refuse(503, 'server is shutting down, try again', { 'Retry-After': '5' });
-  const onClose = (): void => {
-    if (!incoming.complete) upload.abort(new Error('client closed the connection'));
-  };
-  incoming.once('close', onClose);
-  callHook(logger, 'onUploadStarted', hooks.onUploadStarted, { id: slot.id, size: slot.size, uploader: slot.uploader });
-
-  const progress = hooks.onUploadProgress;
-  const body = requestBody(incoming, splicer, (n) => {
-    received += n;
-    if (progress) callHook(logger, 'onUploadProgress', progress, { id: slot.id, received, size: slot.size });
-  });
-
+  let hold: SlotHold | undefined;
   try {
-    const meta = await store.write(
-      {
-        id: slot.id,
-        filename: slot.filename,
-        size: slot.size,
-        contentType,
-        uploader: slot.uploader,
-        issuedAt: slot.issuedAt,
-        purpose: slot.purpose,
-        ...(slot.expireBefore !== undefined ? { expireBefore: slot.expireBefore } : {}),
-      },
-      body,
-      // The chunks come straight from the request and nobody else holds them: the store frees
-      // each as soon as it is written instead of leaving it for a garbage collection.
-      { signal: upload.signal, releaseChunks: true },
-    );
-    const durationMs = performance.now() - started;
-    callHook(logger, 'onUploadFinished', hooks.onUploadFinished, { meta, durationMs });
-    deps.record({ method: 'PUT', status: 201, bytes: received, started, id, remote });
-    const location = `${announcedBase(settings)}/${slot.id}/${encodePathSegment(slot.filename)}`;
-    // The answer leaves in one sendmsg (send-now.ts) when it can: one less trip through Node's
-    // socket stream per upload.
-    writeText(outgoing, 201, 'created', { ...cors, Location: location, ...(body.handedOver ? { Connection: 'close' } : {}) }, native);
+    hold = await holdSlot(deps, slot.id, incoming);
   } catch (err) {
-    handedOver = body.handedOver;
-    const durationMs = performance.now() - started;
-    const clientGone = incoming.socket.destroyed || isClientReset(err, incoming);
-    const shutdown = !clientGone && upload.signal.aborted; // drain() ran out of time
-    const status = clientGone ? 499 : shutdown ? 503 : err instanceof StoreError ? err.status : 500;
-    const reason = clientGone
-      ? 'client went away'
-      : shutdown
-        ? 'server is shutting down, try again'
-        : err instanceof StoreError
-          ? err.message
-          : 'internal error';
-    if (status === 500) logger.error('upload failed', { id, err });
-    callHook(logger, 'onUploadFailed', hooks.onUploadFailed, { id: slot.id, status, reason, durationMs });
-    if (err instanceof UploadExistsError) return refuse(409, 'already uploaded');
-    // A 499 is only logged: nobody is there to read it.
-    return refuse(status, reason, shutdown ? { 'Retry-After': '5' } : {});
-  } finally {
-    incoming.off('close', onClose);
-    deps.gate.endUpload(upload);
+    logger.warn('cannot claim the slot for an upload', { id, err });
+    return refuse(503, 'cannot start the upload now, try again', { 'Retry-After': '5' });
   }
+  if (!hold) return refuse(409, 'upload in progress');
+  try {
+    await receiveUpload(hold);
+  } finally {
+    await hold.release();
+  }
+
+  /** Everything after the slot is taken: `taken` is given back on every way out. */
+  async function receiveUpload(taken: SlotHold): Promise<void> {
+    if (/^100-continue$/i.test(incoming.headers.expect ?? '')) {
+      // The client waits for our go before sending the body: refuse a second upload right now.
+      if ((await store.stat(slot.id)) !== undefined) return refuse(409, 'already uploaded');
+      outgoing.writeContinue();
+    }
+
+    const upload = deps.gate.beginUpload();
+    if (!upload) return refuse(503, 'server is shutting down, try again', { 'Retry-After': '5' });
+    const onClose = (): void => {
+      if (!incoming.complete) upload.abort(new Error('client closed the connection'));
+    };
+    incoming.once('close', onClose);
+    callHook(logger, 'onUploadStarted', hooks.onUploadStarted, { id: slot.id, size: slot.size, uploader: slot.uploader });
+
+    // The limits as configured now (a reload changes them for the next upload).
+    const idleMs = settings.idleTimeout;
+    const watch = watchUpload({
+      idleMs,
+      deadlineMs: uploadDeadline(slot.size, settings.minUploadRate),
+      onTimeout: (err) => upload.abort(err),
+    });
+    // The watch judges idleness while the body arrives; the socket's own timeout would close the
+    // connection without a word at about the same moment, so it rests until the body is in.
+    const socket = incoming.socket;
+    const socketTimeout = socket.timeout ?? 0;
+    if (socketTimeout > 0) socket.setTimeout(0);
+    let watching = true;
+    const bodyDone = (): void => {
+      if (!watching) return;
+      watching = false;
+      watch.stop();
+      if (socketTimeout > 0 && !socket.destroyed) socket.setTimeout(socketTimeout);
+    };
+
+    const progress = hooks.onUploadProgress;
+    const body = requestBody(
+      incoming,
+      splicer,
+      (n) => {
+        received += n;
+        watch.progress();
+        if (received >= slot.size) bodyDone();
+        if (progress) callHook(logger, 'onUploadProgress', progress, { id: slot.id, received, size: slot.size });
+      },
+      // The kernel path's own idle limit is a backstop just past the watch's.
+      { idleMs: idleMs + SPLICE_IDLE_MARGIN_MS },
+    );
+
+    try {
+      const meta = await store.write(
+        {
+          id: slot.id,
+          filename: slot.filename,
+          size: slot.size,
+          contentType,
+          uploader: slot.uploader,
+          issuedAt: slot.issuedAt,
+          purpose: slot.purpose,
+          ...(slot.expireBefore !== undefined ? { expireBefore: slot.expireBefore } : {}),
+        },
+        body,
+        // The chunks come straight from the request and nobody else holds them: the store frees
+        // each as soon as it is written instead of leaving it for a garbage collection.
+        { signal: upload.signal, releaseChunks: true },
+      );
+      const durationMs = performance.now() - started;
+      callHook(logger, 'onUploadFinished', hooks.onUploadFinished, { meta, durationMs });
+      deps.record({ method: 'PUT', status: 201, bytes: received, started, id, remote });
+      const location = `${announcedBase(settings)}/${slot.id}/${encodePathSegment(slot.filename)}`;
+      // The answer leaves in one sendmsg (send-now.ts) when it can: one less trip through Node's
+      // socket stream per upload.
+      writeText(outgoing, 201, 'created', { ...cors, Location: location, ...(body.handedOver ? { Connection: 'close' } : {}) }, native);
+    } catch (err) {
+      bodyDone();
+      handedOver = body.handedOver;
+      const durationMs = performance.now() - started;
+      const timeout = upload.signal.reason instanceof UploadTimeoutError ? upload.signal.reason : undefined;
+      const clientGone = !timeout && (incoming.socket.destroyed || isClientReset(err, incoming));
+      const shutdown = !timeout && !clientGone && upload.signal.aborted; // drain() ran out of time
+      const status = timeout ? 408 : clientGone ? 499 : shutdown ? 503 : err instanceof StoreError ? err.status : 500;
+      const reason = timeout
+        ? timeout.message
+        : clientGone
+          ? 'client went away'
+          : shutdown
+            ? 'server is shutting down, try again'
+            : err instanceof StoreError
+              ? err.message
+              : 'internal error';
+      if (status === 500) logger.error('upload failed', { id, err });
+      callHook(logger, 'onUploadFailed', hooks.onUploadFailed, { id: slot.id, status, reason, durationMs });
+      // The store has removed the temp file: give the slot back before answering, so a client
+      // that retries as soon as it reads this finds the slot free.
+      await taken.release();
+      if (err instanceof UploadExistsError) return refuse(409, 'already uploaded');
+      // A 499 is only logged: nobody is there to read it.
+      return refuse(status, reason, shutdown ? { 'Retry-After': '5' } : timeout ? { Connection: 'close' } : {});
+    } finally {
+      bodyDone();
+      incoming.off('close', onClose);
+      deps.gate.endUpload(upload);
+    }
+  }
+}
+
+/** How much longer than idleTimeout the splice path waits before failing on its own. */
+const SPLICE_IDLE_MARGIN_MS = 1_000;
+/** How long a PUT waits for a slot whose previous upload lost its client and is cleaning up. */
+const ABANDONED_WAIT_MS = 2_000;
+
+/** A slot taken for one upload: on this node, and in a cluster in the shared place. */
+interface SlotHold {
+  /** Gives the slot back; idempotent. */
+  release(): Promise<void>;
+}
+
+/**
+ * Takes slot `id` for this request's upload, or undefined when an upload of it runs (here or,
+ * in a cluster, on another node). A running upload whose client has already gone is waited for
+ * briefly: it is removing its temp file, and the client's retry should not get a 409 for it.
+ */
+async function holdSlot(deps: HttpDeps, id: string, incoming: IncomingMessage): Promise<SlotHold | undefined> {
+  const gone = (): boolean => incoming.socket.destroyed;
+  let local = deps.gate.claimSlot(id, gone);
+  if (!local && (await deps.gate.waitAbandoned(id, ABANDONED_WAIT_MS))) local = deps.gate.claimSlot(id, gone);
+  if (!local) return undefined;
+  const releaseLocal = local;
+  if (!deps.claims) return { release: async () => releaseLocal() };
+  let shared;
+  try {
+    shared = await deps.claims.claim(id);
+  } catch (err) {
+    releaseLocal();
+    throw err;
+  }
+  if (!shared) {
+    releaseLocal();
+    return undefined;
+  }
+  const claim = shared;
+  let releasing: Promise<void> | undefined;
+  return {
+    release: () =>
+      (releasing ??= claim
+        .release()
+        .catch((err: unknown) => deps.logger.warn('cannot release the slot claim; it expires with its lease', { id, err }))
+        .finally(releaseLocal)),
+  };
 }
 
 /** baseUrl() of the announced endpoint (remembered there until the settings change). */

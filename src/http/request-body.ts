@@ -18,7 +18,8 @@ interface TcpHandle {
 /**
  * An upload's request body as the store pulls it: counts every byte (`onBytes`, also for bytes
  * moved after a hand-over), and offers `handOver()` when the body can go by splice(2): plain TCP,
- * framed by Content-Length, and `addon` loaded.
+ * framed by Content-Length, and `addon` loaded. `idleMs`: how long the kernel path waits for a
+ * byte before failing (default: the socket's timeout, see socket-idle.ts).
  *
  * After a hand-over nothing reads the socket through Node again — Node's HTTP parser still
  * counts the body as unread — so the connection must close after the answer: check `handedOver`.
@@ -36,6 +37,7 @@ export function requestBody(
   incoming: IncomingMessage,
   addon: SendfileAddon | undefined,
   onBytes: (n: number) => void,
+  options: { idleMs?: number } = {},
 ): AsyncIterable<Uint8Array> & Partial<HandOverBody> & { readonly handedOver: boolean } {
   let handedOver = false;
   const iterable = {
@@ -87,7 +89,7 @@ export function requestBody(
           const idle = idleWatch(socket);
           return spliceFromSocket(addon, sfd, fd, offset, length, {
             ...(signal ? { signal } : {}),
-            idleMs: idle.idleMs,
+            idleMs: options.idleMs ?? idle.idleMs,
             onProgress: (n) => {
               onBytes(n);
               onMoved?.(n);

@@ -15,6 +15,7 @@ import { createRetention } from '../inventory/retention.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
+import { sharedSlotClaims } from '../lock/slot-claims.ts';
 
 /** A running serve: the HTTP endpoint, the XMPP component and the repository behind them. */
 export interface RunningServe {
@@ -116,6 +117,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
     settings,
     store,
     logger: logger.child({ component: 'http' }),
+    // Nodes behind one load balancer: a slot's upload is claimed where they all see it.
+    ...(settings.cluster ? { claims: sharedSlotClaims(storage.locks) } : {}),
     hooks: {
       ...liveHooks,
       onUploadFinished: (e) => {
@@ -143,6 +146,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
     }
     throw err;
   }
+
+  live.watchConnections('http', () => http.connections());
 
   // A cluster node connects the component only while it holds the lease (src/cluster).
   const cluster: ClusterNode | undefined = settings.cluster ? createClusterNode({ settings, logger, locks: storage.locks }) : undefined;
@@ -174,8 +179,11 @@ export async function startServe(options: { configFile: string; logger: Logger }
     },
     onError: (err) => logger.warn('repository figures unavailable', { err }) });
 
+  const connections = http.connections();
   logger.info('ready', {
     url: http.url,
+    maxConnections: connections.max,
+    maxConnectionsPerAddress: connections.perAddressMax,
     admin: admin.urls,
     domain: settings.domain,
     repository: storage.location,
@@ -201,6 +209,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
       const pending = changedNeedingRestart(settings, next);
       applyReload(settings, next);
       live.setThresholds(thresholdsFromSettings(settings));
+      http.reloadTimeouts();
       await http.reloadTls();
       logger.info('configuration reloaded', pending.length > 0 ? { needsRestart: pending } : {});
     },

@@ -35,7 +35,7 @@ export function refusalReason(refusal: Pick<SlotRefusal, 'condition' | 'maxFileS
 }
 
 /** Reason words of failed uploads. */
-export const FAILURE_REASONS = ['client-gone', 'size-mismatch', 'conflict', 'storage-full', 'shutdown', 'internal-error'] as const;
+export const FAILURE_REASONS = ['client-gone', 'size-mismatch', 'conflict', 'timeout', 'storage-full', 'shutdown', 'internal-error'] as const;
 
 /**
  * The reason word of a failed PUT, from the status the HTTP endpoint answered with.
@@ -43,6 +43,7 @@ export const FAILURE_REASONS = ['client-gone', 'size-mismatch', 'conflict', 'sto
  * @example
  * uploadFailureReason(499); // 'client-gone'
  * uploadFailureReason(507); // 'storage-full'
+ * uploadFailureReason(408); // 'timeout' (idle, or past the upload deadline)
  * uploadFailureReason(418); // 'http-418'
  */
 export function uploadFailureReason(status: number): string {
@@ -53,6 +54,8 @@ export function uploadFailureReason(status: number): string {
       return 'size-mismatch';
     case 409:
       return 'conflict';
+    case 408:
+      return 'timeout';
     case 507:
       return 'storage-full';
     case 503:

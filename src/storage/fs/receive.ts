@@ -110,9 +110,12 @@ export async function receive(
   let unsynced = 0;
   let syncing: Promise<void> | undefined;
 
+  // Set once the upload failed: no new background sync may start on a descriptor being closed.
+  let failed = false;
+
   const written = (bytes: number): void => {
     unsynced += bytes;
-    if (durable && unsynced >= EARLY_SYNC && !syncing) {
+    if (durable && !failed && unsynced >= EARLY_SYNC && !syncing) {
       unsynced = 0;
       syncing = datasync(fd).then(
         () => void (syncing = undefined),
@@ -231,13 +234,36 @@ export async function receive(
     if (!streaming) {
       await write(fd, [finalHeader, ...pending], 0, pendingBytes);
     } else {
-      await Promise.all([pendingBytes > 0 ? write(fd, pending, position, pendingBytes) : undefined, write(fd, [finalHeader], 0, 0)]);
+      // Both settle before either's failure is thrown (no write outlives this function).
+      const outcomes = await Promise.allSettled([
+        pendingBytes > 0 ? attempt(() => write(fd, pending, position, pendingBytes)) : undefined,
+        attempt(() => write(fd, [finalHeader], 0, 0)),
+      ]);
+      for (const o of outcomes) if (o.status === 'rejected') throw o.reason;
     }
     done(pending);
     return final;
+  } catch (err) {
+    // The caller closes `fd` once this settles: a write still queued in the thread pool would
+    // then land on whatever file next gets that descriptor number. Every write and sync started
+    // here settles first (their own errors are dropped: `err` is the answer).
+    failed = true;
+    await settled(inflight);
+    await settled(syncing);
+    throw err;
   } finally {
     runningUploads--;
   }
+}
+
+/** `fn()` as a promise, a synchronous throw included. */
+async function attempt(fn: () => Promise<void> | void): Promise<void> {
+  await fn();
+}
+
+/** Resolves once `run` (a write or sync, maybe none) has settled, whether it failed or not. */
+async function settled(run: Promise<void> | undefined): Promise<void> {
+  await run?.catch(noop);
 }
 
 /** A write of `bodyBytes` (plus maybe a header): synchronous when small (see the module note). */

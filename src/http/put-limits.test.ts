@@ -1,0 +1,240 @@
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startKit, type Kit } from '../../test/support/http-kit.ts';
+
+/**
+ * The upload limits of the PUT path over real HTTP with a real fs store: one upload per slot at a
+ * time (409 before any byte is stored or any 100 Continue), a retry after an abort, and the idle
+ * cut-off (408, connection closed, nothing left).
+ */
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+  /** The server closed the connection after the answer. */
+  closed: boolean;
+}
+
+/** A PUT on a raw socket: the head now, body bytes when the test says; the answer as it comes. */
+function openPut(kit: Kit, slot: { path: string; token: string; size: number }, extra: Record<string, string> = {}) {
+  const url = new URL(kit.origin);
+  const socket: Socket = connect(Number(url.port), url.hostname);
+  socket.on('error', () => {}); // a reset after the answer is part of some tests
+  let raw = '';
+  const seen: string[] = [];
+  const answer = new Promise<Answer>((resolve) => {
+    let done = false;
+    const parse = (closed: boolean): void => {
+      if (done) return;
+      // Skip interim answers (100 Continue).
+      let text = raw;
+      while (/^HTTP\/1\.1 1\d\d /.test(text) && text.includes('\r\n\r\n')) {
+        seen.push(text.slice(0, text.indexOf('\r\n')));
+        text = text.slice(text.indexOf('\r\n\r\n') + 4);
+      }
+      const end = text.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (closed) {
+          done = true;
+          resolve({ status: 0, headers: {}, body: '', closed });
+        }
+        return;
+      }
+      const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n');
+      const headers: Record<string, string> = {};
+      for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
+      const body = text.slice(end + 4);
+      const length = Number(headers['content-length'] ?? 0);
+      if (body.length < length && !closed) return;
+      if (headers.connection === 'close' && !closed) return; // wait for the close it announced
+      done = true;
+      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: body.slice(0, length), closed });
+    };
+    socket.on('data', (d: Buffer) => {
+      raw += d.toString('latin1');
+      parse(false);
+    });
+    socket.on('close', () => parse(true));
+  });
+  const head =
+    `PUT ${slot.path}?t=${slot.token} HTTP/1.1\r\nHost: x\r\nContent-Length: ${slot.size}\r\n` +
+    Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
+    '\r\n';
+  socket.write(head);
+  return { socket, answer, interim: seen, send: (b: Buffer | string) => socket.write(b) };
+}
+
+const tmpFiles = async (kit: Kit) => readdir(join(kit.dir, 'tmp'));
+
+/** Polls (bounded) until `check` holds. */
+async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await sleep(20);
+  }
+  assert.fail(`not reached: ${what}`);
+}
+
+describe('one upload per slot at a time', () => {
+  let kit: Kit;
+  const failures: string[] = [];
+  before(async () => {
+    kit = await startKit({ hooks: { onUploadFailed: (e) => failures.push(`${e.id} ${e.status}`) } });
+  });
+  after(() => kit.stop());
+
+  test('a second PUT of a running slot is 409 at once (no 100 Continue, no byte stored); the first completes', async () => {
+    const s = kit.slot({ size: 1000 });
+    const first = openPut(kit, s);
+    first.send(Buffer.alloc(10, 1));
+    await eventually(async () => (await tmpFiles(kit)).length === 1, 'the first upload is receiving');
+
+    const second = openPut(kit, s, { Expect: '100-continue' });
+    const refused = await second.answer;
+    assert.equal(refused.status, 409);
+    assert.equal(refused.body.trim(), 'upload in progress');
+    assert.deepEqual(second.interim, [], 'no 100 Continue before the refusal');
+    const third = openPut(kit, s);
+    third.send(Buffer.alloc(s.size, 2)); // the whole body: none of it may be stored
+    assert.equal((await third.answer).status, 409);
+    assert.equal((await tmpFiles(kit)).length, 1, 'still only the first upload has a temp file');
+
+    first.send(Buffer.alloc(s.size - 10, 1));
+    const done = await first.answer;
+    assert.equal(done.status, 201);
+    const got = Buffer.from(await (await fetch(s.get)).arrayBuffer());
+    assert.equal(got.length, s.size);
+    assert.equal(got.subarray(10).every((b) => b === 1), true, 'the stored bytes are the first upload\'s');
+    // After the upload: the existing "already uploaded" answer.
+    const late = openPut(kit, s);
+    late.send(Buffer.alloc(s.size));
+    const r = await late.answer;
+    assert.equal(r.status, 409);
+    assert.equal(r.body.trim(), 'already uploaded');
+    for (const p of [first, second, third, late]) p.socket.destroy();
+  });
+
+  test('a PUT right after an aborted one takes the slot and the file reads back whole', async () => {
+    const s = kit.slot({ size: 200_000 });
+    const first = openPut(kit, s);
+    first.send(Buffer.alloc(50_000, 7));
+    await eventually(async () => (await tmpFiles(kit)).length === 1, 'the first upload is receiving');
+    first.socket.destroy();
+
+    const retry = openPut(kit, s);
+    const body = Buffer.alloc(s.size);
+    for (let i = 0; i < body.length; i++) body[i] = i % 251;
+    retry.send(body);
+    const r = await retry.answer;
+    assert.equal(r.status, 201, r.body);
+    assert.deepEqual(Buffer.from(await (await fetch(s.get)).arrayBuffer()), body);
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'no temp file left');
+    await eventually(() => failures.includes(`${s.id} 499`), 'the aborted upload was recorded');
+    retry.socket.destroy();
+  });
+
+  test('a PUT after a failed one (body too short, then closed) may upload again', async () => {
+    const s = kit.slot({ size: 10 });
+    const first = openPut(kit, s, { 'Content-Type': 'application/octet-stream' });
+    first.send('12345');
+    first.socket.end();
+    await first.answer;
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'the failed upload left nothing');
+    const retry = openPut(kit, s);
+    retry.send('0123456789');
+    assert.equal((await retry.answer).status, 201);
+    retry.socket.destroy();
+  });
+});
+
+describe('uploads end', () => {
+  let kit: Kit;
+  const failures: string[] = [];
+  before(async () => {
+    // The smallest idle timeout the catalogue allows: a stalled body is cut after 1 s.
+    kit = await startKit({ settings: { idleTimeout: 1_000 }, hooks: { onUploadFailed: (e) => failures.push(`${e.id} ${e.status}`) } });
+  });
+  after(() => kit.stop());
+
+  test('a body that stalls for idleTimeout: 408 with Connection: close, no temp file, recorded', async () => {
+    const s = kit.slot({ size: 1000 });
+    const put = openPut(kit, s);
+    put.send(Buffer.alloc(100, 1));
+    const r = await put.answer;
+    assert.equal(r.status, 408);
+    assert.match(r.body, /no data received for 1 s/);
+    assert.equal(r.headers.connection, 'close');
+    assert.equal(r.closed, true);
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'the temp file is removed');
+    assert.ok(failures.includes(`${s.id} 408`));
+    const line = kit.logs.find((l) => l.id === s.id && l.status === 408);
+    assert.ok(line, 'logged');
+    // And the slot is usable again.
+    const retry = openPut(kit, s);
+    retry.send(Buffer.alloc(s.size, 3));
+    assert.equal((await retry.answer).status, 201);
+    retry.socket.destroy();
+  });
+
+  test('a large fast body (handed over to splice(2)) that then stalls: 408 as well, nothing left', async () => {
+    const MiB = 1024 * 1024;
+    const s = kit.slot({ size: 24 * MiB });
+    const put = openPut(kit, s);
+    for (let i = 0; i < 12; i++) put.send(Buffer.alloc(MiB, i));
+    const r = await put.answer;
+    assert.equal(r.status, 408, r.body);
+    assert.equal(r.closed, true);
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'the temp file is removed');
+    assert.ok(failures.includes(`${s.id} 408`));
+  });
+
+  test('an upload that never idles but runs past its deadline (max(60 s, size ÷ minUploadRate)): 408', async (t) => {
+    // The deadline's clock (performance.now) jumps ahead instead of the test waiting a minute.
+    let offset = 0;
+    const realNow = performance.now.bind(performance);
+    t.mock.method(performance, 'now', () => realNow() + offset);
+    const s = kit.slot({ size: 1000 }); // 1000 B at 4 KiB/s: the 60 s floor
+    const put = openPut(kit, s);
+    let sent = 0;
+    for (let i = 0; i < 20 && !(await Promise.race([put.answer.then(() => true), sleep(300).then(() => false)])); i++) {
+      put.send('x');
+      sent++;
+      if (sent === 2) offset += 61_000;
+    }
+    const r = await put.answer;
+    assert.equal(r.status, 408, r.body);
+    assert.match(r.body, /upload too slow: not complete within 60 s/);
+    assert.equal(r.headers.connection, 'close');
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'the temp file is removed');
+    assert.ok(failures.includes(`${s.id} 408`));
+  });
+
+  test('bytes that keep coming are not idle; a reload of idleTimeout applies to the next upload', async () => {
+    const s = kit.slot({ size: 6 });
+    const put = openPut(kit, s);
+    // Six bytes, one every 400 ms: 2.4 s in all, never 1 s without one.
+    for (let i = 0; i < 6; i++) {
+      await sleep(400);
+      put.send('x');
+    }
+    assert.equal((await put.answer).status, 201);
+    put.socket.destroy();
+
+    kit.settings.idleTimeout = 3_000; // what a SIGHUP does to the live settings
+    try {
+      const s2 = kit.slot({ size: 2 });
+      const slow = openPut(kit, s2);
+      await sleep(1_500); // past the old limit, within the new one
+      slow.send('ok');
+      assert.equal((await slow.answer).status, 201);
+      slow.socket.destroy();
+    } finally {
+      kit.settings.idleTimeout = 1_000;
+    }
+  });
+});
