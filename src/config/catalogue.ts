@@ -342,7 +342,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   maxRepoSize: define('maxRepoSize', {
     value: sizeType({ unlimited: true }),
     defaultText: 'unset: no cap',
-    help: 'Cap on the bytes of all stored uploads; purge deletes the oldest first to stay within it.',
+    help: 'Cap on the bytes of all stored uploads; purge deletes uploads to stay within it: of the users holding the most bytes, message and ephemeral ones first, oldest first (see fileupload-purge(1)).',
     restart: false,
     unset: undefined,
   }),
