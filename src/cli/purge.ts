@@ -9,10 +9,13 @@ Rules, in this order (each sees what the earlier ones removed):
   expired      ephemeral uploads past their expire-before time
   abandoned    unfinished uploads (temp files) idle for longer than slotLifetime
   maxAge       uploads older than maxAge whose purpose is in maxAgePurposes
-  maxRepoSize  oldest uploads first until the stored bytes are within maxRepoSize
-  disk         oldest uploads first while the repository is larger than the free
-               space of its filesystem (the Openfire plugin's rule)
-Uploads younger than a minute are never taken by the size rules.
+  maxRepoSize  uploads in the size order until the stored bytes are within maxRepoSize
+  disk         uploads in the size order while the stored uploads are larger than
+               the free space of their filesystem (the Openfire plugin's rule);
+               temp files of running uploads count as free space
+Size order: only users holding the most bytes (fair share), message/ephemeral
+before profile/permanent, oldest first (man fileupload-purge). Uploads younger
+than a minute are never taken by the size rules.
 
 --json prints {"deletions": [{id, filename, size, age, rule, outcome}…], "summary": {…}};
 age is in seconds, size in bytes.

@@ -342,14 +342,14 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   maxRepoSize: define('maxRepoSize', {
     value: sizeType({ unlimited: true }),
     defaultText: 'unset: no cap',
-    help: 'Cap on the bytes of all stored uploads; purge deletes the oldest first to stay within it.',
+    help: 'Cap on the bytes of all stored uploads; purge deletes uploads to stay within it: of the users holding the most bytes, message and ephemeral ones first, oldest first (see fileupload-purge(1)).',
     restart: false,
     unset: undefined,
   }),
   userQuota: define('userQuota', {
     value: sizeType({ unlimited: true }),
     defaultText: 'unset: no quota',
-    help: 'Bytes one user (bare JID) may have stored; beyond it slots are refused (wait, resource-constraint). Uploads stored while no per-user quota was set count once purge has run (it indexes them).',
+    help: 'Bytes one user (bare JID) may have stored; beyond it slots are refused (wait, resource-constraint). A slot counts from its request until its upload can no longer be running (slotLifetime plus the minUploadRate deadline). Uploads stored while no per-user quota was set count once purge has run (it indexes them).',
     restart: false,
     unset: undefined,
   }),
@@ -366,7 +366,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
       return limit < 0 ? '1G' : String(limit * 10);
     },
     defaultText: '10 × maxFileSize (1G when maxFileSize is unlimited); 0 or less = no quota',
-    help: 'Bytes one user (bare JID) may upload in any 24 hours; the refusal says when to retry. Uploads stored while no per-user quota was set count once purge has run (it indexes them).',
+    help: 'Bytes one user (bare JID) may upload in any 24 hours; the refusal says when to retry. A slot counts from its request until its upload can no longer be running (slotLifetime plus the minUploadRate deadline). Uploads stored while no per-user quota was set count once purge has run (it indexes them).',
     restart: false,
     unset: undefined,
   }),
@@ -381,7 +381,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     value: integerType(-1, 1_000_000),
     default: '60',
     ruleNote: 'slot requests per minute; 0 or less = unlimited',
-    help: 'Slot requests one user (bare JID) may make per minute on average; beyond it they are refused (wait, resource-constraint) with a retry time.',
+    help: 'Slot requests one user (bare JID) may make per minute on average, counted by each node in memory; beyond it they are refused (wait, resource-constraint) with a retry time, before any disk access.',
     restart: false,
   }),
   slotRequestBurst: define('slotRequestBurst', {
@@ -394,7 +394,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     value: integerType(-1, 1_000_000),
     default: '50',
     ruleNote: '0 or less = unlimited',
-    help: 'Slots one user may hold unused (issued, not yet uploaded, within slotLifetime); beyond it requests are refused (wait, resource-constraint).',
+    help: 'Slots one user may hold unused (issued, not yet uploaded, within slotLifetime), counted by each node in memory; beyond it requests are refused (wait, resource-constraint) until the oldest expires.',
     restart: false,
   }),
   adminPort: define('adminPort', {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -92,5 +92,24 @@ test('rename: atomic, false when the entry is gone; keys are checked', async () 
     await assert.rejects(t.index.append('../x', Buffer.from('x')), RangeError);
   } finally {
     await t.cleanup();
+  }
+});
+
+test('names: a folder\'s entries in one call, as list() gives them; none for a missing folder', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'index-names-'));
+  try {
+    const index = new FsIndexStore(dir);
+    assert.deepEqual(await index.names('users/nobody/stored'), []);
+    await index.put('users/a/stored/x.1');
+    await index.put('users/a/stored/y.2', 'data');
+    await index.put('users/a/stored/sub/z.3');
+    // What a put writes aside before its rename: never an entry.
+    await writeFile(join(dir, 'users/a/stored/.aside.tmp'), 'half');
+    const listed: string[] = [];
+    for await (const n of index.list('users/a/stored')) listed.push(n);
+    assert.deepEqual((await index.names('users/a/stored')).sort(), listed.sort());
+    assert.deepEqual(listed.sort(), ['sub', 'x.1', 'y.2']);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

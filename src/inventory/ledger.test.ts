@@ -252,3 +252,62 @@ test('deleting an upload younger than a day leaves a log entry for the daily quo
     await t.cleanup();
   }
 });
+
+test('usage with an in-flight window: a batch counts until its uploads can no longer run, uploads of the window are taken off', async () => {
+  let now = T0;
+  const t = await setup(() => now);
+  try {
+    await writeTotal(t.index, { bytes: 0, files: 0, at: T0 - 60_000 });
+    const flight = { slotLifetime: LIFETIME, minUploadRate: 4096, window: LIFETIME + 600_000 };
+    const usage = () => new RepositoryUsage(noScan, t.index, { now: () => now, slotLifetime: () => LIFETIME, inFlight: () => flight });
+    const [a, b] = [slot(400), slot(300)];
+    await Promise.all([a, b].map((s) => t.ledger.recordSlotIssued(s)));
+    now = T0 + LIFETIME + 1;
+    assert.equal((await usage().current()).pendingBytes, 700, 'expired slots may still have their upload running');
+    await t.ledger.recordUploadStored(meta(a, now));
+    assert.equal((await usage().current()).pendingBytes, 300);
+    now = T0 + LIFETIME + 600_001;
+    assert.equal((await usage().current()).pendingBytes, 0, 'past the window');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('usage on a folder with an in-flight window: an open segment\'s slot counts until its own upload deadline', async () => {
+  let now = T0;
+  const t = await setup(() => now, { append: true });
+  try {
+    await writeTotal(t.index, { bytes: 0, files: 0, at: T0 - 60_000 });
+    const flight = { slotLifetime: LIFETIME, minUploadRate: 4096, window: LIFETIME + 3_600_000 };
+    const usage = () => new RepositoryUsage(noScan, t.index, { now: () => now, slotLifetime: () => LIFETIME, inFlight: () => flight });
+    // 4 MiB at 4 KiB/s: 1024 s of upload after the lifetime; 1000 bytes: the 60 s floor.
+    await Promise.all([slot(4 * 1024 * 1024), slot(1000)].map((s) => t.ledger.recordSlotIssued(s)));
+    now = T0 + LIFETIME + 59_000;
+    assert.equal((await usage().current()).pendingBytes, 4 * 1024 * 1024 + 1000);
+    now = T0 + LIFETIME + 61_000;
+    assert.equal((await usage().current()).pendingBytes, 4 * 1024 * 1024, 'the small slot can no longer be uploading');
+    now = T0 + LIFETIME + 1_025_000;
+    assert.equal((await usage().current()).pendingBytes, 0);
+    await t.ledger.close();
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('repair keeps a user\'s pending entry while its upload may still run, and drops it after', async () => {
+  const t = await setup();
+  try {
+    const margin = 10 * 60_000;
+    // 1 MiB at 4 KiB/s: 256 s after the 300 s lifetime.
+    const running = slot(1024 * 1024, T0 - margin - LIFETIME - 200_000);
+    const over = slot(1024 * 1024, T0 - margin - LIFETIME - 300_000);
+    for (const s of [running, over]) await t.ledger.recordSlotIssued(s, await t.ledger.reserve(ALICE, s.size));
+    const store = { kind: 'fs', stat: async () => ({}) } as unknown as Store;
+    const repair = new IndexRepair(t.ledger, store, { now: T0, slotLifetime: LIFETIME, margin, minUploadRate: 4096, inFlightWindow: LIFETIME + 256_000 });
+    await repair.before();
+    await repair.after({ bytes: 0, files: 0 });
+    assert.deepEqual((await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]), [running.id]);
+  } finally {
+    await t.cleanup();
+  }
+});

@@ -159,9 +159,16 @@ export class Ledger {
     };
     const journal = this.#pending.record(details);
     if (!reservation) return journal;
-    // The slot's entry before the reservation goes, so the user's bytes never drop out between.
+    // The user's bytes never drop out between reservation and slot entry: a rename where the
+    // index has one (one operation instead of a creation and a deletion on the slot path),
+    // else the slot's entry before the reservation goes.
     const user = (async () => {
-      await this.index.put(`${paths.userPending(userKey(slot.uploader))}/${timedName({ at: slot.issuedAt, id: slot.id, size: slot.size })}`);
+      const entry = `${paths.userPending(userKey(slot.uploader))}/${timedName({ at: slot.issuedAt, id: slot.id, size: slot.size })}`;
+      if (this.index.rename && reservation.user === userKey(slot.uploader)) {
+        if (!(await this.index.rename(`${paths.userPending(reservation.user)}/${timedName(reservation)}`, entry))) await this.index.put(entry);
+        return;
+      }
+      await this.index.put(entry);
       await this.cancel(reservation);
     })();
     await Promise.all([journal, user]);
@@ -242,10 +249,12 @@ export class Ledger {
     const stored: StoredEntry[] = [];
     const log: TimedEntry[] = [];
     const pending: TimedEntry[] = [];
+    // Kept whole anyway: read in one call where the index can (on every slot request).
+    const names = (folder: string): AsyncIterable<string> | Promise<string[]> => this.index.names?.(folder) ?? this.index.list(folder);
     await Promise.all([
-      collect(this.index.list(paths.stored(user)), parseStored, stored),
-      collect(this.index.list(paths.log(user)), parseTimed, log),
-      collect(this.index.list(paths.userPending(user)), parseTimed, pending),
+      collect(names(paths.stored(user)), parseStored, stored),
+      collect(names(paths.log(user)), parseTimed, log),
+      collect(names(paths.userPending(user)), parseTimed, pending),
     ]);
     return { stored, log, pending };
   }
@@ -263,8 +272,8 @@ export class Ledger {
   }
 }
 
-async function collect<T>(names: AsyncIterable<string>, parse: (n: string) => T | undefined, into: T[]): Promise<void> {
-  for await (const n of names) {
+async function collect<T>(names: AsyncIterable<string> | Promise<string[]>, parse: (n: string) => T | undefined, into: T[]): Promise<void> {
+  for await (const n of names instanceof Promise ? await names : names) {
     const e = parse(n);
     if (e) into.push(e);
   }

@@ -10,10 +10,12 @@
  *                     with store.stat() and removed (crash between delete and index write, files
  *                     removed by hand or by an S3 lifecycle rule); log entries past the day,
  *                     pending entries past the slot lifetime and deltas older than the new total
- *                     are removed (pending batches once their newest slot is past it, open
- *                     segments — a crashed node's — once firstAt + 5 s is, tombstones of
- *                     forgotten slots once their expiry is, deltas once also older than a slot
- *                     lifetime); usage/total.json gets the listing's byte count
+ *                     are removed (pending entries once their upload can no longer be running:
+ *                     the slot lifetime plus its upload deadline, in-flight.ts; pending batches
+ *                     once their newest slot is past the in-flight window, open segments — a
+ *                     crashed node's — once firstAt + 5 s is, tombstones of forgotten slots once
+ *                     their expiry is, deltas once also older than the window); usage/total.json
+ *                     gets the listing's byte count
  *
  * Constant memory (two fixed filters); entries younger than `margin` are left alone, since serve
  * may be writing them right now.
@@ -37,6 +39,7 @@ import {
 } from './names.ts';
 import { SEGMENT_MAX_AGE } from './pending-journal.ts';
 import { writeTotal } from './usage.ts';
+import { inFlightUntil } from './in-flight.ts';
 
 /** What a repair changed. */
 export interface RepairReport {
@@ -51,6 +54,10 @@ export interface RepairReport {
 export interface RepairOptions {
   now: number;
   slotLifetime: number;
+  /** Slowest accepted upload rate (bytes/s; ≤ 0 = none): a user's pending entry stays while its upload may run. Default: none. */
+  minUploadRate?: number;
+  /** How long after its newest slot a pending batch may still have uploads running (ms). Default: slotLifetime. */
+  inFlightWindow?: number;
   /** Entries younger than this are never touched (ms). Default 10 minutes. */
   margin?: number;
   /** Bloom filter size in bytes (power of two). Default 1 MiB. */
@@ -73,6 +80,8 @@ export class IndexRepair {
   readonly #now: number;
   readonly #margin: number;
   readonly #slotLifetime: number;
+  readonly #minUploadRate: number;
+  readonly #window: number;
   readonly #indexed: BloomFilter;
   readonly #listed: BloomFilter;
   #ready = false;
@@ -83,6 +92,8 @@ export class IndexRepair {
     this.#now = options.now;
     this.#margin = options.margin ?? 10 * 60_000;
     this.#slotLifetime = options.slotLifetime;
+    this.#minUploadRate = options.minUploadRate ?? 0;
+    this.#window = Math.max(options.slotLifetime, options.inFlightWindow ?? options.slotLifetime);
     this.#indexed = new BloomFilter(options.filterBytes);
     this.#listed = new BloomFilter(options.filterBytes);
   }
@@ -131,7 +142,9 @@ export class IndexRepair {
       }
       for await (const name of this.#index.list(paths.userPending(user))) {
         const e = parseTimed(name);
-        if (e && e.at + this.#slotLifetime < old) await this.#drop(`${paths.userPending(user)}/${name}`);
+        if (e && inFlightUntil(e, { slotLifetime: this.#slotLifetime, minUploadRate: this.#minUploadRate }) < old) {
+          await this.#drop(`${paths.userPending(user)}/${name}`);
+        }
       }
     }
     for await (const name of this.#index.list(paths.pending)) {
@@ -139,15 +152,15 @@ export class IndexRepair {
       // plus a lifetime (plus the margin) holds only expired slots — a node died with it open.
       const open = parseOpenSegment(name);
       const newest = open ? open.firstAt + SEGMENT_MAX_AGE : parseBatch(name)?.at;
-      if (newest !== undefined && newest + this.#slotLifetime < old) await this.#drop(`${paths.pending}/${name}`);
+      if (newest !== undefined && newest + this.#window < old) await this.#drop(`${paths.pending}/${name}`);
     }
     for await (const name of this.#index.list(paths.forgotten)) {
       const f = parseForgotten(name);
       if (f && f.expiresAt < old) await this.#drop(`${paths.forgotten}/${name}`);
     }
-    // Deltas of the last slot lifetime stay even when the new total has them: usage.ts takes
+    // Deltas of the last in-flight window stay even when the new total has them: usage.ts takes
     // recent uploads off the pending batches' bytes.
-    const deltasBefore = Math.min(old, this.#now - this.#slotLifetime);
+    const deltasBefore = Math.min(old, this.#now - this.#window);
     for await (const name of this.#index.list(paths.delta)) {
       const e = parseDelta(name);
       if (e && e.at < deltasBefore) await this.#drop(`${paths.delta}/${name}`);

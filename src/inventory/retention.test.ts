@@ -37,3 +37,32 @@ test('stop() seals the pending journal segment serve was appending to', async ()
     await rm(repo, { recursive: true, force: true });
   }
 });
+
+test('the default settings: the daily quota is on, and a flood past the request rate is refused before any index write', async () => {
+  const repo = await mkdtemp(join(tmpdir(), 'retention-flood-'));
+  const store = new FsStore(repo, { durable: false });
+  await store.open();
+  try {
+    const settings = settingsFromLayers([defaultsLayer()]);
+    assert.equal(settings.dailyQuota, 10 * settings.maxFileSize, 'daily quota by default');
+    const retention = createRetention({ settings: () => settings, repo, store, logger: silentLogger, schedule: false });
+    const ctx = { requester: { bare: 'alice@example.org' }, request: { size: 1000 } };
+    const userDir = join(repo, 'index', 'users');
+    for (let i = 0; i < settings.slotRequestBurst; i++) assert.ok((await retention.quotaPolicy(ctx)).ok, `request ${i} of the burst`);
+    // Under the daily quota every granted request went through the index (a reservation).
+    assert.equal((await readdir(userDir)).length, 1);
+    const before = JSON.stringify(await readdir(join(userDir, (await readdir(userDir))[0] as string), { recursive: true }));
+    const t0 = Date.now();
+    for (let i = 0; i < 1000; i++) {
+      const d = await retention.quotaPolicy(ctx);
+      assert.ok(!d.ok);
+      assert.deepEqual([d.refusal.type, d.refusal.condition], ['wait', 'resource-constraint']);
+      assert.ok(d.refusal.retryAt !== undefined && d.refusal.retryAt > t0 && d.refusal.retryAt <= Date.now() + 2000, 'retry when the next token is there');
+    }
+    assert.equal(JSON.stringify(await readdir(join(userDir, (await readdir(userDir))[0] as string), { recursive: true })), before, 'refused requests wrote nothing');
+    await retention.stop();
+  } finally {
+    await store.close();
+    await rm(repo, { recursive: true, force: true });
+  }
+});

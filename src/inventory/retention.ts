@@ -19,6 +19,8 @@ import { PURPOSES } from '../purge/purposes.ts';
 import { schedulePurge, type PurgeSchedule } from '../purge/job.ts';
 import type { PurgeSummary } from '../purge/run.ts';
 import { QuotaGuard } from '../quota/guard.ts';
+import { SlotLimits } from '../quota/slot-limits.ts';
+import { inFlightWindow } from './in-flight.ts';
 import { FsIndexStore, type IndexStore } from './index-store.ts';
 import { Ledger } from './ledger.ts';
 import type { LockSpace } from '../lock/space.ts';
@@ -38,13 +40,17 @@ export type QuotaPolicyDecision =
 export interface Retention {
   /** The purposes to accept and advertise in disco (all four of XEP-0363 §purpose). */
   readonly purposes: readonly Purpose[];
-  /** Quota check for the slot policy chain. */
+  /**
+   * The slot policy: the per-user request rate and unused-slot cap (memory only, so a flood is
+   * refused before any index I/O), then the quotas.
+   */
   quotaPolicy(ctx: QuotaPolicyContext): Promise<QuotaPolicyDecision>;
   /** Records an issued slot (pending in `slots ls` on every node, counted by quotas). */
   onSlotIssued(slot: Slot): Promise<void>;
   /** For the HTTP hook: records a published upload; never throws (errors are logged). */
   onUploadFinished(e: { meta: UploadMeta }): void;
   readonly guard: QuotaGuard;
+  readonly limits: SlotLimits;
   readonly ledger: Ledger;
   /** Bytes stored and pending in the repository (cached; no scan per call). */
   readonly usage: RepositoryUsage;
@@ -83,8 +89,15 @@ export function createRetention(options: RetentionOptions): Retention {
   const log = options.logger.child({ component: 'retention' });
   const index = options.index ?? new FsIndexStore(join(options.repo, 'index'));
   const ledger = new Ledger(index);
-  const usage = new RepositoryUsage(options.store, index, { slotLifetime: () => options.settings().slotLifetime });
+  const usage = new RepositoryUsage(options.store, index, {
+    slotLifetime: () => options.settings().slotLifetime,
+    inFlight: () => {
+      const s = options.settings();
+      return { slotLifetime: s.slotLifetime, minUploadRate: s.minUploadRate, window: inFlightWindow(s) };
+    },
+  });
   const guard = new QuotaGuard(ledger, options.settings, { usage });
+  const limits = new SlotLimits(options.settings);
   const inflight = new Set<Promise<void>>();
   const track = (p: Promise<void>, what: string, fields: Record<string, unknown>): void => {
     const q = p.catch((err: unknown) => log.warn(`index update failed: ${what}`, { ...fields, error: err })).finally(() => inflight.delete(q));
@@ -105,12 +118,25 @@ export function createRetention(options: RetentionOptions): Retention {
   return {
     purposes: PURPOSES,
     guard,
+    limits,
     ledger,
     usage,
     purge,
     async quotaPolicy({ requester, request }) {
-      const d = await guard.check({ uploader: requester.bare, size: request.size });
+      const l = limits.check(requester.bare, Date.now());
+      if (!l.ok) {
+        log.debug('slot refused by limit', { uploader: requester.bare, limit: l.limit, retryAt: l.retryAt });
+        return { ok: false, refusal: { type: 'wait', condition: 'resource-constraint', text: l.text, retryAt: l.retryAt } };
+      }
+      let d: Awaited<ReturnType<QuotaGuard['check']>>;
+      try {
+        d = await guard.check({ uploader: requester.bare, size: request.size });
+      } catch (err) {
+        limits.refused(requester.bare);
+        throw err;
+      }
       if (d.ok) return { ok: true };
+      limits.refused(requester.bare);
       log.info('slot refused by quota', { uploader: requester.bare, size: request.size, quota: d.quota, used: d.used, limit: d.limit, retryAt: d.retryAt });
       return {
         ok: false,
@@ -118,11 +144,13 @@ export function createRetention(options: RetentionOptions): Retention {
       };
     },
     async onSlotIssued(slot) {
+      limits.issued(slot);
       const p = guard.recordSlotIssued(slot);
       track(p, 'slot issued', { id: slot.id });
       await p.catch(() => {});
     },
     onUploadFinished({ meta }) {
+      limits.uploaded(meta);
       track(guard.recordUploadStored(meta), 'upload stored', { id: meta.id });
     },
     async stop() {

@@ -3,16 +3,18 @@
  *
  *   bytes = usage/total.json (the last full scan: bytes listed, and when the scan began)
  *         + Σ usage/delta/ entries since that scan (add − del, written by every node)
- *         + pending: Σ bytes of cluster-wide pending batches whose newest slot is still within
- *           its lifetime (read from the name) and of the live slots in open segments (read
+ *         + pending: Σ bytes of cluster-wide pending batches whose newest slot is still in
+ *           flight (read from the name) and of the in-flight slots in open segments (read
  *           from the body: at most ~1 MiB per node, the segments of the last 5 s),
- *           − Σ bytes of `add` deltas of the last slot lifetime (floored at 0)
+ *           − Σ bytes of `add` deltas of that same window (floored at 0)
  *
- * The pending part is an estimate: batches are never rewritten when their slots are uploaded
- * (that would cost a write per upload), so the uploads of the last slot lifetime — most of which
- * were such slots — are taken off instead. A batch counts whole until its newest slot expires,
- * and an upload of an older slot is subtracted all the same: the estimate can be off by the
- * slots of one lifetime, in either direction, never for longer.
+ * "In flight" is the window in which a slot's upload may still be running: its lifetime plus
+ * the upload deadline of the largest slot (in-flight.ts). The pending part is an estimate:
+ * batches are never rewritten when their slots are uploaded (that would cost a write per
+ * upload), so the uploads of the window — most of which were such slots — are taken off
+ * instead. A batch counts whole until the window has passed its newest slot, and an upload of
+ * an older slot is subtracted all the same: the estimate can be off by the slots of one window,
+ * in either direction, never for longer.
  *
  * A snapshot of that sum is cached for `refreshAfter` (10 s): within that time this node adds
  * its own changes (note()), other nodes' changes show up at the next refresh. Full scans happen
@@ -23,6 +25,7 @@ import type { Store } from '../storage/store.ts';
 import type { IndexStore } from './index-store.ts';
 import { parseBatch, parseDelta, parseOpenSegment, paths } from './names.ts';
 import { SEGMENT_MAX_AGE, decodeSlots } from './pending-journal.ts';
+import { inFlightFor, type InFlightSettings } from './in-flight.ts';
 
 /** The last full scan, as stored in usage/total.json. */
 export interface UsageTotal {
@@ -85,6 +88,12 @@ export interface RepositoryUsageOptions {
   now?: () => number;
   /** Slot lifetime (ms): pending batches older than this no longer count, uploads younger are taken off them. */
   slotLifetime: () => number;
+  /**
+   * The in-flight window and per-slot bounds (in-flight.ts); without it a slot counts for its
+   * lifetime only. `window` is how long after its newest slot a batch counts (lifetime + the
+   * largest slot's upload deadline).
+   */
+  inFlight?: () => InFlightSettings & { window: number };
   /** Cache lifetime of a snapshot (ms). Default 10 s. */
   refreshAfter?: number;
   /** A total.json older than this triggers a background rescan (ms). Default 30 min. */
@@ -112,6 +121,7 @@ export class RepositoryUsage {
   readonly #index: IndexStore;
   readonly #now: () => number;
   readonly #slotLifetime: () => number;
+  readonly #inFlight: (() => InFlightSettings & { window: number }) | undefined;
   readonly #refreshAfter: number;
   readonly #rescanAfter: number;
   #snapshot: UsageSnapshot | undefined;
@@ -125,6 +135,7 @@ export class RepositoryUsage {
     this.#index = index;
     this.#now = options.now ?? Date.now;
     this.#slotLifetime = options.slotLifetime;
+    this.#inFlight = options.inFlight;
     this.#refreshAfter = options.refreshAfter ?? 10_000;
     this.#rescanAfter = options.rescanAfter ?? 30 * 60_000;
   }
@@ -161,7 +172,10 @@ export class RepositoryUsage {
     else if (at - total.at > this.#rescanAfter) void this.#rescan().catch(() => {});
     let stored = total.bytes;
     let files = total.files;
-    const lifetime = this.#slotLifetime();
+    const flight = this.#inFlight?.();
+    const lifetime = flight?.window ?? this.#slotLifetime();
+    const until = (slot: { issuedAt: number; expiresAt: number; size: number }): number =>
+      flight ? slot.issuedAt + inFlightFor(slot.size, flight) : slot.expiresAt;
     let uploadedRecently = 0;
     for await (const name of this.#index.list(paths.delta)) {
       const d = parseDelta(name);
@@ -180,12 +194,12 @@ export class RepositoryUsage {
         continue;
       }
       const open = parseOpenSegment(name);
-      // An open segment's name has no byte count (it is still growing): its live slots are
-      // summed from the body. One past firstAt + 5 s + lifetime holds only expired slots.
+      // An open segment's name has no byte count (it is still growing): its in-flight slots are
+      // summed from the body. One past firstAt + 5 s + the window holds none.
       if (!open || open.firstAt + SEGMENT_MAX_AGE + lifetime <= at) continue;
       const body = await this.#index.get(`${paths.pending}/${name}`);
       if (!body) continue; // sealed since the listing: this snapshot misses it, the next one has it
-      for (const slot of decodeSlots(body)) if (slot.expiresAt > at) pending += slot.size;
+      for (const slot of decodeSlots(body)) if (until(slot) > at) pending += slot.size;
     }
     const pendingBytes = Math.max(0, pending - uploadedRecently);
     const snap = { storedBytes: Math.max(0, stored), storedFiles: Math.max(0, files), pendingBytes, at };

@@ -13,7 +13,7 @@ test('schedulePurge: an interval longer than a timer can hold (30d) waits, it do
   const repo = await mkdtemp(join(tmpdir(), 'fileupload-schedule-'));
   const store = new FsStore(repo, { durable: false });
   await store.open();
-  const settings: RetentionSettings = { slotLifetime: 300_000, maxAge: undefined, maxAgePurposes: ['message'], maxRepoSize: undefined, purgeInterval: 30 * DAY };
+  const settings: RetentionSettings = { slotLifetime: 300_000, maxAge: undefined, maxAgePurposes: ['message'], maxRepoSize: undefined, purgeInterval: 30 * DAY, minUploadRate: 4096, maxFileSize: 52_428_800 };
   // Every delay handed to setTimeout, to see that none overflows (that would make a busy loop).
   const delays: number[] = [];
   const realSetTimeout = globalThis.setTimeout;

@@ -8,11 +8,15 @@ import type { Logger } from '../log.ts';
 import { LockHeldError, type LockOptions } from '../lock/lease-lock.ts';
 import { fsLockSpace, MAINTENANCE_LOCK, type LockSpace } from '../lock/space.ts';
 import type { Ledger } from '../inventory/ledger.ts';
+import { inFlightWindow } from '../inventory/in-flight.ts';
 import { DEFAULT_SIZE_GRACE, type RetentionPolicy } from './policy.ts';
 import { runPurge, type DeletionRecord, type PurgeSummary } from './run.ts';
 
 /** The settings purge reads. */
-export type RetentionSettings = Pick<Settings, 'slotLifetime' | 'maxAge' | 'maxAgePurposes' | 'maxRepoSize' | 'purgeInterval'>;
+export type RetentionSettings = Pick<
+  Settings,
+  'slotLifetime' | 'maxAge' | 'maxAgePurposes' | 'maxRepoSize' | 'purgeInterval' | 'minUploadRate' | 'maxFileSize'
+>;
 
 /**
  * The lock that purge and `slots rm` share, inside the repository (so every node sees it).
@@ -84,6 +88,8 @@ export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary>
       repo: options.repo,
       lock,
       slotLifetime: options.settings.slotLifetime,
+      minUploadRate: options.settings.minUploadRate,
+      inFlightWindow: inFlightWindow(options.settings),
       ...(options.ledger ? { ledger: options.ledger } : {}),
       ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
       ...(options.onDeletion ? { onDeletion: options.onDeletion } : {}),

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PartialUpload, UploadMeta } from '../storage/store.ts';
 import { DEFAULT_MAX_AGE_PURPOSES } from './purposes.ts';
-import { diskTarget, planPurge, type Deletion, type PlanOptions, type PlanReport, type RetentionPolicy } from './policy.ts';
+import { diskTarget, fairLevel, planPurge, type Deletion, type PlanOptions, type PlanReport, type RetentionPolicy } from './policy.ts';
 
 const NOW = Date.parse('2030-06-01T12:00:00Z');
 const MIN = 60_000;
@@ -97,15 +97,81 @@ test('maxRepoSize: oldest first until the stored bytes are within the cap', asyn
   assert.equal(report.maxRepoSizeTarget, 250);
 });
 
-test('disk: oldest first while the repository is larger than the free space', async () => {
+test('disk: oldest first while the stored uploads are larger than the free space', async () => {
   const files = Array.from({ length: 10 }, (_, i) => upload((10 - i) * DAY, 100));
-  // repo 1000 + 100 live temp bytes, free 500: free (1100 - 500) / 2 = 300 bytes → 3 oldest.
-  const partials = [{ name: 'live.part', size: 100, modifiedAt: NOW }];
-  const { byRule } = await run(files, { freeBytes: 500, partials });
+  // uploads 1000, free 400: (1000 - 400) / 2 = 300 bytes → 3 oldest.
+  const { byRule } = await run(files, { freeBytes: 400 });
   assert.deepEqual(byRule, { disk: [files[0]!.id, files[1]!.id, files[2]!.id] });
-  assert.equal(diskTarget(1100, 500), 300);
-  const roomy = await run(files, { freeBytes: 1100, partials });
+  assert.equal(diskTarget(1000, 400), 300);
+  const roomy = await run(files, { freeBytes: 1000 });
   assert.deepEqual(roomy.byRule, {});
+});
+
+test('disk: temp files of running uploads never make the rule delete a published upload', async () => {
+  const files = Array.from({ length: 10 }, (_, i) => upload((10 - i) * DAY, 100));
+  // 1000 stored, 1000 free once the running uploads' 900 temp bytes are counted back: nothing
+  // goes, however large the temp files (they take the free space the statfs reports).
+  const partials = [{ name: 'live.part', size: 900, modifiedAt: NOW }];
+  const { byRule, report } = await run(files, { freeBytes: 100, partials });
+  assert.deepEqual(byRule, {});
+  assert.equal(report.sizeTarget, 0);
+  // An abandoned temp file is removed, and what it frees counts as free.
+  const stale = [{ name: 'stale.part', size: 900, modifiedAt: NOW - DAY }];
+  const b = await run(files, { freeBytes: 100, partials: stale });
+  assert.deepEqual(b.byRule, { abandoned: ['stale.part'] });
+});
+
+test('size rules take message and ephemeral uploads first, oldest first, then profile and permanent, oldest first', async () => {
+  const avatar = upload(30 * DAY, 100, { purpose: 'profile' });
+  const kept = upload(20 * DAY, 100, { purpose: 'permanent' });
+  const oldMsg = upload(10 * DAY, 100, { purpose: 'message' });
+  const eph = upload(5 * DAY, 100, { purpose: 'ephemeral', expireBefore: NOW + DAY });
+  const newMsg = upload(2 * DAY, 100, { purpose: 'message' });
+  const all = [avatar, kept, oldMsg, eph, newMsg];
+  // Need 300: the three throwaway uploads, oldest first; profile and permanent stay.
+  const a = await run(all, { policy: policy({ maxRepoSize: 200 }) });
+  assert.deepEqual(a.byRule, { maxRepoSize: [oldMsg.id, eph.id, newMsg.id] });
+  // Need 400: then the oldest of the kept ones (the avatar, 30 days).
+  const b = await run(all, { policy: policy({ maxRepoSize: 100 }) });
+  assert.deepEqual(b.byRule, { maxRepoSize: [oldMsg.id, eph.id, newMsg.id, avatar.id] });
+  // The disk rule follows the same order; maxRepoSize takes its prefix.
+  const c = await run(all, { freeBytes: -300, policy: policy({ maxRepoSize: 300 }) });
+  assert.deepEqual(c.byRule, { maxRepoSize: [oldMsg.id, eph.id], disk: [newMsg.id, avatar.id] });
+  // Same with a one-bucket histogram and one held entry at a time (the exact crossing path).
+  const d = await run(all, { freeBytes: -300, policy: policy({ maxRepoSize: 300 }), maxBuckets: 2, maxCollect: 1 });
+  assert.deepEqual(d.byRule, c.byRule);
+});
+
+test('fair share: the size rules take only from the users holding the most bytes', async () => {
+  const bob = { uploader: 'bob@example.org' };
+  const victim = [
+    upload(30 * DAY, 100, { ...bob, purpose: 'message' }),
+    upload(29 * DAY, 100, { ...bob, purpose: 'profile' }),
+    upload(28 * DAY, 100, { ...bob, purpose: 'permanent' }),
+  ];
+  // alice's uploads are newer and all "permanent": without the fair share bob's message (and
+  // then his oldest files) would go first.
+  const attacker = Array.from({ length: 10 }, (_, i) => upload((10 - i) * DAY, 100, { purpose: 'permanent' }));
+  const { byRule, report } = await run([...victim, ...attacker], { freeBytes: 300 });
+  // 1300 stored, 300 free: 500 to free, all from alice (1000 held; level 500 > bob's 300).
+  assert.equal(report.sizeTarget, 500);
+  assert.equal(report.fairLevel, 500);
+  assert.deepEqual(byRule, { disk: attacker.slice(0, 5).map((u) => u.id) });
+  // When the need is larger than alice's excess alone, the level drops below bob's bytes and
+  // both are candidates, taken in the tiered oldest-first order.
+  const big = await run([...victim, ...attacker], { freeBytes: -900 });
+  assert.equal(big.report.sizeTarget, 1100);
+  assert.equal(big.report.fairLevel, 100);
+  assert.deepEqual(big.byRule, { disk: [...victim.map((u) => u.id), ...attacker.slice(0, 8).map((u) => u.id)] });
+});
+
+test('fairLevel: the highest level whose excess covers the need', () => {
+  assert.equal(fairLevel([100, 10, 10], 50), 50);
+  assert.equal(fairLevel([30, 30, 10], 20), 20);
+  assert.equal(fairLevel([30, 30, 10], 50), 6); // 24 + 24 + 4 ≥ 50
+  assert.equal(fairLevel([30, 30, 10], 70), 0);
+  assert.equal(fairLevel([30, 30, 10], 1000), 0);
+  assert.equal(fairLevel([], 10), 0);
 });
 
 test('rules combine in order, each seeing what the earlier ones freed', async () => {

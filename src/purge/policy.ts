@@ -7,17 +7,43 @@
  *   expired     an upload past its expireBefore (ephemeral purpose)
  *   abandoned   a temp file (unfinished upload) not written to for longer than the slot lifetime
  *   maxAge      an upload stored longer ago than maxAge, if its purpose is in maxAgePurposes
- *   maxRepoSize oldest uploads first until the stored bytes are within the cap
- *   disk        oldest uploads first while the repository (uploads + live temp files) is larger
- *               than the free space of its filesystem (the Openfire plugin's only rule)
+ *   maxRepoSize uploads in the size rules' order until the stored bytes are within the cap
+ *   disk        uploads in the size rules' order while the stored uploads are larger than the
+ *               free space of their filesystem (the Openfire plugin's only rule)
  *
- * Memory stays flat with the number of uploads: the listing is streamed, never collected.
- *   pass 1  age rules decide each upload on its own (yielded at once); survivors are summed and
- *           counted into a bounded time histogram (oldest-first.ts); temp files are checked.
- *   pass 2  only when a size rule must act: the listing is streamed again; uploads older than the
+ * The size rules free room for published uploads only. Temp files of running uploads are not
+ * counted as repository, and the space they take is counted as free: they are bytes some user's
+ * slot reserved, limited by that user's quotas, and they either become an upload (counted from
+ * the next purge on) or are removed — deleting someone's published upload to make room for them
+ * would let one user's running uploads push out another user's files.
+ *
+ * The size rules' order, the same for both (so what maxRepoSize takes is always a prefix of what
+ * the disk rule would take, and one rule's attribution never depends on the other):
+ *   1. fair share: only uploads of the users holding the most bytes are candidates. The level L
+ *      is the highest at which the bytes users hold above it cover the need (Σ max(0, bytes − L)
+ *      ≥ need, counting the uploads the size rules may take); a user holding L or less loses
+ *      nothing. One user filling the disk (or the cap) rises above everyone else and is the one
+ *      the rule takes from; when the disk fills for other reasons the level drops and more
+ *      users become candidates. Among the candidates the order below decides, so one of them
+ *      may lose more than their bytes above L (exact per-user shares would need a histogram
+ *      per user).
+ *   2. among the candidates' uploads, `message` and `ephemeral` ones first, oldest first, then
+ *      `profile` and `permanent` ones, oldest first: an avatar or a file meant to be kept goes
+ *      only when nothing made to be thrown away is left.
+ * maxRepoSize follows the same order for the same reasons: the cap is filled by every user's
+ * uploads, and a user must not push another's out of it any more than off the disk.
+ *
+ * Memory stays flat with the number of uploads: the listing is streamed, never collected; what
+ * grows is one byte count per user who has uploads the size rules may take.
+ *   pass 1  age rules decide each upload on its own (yielded at once); survivors are summed per
+ *           user and counted into a bounded histogram over the size rules' order
+ *           (oldest-first.ts, with the tier as a far-apart time offset); temp files are checked.
+ *   pass 1b only when a size rule must act and the fair level leaves some users out: the
+ *           histogram is built again over the candidates.
+ *   pass 2  only when a size rule must act: the listing is streamed again; candidates before the
  *           histogram cut are yielded at once, those inside the crossing bucket are held, sorted
- *           by (storedAt, id) and decided exactly. A crowded crossing bucket is first narrowed by
- *           extra passes (refineCut), so at most `maxCollect` entries are ever held.
+ *           and decided exactly. A crowded crossing bucket is first narrowed by extra passes
+ *           (refineCut), so at most `maxCollect` entries are ever held.
  * Uploads younger than `sizeGrace` are never taken by size rules: they may be in the middle of
  * being published or fetched by the recipient who was just sent the link.
  */
@@ -87,6 +113,8 @@ export interface PlanReport {
   sizeTarget: number;
   /** Bytes the size rules could not free because only younger (grace) uploads were left. */
   shortfall: number;
+  /** The fair-share level of the size rules (bytes): users holding no more lose nothing; undefined when they did not act. */
+  fairLevel: number | undefined;
   /** Streamed passes over the upload listing. */
   passes: number;
   /** Most uploads held in memory at once for the exact oldest-first decision. */
@@ -117,8 +145,48 @@ export function diskTarget(repoBytes: number, freeBytes: number): number {
   return Math.max(0, Math.ceil((repoBytes - freeBytes) / 2));
 }
 
-const byAge = (a: UploadMeta, b: UploadMeta): number =>
-  a.storedAt - b.storedAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/**
+ * Offset of the second tier on the size rules' time axis: beyond any real storedAt (ms since
+ * 1970; 2^50 is the year 37,000), and small enough that the sum stays an exact integer.
+ */
+const TIER_OFFSET = 2 ** 50;
+
+/** Purposes the size rules take first. */
+const FIRST_TIER: readonly Purpose[] = ['message', 'ephemeral'];
+
+/**
+ * An upload's place in the size rules' order: message/ephemeral by storedAt, then
+ * profile/permanent by storedAt (see the module comment).
+ *
+ * @example
+ * sizeOrderKey({ storedAt: 5, purpose: 'permanent' }) > sizeOrderKey({ storedAt: 9, purpose: 'message' }); // true
+ */
+export function sizeOrderKey(meta: Pick<UploadMeta, 'storedAt' | 'purpose'>): number {
+  return meta.storedAt + (FIRST_TIER.includes(meta.purpose) ? 0 : TIER_OFFSET);
+}
+
+const bySizeOrder = (a: UploadMeta, b: UploadMeta): number =>
+  sizeOrderKey(a) - sizeOrderKey(b) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * The fair-share level: the highest whole number L with Σ max(0, held − L) ≥ need, i.e. the
+ * users holding more than L can cover `need` from their bytes above L. 0 when everything is
+ * needed (or more).
+ *
+ * @example
+ * fairLevel([100, 10, 10], 50); // 50: only the user with 100 loses uploads
+ * fairLevel([30, 30, 10], 20);  // 20: the two users with 30
+ */
+export function fairLevel(held: Iterable<number>, need: number): number {
+  const sorted = [...held].sort((a, b) => b - a);
+  let sum = 0;
+  for (let k = 1; k <= sorted.length; k++) {
+    sum += sorted[k - 1] as number;
+    const level = (sum - need) / k;
+    if (level >= (sorted[k] ?? 0)) return Math.max(0, Math.floor(level));
+  }
+  return 0;
+}
 
 /**
  * Streams the purge decisions for a repository (see the module comment for rules and memory).
@@ -142,12 +210,15 @@ export async function* planPurge(source: PurgeSource, options: PlanOptions): Asy
     maxRepoSizeTarget: 0,
     sizeTarget: 0,
     shortfall: 0,
+    fairLevel: undefined,
     passes: 1,
     held: 0,
   };
 
   // Pass 1: age rules, totals, histogram of what size rules may take.
-  const hist = new TimeHistogram(maxBuckets);
+  let hist = new TimeHistogram(maxBuckets);
+  /** Bytes per user of the uploads the size rules may take (the fair share's input). */
+  const perUser = new Map<string, number>();
   let freed = 0;
   let keptBytes = 0;
   for await (const meta of source.uploads()) {
@@ -162,7 +233,10 @@ export async function* planPurge(source: PurgeSource, options: PlanOptions): Asy
       continue;
     }
     keptBytes += meta.size;
-    if (meta.storedAt <= newest) hist.add(meta.storedAt, meta.size);
+    if (meta.storedAt <= newest) {
+      hist.add(sizeOrderKey(meta), meta.size);
+      perUser.set(meta.uploader, (perUser.get(meta.uploader) ?? 0) + meta.size);
+    }
   }
   let livePartialBytes = 0;
   for await (const partial of source.partials()) {
@@ -178,22 +252,32 @@ export async function* planPurge(source: PurgeSource, options: PlanOptions): Asy
 
   const cap = policy.maxRepoSize;
   const needRepo = cap !== undefined && cap >= 0 ? Math.max(0, keptBytes - cap) : 0;
-  const needDisk = options.freeBytes !== undefined ? diskTarget(keptBytes + livePartialBytes, options.freeBytes + freed) : 0;
+  // Running uploads' temp files neither count as repository nor take free space (module comment).
+  const needDisk = options.freeBytes !== undefined ? diskTarget(keptBytes, options.freeBytes + livePartialBytes + freed) : 0;
   const needAll = Math.max(needRepo, needDisk);
   report.maxRepoSizeTarget = needRepo;
   report.sizeTarget = needAll;
   report.shortfall = Math.max(0, needAll - hist.bytes);
   if (needAll <= 0) return report;
 
-  // Eligible survivors (what size rules may take), as a re-streamable listing.
+  // Candidates: uploads the size rules may take, of users above the fair level.
+  const level = fairLevel(perUser.values(), needAll);
+  report.fairLevel = level;
+  const everyone = [...perUser.values()].every((b) => b > level);
   const eligible = async function* (): AsyncGenerator<UploadMeta> {
     for await (const meta of source.uploads()) {
-      if (meta.storedAt <= newest && ageRule(meta, now, policy) === undefined) yield meta;
+      if (meta.storedAt > newest || ageRule(meta, now, policy) !== undefined) continue;
+      if (everyone || (perUser.get(meta.uploader) ?? 0) > level) yield meta;
     }
   };
   const times = async function* (): AsyncGenerator<{ time: number; bytes: number }> {
-    for await (const m of eligible()) yield { time: m.storedAt, bytes: m.size };
+    for await (const m of eligible()) yield { time: sizeOrderKey(m), bytes: m.size };
   };
+  if (!everyone) {
+    report.passes++;
+    hist = new TimeHistogram(maxBuckets);
+    for await (const e of times()) hist.add(e.time, e.bytes);
+  }
   const narrow = async (need: number): Promise<Cut> => {
     let cut = hist.cut(need);
     while (cut.count > maxCollect && cut.to - cut.from > 1) {
@@ -209,17 +293,17 @@ export async function* planPurge(source: PurgeSource, options: PlanOptions): Asy
   report.passes++;
   const held: UploadMeta[] = [];
   for await (const meta of eligible()) {
-    const t = meta.storedAt;
+    const t = sizeOrderKey(meta);
     if (inCrossing(cutRepo, t) || inCrossing(cutAll, t)) held.push(meta);
     else if (t < cutRepo.from) yield { kind: 'upload', rule: 'maxRepoSize', meta };
     else if (t < cutAll.from) yield { kind: 'upload', rule: 'disk', meta };
   }
   report.held = held.length;
-  held.sort(byAge);
+  held.sort(bySizeOrder);
   let cumRepo = cutRepo.bytesBefore;
   let cumAll = cutAll.bytesBefore;
   for (const meta of held) {
-    const t = meta.storedAt;
+    const t = sizeOrderKey(meta);
     let forRepo = t < cutRepo.from;
     if (inCrossing(cutRepo, t)) {
       forRepo = cumRepo < needRepo;

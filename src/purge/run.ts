@@ -74,6 +74,9 @@ export interface RunPurgeOptions {
   signal?: AbortSignal;
   /** Slot lifetime for the index repair (pending entries); default policy.abandonAfter. */
   slotLifetime?: number;
+  /** For the index repair: pending entries stay while their upload may run (inventory/in-flight.ts). */
+  minUploadRate?: number;
+  inFlightWindow?: number;
 }
 
 /**
@@ -105,7 +108,15 @@ export async function runPurge(options: RunPurgeOptions): Promise<PurgeSummary> 
   const startedAt = Date.now();
   const now = options.now ?? startedAt;
   const freeBytes = options.freeBytes ?? (options.repo !== undefined && store.kind === 'fs' ? await freeSpace(options.repo) : undefined);
-  const repair = ledger && !dryRun ? new IndexRepair(ledger, store, { now, slotLifetime: options.slotLifetime ?? policy.abandonAfter }) : undefined;
+  const repair =
+    ledger && !dryRun
+      ? new IndexRepair(ledger, store, {
+          now,
+          slotLifetime: options.slotLifetime ?? policy.abandonAfter,
+          ...(options.minUploadRate !== undefined ? { minUploadRate: options.minUploadRate } : {}),
+          ...(options.inFlightWindow !== undefined ? { inFlightWindow: options.inFlightWindow } : {}),
+        })
+      : undefined;
   await repair?.before();
 
   let listed = 0;

@@ -23,6 +23,7 @@ async function setup(over: Partial<QuotaSettings>, now = () => T0) {
     dailyQuota: undefined,
     globalQuota: undefined,
     slotLifetime: 300_000,
+    minUploadRate: 4096,
     maxAge: undefined,
     maxAgePurposes: ['message', 'ephemeral'],
     purgeInterval: 300_000,
@@ -156,16 +157,63 @@ test('no per-user quota: slots write no user pending entry, uploads delete none'
   }
 });
 
-test('expired pending slots stop counting', async () => {
+test('a pending slot counts while its upload may run: slot lifetime + upload deadline, then stops', async () => {
   let now = T0;
-  const t = await setup({ userQuota: 1000 }, () => now);
+  // 400 KiB at 4 KiB/s: a 100 s deadline, so in flight until T0 + 300 s + 100 s.
+  const size = 400 * 1024;
+  const t = await setup({ userQuota: size + 1000, dailyQuota: 10 * size }, () => now);
   try {
     // As serve does it: the check reserves, the issued slot takes the reservation's place.
+    assert.ok((await t.guard.check({ uploader: ALICE, size })).ok);
+    await t.guard.recordSlotIssued(slot(size));
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 2000 })).ok, false);
+    // The slot has expired, but an upload started just before may still be running.
+    now = T0 + 301_000;
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 2000 })).ok, false, 'counted after expiry');
+    now = T0 + 399_000;
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 2000 })).ok, false, 'counted until the upload deadline');
+    now = T0 + 401_000;
+    assert.equal((await t.guard.check({ uploader: ALICE, size: 2000 })).ok, true, 'no longer counted');
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('daily quota: a pending slot counts a day after its upload could end at the latest', async () => {
+  let now = T0;
+  const t = await setup({ dailyQuota: 1000 }, () => now);
+  try {
     assert.ok((await t.guard.check({ uploader: ALICE, size: 900 })).ok);
     await t.guard.recordSlotIssued(slot(900));
+    const d = await t.guard.check({ uploader: ALICE, size: 200 });
+    assert.equal(d.ok, false);
+    // 900 bytes: the 60 s floor of the deadline.
+    if (!d.ok) assert.equal(d.retryAt, T0 + 300_000 + 60_000 + DAY_MS);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('without an upload deadline (minUploadRate ≤ 0) a pending slot counts for a day after it expires', async () => {
+  let now = T0;
+  const t = await setup({ userQuota: 1000, minUploadRate: -1 }, () => now);
+  try {
+    assert.ok((await t.guard.check({ uploader: ALICE, size: 900 })).ok);
+    await t.guard.recordSlotIssued(slot(900));
+    now = T0 + 300_000 + DAY_MS - 1000;
     assert.equal((await t.guard.check({ uploader: ALICE, size: 200 })).ok, false);
-    now += 301_000;
+    now = T0 + 300_000 + DAY_MS + 1000;
     assert.equal((await t.guard.check({ uploader: ALICE, size: 200 })).ok, true);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('0 or less is no quota: nothing is reserved', async () => {
+  const t = await setup({ userQuota: -1, dailyQuota: -1 });
+  try {
+    assert.ok((await t.guard.check({ uploader: ALICE, size: 5000 })).ok);
+    assert.deepEqual(await readdir(t.dir).catch(() => []), []);
   } finally {
     await t.cleanup();
   }

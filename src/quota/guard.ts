@@ -19,11 +19,14 @@ import { DAY_MS, type Ledger, type Reservation } from '../inventory/ledger.ts';
 import { userKey, type TimedEntry } from '../inventory/names.ts';
 import type { RepositoryUsage } from '../inventory/usage.ts';
 import { retentionDeadline } from '../purge/purposes.ts';
+import { inFlightUntil } from '../inventory/in-flight.ts';
 import { decideQuota, type QuotaDecision, type QuotaLimits, type QuotaUsage, type Release } from './policy.ts';
 
 /** The settings a quota check reads (a subset of Settings; read on every check, so SIGHUP applies). */
 export interface QuotaSettings extends QuotaLimits {
   slotLifetime: number;
+  /** Slowest accepted upload rate (bytes/s; ≤ 0 = none): how long a slot's upload may still run after it expires. */
+  minUploadRate: number;
   maxAge: number | undefined;
   maxAgePurposes: readonly Purpose[];
   /** How often serve purges; a deleted-by-age upload is gone at most this long after its deadline. */
@@ -137,8 +140,9 @@ export class QuotaGuard {
     const now = this.#now();
     const { stored, log, pending } = await this.ledger.userEntries(uploader);
     const storedIds = new Set(stored.map((e) => e.id));
-    // Pending slots within their lifetime, except our own reservation and slots already stored.
-    const live = pending.filter((p) => p.id !== own?.id && p.at + s.slotLifetime > now && !storedIds.has(p.id));
+    // Pending slots whose upload may still be running, except our own reservation and slots
+    // already stored.
+    const live = pending.filter((p) => p.id !== own?.id && inFlightUntil(p, s) > now && !storedIds.has(p.id));
     const pendingBytes = live.reduce((sum, p) => sum + p.size, 0);
     const out: Pick<QuotaUsage, 'user' | 'daily'> = {};
     if (isLimit(s.userQuota)) {
@@ -164,8 +168,8 @@ export class QuotaGuard {
       const unlogged = live.filter((p) => !logged.has(p.id));
       const releases: Release[] = [
         ...recent.map((e) => ({ at: e.at + DAY_MS, bytes: e.size })),
-        // A pending slot counts until a day after its upload, which happens before it expires.
-        ...unlogged.map((p) => ({ at: p.at + s.slotLifetime + DAY_MS, bytes: p.size })),
+        // A pending slot counts until a day after its upload, which ends by inFlightUntil.
+        ...unlogged.map((p) => ({ at: inFlightUntil(p, s) + DAY_MS, bytes: p.size })),
       ];
       out.daily = {
         bytes: recent.reduce((sum, e) => sum + e.size, 0) + unlogged.reduce((sum, p) => sum + p.size, 0),
@@ -222,5 +226,6 @@ export class QuotaGuard {
 }
 
 function isLimit(v: number | undefined): v is number {
-  return v !== undefined && v >= 0;
+  return v !== undefined && v > 0;
 }
+

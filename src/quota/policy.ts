@@ -87,7 +87,7 @@ export function decideQuota(size: number, usage: QuotaUsage, limits: QuotaLimits
   ];
   const refusals: QuotaRefusal[] = [];
   for (const [quota, limit, used] of checks) {
-    if (limit === undefined || limit < 0 || used === undefined) continue;
+    if (limit === undefined || limit <= 0 || used === undefined) continue;
     if (size > limit) {
       refusals.push({
         ok: false,

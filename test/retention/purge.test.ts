@@ -152,8 +152,10 @@ test('human output: one summary line; the index follows the deletions', async ()
 test('purge repairs the index: missing entries restored, dangling ones removed', async () => {
   const repo = await makeRepo();
   try {
-    const unindexed = await repo.add({ ageMs: 2 * HOUR, size: 10 });
-    const vanished = await repo.add({ ageMs: 2 * HOUR, size: 20 }, { index: true });
+    // Older than the in-flight window (slot lifetime + a 50 MiB upload's deadline at 4 KiB/s,
+    // about 3.6 h), during which usage deltas stay.
+    const unindexed = await repo.add({ ageMs: 6 * HOUR, size: 10 });
+    const vanished = await repo.add({ ageMs: 6 * HOUR, size: 20 }, { index: true });
     await repo.store.delete(vanished.id); // deleted behind the index's back
     const doc = await purgeJson(repo);
     const stored = await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'stored'));

@@ -11,7 +11,8 @@ import { newSlotId } from '../../src/slots/id.ts';
 import { DAY, idsByRule, makeRepo } from './fixtures.ts';
 
 test('a temp file that is being written survives purge; an idle one goes; size rules never take temp files', async () => {
-  const repo = await makeRepo({ slotLifetime: '1s', maxRepoSize: '0' });
+  // A 1-byte cap: the size rule must act, and may take only the published upload.
+  const repo = await makeRepo({ slotLifetime: '1s', maxRepoSize: '1' });
   const store = new FsStore(repo.dir, { durable: false });
   await store.open();
   try {
