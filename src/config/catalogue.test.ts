@@ -110,6 +110,9 @@ test('hosts, domains, paths and lists', () => {
   bad('announcedWebHost', 'bad host', /neither a host name/);
   bad('announcedWebHost', 'https://x.org', /neither a host name/);
   assert.equal(ok('domain', 'upload.example.org'), 'upload.example.org');
+  // An all-digit label is a label (not an IPv4 number) when the name is not an address.
+  assert.equal(ok('xmppHost', '8.example.org'), '8.example.org');
+  assert.equal(ok('domain', '1.2.example.org'), '1.2.example.org');
   bad('domain', '10.0.0.1', /not a domain/);
   bad('domain', '-x.org', /not a domain/);
   bad('domain', 'a..b', /not a domain/);

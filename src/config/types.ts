@@ -203,7 +203,9 @@ export function enumType<const V extends string>(values: readonly V[]): ValueTyp
  */
 export function isDomainName(name: string): boolean {
   if (name.endsWith('.') || isIP(name) !== 0) return false;
-  const labels = name.split('.').map((label) => domainToASCII(label));
+  // Only a label with non-ASCII characters goes through IDNA: on its own, an all-digit ASCII
+  // label ("8" of 8.example.org) would be read as an IPv4 number.
+  const labels = name.split('.').map((label) => (/^[\x00-\x7f]*$/.test(label) ? label : domainToASCII(label)));
   const ascii = labels.join('.');
   if (ascii.length > 253) return false;
   return labels.every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(label));

@@ -47,7 +47,7 @@ describe('npm run demo', { concurrency: true }, () => {
     assert.match(out, /account alice@localhost {2}password alice-[0-9a-f]{8}/);
     assert.match(out, /account bob@localhost {2}password bob-[0-9a-f]{8}/);
     assert.match(out, /fileupload config set fileRepo /);
-    assert.match(out, /pass {2}user-upload {6}alice@localhost logged in .* GET returned the same sha256/);
+    assert.match(out, /pass {2}user-upload +alice@localhost logged in .* GET returned the same sha256/);
     assert.match(out, /summary: \d+ pass, \d+ warn, 0 fail/);
     await assertNothingLeft(places(out));
   });
