@@ -31,7 +31,8 @@ import { UploadTimeoutError, watchUpload } from './upload-watch.ts';
  *
  * Statuses: 201 published · 403 missing/forged/expired slot · 404 not an upload URL ·
  * 408 too slow or idle · 409 already uploaded, or an upload of the slot running · 413 size ≠
- * slot size or over maxFileSize · 415 Content-Type ≠ slot's · 503 shutting down · 507 disk full.
+ * slot size or over maxFileSize · 415 Content-Type ≠ slot's · 503 shutting down, or the cluster
+ * claim lost mid-upload (this node paused longer than the claim's lease) · 507 disk full.
  * A client that goes away leaves nothing behind.
  *
  * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono: its
@@ -115,7 +116,7 @@ async function handlePut(
 
   let hold: SlotHold | undefined;
   try {
-    hold = await holdSlot(deps, slot.id, incoming);
+    hold = await holdSlot(deps, slot.id, slot.expiresAt, incoming);
   } catch (err) {
     logger.warn('cannot claim the slot for an upload', { id, err });
     return refuse(503, 'cannot start the upload now, try again', { 'Retry-After': '5' });
@@ -141,6 +142,11 @@ async function handlePut(
       if (!incoming.complete) upload.abort(new Error('client closed the connection'));
     };
     incoming.once('close', onClose);
+    // A claim lost mid-upload (this node paused longer than the lease) may already be another
+    // node's: this upload stops rather than publish beside that one.
+    const onLost = (): void => upload.abort(new ClaimLostError());
+    if (taken.lost?.aborted) onLost();
+    else taken.lost?.addEventListener('abort', onLost, { once: true });
     callHook(logger, 'onUploadStarted', hooks.onUploadStarted, { id: slot.id, size: slot.size, uploader: slot.uploader });
 
     // The limits as configured now (a reload changes them for the next upload).
@@ -206,18 +212,21 @@ async function handlePut(
       handedOver = body.handedOver;
       const durationMs = performance.now() - started;
       const timeout = upload.signal.reason instanceof UploadTimeoutError ? upload.signal.reason : undefined;
-      const clientGone = !timeout && (incoming.socket.destroyed || isClientReset(err, incoming));
-      const shutdown = !timeout && !clientGone && upload.signal.aborted; // drain() ran out of time
-      const status = timeout ? 408 : clientGone ? 499 : shutdown ? 503 : err instanceof StoreError ? err.status : 500;
+      const lostClaim = !timeout && upload.signal.reason instanceof ClaimLostError;
+      const clientGone = !timeout && !lostClaim && (incoming.socket.destroyed || isClientReset(err, incoming));
+      const shutdown = !timeout && !lostClaim && !clientGone && upload.signal.aborted; // drain() ran out of time
+      const status = timeout ? 408 : lostClaim ? 503 : clientGone ? 499 : shutdown ? 503 : err instanceof StoreError ? err.status : 500;
       const reason = timeout
         ? timeout.message
-        : clientGone
-          ? 'client went away'
-          : shutdown
-            ? 'server is shutting down, try again'
-            : err instanceof StoreError
-              ? err.message
-              : 'internal error';
+        : lostClaim
+          ? 'upload lost its slot claim, try again'
+          : clientGone
+            ? 'client went away'
+            : shutdown
+              ? 'server is shutting down, try again'
+              : err instanceof StoreError
+                ? err.message
+                : 'internal error';
       if (status === 500) logger.error('upload failed', { id, err });
       callHook(logger, 'onUploadFailed', hooks.onUploadFailed, { id: slot.id, status, reason, durationMs });
       // The store has removed the temp file: give the slot back before answering, so a client
@@ -225,12 +234,21 @@ async function handlePut(
       await taken.release();
       if (err instanceof UploadExistsError) return refuse(409, 'already uploaded');
       // A 499 is only logged: nobody is there to read it.
-      return refuse(status, reason, shutdown ? { 'Retry-After': '5' } : timeout ? { Connection: 'close' } : {});
+      return refuse(status, reason, shutdown || lostClaim ? { 'Retry-After': '5' } : timeout ? { Connection: 'close' } : {});
     } finally {
       bodyDone();
       incoming.off('close', onClose);
+      taken.lost?.removeEventListener('abort', onLost);
       deps.gate.endUpload(upload);
     }
+  }
+}
+
+/** The upload's cluster claim was lost (see SlotClaim.signal): 503, the client may retry. */
+class ClaimLostError extends Error {
+  constructor() {
+    super('the slot claim was lost');
+    this.name = 'ClaimLostError';
   }
 }
 
@@ -243,6 +261,8 @@ const ABANDONED_WAIT_MS = 2_000;
 interface SlotHold {
   /** Gives the slot back; idempotent. */
   release(): Promise<void>;
+  /** Aborts when the cluster claim is lost (another node may now take the slot): the upload stops. */
+  lost?: AbortSignal;
 }
 
 /**
@@ -250,7 +270,7 @@ interface SlotHold {
  * in a cluster, on another node). A running upload whose client has already gone is waited for
  * briefly: it is removing its temp file, and the client's retry should not get a 409 for it.
  */
-async function holdSlot(deps: HttpDeps, id: string, incoming: IncomingMessage): Promise<SlotHold | undefined> {
+async function holdSlot(deps: HttpDeps, id: string, until: number, incoming: IncomingMessage): Promise<SlotHold | undefined> {
   const gone = (): boolean => incoming.socket.destroyed;
   let local = deps.gate.claimSlot(id, gone);
   if (!local && (await deps.gate.waitAbandoned(id, ABANDONED_WAIT_MS))) local = deps.gate.claimSlot(id, gone);
@@ -259,7 +279,7 @@ async function holdSlot(deps: HttpDeps, id: string, incoming: IncomingMessage): 
   if (!deps.claims) return { release: async () => releaseLocal() };
   let shared;
   try {
-    shared = await deps.claims.claim(id);
+    shared = await deps.claims.claim(id, until);
   } catch (err) {
     releaseLocal();
     throw err;
@@ -271,6 +291,7 @@ async function holdSlot(deps: HttpDeps, id: string, incoming: IncomingMessage): 
   const claim = shared;
   let releasing: Promise<void> | undefined;
   return {
+    lost: claim.signal,
     release: () =>
       (releasing ??= claim
         .release()

@@ -9,6 +9,7 @@ import { LockHeldError, type LockOptions } from '../lock/lease-lock.ts';
 import { fsLockSpace, MAINTENANCE_LOCK, type LockSpace } from '../lock/space.ts';
 import type { Ledger } from '../inventory/ledger.ts';
 import { DEFAULT_SIZE_GRACE, type RetentionPolicy } from './policy.ts';
+import { sweepClaims } from './claim-sweep.ts';
 import { runPurge, type DeletionRecord, type PurgeSummary } from './run.ts';
 
 /** The settings purge reads. */
@@ -65,7 +66,8 @@ export interface PurgeJobOptions {
 }
 
 /**
- * Takes the maintenance lock and runs one purge. Throws LockHeldError when another purge or
+ * Takes the maintenance lock and runs one purge, then sweeps the slot claims nobody can use any
+ * more (claim-sweep.ts). Throws LockHeldError when another purge or
  * `slots rm` (on any node) holds the lock. A dry run takes the lock too, so what it reports is
  * not disturbed by a concurrent purge.
  *
@@ -73,12 +75,13 @@ export interface PurgeJobOptions {
  * const summary = await purgeOnce({ settings, repo, store, ledger });
  */
 export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary> {
-  const lock = await (options.locks ?? fsLockSpace(options.repo)).acquire(MAINTENANCE_LOCK, {
+  const locks = options.locks ?? fsLockSpace(options.repo);
+  const lock = await locks.acquire(MAINTENANCE_LOCK, {
     command: options.dryRun ? 'purge --dry-run' : 'purge',
     ...options.lock,
   });
   try {
-    return await runPurge({
+    const summary = await runPurge({
       store: options.store,
       policy: retentionPolicy(options.settings),
       repo: options.repo,
@@ -90,6 +93,10 @@ export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary>
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    const started = Date.now();
+    summary.claims = await sweepClaims(locks, { lock, ...(options.dryRun ? { dryRun: true } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    summary.durationMs += Date.now() - started;
+    return summary;
   } finally {
     await lock.release();
   }
