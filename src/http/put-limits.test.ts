@@ -2,9 +2,13 @@ import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { readdir } from 'node:fs/promises';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startKit, type Kit } from '../../test/support/http-kit.ts';
+import { sharedSlotClaims } from '../lock/slot-claims.ts';
+import { fsLockSpace } from '../lock/space.ts';
 
 /**
  * The upload limits of the PUT path over real HTTP with a real fs store: one upload per slot at a
@@ -236,5 +240,39 @@ describe('uploads end', () => {
     } finally {
       kit.settings.idleTimeout = 1_000;
     }
+  });
+});
+
+describe('a cluster claim lost mid-upload', () => {
+  let kit: Kit;
+  const claimsDir = mkdtempSync(join(tmpdir(), 'fileupload-claims-'));
+  const failures: string[] = [];
+  before(async () => {
+    // A short lease: the claim is renewed (and checked) every 100 ms.
+    kit = await startKit({ claims: sharedSlotClaims(fsLockSpace(claimsDir), { lease: 400 }), hooks: { onUploadFailed: (e) => failures.push(`${e.id} ${e.status}`) } });
+  });
+  after(async () => {
+    await kit.stop();
+    rmSync(claimsDir, { recursive: true, force: true });
+  });
+
+  test('the upload stops with 503 and removes its temp file; the new holder\'s claim is left alone', async () => {
+    const s = kit.slot({ size: 1000 });
+    const put = openPut(kit, s);
+    put.send(Buffer.alloc(10, 1));
+    await eventually(async () => (await tmpFiles(kit)).length === 1, 'the upload is receiving');
+    const claimFile = join(claimsDir, 'claims', `${s.id}.claim`);
+    assert.ok(existsSync(claimFile), 'the claim is in the shared folder');
+    // What a takeover by another node looks like after this node was paused past the lease.
+    const other = { host: 'other', machine: 'another-machine', pid: 1, command: 'upload', started: Date.now(), heartbeat: Date.now(), token: 'other-node' };
+    writeFileSync(claimFile, JSON.stringify(other).padEnd(1024));
+    const r = await put.answer;
+    assert.equal(r.status, 503, r.body);
+    assert.equal(r.body.trim(), 'upload lost its slot claim, try again');
+    assert.equal(r.headers['retry-after'], '5');
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'the temp file is removed');
+    assert.ok(failures.includes(`${s.id} 503`));
+    assert.match(readFileSync(claimFile, 'utf8'), /other-node/, 'the other node\'s claim is not released by this one');
+    put.socket.destroy();
   });
 });
