@@ -65,8 +65,10 @@ function openPut(kit: Kit, slot: { path: string; token: string; size: number }, 
     });
     socket.on('close', () => parse(true));
   });
+  // A chunked PUT carries no Content-Length.
+  const length = extra['Transfer-Encoding'] === undefined ? `Content-Length: ${slot.size}\r\n` : '';
   const head =
-    `PUT ${slot.path}?t=${slot.token} HTTP/1.1\r\nHost: x\r\nContent-Length: ${slot.size}\r\n` +
+    `PUT ${slot.path}?t=${slot.token} HTTP/1.1\r\nHost: x\r\n${length}` +
     Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
     '\r\n';
   socket.write(head);
@@ -195,6 +197,27 @@ describe('uploads end', () => {
     assert.equal(r.closed, true);
     await eventually(async () => (await tmpFiles(kit)).length === 0, 'the temp file is removed');
     assert.ok(failures.includes(`${s.id} 408`));
+  });
+
+  test('a chunked body complete but never ended (trailer bytes trickling): 408 after idleTimeout, the slot free again', async () => {
+    const s = kit.slot({ size: 10 });
+    const put = openPut(kit, s, { 'Transfer-Encoding': 'chunked' });
+    put.send('a\r\n0123456789\r\n0\r\nX-Slow: ');
+    // A trailer byte every 300 ms: never idle for the socket, never more body for the upload.
+    let answered = false;
+    void put.answer.then(() => (answered = true));
+    for (let i = 0; i < 20 && !answered; i++) {
+      await sleep(300);
+      put.send('a');
+    }
+    const r = await put.answer;
+    assert.equal(r.status, 408, r.body);
+    assert.match(r.body, /no data received for 1 s/);
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'the temp file is removed');
+    const retry = openPut(kit, s);
+    retry.send('0123456789');
+    assert.equal((await retry.answer).status, 201);
+    retry.socket.destroy();
   });
 
   test('an upload that never idles but runs past its deadline (max(60 s, size ÷ minUploadRate)): 408', async (t) => {

@@ -169,6 +169,7 @@ async function handlePut(
       if (socketTimeout > 0 && !socket.destroyed) socket.setTimeout(socketTimeout);
     };
 
+    if (length === undefined) incoming.once('end', bodyDone);
     const progress = hooks.onUploadProgress;
     const body = requestBody(
       incoming,
@@ -176,7 +177,9 @@ async function handlePut(
       (n) => {
         received += n;
         watch.progress();
-        if (received >= slot.size) bodyDone();
+        // Framed by Content-Length, the body is in with its last byte; a chunked one only at its
+        // end (after the last chunk and trailers, which a client could trickle for ever).
+        if (received >= slot.size && length !== undefined) bodyDone();
         if (progress) callHook(logger, 'onUploadProgress', progress, { id: slot.id, received, size: slot.size });
       },
       // The kernel path's own idle limit is a backstop just past the watch's.
@@ -237,6 +240,7 @@ async function handlePut(
       return refuse(status, reason, shutdown || lostClaim ? { 'Retry-After': '5' } : timeout ? { Connection: 'close' } : {});
     } finally {
       bodyDone();
+      incoming.off('end', bodyDone);
       incoming.off('close', onClose);
       taken.lost?.removeEventListener('abort', onLost);
       deps.gate.endUpload(upload);
