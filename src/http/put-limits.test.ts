@@ -1,6 +1,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { Agent, request } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -297,5 +298,58 @@ describe('a cluster claim lost mid-upload', () => {
     assert.ok(failures.includes(`${s.id} 503`));
     assert.match(readFileSync(claimFile, 'utf8'), /other-node/, 'the other node\'s claim is not released by this one');
     put.socket.destroy();
+  });
+});
+
+describe('per-request cost on a keep-alive connection', () => {
+  let kit: Kit;
+  before(async () => {
+    kit = await startKit();
+  });
+  after(() => kit.stop());
+
+  // A refusal of an Expect: 100-continue PUT closes its connection by design (the body may or
+  // may not follow): it is not part of this keep-alive run.
+  test('hundreds of PUTs (published, refused, chunked) leave no listener on the connection and no slot held', async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const sockets = new Set<Socket>();
+    const onConnection = (s: Socket): void => void sockets.add(s);
+    kit.server.server.on('connection', onConnection);
+    const put = (target: string, body: string, headers: Record<string, string> = {}): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = request(new URL(target, kit.origin), { method: 'PUT', agent, headers }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
+    const listeners = (): string =>
+      [...sockets].map((s) => s.eventNames().map((e) => `${String(e)}:${s.listenerCount(e)}`).sort().join(' ')).join(' | ');
+    const round = async (): Promise<string> => {
+      const s = kit.slot({ size: 5 });
+      const target = new URL(s.put).pathname + new URL(s.put).search;
+      const statuses = [
+        await put(target, 'hello', { 'Content-Length': '5' }),
+        await put(target, 'hello', { 'Content-Length': '5' }),
+        await put(new URL(s.put).pathname + '?t=forged', 'hello', { 'Content-Length': '5' }),
+        await put(target, 'hello!', { 'Content-Length': '6' }),
+      ];
+      const c = kit.slot({ size: 5 });
+      statuses.push(await put(new URL(c.put).pathname + new URL(c.put).search, 'hello', { 'Transfer-Encoding': 'chunked' }));
+      return statuses.join(' ');
+    };
+    try {
+      assert.equal(await round(), '201 409 403 413 201');
+      const early = listeners();
+      for (let i = 0; i < 100; i++) await round();
+      assert.equal(sockets.size, 1, 'one connection served them all');
+      assert.equal(listeners(), early, 'no listener added per request');
+      assert.equal(kit.app.gate.activeUploads, 0);
+      assert.equal(kit.app.gate.activeRequests, 0);
+    } finally {
+      kit.server.server.off('connection', onConnection);
+      agent.destroy();
+    }
   });
 });
