@@ -145,6 +145,35 @@ describe('one upload per slot at a time', () => {
     retry.socket.destroy();
   });
 
+  test('a retry while the first PUT\'s connection is silently dead: 409 at first; once the first has had no byte for 5 s the retry takes over', async (t) => {
+    // The watch's clock (performance.now) jumps ahead instead of the test waiting.
+    let offset = 0;
+    const realNow = performance.now.bind(performance);
+    t.mock.method(performance, 'now', () => realNow() + offset);
+    const s = kit.slot({ size: 1000 });
+    const first = openPut(kit, s); // its network path dies: it neither sends nor closes
+    first.send(Buffer.alloc(100, 1));
+    await eventually(async () => (await tmpFiles(kit)).length === 1, 'the first upload is receiving');
+    const early = openPut(kit, s);
+    early.send(Buffer.alloc(s.size, 2));
+    assert.equal((await early.answer).body.trim(), 'upload in progress', 'an upload still receiving keeps its slot');
+
+    offset += 5_000;
+    const retry = openPut(kit, s);
+    const body = Buffer.alloc(s.size);
+    for (let i = 0; i < body.length; i++) body[i] = i % 253;
+    retry.send(body);
+    const r = await retry.answer;
+    assert.equal(r.status, 201, r.body);
+    assert.deepEqual(Buffer.from(await (await fetch(s.get)).arrayBuffer()), body);
+    const old = await first.answer;
+    assert.equal(old.status, 409);
+    assert.equal(old.body.trim(), 'a newer upload of this slot took over');
+    await eventually(async () => (await tmpFiles(kit)).length === 0, 'no temp file left');
+    assert.ok(failures.includes(`${s.id} 409`));
+    for (const p of [first, early, retry]) p.socket.destroy();
+  });
+
   test('a PUT after a failed one (body too short, then closed) may upload again', async () => {
     const s = kit.slot({ size: 10 });
     const first = openPut(kit, s, { 'Content-Type': 'application/octet-stream' });

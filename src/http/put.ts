@@ -11,7 +11,8 @@ import { StoreError, UploadExistsError } from '../storage/errors.ts';
 import { requestBody } from './request-body.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
 import { uploadDeadline } from '../slots/deadline.ts';
-import { UploadTimeoutError, watchUpload } from './upload-watch.ts';
+import { UploadTimeoutError, watchUpload, type UploadWatch } from './upload-watch.ts';
+import type { SlotHolder } from './gate.ts';
 
 /**
  * PUT {root}/{id}/{filename}?t={token}: checks everything that can be checked before reading a
@@ -22,7 +23,10 @@ import { UploadTimeoutError, watchUpload } from './upload-watch.ts';
  * One upload per slot at a time: a PUT of a slot whose upload is running gets 409 before any
  * byte is stored and before any 100 Continue (the gate's registry on this node; in a cluster
  * also a claim in the shared place, deps.claims). Without that, one slot could feed any number
- * of temp files past every quota. A PUT after a failed or aborted one may take the slot again.
+ * of temp files past every quota. A PUT after a failed or aborted one may take the slot again,
+ * and so may one while the running upload has had no body byte for SUPERSEDE_IDLE_MS (its
+ * connection most likely died without a close; the stalled upload is stopped and its temp file
+ * removed before the new one starts: RequestGate.waitAbandoned).
  *
  * Every upload ends: idleTimeout without a body byte, or the body not complete within
  * uploadDeadline(size, minUploadRate), cuts it off with 408 (both read at each PUT, so a reload
@@ -30,9 +34,10 @@ import { UploadTimeoutError, watchUpload } from './upload-watch.ts';
  * the client gets the 408 rather than a silent close.
  *
  * Statuses: 201 published · 403 missing/forged/expired slot · 404 not an upload URL ·
- * 408 too slow or idle · 409 already uploaded, or an upload of the slot running · 413 size ≠
- * slot size or over maxFileSize · 415 Content-Type ≠ slot's · 503 shutting down, or the cluster
- * claim lost mid-upload (this node paused longer than the claim's lease) · 507 disk full.
+ * 408 too slow or idle · 409 already uploaded, an upload of the slot running, or (to a stalled
+ * upload) a newer PUT took over · 413 size ≠ slot size or over maxFileSize · 415 Content-Type ≠
+ * slot's · 503 shutting down, or the cluster claim lost mid-upload (this node paused longer than
+ * the claim's lease) · 507 disk full.
  * A client that goes away leaves nothing behind.
  *
  * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono: its
@@ -114,9 +119,16 @@ async function handlePut(
   const contentType =
     slot.contentType ?? (putType !== undefined && essence(putType) !== undefined ? putType.trim() : FALLBACK_CONTENT_TYPE);
 
+  // What a later PUT of this slot may ask of this upload while it runs (RequestGate.waitAbandoned).
+  let receiving: { watch: UploadWatch; upload: AbortController } | undefined;
+  const holder: SlotHolder = {
+    clientGone: () => incoming.socket.destroyed,
+    idleFor: () => receiving?.watch.idleFor() ?? 0,
+    supersede: () => receiving?.upload.abort(new SupersededError()),
+  };
   let hold: SlotHold | undefined;
   try {
-    hold = await holdSlot(deps, slot.id, slot.expiresAt, incoming);
+    hold = await holdSlot(deps, slot.id, slot.expiresAt, holder);
   } catch (err) {
     logger.warn('cannot claim the slot for an upload', { id, err });
     return refuse(503, 'cannot start the upload now, try again', { 'Retry-After': '5' });
@@ -156,6 +168,7 @@ async function handlePut(
       deadlineMs: uploadDeadline(slot.size, settings.minUploadRate),
       onTimeout: (err) => upload.abort(err),
     });
+    receiving = { watch, upload };
     // The watch judges idleness while the body arrives; the socket's own timeout would close the
     // connection without a word at about the same moment, so it rests until the body is in.
     const socket = incoming.socket;
@@ -165,6 +178,7 @@ async function handlePut(
     const bodyDone = (): void => {
       if (!watching) return;
       watching = false;
+      receiving = undefined; // publishing: a newer PUT no longer stops it
       watch.stop();
       if (socketTimeout > 0 && !socket.destroyed) socket.setTimeout(socketTimeout);
     };
@@ -214,22 +228,8 @@ async function handlePut(
       bodyDone();
       handedOver = body.handedOver;
       const durationMs = performance.now() - started;
-      const timeout = upload.signal.reason instanceof UploadTimeoutError ? upload.signal.reason : undefined;
-      const lostClaim = !timeout && upload.signal.reason instanceof ClaimLostError;
-      const clientGone = !timeout && !lostClaim && (incoming.socket.destroyed || isClientReset(err, incoming));
-      const shutdown = !timeout && !lostClaim && !clientGone && upload.signal.aborted; // drain() ran out of time
-      const status = timeout ? 408 : lostClaim ? 503 : clientGone ? 499 : shutdown ? 503 : err instanceof StoreError ? err.status : 500;
-      const reason = timeout
-        ? timeout.message
-        : lostClaim
-          ? 'upload lost its slot claim, try again'
-          : clientGone
-            ? 'client went away'
-            : shutdown
-              ? 'server is shutting down, try again'
-              : err instanceof StoreError
-                ? err.message
-                : 'internal error';
+      const failure = failureOf(upload.signal.reason, err, incoming);
+      const { status, reason } = failure;
       if (status === 500) logger.error('upload failed', { id, err });
       callHook(logger, 'onUploadFailed', hooks.onUploadFailed, { id: slot.id, status, reason, durationMs });
       // The store has removed the temp file: give the slot back before answering, so a client
@@ -237,7 +237,7 @@ async function handlePut(
       await taken.release();
       if (err instanceof UploadExistsError) return refuse(409, 'already uploaded');
       // A 499 is only logged: nobody is there to read it.
-      return refuse(status, reason, shutdown || lostClaim ? { 'Retry-After': '5' } : timeout ? { Connection: 'close' } : {});
+      return refuse(status, reason, failure.headers);
     } finally {
       bodyDone();
       incoming.off('end', bodyDone);
@@ -245,6 +245,27 @@ async function handlePut(
       taken.lost?.removeEventListener('abort', onLost);
       deps.gate.endUpload(upload);
     }
+  }
+}
+
+/** Why a started upload failed: its status, the reason logged and answered, extra headers. */
+function failureOf(aborted: unknown, err: unknown, incoming: IncomingMessage): { status: number; reason: string; headers: Record<string, string> } {
+  // A 408's client is stalled or trickling: the connection ends with the answer.
+  if (aborted instanceof UploadTimeoutError) return { status: 408, reason: aborted.message, headers: { Connection: 'close' } };
+  if (aborted instanceof ClaimLostError) return { status: 503, reason: 'upload lost its slot claim, try again', headers: { 'Retry-After': '5' } };
+  if (aborted instanceof SupersededError) return { status: 409, reason: 'a newer upload of this slot took over', headers: {} };
+  if (incoming.socket.destroyed || isClientReset(err, incoming)) return { status: 499, reason: 'client went away', headers: {} };
+  // drain() ran out of time.
+  if (aborted !== undefined) return { status: 503, reason: 'server is shutting down, try again', headers: { 'Retry-After': '5' } };
+  if (err instanceof StoreError) return { status: err.status, reason: err.message, headers: {} };
+  return { status: 500, reason: 'internal error', headers: {} };
+}
+
+/** A newer PUT of the slot took over from this stalled upload (RequestGate.waitAbandoned). */
+class SupersededError extends Error {
+  constructor() {
+    super('a newer upload of this slot took over');
+    this.name = 'SupersededError';
   }
 }
 
@@ -274,10 +295,9 @@ interface SlotHold {
  * in a cluster, on another node). A running upload whose client has already gone is waited for
  * briefly: it is removing its temp file, and the client's retry should not get a 409 for it.
  */
-async function holdSlot(deps: HttpDeps, id: string, until: number, incoming: IncomingMessage): Promise<SlotHold | undefined> {
-  const gone = (): boolean => incoming.socket.destroyed;
-  let local = deps.gate.claimSlot(id, gone);
-  if (!local && (await deps.gate.waitAbandoned(id, ABANDONED_WAIT_MS))) local = deps.gate.claimSlot(id, gone);
+async function holdSlot(deps: HttpDeps, id: string, until: number, holder: SlotHolder): Promise<SlotHold | undefined> {
+  let local = deps.gate.claimSlot(id, holder);
+  if (!local && (await deps.gate.waitAbandoned(id, ABANDONED_WAIT_MS))) local = deps.gate.claimSlot(id, holder);
   if (!local) return undefined;
   const releaseLocal = local;
   if (!deps.claims) return { release: async () => releaseLocal() };

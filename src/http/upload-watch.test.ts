@@ -76,3 +76,14 @@ test('it fires once', () => {
   advance(10_000);
   assert.equal(fired.length, 1);
 });
+
+test('idleFor: the time since the last body byte, 0 once stopped', () => {
+  const { watch } = watched(10_000, Infinity);
+  advance(3_000);
+  assert.equal(watch.idleFor(), 3_000);
+  watch.progress();
+  advance(500);
+  assert.equal(watch.idleFor(), 500);
+  watch.stop();
+  assert.equal(watch.idleFor(), 0);
+});

@@ -28,6 +28,8 @@ export interface UploadWatch {
   progress(): void;
   /** No more judging (body complete, or the upload ended). */
   stop(): void;
+  /** How long (ms) since the last body byte (or the start); 0 once stopped. */
+  idleFor(): number;
 }
 
 /**
@@ -83,6 +85,9 @@ export function watchUpload(options: {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+    },
+    idleFor() {
+      return stopped ? 0 : now() - last;
     },
   };
 }
