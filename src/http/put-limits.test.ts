@@ -229,6 +229,31 @@ describe('uploads end', () => {
     assert.ok(failures.includes(`${s.id} 408`));
   });
 
+  test('a fast client on a busy server (the store stops reading for longer than idleTimeout) is not cut off as idle', async (t) => {
+    // The real store behind a pause after the first chunk, as a stalled disk makes it.
+    const write = kit.store.write.bind(kit.store);
+    t.mock.method(kit.store, 'write', (meta: Parameters<typeof write>[0], body: AsyncIterable<Uint8Array>, options: Parameters<typeof write>[2]) =>
+      write(meta, (async function* () {
+        let first = true;
+        for await (const chunk of body) {
+          yield chunk;
+          if (first) await sleep(2_500);
+          first = false;
+        }
+      })(), options),
+    );
+    const s = kit.slot({ size: 1000 });
+    const put = openPut(kit, s);
+    put.send(Buffer.alloc(500, 1));
+    await sleep(100);
+    put.send(Buffer.alloc(500, 2)); // all sent: it waits in the socket while the store is busy
+    const r = await put.answer;
+    assert.equal(r.status, 201, r.body);
+    const got = Buffer.from(await (await fetch(s.get)).arrayBuffer());
+    assert.equal(got.length, 1000);
+    put.socket.destroy();
+  });
+
   test('a chunked body complete but never ended (trailer bytes trickling): 408 after idleTimeout, the slot free again', async () => {
     const s = kit.slot({ size: 10 });
     const put = openPut(kit, s, { 'Transfer-Encoding': 'chunked' });

@@ -197,7 +197,7 @@ async function handlePut(
         if (progress) callHook(logger, 'onUploadProgress', progress, { id: slot.id, received, size: slot.size });
       },
       // The kernel path's own idle limit is a backstop just past the watch's.
-      { idleMs: idleMs + SPLICE_IDLE_MARGIN_MS },
+      { idleMs: idleMs + SPLICE_IDLE_MARGIN_MS, onReading: (waiting) => watch.reading(waiting) },
     );
 
     try {
