@@ -204,6 +204,10 @@ export function s3LockSpace(objects: ConditionalObjects, prefix: string): LockSp
       for await (const k of objects.list(key(folder) + '/')) yield k.slice(prefix.length);
     },
     inspect: (name, lease) => inspectS3Lock(objects, key(name), lease),
-    remove: (name) => objects.delete(key(name)),
+    // S3 answers a DELETE of a missing key like any other: counted as removed.
+    remove: async (name) => {
+      await objects.delete(key(name));
+      return true;
+    },
   };
 }

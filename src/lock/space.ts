@@ -22,9 +22,9 @@ export interface LockSpace {
   /** What `name` is now, for a sweep; undefined when there is none. */
   inspect(name: string, lease?: number): Promise<LockEntry | undefined>;
   /**
-   * Removes `name` whoever holds it; false when it was already gone. Without a precondition (S3
-   * stores do not all honour one on DELETE): only for a lock nobody can take any more (see
-   * src/purge/claim-sweep.ts).
+   * Removes `name` whoever holds it; false when it was already gone (as far as the store
+   * tells). Without a precondition (S3 stores do not all honour one on DELETE): only for a lock
+   * nobody can take any more (see src/purge/claim-sweep.ts).
    */
   remove(name: string): Promise<boolean>;
 }

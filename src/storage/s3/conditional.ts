@@ -52,8 +52,8 @@ export interface ConditionalObjects {
   putIfMatch(key: string, etag: string, text: string, contentType?: string): Promise<string>;
   /** The keys under `prefix`, page by page. */
   list(prefix: string): AsyncIterable<string>;
-  /** Deletes the object, whatever its version (no precondition: see above); false when it was gone. */
-  delete(key: string): Promise<boolean>;
+  /** Deletes the object, whatever its version (no precondition: see above); a missing one is no error. */
+  delete(key: string): Promise<void>;
 }
 
 const statusOf = (err: unknown): number | undefined => (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
@@ -153,11 +153,8 @@ export class S3ConditionalObjects implements ConditionalObjects {
     }
   }
 
-  async delete(key: string): Promise<boolean> {
-    // S3 answers a DELETE of a missing key with 204 too: ask first, for an honest count.
-    if ((await this.etag(key)) === undefined) return false;
+  async delete(key: string): Promise<void> {
     await this.#client.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), this.#deadline());
-    return true;
   }
 }
 
@@ -195,7 +192,7 @@ export class MemoryConditionalObjects implements ConditionalObjects {
   async *list(prefix: string): AsyncIterable<string> {
     for (const key of [...this.objects.keys()].sort()) if (key.startsWith(prefix)) yield key;
   }
-  async delete(key: string): Promise<boolean> {
-    return this.objects.delete(key);
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
   }
 }
