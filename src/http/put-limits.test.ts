@@ -110,6 +110,9 @@ describe('one upload per slot at a time', () => {
     third.send(Buffer.alloc(s.size, 2)); // the whole body: none of it may be stored
     assert.equal((await third.answer).status, 409);
     assert.equal((await tmpFiles(kit)).length, 1, 'still only the first upload has a temp file');
+    // GET and HEAD see nothing of an upload in progress, and do not disturb it.
+    assert.equal((await fetch(s.get)).status, 404);
+    assert.equal((await fetch(s.get, { method: 'HEAD' })).status, 404);
 
     first.send(Buffer.alloc(s.size - 10, 1));
     const done = await first.answer;
@@ -124,6 +127,16 @@ describe('one upload per slot at a time', () => {
     assert.equal(r.status, 409);
     assert.equal(r.body.trim(), 'already uploaded');
     for (const p of [first, second, third, late]) p.socket.destroy();
+  });
+
+  test('Expect with 100-continue among other values still gets 100 Continue (what Node takes for it)', async () => {
+    const s = kit.slot({ size: 5 });
+    const put = openPut(kit, s, { Expect: '100-Continue, x-later' });
+    await eventually(() => put.interim.length > 0 || false, 'an interim answer');
+    assert.deepEqual(put.interim, ['HTTP/1.1 100 Continue']);
+    put.send('hello');
+    assert.equal((await put.answer).status, 201);
+    put.socket.destroy();
   });
 
   test('a PUT right after an aborted one takes the slot and the file reads back whole', async () => {

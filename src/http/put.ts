@@ -142,7 +142,7 @@ async function handlePut(
 
   /** Everything after the slot is taken: `taken` is given back on every way out. */
   async function receiveUpload(taken: SlotHold): Promise<void> {
-    if (/^100-continue$/i.test(incoming.headers.expect ?? '')) {
+    if (expectsContinue(incoming)) {
       // The client waits for our go before sending the body: refuse a second upload right now.
       if ((await store.stat(slot.id)) !== undefined) return refuse(409, 'already uploaded');
       outgoing.writeContinue();
@@ -344,7 +344,7 @@ const LINGER_MS = 5_000;
  * lingering close does).
  */
 function lingerOver(incoming: IncomingMessage, received: number): boolean {
-  if (incoming.headers.expect !== undefined) return false; // 100-continue: it waits for our word
+  if (expectsContinue(incoming)) return false; // it waits for our word
   const length = declaredLength(incoming);
   if (typeof length === 'number' && length - received > LINGER_BYTES) return false;
   let discarded = 0;
@@ -359,6 +359,16 @@ function lingerOver(incoming: IncomingMessage, received: number): boolean {
   incoming.resume();
   incoming.once('close', () => clearTimeout(timer));
   return true;
+}
+
+/**
+ * The client waits for 100 Continue before it sends the body: what Node's server takes for it
+ * (server.ts answers 'checkContinue' with the handler) — HTTP/1.1 and 100-continue among the
+ * Expect header's values; a 1.0 client gets no interim answer.
+ */
+function expectsContinue(incoming: IncomingMessage): boolean {
+  const expect = incoming.headers.expect;
+  return expect !== undefined && incoming.httpVersionMajor === 1 && incoming.httpVersionMinor >= 1 && /(?:^|\W)100-continue(?:$|\W)/i.test(expect);
 }
 
 /** Content-Length as a number, undefined when chunked/absent, 'invalid' when unusable. */
