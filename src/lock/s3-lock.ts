@@ -9,8 +9,8 @@
  * - Hold: every `heartbeat` ms the owner rewrites its heartbeat with `If-Match: <its last ETag>`.
  *   A refused renewal means another node took the lock over (after this one was paused longer
  *   than the lease): `signal` aborts, assertHeld() throws LockLostError. A renewal that failed
- *   for another reason (network) is retried; assertHeld() refuses once the last confirmed
- *   heartbeat is older than half the lease.
+ *   for another reason (network) is retried; once the last confirmed heartbeat is older than
+ *   half the lease, `signal` aborts and assertHeld() refuses.
  * - Release: the owner writes a "released" version (again `If-Match`), which the next acquirer
  *   replaces. Releasing never deletes: radosgw 16 ignores If-Match on DELETE, and an
  *   unconditional DELETE could remove a lock someone else has just taken. A lock that nobody can
@@ -125,8 +125,12 @@ function hold(objects: ConditionalObjects, key: string, where: string, owner: Lo
     } else lose();
   };
   const timer = setInterval(() => {
-    if (beating || released || controller.signal.aborted) return;
-    // A failed request is retried at the next beat; assertHeld() gives up after half the lease.
+    if (released || controller.signal.aborted) return;
+    // Renewals that keep failing (store unreachable): after half the lease another node may soon
+    // judge the lock stale, so the holder stops as assertHeld() would.
+    if (opts.now() - confirmed > opts.lease / 2) return lose();
+    if (beating) return;
+    // A failed request is retried at the next beat.
     beating = renew()
       .catch(() => {})
       .finally(() => {

@@ -28,7 +28,8 @@ export interface SlotClaim {
   release(): Promise<void>;
   /**
    * Aborts when the claim is lost: this node was paused longer than the lease and another took
-   * the slot over (or the sweep removed the claim of an expired slot). The upload must stop.
+   * the slot over (or the sweep removed the claim of an expired slot), or the shared place could
+   * not be reached to renew it for half the lease. The upload must stop.
    */
   readonly signal: AbortSignal;
 }
