@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import { readdir } from 'node:fs/promises';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -345,6 +345,34 @@ describe('a cluster claim lost mid-upload', () => {
   after(async () => {
     await kit.stop();
     rmSync(claimsDir, { recursive: true, force: true });
+  });
+
+  test('published, aborted and timed-out uploads leave no claim file (nor a breaker) behind', async () => {
+    const claims = (): string[] => readdirSync(join(claimsDir, 'claims'));
+    const ok = kit.slot({ size: 10 });
+    const put = openPut(kit, ok);
+    put.send('0123456789');
+    assert.equal((await put.answer).status, 201);
+    await eventually(() => claims().length === 0, 'the published upload\'s claim is gone'); // released just after the 201
+
+    const aborted = kit.slot({ size: 1000 });
+    const gone = openPut(kit, aborted);
+    gone.send(Buffer.alloc(10));
+    await eventually(() => claims().length === 1, 'the claim is taken');
+    gone.socket.destroy();
+    await eventually(() => claims().length === 0, 'the aborted upload\'s claim is gone');
+
+    kit.settings.idleTimeout = 1_000;
+    try {
+      const slow = openPut(kit, kit.slot({ size: 1000 }));
+      slow.send(Buffer.alloc(10));
+      assert.equal((await slow.answer).status, 408);
+      assert.deepEqual(claims(), []);
+      slow.socket.destroy();
+    } finally {
+      kit.settings.idleTimeout = 60_000;
+    }
+    put.socket.destroy();
   });
 
   test('the upload stops with 503 and removes its temp file; the new holder\'s claim is left alone', async () => {
