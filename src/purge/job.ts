@@ -164,6 +164,7 @@ export function schedulePurge(options: ScheduleOptions): PurgeSchedule {
           deletedBytes: summary.deletedBytes,
           failed: summary.failed,
           uploads: summary.scanned.uploads,
+          claimsRemoved: summary.claims?.removed,
           durationMs: summary.durationMs,
         });
         options.onSummary?.(summary);
