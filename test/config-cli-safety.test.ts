@@ -26,7 +26,7 @@ test('every rule violation: exit 2, property and rule named, file byte-identical
   const cases: [string[], RegExp][] = [
     [['maxFileSize', 'fifty'], /plugin\.httpfileupload\.maxFileSize: "fifty" is not a size.*rule: a size in bytes/],
     [['maxFileSize', '50MB'], /maxFileSize: "50MB" is ambiguous/],
-    [['maxFileSize', '-5'], /maxFileSize: .*rule: .*-1 = unlimited/],
+    [['maxFileSize', '-5.5'], /maxFileSize: "-5.5" is not a size.*rule: .*0 or less = unlimited/],
     [['xmppPort', '0'], /xmppPort: 0 is outside 1–65535.*rule: a port number from 1 to 65535/],
     [['webPort', '65536'], /webPort: 65536 is outside 1–65535/],
     [['announcedWebPort', 'https'], /announcedWebPort: "https" is not a port number/],
@@ -125,5 +125,5 @@ test('set keeps the mode (and, as root, the owner) of an existing file', async (
 test('a missing argument is a usage error (exit 2)', () => {
   const r = t.run(['config', 'set', 'maxFileSize']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /missing required argument 'value'/);
+  assert.match(r.stderr, /maxFileSize: no value given: pass it, - to read it from standard input, or --from-file PATH/);
 });

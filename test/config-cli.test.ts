@@ -115,6 +115,7 @@ test('secrets are masked unless --show-secrets', () => {
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout + r.stderr, /hunter2/);
   assert.match(r.stderr, /restart serve for sharedSecret/);
+  assert.match(r.stderr, /note: the value of sharedSecret was on the command line, where other users see it .*"fileupload config set sharedSecret -" reads it from standard input/);
   r = t.run(['config', 'get', 'sharedSecret']);
   assert.deepEqual([r.code, r.stdout], [0, '********\n']);
   r = t.run(['config', 'get', 'sharedSecret', '--show-secrets']);

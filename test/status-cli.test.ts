@@ -1,6 +1,7 @@
 /**
  * `fileupload status` as scripts use it: bin/fileupload spawned with stdout piped (not a
- * terminal), against a real admin API fed by a LiveState, or against nothing at all.
+ * terminal), against a real admin API fed by a LiveState, or against nothing at all. Upload
+ * details need the admin token, which status derives from the configuration's slotSecret.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,6 +13,7 @@ import { LiveState } from '../src/status/live.ts';
 import { createMetricsRegistry } from '../src/status/metrics.ts';
 import { startAdminServer, type AdminServer } from '../src/status/admin-server.ts';
 import { isStatusSnapshot } from '../src/status/snapshot.ts';
+import { adminToken } from '../src/status/admin-auth.ts';
 import { ExitCode } from '../src/cli/exit-codes.ts';
 import { FILEUPLOAD_BIN, openfireXml } from './support/serve.ts';
 
@@ -19,12 +21,13 @@ let dir = '';
 let live: LiveState;
 let admin: AdminServer;
 let socketAdmin: AdminServer;
+const SLOT_SECRET = 'status-cli-test-slot-secret-0123456789abcdef';
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fileupload-status-cli-'));
   live = new LiveState({ node: 'node-cli', thresholds: { maxRepoSize: 1 << 30 } });
   const registry = createMetricsRegistry(live, { processMetrics: false });
-  admin = await startAdminServer({ live, registry, port: 0 });
+  admin = await startAdminServer({ live, registry, port: 0, token: adminToken(SLOT_SECRET) });
   socketAdmin = await startAdminServer({ live, registry, socketPath: join(dir, 'admin.sock') });
   live.xmppState('online');
   live.uploadStarted({ id: 'slot-xyz', filename: 'report.pdf', size: 4096, uploader: 'bob@example.org' });
@@ -45,7 +48,7 @@ async function status(args: string[], config?: Record<string, string | number>) 
 }
 
 test('not a terminal: one text snapshot', async () => {
-  const r = await status(['--url', admin.url]);
+  const r = await status(['--url', admin.url], { slotSecret: SLOT_SECRET });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /^fileupload \S+ on node-cli /);
   assert.match(r.stdout, /^xmpp: online for /m);
@@ -56,7 +59,7 @@ test('not a terminal: one text snapshot', async () => {
 });
 
 test('--json prints the StatusSnapshot', async () => {
-  const r = await status(['--url', admin.url, '--json']);
+  const r = await status(['--url', admin.url, '--json'], { slotSecret: SLOT_SECRET });
   assert.equal(r.code, 0, r.stderr);
   const doc = JSON.parse(r.stdout);
   assert.ok(isStatusSnapshot(doc));
@@ -67,11 +70,43 @@ test('--json prints the StatusSnapshot', async () => {
   assert.equal(doc.thresholds.maxRepoSize, 1 << 30);
 });
 
+test('without the admin token: counters and progress, no upload named, and who may see more', async () => {
+  const r = await status(['--url', admin.url]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^uploads in flight: 1$/m);
+  assert.match(r.stdout, /^ {2}an upload: 25% \(1 KiB of 4 KiB\)/m);
+  assert.match(r.stdout, /file names and uploaders need the admin credential: run as the service user or root/);
+  assert.doesNotMatch(r.stdout, /slot-xyz|report\.pdf|bob@/);
+  const j = await status(['--url', admin.url, '--json']);
+  assert.equal(j.code, 0, j.stderr);
+  const doc = JSON.parse(j.stdout);
+  assert.ok(isStatusSnapshot(doc));
+  assert.equal(doc.uploadDetails, false);
+  assert.deepEqual(Object.keys(doc.inFlight[0] ?? {}).sort(), ['received', 'size', 'startedAt']);
+  assert.doesNotMatch(j.stdout, /slot-xyz|report\.pdf|bob@/);
+});
+
+test('a slotSecret serve does not run with: counters, and a note saying why the details are hidden', async () => {
+  const r = await status(['--url', admin.url], { slotSecret: 'another-secret-than-serve-has-0123456789' });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^ {2}an upload: 25%/m);
+  assert.doesNotMatch(r.stdout, /report\.pdf/);
+  assert.match(r.stderr, /^fileupload: note: the admin token from .* is not the one serve runs with/m);
+});
+
+test('the socket needs no token; a loopback name gets it', async () => {
+  const bySocket = await status(['--json', '--url', `unix:${join(dir, 'admin.sock')}`]);
+  assert.equal(JSON.parse(bySocket.stdout).inFlight[0].filename, 'report.pdf');
+  const byLocalhost = await status(['--json', '--url', admin.url.replace('127.0.0.1', 'localhost')], { slotSecret: SLOT_SECRET });
+  assert.equal(JSON.parse(byLocalhost.stdout).inFlight[0].filename, 'report.pdf');
+});
+
 test('the address comes from the configuration: adminPort, or adminSocket first', async () => {
   const port = Number(new URL(admin.url).port);
-  const byPort = await status(['--json'], { adminPort: port });
+  const byPort = await status(['--json'], { adminPort: port, slotSecret: SLOT_SECRET });
   assert.equal(byPort.code, 0, byPort.stderr);
   assert.equal(JSON.parse(byPort.stdout).node, 'node-cli');
+  assert.equal(JSON.parse(byPort.stdout).inFlight[0].uploader, 'bob@example.org');
   const bySocket = await status(['--json'], { adminPort: 1, adminSocket: join(dir, 'admin.sock') });
   assert.equal(bySocket.code, 0, bySocket.stderr);
   assert.equal(JSON.parse(bySocket.stdout).node, 'node-cli');

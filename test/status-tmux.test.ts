@@ -1,15 +1,20 @@
 /**
  * Acceptance: `fileupload status` in a real terminal (tmux) shows the connection state and a live
  * upload's progress, follows it as it advances, pauses on p and quits on q with exit 0.
- * The admin API is real and fed by a LiveState in this process; the TUI is bin/fileupload in tmux.
+ * The admin API is real and fed by a LiveState in this process; the TUI is bin/fileupload in tmux,
+ * with a configuration whose slotSecret gives it the admin token (file names, uploaders).
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { LiveState } from '../src/status/live.ts';
 import { createMetricsRegistry } from '../src/status/metrics.ts';
 import { startAdminServer, type AdminServer } from '../src/status/admin-server.ts';
-import { FILEUPLOAD_BIN } from './support/serve.ts';
+import { adminToken } from '../src/status/admin-auth.ts';
+import { FILEUPLOAD_BIN, openfireXml } from './support/serve.ts';
 
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 // A private tmux server (own socket), so nothing of the user's tmux is touched.
@@ -28,20 +33,27 @@ async function until(ok: (screen: string) => boolean, what: string): Promise<str
 
 let live: LiveState;
 let admin: AdminServer;
+let dir = '';
+let config = '';
+const SLOT_SECRET = 'status-tmux-test-slot-secret-0123456789';
 
 before(async () => {
   live = new LiveState({ node: 'tmux-node' });
-  admin = await startAdminServer({ live, registry: createMetricsRegistry(live, { processMetrics: false }), port: 0 });
+  admin = await startAdminServer({ live, registry: createMetricsRegistry(live, { processMetrics: false }), port: 0, token: adminToken(SLOT_SECRET) });
+  dir = await mkdtemp(join(tmpdir(), 'fileupload-status-tmux-'));
+  config = join(dir, 'openfire.xml');
+  await writeFile(config, openfireXml({ slotSecret: SLOT_SECRET }), { mode: 0o600 });
 });
 
 after(async () => {
   if (hasTmux) tmux('kill-server');
   await admin?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 test('the TUI in tmux shows a live upload and the connection state; p pauses, q quits', { skip: !hasTmux && 'tmux is not installed' }, async () => {
   live.xmppState('connecting');
-  const command = `${FILEUPLOAD_BIN} status --url ${admin.url} --interval 0.2; echo "status exited $?"; sleep 60`;
+  const command = `${FILEUPLOAD_BIN} --config ${config} status --url ${admin.url} --interval 0.2; echo "status exited $?"; sleep 60`;
   const started = tmux('new-session', '-d', '-s', 'status', '-x', '110', '-y', '40', command);
   assert.equal(started.status, 0, started.stderr);
 

@@ -53,15 +53,31 @@ An empty value counts as unset. Run "fileupload config list" for every property.
     .command('set')
     .description('validate a value and write it to the configuration file')
     .argument('<name>', NAME_HELP)
-    .argument('<value>', 'the new value (checked against the property rule before anything is written)')
+    .argument('[value]', 'the new value (checked against the property rule before anything is written); - reads it from standard input')
+    .option('--from-file <path>', 'read the value from this file (one line) instead of the command line')
     .option('--server-specific', 'write plugin.httpfileupload.serverspecific.NAME (this node only)')
     .option('--local', "on a cluster node: write this node's own file instead of the shared one")
-    .action(async (name: string, value: string, opts: { serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
+    .addHelpText(
+      'after',
+      `
+Secrets (sharedSecret, slotSecret, s3SecretKey) do not belong on the command line, where other
+users see them in the process list and they stay in the shell history: give - to read the value
+from standard input (one line; its newline is dropped; typed on a terminal it is not shown),
+or --from-file PATH:
+
+  openssl rand -base64 32 | fileupload config set slotSecret -
+  fileupload config set sharedSecret --from-file /root/component-secret
+
+A file that holds a secret is written without permissions for "other" users: a new file is
+0600, an existing one keeps its owner, group and their permissions.`,
+    )
+    .action(async (name: string, value: string | undefined, opts: { fromFile?: string; serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const { lookup, checkValue, write, describe, target, SERVER_SPECIFIC_PREFIX } = await engine();
       const { property, serverSpecific } = lookup(name);
       const specific = serverSpecific || opts.serverSpecific === true;
-      const text = checkValue(property, specific ? SERVER_SPECIFIC_PREFIX + property.short : property.name, value);
+      const written = specific ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
+      const text = checkValue(property, written, await valueArgument(written, value, opts.fromFile));
       const t = await target(g.config, property, { serverSpecific: specific, local: opts.local === true });
       await write(() => t.set(text));
       const resolver = await readBack(g.config, t.name);
@@ -75,6 +91,12 @@ An empty value counts as unset. Run "fileupload config list" for every property.
         process.stdout.write(`${t.name} = ${shown}${t.layer === 'cluster' ? ` (cluster: ${t.location})` : ''}\n`);
       }
       notes(resolver, property, row.source, t.layer);
+      if (property.secret && value !== undefined && value !== '-') {
+        process.stderr.write(
+          `fileupload: note: the value of ${property.short} was on the command line, where other users see it (ps) and the shell history keeps it; ` +
+            `"fileupload config set ${property.short} -" reads it from standard input\n`,
+        );
+      }
     });
 
   config
@@ -227,6 +249,99 @@ async function engine() {
   };
 
   return { lookup, checkValue, describe, strayNames, write, target, properties, SERVER_SPECIFIC_PREFIX };
+}
+
+/** Longest value read from standard input or a file (a value is one line). */
+const MAX_VALUE_BYTES = 64 * 1024;
+
+/**
+ * The value of `config set`: the argument, or one line from standard input (`-`) or from
+ * `--from-file`, its line break dropped. An empty or multi-line value is refused.
+ */
+async function valueArgument(written: string, value: string | undefined, fromFile: string | undefined): Promise<string> {
+  if (fromFile !== undefined && value !== undefined) {
+    throw new CliError(`${written}: give the value or --from-file, not both; nothing was changed`, ExitCode.Usage);
+  }
+  if (fromFile === undefined && value === undefined) {
+    throw new CliError(`${written}: no value given: pass it, - to read it from standard input, or --from-file PATH`, ExitCode.Usage);
+  }
+  if (value !== undefined && value !== '-') return value;
+  const from = fromFile ?? 'standard input';
+  let raw: string;
+  if (fromFile !== undefined) {
+    const { open } = await import('node:fs/promises');
+    const cannot = (err: unknown) =>
+      new CliError(`--from-file: cannot read ${fromFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; nothing was changed`, ExitCode.Usage);
+    const fh = await open(fromFile, 'r').catch((err: unknown) => {
+      throw cannot(err);
+    });
+    try {
+      // A loop, not one read: a pipe or FIFO (--from-file <(…)) hands out its bytes in pieces.
+      const buf = Buffer.alloc(MAX_VALUE_BYTES + 1);
+      let filled = 0;
+      try {
+        for (let got = -1; got !== 0 && filled < buf.length; filled += got) got = (await fh.read(buf, filled, buf.length - filled, null)).bytesRead;
+      } catch (err) {
+        throw cannot(err);
+      }
+      if (filled > MAX_VALUE_BYTES) throw new CliError(`${written}: ${from} is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage);
+      raw = buf.subarray(0, filled).toString('utf8');
+    } finally {
+      await fh.close();
+    }
+  } else {
+    raw = await readStdin(written);
+  }
+  const line = raw.replace(/\r?\n$/, '');
+  if (/[\r\n]/.test(line)) throw new CliError(`${written}: ${from} holds more than one line; a value is one line; nothing was changed`, ExitCode.Usage);
+  if (line.trim() === '') throw new CliError(`${written}: ${from} gave an empty value; nothing was changed`, ExitCode.Usage);
+  return line;
+}
+
+/** Standard input up to its end; on a terminal, one line typed without echo. */
+async function readStdin(written: string): Promise<string> {
+  const stdin = process.stdin;
+  if (stdin.isTTY === true && typeof stdin.setRawMode === 'function') return readHidden(written);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin as AsyncIterable<Buffer>) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size > MAX_VALUE_BYTES) {
+      stdin.destroy();
+      throw new CliError(`${written}: standard input is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage);
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** One line typed on the terminal, not echoed (a secret must not stay on the screen). */
+function readHidden(written: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(`${written}: type the value (it is not shown) and press Enter: `);
+  stdin.setRawMode(true);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const finish = (err?: CliError) => {
+      stdin.setRawMode(false);
+      stdin.off('data', onData);
+      stdin.pause();
+      process.stderr.write('\n');
+      if (err) reject(err);
+      else resolve(`${text}\n`);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const ch of chunk.toString('utf8')) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
+        if (ch === '\u0003') return finish(new CliError(`${written}: interrupted; nothing was changed`, ExitCode.Usage));
+        if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
+        else text += ch;
+        if (text.length > MAX_VALUE_BYTES) return finish(new CliError(`${written}: the value is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage));
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
 }
 
 /** One row of `config list --json` (and the basis of `config get`). */

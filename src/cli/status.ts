@@ -9,6 +9,10 @@ http://127.0.0.1:<adminPort> (default 7444); --url overrides both.
 On a terminal: a live view (q quit, p pause). Otherwise, or with --once: one snapshot
 as text. --json prints the /status document (see fileupload-status(1)).
 
+File names and uploaders of running uploads are shown to whoever can read the
+configuration (the service user, root): status sends the admin token derived from
+slotSecret (or uses the unix socket). Anybody else sees the counters only.
+
 Exit codes: 0 shown, 2 configuration error or admin API turned off,
 4 serve is not running or its admin API does not answer.`;
 
@@ -39,18 +43,32 @@ export function registerStatus(program: Command): void {
         throw new CliError(`--interval "${opts.interval}" is not a number of seconds from 0.1 to 3600`, ExitCode.Usage);
       }
       const client = await import('../status/admin-client.ts');
-      const target = await resolveTarget(opts.url, g.config, client);
+      const reader = await resolveReader(opts.url, g.config, client);
+      const { target } = reader;
       const url = client.adminUrl(target);
-      const load = () => client.fetchStatus(target);
+      let token = reader.token;
+      const load = async () => {
+        try {
+          return await client.fetchStatus(target, token !== undefined ? { token } : {});
+        } catch (err) {
+          if (!(err instanceof client.AdminUnreachableError) || err.status !== 401 || token === undefined) throw err;
+          // serve runs with another slotSecret than the file has now: the counters still show.
+          token = undefined;
+          reader.note = `the admin token from ${g.config} is not the one serve runs with (was slotSecret changed without a restart?): file names and uploaders are hidden`;
+          return client.fetchStatus(target);
+        }
+      };
       let first;
       try {
         first = await load();
       } catch (err) {
         if (err instanceof client.AdminUnreachableError) {
-          throw new CliError(`${err.message}. Start it with "fileupload serve", or check adminPort/adminSocket (or --url).`, ExitCode.Unavailable);
+          const guessed = reader.note !== undefined && opts.url === undefined ? ` (${reader.note})` : '';
+          throw new CliError(`${err.message}${guessed}. Start it with "fileupload serve", or check adminPort/adminSocket (or --url).`, ExitCode.Unavailable);
         }
         throw err;
       }
+      if (reader.note !== undefined && first.uploadDetails === false) process.stderr.write(`fileupload: note: ${reader.note}\n`);
       if (g.json) {
         process.stdout.write(`${JSON.stringify(first, null, 2)}\n`);
         return;
@@ -73,38 +91,69 @@ export function registerStatus(program: Command): void {
     });
 }
 
-async function resolveTarget(url: string | undefined, configFile: string, client: typeof import('../status/admin-client.ts')) {
+/** Where to read serve's admin API, and the admin token when this user has one. */
+interface Reader {
+  target: import('../status/admin-server.ts').AdminTarget;
+  token: string | undefined;
+  /** Why upload details may be hidden (shown when they are). */
+  note?: string;
+}
+
+/** The error code when `err` says this user may not read a file; undefined otherwise. */
+function unreadable(err: unknown): string | undefined {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'EACCES' || code === 'EPERM' ? code : undefined;
+}
+
+async function resolveReader(url: string | undefined, configFile: string, client: typeof import('../status/admin-client.ts')): Promise<Reader> {
+  let given: Reader['target'] | undefined;
   if (url !== undefined) {
     try {
-      return client.parseAdminUrl(url);
+      given = client.parseAdminUrl(url);
     } catch (err) {
       throw new CliError(`--url: ${(err as Error).message}`, ExitCode.Usage);
     }
   }
-  // Only the two properties that say where serve listens: status must work even when some
-  // other property in the file is invalid (say, right after a refused SIGHUP reload).
-  const [{ loadLayers }, { Resolver }, { catalogue }, { ConfigError }] = await Promise.all([
+  // Only the properties that say where serve listens and the admin token's key: status must work
+  // even when some other property in the file is invalid (say, right after a refused SIGHUP reload).
+  const [{ loadLayers }, { Resolver, defaultsLayer }, { catalogue }, { ConfigError }, { adminToken }, { isLoopbackHost }] = await Promise.all([
     import('../config/load.ts'),
     import('../config/resolve.ts'),
     import('../config/catalogue.ts'),
     import('../config/errors.ts'),
+    import('../status/admin-auth.ts'),
+    import('../status/admin-server.ts'),
   ]);
-  let settings;
+  let resolver;
+  let note: string | undefined;
   try {
-    const resolver = new Resolver(await loadLayers(configFile));
-    const value = <K extends 'adminPort' | 'adminSocket'>(k: K) => {
-      const text = resolver.resolve(k).text ?? resolver.defaultValue(k);
-      try {
-        return text === undefined ? undefined : catalogue[k].parse(text);
-      } catch (err) {
-        throw new CliError(`${catalogue[k].name}: ${(err as Error).message} (or pass --url)`, ExitCode.Usage);
-      }
-    };
-    settings = { adminPort: (value('adminPort') as number | undefined) ?? 0, adminSocket: value('adminSocket') as string | undefined };
+    resolver = new Resolver(await loadLayers(configFile));
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(`${err.message} (or pass --url)`, ExitCode.Usage);
-    throw err;
+    const code = unreadable(err);
+    if (code !== undefined) {
+      // Not the service user: the counters are for anyone, the details need the configuration.
+      note = `${(err as NodeJS.ErrnoException).path ?? configFile} cannot be read (${code}), so the default address was tried and file names and uploaders are hidden: run as the service user or root`;
+      resolver = new Resolver([defaultsLayer()]);
+    } else if (given !== undefined) {
+      return { target: given, token: undefined };
+    } else if (err instanceof ConfigError) {
+      throw new CliError(`${err.message} (or pass --url)`, ExitCode.Usage);
+    } else throw err;
   }
+  const secret = resolver.resolve('slotSecret').text;
+  // The token goes to loopback and the socket only: a --url elsewhere may not be serve.
+  const mayGetToken = (t: Reader['target']) => 'socketPath' in t || isLoopbackHost(t.host);
+  const tokenFor = (t: Reader['target']) => (secret !== undefined && mayGetToken(t) ? adminToken(secret) : undefined);
+  if (given !== undefined) return { target: given, token: tokenFor(given), ...(note !== undefined ? { note } : {}) };
+  const value = <K extends 'adminPort' | 'adminSocket'>(k: K) => {
+    const text = resolver.resolve(k).text ?? resolver.defaultValue(k);
+    try {
+      return text === undefined ? undefined : catalogue[k].parse(text);
+    } catch (err) {
+      throw new CliError(`${catalogue[k].name}: ${(err as Error).message} (or pass --url)`, ExitCode.Usage);
+    }
+  };
+  const settings = { adminPort: (value('adminPort') as number | undefined) ?? 0, adminSocket: value('adminSocket') as string | undefined };
   const target = client.adminClientTarget(settings);
   if (!target) {
     throw new CliError(
@@ -113,5 +162,5 @@ async function resolveTarget(url: string | undefined, configFile: string, client
       ExitCode.Usage,
     );
   }
-  return target;
+  return { target, token: tokenFor(target), ...(note !== undefined ? { note } : {}) };
 }

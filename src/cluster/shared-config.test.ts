@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chown, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readProperty } from '../config/openfire-xml.ts';
@@ -73,6 +73,18 @@ test('the shared document is created 0600 with the owner of the repository', { s
     await new FsSharedConfigStore(repo).set(P + 'maxFileSize', '6M');
     const again = await stat(sharedConfigPath(repo));
     assert.deepEqual([again.uid, again.gid, again.mode & 0o777], [4321, 4322, 0o600]);
+  });
+});
+
+test('a shared document that gets a secret loses its "other" bits, keeps its group bits', async () => {
+  await withRepo(async (repo) => {
+    const store = new FsSharedConfigStore(repo);
+    await store.set(P + 'maxFileSize', '5M');
+    await chmod(sharedConfigPath(repo), 0o664);
+    await store.set(P + 'maxFileSize', '6M');
+    assert.equal((await stat(sharedConfigPath(repo))).mode & 0o777, 0o664, 'no secret: the mode is kept');
+    assert.equal(await store.setIfAbsent(P + 'slotSecret', 'generated'), 'generated');
+    assert.equal((await stat(sharedConfigPath(repo))).mode & 0o777, 0o660);
   });
 });
 

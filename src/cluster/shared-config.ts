@@ -82,7 +82,8 @@ export interface FsSharedConfigOptions {
 /**
  * The shared configuration in the repository folder. New files and folders get the owner of the
  * repository folder (an admin running `config set` as root must not leave a file the service
- * user cannot read) and mode 0600 / 0700 (the document may hold secrets).
+ * user cannot read) and mode 0600 / 0700 (the document may hold secrets); a document that holds
+ * a secret loses its "other" permission bits on every write (see setConfigProperty).
  *
  * @example
  * const store = new FsSharedConfigStore('/srv/upload');

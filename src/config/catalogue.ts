@@ -274,18 +274,18 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   }),
   maxConnections: define('maxConnections', {
     value: integerType(-1, 1_000_000),
-    defaultText: 'derived from the open-file limit, keeping descriptors in reserve for the repository and index',
+    defaultText: 'derived from the open-file limit: (limit - 256) / 4, from 16 to 16384 (an upload holds up to 4 descriptors; 256 stay for the repository, index, XMPP and admin API)',
     ruleNote: '0 or less = unlimited',
-    help: 'Most HTTP connections open at once; beyond it new requests get 503 with Retry-After and idle connections are closed first.',
-    restart: true,
+    help: 'Most HTTP connections open at once; near it the longest-idle connections are closed, beyond it new connections get 503 with Retry-After (or are closed).',
+    restart: false,
     unset: undefined,
   }),
   maxConnectionsPerAddress: define('maxConnectionsPerAddress', {
     value: integerType(-1, 1_000_000),
-    defaultText: 'a quarter of maxConnections, at most 256',
+    defaultText: 'a quarter of maxConnections (of its derived value when that is unlimited), at most 256',
     ruleNote: '0 or less = unlimited',
-    help: 'Most HTTP connections open at once from one client address (behind trustedProxies: the forwarded address).',
-    restart: true,
+    help: 'Most HTTP connections open at once from one client address (an IPv6 client: its /64; behind trustedProxies: requests in progress per forwarded address); beyond it 503 with Retry-After.',
+    restart: false,
     unset: undefined,
   }),
   trustedProxies: define('trustedProxies', {
@@ -400,7 +400,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   adminPort: define('adminPort', {
     value: { ...portType(), rule: 'a port number from 0 to 65535', parse: (t: string) => (t === '0' ? 0 : portType().parse(t)) },
     default: '7444',
-    ruleNote: '0 = no TCP listener; serve listens on 127.0.0.1 only',
+    ruleNote: '0 = no TCP listener; serve listens on 127.0.0.1 only; file names and uploaders need the admin token derived from slotSecret (see fileupload-status(1))',
     help: 'Loopback port of the admin API: Prometheus /metrics and the /status that fileupload status shows.',
     restart: true,
   }),

@@ -1,9 +1,11 @@
 /**
  * Reading the configuration document and changing properties in it. Every change is checked
- * against a freshly parsed document first: a malformed file is reported and never written.
+ * against a freshly parsed document first: a malformed file is reported and never written. A
+ * document that holds a secret after the change is written without "other" permission bits.
  */
+import { properties, SERVER_SPECIFIC_PREFIX } from './catalogue.ts';
 import { readConfigText, writeConfigText, type ConfigText } from './file.ts';
-import { EMPTY_DOCUMENT, parseOpenfireXml, setProperty, unsetProperty, type XmlDocument } from './openfire-xml.ts';
+import { EMPTY_DOCUMENT, parseOpenfireXml, readProperty, setProperty, unsetProperty, type XmlDocument } from './openfire-xml.ts';
 
 /** The configuration as read: undefined document when the file does not exist (or is empty). */
 export interface ConfigDocument {
@@ -26,8 +28,34 @@ export async function readConfigDocument(file: string): Promise<ConfigDocument> 
 }
 
 /**
+ * The secret properties (sharedSecret, slotSecret, s3SecretKey…) that have a value in the
+ * document, by the name they are written under. Pure.
+ *
+ * @example
+ * secretsIn(parseOpenfireXml(text, file)); // ['plugin.httpfileupload.slotSecret']
+ */
+export function secretsIn(doc: XmlDocument | undefined): string[] {
+  if (!doc) return [];
+  const found: string[] = [];
+  for (const p of properties) {
+    if (!p.secret) continue;
+    for (const name of [p.name, SERVER_SPECIFIC_PREFIX + p.short]) {
+      if ((readProperty(doc, name) ?? '') !== '') found.push(name);
+    }
+  }
+  return found;
+}
+
+/** Writes the text, keeping it from other users when it holds a secret. */
+async function writeDocument(file: string, content: ConfigText): Promise<void> {
+  const secret = secretsIn(parseOpenfireXml(content.text, file)).length > 0;
+  await writeConfigText(file, content, { secret });
+}
+
+/**
  * Sets a dotted property (e.g. `plugin.httpfileupload.maxFileSize`) in the file, creating the
- * file (mode 0600) when missing. The caller validates the value first.
+ * file (mode 0600) when missing; a file that then holds a secret loses its "other" permission
+ * bits (owner and group are kept). The caller validates the value first.
  *
  * @example
  * await setConfigProperty(file, 'plugin.httpfileupload.maxFileSize', '100M');
@@ -37,7 +65,7 @@ export async function setConfigProperty(file: string, dotted: string, value: str
   const base: ConfigText = content && content.text.trim() !== '' ? content : { text: EMPTY_DOCUMENT, encoding: 'utf8' };
   const text = setProperty(base.text, dotted, value, { asciiOnly: base.encoding !== 'utf8' });
   if (content && text === content.text) return;
-  await writeConfigText(file, { text, encoding: base.encoding });
+  await writeDocument(file, { text, encoding: base.encoding });
 }
 
 /**
@@ -51,6 +79,6 @@ export async function unsetConfigProperty(file: string, dotted: string): Promise
   if (!content || !doc) return false;
   const text = unsetProperty(content.text, dotted);
   if (text === content.text) return false;
-  await writeConfigText(file, { text, encoding: content.encoding });
+  await writeDocument(file, { text, encoding: content.encoding });
   return true;
 }

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmod, chown, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile, lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readConfigText, writeConfigText } from './file.ts';
+import { readConfigText, rewrittenMode, writeConfigText } from './file.ts';
 
 async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'fu-file-'));
@@ -50,6 +50,39 @@ test('an existing file keeps its owner and group', { skip: process.getuid?.() !=
     await writeConfigText(file, { text: 'new', encoding: 'utf8' });
     const st = await stat(file);
     assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [4321, 8765, 0o604]);
+  });
+});
+
+test('rewrittenMode: a secret drops only the "other" bits; a new file is 0600', () => {
+  assert.equal(rewrittenMode(0o644, { secret: true }), 0o640);
+  assert.equal(rewrittenMode(0o666, { secret: true }), 0o660);
+  assert.equal(rewrittenMode(0o640, { secret: true }), 0o640);
+  assert.equal(rewrittenMode(0o100604, { secret: true }), 0o600);
+  assert.equal(rewrittenMode(0o644, {}), 0o644);
+  assert.equal(rewrittenMode(undefined, { secret: true }), 0o600);
+  assert.equal(rewrittenMode(undefined, {}), 0o600);
+});
+
+test('an existing 0644 file that gets a secret becomes 0640', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'openfire.xml');
+    await writeFile(file, 'old');
+    await chmod(file, 0o644);
+    await writeConfigText(file, { text: 'new', encoding: 'utf8' }, { secret: true });
+    assert.equal((await stat(file)).mode & 0o7777, 0o640);
+    assert.equal(await readFile(file, 'utf8'), 'new');
+  });
+});
+
+test('a root:group 0640 file with a secret keeps owner, group and mode', { skip: process.getuid?.() !== 0 && 'needs root to chown' }, async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'openfire.xml');
+    await writeFile(file, 'old');
+    await chown(file, 0, 8765);
+    await chmod(file, 0o640);
+    await writeConfigText(file, { text: 'new', encoding: 'utf8' }, { secret: true });
+    const st = await stat(file);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 8765, 0o640]);
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * Reading and atomically replacing the configuration file. A reader never sees a half-written
  * file, a crash at any point leaves either the old or the new file, and the file keeps its
- * mode and owner. New files get mode 0600 because they hold secrets.
+ * owner. New files get mode 0600 because they hold secrets; an existing file that holds one loses
+ * its "other" permission bits (a packaged 0640 root:fileupload file stays readable by the service).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
@@ -17,6 +18,30 @@ export interface ConfigText {
 
 /** Mode of a configuration file this program creates. */
 export const NEW_FILE_MODE = 0o600;
+
+/** How {@link writeConfigText} treats the file's permissions. */
+export interface WriteOptions {
+  /**
+   * The text holds a secret: an existing file keeps its owner, group and owner/group bits but
+   * loses every "other" bit, so nobody but its owner and group can read it afterwards.
+   */
+  secret?: boolean;
+}
+
+/**
+ * The mode a rewritten file gets: its current one, without the "other" bits when it holds a
+ * secret; {@link NEW_FILE_MODE} for a new file. Pure.
+ *
+ * @example
+ * rewrittenMode(0o644, { secret: true });      // 0o640
+ * rewrittenMode(0o644, {});                    // 0o644
+ * rewrittenMode(undefined, { secret: false }); // 0o600
+ */
+export function rewrittenMode(existingMode: number | undefined, options: WriteOptions): number {
+  if (existingMode === undefined) return NEW_FILE_MODE;
+  const mode = existingMode & 0o7777;
+  return options.secret === true ? mode & ~0o007 : mode;
+}
 
 /**
  * Reads the file, or returns undefined when it does not exist. Valid UTF-8 is decoded as such
@@ -44,13 +69,15 @@ export async function readConfigText(file: string): Promise<ConfigText | undefin
 
 /**
  * Replaces the file atomically: temp file in the same directory, fsync, rename, fsync of the
- * directory. An existing file keeps its mode and owner (a symlink is followed, so the link
- * stays a link); a missing one is created, with its directories, with mode 0600.
+ * directory. An existing file keeps its owner and its mode (less the "other" bits when
+ * `options.secret`; see {@link rewrittenMode}); a symlink is followed, so the link stays a link;
+ * a missing file is created, with its directories, with mode 0600. The temp file is 0600 from
+ * its creation until it gets the final mode and owner, so no reader sees the text in between.
  *
  * @example
- * await writeConfigText('/etc/fileupload/openfire.xml', { text, encoding: 'utf8' });
+ * await writeConfigText('/etc/fileupload/openfire.xml', { text, encoding: 'utf8' }, { secret: true });
  */
-export async function writeConfigText(file: string, content: ConfigText): Promise<void> {
+export async function writeConfigText(file: string, content: ConfigText, options: WriteOptions = {}): Promise<void> {
   const target = await followLink(file);
   const existing = await stat(target).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
@@ -65,7 +92,7 @@ export async function writeConfigText(file: string, content: ConfigText): Promis
     try {
       await fh.writeFile(Buffer.from(content.text, content.encoding));
       // chmod after create: the umask must not decide the mode.
-      await fh.chmod(existing ? existing.mode & 0o7777 : NEW_FILE_MODE);
+      await fh.chmod(rewrittenMode(existing?.mode, options));
       if (existing && (existing.uid !== process.geteuid?.() || existing.gid !== process.getegid?.())) {
         await fh.chown(existing.uid, existing.gid).catch((err: NodeJS.ErrnoException) => {
           throw new Error(

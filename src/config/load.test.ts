@@ -192,6 +192,16 @@ test('ensureSlotSecret generates once into the general property and then keeps i
   });
 });
 
+test('ensureSlotSecret into an existing 0644 file leaves it 0640: the generated secret is not world-readable', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'openfire.xml');
+    await writeFile(file, '<jive><plugin><httpfileupload><domain>upload.example.org</domain></httpfileupload></plugin></jive>\n');
+    await chmod(file, 0o644);
+    await ensureSlotSecret(file);
+    assert.equal((await stat(file)).mode & 0o777, 0o640);
+  });
+});
+
 test('ensureSlotSecret respects a serverspecific secret and does not write', async () => {
   await withDir(async (dir) => {
     const file = join(dir, 'openfire.xml');

@@ -133,9 +133,11 @@ export function requireProperties(settings: Settings, keys: readonly PropertyKey
 
 /**
  * Returns the slot signing secret, first generating one (32 random bytes, base64url) into the
- * general property of the file when no layer has one. Every node sharing uploads needs the
- * same secret, so a generated one must be copied to the other nodes — except on a cluster node,
- * where it goes into the shared configuration (the first node to start generates it for all).
+ * general property of the file when no layer has one (the file then loses its "other"
+ * permission bits, as on every write of a secret: see setConfigProperty). Every node sharing
+ * uploads needs the same secret, so a generated one must be copied to the other nodes — except
+ * on a cluster node, where it goes into the shared configuration (the first node to start
+ * generates it for all).
  *
  * @example
  * const secret = await ensureSlotSecret('/etc/fileupload/openfire.xml');
@@ -157,7 +159,7 @@ export async function ensureSlotSecret(file: string): Promise<string> {
     throw new ConfigError(
       [{ property: p.name, message: `is not set, and generating one failed: ${file} cannot be written (${code})`, rule: p.rule }],
       `${p.name} is not set, and generating one failed: ${file} cannot be written (${code}). ` +
-        `Set it once (the same value on every node): fileupload --config ${file} config set slotSecret "$(openssl rand -base64 32)"`,
+        `Set it once (the same value on every node): openssl rand -base64 32 | fileupload --config ${file} config set slotSecret -`,
     );
   }
   return secret;

@@ -2,14 +2,15 @@
  * Runs every doctor check and returns the report in a fixed order. Independent checks run at the
  * same time; each has its own short timeout, so a run takes a few seconds at worst.
  *
- * Order: config, repository, same-filesystem, free-space, slot-secret, tls, xmpp, web-port,
- * announced-url, clock, and user-upload (with --as).
+ * Order: config, repository, same-filesystem, free-space, slot-secret, config-permissions, tls,
+ * xmpp, web-port, announced-url, clock, and user-upload (with --as).
  */
 import type { Settings } from '../config/settings.ts';
 import { adminEndpoints, fetchLiveStatus, type LiveStatus } from './admin.ts';
 import { notTested, roundTrip, roundTripVerdict, type RoundTripOutcome } from './announced-url.ts';
 import { clockVerdict, ntpSynchronized } from './clock.ts';
 import { checkConfig, cliFor } from './config-check.ts';
+import { configFilesOf, configPermissionsVerdict, gatherConfigFileFacts } from './config-permissions.ts';
 import { gatherRepositoryFacts, repositoryVerdicts } from './repository.ts';
 import { skip, summarize, type CheckResult, type DoctorSummary } from './result.ts';
 import { slotSecretVerdict } from './slot-secret.ts';
@@ -74,12 +75,13 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       bind.kind === 'in-use' && (await answersLikeServe(localAddressFor(settings.webHost), settings.webPort, tlsOn, settings.announcedWebContextRoot, timeoutMs));
     return { bind, serveAnswers };
   })();
-  const [repository, tlsFiles, ntp, web, xmpp] = await Promise.all([
+  const [repository, tlsFiles, ntp, web, xmpp, configFiles] = await Promise.all([
     settings.storage === 's3' ? import('./bucket.ts').then((b) => b.gatherBucketFacts(settings, timeoutMs)) : gatherRepositoryFacts(settings.fileRepo, settings.maxFileSize),
     readTlsFiles(settings.tlsCertificate, settings.tlsKey),
     ntpSynchronized(),
     webProbe,
     webProbe.then((w) => xmppCheck(settings, live, live !== undefined || w.serveAnswers, timeoutMs, cli)),
+    gatherConfigFileFacts(configFilesOf(options.configFile, settings)),
   ]);
 
   const serveRunning = live !== undefined || web.serveAnswers;
@@ -103,6 +105,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     config.result,
     ...('bucket' in repository ? (await import('./bucket.ts')).bucketVerdicts(repository, cli) : repositoryVerdicts(repository, cli)),
     slotSecretVerdict(settings.slotSecret, settings.sharedSecret, cli),
+    configPermissionsVerdict(configFiles),
     tlsVerdict({ protocol: settings.announcedWebProtocol, host: settings.announcedWebHost, ...tlsFiles, now: Date.now() }),
     xmpp,
     webPortVerdict({ host: settings.webHost, port: settings.webPort, bind: web.bind, serveAnswers: web.serveAnswers, serveRunning: live !== undefined }, cli),

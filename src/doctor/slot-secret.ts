@@ -47,7 +47,7 @@ export function estimateSecretBits(secret: string): number {
  * slotSecretVerdict('changeme', 'x').status; // 'fail'
  */
 export function slotSecretVerdict(slotSecret: string | undefined, sharedSecret: string | undefined, configCli = 'fileupload'): CheckResult {
-  const generate = `${configCli} config set slotSecret "$(openssl rand -base64 32)", copy it to every node sharing the repository, restart serve`;
+  const generate = `openssl rand -base64 32 | ${configCli} config set slotSecret -, copy it to every node sharing the repository, restart serve`;
   if (slotSecret === undefined) {
     return warn(
       CHECK,

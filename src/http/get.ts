@@ -13,6 +13,7 @@ import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
 import { SENDFILE_MIN_BYTES, sendfileSender, sendfileSocket } from './sendfile.ts';
 import { sendNow } from './send-now.ts';
 import { HeadMemo } from './head-memo.ts';
+import { requestRemote } from './connection-limit.ts';
 
 /**
  * GET and HEAD: the download path, on the Node request/response directly. Downloads are the
@@ -52,7 +53,7 @@ async function serveDownload(
   const method = req.method === 'HEAD' ? 'HEAD' : 'GET';
   const h = req.headers;
   const cors = corsHeaders(h.origin, deps.settings.corsOrigins, false);
-  const remote = req.socket.remoteAddress;
+  const remote = requestRemote(req);
   const path = parseUploadPath(req.url ?? '', deps.root);
   const answer = (status: number, message: string, extra?: Record<string, string>): void => {
     deps.record({ method, status, bytes: 0, started, id: path?.id, remote, reason: message });

@@ -10,6 +10,7 @@ import { baseUrl, encodePathSegment } from '../slots/urls.ts';
 import { StoreError, UploadExistsError } from '../storage/errors.ts';
 import { requestBody } from './request-body.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
+import { requestRemote } from './connection-limit.ts';
 import { uploadDeadline } from '../slots/deadline.ts';
 import { UploadTimeoutError, watchUpload, type UploadWatch } from './upload-watch.ts';
 import type { SlotHolder } from './gate.ts';
@@ -67,7 +68,7 @@ async function handlePut(
 ): Promise<void> {
   const { settings, store, logger, hooks } = deps;
   const cors = corsHeaders(incoming.headers.origin, settings.corsOrigins, false);
-  const remote = incoming.socket.remoteAddress;
+  const remote = requestRemote(incoming);
   let id: string | undefined;
   let received = 0;
   let handedOver = false; // the body went by splice: the connection closes after the answer

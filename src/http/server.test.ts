@@ -8,6 +8,8 @@ import { connect as tlsConnect } from 'node:tls';
 import { request as httpsRequest } from 'node:https';
 import { request } from 'node:http';
 import { startKit, type Kit } from '../../test/support/http-kit.ts';
+import { SOCKET_IDLE_GRACE_MS } from './server.ts';
+import { connect as netConnect, type Socket } from 'node:net';
 
 /** Serves HTTPS and answers which certificate a new connection gets. */
 function servedCommonName(origin: string): Promise<string> {
@@ -171,4 +173,89 @@ describe('graceful drain', () => {
       await kit.stop();
     }
   });
+});
+
+describe('idle timeout', () => {
+  test('sockets time out at idleTimeout plus a grace; a reload applies a new idleTimeout to open connections too', async () => {
+    const kit = await startKit({ settings: { idleTimeout: 60_000 } });
+    const url = new URL(kit.origin);
+    const client = netConnect({ host: url.hostname, port: Number(url.port) });
+    client.on('error', () => {});
+    try {
+      const raw = kit.server.server;
+      assert.equal(raw.timeout, 60_000 + SOCKET_IDLE_GRACE_MS);
+      let seen: Socket | undefined;
+      raw.on('connection', (s: Socket) => (seen = s));
+      // A request whose head has not arrived yet: the connection runs on the idle timeout.
+      client.write('GET /httpfileupload/x/y HTTP/1.1\r\n');
+      await until(() => seen !== undefined, 'the connection accepted');
+      assert.equal(seen?.timeout, 60_000 + SOCKET_IDLE_GRACE_MS);
+      kit.settings.idleTimeout = 10_000;
+      kit.server.reloadTimeouts();
+      assert.equal(raw.timeout, 10_000 + SOCKET_IDLE_GRACE_MS);
+      assert.equal(seen?.timeout, 10_000 + SOCKET_IDLE_GRACE_MS, 'the open connection has the new timeout');
+    } finally {
+      client.destroy();
+      await kit.stop();
+    }
+  });
+});
+
+/** A TLS connection from `localAddress`, once its handshake is done; rejects when it is closed before. */
+function tlsOpen(origin: string, localAddress: string): Promise<import('node:tls').TLSSocket> {
+  const url = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const tcp = netConnect({ host: url.hostname, port: Number(url.port), localAddress });
+    tcp.on('error', () => {});
+    const socket = tlsConnect({ socket: tcp, rejectUnauthorized: false, servername: 'localhost' });
+    socket.once('secureConnect', () => resolve(socket));
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed before the handshake')));
+  });
+}
+
+describe('connection caps over TLS', () => {
+  test('over a cap the connection is closed before the handshake; behind a trusted proxy the forwarded client is logged', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fileupload-tls-caps-'));
+    const pair = makeCert(dir, 'caps');
+    const kit = await startKit({ settings: { tlsCertificate: pair.cert, tlsKey: pair.key, maxConnectionsPerAddress: 1 } });
+    const held: import('node:tls').TLSSocket[] = [];
+    try {
+      held.push(await tlsOpen(kit.origin, '127.0.0.2'));
+      await assert.rejects(tlsOpen(kit.origin, '127.0.0.2'));
+      assert.equal(kit.server.connections().refused.address, 1);
+      kit.settings.trustedProxies = ['127.0.0.1/32'];
+      const url = `${kit.origin}${kit.settings.announcedWebContextRoot}/unknown/file.bin`;
+      const status = await new Promise<number>((resolve, reject) => {
+        const req = httpsRequest(url, { rejectUnauthorized: false, headers: { 'X-Forwarded-For': '203.0.113.5' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+      assert.equal(status, 404);
+      assert.ok(kit.logs.some((l) => l.msg === 'request' && l.remote === '203.0.113.5'), JSON.stringify(kit.logs.filter((l) => l.msg === 'request')));
+    } finally {
+      for (const s of held) s.destroy();
+      await kit.stop();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+test('a maxConnections beyond what the open-file limit can serve is warned about at start', async () => {
+  const within = await startKit({ settings: { maxConnections: 100 } });
+  const beyond = await startKit({ settings: { maxConnections: 1_000_000 } });
+  const unlimited = await startKit({ settings: { maxConnections: -1 } });
+  try {
+    const warned = (kit: Kit) => kit.logs.some((l) => l.level === 'warn' && /open-file limit/.test(String(l.msg)));
+    assert.equal(warned(within), false);
+    assert.equal(warned(beyond), true);
+    assert.equal(warned(unlimited), true);
+    assert.equal(beyond.server.connections().max, 1_000_000);
+    assert.equal(unlimited.server.connections().max, null);
+  } finally {
+    await Promise.all([within.stop(), beyond.stop(), unlimited.stop()]);
+  }
 });

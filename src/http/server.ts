@@ -9,6 +9,14 @@ import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
 import type { HttpApp } from './index.ts';
 import { textReply } from './reply.ts';
+import {
+  ConnectionGuard,
+  connectionLimits,
+  openFileLimit,
+  DESCRIPTORS_PER_CONNECTION,
+  RESERVED_DESCRIPTORS,
+  type ConnectionFigures,
+} from './connection-limit.ts';
 
 /** A running endpoint. */
 export interface HttpServer {
@@ -23,6 +31,10 @@ export interface HttpServer {
    * certificate; a bad pair is logged and the current one kept. Resolves whether it changed.
    */
   reloadTls(): Promise<boolean>;
+  /** Applies a reloaded idleTimeout to the listener and to every open connection. */
+  reloadTimeouts(): void;
+  /** Open connections, caps and refusals (see connection-limit.ts). */
+  connections(): ConnectionFigures;
   /**
    * Graceful stop: refuse new uploads (503) and new connections, let running requests finish
    * within `timeoutMs`, then abort what is left (aborted uploads leave nothing) and close.
@@ -33,8 +45,12 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-/** Idle sockets (no byte either way) are closed after this; uploads have no total time limit. */
-const SOCKET_IDLE_MS = 120_000;
+/**
+ * A socket that moves no byte either way for idleTimeout plus this is closed. The upload path
+ * answers a stalled upload with 408 at idleTimeout itself; the socket's own timeout comes later,
+ * so it is the backstop for everything else and never cuts an upload before that answer.
+ */
+export const SOCKET_IDLE_GRACE_MS = 5_000;
 /** Socket/request buffering (see serverOptions). */
 const REQUEST_HIGH_WATER_MARK = 16 * 1024;
 /** After an aborting drain, how long aborted uploads get to remove their temp files. */
@@ -51,8 +67,11 @@ const SETTLE_MS = 2_000;
  */
 export async function startHttpServer(
   app: HttpApp,
-  settings: Pick<Settings, 'webHost' | 'webPort' | 'tlsCertificate' | 'tlsKey'>,
-  options: { logger?: Logger } = {},
+  settings: Pick<
+    Settings,
+    'webHost' | 'webPort' | 'tlsCertificate' | 'tlsKey' | 'idleTimeout' | 'maxConnections' | 'maxConnectionsPerAddress' | 'trustedProxies'
+  >,
+  options: { logger?: Logger; /** The open-file limit the default caps derive from (tests); default this process's. */ openFiles?: number } = {},
 ): Promise<HttpServer> {
   const logger = options.logger ?? app.logger;
   const { tlsCertificate, tlsKey } = settings;
@@ -68,9 +87,27 @@ export async function startHttpServer(
       return textReply(500, 'internal error');
     },
   });
+  const openFiles = options.openFiles ?? openFileLimit();
+  const startLimits = connectionLimits(settings, openFiles);
+  if (openFiles !== undefined && startLimits.max * DESCRIPTORS_PER_CONNECTION + RESERVED_DESCRIPTORS > openFiles) {
+    logger.warn('maxConnections allows more connections than the open-file limit can serve: a flood can make serve run out of descriptors', {
+      maxConnections: Number.isFinite(startLimits.max) ? startLimits.max : null,
+      openFiles,
+      safe: Math.max(0, Math.floor((openFiles - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION)),
+    });
+  }
+  const guard = new ConnectionGuard({
+    listener: 'http',
+    // Read at each new connection: a reload applies to the next one.
+    limits: () => connectionLimits(settings, openFiles),
+    trustedProxies: () => settings.trustedProxies,
+    tls: tlsCertificate !== undefined,
+    logger,
+  });
   // Downloads and uploads skip Hono's Web Request/Response layers: they are the traffic.
   const { download, upload } = app;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (guard.request(req, res)) return;
     if (!download(req, res) && !upload(req, res)) void viaHono(req, res);
   };
   const serverOptions = {
@@ -91,7 +128,8 @@ export async function startHttpServer(
   } else {
     server = createHttp(serverOptions, listener);
   }
-  server.setTimeout(SOCKET_IDLE_MS);
+  guard.attach(server);
+  server.setTimeout(settings.idleTimeout + SOCKET_IDLE_GRACE_MS);
   // Answer Expect: 100-continue ourselves: the PUT handler sends 100 only after its checks,
   // so a refused upload is never transmitted.
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => server.emit('request', req, res));
@@ -123,6 +161,7 @@ export async function startHttpServer(
       // Every answer is out (or the bound passed): whatever connection is left goes now.
       server.closeAllConnections();
       await closed;
+      guard.stop();
       return clean;
     })());
 
@@ -143,6 +182,16 @@ export async function startHttpServer(
         return false;
       }
     },
+    reloadTimeouts() {
+      const ms = settings.idleTimeout + SOCKET_IDLE_GRACE_MS;
+      if (server.timeout === ms) return;
+      server.setTimeout(ms);
+      guard.forEachSocket((socket) => {
+        // A keep-alive between requests runs on keepAliveTimeout until its next request.
+        if (socket.timeout !== undefined && socket.timeout > serverOptions.keepAliveTimeout) socket.setTimeout(ms);
+      });
+    },
+    connections: () => guard.figures(),
     drain,
     async close() {
       await drain(0);

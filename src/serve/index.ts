@@ -147,6 +147,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
     throw err;
   }
 
+  live.watchConnections('http', () => http.connections());
+
   // A cluster node connects the component only while it holds the lease (src/cluster).
   const cluster: ClusterNode | undefined = settings.cluster ? createClusterNode({ settings, logger, locks: storage.locks }) : undefined;
   const xmpp = createUploadComponent({
@@ -177,8 +179,11 @@ export async function startServe(options: { configFile: string; logger: Logger }
     },
     onError: (err) => logger.warn('repository figures unavailable', { err }) });
 
+  const connections = http.connections();
   logger.info('ready', {
     url: http.url,
+    maxConnections: connections.max,
+    maxConnectionsPerAddress: connections.perAddressMax,
     admin: admin.urls,
     domain: settings.domain,
     repository: storage.location,
@@ -204,6 +209,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
       const pending = changedNeedingRestart(settings, next);
       applyReload(settings, next);
       live.setThresholds(thresholdsFromSettings(settings));
+      http.reloadTimeouts();
       await http.reloadTls();
       logger.info('configuration reloaded', pending.length > 0 ? { needsRestart: pending } : {});
     },

@@ -1,7 +1,8 @@
 /**
- * Reads a running serve's admin API (used by `fileupload status` and `doctor`): where it is
- * (settings or a --url), and GET /status or /metrics with a short timeout. Every failure becomes
- * an AdminUnreachableError whose message says what to check.
+ * Reads a running serve's admin API (used by `fileupload status`): where it is (settings or a
+ * --url), and GET /status or /metrics with a short timeout, with the admin token when the caller
+ * has one (see admin-auth.ts). Every failure becomes an AdminUnreachableError whose message says
+ * what to check.
  */
 import { request } from 'node:http';
 import type { AdminTarget } from './admin-server.ts';
@@ -16,10 +17,13 @@ import { isStatusSnapshot, type StatusSnapshot } from './snapshot.ts';
 export class AdminUnreachableError extends Error {
   /** Where we tried, as `status --url` takes it. */
   readonly url: string;
-  constructor(message: string, url: string, options?: { cause?: unknown }) {
+  /** The HTTP status when something answered with another than 200 (401: wrong admin token). */
+  readonly status: number | undefined;
+  constructor(message: string, url: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.name = 'AdminUnreachableError';
     this.url = url;
+    this.status = options?.status;
   }
 }
 
@@ -77,6 +81,8 @@ export function adminUrl(target: AdminTarget): string {
 export interface FetchOptions {
   /** Give up after this long (default 3 s). */
   timeoutMs?: number;
+  /** The admin token (adminToken(slotSecret)): /status then names the uploads. */
+  token?: string;
 }
 
 /**
@@ -90,7 +96,9 @@ export function fetchAdmin(target: AdminTarget, path: string, options: FetchOpti
   const timeoutMs = options.timeoutMs ?? 3000;
   return new Promise((resolve, reject) => {
     const where = 'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
-    const req = request({ ...where, path, method: 'GET', agent: false, headers: { Accept: '*/*', Connection: 'close' } }, (res) => {
+    const headers: Record<string, string> = { Accept: '*/*', Connection: 'close' };
+    if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
+    const req = request({ ...where, path, method: 'GET', agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (err) => reject(new AdminUnreachableError(`the admin API at ${url} broke off its answer: ${err.message}`, url, { cause: err })));
@@ -98,7 +106,8 @@ export function fetchAdmin(target: AdminTarget, path: string, options: FetchOpti
         clearTimeout(timer);
         const body = Buffer.concat(chunks).toString('utf8');
         if (res.statusCode !== 200) {
-          reject(new AdminUnreachableError(`${url}${path} answered ${res.statusCode}: ${body.trim().slice(0, 200) || '(empty)'}`, url));
+          const status = res.statusCode ?? 0;
+          reject(new AdminUnreachableError(`${url}${path} answered ${status}: ${body.trim().slice(0, 200) || '(empty)'}`, url, { status }));
         } else resolve(body);
       });
     });

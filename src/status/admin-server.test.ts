@@ -11,6 +11,7 @@ import { createMetricsRegistry } from './metrics.ts';
 import { AdminBindError, adminListenTargets, isLoopbackHost, startAdminServer, startAdminServers } from './admin-server.ts';
 import { AdminUnreachableError, adminClientTarget, fetchAdmin, fetchStatus, parseAdminUrl } from './admin-client.ts';
 import { isStatusSnapshot } from './snapshot.ts';
+import { adminToken } from './admin-auth.ts';
 import { sample } from '../../test/support/prometheus.ts';
 
 function setup() {
@@ -19,11 +20,14 @@ function setup() {
 }
 
 /** A raw GET with full control over method and Host header. */
-function get(url: string, path: string, opts: { method?: string; host?: string } = {}): Promise<{ status: number; type: string; body: string }> {
+function get(url: string, path: string, opts: { method?: string; host?: string; authorization?: string } = {}): Promise<{ status: number; type: string; body: string }> {
   const u = new URL(url);
+  const headers: Record<string, string> = {};
+  if (opts.host) headers.Host = opts.host;
+  if (opts.authorization) headers.Authorization = opts.authorization;
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', agent: false, headers: opts.host ? { Host: opts.host } : {} },
+      { host: u.hostname, port: u.port, path, method: opts.method ?? 'GET', agent: false, headers },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -38,7 +42,8 @@ function get(url: string, path: string, opts: { method?: string; host?: string }
 
 test('serves /metrics and /status on 127.0.0.1', async () => {
   const { live, registry } = setup();
-  const admin = await startAdminServer({ live, registry, port: 0 });
+  const token = adminToken('k'.repeat(43));
+  const admin = await startAdminServer({ live, registry, port: 0, token });
   try {
     assert.match(admin.url, /^http:\/\/127\.0\.0\.1:\d+$/);
     live.xmppState('online');
@@ -52,17 +57,19 @@ test('serves /metrics and /status on 127.0.0.1', async () => {
     assert.equal(sample(metrics.body, 'fileupload_slots_issued_total'), 1);
     assert.equal(sample(metrics.body, 'fileupload_uploads_in_flight'), 1);
 
-    const status = await get(admin.url, '/status');
+    const status = await get(admin.url, '/status', { authorization: `Bearer ${token}` });
     assert.equal(status.status, 200);
     assert.match(status.type, /^application\/json/);
     const doc = JSON.parse(status.body);
     assert.ok(isStatusSnapshot(doc));
     assert.equal(doc.xmpp.state, 'online');
+    assert.equal(doc.uploadDetails, true);
     assert.deepEqual(doc.inFlight.map((u) => [u.filename, u.received]), [['a.txt', 4]]);
 
     // The client reads the same document.
-    const viaClient = await fetchStatus(parseAdminUrl(admin.url));
+    const viaClient = await fetchStatus(parseAdminUrl(admin.url), { token });
     assert.equal(viaClient.totals.slotsIssued, 1);
+    assert.equal(viaClient.inFlight[0]?.uploader, 'alice@example.org');
 
     assert.equal((await get(admin.url, '/')).status, 200);
     assert.equal((await get(admin.url, '/nope')).status, 404);
@@ -71,6 +78,53 @@ test('serves /metrics and /status on 127.0.0.1', async () => {
     assert.equal((await get(admin.url, '/status', { method: 'HEAD' })).body, '');
   } finally {
     await admin.close();
+  }
+});
+
+test('without the admin token /status names no upload; a wrong token is 401; the socket needs none', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fileupload-admin-'));
+  const { live, registry } = setup();
+  const token = adminToken('s'.repeat(43));
+  const admin = await startAdminServer({ live, registry, port: 0, token });
+  const untokened = await startAdminServer({ live, registry, port: 0 });
+  const socketPath = join(dir, 'admin.sock');
+  const bySocket = await startAdminServer({ live, registry, socketPath, token });
+  try {
+    live.uploadStarted({ id: 'slot-id-7f3a', filename: 'secret-plans.pdf', size: 100, uploader: 'carol@example.org' });
+    live.uploadProgress('slot-id-7f3a', 40);
+    const names = /slot-id-7f3a|secret-plans|carol/;
+    for (const [url, auth] of [[admin.url, undefined], [admin.url, 'Basic Zm9vOmJhcg=='], [untokened.url, undefined]] as const) {
+      const anonymous = await get(url, '/status', auth ? { authorization: auth } : {});
+      assert.equal(anonymous.status, 200);
+      assert.doesNotMatch(anonymous.body, names, `${url} ${auth}`);
+      const doc = JSON.parse(anonymous.body);
+      assert.ok(isStatusSnapshot(doc));
+      assert.equal(doc.uploadDetails, false);
+      assert.equal(doc.inFlightCount, 1);
+      assert.deepEqual(doc.inFlight, [{ size: 100, received: 40, startedAt: doc.inFlight[0]?.startedAt }]);
+      // Counters stay readable.
+      assert.equal(sample((await get(url, '/metrics')).body, 'fileupload_uploads_in_flight'), 1);
+      assert.doesNotMatch((await get(url, '/metrics')).body, names);
+    }
+    for (const [url, bad] of [[admin.url, 'Bearer x'], [admin.url, `Bearer ${token}x`], [admin.url, `Bearer ${token}=`], [untokened.url, `Bearer ${token}`]] as const) {
+      const wrong = await get(url, '/status', { authorization: bad });
+      assert.equal(wrong.status, 401, bad);
+      assert.doesNotMatch(wrong.body, names);
+    }
+    const good = await get(admin.url, '/status', { authorization: `bearer  ${token}` });
+    assert.equal(good.status, 200);
+    assert.match(good.body, /slot-id-7f3a/);
+    assert.match(good.body, /secret-plans\.pdf/);
+    assert.match(good.body, /carol@example\.org/);
+    await assert.rejects(fetchStatus(parseAdminUrl(admin.url), { token: 'nope' }), (err: unknown) => err instanceof AdminUnreachableError && err.status === 401);
+    const viaSocket = await fetchStatus({ socketPath });
+    assert.equal(viaSocket.uploadDetails, true);
+    assert.deepEqual(viaSocket.inFlight.map((u) => [u.id, u.filename, u.uploader]), [['slot-id-7f3a', 'secret-plans.pdf', 'carol@example.org']]);
+  } finally {
+    await admin.close();
+    await untokened.close();
+    await bySocket.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
@@ -118,7 +172,7 @@ test('a port in use is a clear error', async () => {
   }
 });
 
-test('unix socket: mode 0660, a stale socket is replaced, a live one or a plain file is not', async () => {
+test('unix socket: mode 0600, a stale socket is replaced, a live one or a plain file is not', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'fileupload-admin-'));
   const { live, registry } = setup();
   try {
@@ -133,7 +187,7 @@ test('unix socket: mode 0660, a stale socket is replaced, a live one or a plain 
     const admin = await startAdminServer({ live, registry, socketPath: path });
     try {
       assert.equal(admin.url, `unix:${path}`);
-      assert.equal((await stat(path)).mode & 0o777, 0o660);
+      assert.equal((await stat(path)).mode & 0o777, 0o600);
       const s = await fetchStatus({ socketPath: path });
       assert.equal(s.node, 'n1');
       assert.match(await fetchAdmin({ socketPath: path }, '/metrics'), /fileupload_slots_issued_total 0/);
@@ -189,9 +243,13 @@ test('startAdminServers: every configured listener, none when off, all or nothin
     const port = (probe.address() as { port: number }).port;
     await new Promise((r) => probe.close(r));
     const socketPath = join(dir, 'a.sock');
-    const both = await startAdminServers({ settings: { adminPort: port, adminSocket: socketPath }, live, registry });
+    const slotSecret = 'q'.repeat(43);
+    const both = await startAdminServers({ settings: { adminPort: port, adminSocket: socketPath, slotSecret }, live, registry });
     assert.deepEqual(both.urls, [`http://127.0.0.1:${port}`, `unix:${socketPath}`]);
     assert.equal((await fetchStatus({ host: '127.0.0.1', port })).node, 'n1');
+    // The token is derived from slotSecret.
+    assert.equal((await fetchStatus({ host: '127.0.0.1', port }, { token: adminToken(slotSecret) })).uploadDetails, true);
+    assert.equal((await fetchStatus({ host: '127.0.0.1', port })).uploadDetails, false);
     assert.equal((await fetchStatus({ socketPath })).node, 'n1');
     await both.close();
     // The socket cannot be created (a plain file is in the way): the port listener started first is closed again.
@@ -205,4 +263,38 @@ test('startAdminServers: every configured listener, none when off, all or nothin
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('connection caps: a local flood of idle sockets from one address is refused, /metrics still answers another', async () => {
+  const { live, registry } = setup();
+  const admin = await startAdminServer({ live, registry, port: 0 });
+  const port = (admin.target as { port: number }).port;
+  const sockets: import('node:net').Socket[] = [];
+  const { connect: tcp } = await import('node:net');
+  try {
+    const closed: boolean[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = tcp({ port, host: '127.0.0.1', localAddress: '127.0.0.2' });
+      const n = sockets.push(s) - 1;
+      closed[n] = false;
+      s.on('error', () => {});
+      s.resume();
+      s.once('close', () => (closed[n] = true));
+      await new Promise<void>((resolve) => {
+        s.once('connect', () => resolve());
+        s.once('close', () => resolve());
+      });
+    }
+    // The refused ones close within a moment; the capped number stays open.
+    for (let i = 0; i < 100 && closed.filter(Boolean).length < 12; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(closed.filter(Boolean).length, 12);
+    const metrics = await get(admin.url, '/metrics');
+    assert.equal(metrics.status, 200);
+    assert.equal(sample(metrics.body, 'fileupload_connections_refused_total', { listener: 'admin', reason: 'address' }), 12);
+    assert.equal(sample(metrics.body, 'fileupload_connections_open', { listener: 'admin' }), 9, 'the flood and this scrape');
+  } finally {
+    for (const s of sockets) s.destroy();
+    await admin.close();
+  }
+  assert.equal(live.snapshot().connections?.admin, undefined, 'a closed listener is no longer shown');
 });

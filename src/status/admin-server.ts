@@ -1,8 +1,9 @@
 /**
  * serve's admin API: Prometheus `/metrics` and the JSON `/status` (see snapshot.ts), on a loopback
- * TCP port or a unix socket. It shows uploaders and file names, so it refuses to listen where
- * other hosts could reach it unless told to, and answers only loopback Host names over TCP (a web
- * page cannot read it through DNS rebinding).
+ * TCP port or a unix socket. Counters are for any local user; what identifies an upload (slot id,
+ * file name, uploader) only for requests over the socket (mode 0600) or with the admin token
+ * (see admin-auth.ts). It refuses to listen where other hosts could reach it unless told to, and
+ * answers only loopback Host names over TCP (a web page cannot read it through DNS rebinding).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -11,6 +12,16 @@ import { chmod, lstat, unlink } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { LiveState } from './live.ts';
+import { ConnectionGuard } from '../http/connection-limit.ts';
+import { adminToken, checkAdminCredential } from './admin-auth.ts';
+import { withoutUploadDetails } from './snapshot.ts';
+
+/**
+ * Connection caps of each admin listener: a scraper and a few status views need a handful; a
+ * local user holding sockets open must not take descriptors serve needs (these are part of the
+ * descriptors the HTTP endpoint's derived cap keeps in reserve).
+ */
+const ADMIN_CONNECTION_LIMITS = { max: 32, perAddress: 8 };
 
 /** Where the admin API listens: a TCP port on a host, or a unix socket. */
 export type AdminTarget = { host: string; port: number } | { socketPath: string };
@@ -22,8 +33,16 @@ export interface AdminServerOptions {
   host?: string;
   /** TCP port (0 = any free port, for tests). */
   port?: number;
-  /** Unix socket path instead of a port (created with mode 0660; a stale socket is replaced). */
+  /**
+   * Unix socket path instead of a port (created with mode 0600; a stale socket is replaced).
+   * Requests over it see upload details without a token: only the service user and root reach it.
+   */
   socketPath?: string;
+  /**
+   * The bearer token that shows upload details over TCP (see adminToken); without one, TCP
+   * readers see counters only.
+   */
+  token?: string;
   /** Lets `host` be a non-loopback address: the API is then reachable from other hosts. */
   allowNonLoopback?: boolean;
   log?: Logger;
@@ -116,8 +135,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     );
   }
 
+  const context: Context = { live, registry, checkHost: socketPath === undefined && !options.allowNonLoopback, overSocket: socketPath !== undefined, token: options.token };
   const server = createServer((req, res) => {
-    handle(req, res, { live, registry, checkHost: socketPath === undefined && !options.allowNonLoopback }).catch((err: unknown) => {
+    handle(req, res, context).catch((err: unknown) => {
       options.log?.error('admin request failed', { err, url: req.url });
       if (!res.headersSent) reply(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
       else res.destroy();
@@ -125,12 +145,27 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   });
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
+  const guard = new ConnectionGuard({
+    listener: 'admin',
+    limits: () => ADMIN_CONNECTION_LIMITS,
+    maxLingering: 8,
+    ...(options.log ? { logger: options.log } : {}),
+  });
+  guard.attach(server);
+  server.prependListener('request', (req, res) => guard.request(req, res));
+  server.once('listening', () => {
+    const unwatch = live.watchConnections('admin', () => guard.figures());
+    server.once('close', () => {
+      guard.stop();
+      unwatch();
+    });
+  });
 
   if (socketPath !== undefined) {
     await clearStaleSocket(socketPath);
     await listen(server, { path: socketPath }, `unix socket ${socketPath}`);
-    // Owner and group only: the status shows who uploads what.
-    await chmod(socketPath, 0o660);
+    // Owner only: requests over the socket see who uploads what, without a token.
+    await chmod(socketPath, 0o600);
     return { url: `unix:${socketPath}`, target: { socketPath }, close: () => closeServer(server) };
   }
   const port = options.port ?? 0;
@@ -145,9 +180,15 @@ interface Context {
   live: LiveState;
   registry: Registry;
   checkHost: boolean;
+  /** Requests arrive over the unix socket (0600): they count as authenticated. */
+  overSocket: boolean;
+  /** The admin token; undefined: no TCP request sees upload details. */
+  token: string | undefined;
 }
 
-const INDEX = 'fileupload admin API\n\nGET /metrics  Prometheus metrics\nGET /status   live state as JSON (see fileupload-status(1))\n';
+const INDEX =
+  'fileupload admin API\n\nGET /metrics  Prometheus metrics\nGET /status   live state as JSON (see fileupload-status(1));\n' +
+  '              file names and uploaders need "Authorization: Bearer TOKEN" or the unix socket\n';
 
 async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -160,12 +201,21 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
       return reply(res, 403, 'text/plain; charset=utf-8', 'forbidden: the admin API answers loopback host names only\n');
     }
   }
+  const credential = ctx.overSocket ? 'valid' : checkAdminCredential(req.headers.authorization, ctx.token);
+  if (credential === 'wrong') {
+    // A wrong token is an error, not an anonymous request: its sender expects upload details.
+    res.setHeader('WWW-Authenticate', 'Bearer realm="fileupload admin API"');
+    return reply(res, 401, 'text/plain; charset=utf-8', 'unauthorized: wrong admin token (is it derived from the slotSecret serve runs with?)\n');
+  }
   const path = (req.url ?? '/').split('?')[0];
   switch (path) {
     case '/metrics':
       return reply(res, 200, ctx.registry.contentType, await ctx.registry.metrics());
-    case '/status':
-      return reply(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(ctx.live.snapshot())}\n`);
+    case '/status': {
+      const snapshot = ctx.live.snapshot();
+      const shown = credential === 'valid' ? snapshot : withoutUploadDetails(snapshot);
+      return reply(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(shown)}\n`);
+    }
     case '/':
       return reply(res, 200, 'text/plain; charset=utf-8', INDEX);
     default:
@@ -201,8 +251,16 @@ function listen(server: Server, where: { host: string; port: number } | { path: 
     };
     server.once('error', onError);
     server.once('listening', onListening);
-    if ('path' in where) server.listen(where.path);
-    else server.listen(where.port, where.host);
+    if ('path' in where) {
+      // The socket is bound inside listen(): with this umask it is 0600 from its first moment,
+      // so nobody else can connect (and keep the connection open) before startAdminServer chmods it.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(where.path);
+      } finally {
+        process.umask(umask);
+      }
+    } else server.listen(where.port, where.host);
   });
 }
 
@@ -245,7 +303,8 @@ export interface AdminServers {
 
 /**
  * Starts the admin API wherever the settings say (adminPort on 127.0.0.1, adminSocket); none when
- * both are off. If one cannot listen, the others are closed and the AdminBindError is thrown.
+ * both are off. The admin token is derived from slotSecret. If one cannot listen, the others are
+ * closed and the AdminBindError is thrown.
  *
  * @example
  * const admin = await startAdminServers({ settings, live, registry: createMetricsRegistry(live), log });
@@ -253,18 +312,21 @@ export interface AdminServers {
  * // on shutdown: await admin.close();
  */
 export async function startAdminServers(options: {
-  settings: { adminPort: number; adminSocket: string | undefined };
+  settings: { adminPort: number; adminSocket: string | undefined; slotSecret?: string | undefined };
   live: LiveState;
   registry: Registry;
   log?: Logger;
 }): Promise<AdminServers> {
+  const token = options.settings.slotSecret !== undefined ? adminToken(options.settings.slotSecret) : undefined;
   const started: AdminServer[] = [];
   const close = async () => {
     await Promise.all(started.map((s) => s.close()));
   };
   try {
     for (const target of adminListenTargets(options.settings)) {
-      started.push(await startAdminServer({ live: options.live, registry: options.registry, ...(options.log ? { log: options.log } : {}), ...target }));
+      started.push(
+        await startAdminServer({ live: options.live, registry: options.registry, ...(token !== undefined ? { token } : {}), ...(options.log ? { log: options.log } : {}), ...target }),
+      );
     }
   } catch (err) {
     await close();

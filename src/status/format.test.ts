@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { byReason, fit, formatByteRate, formatEventRate, formatSnapshotText, formatSpan, progressBar, sparkline } from './format.ts';
 import { LiveState } from './live.ts';
+import { withoutUploadDetails } from './snapshot.ts';
 
 test('progress bars fill in eighths and keep their width', () => {
   assert.equal(progressBar(0, 4), '░░░░');
@@ -45,6 +46,7 @@ test('the text snapshot names every topic', () => {
   live.slotRefused('quota');
   live.purgeRun({ deleted: 1, bytes: 10, failed: 0, durationMs: 1500 });
   live.error('disk is slow');
+  live.watchConnections('http', () => ({ open: 12, max: 4936, perAddressMax: 256, refused: { global: 0, address: 80, forwarded: 0 }, evicted: 3 }));
   t += 65_000;
   const text = formatSnapshotText(live.snapshot());
   assert.match(text, /^fileupload 1\.2\.3 on node-a \(pid \d+\), up 1m 05s$/m);
@@ -55,5 +57,17 @@ test('the text snapshot names every topic', () => {
   assert.match(text, /maxRepoSize 1000 B \(25% used\)/);
   assert.match(text, /^purge: every 5m; 1 run, 1 deleted \(10 B\), 0 failed; last 1m 05s ago: 1 deleted \(10 B\) in 1\.5 s$/m);
   assert.match(text, /1 refused \(quota 1\)/);
+  assert.match(text, /^connections: http 12 open \(max 4936, per address 256\), 80 refused \(address 80\), 3 idle closed$/m);
   assert.match(text, /^ {2}\d{4}-\d\d-\d\dT[\d:.]+Z disk is slow$/m);
+});
+
+test('without the admin credential the text names no upload and says who may see them', () => {
+  const live = new LiveState({ node: 'node-a' });
+  live.uploadStarted({ id: 'abc', filename: 'cat.jpg', size: 200, uploader: 'alice@example.org' });
+  live.uploadProgress('abc', 50);
+  const text = formatSnapshotText(withoutUploadDetails(live.snapshot()));
+  assert.doesNotMatch(text, /abc|cat\.jpg|alice/);
+  assert.match(text, /^uploads in flight: 1$/m);
+  assert.match(text, /^ {2}\(file names and uploaders need the admin credential: run as the service user or root/m);
+  assert.match(text, /^ {2}an upload: 25% \(50 B of 200 B\), started /m);
 });

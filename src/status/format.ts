@@ -3,7 +3,7 @@
  * snapshot: rates, ages, progress bars, sparklines, and the whole text snapshot. Pure.
  */
 import { formatDuration, formatSize } from '../config/units.ts';
-import type { StatusSnapshot, Thresholds } from './snapshot.ts';
+import type { InFlightUpload, StatusSnapshot, Thresholds } from './snapshot.ts';
 
 /**
  * Bytes per second for people.
@@ -158,6 +158,23 @@ export function clusterText(s: Pick<StatusSnapshot, 'cluster' | 'node' | 'now'>)
   return `cluster: component held by ${by}${c.holder !== null && c.holderSince !== null ? ` for ${formatSpan(s.now - c.holderSince)}` : ''} (this node ${s.node} stands by)`;
 }
 
+/** Said where upload details are left out: who can see them. */
+export const UPLOAD_DETAILS_HIDDEN =
+  'file names and uploaders need the admin credential: run as the service user or root, who can read the configuration';
+
+/**
+ * How an in-flight upload is named: file name (else slot id) and uploader; "an upload" when the
+ * admin API left them out.
+ *
+ * @example
+ * uploadLabel({ id: 'x', filename: 'cat.jpg', uploader: 'alice@example.org', size: 1, received: 0, startedAt: 0 }); // 'cat.jpg from alice@example.org'
+ */
+export function uploadLabel(u: InFlightUpload): string {
+  const name = u.filename ?? u.id;
+  if (name === undefined) return 'an upload';
+  return u.uploader === undefined ? name : `${name} from ${u.uploader}`;
+}
+
 /**
  * The whole snapshot as plain text (what `fileupload status` prints when stdout is not a
  * terminal): one topic per line, stable enough to grep.
@@ -180,11 +197,10 @@ export function formatSnapshotText(s: StatusSnapshot): string {
       `in ${formatByteRate(r.bytesInPerSecond)}, out ${formatByteRate(r.bytesOutPerSecond)}`,
   );
   lines.push(`uploads in flight: ${s.inFlightCount}`);
+  if (s.uploadDetails === false && s.inFlightCount > 0) lines.push(`  (${UPLOAD_DETAILS_HIDDEN})`);
   for (const u of s.inFlight) {
     const pct = u.size > 0 ? Math.floor((u.received / u.size) * 100) : 100;
-    lines.push(
-      `  ${u.filename ?? u.id} from ${u.uploader}: ${pct}% (${formatSize(u.received)} of ${formatSize(u.size)}), started ${ago(u.startedAt)}`,
-    );
+    lines.push(`  ${uploadLabel(u)}: ${pct}% (${formatSize(u.received)} of ${formatSize(u.size)}), started ${ago(u.startedAt)}`);
   }
   if (s.inFlightCount > s.inFlight.length) lines.push(`  … and ${s.inFlightCount - s.inFlight.length} more`);
   const repo = s.repo;
@@ -215,6 +231,15 @@ export function formatSnapshotText(s: StatusSnapshot): string {
     `totals: ${tot.slotsIssued} slots issued, ${byReason(tot.slotsRefused, 'refused')}; ${tot.uploadsCompleted} uploads stored, ` +
       `${byReason(tot.uploadsFailed, 'failed')}; ${formatSize(tot.bytesReceived)} in, ${formatSize(tot.bytesSent)} out`,
   );
+  const connections = Object.entries(s.connections ?? {});
+  if (connections.length > 0) {
+    const cap = (n: number | null) => (n === null ? 'no cap' : String(n));
+    lines.push(
+      `connections: ${connections
+        .map(([listener, c]) => `${listener} ${c.open} open (max ${cap(c.max)}, per address ${cap(c.perAddressMax)}), ${byReason(c.refused, 'refused')}, ${c.evicted} idle closed`)
+        .join('; ')}`,
+    );
+  }
   if (s.errors.length === 0) lines.push('errors: none');
   else {
     lines.push(`errors (latest ${s.errors.length} of ${tot.errors}):`);

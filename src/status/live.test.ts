@@ -163,3 +163,20 @@ test('a slot issued here lends its file name to its upload; the memory is bounde
   assert.deepEqual(live.snapshot().inFlight.map((u) => u.filename), ['f1999.txt', null, 'given.txt']);
   assert.equal(live.counters.slotsIssued, 2000);
 });
+
+test('connection figures by listener: read at each snapshot, several sources of one listener add up', () => {
+  const live = new LiveState({ node: 'n1' });
+  assert.deepEqual(live.snapshot().connections, {});
+  let open = 3;
+  live.watchConnections('http', () => ({ open, max: 100, perAddressMax: 25, refused: { global: 1, address: 2, forwarded: 0 }, evicted: 4 }));
+  const a = { open: 1, max: 32, perAddressMax: 8, refused: { global: 0, address: 1, forwarded: 0 }, evicted: 0 };
+  live.watchConnections('admin', () => a);
+  const unwatch = live.watchConnections('admin', () => ({ ...a, open: 2, refused: { global: 5, address: 0, forwarded: 0 } }));
+  open = 7;
+  const s = live.snapshot();
+  assert.equal(s.connections?.http?.open, 7);
+  assert.deepEqual(s.connections?.admin, { open: 3, max: 64, perAddressMax: 8, refused: { global: 5, address: 1, forwarded: 0 }, evicted: 0 });
+  assert.ok(isStatusSnapshot(s));
+  unwatch();
+  assert.equal(live.snapshot().connections?.admin?.open, 1);
+});

@@ -10,6 +10,7 @@ import { RateWindow } from './rates.ts';
 import {
   STATUS_SCHEMA,
   type ClusterFigures,
+  type ConnectionFigures,
   type ErrorEntry,
   type InFlightUpload,
   type PurgeRunFigures,
@@ -125,6 +126,7 @@ export class LiveState {
   private repoFigures: RepoFigures = { bytes: null, files: null, freeBytes: null, totalBytes: null, updatedAt: null };
   private lastPurge: PurgeRunFigures | null = null;
   private clusterFigures: ClusterFigures | null = null;
+  private readonly connectionSources = new Set<{ listener: string; figures: () => ConnectionFigures }>();
   private readonly count = {
     slotsIssued: 0,
     slotsRefused: new Map<string, number>(),
@@ -287,6 +289,38 @@ export class LiveState {
     this.thresholdValues = { ...this.thresholdValues, ...t };
   }
 
+  /**
+   * Reads a listener's connection figures at each snapshot; several sources under one name add
+   * up (two admin listeners). Returns the function that stops it (the listener closed).
+   *
+   * @example
+   * const unwatch = live.watchConnections('http', () => http.connections());
+   */
+  watchConnections(listener: string, figures: () => ConnectionFigures): () => void {
+    const source = { listener, figures };
+    this.connectionSources.add(source);
+    return () => this.connectionSources.delete(source);
+  }
+
+  /** The connection figures by listener (see watchConnections). */
+  connections(): Record<string, ConnectionFigures> {
+    const result: Record<string, ConnectionFigures> = {};
+    for (const { listener, figures } of this.connectionSources) {
+      const f = figures();
+      const sum = result[listener];
+      if (!sum) {
+        result[listener] = { ...f, refused: { ...f.refused } };
+        continue;
+      }
+      sum.open += f.open;
+      sum.max = sum.max === null || f.max === null ? null : sum.max + f.max;
+      sum.perAddressMax = sum.perAddressMax === null || f.perAddressMax === null ? null : Math.max(sum.perAddressMax, f.perAddressMax);
+      sum.evicted += f.evicted;
+      for (const [reason, n] of Object.entries(f.refused)) sum.refused[reason] = (sum.refused[reason] ?? 0) + n;
+    }
+    return result;
+  }
+
   /** Counters since start (live views: do not keep them across calls). */
   get counters(): Readonly<LiveCounters> {
     return this.count;
@@ -347,6 +381,7 @@ export class LiveState {
           bytesOut: this.rate.bytesOut.history(this.historyStep, points),
         },
       },
+      uploadDetails: true,
       inFlight: listed,
       inFlightCount: this.inFlight.size,
       totals: {
@@ -369,6 +404,7 @@ export class LiveState {
       },
       errors: this.errorRing.map((e) => ({ ...e })),
       cluster: this.clusterFigures ? { ...this.clusterFigures } : null,
+      connections: this.connections(),
     };
   }
 }

@@ -115,3 +115,16 @@ test('a real upload and download through the HTTP endpoint change the metrics', 
     await kit.stop();
   }
 });
+
+test('connection metrics: open, caps in force, refusals by reason and evictions, per listener', async () => {
+  const live = new LiveState({ node: 'n1' });
+  const registry = createMetricsRegistry(live, { processMetrics: false });
+  live.watchConnections('http', () => ({ open: 12, max: 4936, perAddressMax: null, refused: { global: 3, address: 9, forwarded: 1 }, evicted: 2 }));
+  const text = await registry.metrics();
+  assert.equal(sample(text, 'fileupload_connections_open', { listener: 'http' }), 12);
+  assert.equal(sample(text, 'fileupload_connections_limit', { listener: 'http', limit: 'max' }), 4936);
+  assert.equal(sample(text, 'fileupload_connections_limit', { listener: 'http', limit: 'per_address' }), undefined, 'no cap, no sample');
+  assert.equal(sample(text, 'fileupload_connections_refused_total', { listener: 'http', reason: 'address' }), 9);
+  assert.equal(sample(text, 'fileupload_connections_refused_total', { listener: 'http', reason: 'forwarded' }), 1);
+  assert.equal(sample(text, 'fileupload_connections_evicted_total', { listener: 'http' }), 2);
+});

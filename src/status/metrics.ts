@@ -254,6 +254,51 @@ export function createMetricsRegistry(live: LiveState, options: MetricsOptions =
       setCounter(this, c().errors);
     },
   });
+  new Gauge({
+    name: 'fileupload_connections_open',
+    help: 'Connections open now, by listener (http: the endpoint; admin: the admin API).',
+    labelNames: ['listener'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [listener, f] of Object.entries(live.connections())) this.set({ listener }, f.open);
+    },
+  });
+  new Gauge({
+    name: 'fileupload_connections_limit',
+    help: 'Connection caps in force, by listener: max (all addresses) and per_address (only those that are set).',
+    labelNames: ['listener', 'limit'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [listener, f] of Object.entries(live.connections())) {
+        if (f.max !== null) this.set({ listener, limit: 'max' }, f.max);
+        if (f.perAddressMax !== null) this.set({ listener, limit: 'per_address' }, f.perAddressMax);
+      }
+    },
+  });
+  new Counter({
+    name: 'fileupload_connections_refused_total',
+    help: 'Connections (or requests through a trusted proxy) refused over a connection cap, by listener and reason (global, address, forwarded).',
+    labelNames: ['listener', 'reason'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [listener, f] of Object.entries(live.connections())) {
+        for (const [reason, n] of Object.entries(f.refused)) this.inc({ listener, reason }, n);
+      }
+    },
+  });
+  new Counter({
+    name: 'fileupload_connections_evicted_total',
+    help: 'Idle connections closed to make room near the global connection cap, by listener.',
+    labelNames: ['listener'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [listener, f] of Object.entries(live.connections())) this.inc({ listener }, f.evicted);
+    },
+  });
   if (options.processMetrics !== false) collectDefaultMetrics({ register: registry });
   return registry;
 }

@@ -12,19 +12,23 @@ export type XmppState = (typeof XMPP_STATES)[number];
 /** Version of the document's shape. */
 export const STATUS_SCHEMA = 1;
 
-/** One upload whose body is being received. */
+/**
+ * One upload whose body is being received. `id`, `filename` and `uploader` identify it (with
+ * them one could build its download URL): they are absent when the reader gave no admin
+ * credential (see `uploadDetails`).
+ */
 export interface InFlightUpload {
-  /** The slot id. */
-  id: string;
-  /** The file name, when serve was told; null otherwise. */
-  filename: string | null;
+  /** The slot id (absent without the admin credential). */
+  id?: string;
+  /** The file name, when serve was told; null otherwise (absent without the admin credential). */
+  filename?: string | null;
   /** Declared size (the slot's). */
   size: number;
   /** Body bytes received so far. */
   received: number;
   startedAt: number;
-  /** Bare JID of the uploader. */
-  uploader: string;
+  /** Bare JID of the uploader (absent without the admin credential). */
+  uploader?: string;
 }
 
 /** Per-second figures of the recent past. */
@@ -110,6 +114,20 @@ export interface ClusterFigures {
   holderSince: number | null;
 }
 
+/** One listener's connections (see CONNECTION LIMITS in fileupload-serve(1)). */
+export interface ConnectionFigures {
+  /** Connections open now. */
+  open: number;
+  /** The global cap; null = none. */
+  max: number | null;
+  /** The per-address cap; null = none. */
+  perAddressMax: number | null;
+  /** Refused since start, by reason: global (cap reached), address (one address's cap), forwarded (a client behind a trusted proxy over its cap). */
+  refused: Record<string, number>;
+  /** Idle connections closed to make room near the global cap. */
+  evicted: number;
+}
+
 /** One recorded error. */
 export interface ErrorEntry {
   at: number;
@@ -144,6 +162,12 @@ export interface StatusSnapshot {
     reconnects: number;
   };
   rates: Rates;
+  /**
+   * True when the in-flight uploads carry `id`, `filename` and `uploader`: the request came over
+   * the unix socket or with the admin token (see src/status/admin-auth.ts). False: they are left
+   * out. Absent from older serves, which always included them.
+   */
+  uploadDetails?: boolean;
   /** Uploads being received, oldest first (at most 100 listed; see inFlightCount). */
   inFlight: InFlightUpload[];
   inFlightCount: number;
@@ -161,6 +185,23 @@ export interface StatusSnapshot {
   errors: ErrorEntry[];
   /** The component holder of a cluster node; null on a single node (absent from older serves). */
   cluster?: ClusterFigures | null;
+  /** Connections by listener: `http` (the endpoint) and `admin` (absent from older serves). */
+  connections?: Record<string, ConnectionFigures>;
+}
+
+/**
+ * The snapshot without anything that identifies an upload: in-flight uploads keep their size,
+ * progress and start, and lose `id`, `filename` and `uploader`. Pure.
+ *
+ * @example
+ * const body = authenticated ? live.snapshot() : withoutUploadDetails(live.snapshot());
+ */
+export function withoutUploadDetails(snapshot: StatusSnapshot): StatusSnapshot {
+  return {
+    ...snapshot,
+    uploadDetails: false,
+    inFlight: snapshot.inFlight.map((u) => ({ size: u.size, received: u.received, startedAt: u.startedAt })),
+  };
 }
 
 /**

@@ -7,7 +7,8 @@ import { createMetricsRegistry } from './metrics.ts';
 import { startAdminServer, type AdminServer } from './admin-server.ts';
 import { fetchStatus, parseAdminUrl } from './admin-client.ts';
 import { StatusApp, StatusView } from './tui.ts';
-import type { StatusSnapshot } from './snapshot.ts';
+import { adminToken } from './admin-auth.ts';
+import { withoutUploadDetails, type StatusSnapshot } from './snapshot.ts';
 
 const h = React.createElement;
 
@@ -23,7 +24,8 @@ async function until(frame: () => string | undefined, ok: (f: string) => boolean
 
 async function realServe(): Promise<{ live: LiveState; admin: AdminServer; load: () => Promise<StatusSnapshot>; loads: () => number }> {
   const live = new LiveState({ node: 'node-a', thresholds: { maxRepoSize: 1000 << 20, purgeInterval: 300_000 } });
-  const admin = await startAdminServer({ live, registry: createMetricsRegistry(live, { processMetrics: false }), port: 0 });
+  const token = adminToken('tui-test-slot-secret');
+  const admin = await startAdminServer({ live, registry: createMetricsRegistry(live, { processMetrics: false }), port: 0, token });
   const target = parseAdminUrl(admin.url);
   let count = 0;
   return {
@@ -31,7 +33,7 @@ async function realServe(): Promise<{ live: LiveState; admin: AdminServer; load:
     admin,
     load: () => {
       count++;
-      return fetchStatus(target);
+      return fetchStatus(target, { token });
     },
     loads: () => count,
   };
@@ -125,4 +127,17 @@ test('the view fits narrow and wide terminals and lists many uploads briefly', (
     const rows = frame.split('\n').filter((l) => l.includes('a-very-'));
     assert.equal(rows.length, 10, `one line per upload at width ${width}`);
   }
+});
+
+test('without the admin credential the view shows progress but no file name or uploader, and says who sees them', () => {
+  const live = new LiveState();
+  live.uploadStarted({ id: 'slot-9', filename: 'holiday.jpg', size: 1000, uploader: 'alice@example.org' });
+  live.uploadProgress('slot-9', 500);
+  const ui = render(h(StatusView, { snapshot: withoutUploadDetails(live.snapshot()), source: 'x', paused: false, width: 200 }));
+  const frame = ui.lastFrame() ?? '';
+  ui.unmount();
+  assert.doesNotMatch(frame, /holiday|alice|slot-9/);
+  assert.match(frame, /In flight 1/);
+  assert.match(frame, /an upload\s+█+░+\s+50% /);
+  assert.match(frame, /need the admin credential: run as the service user or root/);
 });

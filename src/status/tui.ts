@@ -7,7 +7,7 @@
 import React from 'react';
 import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
 import { formatDuration, formatSize } from '../config/units.ts';
-import { byReason, clusterText, fit, plural, formatByteRate, formatEventRate, formatSpan, progressBar, sparkline } from './format.ts';
+import { byReason, clusterText, fit, plural, formatByteRate, formatEventRate, formatSpan, progressBar, sparkline, UPLOAD_DETAILS_HIDDEN } from './format.ts';
 import type { StatusSnapshot, XmppState } from './snapshot.ts';
 
 const h = React.createElement;
@@ -117,16 +117,17 @@ export function StatusView(props: StatusViewProps) {
       Box,
       { flexDirection: 'column' },
       s.inFlight.length === 0 ? h(Text, { dimColor: true }, 'no uploads running') : null,
-      ...s.inFlight.slice(0, 10).map((u) => {
+      s.uploadDetails === false && s.inFlight.length > 0 ? h(Text, { dimColor: true, wrap: 'truncate-end' }, UPLOAD_DETAILS_HIDDEN) : null,
+      ...s.inFlight.slice(0, 10).map((u, i) => {
         const fraction = u.size > 0 ? u.received / u.size : 1;
         return h(
           Text,
-          { key: u.id, wrap: 'truncate-end' },
-          fit(u.filename ?? u.id, nameWidth).padEnd(nameWidth),
+          { key: u.id ?? `upload-${i}`, wrap: 'truncate-end' },
+          fit(u.filename ?? u.id ?? 'an upload', nameWidth).padEnd(nameWidth),
           ' ',
           h(Text, { color: 'green' }, progressBar(fraction, barWidth)),
           ` ${String(Math.floor(fraction * 100)).padStart(3)}% `,
-          h(Text, { dimColor: true }, `${formatSize(u.received)}/${formatSize(u.size)} ${fit(u.uploader, uploaderWidth)}`),
+          h(Text, { dimColor: true }, `${formatSize(u.received)}/${formatSize(u.size)} ${fit(u.uploader ?? '', uploaderWidth)}`),
         );
       }),
       s.inFlightCount > 10 ? h(Text, { dimColor: true }, `… and ${s.inFlightCount - 10} more`) : null,

@@ -41,7 +41,7 @@ let n = 0;
 /** Writes a config file and runs the checks in this process (fast; the CLI tests below cover the binary). */
 async function check(config: ServeConfig): Promise<Report> {
   const file = join(work, `config-${++n}.xml`);
-  writeFileSync(file, openfireXml(config));
+  writeFileSync(file, openfireXml(config), { mode: 0o600 });
   const r = await runDoctor({ configFile: file, timeoutMs: 3000 });
   return { checks: r.results, summary: r.summary };
 }
@@ -49,7 +49,7 @@ async function check(config: ServeConfig): Promise<Report> {
 /** As check(), with the user path as alice. */
 async function checkAs(config: ServeConfig): Promise<Report> {
   const file = join(work, `config-${++n}.xml`);
-  writeFileSync(file, openfireXml(config));
+  writeFileSync(file, openfireXml(config), { mode: 0o600 });
   const as = { jid: { local: 'alice', domain: 'localhost' }, password: 'alice-pw', host: '127.0.0.1', port: prosody.c2sPort };
   const r = await runDoctor({ configFile: file, timeoutMs: 3000, as });
   return { checks: r.results, summary: r.summary };
@@ -58,7 +58,7 @@ async function checkAs(config: ServeConfig): Promise<Report> {
 /** Writes a config file and runs `fileupload --config FILE --json doctor ARGS`. */
 async function doctor(config: ServeConfig, args: string[] = []): Promise<{ code: number | null; report: Report; stderr: string }> {
   const file = join(work, `config-${++n}.xml`);
-  writeFileSync(file, openfireXml(config));
+  writeFileSync(file, openfireXml(config), { mode: 0o600 });
   const r = await runFileupload(['--config', file, '--json', 'doctor', '--timeout', '3s', ...args], { timeoutMs: 30_000 });
   let report: Report;
   try {
@@ -113,9 +113,9 @@ describe('a good setup', () => {
     assert.equal(report.summary.ok, true);
     assert.deepEqual(
       report.checks.map((c) => c.check),
-      ['config', 'repository', 'same-filesystem', 'free-space', 'slot-secret', 'tls', 'xmpp', 'web-port', 'announced-url', 'clock'],
+      ['config', 'repository', 'same-filesystem', 'free-space', 'slot-secret', 'config-permissions', 'tls', 'xmpp', 'web-port', 'announced-url', 'clock'],
     );
-    for (const name of ['config', 'repository', 'same-filesystem', 'slot-secret', 'web-port', 'announced-url']) {
+    for (const name of ['config', 'repository', 'same-filesystem', 'slot-secret', 'config-permissions', 'web-port', 'announced-url']) {
       assert.equal(byName(report, name).status, 'pass', `${name}: ${byName(report, name).message}`);
     }
     assert.match(byName(report, 'announced-url').message, /PUT and GET through http:\/\/127\.0\.0\.1:\d+\/httpfileupload work, same bytes/);
@@ -172,7 +172,7 @@ describe('a good setup', () => {
 
   test('the text report: one line per check, fixes indented, a summary line', async () => {
     const file = join(work, 'text.xml');
-    writeFileSync(file, openfireXml(good));
+    writeFileSync(file, openfireXml(good), { mode: 0o600 });
     const r = await runFileupload(['--config', file, 'doctor', '--timeout', '3s']);
     assert.equal(r.code, 0);
     const lines = r.stdout.trimEnd().split('\n');
@@ -291,7 +291,7 @@ describe('one broken piece at a time', () => {
     const tlsServe = await startServe({ config, waitFor: 'xmpp online' });
     try {
       const file = join(work, 'tls.xml');
-      writeFileSync(file, openfireXml(config));
+      writeFileSync(file, openfireXml(config), { mode: 0o600 });
       // Clients trust the CA: everything passes.
       const trusted = await runFileupload(['--config', file, '--json', 'doctor', '--timeout', '3s'], { env: { NODE_EXTRA_CA_CERTS: ca.caCert } });
       const ok = JSON.parse(trusted.stdout) as Report;

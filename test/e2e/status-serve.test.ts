@@ -1,36 +1,50 @@
 /**
  * The admin API of a real `serve` (Prosody, real users, real uploads): the metrics change after
  * a real upload, `fileupload status` reads it, the Ink TUI shows a live upload's progress and the
- * connection state, and the not-running case after serve stops.
+ * connection state, upload details only with the admin credential (the token derived from
+ * slotSecret, or the 0600 unix socket), and the not-running case after serve stops.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { chmod, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import React from 'react';
 import { render } from 'ink-testing-library';
 import { freePort, run } from '../../scripts/testservers/processes.ts';
 import { generatedBody, http, randomFile } from '../support/http.ts';
-import { FILEUPLOAD_BIN } from '../support/serve.ts';
+import { FILEUPLOAD_BIN, openfireXml } from '../support/serve.ts';
 import { mustGetSlot, putToSlot, startStack, type Stack } from '../support/stack.ts';
 import { NS_UPLOAD_0 } from '../support/xmpp-client.ts';
 import { sample } from '../support/prometheus.ts';
 import { fetchAdmin, fetchStatus } from '../../src/status/admin-client.ts';
+import { adminToken } from '../../src/status/admin-auth.ts';
 import { StatusApp } from '../../src/status/tui.ts';
 import { ExitCode } from '../../src/cli/exit-codes.ts';
 
 const KiB = 1024;
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
+const isRoot = process.getuid?.() === 0;
+/** An unprivileged account for "another local user" (runs the CLI with its uid). */
+const NOBODY = { uid: 65534, gid: 65534 };
+
 describe('status and metrics of a real serve', () => {
   let stack: Stack;
   let adminPort = 0;
+  let dir = '';
+  let token = '';
   const target = () => ({ host: '127.0.0.1', port: adminPort });
 
   before(async () => {
     adminPort = await freePort();
-    stack = await startStack('prosody', { adminPort, maxFileSize: 8 << 20 });
+    dir = await mkdtemp(join(tmpdir(), 'fileupload-status-serve-'));
+    stack = await startStack('prosody', { adminPort, adminSocket: join(dir, 'admin.sock'), maxFileSize: 8 << 20 });
+    token = adminToken(String(stack.config.slotSecret));
   });
   after(async () => {
     await stack?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it('a real upload, download and refusal change the metrics', async () => {
@@ -74,7 +88,7 @@ describe('status and metrics of a real serve', () => {
       generatedBody(size, { chunkSize: 256 * KiB, onChunk: async (_c, sent) => void (sent >= size / 4 && (await gate)) }),
       { headers: { 'content-length': size } },
     );
-    const load = () => fetchStatus(target());
+    const load = () => fetchStatus(target(), { token });
     const ui = render(React.createElement(StatusApp, { load, initial: await load(), intervalMs: 50, source: `http://127.0.0.1:${adminPort}` }));
     try {
       let frame = '';
@@ -94,6 +108,93 @@ describe('status and metrics of a real serve', () => {
     } finally {
       release();
       ui.unmount();
+    }
+  });
+
+  it('an upload in flight: /status names it only with the admin credential; status shows it to the configuration\'s readers only', async () => {
+    const size = 4 << 20;
+    const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'private-name.bin', size });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const upload = putToSlot(
+      slot,
+      generatedBody(size, { chunkSize: 256 * KiB, onChunk: async (_c, sent) => void (sent >= size / 4 && (await gate)) }),
+      { headers: { 'content-length': size } },
+    );
+    try {
+      let mine;
+      for (let i = 0; i < 200 && mine === undefined; i++) {
+        mine = (await fetchStatus(target(), { token })).inFlight.find((u) => u.filename === 'private-name.bin' && u.received >= size / 4);
+        if (mine === undefined) await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.ok(mine?.id, 'the upload is in flight');
+      const names = [mine.id, 'private-name', 'alice@localhost'];
+
+      // Without a credential over TCP: the counters, no upload named anywhere in the body.
+      const anonymous = await fetchAdmin(target(), '/status');
+      for (const n of names) assert.ok(!anonymous.includes(n), `${n} in ${anonymous}`);
+      const doc = JSON.parse(anonymous);
+      assert.equal(doc.uploadDetails, false);
+      assert.ok(doc.inFlightCount >= 1);
+      assert.ok(doc.inFlight.some((u: { size: number; received: number }) => u.size === size && u.received >= size / 4));
+      const metrics = await fetchAdmin(target(), '/metrics');
+      assert.ok((sample(metrics, 'fileupload_uploads_in_flight') ?? 0) >= 1);
+      for (const n of names) assert.ok(!metrics.includes(n), `${n} in /metrics`);
+      const index = await fetchAdmin(target(), '/');
+      for (const n of names) assert.ok(!index.includes(n));
+
+      // With the token, or over the socket (0600: the service user and root only), it is named.
+      const authed = await fetchAdmin(target(), '/status', { token });
+      for (const n of names) assert.ok(authed.includes(n), `${n} missing with the token`);
+      await assert.rejects(fetchAdmin(target(), '/status', { token: `${token}x` }), /answered 401/);
+      const socketPath = String(stack.config.adminSocket);
+      assert.equal((await stat(socketPath)).mode & 0o777, 0o600);
+      const bySocket = await fetchStatus({ socketPath });
+      assert.equal(bySocket.inFlight.find((u) => u.id === mine.id)?.uploader, 'alice@localhost');
+
+      // fileupload status as whoever reads the configuration (here root) names the upload.
+      const asReader = await run(FILEUPLOAD_BIN, ['--config', stack.serve.configFile, 'status', '--once'], { timeoutMs: 20_000 });
+      assert.equal(asReader.code, 0, asReader.stderr);
+      assert.match(asReader.stdout, /private-name\.bin from alice@localhost: 2[5-9]% /);
+      const json = await run(FILEUPLOAD_BIN, ['--config', stack.serve.configFile, '--json', 'status'], { timeoutMs: 20_000 });
+      assert.equal(JSON.parse(json.stdout).inFlight.find((u: { id: string }) => u.id === mine.id)?.filename, 'private-name.bin');
+
+      if (isRoot) {
+        // Another local user: with a configuration it may read (its own copy, TCP only), it
+        // sees the upload; without one, the counters and a word on who sees more.
+        const home = await mkdtemp(join(tmpdir(), 'fileupload-status-user-'));
+        try {
+          await chmod(home, 0o711);
+          const readable = join(home, 'readable.xml');
+          await writeFile(readable, openfireXml({ ...stack.config, adminSocket: undefined }), { mode: 0o600 });
+          await chown(readable, NOBODY.uid, NOBODY.gid);
+          const closed = join(home, 'closed.xml');
+          await writeFile(closed, openfireXml({ ...stack.config, adminSocket: undefined }), { mode: 0o600 });
+          const reader = await run(FILEUPLOAD_BIN, ['--config', readable, 'status', '--once'], { timeoutMs: 20_000, ...NOBODY });
+          assert.equal(reader.code, 0, reader.stderr);
+          assert.match(reader.stdout, /private-name\.bin from alice@localhost/);
+          const other = await run(FILEUPLOAD_BIN, ['--config', closed, 'status', '--once', '--url', `http://127.0.0.1:${adminPort}`], { timeoutMs: 20_000, ...NOBODY });
+          assert.equal(other.code, 0, other.stderr);
+          for (const n of names) assert.ok(!other.stdout.includes(n), `${n} shown to another user`);
+          assert.match(other.stdout, /^uploads in flight: [1-9]/m);
+          assert.match(other.stdout, /an upload: 2[5-9]% \(1 MiB of 4 MiB\)/);
+          assert.match(other.stdout, /need the admin credential: run as the service user or root/);
+          assert.match(other.stderr, /cannot be read \(EACCES\).*run as the service user or root/);
+          const otherJson = await run(FILEUPLOAD_BIN, ['--config', closed, '--json', 'status', '--url', `http://127.0.0.1:${adminPort}`], { timeoutMs: 20_000, ...NOBODY });
+          assert.equal(otherJson.code, 0, otherJson.stderr);
+          for (const n of names) assert.ok(!otherJson.stdout.includes(n));
+          // The socket is closed to other users.
+          const viaSocket = await run(FILEUPLOAD_BIN, ['--config', closed, 'status', '--once', '--url', `unix:${socketPath}`], { timeoutMs: 20_000, ...NOBODY });
+          assert.equal(viaSocket.code, ExitCode.Unavailable);
+          assert.match(viaSocket.stderr, /permission denied/);
+        } finally {
+          await rm(home, { recursive: true, force: true });
+        }
+      }
+      release();
+      assert.equal((await upload).status, 201);
+    } finally {
+      release();
     }
   });
 

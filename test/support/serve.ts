@@ -103,6 +103,8 @@ export interface StartServeOptions {
   waitFor?: 'ready' | 'xmpp online' | 'nothing';
   timeoutMs?: number;
   env?: Record<string, string>;
+  /** A command that execs serve, e.g. ['prlimit', '--nofile=512:512'] (the pid stays serve's). */
+  prefix?: string[];
 }
 
 const msgIs = (msg: string) => (line: LogLine) => line.msg === msg;
@@ -124,7 +126,9 @@ export async function startServe(options: StartServeOptions): Promise<ServeProce
   mkdirSync(dirname(configFile), { recursive: true });
   writeFileSync(configFile, openfireXml(options.config));
 
-  const proc: GroupProcess = spawnGroup(FILEUPLOAD_BIN, ['--config', configFile, 'serve'], {
+  const [command = FILEUPLOAD_BIN, ...prefixArgs] = options.prefix ?? [];
+  const args = [...(options.prefix ? [...prefixArgs, FILEUPLOAD_BIN] : []), '--config', configFile, 'serve'];
+  const proc: GroupProcess = spawnGroup(command, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     background: true,
     cwd: REPO_ROOT,
