@@ -10,7 +10,7 @@ import { purgeOnce } from './job.ts';
 import { fsLockSpace, type LockSpace } from '../lock/space.ts';
 import { s3LockSpace } from '../lock/s3-lock.ts';
 import { CLAIMS_FOLDER, sharedSlotClaims } from '../lock/slot-claims.ts';
-import { thisMachine, type LockEntry, type LockOwner } from '../lock/lease-lock.ts';
+import { LockLostError, type HeldLock, type LockEntry, type LockOwner } from '../lock/lease-lock.ts';
 import { MemoryConditionalObjects } from '../storage/s3/conditional.ts';
 import { FsStore } from '../storage/fs/index.ts';
 import { S3Store } from '../storage/s3/index.ts';
@@ -154,6 +154,28 @@ describe('sweepClaims on S3 (in-memory conditional objects)', () => {
     await live!.release();
     assert.deepEqual(await sweepClaims(locks), { listed: 2, removed: 1, failed: 0 });
     assert.deepEqual(await names(locks), [`claims/${b}.claim`]);
+  });
+});
+
+describe('sweepClaims, many claims and a lost lock (in-memory conditional objects)', () => {
+  const expiredClaims = async (n: number) => {
+    const locks = s3LockSpace(new MemoryConditionalObjects(), 'fu/');
+    const claims = sharedSlotClaims(locks);
+    for (let i = 0; i < n; i++) await (await claims.claim(newSlotId(), Date.now() - CLAIM_SWEEP_MARGIN - 1000))!.release();
+    return locks;
+  };
+
+  test('a few at a time, every one of 200 claims is looked at and removed', async () => {
+    const locks = await expiredClaims(200);
+    assert.deepEqual(await sweepClaims(locks, { concurrency: 7 }), { listed: 200, removed: 200, failed: 0 });
+    assert.deepEqual(await names(locks), []);
+  });
+
+  test('a lost maintenance lock stops the sweep with LockLostError before any removal', async () => {
+    const locks = await expiredClaims(40);
+    const lock = { assertHeld: () => { throw new LockLostError('locks/purge.lock'); } } as unknown as HeldLock;
+    await assert.rejects(sweepClaims(locks, { lock }), LockLostError);
+    assert.equal((await names(locks)).length, 40);
   });
 });
 

@@ -15,7 +15,7 @@
  * and its claim (a brief wait for an abandoned upload, a slow store).
  *
  * sweepClaims() is the executor: it lists the folder (streamed), reads each entry, applies the
- * rule and removes, checking the maintenance lock before every removal. purge runs it after the
+ * rule and removes, a few entries at a time, checking the maintenance lock before every removal. purge runs it after the
  * retention rules (job.ts).
  */
 import { LockLostError, type HeldLock, type LockEntry } from '../lock/lease-lock.ts';
@@ -26,6 +26,8 @@ import { CLAIM_LEASE, CLAIMS_FOLDER } from '../lock/slot-claims.ts';
 export const CLAIM_SWEEP_MARGIN = 10 * 60_000;
 /** How long an entry without an expiry is kept after its last change (ms). */
 export const ORPHAN_CLAIM_AGE = 24 * 60 * 60_000;
+/** Claims looked at (and removed) at once. */
+const SWEEP_CONCURRENCY = 16;
 
 /** Why a claim goes or stays. */
 export type ClaimVerdict =
@@ -68,22 +70,39 @@ export interface ClaimSweepReport {
  */
 export async function sweepClaims(
   locks: LockSpace,
-  options: { now?: () => number; dryRun?: boolean; lock?: HeldLock; signal?: AbortSignal } = {},
+  options: { now?: () => number; dryRun?: boolean; lock?: HeldLock; signal?: AbortSignal; concurrency?: number } = {},
 ): Promise<ClaimSweepReport> {
   const now = options.now ?? Date.now;
   const report: ClaimSweepReport = { listed: 0, removed: 0, failed: 0 };
-  for await (const name of locks.list(CLAIMS_FOLDER)) {
-    options.signal?.throwIfAborted();
-    report.listed++;
+  let lost: unknown;
+  const one = async (name: string): Promise<void> => {
     try {
       const entry = await locks.inspect(name, CLAIM_LEASE);
-      if (!entry || !claimVerdict(entry, now()).remove) continue;
+      if (!entry || !claimVerdict(entry, now()).remove) return;
       options.lock?.assertHeld();
       if (options.dryRun || (await locks.remove(name))) report.removed++;
     } catch (err) {
-      if (err instanceof LockLostError) throw err;
-      report.failed++;
+      if (err instanceof LockLostError) lost ??= err;
+      else report.failed++;
     }
+  };
+  // A few claims at a time: on S3 each costs a GET (and a DELETE) of a round trip or two, one
+  // after the other a busy cluster's claims would take longer than the purge interval.
+  const running = new Set<Promise<void>>();
+  const limit = Math.max(1, options.concurrency ?? SWEEP_CONCURRENCY);
+  try {
+    for await (const name of locks.list(CLAIMS_FOLDER)) {
+      options.signal?.throwIfAborted();
+      if (lost !== undefined) break;
+      report.listed++;
+      const p: Promise<void> = one(name).finally(() => running.delete(p));
+      running.add(p);
+      if (running.size >= limit) await Promise.race(running);
+    }
+  } finally {
+    // Nothing of this sweep outlives it (the caller releases the lock next).
+    await Promise.all(running);
   }
+  if (lost !== undefined) throw lost;
   return report;
 }
