@@ -100,6 +100,7 @@ export function registerPurge(program: Command): void {
             (parts.length ? ` — ${parts.join(', ')}` : '') +
             `; ${summary.scanned.uploads} uploads (${formatSize(summary.scanned.bytes)}) scanned in ${(summary.durationMs / 1000).toFixed(1)} s` +
             (summary.failed ? `; ${summary.failed} failed` : '') +
+            (summary.claims?.removed ? `; ${summary.claims.removed} unused slot claim${summary.claims.removed === 1 ? '' : 's'} ${dryRun ? 'to remove' : 'removed'}` : '') +
             (summary.shortfall > 0 ? `; ${formatSize(summary.shortfall)} over the size limits could not be freed (uploads younger than a minute)` : '') +
             '\n',
         );
