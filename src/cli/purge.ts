@@ -13,6 +13,8 @@ Rules, in this order (each sees what the earlier ones removed):
   disk         oldest uploads first while the repository is larger than the free
                space of its filesystem (the Openfire plugin's rule)
 Uploads younger than a minute are never taken by the size rules.
+Then the slot claims of cluster mode that nobody can use any more are removed
+(10 minutes after their slot expired; never one whose upload runs).
 
 --json prints {"deletions": [{id, filename, size, age, rule, outcome}…], "summary": {…}};
 age is in seconds, size in bytes.
