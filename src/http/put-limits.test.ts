@@ -187,6 +187,39 @@ describe('one upload per slot at a time', () => {
     for (const p of [first, early, retry]) p.socket.destroy();
   });
 
+  test('20 retries at once of a stalled upload: exactly one takes over, the stored file is whole and one retry\'s own', async (t) => {
+    let offset = 0;
+    const realNow = performance.now.bind(performance);
+    t.mock.method(performance, 'now', () => realNow() + offset);
+    const s = kit.slot({ size: 100_000 });
+    const first = openPut(kit, s);
+    first.send(Buffer.alloc(1000, 0));
+    await eventually(async () => (await tmpFiles(kit)).length === 1, 'the first upload is receiving');
+    offset += 5_000;
+    const retries = Array.from({ length: 20 }, (_, i) => {
+      const p = openPut(kit, s);
+      p.send(Buffer.alloc(s.size, i + 1));
+      return p;
+    });
+    let most = 0;
+    const answers = await Promise.all(
+      retries.map(async (p) => {
+        const a = await p.answer;
+        most = Math.max(most, (await tmpFiles(kit)).length);
+        return a;
+      }),
+    );
+    const won = answers.filter((a) => a.status === 201);
+    assert.equal(won.length, 1, answers.map((a) => `${a.status} ${a.body.trim()}`).join(', '));
+    assert.ok(answers.every((a) => a.status === 201 || a.status === 409));
+    assert.ok(most <= 1, `at most one temp file at a time (seen ${most})`);
+    const got = Buffer.from(await (await fetch(s.get)).arrayBuffer());
+    assert.equal(got.length, s.size);
+    assert.ok(got.every((b) => b === got[0]) && got[0] !== 0, 'one retry\'s bytes, whole');
+    assert.equal((await first.answer).status, 409);
+    for (const p of [first, ...retries]) p.socket.destroy();
+  });
+
   test('a PUT after a failed one (body too short, then closed) may upload again', async () => {
     const s = kit.slot({ size: 10 });
     const first = openPut(kit, s, { 'Content-Type': 'application/octet-stream' });
