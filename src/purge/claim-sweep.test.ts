@@ -171,6 +171,18 @@ describe('sweepClaims, many claims and a lost lock (in-memory conditional object
     assert.deepEqual(await names(locks), []);
   });
 
+  test('a listing that fails is counted as a failure, not thrown: the purge before it keeps its result', async () => {
+    const locks = await expiredClaims(3);
+    const broken: LockSpace = {
+      ...locks,
+      list: async function* () {
+        yield 'claims/x.claim';
+        throw new Error('connect ECONNREFUSED');
+      },
+    };
+    assert.deepEqual(await sweepClaims(broken), { listed: 1, removed: 0, failed: 1 });
+  });
+
   test('a lost maintenance lock stops the sweep with LockLostError before any removal', async () => {
     const locks = await expiredClaims(40);
     const lock = { assertHeld: () => { throw new LockLostError('locks/purge.lock'); } } as unknown as HeldLock;

@@ -99,6 +99,11 @@ export async function sweepClaims(
       running.add(p);
       if (running.size >= limit) await Promise.race(running);
     }
+  } catch (err) {
+    // A listing that fails (the store unreachable) leaves the rest for the next sweep; the purge
+    // that ran before keeps its result.
+    if (options.signal?.aborted) throw err;
+    report.failed++;
   } finally {
     // Nothing of this sweep outlives it (the caller releases the lock next).
     await Promise.all(running);

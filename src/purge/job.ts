@@ -67,9 +67,9 @@ export interface PurgeJobOptions {
 
 /**
  * Takes the maintenance lock and runs one purge, then sweeps the slot claims nobody can use any
- * more (claim-sweep.ts). Throws LockHeldError when another purge or
- * `slots rm` (on any node) holds the lock. A dry run takes the lock too, so what it reports is
- * not disturbed by a concurrent purge.
+ * more (claim-sweep.ts). Throws LockHeldError when another purge or `slots rm` (on any node)
+ * holds the lock. A dry run takes the lock too, so what it reports is not disturbed by a
+ * concurrent purge.
  *
  * @example
  * const summary = await purgeOnce({ settings, repo, store, ledger });
