@@ -408,6 +408,24 @@ describe('a cluster claim lost mid-upload', () => {
     put.socket.destroy();
   });
 
+  test('a retry that takes over a stalled upload gets the shared claim too (given back before the local slot)', async (t) => {
+    let offset = 0;
+    const realNow = performance.now.bind(performance);
+    t.mock.method(performance, 'now', () => realNow() + offset);
+    const s = kit.slot({ size: 1000 });
+    const first = openPut(kit, s);
+    first.send(Buffer.alloc(100, 1));
+    await eventually(async () => (await tmpFiles(kit)).length === 1, 'the first upload is receiving');
+    offset += 5_000;
+    const retry = openPut(kit, s);
+    retry.send(Buffer.alloc(s.size, 2));
+    const r = await retry.answer;
+    assert.equal(r.status, 201, r.body);
+    assert.equal((await first.answer).status, 409);
+    await eventually(() => readdirSync(join(claimsDir, 'claims')).length === 0, 'no claim left');
+    for (const p of [first, retry]) p.socket.destroy();
+  });
+
   test('the upload stops with 503 and removes its temp file; the new holder\'s claim is left alone', async () => {
     const s = kit.slot({ size: 1000 });
     const put = openPut(kit, s);
