@@ -113,6 +113,10 @@ test('hosts, domains, paths and lists', () => {
   bad('domain', '10.0.0.1', /not a domain/);
   bad('domain', '-x.org', /not a domain/);
   bad('domain', 'a..b', /not a domain/);
+  for (const dot of ['\u3002', '\uff0e', '\uff61']) {
+    bad('domain', `upload.example${dot}org`, /not a domain/);
+    bad('allowedDomains', `example${dot}org`, /list item/);
+  }
   assert.equal(ok('fileRepo', '/srv/up'), '/srv/up');
   bad('fileRepo', 'srv/up', /absolute/);
   assert.deepEqual(ok('allowedDomains', 'example.org, example.net,'), ['example.org', 'example.net']);

@@ -192,18 +192,21 @@ export function enumType<const V extends string>(values: readonly V[]): ValueTyp
 }
 
 /**
- * True for a DNS name: dot-separated labels of letters, digits and inner hyphens (IDN allowed,
- * checked in its ASCII form), at most 253 characters, no trailing dot.
+ * True for a DNS name: labels separated by U+002E of letters, digits and inner hyphens (IDN
+ * allowed, checked in its ASCII form), at most 253 characters, no trailing dot. Look-alike full
+ * stops (U+3002, U+FF0E, U+FF61) are refused: XMPP servers do not read them as dots.
  *
  * @example
  * isDomainName('upload.example.org'); // true
  * isDomainName('bad_name');           // false
+ * isDomainName('example。org');       // false
  */
 export function isDomainName(name: string): boolean {
   if (name.endsWith('.') || isIP(name) !== 0) return false;
-  const ascii = domainToASCII(name);
-  if (ascii === '' || ascii.length > 253) return false;
-  return ascii.split('.').every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(label));
+  const labels = name.split('.').map((label) => domainToASCII(label));
+  const ascii = labels.join('.');
+  if (ascii.length > 253) return false;
+  return labels.every((label) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/i.test(label));
 }
 
 /**

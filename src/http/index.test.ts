@@ -148,6 +148,32 @@ describe('PUT', () => {
     assert.equal(await kit.store.stat(s.id), undefined, 'nothing was stored');
   });
 
+  test('403 invalid slot for any other spelling of a valid token (padding, escapes, +/, unused bits)', async () => {
+    // A token whose signature has a - or _, to spell it with + or / (3 in 4 have one).
+    let s = kit.slot({ size: 3 });
+    for (let i = 0; i < 40 && !/[-_]/.test(s.token.split('.')[1]!); i++) s = kit.slot({ size: 3 });
+    const [payload, signature] = s.token.split('.') as [string, string];
+    assert.match(signature, /[-_]/);
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    // The last character's lowest bit is unused (32 bytes in 43 characters): this one decodes alike.
+    const sibling = `${signature.slice(0, -1)}${alphabet[alphabet.indexOf(signature.at(-1)!) ^ 1]}`;
+    const spellings: [string, string, Record<string, string>][] = [
+      ['padding', `${s.get}?t=${s.token}=`, {}],
+      ['escaped padding', `${s.get}?t=${s.token}%3D`, {}],
+      ['escaped dot', `${s.get}?t=${payload}%2E${signature}`, {}],
+      ['+ and / (escaped)', `${s.get}?t=${payload}.${signature.replace(/-/g, '%2B').replace(/_/g, '%2F')}`, {}],
+      ['unused bits', `${s.get}?t=${payload}.${sibling}`, {}],
+      ['bearer with padding', s.get, { authorization: `Bearer ${s.token}=` }],
+    ];
+    for (const [what, url, headers] of spellings) {
+      const res = await put(url, 'abc', headers);
+      assert.equal(res.status, 403, what);
+      assert.equal(await res.text(), 'invalid slot\n', what);
+    }
+    assert.equal(await kit.store.stat(s.id), undefined, 'nothing was stored');
+    assert.equal((await put(s.put, 'abc')).status, 201, 'the one spelling still works');
+  });
+
   test('413 when Content-Length differs from the slot size, before reading the body', async () => {
     for (const declared of [9, 11]) {
       const s = kit.slot({ size: 10 });

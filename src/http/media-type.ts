@@ -2,10 +2,7 @@
  * Media types as this service treats them: the stored Content-Type is served verbatim when it is
  * well formed, and slot vs PUT types are compared on type/subtype only.
  */
-
-// RFC 9110 token characters; a media type is token "/" token, then optional parameters.
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const MEDIA_TYPE = new RegExp(`^(${TOKEN})/(${TOKEN})[ \\t]*(;[ \\t]*${TOKEN}=(?:${TOKEN}|"(?:[^"\\\\\\x00-\\x1f\\x7f]|\\\\[\\t\\x20-\\x7e])*")[ \\t]*)*$`);
+import { MEDIA_TYPE } from '../slots/media-type.ts';
 
 /** What is served when the stored type is missing or malformed. */
 export const FALLBACK_CONTENT_TYPE = 'application/octet-stream';

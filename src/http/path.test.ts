@@ -50,3 +50,10 @@ test('slot token from ?t= first, else Authorization: Bearer', () => {
   assert.equal(slotToken('t=', undefined), undefined);
   assert.equal(slotToken('', undefined), undefined);
 });
+
+test('the ?t= value is taken as written: no percent- or plus-decoding gives a token a second spelling', () => {
+  assert.equal(slotToken('t=abc%2Edef', undefined), 'abc%2Edef');
+  assert.equal(slotToken('t=abc+def', undefined), 'abc+def');
+  assert.equal(slotToken('t=abc.def&t=other', undefined), 'abc.def', 'the first t wins');
+  assert.equal(slotToken('tt=x&t=abc.def', undefined), 'abc.def');
+});

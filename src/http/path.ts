@@ -54,16 +54,21 @@ export function parseUploadPath(target: string, contextRoot: string): UploadPath
 
 /**
  * The slot token of a PUT: `?t=` in the URL (legacy clients cannot send headers), else an
- * `Authorization: Bearer` header.
+ * `Authorization: Bearer` header. The query value is taken as written, not percent- or
+ * `+`-decoded: a token is base64url and dots, which never need escaping, so a token has one
+ * spelling in a URL too (an escaped or altered one fails verification).
  *
  * @example
  * slotToken('t=abc.def', undefined);          // "abc.def"
  * slotToken('', 'Bearer abc.def');            // "abc.def"
+ * slotToken('t=abc%2Edef', undefined);        // "abc%2Edef" (which does not verify)
  */
 export function slotToken(query: string, authorization: string | undefined): string | undefined {
-  if (query !== '') {
-    const t = new URLSearchParams(query).get('t');
-    if (t !== null && t !== '') return t;
+  for (const field of query === '' ? [] : query.split('&')) {
+    if (!field.startsWith('t=')) continue;
+    const t = field.slice(2);
+    if (t !== '') return t;
+    break;
   }
   const m = authorization === undefined ? null : /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(authorization);
   return m?.[1];

@@ -123,9 +123,10 @@ export async function* externalSort(records: AsyncIterable<Rec>, options: Extern
     const runs: string[] = [];
     const arena = new Arena(arenaBytes, chunkSize);
     const spill = async (): Promise<void> => {
+      // mkdtemp makes a 0700 folder; the runs hold index lines (ids, uploaders): 0600 as well.
       dir ??= await mkdtemp(join(options.tmpDir ?? tmpdir(), 'fileupload-sort-'));
       const file = join(dir, `run-${runs.length}`);
-      await writeFile(file, arena.sortedBytes());
+      await writeFile(file, arena.sortedBytes(), { mode: RUN_MODE });
       runs.push(file);
       arena.clear();
     };
@@ -168,8 +169,11 @@ export async function* externalSort(records: AsyncIterable<Rec>, options: Extern
   }
 }
 
+/** Mode of the sorted runs spilled to disk (before the umask). */
+const RUN_MODE = 0o600;
+
 async function writeRunFrom(file: string, recs: AsyncIterable<Rec>): Promise<void> {
-  const out = createWriteStream(file);
+  const out = createWriteStream(file, { mode: RUN_MODE });
   try {
     for await (const [k, line] of recs) {
       if (!out.write(`${k}\t${line}\n`)) await once(out, 'drain');

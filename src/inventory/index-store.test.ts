@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,23 @@ async function temp() {
   const dir = await mkdtemp(join(tmpdir(), 'index-store-'));
   return { dir, index: new FsIndexStore(dir), cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
+
+test('entries 0600 and the folders made for them 0700, whatever the umask', async () => {
+  const t = await temp();
+  const old = process.umask(0);
+  try {
+    await t.index.put('users/ab/stored/x.1', 'data');
+    await t.index.put('users/ab/stored/empty');
+    await t.index.append('pending/seg.open', Buffer.from('line\n'));
+    await t.index.closeAppend('pending/seg.open');
+    const mode = async (p: string) => (await stat(join(t.dir, p))).mode & 0o777;
+    for (const entry of ['users/ab/stored/x.1', 'users/ab/stored/empty', 'pending/seg.open']) assert.equal(await mode(entry), 0o600, entry);
+    for (const folder of ['users', 'users/ab', 'users/ab/stored', 'pending']) assert.equal(await mode(folder), 0o700, folder);
+  } finally {
+    process.umask(old);
+    await t.cleanup();
+  }
+});
 
 test('append: creates the entry and its folder, concurrent appends land whole and none is lost', async () => {
   const t = await temp();

@@ -55,10 +55,18 @@ export function keySegments(key: string): string[] {
   return parts;
 }
 
+/**
+ * Modes of entries and folders (before the umask, which can only take more away): the index
+ * names uploads (their ids, so their URLs) and uploaders, which are nobody's business but the
+ * service's.
+ */
+const ENTRY_MODE = 0o600;
+const FOLDER_MODE = 0o700;
+
 /** Creates or truncates `path` and writes `data` (nothing: an empty entry), then closes it. */
 function writeWhole(path: string, data: Uint8Array | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
-    open(path, 'w', 0o666, (err, fd) => {
+    open(path, 'w', ENTRY_MODE, (err, fd) => {
       if (err) return reject(err);
       const done = (failure: unknown): void => close(fd, (closeErr) => (failure ?? closeErr ? reject(failure ?? closeErr) : resolve()));
       if (data === undefined || data.length === 0) return done(null);
@@ -91,7 +99,7 @@ function writeOnce(fd: number, data: Uint8Array): Promise<void> {
 }
 
 const openAppend = (path: string): Promise<number> =>
-  new Promise((resolve, reject) => open(path, 'a', 0o666, (err, fd) => (err ? reject(err) : resolve(fd))));
+  new Promise((resolve, reject) => open(path, 'a', ENTRY_MODE, (err, fd) => (err ? reject(err) : resolve(fd))));
 const closeFd = (fd: number): Promise<void> => new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
 
 /** An O_APPEND descriptor kept between appends, and the appends using it right now. */
@@ -150,7 +158,7 @@ export class FsIndexStore implements IndexStore {
       await write();
     } catch (err) {
       if (errCode(err) !== 'ENOENT') throw err;
-      await mkdir(dirname(path), { recursive: true });
+      await mkdir(dirname(path), { recursive: true, mode: FOLDER_MODE });
       await write();
     }
   }
@@ -237,7 +245,7 @@ export class FsIndexStore implements IndexStore {
     const a: Appender = {
       fd: openAppend(path).catch(async (err: unknown) => {
         if (errCode(err) !== 'ENOENT') throw err;
-        await mkdir(dirname(path), { recursive: true });
+        await mkdir(dirname(path), { recursive: true, mode: FOLDER_MODE });
         return openAppend(path);
       }),
       inflight: new Set(),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LockHeldError, LockLostError, acquireLock, isStale, lockInfo, parseOwner, thisMachine, type LockOwner } from './lease-lock.ts';
@@ -23,6 +23,20 @@ const foreign = (over: Partial<LockOwner>): LockOwner => ({
   heartbeat: Date.now(),
   token: 'tok-foreign',
   ...over,
+});
+
+test('a lock file is 0600 and the folder made for it 0700, whatever the umask', async () => {
+  await withDir(async (dir) => {
+    const old = process.umask(0);
+    try {
+      const lock = await acquireLock(join(dir, 'locks', 'purge.lock'), { command: 'test' });
+      assert.equal((await stat(join(dir, 'locks', 'purge.lock'))).mode & 0o777, 0o600);
+      assert.equal((await stat(join(dir, 'locks'))).mode & 0o777, 0o700);
+      await lock.release();
+    } finally {
+      process.umask(old);
+    }
+  });
 });
 
 test('a held lock refuses a second holder until released', async () => {

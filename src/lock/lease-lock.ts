@@ -192,6 +192,13 @@ function encode(owner: LockOwner): Buffer {
   return buf;
 }
 
+/**
+ * Modes of lock files and the folders made for them (before the umask): the service's alone, like
+ * the rest of the repository. Every node and maintenance command runs as the service user.
+ */
+const LOCK_MODE = 0o600;
+const LOCK_FOLDER_MODE = 0o700;
+
 async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; mtime: number } | undefined> {
   try {
     const [text, st] = await Promise.all([readFile(path, 'utf8'), lstat(path)]);
@@ -213,7 +220,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const now = options.now ?? Date.now;
   const lease = options.lease ?? DEFAULT_LEASE;
   const beat = options.heartbeat ?? Math.max(1, Math.floor(lease / 4));
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true, mode: LOCK_FOLDER_MODE });
   const token = randomBytes(12).toString('base64url');
   for (let attempt = 0; attempt < 5; attempt++) {
     const started = now();
@@ -229,7 +236,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     };
     let fh: FileHandle | undefined;
     try {
-      fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW, 0o644);
+      fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW, LOCK_MODE);
     } catch (err) {
       if (errCode(err) !== 'EEXIST') throw err;
     }
@@ -269,7 +276,7 @@ async function takeOver(path: string, token: string, judged: LockOwner | undefin
   const breaker = `${path}.break`;
   let fh: FileHandle;
   try {
-    fh = await open(breaker, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, 0o644);
+    fh = await open(breaker, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, LOCK_MODE);
   } catch (err) {
     if (errCode(err) !== 'EEXIST') throw err;
     // Someone else is breaking it right now — or died doing so, long ago.

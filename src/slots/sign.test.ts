@@ -73,3 +73,31 @@ test('garbage tokens are malformed, not exceptions', () => {
     assert.equal(r.ok, false, t);
   }
 });
+
+test('a token has exactly one spelling: padding, +, /, whitespace and non-zero unused bits are malformed', () => {
+  // A signature is 32 bytes: 43 base64url characters, the last one with 2 unused low bits.
+  const s = slot();
+  const t = signSlot(secret, s);
+  assert.ok(verifySlot(secret, s.id, s.filename, t, now).ok);
+  const [payload, signature] = t.split('.') as [string, string];
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  // The lowest bit flipped: another character that decodes to the same bytes.
+  const sibling = alphabet[alphabet.indexOf(signature.at(-1)!) ^ 1]!;
+  assert.deepEqual(Buffer.from(signature.slice(0, -1) + sibling, 'base64url'), Buffer.from(signature, 'base64url'), 'the sibling decodes alike');
+  const std = (x: string) => Buffer.from(x, 'base64url').toString('base64');
+  const variants = [
+    `${t}=`,
+    `${t}==`,
+    `${payload}.${std(signature)}`,
+    `${payload}=.${signature}`,
+    `${std(payload)}.${signature}`,
+    `${payload}.${signature.slice(0, 10)} ${signature.slice(10)}`,
+    `${payload}.${signature}\n`,
+    ` ${t}`,
+    `${payload}.${signature.slice(0, -1)}${sibling}`,
+  ];
+  for (const v of variants) {
+    if (v === t) continue; // standard base64 of a payload without - or _ and without padding
+    assert.deepEqual(verifySlot(secret, s.id, s.filename, v, now), { ok: false, reason: 'malformed' }, JSON.stringify(v));
+  }
+});

@@ -57,10 +57,22 @@ export type VerifyResult =
   | { ok: true; slot: Slot }
   | { ok: false; reason: 'malformed' | 'forged' | 'expired' };
 
+/**
+ * The bytes of `text` when it is the one spelling signSlot produces, else undefined: decoding and
+ * encoding again must give the same text, which rules out `=` padding, `+`, `/` and whitespace
+ * (Node's decoder skips or accepts them) and unused bits set in the last character. Without this
+ * one token would have several spellings that all verify.
+ */
+function canonicalBase64url(text: string): Buffer | undefined {
+  const bytes = Buffer.from(text, 'base64url');
+  return bytes.length > 0 && bytes.toString('base64url') === text ? bytes : undefined;
+}
+
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
 /**
- * Checks a token against the id and filename of the request path.
+ * Checks a token against the id and filename of the request path. `malformed` covers any token
+ * that is not exactly as signSlot spells it (strict base64url, see canonicalBase64url);
  * `forged` covers a wrong secret and any altered field; `expired` a token past its expiry.
  *
  * @example
@@ -78,12 +90,14 @@ export function verifySlot(
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
   const payload = token.slice(0, dot);
-  const given = Buffer.from(token.slice(dot + 1), 'base64url');
+  const given = canonicalBase64url(token.slice(dot + 1));
+  const json = canonicalBase64url(payload);
+  if (given === undefined || json === undefined) return { ok: false, reason: 'malformed' };
   const expected = mac(secret, id, filename, payload);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'forged' };
   let fields: unknown;
   try {
-    fields = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    fields = JSON.parse(json.toString('utf8'));
   } catch {
     return { ok: false, reason: 'malformed' };
   }

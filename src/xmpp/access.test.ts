@@ -42,6 +42,19 @@ test('IDN domains compare in one form (Unicode, punycode, any case)', () => {
   assert.ok(!isDomainAllowed(rule, 'bucher.example'));
 });
 
+test('look-alike full stops are other domains (XMPP servers keep them apart)', () => {
+  const byDefault = accessRule('upload.example.test', []);
+  const listed = accessRule('upload.example.org', ['example.test']);
+  for (const dot of ['\u3002', '\uff0e', '\uff61']) {
+    for (const rule of [byDefault, listed]) {
+      assert.ok(!isDomainAllowed(rule, `example${dot}test`), `example${dot}test`);
+      assert.ok(!isDomainAllowed(rule, `EXAMPLE${dot}TEST`));
+      assert.ok(!isDomainAllowed(rule, `example.test${dot}`));
+    }
+  }
+  assert.ok(isDomainAllowed(listed, 'Example.Test'), 'ASCII case still does not matter');
+});
+
 test('accessPolicy: auth/forbidden naming the domain for strangers', async () => {
   const policy = accessPolicy('upload.example.org', []);
   assert.deepEqual(await policy(from('example.org')), { ok: true });

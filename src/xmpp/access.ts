@@ -1,7 +1,8 @@
 /**
  * Who may request slots. Default: users of the component's parent domain (upload.example.org →
  * example.org), as the seed. `allowedDomains` replaces that list; '*' admits anyone. Exact domain
- * matches only (no subdomains), compared case-insensitively in IDNA ASCII form.
+ * matches only (no subdomains), compared as XMPP servers compare them (see jid.ts normalizeDomain:
+ * ASCII case ignored, IDN in one form, look-alike full stops are not dots).
  */
 import { normalizeDomain, parentDomain } from './jid.ts';
 import { allow, refuse, type SlotPolicy } from './policy.ts';

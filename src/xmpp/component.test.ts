@@ -174,6 +174,104 @@ describe('upload component against Prosody', () => {
     }
   });
 
+  it('a request nested 5,000 deep, or with 20,000 children or attributes, still gets its error reply, echoing only its top element', async () => {
+    const sink = logSink();
+    const xmpp = createUploadComponent({ settings: settingsFor(prosody), logger: sink.logger, ...FAST });
+    let alice: UserSession | undefined;
+    try {
+      xmpp.start();
+      await xmpp.online(10_000);
+      alice = await login(0);
+      const { xml } = await import('@xmpp/client');
+      const raw = alice.raw as unknown as { write(s: string): Promise<void>; on(e: 'stanza', l: (s: Element) => void): void; off(e: 'stanza', l: (s: Element) => void): void };
+      type Element = Parameters<UserSession['iq']>[2];
+      /** Writes an IQ as text (the client's own serialiser would overflow on the deep one) and waits for its answer. */
+      const ask = (id: string, payload: string) =>
+        new Promise<Element>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            raw.off('stanza', onStanza);
+            reject(new Error(`no answer to ${id} within 10 s; component log:\n${sink.lines.map((l) => JSON.stringify(l)).join('\n')}`));
+          }, 10_000);
+          const onStanza = (stanza: Element) => {
+            if (stanza.attrs.id !== id) return;
+            clearTimeout(timer);
+            raw.off('stanza', onStanza);
+            resolve(stanza);
+          };
+          raw.on('stanza', onStanza);
+          void raw.write(`<iq type='get' id='${id}' to='${prosody.componentDomain}'>${payload}</iq>`);
+        });
+      const cases: [string, string, string][] = [
+        ['deep', `<query xmlns='urn:example:deep'>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</query>`, '<query xmlns="urn:example:deep"/>'],
+        ['many children', `<query xmlns='urn:example:wide'>${'<c/>'.repeat(20_000)}</query>`, '<query xmlns="urn:example:wide"/>'],
+        ['many attributes', `<query xmlns='urn:example:wide' ${Array.from({ length: 20_000 }, (_, i) => `a${i}='v'`).join(' ')}/>`, '<query xmlns="urn:example:wide"/>'],
+        // A slot request that is refused (too big) after its deep content was read past.
+        ['deep slot request', `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='1001'>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</request>`, '<request xmlns="urn:xmpp:http:upload:0" filename="a.txt" size="1001"/>'],
+      ];
+      for (const [what, payload, echo] of cases) {
+        assert.ok(payload.length < 256 * 1024, `${what}: within Prosody's c2s stanza size limit`);
+        const reply = await ask(what.replace(/ /g, '-'), payload);
+        assert.equal(reply.attrs.type, 'error', what);
+        const echoed = reply.getChildElements().filter((c) => c.name !== 'error');
+        // Attribute order is Prosody's: compare the parsed echo.
+        const { parseXml } = await import('./xml.ts');
+        const expected = parseXml(echo);
+        assert.deepEqual(echoed.map((c) => ({ name: c.name, attrs: { ...c.attrs }, children: c.children.length })), [{ name: expected.name, attrs: { ...expected.attrs }, children: 0 }], what);
+        assert.ok(reply.getChild('error'), what);
+      }
+      // Two slot requests in one IQ: Prosody answers bad-request itself ("Incorrect number of
+      // children for IQ stanza"); the component never sees it (its @xmpp/iq would answer alike).
+      const two = await ask('two', `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='3'/><request xmlns='urn:xmpp:http:upload:0' filename='b.txt' size='3'/>`);
+      assert.equal(two.attrs.type, 'error');
+      assert.ok(two.getChild('error')?.getChild('bad-request'), two.toString());
+      // Unknown children of a request are ignored, however deep: the slot is granted.
+      const slot = await ask('deep-slot', `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='3'>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</request>`);
+      assert.equal(slot.attrs.type, 'result');
+      assert.ok(!sink.lines.some((l) => l.msg === 'xmpp stanza not sent'), 'every reply went out');
+      assert.equal((await alice.iq(prosody.componentDomain, 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }))).type, 'result');
+      assert.equal(xmpp.stats.disconnects, 0);
+    } finally {
+      await alice?.close();
+      await xmpp.stop();
+    }
+  });
+
+  it('an answer that cannot be sent is logged at warn, and the connection stays', async () => {
+    const sink = logSink();
+    // A refusal text that cannot be serialised (its toString throws): the answer fails only when
+    // it is written to the connection.
+    let broken = true;
+    const unserialisable = {
+      toString(): string {
+        throw new Error('not serialisable');
+      },
+      toJSON: () => 'unserialisable', // for the log line
+    };
+    const { refuse, allow } = await import('./policy.ts');
+    const xmpp = createUploadComponent({
+      settings: settingsFor(prosody),
+      logger: sink.logger,
+      ...FAST,
+      hooks: { policies: [() => (broken ? refuse({ type: 'cancel', condition: 'not-allowed', text: unserialisable as unknown as string }) : allow)] },
+    });
+    let alice: UserSession | undefined;
+    try {
+      xmpp.start();
+      await xmpp.online(10_000);
+      alice = await login(0);
+      const spec = { namespace: 'urn:xmpp:http:upload:0', shape: 'attributes' as const, filename: 'a.txt', size: 3 };
+      await assert.rejects(alice.requestSlot(prosody.componentDomain, spec, 1000), /no answer/);
+      const warned = await sink.waitFor((l) => l.msg === 'xmpp stanza not sent');
+      assert.deepEqual([warned.level, warned.stanza, warned.type], ['warn', 'iq', 'error']);
+      broken = false;
+      assert.ok((await alice.requestSlot(prosody.componentDomain, spec)).ok);
+      assert.equal(xmpp.stats.disconnects, 0);
+    } finally {
+      await alice?.close();
+      await xmpp.stop();
+    }
+  });
+
   it('a wrong secret is logged as a refused handshake naming sharedSecret, and retried with growing delays', async () => {
     const sink = logSink();
     const xmpp = createUploadComponent({ settings: settingsFor(prosody, { sharedSecret: 'not-the-secret' }), logger: sink.logger, ...FAST });

@@ -23,7 +23,7 @@ import type { SlotRefusal } from './refusal.ts';
 import { announcedEndpoint, issueSlot } from './issue-slot.ts';
 import { createSlotHandler } from './slot-handler.ts';
 import { createIqRouter, type IqAnswer } from './iq-router.ts';
-import { stanzaError } from './stanza-error.ts';
+import { boundedErrorReply, stanzaError } from './stanza-error.ts';
 import { discoInfo } from './disco.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { describeFailure, type ConnectionFailure, type ConnectionTarget } from './connection-failure.ts';
@@ -365,6 +365,19 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
       firstError ??= err;
       log.debug('xmpp error', { err });
     });
+    // Every stanza goes out through here, the error replies @xmpp/iq builds included (they echo
+    // the request payload, which may be nested thousands deep or carry thousands of children):
+    // the echo is bounded, and a stanza that still cannot be sent is logged where an operator
+    // sees it, not only as a debug-level 'xmpp error'.
+    const send = e.send.bind(e);
+    e.send = async (element) => {
+      try {
+        await send(boundedErrorReply(element));
+      } catch (err) {
+        if (entity === e && online) log.warn('xmpp stanza not sent', { err, stanza: element.name, type: element.attrs.type, id: element.attrs.id, to: element.attrs.to });
+        throw err;
+      }
+    };
     e.middleware.use(async (ctx, next) => {
       if (ctx.name !== 'iq' || (ctx.type !== 'get' && ctx.type !== 'set') || !ctx.element) return next();
       let answer: IqAnswer;

@@ -19,6 +19,20 @@ test('normalizeDomain: lower case, IDN in ASCII, no trailing dot', () => {
   assert.equal(normalizeDomain('xn--bcher-kva.example'), 'xn--bcher-kva.example');
 });
 
+test('normalizeDomain: look-alike full stops stay inside their label (no UTS #46 dot mapping)', () => {
+  for (const dot of ['\u3002', '\uff0e', '\uff61']) {
+    const name = `Example${dot}Test`;
+    assert.equal(normalizeDomain(name), `example${dot}test`, name);
+    assert.notEqual(normalizeDomain(name), normalizeDomain('example.test'));
+    assert.notEqual(normalizeDomain(`example.test${dot}`), normalizeDomain('example.test'), 'not a trailing dot either');
+    assert.notEqual(normalizeDomain(`bücher${dot}example`), normalizeDomain('bücher.example'), 'nor inside an IDN label');
+  }
+  // A character UTS #46 maps to text with a dot in it (U+2488 → "1.") does not split a label.
+  assert.notEqual(normalizeDomain('a\u2488example'), normalizeDomain('a1.example'));
+  assert.equal(normalizeDomain('Example.ORG.'), 'example.org', 'one trailing U+002E is still dropped');
+  assert.equal(normalizeDomain(' example.org'), ' example.org', 'no trimming: a JID has no spaces to forgive');
+});
+
 test('bareJid lower-cases the localpart and normalises the domain', () => {
   assert.equal(bareJid(parseJid('Alice@Bücher.Example/Phone')!), 'alice@xn--bcher-kva.example');
   assert.equal(bareJid(parseJid('Example.org/x')!), 'example.org');

@@ -1,6 +1,7 @@
 /**
  * The little JID handling access control and slot ownership need: split an address, and compare
- * domains the way the DNS does (case-insensitive, IDN in one canonical form).
+ * domains the way XMPP servers do (RFC 7622: labels end at U+002E only, ASCII case does not
+ * matter, an IDN label has one canonical form).
  * @xmpp/jid is not used because it XEP-0106-escapes localparts on parse, which would change the
  * uploader recorded in slots.
  */
@@ -33,17 +34,27 @@ export function parseJid(address: string): JidParts | undefined {
 }
 
 /**
- * A domain in the form to compare it by: IDNA/UTS #46 mapped to ASCII (punycode), lower case,
- * no trailing dot. Names the IDNA mapping rejects fall back to plain lower case, so they still
- * compare equal to themselves.
+ * A domain in the form to compare it by: lower case, no trailing dot, each non-ASCII label in its
+ * IDNA ASCII form (punycode). Labels end at U+002E only: the look-alike full stops that UTS #46
+ * maps to a dot (U+3002, U+FF0E, U+FF61, and anything mapping to one) stay inside their label,
+ * so `example。test` is a name of its own and never equals `example.test` — XMPP servers keep
+ * them apart, and a requester of one must not pass as the other. A label the IDNA mapping
+ * rejects, or maps to something with a dot, stays as given (lower-cased), equal only to itself.
  *
  * @example
  * normalizeDomain('Bücher.Example.'); // 'xn--bcher-kva.example'
+ * normalizeDomain('example。test');   // 'example。test'
  */
 export function normalizeDomain(domain: string): string {
-  const trimmed = domain.trim().replace(/\.$/, '');
-  const ascii = domainToASCII(trimmed);
-  return ascii === '' ? trimmed.toLowerCase() : ascii;
+  const name = domain.endsWith('.') ? domain.slice(0, -1) : domain;
+  return name.split('.').map(comparableLabel).join('.');
+}
+
+function comparableLabel(label: string): string {
+  // ASCII is compared as it is, lower-cased: no mapping can make it another name.
+  if (/^[\x00-\x7f]*$/.test(label)) return label.toLowerCase();
+  const ascii = domainToASCII(label);
+  return ascii === '' || ascii.includes('.') ? label.toLowerCase() : ascii;
 }
 
 /**

@@ -68,7 +68,7 @@ test('missing filename or size → bad-request', () => {
 });
 
 test('a size that is not a positive safe integer → bad-request', () => {
-  for (const size of ['0', '-5', '1.5', 'ten', '', ' ', '12abc', '+3', '0x10', '1e3', '9007199254740992', '99999999999999999999']) {
+  for (const size of ['0', '00', '-0', '-5', '1.5', 'ten', '', ' ', '12abc', '+3', '0x10', '1e3', '1_000', '1,000', '１２', 'Infinity', 'NaN', '9007199254740992', '99999999999999999999']) {
     badRequest(`<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='${size}'/>`, /not a positive integer/);
   }
   assert.ok(parse("<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='9007199254740991'/>").ok);
@@ -91,6 +91,28 @@ test('a content-type that is not a media type → bad-request', () => {
     const r = parse(`<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1' content-type='${ct}'/>`);
     assert.ok(r.ok, ct);
     assert.equal(r.request.contentType, ct);
+  }
+});
+
+test('a content-type with CR, LF or other controls → bad-request: the HTTP side could never match or serve it', async () => {
+  const { essence } = await import('../http/media-type.ts');
+  const cases: [string, string][] = [
+    ['text/plain;&#13;&#10;x=y', 'text/plain;\r\nx=y'],
+    ['text/plain; a="&#10;Set-Cookie: s=1"', 'text/plain; a="\nSet-Cookie: s=1"'],
+    // Other C0 controls cannot appear in XML 1.0; DEL can.
+    ['text/plain; a="x&#127;"', 'text/plain; a="x\u007f"'],
+    ['text/plain&#13;; a=b', 'text/plain\r; a=b'],
+  ];
+  for (const [escaped, raw] of cases) {
+    assert.equal(essence(raw), undefined, `HTTP calls ${JSON.stringify(raw)} malformed`);
+    badRequest(`<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1' content-type='${escaped}'/>`, /content-type/);
+    badRequest(`<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><content-type>${escaped}</content-type></request>`, /content-type/);
+  }
+  // What HTTP accepts, slots accept: tabs around parameters, quoted-pairs.
+  for (const ct of ['text/plain\t;\tcharset=utf-8', 'a/b; c="\\"x"']) {
+    assert.ok(essence(ct) !== undefined);
+    const r = parse(`<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><content-type>${ct.replace('\t', '&#9;').replace('\t', '&#9;')}</content-type></request>`);
+    assert.ok(r.ok && r.request.contentType === ct, JSON.stringify(ct));
   }
 });
 

@@ -8,6 +8,7 @@ import type { Element } from './xml.ts';
 import { childText } from './xml.ts';
 import { isUploadNamespace, NS_PURPOSE, type UploadNamespace } from './namespaces.ts';
 import { filenameProblem } from './filename.ts';
+import { MEDIA_TYPE } from '../slots/media-type.ts';
 import { badRequest, notImplemented, type SlotRefusal } from './refusal.ts';
 
 /** How the request carried its fields; the answer uses the same shape. */
@@ -31,9 +32,7 @@ export type ParsedSlotRequest = { ok: true; request: SlotRequest } | { ok: false
 
 const PURPOSES: readonly Purpose[] = ['message', 'ephemeral', 'profile', 'permanent'];
 
-/** RFC 9110 media type: type "/" subtype, optional parameters; tokens only. */
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(\\s*;\\s*${TOKEN}=(${TOKEN}|"[^"\\\\]*"))*$`);
+/** A content-type longer than this is refused (the grammar is src/slots/media-type.ts). */
 const MAX_CONTENT_TYPE_LENGTH = 255;
 
 /** XEP-0082 DateTime: CCYY-MM-DDThh:mm:ss[.sss]TZD, TZD = Z or ±hh:mm. */

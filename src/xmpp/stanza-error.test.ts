@@ -42,3 +42,38 @@ test('xmppTimestamp rounds up to whole seconds, never early', () => {
   assert.equal(xmppTimestamp(Date.UTC(2017, 11, 3, 23, 42, 4, 1)), '2017-12-03T23:42:05Z');
   assert.equal(xmppTimestamp(Date.UTC(2017, 11, 31, 23, 59, 59, 999)), '2018-01-01T00:00:00Z');
 });
+
+test('boundedErrorReply: the echoed payload keeps its name, namespace and attributes, never its descendants', async () => {
+  const { parseXml } = await import('./xml.ts');
+  const { boundedErrorReply } = await import('./stanza-error.ts');
+  const deep = `<iq type="error" id="x1" to="a@b/c"><a xmlns="urn:example:deep" size="1e3">${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</a>${stanzaError('cancel', 'feature-not-implemented').toString()}</iq>`;
+  const reply = parseXml(deep);
+  assert.throws(() => reply.toString(), RangeError, 'as it comes, the reply cannot even be serialised');
+  assert.equal(
+    boundedErrorReply(reply).toString(),
+    `<iq type="error" id="x1" to="a@b/c"><a xmlns="urn:example:deep" size="1e3"/><error type="cancel"><feature-not-implemented xmlns="${S}"/></error></iq>`,
+  );
+});
+
+test('boundedErrorReply: too much attribute text → only the namespace; prefixed payloads get their namespace declared', async () => {
+  const { parseXml, xml } = await import('./xml.ts');
+  const { boundedErrorReply, ECHO_ATTRIBUTES_LIMIT } = await import('./stanza-error.ts');
+  const attrs = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`a${i}`, 'v']));
+  const wide = xml('iq', { type: 'error', id: 'w' }, xml('q', { xmlns: 'urn:example:wide', ...attrs }, ...Array.from({ length: 20_000 }, () => xml('c'))), stanzaError('modify', 'bad-request'));
+  const bounded = boundedErrorReply(wide).toString();
+  assert.ok(bounded.startsWith('<iq type="error" id="w"><q xmlns="urn:example:wide"/><error'), bounded.slice(0, 80));
+  assert.ok(bounded.length < 300);
+  const justUnder = xml('iq', { type: 'error' }, xml('q', { xmlns: 'urn:x', f: 'y'.repeat(ECHO_ATTRIBUTES_LIMIT - 1) }));
+  assert.match(boundedErrorReply(justUnder).toString(), /^<iq type="error"><q xmlns="urn:x" f="y+"\/><\/iq>$/);
+  const prefixed = parseXml('<iq type="error" xmlns:p="urn:example:p"><p:q p:x="1" y="2"><p:c/></p:q></iq>');
+  assert.equal(boundedErrorReply(prefixed).toString(), '<iq type="error" xmlns:p="urn:example:p"><q xmlns="urn:example:p" y="2"/></iq>');
+});
+
+test('boundedErrorReply: results and other stanzas pass unchanged', async () => {
+  const { xml } = await import('./xml.ts');
+  const { boundedErrorReply } = await import('./stanza-error.ts');
+  const result = xml('iq', { type: 'result' }, xml('query', { xmlns: 'urn:x' }, xml('item', { a: '1' })));
+  assert.equal(boundedErrorReply(result), result);
+  const message = xml('message', { type: 'error' }, xml('body', {}, 'hi'));
+  assert.equal(boundedErrorReply(message), message);
+});

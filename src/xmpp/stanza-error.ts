@@ -49,3 +49,42 @@ export function refusalError(refusal: SlotRefusal): Element {
   }
   return stanzaError(refusal.type, refusal.condition, refusal.text, ...extra);
 }
+
+/** The most attribute text (names and values) an error reply echoes of the request's payload. */
+export const ECHO_ATTRIBUTES_LIMIT = 4096;
+
+/**
+ * An IQ error reply with its echo of the request bounded: each child other than <error/> (the
+ * request payload, which RFC 6120 §8.3.1 lets a reply include) keeps its name and, when they
+ * total at most ECHO_ATTRIBUTES_LIMIT characters, its attributes, else only its namespace; never
+ * its descendants. A request nested thousands deep or with thousands of children or attributes
+ * then still gets its error reply, small and serialisable, and a sender that checks the echo
+ * still recognises its request. Any other stanza is returned as it is.
+ *
+ * @example
+ * boundedErrorReply(reply).toString();
+ * // <iq type="error" …><request xmlns="urn:xmpp:http:upload:0" filename="a.txt" size="1e3"/><error …>…</error></iq>
+ */
+export function boundedErrorReply(stanza: Element): Element {
+  if (stanza.name !== 'iq' || stanza.attrs.type !== 'error') return stanza;
+  const children = stanza.getChildElements().map((child) => (child.name === 'error' ? child : echoOf(child)));
+  return xml('iq', { ...stanza.attrs }, ...children);
+}
+
+function echoOf(payload: Element): Element {
+  const name = payload.getName();
+  // Its namespace declared on itself, so no prefix or declaration of a dropped ancestor is needed.
+  const ns = payload.getNS();
+  const own: Record<string, string> = ns !== undefined && (payload.attrs.xmlns !== undefined || name !== payload.name) ? { xmlns: ns } : {};
+  const attrs: Record<string, string> = { ...own };
+  let size = 0;
+  for (const [key, value] of Object.entries(payload.attrs)) {
+    // Namespace declarations and prefixed attributes: only the payload's own namespace is kept.
+    if (key === 'xmlns' || key.includes(':')) continue;
+    const text = String(value);
+    size += key.length + text.length;
+    if (size > ECHO_ATTRIBUTES_LIMIT) return xml(name, own);
+    attrs[key] = text;
+  }
+  return xml(name, attrs);
+}

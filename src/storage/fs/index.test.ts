@@ -1,7 +1,7 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm, readdir, readFile, writeFile, symlink, mkdir, stat } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, readdir, readFile, writeFile, symlink, mkdir, stat } from 'node:fs/promises';
 import { closeSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
@@ -253,6 +253,37 @@ describe('fs store specifics', () => {
       assert.deepEqual(await readdir(join(dir, 'tmp')), [], 'the probe file is gone');
       await s.close();
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('uploads 0600 and folders 0700 whatever the umask; open() closes top-level folders left open, of this user only', async () => {
+    const dir = await tempRepo();
+    const old = process.umask(0);
+    const s = new FsStore(dir);
+    const after: Array<() => Promise<void>> = [];
+    try {
+      await mkdir(join(dir, 'index', 'users'), { recursive: true, mode: 0o755 });
+      await writeFile(join(dir, 'index', 'users', 'entry'), 'x', { mode: 0o644 });
+      await mkdir(join(dir, 'locks'), { mode: 0o775 });
+      // A folder outside the repository, reached through a symlink in it.
+      const outside = await mkdtemp(join(tmpdir(), 'fileupload-outside-'));
+      after.push(() => rm(outside, { recursive: true, force: true }));
+      await chmod(outside, 0o755);
+      await symlink(outside, join(dir, 'elsewhere'));
+      await s.open();
+      const m = meta();
+      await s.write(m, once(Buffer.from('hello')));
+      const mode = async (p: string) => (await stat(join(dir, p))).mode & 0o777;
+      assert.equal(await mode(`files/${m.id}`), 0o600);
+      for (const folder of ['files', 'tmp', 'index', 'locks']) assert.equal(await mode(folder), 0o700, folder);
+      assert.equal(await mode('index/users'), 0o755, 'below the top level nothing is changed…');
+      assert.equal(await mode('index/users/entry'), 0o644, '…it is closed by its top-level folder');
+      assert.equal((await stat(join(dir, 'elsewhere'))).mode & 0o777, 0o755, 'a symlink is not followed');
+    } finally {
+      process.umask(old);
+      for (const f of after) await f();
+      await s.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

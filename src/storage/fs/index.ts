@@ -8,7 +8,7 @@ import {
   unlink as unlinkCb,
   type Dirent,
 } from 'node:fs';
-import { lstat, link, mkdir, open, opendir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import { chmod, lstat, link, mkdir, open, opendir, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { isSlotId } from '../../slots/id.ts';
@@ -40,7 +40,16 @@ import { processFinisher, processRenamer, type NoReplaceRename, type UploadFinis
  * slot and a reader never sees a partial file. Paths are
  * only ever built from ids that pass isSlotId, and files are opened with O_NOFOLLOW, so nothing
  * outside the repository is reachable.
+ *
+ * Everything in it is the service's alone: uploads 0600, folders 0700 (serve is the only reader;
+ * a listable files/ would hand every local user every upload's id, which is most of its URL).
+ * The umask can only take more away. open() also takes the group and other bits off the
+ * repository's top-level folders made before (by an older version or a looser umask), which
+ * closes everything below them.
  */
+
+/** Mode of the store's folders (before the umask): the service's alone. */
+const FOLDER_MODE = 0o700;
 
 /** Name of the marker file that identifies a fileupload repository. */
 export const MARKER_NAME = '.fileupload-repository';
@@ -56,7 +65,7 @@ export interface FsStoreOptions {
    * (kill -9 alone never loses data: the page cache survives the process). Default true.
    */
   durable?: boolean;
-  /** File mode of uploads (before the umask). Default 0o644: they are public by URL anyway. */
+  /** File mode of uploads (before the umask). Default 0o600: serve is their only reader. */
   fileMode?: number;
   /**
    * How to publish in one step (renameat2 RENAME_NOREPLACE, src/native/rename.ts); null: always
@@ -119,7 +128,7 @@ export class FsStore implements Store {
     this.#filesPrefix = join(this.filesDir, '/');
     this.#tmpPrefix = join(this.tmpDir, '/');
     this.#durable = options.durable ?? true;
-    this.#fileMode = options.fileMode ?? 0o644;
+    this.#fileMode = options.fileMode ?? 0o600;
     this.#rename = options.rename;
     this.#renameGiven = options.rename !== undefined;
     this.#finish = options.finish !== undefined ? options.finish : options.rename !== undefined ? null : undefined;
@@ -143,8 +152,9 @@ export class FsStore implements Store {
     }
     if (!st.isDirectory()) throw new RepositoryError(`repository ${this.root} is not a directory`);
     try {
-      await mkdir(this.filesDir, { recursive: true, mode: 0o755 });
-      await mkdir(this.tmpDir, { recursive: true, mode: 0o755 });
+      await mkdir(this.filesDir, { recursive: true, mode: FOLDER_MODE });
+      await mkdir(this.tmpDir, { recursive: true, mode: FOLDER_MODE });
+      await this.#closeFolders();
       const marker = join(this.root, MARKER_NAME);
       await readFile(marker).catch(async (err: unknown) => {
         if (errCode(err) !== 'ENOENT') throw err;
@@ -168,11 +178,27 @@ export class FsStore implements Store {
     this.#filesDirHandle ??= await open(this.filesDir, constants.O_RDONLY | constants.O_DIRECTORY);
   }
 
+  /**
+   * Takes group and other bits off the repository's top-level folders (files/, tmp/, index/,
+   * locks/, cluster/…), those of the service user: a chmod each, and what is below them is closed
+   * with them. Folders of other owners (lost+found) are left alone.
+   */
+  async #closeFolders(): Promise<void> {
+    const uid = process.geteuid?.();
+    for (const entry of await readdir(this.root, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue; // symlinks included: never followed
+      const path = join(this.root, entry.name);
+      const st = await lstat(path);
+      if ((st.mode & 0o077) === 0 || (uid !== undefined && st.uid !== uid)) continue;
+      await chmod(path, st.mode & 0o700);
+    }
+  }
+
   /** Proves tmp/ is writable and finds out whether hard links work here. */
   async #probe(): Promise<void> {
     const probe = join(this.tmpDir, `.probe-${randomBytes(6).toString('base64url')}`);
     try {
-      await writeFile(probe, '', { flag: 'wx' });
+      await writeFile(probe, '', { flag: 'wx', mode: 0o600 });
     } catch (err) {
       throw new RepositoryError(`repository ${this.root} is not writable: ${(err as Error).message}`, { cause: err });
     }
