@@ -16,6 +16,8 @@ Rules, in this order (each sees what the earlier ones removed):
 Size order: only users holding the most bytes (fair share), message/ephemeral
 before profile/permanent, oldest first (man fileupload-purge). Uploads younger
 than a minute are never taken by the size rules.
+Then the slot claims of cluster mode that nobody can use any more are removed
+(10 minutes after their slot expired; never one whose upload runs).
 
 --json prints {"deletions": [{id, filename, size, age, rule, outcome}…], "summary": {…}};
 age is in seconds, size in bytes.
@@ -103,6 +105,7 @@ export function registerPurge(program: Command): void {
             (parts.length ? ` — ${parts.join(', ')}` : '') +
             `; ${summary.scanned.uploads} uploads (${formatSize(summary.scanned.bytes)}) scanned in ${(summary.durationMs / 1000).toFixed(1)} s` +
             (summary.failed ? `; ${summary.failed} failed` : '') +
+            (summary.claims?.removed ? `; ${summary.claims.removed} unused slot claim${summary.claims.removed === 1 ? '' : 's'} ${dryRun ? 'to remove' : 'removed'}` : '') +
             (summary.shortfall > 0 ? `; ${formatSize(summary.shortfall)} over the size limits could not be freed (uploads younger than a minute)` : '') +
             '\n',
         );

@@ -42,3 +42,26 @@ test('waitAbandoned: gives up after its bound when the holder does not end', asy
   gate.claimSlot('a', () => true);
   assert.equal(await gate.waitAbandoned('a', 10), false);
 });
+
+test('waitAbandoned: a holder without a body byte for supersedeIdleMs is stopped and waited for; a busier one is not', async () => {
+  const gate = new RequestGate();
+  let idle = 4_999;
+  let stopped = 0;
+  let release: (() => void) | undefined;
+  release = gate.claimSlot('a', { clientGone: () => false, idleFor: () => idle, supersede: () => (stopped++, release!()) });
+  assert.equal(await gate.waitAbandoned('a', 10_000, 5_000), false, 'receiving: not taken from');
+  assert.equal(stopped, 0);
+  idle = 5_000;
+  assert.equal(await gate.waitAbandoned('a', 10_000, 5_000), true, 'stalled: stopped, and the slot is free once it has ended');
+  assert.equal(stopped, 1);
+  assert.ok(gate.claimSlot('a', () => false));
+});
+
+test('waitAbandoned: a stalled holder that does not end within the bound keeps the slot', async () => {
+  const gate = new RequestGate();
+  let stopped = 0;
+  gate.claimSlot('a', { clientGone: () => false, idleFor: () => 60_000, supersede: () => void stopped++ });
+  assert.equal(await gate.waitAbandoned('a', 10, 5_000), false);
+  assert.equal(stopped, 1);
+  assert.equal(gate.claimSlot('a', () => false), undefined, 'never two holders');
+});

@@ -52,18 +52,19 @@ export class RequestGate {
   /**
    * Takes slot `id` for one upload on this node: a release function, or undefined while another
    * upload of that slot runs here (the caller answers 409). Release once the upload has ended and
-   * its temp file is gone; releasing twice is harmless. `clientGone` tells a later PUT whether
-   * this one's client has left (see waitAbandoned).
+   * its temp file is gone; releasing twice is harmless. `holder` tells a later PUT whether this
+   * upload may give way to it (see waitAbandoned); a bare function is its clientGone.
    *
    * @example
-   * const release = gate.claimSlot(slot.id, () => req.socket.destroyed);
+   * const release = gate.claimSlot(slot.id, { clientGone: () => req.socket.destroyed, idleFor: () => 0, supersede: () => ac.abort() });
    * if (!release) return reply(409, 'upload in progress');
    * try { await store.write(...); } finally { release(); }
    */
-  claimSlot(id: string, clientGone: () => boolean): (() => void) | undefined {
+  claimSlot(id: string, holder: SlotHolder | (() => boolean)): (() => void) | undefined {
     if (this.#slots.has(id)) return undefined;
     let ended!: () => void;
-    const running: RunningSlot = { clientGone, ended: new Promise<void>((resolve) => (ended = resolve)) };
+    const h: SlotHolder = typeof holder === 'function' ? { clientGone: holder, idleFor: () => 0, supersede: () => {} } : holder;
+    const running: RunningSlot = { holder: h, ended: new Promise<void>((resolve) => (ended = resolve)) };
     this.#slots.set(id, running);
     return () => {
       if (this.#slots.get(id) === running) this.#slots.delete(id);
@@ -73,16 +74,22 @@ export class RequestGate {
 
   /**
    * When the upload holding slot `id` here has lost its client (it is removing its temp file),
-   * waits up to `timeoutMs` for it to end: a client that retries at once after an abort gets the
-   * slot instead of a 409. Resolves true when the slot is free now.
+   * or has received no body byte for `supersedeIdleMs` (its connection most likely dropped
+   * without a word, as when a phone changes networks: the new PUT, with the same secret URL, is
+   * the client's retry), stops it if need be and waits up to `timeoutMs` for it to end: the retry
+   * gets the slot instead of a 409 until idleTimeout. Only one upload runs at any moment: the new
+   * one starts after the old one's temp file is gone. Resolves true when the slot is free now.
    *
    * @example
-   * const release = gate.claimSlot(id, gone) ?? ((await gate.waitAbandoned(id, 2_000)) ? gate.claimSlot(id, gone) : undefined);
+   * const release = gate.claimSlot(id, holder) ?? ((await gate.waitAbandoned(id, 2_000)) ? gate.claimSlot(id, holder) : undefined);
    */
-  async waitAbandoned(id: string, timeoutMs: number): Promise<boolean> {
+  async waitAbandoned(id: string, timeoutMs: number, supersedeIdleMs = SUPERSEDE_IDLE_MS): Promise<boolean> {
     const running = this.#slots.get(id);
     if (!running) return true;
-    if (!running.clientGone()) return false;
+    if (!running.holder.clientGone()) {
+      if (!(running.holder.idleFor() >= supersedeIdleMs)) return false;
+      running.holder.supersede();
+    }
     let timer: NodeJS.Timeout | undefined;
     const gaveUp = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     await Promise.race([running.ended, gaveUp]);
@@ -147,8 +154,21 @@ export class RequestGate {
   }
 }
 
+/** How long without a body byte an upload gives way to a new PUT of its slot (ms). */
+export const SUPERSEDE_IDLE_MS = 5_000;
+
+/** What the gate asks of an upload that holds its slot. */
+export interface SlotHolder {
+  /** Its client has gone: it is removing its temp file and about to release. */
+  clientGone(): boolean;
+  /** How long (ms) it has received no body byte; 0 while it is not receiving a body. */
+  idleFor(): number;
+  /** Stops it for a newer PUT of the slot (it removes its temp file, then releases). */
+  supersede(): void;
+}
+
 /** An upload that holds its slot on this node. */
 interface RunningSlot {
-  clientGone: () => boolean;
+  holder: SlotHolder;
   ended: Promise<void>;
 }

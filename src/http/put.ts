@@ -12,7 +12,8 @@ import { requestBody } from './request-body.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
 import { requestRemote } from './connection-limit.ts';
 import { uploadDeadline } from '../slots/deadline.ts';
-import { UploadTimeoutError, watchUpload } from './upload-watch.ts';
+import { UploadTimeoutError, watchUpload, type UploadWatch } from './upload-watch.ts';
+import type { SlotHolder } from './gate.ts';
 
 /**
  * PUT {root}/{id}/{filename}?t={token}: checks everything that can be checked before reading a
@@ -23,7 +24,10 @@ import { UploadTimeoutError, watchUpload } from './upload-watch.ts';
  * One upload per slot at a time: a PUT of a slot whose upload is running gets 409 before any
  * byte is stored and before any 100 Continue (the gate's registry on this node; in a cluster
  * also a claim in the shared place, deps.claims). Without that, one slot could feed any number
- * of temp files past every quota. A PUT after a failed or aborted one may take the slot again.
+ * of temp files past every quota. A PUT after a failed or aborted one may take the slot again,
+ * and so may one while the running upload has had no body byte for SUPERSEDE_IDLE_MS (its
+ * connection most likely died without a close; the stalled upload is stopped and its temp file
+ * removed before the new one starts: RequestGate.waitAbandoned).
  *
  * Every upload ends: idleTimeout without a body byte, or the body not complete within
  * uploadDeadline(size, minUploadRate), cuts it off with 408 (both read at each PUT, so a reload
@@ -31,8 +35,10 @@ import { UploadTimeoutError, watchUpload } from './upload-watch.ts';
  * the client gets the 408 rather than a silent close.
  *
  * Statuses: 201 published · 403 missing/forged/expired slot · 404 not an upload URL ·
- * 408 too slow or idle · 409 already uploaded, or an upload of the slot running · 413 size ≠
- * slot size or over maxFileSize · 415 Content-Type ≠ slot's · 503 shutting down · 507 disk full.
+ * 408 too slow or idle · 409 already uploaded, an upload of the slot running, or (to a stalled
+ * upload) a newer PUT took over · 413 size ≠ slot size or over maxFileSize · 415 Content-Type ≠
+ * slot's · 503 shutting down, or the cluster claim lost mid-upload (this node paused longer than
+ * the claim's lease) · 507 disk full.
  * A client that goes away leaves nothing behind.
  *
  * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono: its
@@ -114,9 +120,16 @@ async function handlePut(
   const contentType =
     slot.contentType ?? (putType !== undefined && essence(putType) !== undefined ? putType.trim() : FALLBACK_CONTENT_TYPE);
 
+  // What a later PUT of this slot may ask of this upload while it runs (RequestGate.waitAbandoned).
+  let receiving: { watch: UploadWatch; upload: AbortController } | undefined;
+  const holder: SlotHolder = {
+    clientGone: () => incoming.socket.destroyed,
+    idleFor: () => receiving?.watch.idleFor() ?? 0,
+    supersede: () => receiving?.upload.abort(new SupersededError()),
+  };
   let hold: SlotHold | undefined;
   try {
-    hold = await holdSlot(deps, slot.id, incoming);
+    hold = await holdSlot(deps, slot.id, slot.expiresAt, holder);
   } catch (err) {
     logger.warn('cannot claim the slot for an upload', { id, err });
     return refuse(503, 'cannot start the upload now, try again', { 'Retry-After': '5' });
@@ -130,7 +143,7 @@ async function handlePut(
 
   /** Everything after the slot is taken: `taken` is given back on every way out. */
   async function receiveUpload(taken: SlotHold): Promise<void> {
-    if (/^100-continue$/i.test(incoming.headers.expect ?? '')) {
+    if (expectsContinue(incoming)) {
       // The client waits for our go before sending the body: refuse a second upload right now.
       if ((await store.stat(slot.id)) !== undefined) return refuse(409, 'already uploaded');
       outgoing.writeContinue();
@@ -142,6 +155,11 @@ async function handlePut(
       if (!incoming.complete) upload.abort(new Error('client closed the connection'));
     };
     incoming.once('close', onClose);
+    // A claim lost mid-upload (this node paused longer than the lease) may already be another
+    // node's: this upload stops rather than publish beside that one.
+    const onLost = (): void => upload.abort(new ClaimLostError());
+    if (taken.lost?.aborted) onLost();
+    else taken.lost?.addEventListener('abort', onLost, { once: true });
     callHook(logger, 'onUploadStarted', hooks.onUploadStarted, { id: slot.id, size: slot.size, uploader: slot.uploader });
 
     // The limits as configured now (a reload changes them for the next upload).
@@ -151,6 +169,7 @@ async function handlePut(
       deadlineMs: uploadDeadline(slot.size, settings.minUploadRate),
       onTimeout: (err) => upload.abort(err),
     });
+    receiving = { watch, upload };
     // The watch judges idleness while the body arrives; the socket's own timeout would close the
     // connection without a word at about the same moment, so it rests until the body is in.
     const socket = incoming.socket;
@@ -160,10 +179,12 @@ async function handlePut(
     const bodyDone = (): void => {
       if (!watching) return;
       watching = false;
+      receiving = undefined; // publishing: a newer PUT no longer stops it
       watch.stop();
       if (socketTimeout > 0 && !socket.destroyed) socket.setTimeout(socketTimeout);
     };
 
+    if (length === undefined) incoming.once('end', bodyDone);
     const progress = hooks.onUploadProgress;
     const body = requestBody(
       incoming,
@@ -171,11 +192,13 @@ async function handlePut(
       (n) => {
         received += n;
         watch.progress();
-        if (received >= slot.size) bodyDone();
+        // Framed by Content-Length, the body is in with its last byte; a chunked one only at its
+        // end (after the last chunk and trailers, which a client could trickle for ever).
+        if (received >= slot.size && length !== undefined) bodyDone();
         if (progress) callHook(logger, 'onUploadProgress', progress, { id: slot.id, received, size: slot.size });
       },
       // The kernel path's own idle limit is a backstop just past the watch's.
-      { idleMs: idleMs + SPLICE_IDLE_MARGIN_MS },
+      { idleMs: idleMs + SPLICE_IDLE_MARGIN_MS, onReading: (waiting) => watch.reading(waiting) },
     );
 
     try {
@@ -206,19 +229,8 @@ async function handlePut(
       bodyDone();
       handedOver = body.handedOver;
       const durationMs = performance.now() - started;
-      const timeout = upload.signal.reason instanceof UploadTimeoutError ? upload.signal.reason : undefined;
-      const clientGone = !timeout && (incoming.socket.destroyed || isClientReset(err, incoming));
-      const shutdown = !timeout && !clientGone && upload.signal.aborted; // drain() ran out of time
-      const status = timeout ? 408 : clientGone ? 499 : shutdown ? 503 : err instanceof StoreError ? err.status : 500;
-      const reason = timeout
-        ? timeout.message
-        : clientGone
-          ? 'client went away'
-          : shutdown
-            ? 'server is shutting down, try again'
-            : err instanceof StoreError
-              ? err.message
-              : 'internal error';
+      const failure = failureOf(upload.signal.reason, err, incoming);
+      const { status, reason } = failure;
       if (status === 500) logger.error('upload failed', { id, err });
       callHook(logger, 'onUploadFailed', hooks.onUploadFailed, { id: slot.id, status, reason, durationMs });
       // The store has removed the temp file: give the slot back before answering, so a client
@@ -226,12 +238,43 @@ async function handlePut(
       await taken.release();
       if (err instanceof UploadExistsError) return refuse(409, 'already uploaded');
       // A 499 is only logged: nobody is there to read it.
-      return refuse(status, reason, shutdown ? { 'Retry-After': '5' } : timeout ? { Connection: 'close' } : {});
+      return refuse(status, reason, failure.headers);
     } finally {
       bodyDone();
+      incoming.off('end', bodyDone);
       incoming.off('close', onClose);
+      taken.lost?.removeEventListener('abort', onLost);
       deps.gate.endUpload(upload);
     }
+  }
+}
+
+/** Why a started upload failed: its status, the reason logged and answered, extra headers. */
+function failureOf(aborted: unknown, err: unknown, incoming: IncomingMessage): { status: number; reason: string; headers: Record<string, string> } {
+  // A 408's client is stalled or trickling: the connection ends with the answer.
+  if (aborted instanceof UploadTimeoutError) return { status: 408, reason: aborted.message, headers: { Connection: 'close' } };
+  if (aborted instanceof ClaimLostError) return { status: 503, reason: 'upload lost its slot claim, try again', headers: { 'Retry-After': '5' } };
+  if (aborted instanceof SupersededError) return { status: 409, reason: 'a newer upload of this slot took over', headers: {} };
+  if (incoming.socket.destroyed || isClientReset(err, incoming)) return { status: 499, reason: 'client went away', headers: {} };
+  // drain() ran out of time.
+  if (aborted !== undefined) return { status: 503, reason: 'server is shutting down, try again', headers: { 'Retry-After': '5' } };
+  if (err instanceof StoreError) return { status: err.status, reason: err.message, headers: {} };
+  return { status: 500, reason: 'internal error', headers: {} };
+}
+
+/** A newer PUT of the slot took over from this stalled upload (RequestGate.waitAbandoned). */
+class SupersededError extends Error {
+  constructor() {
+    super('a newer upload of this slot took over');
+    this.name = 'SupersededError';
+  }
+}
+
+/** The upload's cluster claim was lost (see SlotClaim.signal): 503, the client may retry. */
+class ClaimLostError extends Error {
+  constructor() {
+    super('the slot claim was lost');
+    this.name = 'ClaimLostError';
   }
 }
 
@@ -244,6 +287,8 @@ const ABANDONED_WAIT_MS = 2_000;
 interface SlotHold {
   /** Gives the slot back; idempotent. */
   release(): Promise<void>;
+  /** Aborts when the cluster claim is lost (another node may now take the slot): the upload stops. */
+  lost?: AbortSignal;
 }
 
 /**
@@ -251,16 +296,15 @@ interface SlotHold {
  * in a cluster, on another node). A running upload whose client has already gone is waited for
  * briefly: it is removing its temp file, and the client's retry should not get a 409 for it.
  */
-async function holdSlot(deps: HttpDeps, id: string, incoming: IncomingMessage): Promise<SlotHold | undefined> {
-  const gone = (): boolean => incoming.socket.destroyed;
-  let local = deps.gate.claimSlot(id, gone);
-  if (!local && (await deps.gate.waitAbandoned(id, ABANDONED_WAIT_MS))) local = deps.gate.claimSlot(id, gone);
+async function holdSlot(deps: HttpDeps, id: string, until: number, holder: SlotHolder): Promise<SlotHold | undefined> {
+  let local = deps.gate.claimSlot(id, holder);
+  if (!local && (await deps.gate.waitAbandoned(id, ABANDONED_WAIT_MS))) local = deps.gate.claimSlot(id, holder);
   if (!local) return undefined;
   const releaseLocal = local;
   if (!deps.claims) return { release: async () => releaseLocal() };
   let shared;
   try {
-    shared = await deps.claims.claim(id);
+    shared = await deps.claims.claim(id, until);
   } catch (err) {
     releaseLocal();
     throw err;
@@ -272,6 +316,7 @@ async function holdSlot(deps: HttpDeps, id: string, incoming: IncomingMessage): 
   const claim = shared;
   let releasing: Promise<void> | undefined;
   return {
+    lost: claim.signal,
     release: () =>
       (releasing ??= claim
         .release()
@@ -300,7 +345,7 @@ const LINGER_MS = 5_000;
  * lingering close does).
  */
 function lingerOver(incoming: IncomingMessage, received: number): boolean {
-  if (incoming.headers.expect !== undefined) return false; // 100-continue: it waits for our word
+  if (expectsContinue(incoming)) return false; // it waits for our word
   const length = declaredLength(incoming);
   if (typeof length === 'number' && length - received > LINGER_BYTES) return false;
   let discarded = 0;
@@ -315,6 +360,16 @@ function lingerOver(incoming: IncomingMessage, received: number): boolean {
   incoming.resume();
   incoming.once('close', () => clearTimeout(timer));
   return true;
+}
+
+/**
+ * The client waits for 100 Continue before it sends the body: what Node's server takes for it
+ * (server.ts answers 'checkContinue' with the handler) — HTTP/1.1 and 100-continue among the
+ * Expect header's values; a 1.0 client gets no interim answer.
+ */
+function expectsContinue(incoming: IncomingMessage): boolean {
+  const expect = incoming.headers.expect;
+  return expect !== undefined && incoming.httpVersionMajor === 1 && incoming.httpVersionMinor >= 1 && /(?:^|\W)100-continue(?:$|\W)/i.test(expect);
 }
 
 /** Content-Length as a number, undefined when chunked/absent, 'invalid' when unusable. */

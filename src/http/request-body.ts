@@ -19,7 +19,9 @@ interface TcpHandle {
  * An upload's request body as the store pulls it: counts every byte (`onBytes`, also for bytes
  * moved after a hand-over), and offers `handOver()` when the body can go by splice(2): plain TCP,
  * framed by Content-Length, and `addon` loaded. `idleMs`: how long the kernel path waits for a
- * byte before failing (default: the socket's timeout, see socket-idle.ts).
+ * byte before failing (default: the socket's timeout, see socket-idle.ts). `onReading(true)` when
+ * the store asks for more body, `(false)` when a chunk or the end came back: in between it waits
+ * for the client; outside, it is busy with what it has.
  *
  * After a hand-over nothing reads the socket through Node again — Node's HTTP parser still
  * counts the body as unread — so the connection must close after the answer: check `handedOver`.
@@ -37,9 +39,10 @@ export function requestBody(
   incoming: IncomingMessage,
   addon: SendfileAddon | undefined,
   onBytes: (n: number) => void,
-  options: { idleMs?: number } = {},
+  options: { idleMs?: number; onReading?: (waiting: boolean) => void } = {},
 ): AsyncIterable<Uint8Array> & Partial<HandOverBody> & { readonly handedOver: boolean } {
   let handedOver = false;
+  const onReading = options.onReading;
   const iterable = {
     get handedOver() {
       return handedOver;
@@ -49,7 +52,9 @@ export function requestBody(
       return {
         next: async () => {
           if (handedOver) return { done: true as const, value: undefined };
+          onReading?.(true);
           const r = await it.next();
+          onReading?.(false);
           if (!r.done) {
             onBytes(r.value.length);
             noteBodyBytes(r.value.length);
@@ -74,6 +79,8 @@ export function requestBody(
       handle.reading = false;
       handle.readStart = () => 0;
       handedOver = true;
+      // From now on the kernel path waits for the client.
+      onReading?.(true);
       // A read being parsed when readStop came still pushes its body bytes: let it finish.
       await new Promise((resolve) => setImmediate(resolve));
       const buffered: Uint8Array[] = [];

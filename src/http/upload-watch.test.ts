@@ -76,3 +76,39 @@ test('it fires once', () => {
   advance(10_000);
   assert.equal(fired.length, 1);
 });
+
+test('idleFor: the time since the last body byte, 0 once stopped', () => {
+  const { watch } = watched(10_000, Infinity);
+  advance(3_000);
+  assert.equal(watch.idleFor(), 3_000);
+  watch.progress();
+  advance(500);
+  assert.equal(watch.idleFor(), 500);
+  watch.stop();
+  assert.equal(watch.idleFor(), 0);
+});
+
+test('reading(false): while the store is busy with what it has, no idle time runs; the wait starts again with reading(true)', () => {
+  const { fired, watch } = watched(2_000, 100_000);
+  watch.reading(true);
+  advance(1_500);
+  watch.progress();
+  watch.reading(false); // a slow disk: the store does not ask for more for 10 s
+  advance(10_000);
+  assert.equal(fired.length, 0, 'the client is not idle while the server does not read');
+  assert.equal(watch.idleFor(), 0, 'nor stalled for a retry to take over');
+  watch.reading(true);
+  advance(1_999);
+  assert.equal(fired.length, 0);
+  advance(1);
+  assert.equal(fired.length, 1);
+  assert.equal(fired[0]!.kind, 'idle');
+});
+
+test('the deadline runs while the store is busy too', () => {
+  const { fired, watch } = watched(2_000, 60_000);
+  watch.reading(false);
+  advance(60_000);
+  assert.equal(fired.length, 1);
+  assert.equal(fired[0]!.kind, 'deadline');
+});

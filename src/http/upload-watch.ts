@@ -6,6 +6,10 @@
  *
  * One timer per upload, re-armed only when it fires (progress just notes the time): a chunk costs
  * a clock read, not a timer reset.
+ *
+ * Idle time is the client's only while the store waits for the body (`reading(true)`): while the
+ * store is busy with what it has (a slow disk, a slow S3, the upload memory budget) the client's
+ * bytes wait in the socket, and a fast client on a slow server is not cut off as idle.
  */
 
 /** Why an upload was cut off; the PUT answers 408 with `message`. */
@@ -26,8 +30,12 @@ export class UploadTimeoutError extends Error {
 export interface UploadWatch {
   /** A body byte arrived: the idle time starts again. */
   progress(): void;
+  /** The store waits for the body (true) or is busy with what it has (false: no idle time). */
+  reading(waiting: boolean): void;
   /** No more judging (body complete, or the upload ended). */
   stop(): void;
+  /** How long (ms) since the last body byte (or the start); 0 once stopped. */
+  idleFor(): number;
 }
 
 /**
@@ -52,6 +60,7 @@ export function watchUpload(options: {
   const deadlineMs = options.deadlineMs > 0 && Number.isFinite(options.deadlineMs) ? options.deadlineMs : Infinity;
   const started = now();
   let last = started;
+  let busy = false;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
@@ -59,7 +68,7 @@ export function watchUpload(options: {
     timer = undefined;
     if (stopped) return;
     const t = now();
-    const idleLeft = last + idleMs - t;
+    const idleLeft = busy ? idleMs : last + idleMs - t;
     const deadlineLeft = started + deadlineMs - t;
     if (deadlineLeft <= 0) return expire(new UploadTimeoutError('deadline', deadlineMs));
     if (idleLeft <= 0) return expire(new UploadTimeoutError('idle', idleMs));
@@ -79,10 +88,19 @@ export function watchUpload(options: {
     progress() {
       last = now();
     },
+    reading(waiting) {
+      if (waiting === !busy) return;
+      busy = !waiting;
+      // The wait for the client starts now.
+      if (waiting) last = now();
+    },
     stop() {
       stopped = true;
       if (timer) clearTimeout(timer);
       timer = undefined;
+    },
+    idleFor() {
+      return stopped || busy ? 0 : now() - last;
     },
   };
 }

@@ -41,6 +41,11 @@ export interface LockOwner {
   heartbeat: number;
   /** Random token of this holding. */
   token: string;
+  /**
+   * After this instant (ms since epoch) nobody takes this lock anew — a slot claim's slot has
+   * expired by then — so once nobody holds it, a sweep may remove it without a race.
+   */
+  until?: number;
 }
 
 /**
@@ -86,6 +91,8 @@ export interface LockOptions {
   heartbeat?: number;
   /** Clock (tests). */
   now?: () => number;
+  /** Written into the lock as LockOwner.until. */
+  until?: number;
 }
 
 /** A held lock. */
@@ -155,7 +162,9 @@ export function parseOwner(text: string): LockOwner | undefined {
       o && typeof o.token === 'string' && typeof o.heartbeat === 'number' && typeof o.pid === 'number' &&
       typeof o.started === 'number' && typeof o.host === 'string' && typeof o.machine === 'string'
     ) {
-      return { host: o.host, machine: o.machine, pid: o.pid, command: String(o.command ?? '?'), started: o.started, heartbeat: o.heartbeat, token: o.token };
+      const owner: LockOwner = { host: o.host, machine: o.machine, pid: o.pid, command: String(o.command ?? '?'), started: o.started, heartbeat: o.heartbeat, token: o.token };
+      if (typeof o.until === 'number' && Number.isFinite(o.until)) owner.until = o.until;
+      return owner;
     }
   } catch {
     // damaged
@@ -223,6 +232,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       started,
       heartbeat: started,
       token,
+      ...(options.until !== undefined ? { until: options.until } : {}),
     };
     let fh: FileHandle | undefined;
     try {
@@ -369,4 +379,32 @@ export async function lockInfo(path: string, lease = DEFAULT_LEASE): Promise<{ o
   if (!current) return undefined;
   const now = Date.now();
   return { owner: current.owner, stale: current.owner ? isStale(current.owner, now, lease) : now - current.mtime > lease };
+}
+
+/** A lock as a sweep sees it (LockSpace.inspect). */
+export interface LockEntry {
+  /**
+   * held: written by an owner (fresh or stale); released: a released version (S3 only: a
+   * released lock file is gone); damaged: not a lock (half-written, or a `.break` file).
+   */
+  state: 'held' | 'released' | 'damaged';
+  /** The owner written in it, also in a released version. */
+  owner: LockOwner | undefined;
+  /** A held lock that a new acquirer would take over. */
+  stale: boolean;
+  /** Last change as the store saw it (ms since epoch). */
+  modified: number | undefined;
+}
+
+/**
+ * What the file at `path` is, for a sweep; undefined when there is none.
+ *
+ * @example
+ * const entry = await inspectLock(join(repo, 'claims', `${id}.claim`), 60_000);
+ */
+export async function inspectLock(path: string, lease = DEFAULT_LEASE): Promise<LockEntry | undefined> {
+  const current = await readOwner(path);
+  if (!current) return undefined;
+  const { owner, mtime } = current;
+  return { state: owner ? 'held' : 'damaged', owner, stale: owner ? isStale(owner, Date.now(), lease) : Date.now() - mtime > lease, modified: mtime };
 }

@@ -112,3 +112,21 @@ describe('S3 lock on a real radosgw', () => {
     await again.release();
   });
 });
+
+test('renewals that keep failing (store unreachable) abort the signal after half the lease', async () => {
+  const objects = new MemoryConditionalObjects();
+  const key = 'fu/claims/x.claim';
+  const lock = await acquireS3Lock(objects, key, { command: 'upload', lease: 400, heartbeat: 40 });
+  const putIfMatch = objects.putIfMatch.bind(objects);
+  objects.putIfMatch = async () => {
+    throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+  };
+  try {
+    for (let i = 0; i < 100 && !lock.signal.aborted; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(lock.signal.aborted, 'the holder learns it can no longer count on the lock');
+    assert.throws(() => lock.assertHeld(), LockLostError);
+  } finally {
+    objects.putIfMatch = putIfMatch;
+    await lock.release();
+  }
+});

@@ -9,11 +9,13 @@
  * - Hold: every `heartbeat` ms the owner rewrites its heartbeat with `If-Match: <its last ETag>`.
  *   A refused renewal means another node took the lock over (after this one was paused longer
  *   than the lease): `signal` aborts, assertHeld() throws LockLostError. A renewal that failed
- *   for another reason (network) is retried; assertHeld() refuses once the last confirmed
- *   heartbeat is older than half the lease.
+ *   for another reason (network) is retried; once the last confirmed heartbeat is older than
+ *   half the lease, `signal` aborts and assertHeld() refuses.
  * - Release: the owner writes a "released" version (again `If-Match`), which the next acquirer
- *   replaces. The object is never deleted: radosgw 16 ignores If-Match on DELETE, and an
- *   unconditional DELETE could remove a lock someone else has just taken.
+ *   replaces. Releasing never deletes: radosgw 16 ignores If-Match on DELETE, and an
+ *   unconditional DELETE could remove a lock someone else has just taken. A lock that nobody can
+ *   take any more (LockOwner.until passed: a slot claim) is removed by purge's sweep instead
+ *   (src/purge/claim-sweep.ts).
  *
  * Both conditions are atomic on AWS S3 and on radosgw (checked in s3-lock.test.ts against a real
  * radosgw). Clocks of the nodes must agree within a small part of the lease (NTP), as for files.
@@ -21,18 +23,18 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PreconditionFailedError, type ConditionalObjects, type VersionedText } from '../storage/s3/conditional.ts';
-import { isStale, LockHeldError, LockLostError, parseOwner, thisMachine, type HeldLock, type LockOptions, type LockOwner } from './lease-lock.ts';
+import { isStale, LockHeldError, LockLostError, parseOwner, thisMachine, type HeldLock, type LockEntry, type LockOptions, type LockOwner } from './lease-lock.ts';
 import type { LockSpace } from './space.ts';
 
 const DEFAULT_LEASE = 120_000;
 
 /** What a lock object says. */
-type LockState = { kind: 'absent' } | { kind: 'released'; etag: string } | { kind: 'held'; owner: LockOwner; etag: string } | { kind: 'damaged'; etag: string; lastModified: number | undefined };
+type LockState = { kind: 'absent' } | { kind: 'released'; etag: string; owner: LockOwner | undefined } | { kind: 'held'; owner: LockOwner; etag: string } | { kind: 'damaged'; etag: string; lastModified: number | undefined };
 
 function judge(o: VersionedText | undefined): LockState {
   if (!o) return { kind: 'absent' };
   try {
-    if ((JSON.parse(o.text) as { released?: unknown } | null)?.released === true) return { kind: 'released', etag: o.etag };
+    if ((JSON.parse(o.text) as { released?: unknown } | null)?.released === true) return { kind: 'released', etag: o.etag, owner: parseOwner(o.text) };
   } catch {
     // damaged: below
   }
@@ -58,7 +60,16 @@ export async function acquireS3Lock(objects: ConditionalObjects, key: string, op
   let last: LockState = { kind: 'absent' };
   for (let attempt = 0; attempt < 5; attempt++) {
     const started = now();
-    const owner: LockOwner = { host: hostname(), machine: thisMachine(), pid: process.pid, command: options.command ?? 'fileupload', started, heartbeat: started, token };
+    const owner: LockOwner = {
+      host: hostname(),
+      machine: thisMachine(),
+      pid: process.pid,
+      command: options.command ?? 'fileupload',
+      started,
+      heartbeat: started,
+      token,
+      ...(options.until !== undefined ? { until: options.until } : {}),
+    };
     last = judge(await objects.get(key));
     try {
       let etag: string;
@@ -114,8 +125,12 @@ function hold(objects: ConditionalObjects, key: string, where: string, owner: Lo
     } else lose();
   };
   const timer = setInterval(() => {
-    if (beating || released || controller.signal.aborted) return;
-    // A failed request is retried at the next beat; assertHeld() gives up after half the lease.
+    if (released || controller.signal.aborted) return;
+    // Renewals that keep failing (store unreachable): after half the lease another node may soon
+    // judge the lock stale, so the holder stops as assertHeld() would.
+    if (opts.now() - confirmed > opts.lease / 2) return lose();
+    if (beating) return;
+    // A failed request is retried at the next beat.
     beating = renew()
       .catch(() => {})
       .finally(() => {
@@ -160,6 +175,22 @@ export async function s3LockInfo(objects: ConditionalObjects, key: string, lease
 }
 
 /**
+ * What the object `key` is, for a sweep; undefined when there is none.
+ *
+ * @example
+ * const entry = await inspectS3Lock(objects, 'fu/claims/x.claim', 60_000);
+ */
+export async function inspectS3Lock(objects: ConditionalObjects, key: string, lease = DEFAULT_LEASE): Promise<LockEntry | undefined> {
+  const seen = await objects.get(key);
+  const state = judge(seen);
+  if (!seen || state.kind === 'absent') return undefined;
+  const modified = seen.lastModified;
+  if (state.kind === 'released') return { state: 'released', owner: state.owner, stale: false, modified };
+  if (state.kind === 'held') return { state: 'held', owner: state.owner, stale: isStale(state.owner, Date.now(), lease), modified };
+  return { state: 'damaged', owner: undefined, stale: modified !== undefined && Date.now() - modified > lease, modified };
+}
+
+/**
  * Locks as objects under `prefix` of a bucket (`{prefix}locks/purge.lock`, …).
  *
  * @example
@@ -173,5 +204,14 @@ export function s3LockSpace(objects: ConditionalObjects, prefix: string): LockSp
     where: (name) => objects.location + key(name),
     acquire: (name, options) => acquireS3Lock(objects, key(name), options),
     info: (name, lease) => s3LockInfo(objects, key(name), lease),
+    async *list(folder) {
+      for await (const k of objects.list(key(folder) + '/')) yield k.slice(prefix.length);
+    },
+    inspect: (name, lease) => inspectS3Lock(objects, key(name), lease),
+    // S3 answers a DELETE of a missing key like any other: counted as removed.
+    remove: async (name) => {
+      await objects.delete(key(name));
+      return true;
+    },
   };
 }

@@ -3,8 +3,9 @@
  * O_EXCL files) or an S3 bucket (s3-lock.ts: conditional PUTs). purge, `slots rm` and the
  * cluster's component lease take their locks through a LockSpace, so they work on either.
  */
+import { opendir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireLock, lockInfo, type HeldLock, type LockOptions, type LockOwner } from './lease-lock.ts';
+import { acquireLock, inspectLock, lockInfo, type HeldLock, type LockEntry, type LockOptions, type LockOwner } from './lease-lock.ts';
 
 /** A place locks are taken in; names are relative paths such as `locks/purge.lock`. */
 export interface LockSpace {
@@ -16,6 +17,16 @@ export interface LockSpace {
   info(name: string, lease?: number): Promise<{ owner: LockOwner | undefined; stale: boolean } | undefined>;
   /** Where the lock `name` is (path or s3:// key), for messages. */
   where(name: string): string;
+  /** The names under `folder` (e.g. `claims/x.claim`, `claims/x.claim.break`), for a sweep. */
+  list(folder: string): AsyncIterable<string>;
+  /** What `name` is now, for a sweep; undefined when there is none. */
+  inspect(name: string, lease?: number): Promise<LockEntry | undefined>;
+  /**
+   * Removes `name` whoever holds it; false when it was already gone (as far as the store
+   * tells). Without a precondition (S3 stores do not all honour one on DELETE): only for a lock
+   * nobody can take any more (see src/purge/claim-sweep.ts).
+   */
+  remove(name: string): Promise<boolean>;
 }
 
 /** The lock that purge and `slots rm` share. */
@@ -36,5 +47,26 @@ export function fsLockSpace(dir: string): LockSpace {
     where,
     acquire: (name, options) => acquireLock(where(name), options),
     info: (name, lease) => lockInfo(where(name), lease),
+    async *list(folder) {
+      let dir;
+      try {
+        dir = await opendir(where(folder));
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'ENOENT') return;
+        throw err;
+      }
+      // Streamed: a folder of many claims is never held in memory at once.
+      for await (const e of dir) if (e.isFile()) yield `${folder}/${e.name}`;
+    },
+    inspect: (name, lease) => inspectLock(where(name), lease),
+    async remove(name) {
+      try {
+        await unlink(where(name));
+        return true;
+      } catch (err) {
+        if ((err as { code?: unknown }).code === 'ENOENT') return false;
+        throw err;
+      }
+    },
   };
 }

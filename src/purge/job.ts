@@ -10,6 +10,7 @@ import { fsLockSpace, MAINTENANCE_LOCK, type LockSpace } from '../lock/space.ts'
 import type { Ledger } from '../inventory/ledger.ts';
 import { inFlightWindow } from '../inventory/in-flight.ts';
 import { DEFAULT_SIZE_GRACE, type RetentionPolicy } from './policy.ts';
+import { sweepClaims } from './claim-sweep.ts';
 import { runPurge, type DeletionRecord, type PurgeSummary } from './run.ts';
 
 /** The settings purge reads. */
@@ -69,20 +70,22 @@ export interface PurgeJobOptions {
 }
 
 /**
- * Takes the maintenance lock and runs one purge. Throws LockHeldError when another purge or
- * `slots rm` (on any node) holds the lock. A dry run takes the lock too, so what it reports is
- * not disturbed by a concurrent purge.
+ * Takes the maintenance lock and runs one purge, then sweeps the slot claims nobody can use any
+ * more (claim-sweep.ts). Throws LockHeldError when another purge or `slots rm` (on any node)
+ * holds the lock. A dry run takes the lock too, so what it reports is not disturbed by a
+ * concurrent purge.
  *
  * @example
  * const summary = await purgeOnce({ settings, repo, store, ledger });
  */
 export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary> {
-  const lock = await (options.locks ?? fsLockSpace(options.repo)).acquire(MAINTENANCE_LOCK, {
+  const locks = options.locks ?? fsLockSpace(options.repo);
+  const lock = await locks.acquire(MAINTENANCE_LOCK, {
     command: options.dryRun ? 'purge --dry-run' : 'purge',
     ...options.lock,
   });
   try {
-    return await runPurge({
+    const summary = await runPurge({
       store: options.store,
       policy: retentionPolicy(options.settings),
       repo: options.repo,
@@ -96,6 +99,10 @@ export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary>
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    const started = Date.now();
+    summary.claims = await sweepClaims(locks, { lock, ...(options.dryRun ? { dryRun: true } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    summary.durationMs += Date.now() - started;
+    return summary;
   } finally {
     await lock.release();
   }
@@ -163,6 +170,7 @@ export function schedulePurge(options: ScheduleOptions): PurgeSchedule {
           deletedBytes: summary.deletedBytes,
           failed: summary.failed,
           uploads: summary.scanned.uploads,
+          claimsRemoved: summary.claims?.removed,
           durationMs: summary.durationMs,
         });
         options.onSummary?.(summary);

@@ -8,6 +8,7 @@ import type { PartialUpload, Store, UploadMeta } from '../storage/store.ts';
 import type { HeldLock } from '../lock/lease-lock.ts';
 import type { Ledger } from '../inventory/ledger.ts';
 import { IndexRepair, type RepairReport } from '../inventory/repair.ts';
+import type { ClaimSweepReport } from './claim-sweep.ts';
 import { planPurge, RULE_ORDER, type PlanReport, type PurgeRule, type RetentionPolicy } from './policy.ts';
 
 /** One deletion as reported to the caller (and printed by `purge --json`). */
@@ -50,6 +51,8 @@ export interface PurgeSummary {
   passes: number;
   /** Index maintenance (absent for dry runs and runs without an index). */
   index?: RepairReport;
+  /** The sweep of slot claims (claim-sweep.ts; absent when it did not run). */
+  claims?: ClaimSweepReport;
 }
 
 export interface RunPurgeOptions {

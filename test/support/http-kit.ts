@@ -10,6 +10,7 @@ import { newSlotId } from '../../src/slots/id.ts';
 import { signSlot } from '../../src/slots/sign.ts';
 import { encodePathSegment } from '../../src/slots/urls.ts';
 import type { Slot } from '../../src/slots/slot.ts';
+import type { SlotClaims } from '../../src/lock/slot-claims.ts';
 
 /**
  * Test kit for the HTTP endpoint: a real server on 127.0.0.1:0 over a real fs store in a temp
@@ -114,6 +115,8 @@ export async function startKit(
     logger?: Logger;
     /** Use this repository (kept on stop) instead of a fresh temp directory. */
     dir?: string;
+    /** Cluster slot claims (src/lock/slot-claims.ts); default none, as on a single node. */
+    claims?: SlotClaims;
   } = {},
 ): Promise<Kit> {
   const ownDir = options.dir === undefined;
@@ -133,6 +136,7 @@ export async function startKit(
       logger,
       ...(options.hooks ? { hooks: options.hooks } : {}),
       ...(options.now ? { now: options.now } : {}),
+      ...(options.claims ? { claims: options.claims } : {}),
     });
     server = await startHttpServer(app, settings);
   } catch (err) {

@@ -10,7 +10,8 @@
  * therefore sends the ETag unquoted; when that is refused although the object still has that very
  * ETag (a store that wants quotes), it retries once quoted. DeleteObject's If-Match is ignored by
  * radosgw 16 — so nothing here deletes conditionally; users of this module replace objects
- * instead of deleting them (src/lock/s3-lock.ts writes a "released" version).
+ * instead of deleting them (src/lock/s3-lock.ts writes a "released" version), and delete() is
+ * only for objects nobody can write any more (src/purge/claim-sweep.ts).
  */
 import type * as S3 from '@aws-sdk/client-s3';
 
@@ -49,6 +50,10 @@ export interface ConditionalObjects {
   putIfAbsent(key: string, text: string, contentType?: string): Promise<string>;
   /** Replaces the object if it still has `etag`; returns the new ETag. PreconditionFailedError otherwise. */
   putIfMatch(key: string, etag: string, text: string, contentType?: string): Promise<string>;
+  /** The keys under `prefix`, page by page. */
+  list(prefix: string): AsyncIterable<string>;
+  /** Deletes the object, whatever its version (no precondition: see above); a missing one is no error. */
+  delete(key: string): Promise<void>;
 }
 
 const statusOf = (err: unknown): number | undefined => (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
@@ -134,6 +139,23 @@ export class S3ConditionalObjects implements ConditionalObjects {
       return this.#put(key, text, contentType, { IfMatch: `"${bare}"` });
     }
   }
+
+  async *list(prefix: string): AsyncIterable<string> {
+    let token: string | undefined;
+    for (;;) {
+      const out = await this.#client.send(
+        new this.#sdk.ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+        this.#deadline(),
+      );
+      for (const o of out.Contents ?? []) if (o.Key !== undefined) yield o.Key;
+      if (!out.IsTruncated || !out.NextContinuationToken) return;
+      token = out.NextContinuationToken;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.#client.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), this.#deadline());
+  }
 }
 
 /**
@@ -166,5 +188,11 @@ export class MemoryConditionalObjects implements ConditionalObjects {
   async putIfMatch(key: string, etag: string, text: string): Promise<string> {
     if (this.objects.get(key)?.etag !== etag) throw new PreconditionFailedError(key);
     return this.#store(key, text);
+  }
+  async *list(prefix: string): AsyncIterable<string> {
+    for (const key of [...this.objects.keys()].sort()) if (key.startsWith(prefix)) yield key;
+  }
+  async delete(key: string): Promise<void> {
+    this.objects.delete(key);
   }
 }
