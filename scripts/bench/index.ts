@@ -25,7 +25,7 @@ import { renderCompare, renderSummary, type BenchResult, type RunRecord } from '
 import { fileuploadCommand, startServe, type ServeCommand, type ServeServer, type XmppLink } from './serve.ts';
 import { runWrk } from './wrk.ts';
 import { measureSlotRate } from './xmpp-slots.ts';
-import { raisedLimits, raisedLimitsLine, SLOT_REQUESTS, SLOW_BYTES, SMALL_WARM_UP, WRK_CONNECTIONS, type RaisedLimit } from './limits.ts';
+import { raisedLimits, raisedLimitsLine, SLOT_REQUESTS, SMALL_WARM_UP, WRK_CONNECTIONS, type RaisedLimit } from './limits.ts';
 import { DEFAULTS_SLOT_REQUESTS, runDefaultsPhase } from './defaults.ts';
 import { newSlotId } from '../../src/slots/id.ts';
 
@@ -461,8 +461,8 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
     if (opts.phases.has('slow')) {
       // 1 MiB each, 32 KiB every 100 ms: ~3.3 s per upload, all at once; only memory matters here.
       await measure('slow', async (t) => {
-        const slots = Array.from({ length: opts.slowCount }, (_, i) => t.urls(`slow${i}.bin`, SLOW_BYTES).put);
-        const r = await slowUploads(slots, SLOW_BYTES, 32 * KiB, 100, AbortSignal.timeout(60_000));
+        const slots = Array.from({ length: opts.slowCount }, (_, i) => t.urls(`slow${i}.bin`, MiB).put);
+        const r = await slowUploads(slots, MiB, 32 * KiB, 100, AbortSignal.timeout(60_000));
         if (r.failed > 0) throw new Error(`${r.failed} of ${opts.slowCount} slow uploads failed (${JSON.stringify(r.statuses)}), first: ${r.firstError}`);
         return undefined;
       });
@@ -576,8 +576,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const runsWanted = perRun(opts.phases) ? opts.runs : 0;
   log(`bench: ${runsWanted} run(s) in ${base}; fileupload = ${command.kind} (${command.file})`);
-  const limits = raisedLimits({ bigBytes: opts.bigBytes, smallCount: opts.smallCount, slowCount: opts.slowCount });
-  if (!opts.nginxOnly) log(`bench: ${raisedLimitsLine(limits)}`);
+  const limits = raisedLimits({ slowCount: opts.slowCount });
+  if (!opts.nginxOnly && runsWanted > 0) log(`bench: ${raisedLimitsLine(limits)}`);
 
   const xmppPassword = randomBytes(9).toString('hex');
   let prosody: Prosody | undefined;
@@ -697,7 +697,7 @@ async function main(argv: string[]): Promise<number> {
       dir: opts.dir,
     },
     fileupload: { file: command.file, kind: command.kind },
-    ...(opts.nginxOnly ? {} : { limits }),
+    ...(opts.nginxOnly || runsWanted === 0 ? {} : { limits }),
     runs,
     summary: summarize(runs.map((r) => r.figures)),
     noise: machine.stop(),

@@ -69,4 +69,5 @@ test('without a defaults phase there are no defaults lines; without raised figur
   r.summary = [];
   r.defaults = { seconds: 3, notes: [], put64k: { count: 10, ok: 10, refused: 0, failed: 0, perSec: 900, statuses: { 201: 10 } } };
   assert.deepEqual(defaultsLines(r), ['defaults (one serve with no limit raised, once, 3 s):', '  PUT 64 KiB × 10, 32 concurrent: 900 files/s; 0 refused, 0 failed']);
+  assert.doesNotMatch(renderSummary(r), /serve\/nginx/); // no runs, no empty table
 });

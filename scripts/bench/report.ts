@@ -170,8 +170,7 @@ export function renderSummary(r: BenchResult): string {
     `fileupload bench · ${r.startedAt} · ${r.runs.length} run(s), medians · ${r.git ? r.git.commit.slice(0, 10) + (r.git.dirty ? ' (dirty)' : '') : 'no git'}`,
     `fileupload = ${r.fileupload.kind} (${r.fileupload.file}) · node ${r.host.node} · nginx ${r.host.nginx} · ${r.host.cpus} × ${r.host.cpuModel}`,
     '',
-    table(rows),
-    '',
+    ...(rows.length > 1 ? [table(rows), ''] : []),
   ];
   if (r.limits) lines.push(raisedLimitsLine(r.limits));
   lines.push(...defaultsLines(r));
