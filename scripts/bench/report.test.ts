@@ -43,6 +43,10 @@ test('compare shows the change of serve between two results and says whether it 
   assert.match(text, /PUT 1 GiB, one stream \(MB\/s\)\s+800\s+1,000\s+\+25\.0 % better\s+80 %\s+100 %/);
   assert.match(text, /A: aaaaaaaa/);
   assert.match(text, /B: bbbbbbbb/);
+  assert.doesNotMatch(text, /defaults/);
+  const withDefaults = result(1000, 'cccccccc');
+  withDefaults.defaults = { seconds: 12, notes: [], put64k: { count: 2000, ok: 2000, refused: 0, failed: 0, perSec: 1400, statuses: { 201: 2000 } } };
+  assert.match(renderCompare(result(800, 'aaaaaaaa'), withDefaults), /\nB defaults \(one serve with no limit raised, once, 12 s\):\nB   PUT 64 KiB × 2,000, 32 concurrent: 1,400 files\/s/);
 });
 
 test('the summary names the raised limits and shows the defaults phase beside the raised figures', () => {

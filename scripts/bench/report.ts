@@ -232,6 +232,7 @@ export function renderCompare(a: BenchResult, b: BenchResult): string {
     '',
     table(rows),
     '',
+    ...(a.defaults || b.defaults ? [...defaultsLines(a).map((l) => `A ${l}`), ...defaultsLines(b).map((l) => `B ${l}`), ''] : []),
     'Compare the ratios first: nginx in the same run absorbs most of the machine noise.',
     '',
   ].join('\n');
