@@ -37,7 +37,7 @@ const MiB = 1024 * 1024;
 const PHASES = ['put1g', 'get1g', 'put64k', 'get64k', 'head', 'slow', 'slots', 'help', 'defaults'] as const;
 type Phase = (typeof PHASES)[number];
 /** Phases measured in every run; the others run once. */
-const perRun = (phases: ReadonlySet<Phase>) => [...phases].some((p) => p !== 'defaults');
+const hasRunPhases = (phases: ReadonlySet<Phase>) => [...phases].some((p) => p !== 'defaults');
 
 const HELP = `Usage: npm run bench -- [options]
        npm run bench -- --compare A.json B.json
@@ -56,8 +56,9 @@ Peak RSS of each server is sampled every 20 ms in every phase.
 
 The bench is a load test from one address and one JID: the serve of the runs has the limits it
 would reach raised (the first lines name them and their values). Once, after the runs:
-  defaults  serve with no limit raised: put64k as above, then ${DEFAULTS_SLOT_REQUESTS.toLocaleString('en-US')} slot requests at
-            full speed, 32 in flight (granted vs refused with wait, time per answer of each)
+  defaults  serve with no limit raised: ${DEFAULTS_SLOT_REQUESTS.toLocaleString('en-US')} slot requests from the one JID at full
+            speed, 32 in flight (granted vs refused with wait, time per answer of each), then
+            put64k as above (32 in flight: within the default cap per address)
 
 Options:
   --runs N            runs to take medians of (default 4: each server goes first equally often)
@@ -574,7 +575,7 @@ async function main(argv: string[]): Promise<number> {
     // Whoever writes first in a run measures faster on some disks (seen: up to 2x for the 1 GiB PUT).
     notes.push(`${opts.runs} runs: nginx goes first in one run more than serve; order-sensitive figures lean that way (use an even --runs)`);
   }
-  const runsWanted = perRun(opts.phases) ? opts.runs : 0;
+  const runsWanted = hasRunPhases(opts.phases) ? opts.runs : 0;
   log(`bench: ${runsWanted} run(s) in ${base}; fileupload = ${command.kind} (${command.file})`);
   const limits = raisedLimits({ slowCount: opts.slowCount });
   if (!opts.nginxOnly && runsWanted > 0) log(`bench: ${raisedLimitsLine(limits)}`);
