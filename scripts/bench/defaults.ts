@@ -120,6 +120,7 @@ export async function runDefaultsPhase(o: DefaultsOptions): Promise<DefaultsResu
         if (a.refusedMs !== undefined) out.slots.refusedMs = a.refusedMs;
         if (a.firstError !== undefined) out.slots.firstError = a.firstError;
         if (a.firstRefusal !== undefined) out.slots.firstRefusal = a.firstRefusal;
+        if (a.errors > 0) out.notes.push(`defaults slots: ${a.errors} error answers (not refusals), first: ${a.firstError}`);
         o.log(`  slots   defaults ${a.slots} granted, ${a.refused} refused with wait, ${a.errors} errors of ${out.slots.requests} answers; ${a.answersPerSec.toFixed(0)} answers/s`);
       } catch (e) {
         out.notes.push(`defaults slots: ${(e as Error).message.split('\n')[0]}`);
@@ -134,6 +135,9 @@ export async function runDefaultsPhase(o: DefaultsOptions): Promise<DefaultsResu
     const sorted = sortStatuses(r.statuses);
     out.put64k = { count: o.smallCount, ...sorted, perSec: sorted.ok / (r.ms / 1000), statuses: r.statuses };
     if (r.firstError !== undefined) out.put64k.firstError = r.firstError;
+    const answered = sorted.ok + sorted.refused + sorted.failed;
+    if (answered < o.smallCount) out.notes.push(`defaults put64k: the deadline (30 s) cut the phase after ${answered} of ${o.smallCount} PUTs`);
+    if (sorted.failed > 0) out.notes.push(`defaults put64k: ${sorted.failed} failed (not refusals): ${JSON.stringify(r.statuses)}, first: ${r.firstError}`);
     o.log(`  put64k  defaults ${out.put64k.perSec.toFixed(1)} files/s; ${sorted.refused} refused, ${sorted.failed} failed of ${o.smallCount}`);
   } catch (e) {
     out.notes.push(`defaults: ${(e as Error).message.split('\n')[0]}`);
