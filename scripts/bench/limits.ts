@@ -9,7 +9,7 @@
 
 /** The slot requests of the slots phase in one run (its answers end it, or 8 s do). */
 export const SLOT_REQUESTS = 50_000;
-/** Uncounted 64 KiB PUTs before the put64k phase, for each server alike (see there). */
+/** Uncounted 64 KiB PUTs before the put64k phase, for each server alike (see smallPuts in index.ts). */
 export const SMALL_WARM_UP = 300;
 /** Connections the wrk and HEAD phases hold open at once. */
 export const WRK_CONNECTIONS = 64;
@@ -69,7 +69,8 @@ export const UNRAISED: readonly string[] = [
   'maxConnections (from the open-file limit)',
   // The slowest upload here is the slow phase's 320 KiB/s, 80 × the default rate.
   'minUploadRate',
-  // No phase leaves a connection silent for longer than 100 ms while it is in use.
+  // No phase leaves a connection in use silent for anywhere near 60 s: the slow phase writes every
+  // 100 ms, and the longest wait is the one-stream PUT's sync before its answer.
   'idleTimeout',
 ];
 
