@@ -25,17 +25,19 @@ import { renderCompare, renderSummary, type BenchResult, type RunRecord } from '
 import { fileuploadCommand, startServe, type ServeCommand, type ServeServer, type XmppLink } from './serve.ts';
 import { runWrk } from './wrk.ts';
 import { measureSlotRate } from './xmpp-slots.ts';
+import { raisedLimits, raisedLimitsLine, SLOT_REQUESTS, SMALL_WARM_UP, WRK_CONNECTIONS, type RaisedLimit } from './limits.ts';
+import { DEFAULTS_SLOT_REQUESTS, runDefaultsPhase } from './defaults.ts';
 import { newSlotId } from '../../src/slots/id.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MB = 1e6;
 const KiB = 1024;
 const MiB = 1024 * 1024;
-/** Uncounted 64 KiB PUTs before the put64k phase, for each server alike (see there). */
-const SMALL_WARM_UP = 300;
 
-const PHASES = ['put1g', 'get1g', 'put64k', 'get64k', 'head', 'slow', 'slots', 'help'] as const;
+const PHASES = ['put1g', 'get1g', 'put64k', 'get64k', 'head', 'slow', 'slots', 'help', 'defaults'] as const;
 type Phase = (typeof PHASES)[number];
+/** Phases measured in every run; the others run once. */
+const hasRunPhases = (phases: ReadonlySet<Phase>) => [...phases].some((p) => p !== 'defaults');
 
 const HELP = `Usage: npm run bench -- [options]
        npm run bench -- --compare A.json B.json
@@ -51,6 +53,12 @@ Starts nginx (${NGINX_BIN}, 1 worker, WebDAV PUT, own config in a temp dir) and
   slots   XEP-0363 slot requests through a real Prosody, 32 in flight (serve only)
   help    \`fileupload --help\` wall time (start → ready is measured whenever serve starts)
 Peak RSS of each server is sampled every 20 ms in every phase.
+
+The bench is a load test from one address and one JID: the serve of the runs has the limits it
+would reach raised (the first lines name them and their values). Once, after the runs:
+  defaults  serve with no limit raised: ${DEFAULTS_SLOT_REQUESTS.toLocaleString('en-US')} slot requests from the one JID at full
+            speed, 32 in flight (granted vs refused with wait, time per answer of each), then
+            put64k as above (32 in flight: within the default cap per address)
 
 Options:
   --runs N            runs to take medians of (default 4: each server goes first equally often)
@@ -242,6 +250,8 @@ interface RunContext {
   live: Set<number>;
   /** Where serve writes CPU profiles (--cpu-prof), else undefined. */
   profileDir: string | undefined;
+  /** The limits raised in the serve of the runs. */
+  limits: readonly RaisedLimit[];
 }
 
 async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
@@ -274,6 +284,7 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
           dir: join(runDir, 'serve'),
           repo: join(runDir, 'serve-repo'),
           xmpp: ctx.xmpp,
+          properties: ctx.limits,
           ...(ctx.profileDir ? { env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${ctx.profileDir}` } } : {}),
         });
         s.pids().forEach((p) => ctx.live.add(p));
@@ -440,8 +451,8 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
         // wrk 4.1 counts no HEAD answers (it waits for the announced body): HEAD has its own client.
         const r =
           method === 'GET'
-            ? await runWrk({ url, connections: 64, threads: 2, seconds: opts.wrkSeconds })
-            : await runHeadLoad({ url, connections: 64, threads: 1, seconds: opts.wrkSeconds });
+            ? await runWrk({ url, connections: WRK_CONNECTIONS, threads: 2, seconds: opts.wrkSeconds })
+            : await runHeadLoad({ url, connections: WRK_CONNECTIONS, threads: 1, seconds: opts.wrkSeconds });
         if (r.non2xx > 0) throw new Error(`${r.non2xx} of ${r.requests} answers were not 2xx/3xx`);
         const errors = 'socketErrors' in r ? r.socketErrors : r.errors;
         if (errors > r.requests / 1000) notes.push(`${phase} ${t.name}: ${errors} socket errors in ${r.requests} requests`);
@@ -471,10 +482,11 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
             password: ctx.xmppPassword,
             component: prosody.componentDomain,
             outstanding: 32,
-            total: 50_000,
+            total: SLOT_REQUESTS,
             maxMs: 8_000,
           });
           if (r.errors > 0) notes.push(`slots: ${r.errors} error answers, first: ${r.firstError}`);
+          if (r.refused > 0) notes.push(`slots: ${r.refused} refused with wait — a per-user limit below this load is not raised; first: ${r.firstRefusal}`);
           return r.perSec;
         }, { only: 'serve', alsoCpu: { prosody: () => [prosody.pid()] } });
       }
@@ -563,14 +575,17 @@ async function main(argv: string[]): Promise<number> {
     // Whoever writes first in a run measures faster on some disks (seen: up to 2x for the 1 GiB PUT).
     notes.push(`${opts.runs} runs: nginx goes first in one run more than serve; order-sensitive figures lean that way (use an even --runs)`);
   }
-  log(`bench: ${opts.runs} run(s) in ${base}; fileupload = ${command.kind} (${command.file})`);
+  const runsWanted = hasRunPhases(opts.phases) ? opts.runs : 0;
+  log(`bench: ${runsWanted} run(s) in ${base}; fileupload = ${command.kind} (${command.file})`);
+  const limits = raisedLimits({ slowCount: opts.slowCount });
+  if (!opts.nginxOnly && runsWanted > 0) log(`bench: ${raisedLimitsLine(limits)}`);
 
   const xmppPassword = randomBytes(9).toString('hex');
   let prosody: Prosody | undefined;
   let prosodyOff: (() => void) | undefined;
   let xmpp: XmppLink;
   const needsServe = !opts.nginxOnly;
-  if (needsServe && opts.phases.has('slots')) {
+  if (needsServe && (opts.phases.has('slots') || opts.phases.has('defaults'))) {
     log('bench: starting Prosody…');
     const p = await startProsodyForBench(xmppPassword);
     if (typeof p === 'string') notes.push(`slots skipped: ${p}`);
@@ -589,7 +604,7 @@ async function main(argv: string[]): Promise<number> {
 
   let ceiling: BenchResult['ceiling'];
   let slotCeiling: BenchResult['slotCeiling'];
-  if (opts.ceiling) {
+  if (opts.ceiling && runsWanted > 0) {
     log('bench: client ceiling against a null server…');
     try {
       ceiling = await measureCeiling({ bytes: opts.bigBytes, wrkSeconds: Math.min(3, opts.wrkSeconds) });
@@ -599,7 +614,7 @@ async function main(argv: string[]): Promise<number> {
     }
   }
 
-  if (prosody && opts.ceiling) {
+  if (prosody && opts.ceiling && opts.phases.has('slots') && runsWanted > 0) {
     log('bench: slot ceiling through Prosody with a do-nothing component…');
     try {
       slotCeiling = await measureSlotCeiling({
@@ -625,8 +640,8 @@ async function main(argv: string[]): Promise<number> {
     mkdirSync(profileDir, { recursive: true });
     notes.push(`CPU profiles of serve (one per run, written when it exits): ${profileDir}; profiling slows serve down`);
   }
-  const ctx: RunContext = { opts, base, command, xmpp, prosody, xmppPassword, live, profileDir };
-  for (let i = 0; i < opts.runs && !isInterrupted(); i++) {
+  const ctx: RunContext = { opts, base, command, xmpp, prosody, xmppPassword, live, profileDir, limits };
+  for (let i = 0; i < runsWanted && !isInterrupted(); i++) {
     const elapsed = (performance.now() - t0) / 60_000;
     const perRun = runs.length ? elapsed / runs.length : 0;
     if (runs.length && elapsed + perRun > opts.maxMinutes) {
@@ -635,6 +650,20 @@ async function main(argv: string[]): Promise<number> {
     }
     log(`bench: run ${i + 1}/${opts.runs} (${i % 2 === 0 ? 'nginx' : 'serve'} first)`);
     runs.push(await oneRun(ctx, i));
+  }
+  let defaults: BenchResult['defaults'];
+  if (opts.phases.has('defaults') && needsServe && !isInterrupted()) {
+    log('bench: defaults phase (serve with no limit raised)…');
+    defaults = await runDefaultsPhase({
+      command,
+      dir: base,
+      xmpp,
+      smallCount: opts.smallCount,
+      ...(prosody ? { c2s: { port: prosody.c2sPort, user: 'bench', password: xmppPassword, component: prosody.componentDomain } } : {}),
+      onPid: (pid, running) => (running ? live.add(pid) : live.delete(pid)),
+      log,
+    });
+    if (!prosody) defaults.notes.push('defaults: no slot requests (no Prosody, see the notes)');
   }
   prosodyOff?.();
   if (prosody) await prosody.stop();
@@ -669,6 +698,7 @@ async function main(argv: string[]): Promise<number> {
       dir: opts.dir,
     },
     fileupload: { file: command.file, kind: command.kind },
+    ...(opts.nginxOnly || runsWanted === 0 ? {} : { limits }),
     runs,
     summary: summarize(runs.map((r) => r.figures)),
     noise: machine.stop(),
@@ -676,9 +706,10 @@ async function main(argv: string[]): Promise<number> {
   };
   if (ceiling) result.ceiling = ceiling;
   if (slotCeiling) result.slotCeiling = slotCeiling;
+  if (defaults) result.defaults = defaults;
   const bare = summarizeBareNode(runs.map((r) => ({ bare: r.bareNode?.put64k, ...r.figures.put64k })));
   if (bare) result.bareNode = bare;
-  if (!runs.some((r) => Object.values(r.figures).some((f) => f.serve !== undefined)) && !opts.nginxOnly) {
+  if (runs.length && !runs.some((r) => Object.values(r.figures).some((f) => f.serve !== undefined)) && !opts.nginxOnly) {
     result.notes.push('serve produced no figures: see the run notes');
   }
   const out = opts.out ?? join(ROOT, 'bench-results', `${stamp}.json`);

@@ -3,6 +3,8 @@
  * the summary table, and the comparison of two result files (two commits).
  */
 import type { Ceiling, SlotCeiling } from './ceiling.ts';
+import type { DefaultsResult } from './defaults.ts';
+import { raisedLimitsLine, type RaisedLimit } from './limits.ts';
 import type { MachineNoise } from './proc.ts';
 import { METRICS, type BareNodeSummary, type RunFigures, type SummaryRow } from './metrics.ts';
 
@@ -37,6 +39,10 @@ export interface BenchResult {
   options: Record<string, unknown>;
   /** What ran as `fileupload` and how (dist binary, bin/ script from source, or --serve-bin). */
   fileupload: { file: string; kind: string };
+  /** The limits raised in the serve of the runs (absent with --nginx-only). */
+  limits?: RaisedLimit[];
+  /** The defaults phase: serve with no limit raised, once. */
+  defaults?: DefaultsResult;
   ceiling?: Ceiling;
   /** Slots/s through the same Prosody with a component that does nothing. */
   slotCeiling?: SlotCeiling;
@@ -101,6 +107,42 @@ function sizedLabel(text: string, r: BenchResult): string {
 }
 
 /**
+ * The defaults phase beside the runs' figures for the same work: the 64 KiB PUTs (with the share
+ * of the raised-limits median they reached) and the slot requests, granted and refused apart, each
+ * with its median time per answer. Empty when the phase did not run.
+ *
+ * @example
+ * lines.push(...defaultsLines(result));
+ */
+export function defaultsLines(r: BenchResult): string[] {
+  const d = r.defaults;
+  if (!d) return [];
+  const raised = (key: string) => r.summary.find((s) => s.key === key)?.serve;
+  const lines = [`defaults (one serve with no limit raised, once, ${d.seconds.toFixed(0)} s):`];
+  if (d.put64k) {
+    const p = d.put64k;
+    const of = raised('put64k');
+    lines.push(
+      `  PUT 64 KiB × ${p.count.toLocaleString('en-US')}, 32 concurrent: ${fmt(p.perSec, '')} files/s` +
+        (of ? ` (limits raised: ${fmt(of, '')}, defaults reach ${pct(p.perSec / of)})` : '') +
+        `; ${p.refused} refused, ${p.failed} failed`,
+    );
+  }
+  if (d.slots) {
+    const s = d.slots;
+    const ms = (v: number | undefined) => (v === undefined ? '' : ` (median ${fmt(v, 'ms')} ms)`);
+    const of = raised('slots');
+    lines.push(
+      `  slot requests, one JID, 32 in flight: ${s.slots.toLocaleString('en-US')} granted${ms(s.slotMs)}, ` +
+        `${s.refused.toLocaleString('en-US')} refused with wait${ms(s.refusedMs)}, ${s.errors} errors, of ${s.requests.toLocaleString('en-US')}; ` +
+        `${fmt(s.answersPerSec, '')} answers/s` +
+        (of ? ` (limits raised: ${fmt(of, '')} slots/s)` : ''),
+    );
+  }
+  return lines;
+}
+
+/**
  * The human summary printed at the end of a run.
  *
  * @example
@@ -128,9 +170,10 @@ export function renderSummary(r: BenchResult): string {
     `fileupload bench · ${r.startedAt} · ${r.runs.length} run(s), medians · ${r.git ? r.git.commit.slice(0, 10) + (r.git.dirty ? ' (dirty)' : '') : 'no git'}`,
     `fileupload = ${r.fileupload.kind} (${r.fileupload.file}) · node ${r.host.node} · nginx ${r.host.nginx} · ${r.host.cpus} × ${r.host.cpuModel}`,
     '',
-    table(rows),
-    '',
+    ...(rows.length > 1 ? [table(rows), ''] : []),
   ];
+  if (r.limits) lines.push(raisedLimitsLine(r.limits));
+  lines.push(...defaultsLines(r));
   if (r.ceiling) {
     const c = r.ceiling;
     lines.push(`client ceiling (null server): PUT ${fmt(c.putMBps, 'MB/s')} MB/s, GET ${fmt(c.getMBps, 'MB/s')} MB/s, ` +
@@ -150,7 +193,7 @@ export function renderSummary(r: BenchResult): string {
     lines.push(`  WARNING: other processes used ${pct(r.noise.otherShare)} of the CPU during the run: absolute figures are unreliable, ratios less so; rerun on a quiet machine`);
   }
   r.runs.forEach((run) => lines.push(`  run ${run.index + 1} (${run.order[0]} first): ${noiseLine(run.noise)}`));
-  const notes = [...r.notes, ...r.runs.flatMap((run) => run.notes.map((n) => `run ${run.index + 1}: ${n}`))];
+  const notes = [...r.notes, ...r.runs.flatMap((run) => run.notes.map((n) => `run ${run.index + 1}: ${n}`)), ...(r.defaults?.notes ?? [])];
   if (notes.length) lines.push('', 'notes:', ...notes.map((n) => `  - ${n}`));
   lines.push(`took ${r.durationSeconds.toFixed(0)} s`, '');
   return lines.join('\n');
@@ -189,6 +232,7 @@ export function renderCompare(a: BenchResult, b: BenchResult): string {
     '',
     table(rows),
     '',
+    ...(a.defaults || b.defaults ? [...defaultsLines(a).map((l) => `A ${l}`), ...defaultsLines(b).map((l) => `B ${l}`), ''] : []),
     'Compare the ratios first: nginx in the same run absorbs most of the machine noise.',
     '',
   ].join('\n');

@@ -47,6 +47,10 @@ try {
     s3SecretKey: rgw.secretKey,
     s3UploadMode: 'direct',
     purgeInterval: '0',
+    // One JID uploads the total twice (direct, then proxy) in --files slots: the default daily
+    // quota (10 × maxFileSize) and slot request burst (20) would refuse it from 5 and 10 files on.
+    dailyQuota: '0',
+    slotRequestRate: '0',
   });
   serve = await startServe({ config, waitFor: 'xmpp online' });
   const alice = await connectUser({ port: prosody.c2sPort, domain: 'localhost', username: 'alice', password: 'alice-pw' });

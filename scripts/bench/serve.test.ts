@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isReadyLine, lineSplitter, serveConfigXml } from './serve.ts';
 import { loadSettings } from '../../src/config/load.ts';
+import { raisedLimits } from './limits.ts';
 
 test('the generated openfire.xml means to the config loader what the bench intends', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'bench-serve-test-'));
@@ -29,10 +30,39 @@ test('the generated openfire.xml means to the config loader what the bench inten
     assert.equal(s.announcedWebPort, 40123);
     assert.equal(s.announcedWebContextRoot, '/upload');
     assert.equal(s.slotSecret, 's3cr3t<x>');
-    assert.equal(s.maxFileSize, -1);
     assert.equal(s.domain, 'upload.localhost');
     assert.equal(s.sharedSecret, 'comp');
     assert.equal(s.xmppPort, 5347);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the raised limits reach serve by name; without them every limit keeps its default', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-serve-test-'));
+  try {
+    const file = join(dir, 'openfire.xml');
+    const cfg = { repo: dir, port: 40123, contextRoot: '/upload', slotSecret: 'x', xmpp: { host: '127.0.0.1', port: 5347, domain: 'upload.localhost', secret: 'c' } };
+    writeFileSync(file, serveConfigXml({ ...cfg, properties: raisedLimits({ slowCount: 500 }) }));
+    const raised = await loadSettings(file);
+    assert.equal(raised.maxFileSize, -1);
+    assert.equal(raised.slotRequestRate, 1_000_000);
+    assert.equal(raised.slotRequestBurst, 1_000_000);
+    assert.equal(raised.maxPendingSlots, 0);
+    assert.equal(raised.dailyQuota, -1);
+    assert.equal(raised.maxConnectionsPerAddress, 1024);
+    assert.equal(raised.maxConnections, undefined); // derived from the open-file limit
+    assert.equal(raised.minUploadRate, 4096);
+    assert.equal(raised.idleTimeout, 60_000);
+
+    writeFileSync(file, serveConfigXml(cfg));
+    const defaults = await loadSettings(file);
+    assert.equal(defaults.maxFileSize, 52_428_800);
+    assert.equal(defaults.slotRequestRate, 60);
+    assert.equal(defaults.slotRequestBurst, 20);
+    assert.equal(defaults.maxPendingSlots, 50);
+    assert.equal(defaults.dailyQuota, 10 * 52_428_800);
+    assert.equal(defaults.maxConnectionsPerAddress, undefined);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -72,6 +72,8 @@ export interface ServeConfig {
   contextRoot: string;
   slotSecret: string;
   xmpp: XmppLink;
+  /** Further properties by name (the limits the bench raises); none = every limit at its default. */
+  properties?: readonly { name: string; value: string }[];
 }
 
 function xmlEscape(v: string): string {
@@ -98,9 +100,9 @@ export function serveConfigXml(cfg: ServeConfig): string {
     ['xmppHost', cfg.xmpp.host],
     ['xmppPort', cfg.xmpp.port],
     ['slotSecret', cfg.slotSecret],
-    ['maxFileSize', -1],
     // No admin listener: the default port 7444 may belong to another serve on this machine.
     ['adminPort', 0],
+    ...(cfg.properties ?? []).map((p) => [p.name, p.value] as [string, string]),
   ];
   const body = props.map(([k, v]) => `      <${k}>${xmlEscape(String(v))}</${k}>`).join('\n');
   return `<?xml version="1.0" encoding="UTF-8"?>\n<jive>\n  <plugin>\n    <httpfileupload>\n${body}\n    </httpfileupload>\n  </plugin>\n</jive>\n`;
@@ -167,6 +169,8 @@ export async function startServe(opts: {
   readyTimeoutMs?: number;
   /** Extra environment (e.g. NODE_OPTIONS for --cpu-prof). */
   env?: Record<string, string>;
+  /** See {@link ServeConfig.properties}. */
+  properties?: ServeConfig['properties'];
 }): Promise<ServeServer> {
   mkdirSync(opts.dir, { recursive: true });
   mkdirSync(opts.repo, { recursive: true });
@@ -177,6 +181,7 @@ export async function startServe(opts: {
     contextRoot: '/upload',
     slotSecret: randomBytes(32).toString('base64url'),
     xmpp: opts.xmpp,
+    ...(opts.properties ? { properties: opts.properties } : {}),
   };
   const configFile = join(opts.dir, 'openfire.xml');
   writeFileSync(configFile, serveConfigXml(cfg));

@@ -1,20 +1,34 @@
 /**
  * Slot requests through a real XMPP server as fast as one client can ask: a bare c2s connection
  * (plain TCP, SASL PLAIN, bind) that keeps `outstanding` XEP-0363 requests in flight and counts
- * answers by scanning for <iq> start tags. A full XMPP library would parse every stanza into a
- * tree and become the bottleneck long before the server does.
+ * answers by scanning for <iq> and <error> start tags. A full XMPP library would parse every
+ * stanza into a tree and become the bottleneck long before the server does.
  */
 import { connect, type Socket } from 'node:net';
+import { median } from './metrics.ts';
+
+/** The size every request asks a slot for. */
+export const SLOT_BYTES = 1024;
 
 export interface SlotRate {
   /** Answers of type result (a slot). */
   slots: number;
-  /** Answers of type error. */
+  /** Error answers of type wait (a limit: retry later), counted apart from errors. */
+  refused: number;
+  /** Every other error answer. */
   errors: number;
-  /** First error answer, for the report. */
+  /** First error answer (start tags of the iq and its error), for the report. */
   firstError?: string;
+  /** First refusal, likewise. */
+  firstRefusal?: string;
+  /** Median time from a request's write to its answer (ms), per kind of answer. */
+  slotMs?: number;
+  refusedMs?: number;
   ms: number;
+  /** Slots per second. */
   perSec: number;
+  /** Answers of any kind per second. */
+  answersPerSec: number;
 }
 
 export interface SlotRateOptions {
@@ -35,7 +49,7 @@ export interface SlotRateOptions {
   warmupMs?: number;
 }
 
-const IQ_TAG = /<iq\b[^>]*>/g;
+const TAG = /<(?:iq|error)\b[^>]*>/g;
 
 /**
  * Reads attribute `name` of one start tag (either quote style).
@@ -49,7 +63,7 @@ export function attr(tag: string, name: string): string | undefined {
 }
 
 /**
- * Splits what has arrived into complete <iq> start tags and the unscanned rest.
+ * Splits what has arrived into complete <iq> and <error> start tags and the unscanned rest.
  *
  * @example
  * scanIqs("<iq type='result' id='a'/><iq type=").tags; // ["<iq type='result' id='a'/>"]
@@ -57,10 +71,10 @@ export function attr(tag: string, name: string): string | undefined {
 export function scanIqs(text: string): { tags: string[]; rest: string } {
   const tags: string[] = [];
   let last = 0;
-  IQ_TAG.lastIndex = 0;
-  for (let m = IQ_TAG.exec(text); m; m = IQ_TAG.exec(text)) {
+  TAG.lastIndex = 0;
+  for (let m = TAG.exec(text); m; m = TAG.exec(text)) {
     tags.push(m[0]);
-    last = IQ_TAG.lastIndex;
+    last = TAG.lastIndex;
   }
   // Keep a possible partial "<iq …" at the end for the next chunk; drop everything else.
   const open = text.lastIndexOf('<', text.length);
@@ -68,8 +82,46 @@ export function scanIqs(text: string): { tags: string[]; rest: string } {
   return { tags, rest };
 }
 
+export type AnswerKind = 'slot' | 'refused' | 'error';
+
+/**
+ * Sorts the answers to the measured requests (ids starting with "s") by the start tags that
+ * arrive, in stream order: a result is a slot; an error iq is a refusal when its <error> child
+ * has type wait, else an error. The error's type comes in a later tag (maybe a later read), so an
+ * error iq is held until its <error> tag, or the next iq, arrives; `flush` settles the last one.
+ *
+ * @example
+ * const answers = answerSorter((kind, id) => console.log(kind, id));
+ * answers.feed("<iq type='error' id='s1'>"); answers.feed("<error type='wait'>"); // refused s1
+ */
+export function answerSorter(on: (kind: AnswerKind, id: string, tags: string) => void): { feed(tag: string): void; flush(): void } {
+  let held: { id: string; tag: string } | undefined;
+  const flush = () => {
+    if (held) on('error', held.id, held.tag);
+    held = undefined;
+  };
+  return {
+    feed(tag) {
+      if (tag.startsWith('<error')) {
+        if (!held) return;
+        const { id, tag: iq } = held;
+        held = undefined;
+        on(attr(tag, 'type') === 'wait' ? 'refused' : 'error', id, iq + tag);
+        return;
+      }
+      flush();
+      const id = attr(tag, 'id') ?? '';
+      if (!id.startsWith('s')) return;
+      const type = attr(tag, 'type');
+      if (type === 'result') on('slot', id, tag);
+      else if (type === 'error') held = { id, tag };
+    },
+    flush,
+  };
+}
+
 function request(component: string, id: string): string {
-  return `<iq type='get' to='${component}' id='${id}'><request xmlns='urn:xmpp:http:upload:0' filename='bench.bin' size='1024' content-type='application/octet-stream'/></iq>`;
+  return `<iq type='get' to='${component}' id='${id}'><request xmlns='urn:xmpp:http:upload:0' filename='bench.bin' size='${SLOT_BYTES}' content-type='application/octet-stream'/></iq>`;
 }
 
 class Session {
@@ -167,9 +219,11 @@ export async function measureSlotRate(o: SlotRateOptions): Promise<SlotRate> {
     }
 
     let sent = 0;
-    let slots = 0;
-    let errors = 0;
+    const count = { slot: 0, refused: 0, error: 0 };
+    const latency: Record<AnswerKind, number[]> = { slot: [], refused: [], error: [] };
+    const sentAt = new Float64Array(o.total);
     let firstError: string | undefined;
+    let firstRefusal: string | undefined;
     const t0 = performance.now();
     const result = await Promise.race([
       failed,
@@ -181,30 +235,41 @@ export async function measureSlotRate(o: SlotRateOptions): Promise<SlotRate> {
           clearTimeout(timer);
           s.onIq = undefined;
           const ms = performance.now() - t0;
-          const out: SlotRate = { slots, errors, ms, perSec: (slots / ms) * 1000 };
+          const answers = count.slot + count.refused + count.error;
+          const out: SlotRate = {
+            slots: count.slot,
+            refused: count.refused,
+            errors: count.error,
+            ms,
+            perSec: (count.slot / ms) * 1000,
+            answersPerSec: (answers / ms) * 1000,
+          };
           if (firstError !== undefined) out.firstError = firstError;
+          if (firstRefusal !== undefined) out.firstRefusal = firstRefusal;
+          const slotMs = median(latency.slot);
+          const refusedMs = median(latency.refused);
+          if (slotMs !== undefined) out.slotMs = slotMs;
+          if (refusedMs !== undefined) out.refusedMs = refusedMs;
           resolve(out);
         };
         const timer = setTimeout(finish, o.maxMs);
-        const sendOne = () => {
-          if (sent >= o.total) return;
-          s.send(request(o.component, `s${sent++}`));
+        const send = (n: number) => {
+          sentAt[n] = performance.now();
+          return request(o.component, `s${n}`);
         };
-        s.onIq = (tag) => {
-          const type = attr(tag, 'type');
-          const id = attr(tag, 'id') ?? '';
-          if (!id.startsWith('s')) return;
-          if (type === 'result') slots++;
-          else if (type === 'error') {
-            errors++;
-            firstError ??= tag;
-          } else return;
-          if (slots + errors >= o.total) return finish();
-          sendOne();
-        };
+        const answers = answerSorter((kind, id, tags) => {
+          count[kind]++;
+          const n = Number(id.slice(1));
+          if (n >= 0 && n < sent) latency[kind].push(performance.now() - (sentAt[n] ?? 0));
+          if (kind === 'error') firstError ??= tags;
+          if (kind === 'refused') firstRefusal ??= tags;
+          if (count.slot + count.refused + count.error >= o.total) return finish();
+          if (sent < o.total) s.send(send(sent++));
+        });
+        s.onIq = (tag) => answers.feed(tag);
         // Batch the initial window into one write.
         let batch = '';
-        for (let i = 0; i < o.outstanding && sent < o.total; i++) batch += request(o.component, `s${sent++}`);
+        for (let i = 0; i < o.outstanding && sent < o.total; i++) batch += send(sent++);
         s.send(batch);
       }),
     ]);
