@@ -150,6 +150,25 @@ function pidAlive(pid: number): boolean {
 }
 
 /**
+ * The owner record a new lock attempt writes: this process, started now, with the attempt's token.
+ *
+ * @example
+ * const owner = newOwner({ command: 'purge' }, Date.now(), token);
+ */
+export function newOwner(options: Pick<LockOptions, 'command' | 'until'>, started: number, token: string): LockOwner {
+  return {
+    host: hostname(),
+    machine: thisMachine(),
+    pid: process.pid,
+    command: options.command ?? 'fileupload',
+    started,
+    heartbeat: started,
+    token,
+    ...(options.until !== undefined ? { until: options.until } : {}),
+  };
+}
+
+/**
  * Parses a lock file's content; undefined when it is not a lock (empty or damaged).
  *
  * @example
@@ -224,16 +243,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
   const token = randomBytes(12).toString('base64url');
   for (let attempt = 0; attempt < 5; attempt++) {
     const started = now();
-    const owner: LockOwner = {
-      host: hostname(),
-      machine: thisMachine(),
-      pid: process.pid,
-      command: options.command ?? 'fileupload',
-      started,
-      heartbeat: started,
-      token,
-      ...(options.until !== undefined ? { until: options.until } : {}),
-    };
+    const owner = newOwner(options, started, token);
     let fh: FileHandle | undefined;
     try {
       fh = await open(path, constants.O_CREAT | constants.O_EXCL | constants.O_RDWR | constants.O_NOFOLLOW, LOCK_MODE);

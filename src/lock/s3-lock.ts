@@ -21,9 +21,8 @@
  * radosgw). Clocks of the nodes must agree within a small part of the lease (NTP), as for files.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { PreconditionFailedError, type ConditionalObjects, type VersionedText } from '../storage/s3/conditional.ts';
-import { isStale, LockHeldError, LockLostError, parseOwner, thisMachine, type HeldLock, type LockEntry, type LockOptions, type LockOwner } from './lease-lock.ts';
+import { isStale, LockHeldError, LockLostError, newOwner, parseOwner, type HeldLock, type LockEntry, type LockOptions, type LockOwner } from './lease-lock.ts';
 import type { LockSpace } from './space.ts';
 
 const DEFAULT_LEASE = 120_000;
@@ -60,16 +59,7 @@ export async function acquireS3Lock(objects: ConditionalObjects, key: string, op
   let last: LockState = { kind: 'absent' };
   for (let attempt = 0; attempt < 5; attempt++) {
     const started = now();
-    const owner: LockOwner = {
-      host: hostname(),
-      machine: thisMachine(),
-      pid: process.pid,
-      command: options.command ?? 'fileupload',
-      started,
-      heartbeat: started,
-      token,
-      ...(options.until !== undefined ? { until: options.until } : {}),
-    };
+    const owner = newOwner(options, started, token);
     last = judge(await objects.get(key));
     try {
       let etag: string;
