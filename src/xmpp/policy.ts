@@ -47,6 +47,7 @@ export function refuse(refusal: SlotRefusal): PolicyDecision {
   const copy: SlotRefusal = { type: refusal.type, condition: refusal.condition, text: refusal.text };
   if (refusal.maxFileSize !== undefined) copy.maxFileSize = refusal.maxFileSize;
   if (refusal.retryAt !== undefined) copy.retryAt = refusal.retryAt;
+  if (refusal.slotLimit !== undefined) copy.slotLimit = refusal.slotLimit;
   return { ok: false, refusal: copy };
 }
 
