@@ -380,7 +380,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     value: countLimitType(1_000_000),
     default: '60',
     ruleNote: 'slot requests per minute',
-    help: 'Slot requests one user (bare JID) may make per minute on average, counted by each node in memory; beyond it they are refused (wait, resource-constraint) with a retry time, before any disk access.',
+    help: 'Slot requests one user (bare JID) may make per minute on average, counted in memory by the node holding the XMPP component; beyond it they are refused (wait, resource-constraint) with a retry time, before any disk access.',
     restart: false,
   }),
   slotRequestBurst: define('slotRequestBurst', {
@@ -392,7 +392,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   maxPendingSlots: define('maxPendingSlots', {
     value: countLimitType(1_000_000),
     default: '50',
-    help: 'Slots one user may hold unused (issued, not yet uploaded, within slotLifetime), counted by each node in memory; beyond it requests are refused (wait, resource-constraint) until the oldest expires.',
+    help: 'Slots one user may hold unused (issued, not yet uploaded, within slotLifetime), counted in memory by the node holding the XMPP component; beyond it requests are refused (wait, resource-constraint) until the oldest expires.',
     restart: false,
   }),
   adminPort: define('adminPort', {
