@@ -15,7 +15,8 @@ export interface RawResponse {
  * requests in it are pipelined); an array: each after the response before it — and reads `count` responses, bodies framed by Content-Length (none for the
  * responses whose index is in `bodiless`: answers to HEAD). `closed` tells whether the server
  * closed the connection within `settleMs` after the last response. With `readAfterMs` the
- * client reads nothing for that long first, so the server's socket fills up. Rejects after `timeoutMs`.
+ * client reads nothing for that long first, so the server's socket fills up; `localAddress` is the
+ * loopback address it connects from. Rejects after `timeoutMs`.
  *
  * @example
  * const { responses } = await rawExchange(port, 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n', 1);
@@ -24,9 +25,9 @@ export async function rawExchange(
   port: number,
   request: string | string[],
   count: number,
-  options: { bodiless?: number[]; readAfterMs?: number; settleMs?: number; timeoutMs?: number } = {},
+  options: { bodiless?: number[]; readAfterMs?: number; settleMs?: number; timeoutMs?: number; localAddress?: string } = {},
 ): Promise<{ responses: RawResponse[]; closed: boolean }> {
-  const socket = connect({ port, host: '127.0.0.1' });
+  const socket = connect({ port, host: '127.0.0.1', ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) });
   socket.on('error', () => {});
   if (options.readAfterMs !== undefined) socket.pause();
   await new Promise<void>((resolve, reject) => {
