@@ -1,7 +1,7 @@
 /**
  * The slot policy chain: each policy looks at a parsed request and its requester and allows it or
  * returns a refusal; the first refusal wins. serve composes access → size → purpose → the
- * retention policy (inventory/retention.ts: the per-user request rate and unused-slot cap, in
+ * retention policy (serve/retention.ts: the per-user request rate and unused-slot cap, in
  * memory, then the quotas, which read the index), so a request refused for its shape, size or
  * sender costs no token and a flood is refused before any disk access; anything else
  * (malware-scanner availability) plugs in the same way.

@@ -8,7 +8,7 @@ import { defaultsLayer } from '../config/resolve.ts';
 import { silentLogger } from '../log.ts';
 import { newSlotId } from '../slots/id.ts';
 import { FsStore } from '../storage/fs/index.ts';
-import { parseBatch, parseOpenSegment } from './names.ts';
+import { parseBatch, parseOpenSegment } from '../inventory/names.ts';
 import { createRetention } from './retention.ts';
 
 test('stop() seals the pending journal segment serve was appending to', async () => {

@@ -20,11 +20,11 @@ import { schedulePurge, type PurgeSchedule } from '../purge/job.ts';
 import type { PurgeSummary } from '../purge/run.ts';
 import { QuotaGuard } from '../quota/guard.ts';
 import { SlotLimits } from '../quota/slot-limits.ts';
-import { inFlightWindow } from './in-flight.ts';
-import { FsIndexStore, type IndexStore } from './index-store.ts';
-import { Ledger } from './ledger.ts';
+import { inFlightWindow } from '../inventory/in-flight.ts';
+import { FsIndexStore, type IndexStore } from '../inventory/index-store.ts';
+import { Ledger } from '../inventory/ledger.ts';
 import type { LockSpace } from '../lock/space.ts';
-import { RepositoryUsage } from './usage.ts';
+import { RepositoryUsage } from '../inventory/usage.ts';
 
 /** What a slot policy sees of a request (a subset of the XMPP layer's SlotRequestContext). */
 export interface QuotaPolicyContext {
