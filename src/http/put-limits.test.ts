@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startKit, type Kit } from '../../test/support/http-kit.ts';
 import { rawPut } from '../../test/support/raw-http.ts';
+import { waitFor } from '../../scripts/testservers/processes.ts';
 import { sharedSlotClaims } from '../lock/slot-claims.ts';
 import { fsLockSpace } from '../lock/space.ts';
 
@@ -24,14 +25,10 @@ const openPut = (kit: Kit, slot: { path: string; token: string; size: number }, 
 
 const tmpFiles = async (kit: Kit) => readdir(join(kit.dir, 'tmp'));
 
-/** Polls (bounded) until `check` holds. */
-async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await sleep(20);
-  }
-  assert.fail(`not reached: ${what}`);
-}
+/** Polls until `check` holds, for at most 4 s. */
+const eventually = async (check: () => Promise<boolean> | boolean, what: string): Promise<void> => {
+  await waitFor(check, { timeoutMs: 4_000, intervalMs: 20, describe: what });
+};
 
 describe('one upload per slot at a time', () => {
   let kit: Kit;
