@@ -433,7 +433,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     restart: true,
     local: true,
   }),
-  // S3 (issue 7). The connection properties are local (bootstrap): they say where shared state is.
+  // S3. The connection properties are local (bootstrap): they say where shared state is.
   storage: define('storage', {
     value: enumType(STORAGES),
     values: STORAGES,

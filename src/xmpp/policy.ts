@@ -77,7 +77,7 @@ export function sizePolicy(maxFileSize: number): SlotPolicy {
 }
 
 /**
- * Refuses purposes the service does not implement (issue 4 decides which it does). 'message' is
+ * Refuses purposes the service does not implement (the caller passes those it does). 'message' is
  * the default meaning of a request without purpose, so it is always allowed.
  *
  * @example
