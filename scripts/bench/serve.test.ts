@@ -48,7 +48,7 @@ test('the raised limits reach serve by name; without them every limit keeps its 
     assert.equal(raised.maxFileSize, -1);
     assert.equal(raised.slotRequestRate, 1_000_000);
     assert.equal(raised.slotRequestBurst, 1_000_000);
-    assert.equal(raised.maxPendingSlots, 0);
+    assert.equal(raised.maxPendingSlots, -1); // 0 or less = unlimited, read as -1
     assert.equal(raised.dailyQuota, -1);
     assert.equal(raised.maxConnectionsPerAddress, 1024);
     assert.equal(raised.maxConnections, undefined); // derived from the open-file limit
