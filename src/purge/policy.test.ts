@@ -174,6 +174,7 @@ test('fair share: uploads younger than the grace count for their user, so a burs
   assert.equal(report.sizeTarget, 500);
   assert.equal(report.fairLevel, 500);
   assert.deepEqual(byRule, {}, 'bob holds less than the level: nothing of his goes');
+  assert.equal(report.shortfall, 500);
   // A minute later her uploads are past the grace and are the ones taken.
   const later = await run([...victim, ...burst], { freeBytes: 300, now: NOW + 2 * MIN });
   assert.deepEqual(later.byRule, { disk: burst.slice(0, 5).map((u) => u.id) });

@@ -278,6 +278,9 @@ export async function* planPurge(source: PurgeSource, options: PlanOptions): Asy
     report.passes++;
     hist = new TimeHistogram(maxBuckets);
     for await (const e of times()) hist.add(e.time, e.bytes);
+    // What the candidates cannot cover: the rest is held by users at or below the level, or by
+    // the candidates' uploads still in their grace.
+    report.shortfall = Math.max(0, needAll - hist.bytes);
   }
   const narrow = async (need: number): Promise<Cut> => {
     let cut = hist.cut(need);
