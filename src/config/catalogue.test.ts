@@ -77,6 +77,13 @@ test('sizes, durations and 0 or less = unlimited', () => {
   bad('maxFileSize', 'big', /not a size/);
   bad('maxFileSize', '-2.5', /not a size/);
   assert.equal(ok('minUploadRate', '4K'), 4096);
+  // Count limits follow the same rule as size limits.
+  for (const name of ['maxConnections', 'maxConnectionsPerAddress', 'slotRequestRate', 'maxPendingSlots'] as const) {
+    assert.equal(ok(name, '50'), 50);
+    for (const off of ['0', '-1', '-7']) assert.equal(ok(name, off), -1, `${name}=${off}`);
+    bad(name, '1000001', /outside/);
+    assert.match(catalogue[name].rule, /0 or less = unlimited/);
+  }
   assert.deepEqual(ok('trustedProxies', '10.0.0.0/8, ::1'), ['10.0.0.0/8', '::1/128']);
   bad('trustedProxies', '10.0.0.0/33', /prefix length/);
   bad('trustedProxies', 'proxy.example.org', /not an IP address/);

@@ -17,6 +17,7 @@ import {
   enumType,
   hostType,
   integerType,
+  countLimitType,
   isDomainName,
   listType,
   originType,
@@ -273,17 +274,15 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     restart: false,
   }),
   maxConnections: define('maxConnections', {
-    value: integerType(-1, 1_000_000),
+    value: countLimitType(1_000_000),
     defaultText: 'derived from the open-file limit: (limit - 256) / 4, from 16 to 16384 (an upload holds up to 4 descriptors; 256 stay for the repository, index, XMPP and admin API)',
-    ruleNote: '0 or less = unlimited',
     help: 'Most HTTP connections open at once; near it the longest-idle connections are closed, beyond it new connections get 503 with Retry-After (or are closed).',
     restart: false,
     unset: undefined,
   }),
   maxConnectionsPerAddress: define('maxConnectionsPerAddress', {
-    value: integerType(-1, 1_000_000),
+    value: countLimitType(1_000_000),
     defaultText: 'a quarter of maxConnections (of its derived value when that is unlimited), at most 256',
-    ruleNote: '0 or less = unlimited',
     help: 'Most HTTP connections open at once from one client address (an IPv6 client: its /64; behind trustedProxies: requests in progress per forwarded address); beyond it 503 with Retry-After.',
     restart: false,
     unset: undefined,
@@ -378,10 +377,10 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     unset: undefined,
   }),
   slotRequestRate: define('slotRequestRate', {
-    value: integerType(-1, 1_000_000),
+    value: countLimitType(1_000_000),
     default: '60',
-    ruleNote: 'slot requests per minute; 0 or less = unlimited',
-    help: 'Slot requests one user (bare JID) may make per minute on average, counted by each node in memory; beyond it they are refused (wait, resource-constraint) with a retry time, before any disk access.',
+    ruleNote: 'slot requests per minute',
+    help: 'Slot requests one user (bare JID) may make per minute on average, counted in memory by the node holding the XMPP component; beyond it they are refused (wait, resource-constraint) with a retry time, before any disk access.',
     restart: false,
   }),
   slotRequestBurst: define('slotRequestBurst', {
@@ -391,10 +390,9 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     restart: false,
   }),
   maxPendingSlots: define('maxPendingSlots', {
-    value: integerType(-1, 1_000_000),
+    value: countLimitType(1_000_000),
     default: '50',
-    ruleNote: '0 or less = unlimited',
-    help: 'Slots one user may hold unused (issued, not yet uploaded, within slotLifetime), counted by each node in memory; beyond it requests are refused (wait, resource-constraint) until the oldest expires.',
+    help: 'Slots one user may hold unused (issued, not yet uploaded, within slotLifetime), counted in memory by the node holding the XMPP component; beyond it requests are refused (wait, resource-constraint) until the oldest expires.',
     restart: false,
   }),
   adminPort: define('adminPort', {
@@ -435,7 +433,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     restart: true,
     local: true,
   }),
-  // S3 (issue 7). The connection properties are local (bootstrap): they say where shared state is.
+  // S3. The connection properties are local (bootstrap): they say where shared state is.
   storage: define('storage', {
     value: enumType(STORAGES),
     values: STORAGES,

@@ -79,6 +79,27 @@ export function integerType(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE
 }
 
 /**
+ * A count limit: a whole number up to `max`. Like a size limit (see {@link sizeType}), 0 or any
+ * negative whole number means no limit, and parses to -1.
+ *
+ * @example
+ * countLimitType(1_000_000).parse('50'); // 50
+ * countLimitType(1_000_000).parse('0');  // -1
+ * countLimitType(1_000_000).parse('-5'); // -1
+ */
+export function countLimitType(max: number): ValueType<number> {
+  const whole = integerType(Number.MIN_SAFE_INTEGER, max);
+  return {
+    type: 'integer',
+    rule: `a whole number up to ${max}; 0 or less = unlimited`,
+    parse: (t) => {
+      const n = whole.parse(t);
+      return n > 0 ? n : -1;
+    },
+  };
+}
+
+/**
  * A size in bytes (see {@link parseSize}). With `unlimited`, the Openfire plugin's rule for every
  * size limit: 0 or any negative whole number means no limit, and parses to -1.
  *

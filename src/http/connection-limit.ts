@@ -18,6 +18,7 @@ import type { Server, Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.ts';
 import { AddressSet, addressKey, clientAddress } from './forwarded.ts';
+import { writeText } from './reply.ts';
 
 /** Descriptors kept out of the derived global cap: the process itself, the repository and index
  * (journals, locks, purge), the XMPP connection, the admin API and refusals being answered. */
@@ -46,7 +47,8 @@ const LINGER_BYTES = 64 * 1024;
 /** Refusals are logged once at the start of a burst, then summed up at most this often. */
 const REFUSAL_LOG_MS = 10_000;
 
-const REFUSAL_BODY = 'too many connections, try again later\n';
+const REFUSAL_TEXT = 'too many connections, try again later';
+const REFUSAL_BODY = `${REFUSAL_TEXT}\n`;
 const REFUSAL = Buffer.from(
   'HTTP/1.1 503 Service Unavailable\r\n' +
     'Content-Type: text/plain; charset=utf-8\r\n' +
@@ -297,13 +299,7 @@ export class ConnectionGuard {
         const key = addressKey(client);
         if ((this.#byAddress.get(key) ?? 0) >= this.#options.limits().perAddress) {
           this.#note('forwarded', key);
-          res.writeHead(503, {
-            'Content-Type': 'text/plain; charset=utf-8',
-            'Retry-After': String(RETRY_AFTER_SECONDS),
-            'Cache-Control': 'no-store',
-            Connection: 'close',
-          });
-          res.end(REFUSAL_BODY);
+          writeText(res, 503, REFUSAL_TEXT, { 'Retry-After': String(RETRY_AFTER_SECONDS), Connection: 'close' });
           return true;
         }
         forwarded = key;

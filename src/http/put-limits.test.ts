@@ -1,6 +1,6 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { Agent, request } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startKit, type Kit } from '../../test/support/http-kit.ts';
+import { rawPut } from '../../test/support/raw-http.ts';
+import { waitFor } from '../../scripts/testservers/processes.ts';
 import { sharedSlotClaims } from '../lock/slot-claims.ts';
 import { fsLockSpace } from '../lock/space.ts';
 
@@ -17,75 +19,16 @@ import { fsLockSpace } from '../lock/space.ts';
  * cut-off (408, connection closed, nothing left).
  */
 
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-  /** The server closed the connection after the answer. */
-  closed: boolean;
-}
-
-/** A PUT on a raw socket: the head now, body bytes when the test says; the answer as it comes. */
-function openPut(kit: Kit, slot: { path: string; token: string; size: number }, extra: Record<string, string> = {}) {
-  const url = new URL(kit.origin);
-  const socket: Socket = connect(Number(url.port), url.hostname);
-  socket.on('error', () => {}); // a reset after the answer is part of some tests
-  let raw = '';
-  const seen: string[] = [];
-  const answer = new Promise<Answer>((resolve) => {
-    let done = false;
-    const parse = (closed: boolean): void => {
-      if (done) return;
-      // Skip interim answers (100 Continue).
-      let text = raw;
-      while (/^HTTP\/1\.1 1\d\d /.test(text) && text.includes('\r\n\r\n')) {
-        seen.push(text.slice(0, text.indexOf('\r\n')));
-        text = text.slice(text.indexOf('\r\n\r\n') + 4);
-      }
-      const end = text.indexOf('\r\n\r\n');
-      if (end < 0) {
-        if (closed) {
-          done = true;
-          resolve({ status: 0, headers: {}, body: '', closed });
-        }
-        return;
-      }
-      const [statusLine = '', ...lines] = text.slice(0, end).split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const l of lines) headers[l.slice(0, l.indexOf(':')).toLowerCase()] = l.slice(l.indexOf(':') + 1).trim();
-      const body = text.slice(end + 4);
-      const length = Number(headers['content-length'] ?? 0);
-      if (body.length < length && !closed) return;
-      if (headers.connection === 'close' && !closed) return; // wait for the close it announced
-      done = true;
-      resolve({ status: Number(statusLine.split(' ')[1]), headers, body: body.slice(0, length), closed });
-    };
-    socket.on('data', (d: Buffer) => {
-      raw += d.toString('latin1');
-      parse(false);
-    });
-    socket.on('close', () => parse(true));
-  });
-  // A chunked PUT carries no Content-Length.
-  const length = extra['Transfer-Encoding'] === undefined ? `Content-Length: ${slot.size}\r\n` : '';
-  const head =
-    `PUT ${slot.path}?t=${slot.token} HTTP/1.1\r\nHost: x\r\n${length}` +
-    Object.entries(extra).map(([k, v]) => `${k}: ${v}\r\n`).join('') +
-    '\r\n';
-  socket.write(head);
-  return { socket, answer, interim: seen, send: (b: Buffer | string) => socket.write(b) };
-}
+/** A PUT of `slot` on a raw socket: the head now, body bytes when the test says; the answer as it comes. */
+const openPut = (kit: Kit, slot: { path: string; token: string; size: number }, extra: Record<string, string> = {}) =>
+  rawPut(`${kit.origin}${slot.path}?t=${slot.token}`, extra, slot.size);
 
 const tmpFiles = async (kit: Kit) => readdir(join(kit.dir, 'tmp'));
 
-/** Polls (bounded) until `check` holds. */
-async function eventually(check: () => Promise<boolean> | boolean, what: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
-    await sleep(20);
-  }
-  assert.fail(`not reached: ${what}`);
-}
+/** Polls until `check` holds, for at most 4 s. */
+const eventually = async (check: () => Promise<boolean> | boolean, what: string): Promise<void> => {
+  await waitFor(check, { timeoutMs: 4_000, intervalMs: 20, describe: what });
+};
 
 describe('one upload per slot at a time', () => {
   let kit: Kit;

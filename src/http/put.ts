@@ -132,7 +132,7 @@ async function handlePut(
     hold = await holdSlot(deps, slot.id, slot.expiresAt, holder);
   } catch (err) {
     logger.warn('cannot claim the slot for an upload', { id, err });
-    return refuse(503, 'cannot start the upload now, try again', { 'Retry-After': '5' });
+    return refuse(503, 'cannot start the upload now, try again', RETRY_SOON);
   }
   if (!hold) return refuse(409, 'upload in progress');
   try {
@@ -150,7 +150,7 @@ async function handlePut(
     }
 
     const upload = deps.gate.beginUpload();
-    if (!upload) return refuse(503, 'server is shutting down, try again', { 'Retry-After': '5' });
+    if (!upload) return refuse(503, 'server is shutting down, try again', RETRY_SOON);
     const onClose = (): void => {
       if (!incoming.complete) upload.abort(new Error('client closed the connection'));
     };
@@ -253,11 +253,11 @@ async function handlePut(
 function failureOf(aborted: unknown, err: unknown, incoming: IncomingMessage): { status: number; reason: string; headers: Record<string, string> } {
   // A 408's client is stalled or trickling: the connection ends with the answer.
   if (aborted instanceof UploadTimeoutError) return { status: 408, reason: aborted.message, headers: { Connection: 'close' } };
-  if (aborted instanceof ClaimLostError) return { status: 503, reason: 'upload lost its slot claim, try again', headers: { 'Retry-After': '5' } };
+  if (aborted instanceof ClaimLostError) return { status: 503, reason: 'upload lost its slot claim, try again', headers: RETRY_SOON };
   if (aborted instanceof SupersededError) return { status: 409, reason: 'a newer upload of this slot took over', headers: {} };
   if (incoming.socket.destroyed || isClientReset(err, incoming)) return { status: 499, reason: 'client went away', headers: {} };
   // drain() ran out of time.
-  if (aborted !== undefined) return { status: 503, reason: 'server is shutting down, try again', headers: { 'Retry-After': '5' } };
+  if (aborted !== undefined) return { status: 503, reason: 'server is shutting down, try again', headers: RETRY_SOON };
   if (err instanceof StoreError) return { status: err.status, reason: err.message, headers: {} };
   return { status: 500, reason: 'internal error', headers: {} };
 }
@@ -278,6 +278,8 @@ class ClaimLostError extends Error {
   }
 }
 
+/** What a 503 of this handler asks of the client: the cause (shutdown, a lost claim) passes in seconds. */
+const RETRY_SOON: Record<string, string> = { 'Retry-After': '5' };
 /** How much longer than idleTimeout the splice path waits before failing on its own. */
 const SPLICE_IDLE_MARGIN_MS = 1_000;
 /** How long a PUT waits for a slot whose previous upload lost its client and is cleaning up. */

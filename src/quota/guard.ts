@@ -228,4 +228,3 @@ export class QuotaGuard {
 function isLimit(v: number | undefined): v is number {
   return v !== undefined && v > 0;
 }
-

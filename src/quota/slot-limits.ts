@@ -11,8 +11,9 @@
  * Memory is bounded by activity, not by how many users ever asked: a bucket that has filled up
  * again is the same as no bucket, and a user whose slots have all expired or been uploaded holds
  * nothing; both are swept whenever the maps have doubled since the last sweep, and at least once
- * a minute. On a cluster each node counts its own requests and slots (a user behind several
- * nodes gets each node's allowance; uploads finished on another node count here until expiry).
+ * a minute. On a cluster only the node holding the XMPP component sees slot requests: a failover
+ * starts afresh, and an upload finished on another node counts here as unused until its slot
+ * expires.
  */
 
 /** Limits read on every check (settings; ≤ 0 = unlimited). */

@@ -11,7 +11,7 @@ import { createMetricsRegistry } from '../status/metrics.ts';
 import { startAdminServers, AdminBindError, type AdminServers } from '../status/admin-server.ts';
 import { liveHttpHooks, observeComponent } from '../status/hooks.ts';
 import { startRepoSampler } from '../status/repo-sampler.ts';
-import { createRetention } from '../inventory/retention.ts';
+import { createRetention } from './retention.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';

@@ -36,7 +36,7 @@ export function liveHttpHooks(live: LiveState): Required<HttpHooks> {
  * const outcome = await handleSlot(payload, from);
  * recordSlotOutcome(live, outcome);
  */
-export function recordSlotOutcome(live: LiveState, outcome: { ok: true } | { ok: false; refusal: Pick<SlotRefusal, 'condition' | 'maxFileSize'> }): void {
+export function recordSlotOutcome(live: LiveState, outcome: { ok: true } | { ok: false; refusal: Pick<SlotRefusal, 'condition' | 'maxFileSize' | 'slotLimit'> }): void {
   if (outcome.ok) live.slotIssued();
   else live.slotRefused(refusalReason(outcome.refusal));
 }

@@ -4,6 +4,7 @@ import { LiveState, thresholdsFromSettings } from './live.ts';
 import { isStatusSnapshot } from './snapshot.ts';
 import { refusalReason, uploadFailureReason } from './reasons.ts';
 import { badRequest, fileTooLarge, forbidden, internalError, notImplemented, quotaExceeded } from '../xmpp/refusal.ts';
+import { refuse } from '../xmpp/policy.ts';
 import { testSettings } from '../../test/support/http-kit.ts';
 
 function clock(start = 1_700_000_000_000) {
@@ -179,4 +180,18 @@ test('connection figures by listener: read at each snapshot, several sources of 
   assert.ok(isStatusSnapshot(s));
   unwatch();
   assert.equal(live.snapshot().connections?.admin?.open, 1);
+});
+
+test('rate and unused-slot refusals have their own reason word, through the policy chain', () => {
+  const through = (slotLimit: 'rate' | 'pending') => {
+    const d = refuse({ ...quotaExceeded('too many'), slotLimit });
+    assert.ok(!d.ok);
+    return refusalReason(d.refusal);
+  };
+  assert.equal(through('rate'), 'rate');
+  assert.equal(through('pending'), 'pending-slots');
+  const live = new LiveState();
+  live.slotRefused(through('rate'));
+  live.slotRefused(refusalReason(quotaExceeded('x')));
+  assert.deepEqual(live.snapshot().totals.slotsRefused, { rate: 1, quota: 1 });
 });

@@ -5,7 +5,7 @@
 import type { SlotRefusal } from '../xmpp/refusal.ts';
 
 /** Reason words of refused slot requests. */
-export const REFUSAL_REASONS = ['too-large', 'bad-request', 'forbidden', 'quota', 'not-implemented', 'internal-error', 'other'] as const;
+export const REFUSAL_REASONS = ['too-large', 'bad-request', 'forbidden', 'quota', 'rate', 'pending-slots', 'not-implemented', 'internal-error', 'other'] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /**
@@ -14,9 +14,13 @@ export type RefusalReason = (typeof REFUSAL_REASONS)[number];
  * @example
  * refusalReason(fileTooLarge(1000)); // 'too-large'
  * refusalReason(quotaExceeded('x')); // 'quota'
+ * refusalReason({ ...quotaExceeded('x'), slotLimit: 'rate' }); // 'rate'
  */
-export function refusalReason(refusal: Pick<SlotRefusal, 'condition' | 'maxFileSize'>): RefusalReason {
+export function refusalReason(refusal: Pick<SlotRefusal, 'condition' | 'maxFileSize' | 'slotLimit'>): RefusalReason {
   if (refusal.maxFileSize !== undefined) return 'too-large';
+  // Rate and unused-slot refusals share the quota's XMPP error but tell the operator something else.
+  if (refusal.slotLimit === 'rate') return 'rate';
+  if (refusal.slotLimit === 'pending') return 'pending-slots';
   switch (refusal.condition) {
     case 'bad-request':
       return 'bad-request';

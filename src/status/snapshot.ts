@@ -55,7 +55,7 @@ export interface Rates {
 /** Counters since serve started. */
 export interface Totals {
   slotsIssued: number;
-  /** Refused slot requests by reason (too-large, bad-request, forbidden, quota, not-implemented, internal-error…). */
+  /** Refused slot requests by reason (too-large, bad-request, forbidden, quota, rate, pending-slots, not-implemented, internal-error…). */
   slotsRefused: Record<string, number>;
   uploadsCompleted: number;
   /** Failed uploads by reason (client-gone, size-mismatch, conflict, storage-full, shutdown, internal-error, http-NNN). */

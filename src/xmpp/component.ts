@@ -74,13 +74,13 @@ export interface UploadComponentHooks {
    */
   onSlotIssued?: (slot: Slot, ctx: SlotRequestContext) => void | Promise<void>;
   /**
-   * Failover (issue 7): asked before every attempt; false → state 'standby', ask again after
+   * Failover: asked before every attempt; false → state 'standby', ask again after
    * `standbyInterval`. Servers accept one connection per component JID, so nodes that lose the
    * race get `conflict` anyway; this hook lets a lease decide instead.
    */
   shouldConnect?: () => boolean | Promise<boolean>;
   /**
-   * Direct-to-storage uploads (issue 7): a URL that replaces the slot's PUT URL (a presigned S3
+   * Direct-to-storage uploads: a URL that replaces the slot's PUT URL (a presigned S3
    * PUT), or undefined to keep serve's own. Awaited before onSlotIssued; throwing refuses the
    * request with wait/internal-server-error. The GET URL stays serve's.
    */
@@ -295,7 +295,7 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
 
   const failed = (failure: ConnectionFailure, target: ConnectionTarget, dropped: boolean) => {
     // A conflict means another node holds the connection: retry at the standby pace, so this node
-    // takes over within seconds when that one goes (issue 7), and say so once, not every time.
+    // takes over within seconds when that one goes, and say so once, not every time.
     const conflictAgain = failure.cause === 'conflict' && stats.lastFailure?.cause === 'conflict';
     const backoffMs = backoffDelay(failuresInRow, backoff, random);
     const delay = failure.cause === 'conflict' ? Math.min(backoffMs, standbyInterval) : backoffMs;

@@ -1,7 +1,7 @@
 /**
  * Answers every IQ get/set addressed to the component: disco#info/#items, ping, version, time and
- * slot requests; anything else gets cancel/feature-not-implemented (issue 3: "feature-not-
- * implemented for anything else" — clients treat it like RFC 6120's service-unavailable).
+ * slot requests; anything else gets cancel/feature-not-implemented (clients treat it like
+ * RFC 6120's service-unavailable).
  */
 import type { Element } from './xml.ts';
 import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_TIME, NS_VERSION } from './namespaces.ts';

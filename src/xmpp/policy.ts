@@ -1,7 +1,7 @@
 /**
  * The slot policy chain: each policy looks at a parsed request and its requester and allows it or
  * returns a refusal; the first refusal wins. serve composes access → size → purpose → the
- * retention policy (inventory/retention.ts: the per-user request rate and unused-slot cap, in
+ * retention policy (serve/retention.ts: the per-user request rate and unused-slot cap, in
  * memory, then the quotas, which read the index), so a request refused for its shape, size or
  * sender costs no token and a flood is refused before any disk access; anything else
  * (malware-scanner availability) plugs in the same way.
@@ -47,6 +47,7 @@ export function refuse(refusal: SlotRefusal): PolicyDecision {
   const copy: SlotRefusal = { type: refusal.type, condition: refusal.condition, text: refusal.text };
   if (refusal.maxFileSize !== undefined) copy.maxFileSize = refusal.maxFileSize;
   if (refusal.retryAt !== undefined) copy.retryAt = refusal.retryAt;
+  if (refusal.slotLimit !== undefined) copy.slotLimit = refusal.slotLimit;
   return { ok: false, refusal: copy };
 }
 
@@ -76,7 +77,7 @@ export function sizePolicy(maxFileSize: number): SlotPolicy {
 }
 
 /**
- * Refuses purposes the service does not implement (issue 4 decides which it does). 'message' is
+ * Refuses purposes the service does not implement (the caller passes those it does). 'message' is
  * the default meaning of a request without purpose, so it is always allowed.
  *
  * @example

@@ -28,6 +28,8 @@ export interface SlotRefusal {
   maxFileSize?: number;
   /** Adds <retry stamp='…'/> (ms since epoch; sent as XEP-0082 UTC). */
   retryAt?: number;
+  /** The per-user limit that refused (request rate or unused-slot cap): for /status, not sent. */
+  slotLimit?: 'rate' | 'pending';
 }
 
 /**

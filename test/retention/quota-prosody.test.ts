@@ -1,6 +1,6 @@
 /**
  * Quotas end to end: a real Prosody, `serve` as its upload component, a real XMPP client.
- * Needs serve to wire the retention layer (createRetention in src/inventory/retention.ts:
+ * Needs serve to wire the retention layer (createRetention in src/serve/retention.ts:
  * quotaPolicy in the component's policies, onSlotIssued, the HTTP onUploadFinished hook and the
  * purposes for disco).
  */

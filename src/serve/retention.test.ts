@@ -8,7 +8,7 @@ import { defaultsLayer } from '../config/resolve.ts';
 import { silentLogger } from '../log.ts';
 import { newSlotId } from '../slots/id.ts';
 import { FsStore } from '../storage/fs/index.ts';
-import { parseBatch, parseOpenSegment } from './names.ts';
+import { parseBatch, parseOpenSegment } from '../inventory/names.ts';
 import { createRetention } from './retention.ts';
 
 test('stop() seals the pending journal segment serve was appending to', async () => {
@@ -56,7 +56,7 @@ test('the default settings: the daily quota is on, and a flood past the request 
     for (let i = 0; i < 1000; i++) {
       const d = await retention.quotaPolicy(ctx);
       assert.ok(!d.ok);
-      assert.deepEqual([d.refusal.type, d.refusal.condition], ['wait', 'resource-constraint']);
+      assert.deepEqual([d.refusal.type, d.refusal.condition, d.refusal.slotLimit], ['wait', 'resource-constraint', 'rate']);
       assert.ok(d.refusal.retryAt !== undefined && d.refusal.retryAt > t0 && d.refusal.retryAt <= Date.now() + 2000, 'retry when the next token is there');
     }
     assert.equal(JSON.stringify(await readdir(join(userDir, (await readdir(userDir))[0] as string), { recursive: true })), before, 'refused requests wrote nothing');

@@ -20,11 +20,11 @@ import { schedulePurge, type PurgeSchedule } from '../purge/job.ts';
 import type { PurgeSummary } from '../purge/run.ts';
 import { QuotaGuard } from '../quota/guard.ts';
 import { SlotLimits } from '../quota/slot-limits.ts';
-import { inFlightWindow } from './in-flight.ts';
-import { FsIndexStore, type IndexStore } from './index-store.ts';
-import { Ledger } from './ledger.ts';
+import { inFlightWindow } from '../inventory/in-flight.ts';
+import { FsIndexStore, type IndexStore } from '../inventory/index-store.ts';
+import { Ledger } from '../inventory/ledger.ts';
 import type { LockSpace } from '../lock/space.ts';
-import { RepositoryUsage } from './usage.ts';
+import { RepositoryUsage } from '../inventory/usage.ts';
 
 /** What a slot policy sees of a request (a subset of the XMPP layer's SlotRequestContext). */
 export interface QuotaPolicyContext {
@@ -35,7 +35,7 @@ export interface QuotaPolicyContext {
 /** A policy decision in the XMPP layer's shape. */
 export type QuotaPolicyDecision =
   | { ok: true }
-  | { ok: false; refusal: { type: 'wait' | 'modify'; condition: 'resource-constraint' | 'not-acceptable'; text: string; retryAt?: number } };
+  | { ok: false; refusal: { type: 'wait' | 'modify'; condition: 'resource-constraint' | 'not-acceptable'; text: string; retryAt?: number; slotLimit?: 'rate' | 'pending' } };
 
 export interface Retention {
   /** The purposes to accept and advertise in disco (all four of XEP-0363 §purpose). */
@@ -126,7 +126,7 @@ export function createRetention(options: RetentionOptions): Retention {
       const l = limits.check(requester.bare, Date.now());
       if (!l.ok) {
         log.debug('slot refused by limit', { uploader: requester.bare, limit: l.limit, retryAt: l.retryAt });
-        return { ok: false, refusal: { type: 'wait', condition: 'resource-constraint', text: l.text, retryAt: l.retryAt } };
+        return { ok: false, refusal: { type: 'wait', condition: 'resource-constraint', text: l.text, retryAt: l.retryAt, slotLimit: l.limit } };
       }
       let d: Awaited<ReturnType<QuotaGuard['check']>>;
       try {
