@@ -22,9 +22,9 @@
  *   1. fair share: only uploads of the users holding the most bytes are candidates. The level L
  *      is the highest at which the bytes users hold above it cover the need (Σ max(0, bytes − L)
  *      ≥ need, counting every upload the age rules keep, those still in their grace too, which
- *      are not taken yet); a user holding L or less loses nothing. One user filling the disk (or the cap) rises above everyone else and is the one
- *      the rule takes from; when the disk fills for other reasons the level drops and more
- *      users become candidates. Among the candidates the order below decides, so one of them
+ *      are not taken yet); a user holding L or less loses nothing. One user filling the disk
+ *      (or the cap) rises above everyone else and is the one the rule takes from; when the
+ *      disk fills for other reasons the level drops and more users become candidates. Among the candidates the order below decides, so one of them
  *      may lose more than their bytes above L (exact per-user shares would need a histogram
  *      per user).
  *   2. among the candidates' uploads, `message` and `ephemeral` ones first, oldest first, then
