@@ -24,9 +24,9 @@
  *      ≥ need, counting every upload the age rules keep, those still in their grace too, which
  *      are not taken yet); a user holding L or less loses nothing. One user filling the disk
  *      (or the cap) rises above everyone else and is the one the rule takes from; when the
- *      disk fills for other reasons the level drops and more users become candidates. Among the candidates the order below decides, so one of them
- *      may lose more than their bytes above L (exact per-user shares would need a histogram
- *      per user).
+ *      disk fills for other reasons the level drops and more users become candidates. Among
+ *      the candidates the order below decides, so one of them may lose more than their bytes
+ *      above L (exact per-user shares would need a histogram per user).
  *   2. among the candidates' uploads, `message` and `ephemeral` ones first, oldest first, then
  *      `profile` and `permanent` ones, oldest first: an avatar or a file meant to be kept goes
  *      only when nothing made to be thrown away is left.
