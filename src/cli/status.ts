@@ -52,9 +52,10 @@ export function registerStatus(program: Command): void {
           return await client.fetchStatus(target, token !== undefined ? { token } : {});
         } catch (err) {
           if (!(err instanceof client.AdminUnreachableError) || err.status !== 401 || token === undefined) throw err;
-          // serve runs with another slotSecret than the file has now: the counters still show.
+          // serve runs with another slotSecret than the file has now (or something else listens
+          // there): the token was not sent, the counters still show.
           token = undefined;
-          reader.note = `the admin token from ${g.config} is not the one serve runs with (was slotSecret changed without a restart?): file names and uploaders are hidden`;
+          reader.note = `the admin token from ${g.config} is not the one serve runs with (was slotSecret changed without a restart? or is something else listening there?): it was not sent, and file names and uploaders are hidden`;
           return client.fetchStatus(target);
         }
       };

@@ -165,6 +165,21 @@ test('fair share: the size rules take only from the users holding the most bytes
   assert.deepEqual(big.byRule, { disk: [...victim.map((u) => u.id), ...attacker.slice(0, 8).map((u) => u.id)] });
 });
 
+test('fair share: uploads younger than the grace count for their user, so a burst of fresh uploads takes no one else\'s files', async () => {
+  const bob = { uploader: 'bob@example.org' };
+  const victim = [upload(30 * DAY, 100, { ...bob }), upload(29 * DAY, 100, { ...bob, purpose: 'profile' }), upload(28 * DAY, 100, { ...bob, purpose: 'permanent' })];
+  // alice fills the disk within the last half minute: none of her uploads may be taken yet.
+  const burst = Array.from({ length: 10 }, (_, i) => upload(30_000 - i * 1000, 100, { purpose: 'permanent' }));
+  const { byRule, report } = await run([...victim, ...burst], { freeBytes: 300 });
+  assert.equal(report.sizeTarget, 500);
+  assert.equal(report.fairLevel, 500);
+  assert.deepEqual(byRule, {}, 'bob holds less than the level: nothing of his goes');
+  assert.equal(report.shortfall, 500);
+  // A minute later her uploads are past the grace and are the ones taken.
+  const later = await run([...victim, ...burst], { freeBytes: 300, now: NOW + 2 * MIN });
+  assert.deepEqual(later.byRule, { disk: burst.slice(0, 5).map((u) => u.id) });
+});
+
 test('fairLevel: the highest level whose excess covers the need', () => {
   assert.equal(fairLevel([100, 10, 10], 50), 50);
   assert.equal(fairLevel([30, 30, 10], 20), 20);

@@ -21,12 +21,12 @@
  * the disk rule would take, and one rule's attribution never depends on the other):
  *   1. fair share: only uploads of the users holding the most bytes are candidates. The level L
  *      is the highest at which the bytes users hold above it cover the need (Σ max(0, bytes − L)
- *      ≥ need, counting the uploads the size rules may take); a user holding L or less loses
- *      nothing. One user filling the disk (or the cap) rises above everyone else and is the one
- *      the rule takes from; when the disk fills for other reasons the level drops and more
- *      users become candidates. Among the candidates the order below decides, so one of them
- *      may lose more than their bytes above L (exact per-user shares would need a histogram
- *      per user).
+ *      ≥ need, counting every upload the age rules keep, those still in their grace too, which
+ *      are not taken yet); a user holding L or less loses nothing. One user filling the disk
+ *      (or the cap) rises above everyone else and is the one the rule takes from; when the
+ *      disk fills for other reasons the level drops and more users become candidates. Among
+ *      the candidates the order below decides, so one of them may lose more than their bytes
+ *      above L (exact per-user shares would need a histogram per user).
  *   2. among the candidates' uploads, `message` and `ephemeral` ones first, oldest first, then
  *      `profile` and `permanent` ones, oldest first: an avatar or a file meant to be kept goes
  *      only when nothing made to be thrown away is left.
@@ -34,7 +34,7 @@
  * uploads, and a user must not push another's out of it any more than off the disk.
  *
  * Memory stays flat with the number of uploads: the listing is streamed, never collected; what
- * grows is one byte count per user who has uploads the size rules may take.
+ * grows is one byte count per user who has uploads.
  *   pass 1  age rules decide each upload on its own (yielded at once); survivors are summed per
  *           user and counted into a bounded histogram over the size rules' order
  *           (oldest-first.ts, with the tier as a far-apart time offset); temp files are checked.
@@ -217,7 +217,7 @@ export async function* planPurge(source: PurgeSource, options: PlanOptions): Asy
 
   // Pass 1: age rules, totals, histogram of what size rules may take.
   let hist = new TimeHistogram(maxBuckets);
-  /** Bytes per user of the uploads the size rules may take (the fair share's input). */
+  /** Bytes per user of the uploads kept by the age rules (the fair share's input). */
   const perUser = new Map<string, number>();
   let freed = 0;
   let keptBytes = 0;
@@ -233,10 +233,11 @@ export async function* planPurge(source: PurgeSource, options: PlanOptions): Asy
       continue;
     }
     keptBytes += meta.size;
-    if (meta.storedAt <= newest) {
-      hist.add(sizeOrderKey(meta), meta.size);
-      perUser.set(meta.uploader, (perUser.get(meta.uploader) ?? 0) + meta.size);
-    }
+    // Uploads in their grace count for their user's share though they cannot be taken yet:
+    // otherwise a user who fills the disk in one burst would hold nothing and leave the level
+    // to everyone else's older uploads.
+    perUser.set(meta.uploader, (perUser.get(meta.uploader) ?? 0) + meta.size);
+    if (meta.storedAt <= newest) hist.add(sizeOrderKey(meta), meta.size);
   }
   let livePartialBytes = 0;
   for await (const partial of source.partials()) {
@@ -277,6 +278,9 @@ export async function* planPurge(source: PurgeSource, options: PlanOptions): Asy
     report.passes++;
     hist = new TimeHistogram(maxBuckets);
     for await (const e of times()) hist.add(e.time, e.bytes);
+    // What the candidates cannot cover: the rest is held by users at or below the level, or by
+    // the candidates' uploads still in their grace.
+    report.shortfall = Math.max(0, needAll - hist.bytes);
   }
   const narrow = async (need: number): Promise<Cut> => {
     let cut = hist.cut(need);

@@ -41,3 +41,37 @@ export function checkAdminCredential(header: string | undefined, expected: strin
   const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
   return timingSafeEqual(digest(match[1]), digest(expected)) ? 'valid' : 'wrong';
 }
+
+/** Request header carrying a client's random challenge; the answer carries PROOF_HEADER. */
+export const CHALLENGE_HEADER = 'x-fileupload-challenge';
+/** Response header proving the server holds the admin token (see adminProof). */
+export const PROOF_HEADER = 'x-fileupload-proof';
+/** What a challenge looks like: base64url, long enough to be unguessable, short enough to be cheap. */
+const CHALLENGE = /^[A-Za-z0-9_-]{22,128}$/;
+
+/**
+ * The server's proof that it holds `token`, for a client's challenge: HMAC-SHA256(token,
+ * "fileupload admin proof " + challenge), base64url. A client sends its token only to a server
+ * that answered its fresh challenge with this, so a program squatting on the admin port while
+ * serve is down never receives the token. Undefined for a malformed challenge.
+ *
+ * @example
+ * res.setHeader(PROOF_HEADER, adminProof(token, req.headers[CHALLENGE_HEADER])!);
+ */
+export function adminProof(token: string, challenge: string | undefined): string | undefined {
+  if (challenge === undefined || !CHALLENGE.test(challenge)) return undefined;
+  return createHmac('sha256', token).update(`fileupload admin proof ${challenge}`).digest('base64url');
+}
+
+/**
+ * True when `proof` is adminProof(token, challenge), compared in constant time.
+ *
+ * @example
+ * if (!isAdminProof(res.headers[PROOF_HEADER], token, challenge)) throw new Error('not serve');
+ */
+export function isAdminProof(proof: string | string[] | undefined, token: string, challenge: string): boolean {
+  const expected = adminProof(token, challenge);
+  if (typeof proof !== 'string' || expected === undefined) return false;
+  const digest = (s: string) => createHash('sha256').update(s, 'utf8').digest();
+  return timingSafeEqual(digest(proof), digest(expected));
+}

@@ -4,7 +4,9 @@
  * has one (see admin-auth.ts). Every failure becomes an AdminUnreachableError whose message says
  * what to check.
  */
-import { request } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { request, type IncomingHttpHeaders } from 'node:http';
+import { CHALLENGE_HEADER, isAdminProof, PROOF_HEADER } from './admin-auth.ts';
 import type { AdminTarget } from './admin-server.ts';
 import { isStatusSnapshot, type StatusSnapshot } from './snapshot.ts';
 
@@ -86,29 +88,53 @@ export interface FetchOptions {
 }
 
 /**
- * GETs `path` of the admin API and returns the body of a 200 answer.
+ * GETs `path` of the admin API and returns the body of a 200 answer. With a token, the server
+ * must first answer a fresh random challenge with the proof that it holds the token
+ * (admin-auth.ts adminProof); only then is the token sent, so whatever else listens on the
+ * admin port (serve down, a local user's program in its place) never receives it. A server
+ * without the proof is answered as a wrong token: status 401.
  *
  * @example
  * const text = await fetchAdmin({ host: '127.0.0.1', port: 7444 }, '/metrics');
  */
-export function fetchAdmin(target: AdminTarget, path: string, options: FetchOptions = {}): Promise<string> {
+export async function fetchAdmin(target: AdminTarget, path: string, options: FetchOptions = {}): Promise<string> {
   const url = adminUrl(target);
   const timeoutMs = options.timeoutMs ?? 3000;
+  const headers: Record<string, string> = { Accept: '*/*', Connection: 'close' };
+  if (options.token !== undefined) {
+    const challenge = randomBytes(24).toString('base64url');
+    const probe = await exchange(target, '/', { ...headers, [CHALLENGE_HEADER]: challenge }, timeoutMs);
+    if (!isAdminProof(probe.headers[PROOF_HEADER], options.token, challenge)) {
+      throw new AdminUnreachableError(
+        `${url} did not prove it holds the admin token (serve runs with another slotSecret, or another program listens there): the token was not sent`,
+        url,
+        { status: 401 },
+      );
+    }
+    headers.Authorization = `Bearer ${options.token}`;
+  }
+  const { status, body } = await exchange(target, path, headers, timeoutMs);
+  if (status !== 200) throw new AdminUnreachableError(`${url}${path} answered ${status}: ${body.trim().slice(0, 200) || '(empty)'}`, url, { status });
+  return body;
+}
+
+/** One GET: the status, headers and body of the answer; AdminUnreachableError when there is none. */
+function exchange(
+  target: AdminTarget,
+  path: string,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ status: number; headers: IncomingHttpHeaders; body: string }> {
+  const url = adminUrl(target);
   return new Promise((resolve, reject) => {
     const where = 'socketPath' in target ? { socketPath: target.socketPath } : { host: target.host, port: target.port };
-    const headers: Record<string, string> = { Accept: '*/*', Connection: 'close' };
-    if (options.token !== undefined) headers.Authorization = `Bearer ${options.token}`;
     const req = request({ ...where, path, method: 'GET', agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('error', (err) => reject(new AdminUnreachableError(`the admin API at ${url} broke off its answer: ${err.message}`, url, { cause: err })));
       res.on('end', () => {
         clearTimeout(timer);
-        const body = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode !== 200) {
-          const status = res.statusCode ?? 0;
-          reject(new AdminUnreachableError(`${url}${path} answered ${status}: ${body.trim().slice(0, 200) || '(empty)'}`, url, { status }));
-        } else resolve(body);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
       });
     });
     const timer = setTimeout(() => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { request } from 'node:http';
+import { createServer as createHttpServer, request, type IncomingHttpHeaders } from 'node:http';
 import { createServer } from 'node:net';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { createMetricsRegistry } from './metrics.ts';
 import { AdminBindError, adminListenTargets, isLoopbackHost, startAdminServer, startAdminServers } from './admin-server.ts';
 import { AdminUnreachableError, adminClientTarget, fetchAdmin, fetchStatus, parseAdminUrl } from './admin-client.ts';
 import { isStatusSnapshot } from './snapshot.ts';
-import { adminToken } from './admin-auth.ts';
+import { adminProof, adminToken } from './admin-auth.ts';
 import { sample } from '../../test/support/prometheus.ts';
 
 function setup() {
@@ -20,9 +20,13 @@ function setup() {
 }
 
 /** A raw GET with full control over method and Host header. */
-function get(url: string, path: string, opts: { method?: string; host?: string; authorization?: string } = {}): Promise<{ status: number; type: string; body: string }> {
+function get(
+  url: string,
+  path: string,
+  opts: { method?: string; host?: string; authorization?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; type: string; body: string; headers: IncomingHttpHeaders }> {
   const u = new URL(url);
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { ...opts.headers };
   if (opts.host) headers.Host = opts.host;
   if (opts.authorization) headers.Authorization = opts.authorization;
   return new Promise((resolve, reject) => {
@@ -32,7 +36,7 @@ function get(url: string, path: string, opts: { method?: string; host?: string; 
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body, headers: res.headers }));
       },
     );
     req.on('error', reject);
@@ -77,6 +81,38 @@ test('serves /metrics and /status on 127.0.0.1', async () => {
     assert.equal(post.status, 405);
     assert.equal((await get(admin.url, '/status', { method: 'HEAD' })).body, '');
   } finally {
+    await admin.close();
+  }
+});
+
+test('the client sends the admin token only to a server that proves it holds it: a program squatting on the port never sees it', async () => {
+  const token = adminToken('q'.repeat(43));
+  // What a local user may run on the admin port while serve is down: it answers like serve
+  // (a status document) and records what it is sent.
+  const seen: Array<string | undefined> = [];
+  const { live, registry } = setup();
+  const body = `${JSON.stringify(live.snapshot())}\n`;
+  const squatter = createHttpServer((req, res) => {
+    seen.push(req.headers.authorization);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'X-Fileupload-Proof': 'made-up' }).end(body);
+  });
+  await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', () => r()));
+  const admin = await startAdminServer({ live, registry, port: 0, token });
+  try {
+    const port = (squatter.address() as { port: number }).port;
+    await assert.rejects(fetchStatus({ host: '127.0.0.1', port }, { token }), (err: unknown) => err instanceof AdminUnreachableError && err.status === 401);
+    await assert.rejects(fetchAdmin({ host: '127.0.0.1', port }, '/status', { token }), /did not prove it holds the admin token/);
+    assert.ok(seen.length >= 2, 'the squatter was asked');
+    assert.deepEqual(seen.filter((a) => a !== undefined), [], 'and never sent the token');
+    // serve answers a challenge with the proof (and only a well-formed one).
+    const proved = await fetchStatus(parseAdminUrl(admin.url), { token });
+    assert.equal(proved.uploadDetails, true);
+    const challenge = 'c'.repeat(32);
+    const answer = await get(admin.url, '/', { headers: { 'x-fileupload-challenge': challenge } });
+    assert.equal(answer.headers['x-fileupload-proof'], adminProof(token, challenge));
+    assert.equal((await get(admin.url, '/', { headers: { 'x-fileupload-challenge': 'short' } })).headers['x-fileupload-proof'], undefined);
+  } finally {
+    squatter.close();
     await admin.close();
   }
 });

@@ -13,7 +13,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from '../log.ts';
 import type { LiveState } from './live.ts';
 import { ConnectionGuard } from '../http/connection-limit.ts';
-import { adminToken, checkAdminCredential } from './admin-auth.ts';
+import { adminProof, adminToken, checkAdminCredential, CHALLENGE_HEADER, PROOF_HEADER } from './admin-auth.ts';
 import { withoutUploadDetails } from './snapshot.ts';
 
 /**
@@ -201,6 +201,10 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
       return reply(res, 403, 'text/plain; charset=utf-8', 'forbidden: the admin API answers loopback host names only\n');
     }
   }
+  // Proves to a client that this is serve before it sends the token (see adminProof).
+  const challenge = req.headers[CHALLENGE_HEADER];
+  const proof = ctx.token !== undefined && typeof challenge === 'string' ? adminProof(ctx.token, challenge) : undefined;
+  if (proof !== undefined) res.setHeader(PROOF_HEADER, proof);
   const credential = ctx.overSocket ? 'valid' : checkAdminCredential(req.headers.authorization, ctx.token);
   if (credential === 'wrong') {
     // A wrong token is an error, not an anonymous request: its sender expects upload details.

@@ -137,6 +137,9 @@ test("the victim's uploads survive the attacker's uploads up to her quota, a run
     victims.push({ purpose, get: slot.get, body });
   }
 
+  // bob's uploads pass the size rules' grace of a minute: from now on they could be taken.
+  await new Promise((r) => setTimeout(r, 62_000));
+
   // alice: nine 2 MiB uploads and a tenth slot with its upload kept running: her 20 MiB.
   for (let i = 0; i < 9; i++) {
     const slot = await mustSlot(alice, service, spec(`a${i}.bin`, 2 * MiB));
@@ -163,16 +166,27 @@ test("the victim's uploads survive the attacker's uploads up to her quota, a run
   };
   const running = http(last.put, { method: 'PUT', headers: { ...last.headers, 'content-length': 2 * MiB }, body: body(), timeoutMs: 400_000 });
 
+  type PurgeDoc = {
+    deletions: Array<{ id: string; rule: string; filename: string }>;
+    summary: { scanned: { partials: number; partialBytes: number }; shortfall: number };
+  };
+  // A purge right after her burst: her uploads are still in their grace and cannot be taken yet,
+  // but they count for her share, so bob's older uploads are not taken in their place.
+  const early = await runFileupload(['--config', s.configFile, '--json', 'purge']);
+  assert.equal(early.code, 0, early.stderr);
+  const earlyDoc = JSON.parse(early.stdout) as PurgeDoc;
+  t.diagnostic(`purge during the grace: ${early.stdout.slice(0, 600)}`);
+  assert.ok(earlyDoc.summary.shortfall > 0, 'the disk rule had work to do (else this proves nothing)');
+  assert.deepEqual(earlyDoc.deletions.map((d) => d.filename), [], 'nothing goes while the filler\'s uploads are in their grace');
+  for (const v of victims) assert.equal((await http(v.get)).status, 200, `bob's ${v.purpose} upload after the early purge`);
+
   // The size rules leave uploads younger than a minute alone: let every upload pass that age.
   await new Promise((r) => setTimeout(r, 62_000));
   const purge = await runFileupload(['--config', s.configFile, '--json', 'purge']);
   stop = true;
   release();
   assert.equal(purge.code, 0, purge.stderr);
-  const doc = JSON.parse(purge.stdout) as {
-    deletions: Array<{ id: string; rule: string; filename: string }>;
-    summary: { scanned: { partials: number; partialBytes: number } };
-  };
+  const doc = JSON.parse(purge.stdout) as PurgeDoc;
   t.diagnostic(`purge: ${JSON.stringify(doc.summary.scanned)}; deleted ${doc.deletions.map((d) => `${d.filename} (${d.rule})`).join(', ')}`);
   assert.ok(doc.summary.scanned.partials >= 1, 'the running upload had its temp file during the purge');
   assert.ok(doc.deletions.some((d) => d.rule === 'disk'), 'the disk rule had to act (else this test proves nothing)');

@@ -129,6 +129,20 @@ describe('hostile uploads on one node (Prosody + serve)', () => {
     assert.equal(retry.status, 201, retry.body.toString());
     assert.equal((await http(s.get)).bodySha256, sha256(file));
     await waitFor(() => tmpUsage(repo).files === 0, { timeoutMs: 5000, describe: 'tmp/ to be empty' });
+
+    // The slot is still valid, but its upload is stored: a further PUT is refused before its
+    // body, so it cannot fill a temp file no quota counts.
+    const again = rawPut(s.put, s.headers, file.length);
+    again.send(file.subarray(0, 64 * 1024));
+    const answer = await again.answer;
+    assert.equal(answer.status, 409, answer.body);
+    assert.equal(answer.body.trim(), 'already uploaded');
+    assert.equal(tmpUsage(repo).files, 0, 'no temp file for it');
+    again.socket.destroy();
+    await waitFor(() => stack.serve.logLines().some((l) => l.msg === 'request' && l.status === 409 && l.id === new URL(s.put).pathname.split('/').at(-2) && l.bytes === 0), {
+      timeoutMs: 5000,
+      describe: 'the 409 logged with no body byte stored',
+    });
   });
 });
 

@@ -24,7 +24,7 @@ function modes(dir: string): Map<string, number> {
   return out;
 }
 
-test('after serve, an upload, a pending slot and a purge: files 0600, folders 0700, old folders closed', async () => {
+test('after serve, an upload, a pending slot and a purge: files 0600, folders 0700, old folders closed, whatever the umask', async (t) => {
   // What an older version left: an open index folder with a world-readable entry.
   const repo = mkdtempSync(join(tmpdir(), 'fileupload-repo-'));
   trackDir(repo);
@@ -35,6 +35,10 @@ test('after serve, an upload, a pending slot and a purge: files 0600, folders 07
   mkdirSync(join(repo, 'files'), { mode: 0o755 });
   chmodSync(join(repo, 'files'), 0o755);
 
+  // serve and purge inherit this umask: with none, only the modes the code asks for protect
+  // anything (a file created with the default mode would be 0666).
+  const umask = process.umask(0);
+  t.after(() => void process.umask(umask));
   const stack = await startStack('prosody', { fileRepo: repo, userQuota: '1M', dailyQuota: '1M', maxFileSize: 100_000 });
   try {
     const spec = { namespace: NS_UPLOAD_0, shape: 'attributes' as const, filename: 'a.txt', size: 5 };
@@ -55,9 +59,13 @@ test('after serve, an upload, a pending slot and a purge: files 0600, folders 07
   }
   const open: string[] = [];
   for (const [path, mode] of all) {
-    // The marker says only "this is a repository"; the old folder and entry keep their modes but
-    // sit in a closed top-level folder.
-    if (path === '.fileupload-repository' || path.startsWith('index/old/')) continue;
+    // The old folder and entry keep their modes but sit in a closed top-level folder.
+    if (path.startsWith('index/old/')) continue;
+    if (path === '.fileupload-repository') {
+      // It says only "this is a repository": readable by all, writable by nobody else.
+      if ((mode & 0o022) !== 0) open.push(`${path} ${mode.toString(8)}`);
+      continue;
+    }
     if ((mode & 0o077) !== 0) open.push(`${path} ${mode.toString(8)}`);
   }
   assert.deepEqual(open, [], 'nothing below the repository is open to group or others');

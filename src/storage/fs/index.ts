@@ -158,7 +158,8 @@ export class FsStore implements Store {
       const marker = join(this.root, MARKER_NAME);
       await readFile(marker).catch(async (err: unknown) => {
         if (errCode(err) !== 'ENOENT') throw err;
-        await writeFile(marker, JSON.stringify({ format: 'fileupload', version: 1 }) + '\n', { flag: 'wx' }).catch(
+        // Readable by all (it says only what the folder is), writable by the service alone.
+        await writeFile(marker, JSON.stringify({ format: 'fileupload', version: 1 }) + '\n', { flag: 'wx', mode: 0o644 }).catch(
           (e: unknown) => {
             if (errCode(e) !== 'EEXIST') throw e;
           },
