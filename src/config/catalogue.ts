@@ -137,7 +137,7 @@ const STORAGES = ['fs', 's3'] as const;
 const S3_UPLOAD_MODES = ['proxy', 'direct'] as const;
 
 /**
- * Every property, keyed by short name, in documentation order (the seed's six first).
+ * Every property, keyed by short name, in documentation order (the Openfire plugin's six first).
  *
  * @example
  * catalogue.maxFileSize.parse('50M'); // 52428800

@@ -6,7 +6,7 @@ import type { Purpose } from '../slots/slot.ts';
  * Sizes are bytes; durations are milliseconds.
  */
 export interface Settings {
-  /** Repository folder; undefined → serve uses a private temporary folder (as in the seed). */
+  /** Repository folder; undefined → serve uses a private temporary folder (as in the Openfire plugin). */
   fileRepo: string | undefined;
   /** Largest upload in bytes; -1 = unlimited. */
   maxFileSize: number;

@@ -91,7 +91,7 @@ const DURATION_UNITS: Record<string, number> = {
 };
 
 /**
- * Parses a duration into milliseconds. A plain number is seconds (as in the seed's tradition);
+ * Parses a duration into milliseconds. A plain number is seconds (as in the Openfire plugin);
  * otherwise one or more number+unit parts (`1h30m`).
  *
  * @example

@@ -135,7 +135,7 @@ export interface ScheduleOptions {
 }
 
 /**
- * Runs purge every `purgeInterval` inside serve (the seed's 5-minute purge). With purgeInterval 0
+ * Runs purge every `purgeInterval` inside serve (the Openfire plugin's 5-minute purge). With purgeInterval 0
  * it only looks again once a minute whether it was turned on. Another node (or cron) holding the
  * lock just means this round is skipped.
  *

@@ -83,7 +83,7 @@ export interface RunPurgeOptions {
 }
 
 /**
- * Free bytes available to unprivileged users on the filesystem holding `path` (what the seed
+ * Free bytes available to unprivileged users on the filesystem holding `path` (what the Openfire plugin
  * calls usable space).
  *
  * @example

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 /** The folder uploads live in, and how to clean it up when serve ends. */
 export interface Repository {
   path: string;
-  /** True when serve made a private temporary folder because fileRepo is unset (as in the seed). */
+  /** True when serve made a private temporary folder because fileRepo is unset (as in the Openfire plugin). */
   temporary: boolean;
   /** Removes a temporary repository; no-op for a configured one. */
   dispose(): Promise<void>;
 }
 
 /**
- * The configured fileRepo, or — as the seed does — a private temporary folder (mode 0700) that
+ * The configured fileRepo, or — as the Openfire plugin does — a private temporary folder (mode 0700) that
  * is deleted when serve exits.
  *
  * @example

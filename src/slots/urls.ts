@@ -1,6 +1,6 @@
 import { domainToASCII } from 'node:url';
 
-/** Where clients reach the HTTP endpoint: the seed's announced* properties. */
+/** Where clients reach the HTTP endpoint: the Openfire plugin's announced* properties. */
 export interface AnnouncedEndpoint {
   protocol: 'http' | 'https';
   host: string;
@@ -29,7 +29,7 @@ export function urlHost(host: string): string {
 let lastBase: { protocol: string; host: string; port: number; contextRoot: string; url: string } | undefined;
 
 /**
- * `{protocol}://{host}:{port}{contextRoot}` — the port is always written, as in the seed.
+ * `{protocol}://{host}:{port}{contextRoot}` — the port is always written, as in the Openfire plugin.
  *
  * @example
  * baseUrl({ protocol: 'https', host: 'bücher.example', port: 443, contextRoot: '/upload' }); // 'https://xn--bcher-kva.example:443/upload'

@@ -1,6 +1,6 @@
 /**
  * Who may request slots. Default: users of the component's parent domain (upload.example.org →
- * example.org), as the seed. `allowedDomains` replaces that list; '*' admits anyone. Exact domain
+ * example.org), as the Openfire plugin does. `allowedDomains` replaces that list; '*' admits anyone. Exact domain
  * matches only (no subdomains), compared as XMPP servers compare them (see jid.ts normalizeDomain:
  * ASCII case ignored, IDN in one form, look-alike full stops are not dots).
  */

@@ -21,7 +21,7 @@ export interface IssuedSlot {
 }
 
 /**
- * The announced endpoint of `settings` (the seed's announced* properties).
+ * The announced endpoint of `settings` (the Openfire plugin's announced* properties).
  *
  * @example
  * announcedEndpoint(settings); // { protocol: 'https', host: 'upload.example.org', port: 443, contextRoot: '' }
