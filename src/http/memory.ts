@@ -11,9 +11,9 @@
  * after the last full collection, asks for a young-generation collection (cheap); if the next
  * check finds it still high, a full one (at most every MAJOR_INTERVAL_MS).
  *
- * Uploads to the fs store no longer leave such garbage: it frees each chunk once written
- * (storage/release.ts). This still matters for bodies nobody frees (S3 proxy uploads, refused
- * bodies read and discarded).
+ * Uploads to the fs store leave no such garbage: it frees each chunk once written
+ * (storage/release.ts). This is for bodies nobody frees (S3 proxy uploads, refused bodies read
+ * and discarded).
  *
  * Needs `gc` (node --expose-gc: the single executable and bin/fileupload pass it); without it
  * this does nothing.

@@ -11,7 +11,8 @@ import { sendfileSocket, socketFd } from './sendfile.ts';
  *
  * Node still does everything else: writeHead() validates the headers and builds the head (Date,
  * keep-alive; or HeadMemo reuses one Node built), and end() finishes the response, so
- * keep-alive, pipelining and the next request work as before. What this relies on from Node's internals is small and checked on every call:
+ * keep-alive, pipelining and the next request work as on Node's own path. What this relies on
+ * from Node's internals is small and checked on every call:
  * after writeHead() the head waits in `res._header` (a string) with `res._headerSent` false, and
  * a response whose head counts as sent and that gets no more body finishes without writing.
  * Anything else (no addon, TLS, bytes already queued on the socket, a head not where expected)

@@ -216,7 +216,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
     stop() {
       stopping ??= (async () => {
         logger.info('shutting down', { timeoutMs: settings.shutdownTimeout });
-        // The component goes first: a slot handed out now would point at a closed listener.
+        // Both stop at once: the component hands out no more slots (one would point at a closing
+        // listener) while the endpoint drains the uploads in flight.
         const [clean] = await Promise.all([http.drain(settings.shutdownTimeout), xmpp.stop()]);
         await cluster?.stop();
         await sampler.stop();

@@ -121,7 +121,7 @@ export interface PartialUpload {
 }
 
 /**
- * A place uploads live. Every implementation (fs now, s3 later) passes the same contract test.
+ * A place uploads live. Every implementation (fs, s3) passes the same contract test.
  * Guarantees: nothing is visible before the whole body has arrived with exactly `meta.size`
  * bytes; a second write of an id fails with UploadExistsError; an aborted write leaves nothing.
  * Ids that are not slot ids (isSlotId) are refused (InvalidIdError) before any path is built.

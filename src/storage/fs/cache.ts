@@ -40,7 +40,7 @@ export const MAX_CACHED_BODY = 128 * 1024;
 /**
  * Bounded by bytes, keyed by upload id, evicting approximately the least recently used entry
  * (CLOCK / second chance: a hit only sets a flag; the eviction scan gives flagged entries one
- * more round). A hit must not allocate: re-inserting into the Map on every hit (exact LRU) made
+ * more round). A hit must not allocate: re-inserting into the Map on every hit (exact LRU) makes
  * V8 allocate a new hash table per download, straight into the old generation.
  *
  * @example
