@@ -5,8 +5,8 @@
  * Once written to disk the buffer is garbage, but V8 schedules collections by the JavaScript it
  * allocates, not by these bytes. One fast upload leaves young garbage that waits for the next
  * young-generation collection; hundreds of concurrent uploads keep chunks alive across a couple
- * of those, so they are promoted and wait for a full collection — 500 slow uploads piled up
- * ~90 MiB of dead buffers (measured with the bench's `slow` phase). So after every CHECK_EVERY
+ * of those, so they are promoted and wait for a full collection, and slow uploads pile up tens
+ * of MiB of dead buffers (scripts/bench/README.md has the figures). So after every CHECK_EVERY
  * bytes of bodies this looks at the buffer memory and, when it is SLACK above what was in use
  * after the last full collection, asks for a young-generation collection (cheap); if the next
  * check finds it still high, a full one (at most every MAJOR_INTERVAL_MS).

@@ -4,7 +4,7 @@
  * objects under a prefix (list = ListObjectsV2 with a delimiter, paged), which is why nothing
  * here needs more than put/get/delete/list — plus an optional append, which only a filesystem
  * has: the pending journal uses it where it exists so serve stops creating a file per batch
- * of slots (inode allocation was a third of serve's CPU at 3,500 slots/s).
+ * of slots (inode allocation would take much of serve's CPU at thousands of slots a second).
  */
 import { close, open, rename as renameCb, write as writeCb } from 'node:fs';
 import { mkdir, opendir, readdir, readFile, unlink } from 'node:fs/promises';

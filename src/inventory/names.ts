@@ -27,10 +27,10 @@
  * characters on disk. Ids are slot ids or batch ids (base64url, no dots).
  *
  * Pending slots and upload deltas are written as batches because serve issues thousands of
- * slots a second: one entry per slot cost two file creations per slot (a quarter of serve's main
- * thread). A batch's name still carries what usage counting needs (its newest time, the summed
+ * slots a second: one entry per slot would cost two file creations per slot, a large share of
+ * serve's main thread. A batch's name still carries what usage counting needs (its newest time, the summed
  * bytes, the number of slots or files), so the global quota still reads listings only. On a
- * folder even one file per batch was too many (inode allocation at hundreds of batches a
+ * folder even one file per batch is too many (inode allocation at hundreds of batches a
  * second), so there batches are appended to a segment file that is sealed every 5 s; only the
  * few open segments are read to count their bytes. Forgetting a slot adds a tombstone instead of
  * rewriting its batch, which a node may still be appending to.

@@ -15,7 +15,8 @@
  *                    first batch), or once the segment is 5 s old by the clock or past 1 MiB,
  *                    the segment is sealed — descriptor closed, renamed to the batch name —
  *                    and a new one begins; also after 5 s idle and on close(). Even one file
- *                    per batch cost a third of serve's CPU in inode allocation at 3,500 slots/s.
+ *                    per batch would spend much of serve's CPU on inode allocation at
+ *                    thousands of slots a second (figures: scripts/bench/README.md).
  *                    The rule bounds an open segment's expiry by its name: every slot in it
  *                    expires by firstAt + 5 s + slot lifetime, so repair drops a crashed node's
  *                    leftovers unread and usage reads only the few live ones.

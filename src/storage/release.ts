@@ -4,8 +4,8 @@
  * Node hands every piece of a request body over in a Buffer with its own ArrayBuffer, allocated
  * with malloc outside V8's heap. Once written it is garbage, but it is only freed when a
  * collection finds it dead, and V8 schedules collections by what JavaScript allocates, not by
- * these bytes: 500 slow uploads (the bench's `slow` phase) kept 15–35 MiB of written chunks
- * alive between collections, plus as much again in malloc free lists fragmented by the churn.
+ * these bytes: hundreds of slow uploads keep megabytes of written chunks alive between
+ * collections, plus as much again in malloc free lists fragmented by the churn.
  * Detaching the ArrayBuffer (ArrayBuffer.prototype.transfer) frees its memory at once, and
  * malloc hands the same block to the next chunk.
  *
@@ -13,13 +13,11 @@
  * request's chunks with `releaseChunks`; see Store.write).
  *
  * The price: the first detach in a process invalidates V8's "array buffer detaching" protector,
- * and optimized code that indexes typed arrays checks for detached buffers from then on — a
- * loop over a Buffer's bytes measured 34 ms before and 80–110 ms after in a micro-benchmark.
- * serve's hot paths are system calls and Node's C++ (llhttp, writev, crypto), not such loops:
- * the bench's 64 KiB PUT, GET and HEAD rates and slots/s (measured after uploads, so in the
- * detached state) did not move beyond noise in interleaved A/B runs (slots/s after 2,000
- * uploads: 4,700 and 5,324 detaching vs 4,361 and 4,467 not), while the 500-slow-upload peak
- * went from 136–150 to 114–120 MiB.
+ * and optimized code that indexes typed arrays checks for detached buffers from then on, so a
+ * loop over a Buffer's bytes gets slower. serve's hot paths are system calls and Node's C++
+ * (llhttp, writev, crypto), not such loops: its request and slot rates stay the same in the
+ * detached state, while the memory peak of many slow uploads drops (the figures:
+ * scripts/bench/README.md, "Why the code is shaped this way").
  */
 
 /** ArrayBuffer.prototype.transfer/detached (ES2024; the project's lib is ES2023). */
