@@ -16,10 +16,8 @@ import { HeadMemo } from './head-memo.ts';
 import { requestRemote } from './connection-limit.ts';
 
 /**
- * GET and HEAD: the download path, on the Node request/response directly. Downloads are the
- * busiest requests by far, and Hono's Web Request/Response layers cost more CPU than the rest of
- * a small cached download together, so the server offers every GET and HEAD here before Hono
- * (see server.ts); Hono keeps PUT, OPTIONS and everything else.
+ * GET and HEAD: the download path, on the Node request/response directly; the server offers
+ * every GET and HEAD here before Hono (why: node-route.ts), and Hono answers the rest.
  *
  * {root}/{id}/{filename}: the stored bytes with the stored type and the safe headers. One read of
  * the upload decides everything (404 wrong name, 410 expired ephemeral, 304, 416, 206, 200);

@@ -7,11 +7,14 @@ import { writeText } from './reply.ts';
 export type NodeHandler = (req: IncomingMessage, res: ServerResponse, started: number) => Promise<void>;
 
 /**
- * A route on the Node request/response, offered every request before Hono (server.ts): the
- * upload and download paths are most of the traffic, and Hono's Web Request/Response layers cost
- * them more main-thread time than their own work. The returned function takes a request whose
- * method is in `methods` and whose target lies under {root}/ without a backslash, and returns
- * false, touching nothing, for any other (Hono answers those: 404, 400 for a malformed target).
+ * A route on the Node request/response, offered every request before Hono (server.ts). Why the
+ * upload and download paths (put.ts, get.ts) skip Hono: they are most of the traffic, and Hono's
+ * Web Request/Response layers cost them more main-thread time than their own work (a small
+ * upload's checks and the store's bookkeeping, a small cached download altogether).
+ *
+ * The returned function takes a request whose method is in `methods` and whose target lies under
+ * {root}/ without a backslash, and returns false, touching nothing, for any other (Hono answers
+ * those: 404, 400 for a malformed target).
  * A taken request is counted until its response is fully sent or its connection is gone (for
  * drain()); a handler that throws gets a 500 — or, with the head already sent, a cut connection.
  *

@@ -41,10 +41,8 @@ import type { SlotHolder } from './gate.ts';
  * the claim's lease) · 507 disk full.
  * A client that goes away leaves nothing behind.
  *
- * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono: its
- * Web Request/Response layers cost a small upload more main-thread time than the checks and
- * the store's bookkeeping together (node-route.ts); anything but a PUT under {root}/ is left to
- * Hono.
+ * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono (why:
+ * node-route.ts); anything but a PUT under {root}/ is left to Hono.
  *
  * @example
  * const upload = createUploadHandler(deps);

@@ -104,7 +104,7 @@ export async function startHttpServer(
     tls: tlsCertificate !== undefined,
     logger,
   });
-  // Downloads and uploads skip Hono's Web Request/Response layers: they are the traffic.
+  // Downloads and uploads skip Hono (why: node-route.ts).
   const { download, upload } = app;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     if (guard.request(req, res)) return;
