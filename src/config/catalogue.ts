@@ -4,10 +4,7 @@
  * exist. Names follow the Openfire plugin: `plugin.httpfileupload.<short>`.
  */
 import type { Settings } from './settings.ts';
-import type { Purpose } from '../slots/slot.ts';
-
-/** Upload purposes (XEP-0363 §purpose), for maxAgePurposes. */
-const PURPOSES = ['message', 'ephemeral', 'profile', 'permanent'] as const;
+import { PURPOSES, type Purpose } from '../slots/slot.ts';
 import {
   addressBlockType,
   booleanType,
