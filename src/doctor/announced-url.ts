@@ -6,7 +6,7 @@
  * probe from the repository. The upload is an ephemeral one that expires within minutes, so a
  * probe that cannot be removed is purged later.
  */
-import { parentDomain } from '../config/catalogue.ts';
+import { parentDomain } from '../config/types.ts';
 import type { Settings } from '../config/settings.ts';
 import { newSlotId } from '../slots/id.ts';
 import { signSlot } from '../slots/sign.ts';

@@ -16,7 +16,7 @@ import type { Purpose, Slot } from '../slots/slot.ts';
 import { appVersion } from '../version.ts';
 import { xml } from './xml.ts';
 import { NS_PING } from './namespaces.ts';
-import { parentDomain } from './jid.ts';
+import { parentDomain } from '../config/types.ts';
 import { accessPolicy } from './access.ts';
 import { purposePolicy, sizePolicy, type Requester, type SlotPolicy, type SlotRequestContext } from './policy.ts';
 import type { SlotRefusal } from './refusal.ts';
