@@ -14,6 +14,7 @@ import { requestRemote } from './connection-limit.ts';
 import { uploadDeadline } from '../slots/deadline.ts';
 import { UploadTimeoutError, watchUpload, type UploadWatch } from './upload-watch.ts';
 import type { SlotHolder } from './gate.ts';
+import { errCode } from '../errno.ts';
 
 /**
  * PUT {root}/{id}/{filename}?t={token}: checks everything that can be checked before reading a
@@ -381,6 +382,6 @@ function declaredLength(incoming: IncomingMessage): number | undefined | 'invali
 }
 
 function isClientReset(err: unknown, incoming: IncomingMessage): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = errCode(err);
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (incoming.destroyed && !incoming.complete);
 }
