@@ -39,6 +39,7 @@ import {
   type SlotRecord,
 } from './meta.ts';
 import { errCode } from '../../errno.ts';
+import { noop } from '../../noop.ts';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -82,7 +83,6 @@ interface Ctx {
 }
 
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-const noop = (): void => {};
 
 /** HTTP status of an SDK error, if it came from a response. */
 function statusOf(err: unknown): number | undefined {
