@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
+import { errCode } from '../errno.ts';
 
 /** What secret values look like in `config get`/`config list` without --show-secrets. */
 export const MASK = '********';
@@ -271,7 +272,7 @@ async function valueArgument(written: string, value: string | undefined, fromFil
   if (fromFile !== undefined) {
     const { open } = await import('node:fs/promises');
     const cannot = (err: unknown) =>
-      new CliError(`--from-file: cannot read ${fromFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}; nothing was changed`, ExitCode.Usage);
+      new CliError(`--from-file: cannot read ${fromFile}: ${errCode(err) ?? (err as Error).message}; nothing was changed`, ExitCode.Usage);
     const fh = await open(fromFile, 'r').catch((err: unknown) => {
       throw cannot(err);
     });

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
+import { errCode } from '../errno.ts';
 
 const HELP = `
 Reads the admin API of the running serve: the unix socket adminSocket when set, else
@@ -102,7 +103,7 @@ interface Reader {
 
 /** The error code when `err` says this user may not read a file; undefined otherwise. */
 function unreadable(err: unknown): string | undefined {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
+  const code = errCode(err);
   return code === 'EACCES' || code === 'EPERM' ? code : undefined;
 }
 

@@ -16,6 +16,7 @@ import { readConfigDocument, setConfigProperty, unsetConfigProperty } from '../c
 import { NEW_FILE_MODE } from '../config/file.ts';
 import { readProperty, type XmlDocument } from '../config/openfire-xml.ts';
 import { acquireLock, LockHeldError, type HeldLock } from '../lock/lease-lock.ts';
+import { errCode } from '../errno.ts';
 
 /** A place all nodes read the cluster-wide properties from. */
 export interface SharedConfigStore {
@@ -71,8 +72,6 @@ export const lastReadVersionMap: Map<string, string> = lastRead;
 export function lastReadVersion(location: string): string | undefined {
   return lastRead.get(location);
 }
-
-const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
 
 export interface FsSharedConfigOptions {
   /** How long a writer waits for another writer's lock before giving up (ms); default 10 s. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { catalogue, lookupProperty, parentDomain, properties, suggestProperty } from './catalogue.ts';
-import { InvalidValue } from './types.ts';
+import { catalogue, lookupProperty, properties, suggestProperty } from './catalogue.ts';
+import { InvalidValue, parentDomain } from './types.ts';
 
 const ok = (short: keyof typeof catalogue, text: string) => catalogue[short].parse(text);
 const bad = (short: keyof typeof catalogue, text: string, why: RegExp) =>
@@ -151,8 +151,9 @@ test('names: short, full and serverspecific spellings; suggestions for typos', (
   assert.deepEqual(suggestProperty('zzzzzzzzzzzz'), []);
 });
 
-test('parentDomain', () => {
+test('parentDomain drops the first label', () => {
   assert.equal(parentDomain('upload.example.org'), 'example.org');
   assert.equal(parentDomain('upload.localhost'), 'localhost');
   assert.equal(parentDomain('localhost'), 'localhost');
+  assert.equal(parentDomain('upload.example.org.'), 'example.org');
 });

@@ -4,10 +4,7 @@
  * exist. Names follow the Openfire plugin: `plugin.httpfileupload.<short>`.
  */
 import type { Settings } from './settings.ts';
-import type { Purpose } from '../slots/slot.ts';
-
-/** Upload purposes (XEP-0363 §purpose), for maxAgePurposes. */
-const PURPOSES = ['message', 'ephemeral', 'profile', 'permanent'] as const;
+import { PURPOSES, type Purpose } from '../slots/slot.ts';
 import {
   addressBlockType,
   booleanType,
@@ -19,6 +16,7 @@ import {
   integerType,
   countLimitType,
   isDomainName,
+  parentDomain,
   listType,
   originType,
   pathType,
@@ -118,18 +116,6 @@ function define<K extends PropertyKey>(short: K, spec: Spec<Settings[K]>): Prope
     parse: spec.value.parse,
     unset: spec.unset as Settings[K],
   };
-}
-
-/**
- * The parent domain that may use a component by default: upload.example.org → example.org
- * (a single-label name stays as it is).
- *
- * @example
- * parentDomain('upload.example.org'); // 'example.org'
- */
-export function parentDomain(domain: string): string {
-  const dot = domain.indexOf('.');
-  return dot === -1 ? domain : domain.slice(dot + 1);
 }
 
 const PROTOCOLS = ['http', 'https'] as const;

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, realpath, rename, stat, unlink, readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { errCode } from '../errno.ts';
 
 /** A configuration file's text and how to write it back with the same bytes outside the edits. */
 export interface ConfigText {
@@ -57,7 +58,7 @@ export async function readConfigText(file: string): Promise<ConfigText | undefin
   try {
     bytes = await readFile(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    if (errCode(err) === 'ENOENT') return undefined;
     throw err;
   }
   try {

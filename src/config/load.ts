@@ -11,6 +11,7 @@ import { defaultsLayer, Resolver, type Layer } from './resolve.ts';
 import type { Settings } from './settings.ts';
 import { InvalidValue } from './types.ts';
 import { clusterStoreOf, withClusterLayer } from '../cluster/config-layer.ts';
+import { errCode } from '../errno.ts';
 
 /**
  * The two layers an openfire.xml holds: `serverspecific` (this node's overrides) and `general`.
@@ -153,7 +154,7 @@ export async function ensureSlotSecret(file: string): Promise<string> {
     await setConfigProperty(file, catalogue.slotSecret.name, secret);
   } catch (err) {
     // The service user may only read its configuration: say what to do instead of a bare EACCES.
-    const code = (err as NodeJS.ErrnoException).code;
+    const code = errCode(err);
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
     const p = catalogue.slotSecret;
     throw new ConfigError(

@@ -213,6 +213,20 @@ export function enumType<const V extends string>(values: readonly V[]): ValueTyp
 }
 
 /**
+ * The domain a component serves by default: its own without the first label
+ * (upload.example.org → example.org). A single-label domain is its own parent; surrounding
+ * whitespace and a trailing dot are ignored.
+ *
+ * @example
+ * parentDomain('upload.example.org'); // 'example.org'
+ */
+export function parentDomain(domain: string): string {
+  const d = domain.trim().replace(/\.$/, '');
+  const dot = d.indexOf('.');
+  return dot === -1 ? d : d.slice(dot + 1);
+}
+
+/**
  * True for a DNS name: labels separated by U+002E of letters, digits and inner hyphens (IDN
  * allowed, checked in its ASCII form), at most 253 characters, no trailing dot. Look-alike full
  * stops (U+3002, U+FF0E, U+FF61) are refused: XMPP servers do not read them as dots.

@@ -6,12 +6,12 @@
  * probe from the repository. The upload is an ephemeral one that expires within minutes, so a
  * probe that cannot be removed is purged later.
  */
-import { parentDomain } from '../config/catalogue.ts';
+import { parentDomain } from '../config/types.ts';
 import type { Settings } from '../config/settings.ts';
 import { newSlotId } from '../slots/id.ts';
 import { signSlot } from '../slots/sign.ts';
 import type { Slot } from '../slots/slot.ts';
-import { baseUrl, slotUrls } from '../slots/urls.ts';
+import { announcedEndpoint, baseUrl, slotUrls } from '../slots/urls.ts';
 import { fail, pass, warn, type CheckResult } from './result.ts';
 import { getProbe, leftNote, missingSafeHeaders, probeBody, probeOrigin, PROBE_CONTENT_TYPE, PROBE_FILENAME, putProbe, removeProbe, type StepOutcome } from './probe-upload.ts';
 
@@ -65,12 +65,7 @@ export function probeSlot(settings: Pick<Settings, 'domain' | 'slotLifetime'>, s
  * const outcome = await roundTrip(settings, settings.slotSecret!, 4000);
  */
 export async function roundTrip(settings: Settings, secret: string, timeoutMs: number): Promise<RoundTripOutcome> {
-  const endpoint = {
-    protocol: settings.announcedWebProtocol,
-    host: settings.announcedWebHost,
-    port: settings.announcedWebPort,
-    contextRoot: settings.announcedWebContextRoot,
-  };
+  const endpoint = announcedEndpoint(settings);
   const body = probeBody();
   const { slot, token } = probeSlot(settings, secret, body.length, Date.now());
   const urls = slotUrls(endpoint, slot.id, slot.filename, token);

@@ -5,6 +5,7 @@
  * says which), `fail` (uploads will not work, or are unsafe), `skip` (does not apply to this
  * configuration, e.g. the TLS check without built-in TLS).
  */
+import { errCode } from '../errno.ts';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
@@ -106,7 +107,7 @@ export function worst(statuses: readonly CheckStatus[]): CheckStatus {
 export function describeError(err: unknown): string {
   if (err instanceof Error) {
     if (err instanceof AggregateError && err.errors.length > 0) return describeError(err.errors[0]);
-    return err.message || (err as NodeJS.ErrnoException).code || err.name;
+    return err.message || (errCode(err) as string | undefined) || err.name;
   }
   return String(err);
 }
@@ -119,6 +120,6 @@ export function describeError(err: unknown): string {
  */
 export function errorCode(err: unknown): string | undefined {
   if (err instanceof AggregateError) return errorCode(err.errors[0]);
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = errCode(err);
   return typeof code === 'string' ? code : undefined;
 }

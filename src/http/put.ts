@@ -6,7 +6,7 @@ import { nodeRoute } from './node-route.ts';
 import { parseUploadPath, slotToken } from './path.ts';
 import { essence, sameMediaType, FALLBACK_CONTENT_TYPE } from './media-type.ts';
 import { verifySlot } from '../slots/sign.ts';
-import { baseUrl, encodePathSegment } from '../slots/urls.ts';
+import { announcedEndpoint, baseUrl, encodePathSegment } from '../slots/urls.ts';
 import { StoreError, UploadExistsError } from '../storage/errors.ts';
 import { requestBody } from './request-body.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
@@ -14,6 +14,7 @@ import { requestRemote } from './connection-limit.ts';
 import { uploadDeadline } from '../slots/deadline.ts';
 import { UploadTimeoutError, watchUpload, type UploadWatch } from './upload-watch.ts';
 import type { SlotHolder } from './gate.ts';
+import { errCode } from '../errno.ts';
 
 /**
  * PUT {root}/{id}/{filename}?t={token}: checks everything that can be checked before reading a
@@ -219,7 +220,7 @@ async function handlePut(
       const durationMs = performance.now() - started;
       callHook(logger, 'onUploadFinished', hooks.onUploadFinished, { meta, durationMs });
       deps.record({ method: 'PUT', status: 201, bytes: received, started, id, remote });
-      const location = `${announcedBase(settings)}/${slot.id}/${encodePathSegment(slot.filename)}`;
+      const location = `${baseUrl(announcedEndpoint(settings))}/${slot.id}/${encodePathSegment(slot.filename)}`;
       // The answer leaves in one sendmsg (send-now.ts) when it can: one less trip through Node's
       // socket stream per upload.
       writeText(outgoing, 201, 'created', { ...cors, Location: location, ...(body.handedOver ? { Connection: 'close' } : {}) }, native);
@@ -325,12 +326,6 @@ async function holdSlot(deps: HttpDeps, id: string, until: number, holder: SlotH
   };
 }
 
-/** baseUrl() of the announced endpoint (remembered there until the settings change). */
-function announcedBase(settings: HttpDeps['settings']): string {
-  const { announcedWebProtocol: protocol, announcedWebHost: host, announcedWebPort: port, announcedWebContextRoot: contextRoot } = settings;
-  return baseUrl({ protocol, host, port, contextRoot });
-}
-
 /** A refused body is read and discarded up to this many more bytes… */
 const LINGER_BYTES = 256 * 1024;
 /** …for at most this long; then the connection is cut. */
@@ -385,6 +380,6 @@ function declaredLength(incoming: IncomingMessage): number | undefined | 'invali
 }
 
 function isClientReset(err: unknown, incoming: IncomingMessage): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = errCode(err);
   return code === 'ECONNRESET' || code === 'ERR_STREAM_PREMATURE_CLOSE' || (incoming.destroyed && !incoming.complete);
 }

@@ -6,6 +6,7 @@ import { spliceFromSocket } from '../native/splice.ts';
 import type { HandedOverBody, HandOverBody } from '../storage/store.ts';
 import { noteBodyBytes } from './memory.ts';
 import { idleWatch } from './socket-idle.ts';
+import { errCode } from '../errno.ts';
 
 /** The parts of Node's TCP handle (no public API) that the hand-over uses. */
 interface TcpHandle {
@@ -105,7 +106,7 @@ export function requestBody(
           }).catch((err: unknown) => {
             // The client is gone or stalled: close our end too. Other failures (disk full, a
             // shutdown) are answered first; the answer closes the connection (handedOver).
-            const code = (err as { code?: unknown } | null)?.code;
+            const code = errCode(err);
             if (code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' || code === 'ENOTCONN') socket.destroy();
             throw err;
           });

@@ -10,6 +10,7 @@ import { close, open, rename as renameCb, write as writeCb } from 'node:fs';
 import { mkdir, opendir, readdir, readFile, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { errCode } from '../errno.ts';
 
 /** The index's storage. Keys are `/`-separated; each segment is [A-Za-z0-9._:+-], no `.`/`..`. */
 export interface IndexStore {
@@ -44,7 +45,6 @@ export interface IndexStore {
 }
 
 const SEGMENT = /^[A-Za-z0-9._:+-]+$/;
-const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
 
 /**
  * Checks a key and returns its segments; throws RangeError for anything that could leave the

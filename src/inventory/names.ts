@@ -36,8 +36,7 @@
  * rewriting its batch, which a node may still be appending to.
  */
 import { createHash } from 'node:crypto';
-import type { Purpose } from '../slots/slot.ts';
-import { isPurpose } from '../purge/purposes.ts';
+import { isPurpose, type Purpose } from '../slots/slot.ts';
 
 /** A slot id as stored in names: base64url, no dots. */
 const ID = /^[A-Za-z0-9_-]{1,64}$/;

@@ -34,6 +34,7 @@ import type { Purpose } from '../slots/slot.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { IndexStore } from './index-store.ts';
 import { batchName, forgottenName, openSegmentName, parseBatch, parseForgotten, parseOpenSegment, paths, type ForgottenEntry } from './names.ts';
+import { errCode } from '../errno.ts';
 
 /** A slot issued (or being issued) and not uploaded yet, as `slots ls` shows it. */
 export interface PendingSlot {
@@ -108,8 +109,6 @@ interface Appending {
   closeAppend(key: string): Promise<void>;
   rename(from: string, to: string): Promise<boolean>;
 }
-
-const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
 
 /**
  * Parses one body line; undefined for a damaged one (a reader skips it, repair drops the entry

@@ -25,6 +25,7 @@ import { lstat, mkdir, open, readFile, unlink, type FileHandle } from 'node:fs/p
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
+import { errCode } from '../errno.ts';
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockOwner {
@@ -110,7 +111,6 @@ export interface HeldLock {
 /** Fixed size of the lock file, so a heartbeat rewrite never leaves stale bytes behind. */
 const FILE_SIZE = 1024;
 const DEFAULT_LEASE = 120_000;
-const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
 
 let machineId: string | undefined;
 /**

@@ -6,6 +6,7 @@
 import { opendir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { acquireLock, inspectLock, lockInfo, type HeldLock, type LockEntry, type LockOptions, type LockOwner } from './lease-lock.ts';
+import { errCode } from '../errno.ts';
 
 /** A place locks are taken in; names are relative paths such as `locks/purge.lock`. */
 export interface LockSpace {
@@ -52,7 +53,7 @@ export function fsLockSpace(dir: string): LockSpace {
       try {
         dir = await opendir(where(folder));
       } catch (err) {
-        if ((err as { code?: unknown }).code === 'ENOENT') return;
+        if (errCode(err) === 'ENOENT') return;
         throw err;
       }
       // Streamed: a folder of many claims is never held in memory at once.
@@ -64,7 +65,7 @@ export function fsLockSpace(dir: string): LockSpace {
         await unlink(where(name));
         return true;
       } catch (err) {
-        if ((err as { code?: unknown }).code === 'ENOENT') return false;
+        if (errCode(err) === 'ENOENT') return false;
         throw err;
       }
     },

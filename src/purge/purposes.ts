@@ -3,14 +3,11 @@
  * Parsing the `<purpose/>` element is the XMPP layer's job; this module says what each purpose
  * means for serving and purging, and what disco advertises.
  */
-import type { Purpose } from '../slots/slot.ts';
+import { PURPOSES, type Purpose } from '../slots/slot.ts';
 import type { UploadMeta } from '../storage/store.ts';
 
 /** The purpose namespace of XEP-0363 §purpose. */
 export const PURPOSE_NAMESPACE = 'urn:xmpp:http:upload:purpose:0';
-
-/** Every purpose this service implements, in the XEP's order. */
-export const PURPOSES: readonly Purpose[] = ['message', 'ephemeral', 'profile', 'permanent'];
 
 /** Purposes maxAge applies to unless `maxAgePurposes` says otherwise (profile/permanent are kept). */
 export const DEFAULT_MAX_AGE_PURPOSES: readonly Purpose[] = ['message', 'ephemeral'];
@@ -23,16 +20,6 @@ export const DEFAULT_MAX_AGE_PURPOSES: readonly Purpose[] = ['message', 'ephemer
  */
 export function purposeFeatures(): string[] {
   return PURPOSES.map((p) => `${PURPOSE_NAMESPACE}#${p}`);
-}
-
-/**
- * True when `value` names a purpose.
- *
- * @example
- * isPurpose('profile'); // true
- */
-export function isPurpose(value: string): value is Purpose {
-  return (PURPOSES as readonly string[]).includes(value);
 }
 
 /**

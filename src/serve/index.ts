@@ -16,6 +16,7 @@ import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
 import { sharedSlotClaims } from '../lock/slot-claims.ts';
+import { errCode } from '../errno.ts';
 
 /** A running serve: the HTTP endpoint, the XMPP component and the repository behind them. */
 export interface RunningServe {
@@ -135,7 +136,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
     await admin.close();
     await store.close();
     await repository.dispose();
-    const code = (err as { code?: string }).code;
+    const code = errCode(err);
     if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
       throw new ServeConfigError(
         `cannot listen on ${settings.webHost}:${settings.webPort} (${code}); check plugin.httpfileupload.webHost and webPort`,

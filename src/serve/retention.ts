@@ -13,9 +13,8 @@
 import { join } from 'node:path';
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
-import type { Purpose, Slot } from '../slots/slot.ts';
+import { PURPOSES, type Purpose, type Slot } from '../slots/slot.ts';
 import type { Store, UploadMeta } from '../storage/store.ts';
-import { PURPOSES } from '../purge/purposes.ts';
 import { schedulePurge, type PurgeSchedule } from '../purge/job.ts';
 import type { PurgeSummary } from '../purge/run.ts';
 import { QuotaGuard } from '../quota/guard.ts';

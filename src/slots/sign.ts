@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { Purpose, Slot } from './slot.ts';
+import { isPurpose, type Purpose, type Slot } from './slot.ts';
 import { isSlotId } from './id.ts';
 
 /**
@@ -14,7 +14,6 @@ import { isSlotId } from './id.ts';
  */
 
 const DOMAIN = 'fileupload-slot-v1';
-const PURPOSES: readonly Purpose[] = ['message', 'ephemeral', 'profile', 'permanent'];
 
 /** Payload fields in a fixed order (compact and canonical). */
 type Payload = [
@@ -106,7 +105,7 @@ export function verifySlot(
   if (
     !isInt(size) || size < 0 || !isInt(issuedAt) || !isInt(expiresAt) || typeof uploader !== 'string' ||
     !(contentType === null || typeof contentType === 'string') ||
-    !PURPOSES.includes(purpose as Purpose) || !(expireBefore === null || isInt(expireBefore))
+    !isPurpose(purpose) || !(expireBefore === null || isInt(expireBefore))
   ) {
     return { ok: false, reason: 'malformed' };
   }

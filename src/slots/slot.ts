@@ -3,7 +3,20 @@
  * (of `contentType`) under `id` until `expiresAt`". Any node that knows the slot secret can
  * verify it without shared state; see sign.ts.
  */
-export type Purpose = 'message' | 'ephemeral' | 'profile' | 'permanent';
+/** Every upload purpose (XEP-0363 §purpose) this service implements, in the XEP's order. */
+export const PURPOSES = ['message', 'ephemeral', 'profile', 'permanent'] as const;
+
+export type Purpose = (typeof PURPOSES)[number];
+
+/**
+ * True when `value` names a purpose.
+ *
+ * @example
+ * isPurpose('profile'); // true
+ */
+export function isPurpose(value: unknown): value is Purpose {
+  return (PURPOSES as readonly unknown[]).includes(value);
+}
 
 export interface Slot {
   /** base64url, at least 128 bits from a CSPRNG; the only thing storage paths are derived from. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodePathSegment, slotUrls, urlHost } from './urls.ts';
+import { announcedEndpoint, encodePathSegment, slotUrls, urlHost } from './urls.ts';
 
 test('filenames are percent-encoded per RFC 3986', () => {
   assert.equal(encodePathSegment("a b(1)!'*.txt"), 'a%20b%281%29%21%27%2A.txt');
@@ -21,4 +21,9 @@ test('PUT carries the token, GET carries no secret, the port is always written',
   );
   assert.equal(urls.get, 'https://upload.example.org:443/httpfileupload/AAAAAAAAAAAAAAAAAAAAAAAA/my%20file.png');
   assert.equal(urls.put, `${urls.get}?t=payload.mac`);
+});
+
+test('announcedEndpoint reads the announced* settings', () => {
+  const s = { announcedWebProtocol: 'http', announcedWebHost: 'h', announcedWebPort: 1, announcedWebContextRoot: '' } as const;
+  assert.deepEqual(announcedEndpoint(s), { protocol: 'http', host: 'h', port: 1, contextRoot: '' });
 });

@@ -9,6 +9,29 @@ export interface AnnouncedEndpoint {
   contextRoot: string;
 }
 
+/** The announced* properties of the settings, which say where clients reach the HTTP endpoint. */
+export interface AnnouncedSettings {
+  announcedWebProtocol: 'http' | 'https';
+  announcedWebHost: string;
+  announcedWebPort: number;
+  announcedWebContextRoot: string;
+}
+
+/**
+ * The announced endpoint of `settings`.
+ *
+ * @example
+ * announcedEndpoint(settings); // { protocol: 'https', host: 'upload.example.org', port: 443, contextRoot: '' }
+ */
+export function announcedEndpoint(settings: AnnouncedSettings): AnnouncedEndpoint {
+  return {
+    protocol: settings.announcedWebProtocol,
+    host: settings.announcedWebHost,
+    port: settings.announcedWebPort,
+    contextRoot: settings.announcedWebContextRoot,
+  };
+}
+
 /**
  * Percent-encodes one path segment per RFC 3986: everything but unreserved characters
  * (encodeURIComponent leaves !'()* alone; some clients and proxies mangle them).

@@ -15,6 +15,7 @@ import type { LiveState } from './live.ts';
 import { ConnectionGuard } from '../http/connection-limit.ts';
 import { adminProof, adminToken, checkAdminCredential, CHALLENGE_HEADER, PROOF_HEADER } from './admin-auth.ts';
 import { withoutUploadDetails } from './snapshot.ts';
+import { errCode } from '../errno.ts';
 
 /**
  * Connection caps of each admin listener: a scraper and a few status views need a handful; a
@@ -274,7 +275,7 @@ async function clearStaleSocket(path: string): Promise<void> {
   try {
     stat = await lstat(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (errCode(err) === 'ENOENT') return;
     throw err;
   }
   if (!stat.isSocket()) throw new AdminBindError(`admin API: ${path} exists and is not a socket; remove it or choose another adminSocket`);

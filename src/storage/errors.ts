@@ -2,6 +2,7 @@
  * Errors every Store implementation throws, so the HTTP layer maps them to one status whatever the
  * backend is. Anything else a store throws is an internal error (500).
  */
+import { errCode } from '../errno.ts';
 
 /**
  * Base class: `status` is the HTTP status the endpoint answers with.
@@ -111,6 +112,6 @@ export class RepositoryError extends StoreError {
  * if (isNoSpaceError(err)) throw new StorageFullError({ cause: err });
  */
 export function isNoSpaceError(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
+  const code = errCode(err);
   return code === 'ENOSPC' || code === 'EDQUOT';
 }

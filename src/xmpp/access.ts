@@ -4,7 +4,8 @@
  * matches only (no subdomains), compared as XMPP servers compare them (see jid.ts normalizeDomain:
  * ASCII case ignored, IDN in one form, look-alike full stops are not dots).
  */
-import { normalizeDomain, parentDomain } from './jid.ts';
+import { parentDomain } from '../config/types.ts';
+import { normalizeDomain } from './jid.ts';
 import { allow, refuse, type SlotPolicy } from './policy.ts';
 import { forbidden } from './refusal.ts';
 

@@ -1,9 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { announcedEndpoint, issueSlot } from './issue-slot.ts';
+import { issueSlot } from './issue-slot.ts';
 import { verifySlot } from '../slots/sign.ts';
 import { isSlotId } from '../slots/id.ts';
-import type { Settings } from '../config/settings.ts';
 
 const endpoint = { protocol: 'https' as const, host: 'files.bücher.example', port: 7443, contextRoot: '/httpfileupload' };
 const secret = 'test-secret';
@@ -42,9 +41,4 @@ test('ephemeral slots carry expireBefore; each slot gets a new id', () => {
   assert.equal(a.slot.purpose, 'ephemeral');
   assert.equal('contentType' in a.slot, false);
   assert.notEqual(a.slot.id, b.slot.id);
-});
-
-test('announcedEndpoint reads the announced* settings', () => {
-  const s = { announcedWebProtocol: 'http', announcedWebHost: 'h', announcedWebPort: 1, announcedWebContextRoot: '' } as Settings;
-  assert.deepEqual(announcedEndpoint(s), { protocol: 'http', host: 'h', port: 1, contextRoot: '' });
 });

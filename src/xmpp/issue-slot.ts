@@ -1,5 +1,4 @@
 /** Mints a slot for an accepted request: a fresh id, the signed token, the two URLs (src/slots). */
-import type { Settings } from '../config/settings.ts';
 import type { Slot } from '../slots/slot.ts';
 import { newSlotId } from '../slots/id.ts';
 import { signSlot } from '../slots/sign.ts';
@@ -18,21 +17,6 @@ export interface IssueOptions {
 export interface IssuedSlot {
   slot: Slot;
   urls: SlotUrls;
-}
-
-/**
- * The announced endpoint of `settings` (the Openfire plugin's announced* properties).
- *
- * @example
- * announcedEndpoint(settings); // { protocol: 'https', host: 'upload.example.org', port: 443, contextRoot: '' }
- */
-export function announcedEndpoint(settings: Settings): AnnouncedEndpoint {
-  return {
-    protocol: settings.announcedWebProtocol,
-    host: settings.announcedWebHost,
-    port: settings.announcedWebPort,
-    contextRoot: settings.announcedWebContextRoot,
-  };
 }
 
 /**

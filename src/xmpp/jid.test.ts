@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bareJid, normalizeDomain, parentDomain, parseJid } from './jid.ts';
+import { bareJid, normalizeDomain, parseJid } from './jid.ts';
 
 test('parseJid splits local, domain and resource (resource may contain @ and /)', () => {
   assert.deepEqual(parseJid('alice@example.org/phone'), { local: 'alice', domain: 'example.org', resource: 'phone' });
@@ -38,9 +38,3 @@ test('bareJid lower-cases the localpart and normalises the domain', () => {
   assert.equal(bareJid(parseJid('Example.org/x')!), 'example.org');
 });
 
-test('parentDomain drops the first label', () => {
-  assert.equal(parentDomain('upload.example.org'), 'example.org');
-  assert.equal(parentDomain('upload.localhost'), 'localhost');
-  assert.equal(parentDomain('localhost'), 'localhost');
-  assert.equal(parentDomain('upload.example.org.'), 'example.org');
-});

@@ -68,16 +68,3 @@ export function bareJid(jid: JidParts): string {
   const domain = normalizeDomain(jid.domain);
   return jid.local === '' ? domain : `${jid.local.toLowerCase()}@${domain}`;
 }
-
-/**
- * The domain a component serves by default: its own without the first label
- * (upload.example.org → example.org). A single-label domain is its own parent.
- *
- * @example
- * parentDomain('upload.example.org'); // 'example.org'
- */
-export function parentDomain(domain: string): string {
-  const d = domain.trim().replace(/\.$/, '');
-  const dot = d.indexOf('.');
-  return dot === -1 ? d : d.slice(dot + 1);
-}

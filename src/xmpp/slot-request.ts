@@ -3,7 +3,7 @@
  * with the optional XEP-0363 1.2 purpose — into a checked SlotRequest or the refusal to answer.
  * Pure: no settings, no I/O (limits and access are policies, see policy.ts).
  */
-import type { Purpose } from '../slots/slot.ts';
+import { isPurpose, type Purpose } from '../slots/slot.ts';
 import type { Element } from './xml.ts';
 import { childText } from './xml.ts';
 import { isUploadNamespace, NS_PURPOSE, type UploadNamespace } from './namespaces.ts';
@@ -29,8 +29,6 @@ export interface SlotRequest {
 }
 
 export type ParsedSlotRequest = { ok: true; request: SlotRequest } | { ok: false; refusal: SlotRefusal };
-
-const PURPOSES: readonly Purpose[] = ['message', 'ephemeral', 'profile', 'permanent'];
 
 /** A content-type longer than this is refused (the grammar is src/slots/media-type.ts). */
 const MAX_CONTENT_TYPE_LENGTH = 255;
@@ -80,7 +78,7 @@ function parsePurpose(request: Element, now: number): { purpose: Purpose; expire
   if (named.length !== 1) return badRequest('<purpose/> must contain exactly one purpose element');
   const el = named[0]!;
   const name = el.getName();
-  if (!(PURPOSES as readonly string[]).includes(name)) return notImplemented(`The upload purpose ${quote(name)} is not supported`);
+  if (!isPurpose(name)) return notImplemented(`The upload purpose ${quote(name)} is not supported`);
   const purpose = name as Purpose;
   if (purpose !== 'ephemeral') return { purpose };
   const raw = el.attrs['expire-before'];

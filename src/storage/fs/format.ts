@@ -1,5 +1,5 @@
 import type { UploadMeta } from '../store.ts';
-import type { Purpose } from '../../slots/slot.ts';
+import { isPurpose, type Purpose } from '../../slots/slot.ts';
 
 /**
  * The on-disk form of one upload: `FUP1`, a uint32 big-endian header length, the UploadMeta as
@@ -19,8 +19,6 @@ export const MAX_HEADER_LENGTH = 64 * 1024;
  * `storedAt` without moving the body (the number may gain a digit; the rest is whitespace).
  */
 const HEADER_SLACK = 16;
-
-const PURPOSES: readonly Purpose[] = ['message', 'ephemeral', 'profile', 'permanent'];
 
 /**
  * The file is not a well-formed upload (truncated, foreign or damaged).
@@ -94,7 +92,7 @@ export function decodeHeader(buf: Uint8Array): { meta: UploadMeta; bodyOffset: n
   if (
     m === null || typeof m !== 'object' || !isStr(m.id) || !isStr(m.filename) || !isInt(m.size) || m.size < 0 ||
     !isStr(m.contentType) || !isStr(m.uploader) || !isInt(m.issuedAt) || !isInt(m.storedAt) ||
-    !PURPOSES.includes(m.purpose as Purpose) || !(m.expireBefore === undefined || isInt(m.expireBefore))
+    !isPurpose(m.purpose) || !(m.expireBefore === undefined || isInt(m.expireBefore))
   ) {
     throw new CorruptUploadError('header fields are missing or of the wrong type');
   }

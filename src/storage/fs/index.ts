@@ -26,6 +26,8 @@ import { readUpload, statUpload } from './read.ts';
 import { DEFAULT_CACHE_BYTES, SmallUploadCache } from './cache.ts';
 import { datasync, receive } from './receive.ts';
 import { processFinisher, processRenamer, type NoReplaceRename, type UploadFinisher } from '../../native/rename.ts';
+import { errCode } from '../../errno.ts';
+import { noop } from '../../noop.ts';
 
 /**
  * The filesystem store. Layout of a repository:
@@ -84,9 +86,6 @@ export interface FsStoreOptions {
    */
   cacheBytes?: number;
 }
-
-const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
-const noop = (): void => {};
 
 /**
  * Creates the fs Store for a repository folder (which must exist; open() checks it).

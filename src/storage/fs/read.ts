@@ -3,6 +3,8 @@ import type { Writable } from 'node:stream';
 import type { FileRangeSender, StoredBody, UploadMeta } from '../store.ts';
 import { CorruptUploadError, decodeHeader, headerEnd } from './format.ts';
 import { MAX_CACHED_BODY, type SmallUploadCache } from './cache.ts';
+import { errCode } from '../../errno.ts';
+import { noop } from '../../noop.ts';
 
 /**
  * The read side of the fs store, built for many small GETs and fast large ones: raw descriptors
@@ -58,8 +60,6 @@ const LARGE_CHUNK_STREAMS = 8;
 let streams = 0;
 
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
-const errCode = (err: unknown): unknown => (err as { code?: unknown } | null)?.code;
-const noop = (): void => {};
 
 /**
  * Opens a published upload; undefined when absent or a symlink (never followed).

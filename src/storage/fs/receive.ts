@@ -4,6 +4,7 @@ import { SizeMismatchError, UploadAbortedError } from '../errors.ts';
 import { encodeHeader } from './format.ts';
 import { UploadMemory } from './budget.ts';
 import { releaseChunks } from '../release.ts';
+import { noop } from '../../noop.ts';
 
 /**
  * The write side of an upload: the body streamed into an open temp file after a reserved header.
@@ -69,7 +70,6 @@ const uploadMemory = new UploadMemory(UPLOAD_MEMORY_BUDGET);
 let runningUploads = 0;
 const batchLimit = (): number =>
   Math.max(MIN_BATCH, Math.min(MAX_BATCH, Math.floor(UPLOAD_MEMORY_BUDGET / Math.max(1, runningUploads))));
-const noop = (): void => {};
 
 /**
  * Streams `body` into `fd` after a reserved header, counting bytes; throws SizeMismatchError as

@@ -9,8 +9,7 @@
  */
 import { Readable } from 'node:stream';
 import { SizeMismatchError, UploadAbortedError } from '../errors.ts';
-
-const noop = (): void => {};
+import { noop } from '../../noop.ts';
 
 /**
  * Reads an upload body of exactly `size` bytes.

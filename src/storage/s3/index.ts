@@ -38,6 +38,8 @@ import {
   type ObjectHead,
   type SlotRecord,
 } from './meta.ts';
+import { errCode } from '../../errno.ts';
+import { noop } from '../../noop.ts';
 
 type Sdk = typeof import('@aws-sdk/client-s3');
 
@@ -81,7 +83,6 @@ interface Ctx {
 }
 
 const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-const noop = (): void => {};
 
 /** HTTP status of an SDK error, if it came from a response. */
 function statusOf(err: unknown): number | undefined {
@@ -107,7 +108,7 @@ export function describeS3Error(err: unknown): string {
     const detail = message && message !== name && message !== 'UnknownError' ? `: ${message}` : '';
     return `${name ?? 'error'} (HTTP ${status})${detail}`;
   }
-  const code = (err as { code?: string } | null)?.code;
+  const code = errCode(err) as string | undefined;
   return `${message ?? String(err)}${code && !message?.includes(code) ? ` (${code})` : ''}`;
 }
 

@@ -7,10 +7,9 @@
  * the object's length and the content type the object's Content-Type, so neither can disagree
  * with what is served.
  */
-import type { Purpose, Slot } from '../../slots/slot.ts';
+import { isPurpose, type Purpose, type Slot } from '../../slots/slot.ts';
 import type { UploadMeta } from '../store.ts';
 
-const PURPOSES: readonly Purpose[] = ['message', 'ephemeral', 'profile', 'permanent'];
 /** What an object without a Content-Type gets from S3 and radosgw. */
 const S3_DEFAULT_TYPE = 'binary/octet-stream';
 const FALLBACK_TYPE = 'application/octet-stream';
@@ -99,7 +98,7 @@ export function metaFromObject(id: string, head: ObjectHead): UploadMeta | undef
   const expireBefore = int(expireRaw);
   if (
     filename === undefined || uploader === undefined || issuedAt === undefined || storedAt === undefined ||
-    purpose === undefined || !PURPOSES.includes(purpose) || (expireRaw !== undefined && expireBefore === undefined)
+    purpose === undefined || !isPurpose(purpose) || (expireRaw !== undefined && expireBefore === undefined)
   ) {
     return undefined;
   }
@@ -171,7 +170,7 @@ export function decodeSlotRecord(text: string, id: string): SlotRecord | undefin
   const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x);
   if (
     r.v !== 1 || r.id !== id || typeof r.filename !== 'string' || !isInt(r.size) || typeof r.uploader !== 'string' ||
-    !isInt(r.issuedAt) || !isInt(r.expiresAt) || !PURPOSES.includes(r.purpose as Purpose) ||
+    !isInt(r.issuedAt) || !isInt(r.expiresAt) || !isPurpose(r.purpose) ||
     (r.contentType !== undefined && typeof r.contentType !== 'string') || (r.expireBefore !== undefined && !isInt(r.expireBefore))
   ) {
     return undefined;
