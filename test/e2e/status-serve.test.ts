@@ -15,7 +15,7 @@ import { render } from 'ink-testing-library';
 import { freePort, run } from '../../scripts/testservers/processes.ts';
 import { generatedBody, http, randomFile } from '../support/http.ts';
 import { FILEUPLOAD_BIN, openfireXml } from '../support/serve.ts';
-import { mustGetSlot, putToSlot, startStack, type Stack } from '../support/stack.ts';
+import { mustGetSlot, putToSlot, startStack, type SlotOk, type Stack } from '../support/stack.ts';
 import { NS_UPLOAD_0 } from '../support/xmpp-client.ts';
 import { sample } from '../support/prometheus.ts';
 import { fetchAdmin, fetchStatus } from '../../src/status/admin-client.ts';
@@ -24,6 +24,21 @@ import { StatusApp } from '../../src/status/tui.ts';
 import { ExitCode } from '../../src/cli/exit-codes.ts';
 
 const KiB = 1024;
+
+/**
+ * An upload of `size` bytes to `slot` that sends `share` of its body and then waits until
+ * `release()`: a live upload for the status views to show.
+ */
+function heldUpload(slot: SlotOk, size: number, share: number): { upload: ReturnType<typeof putToSlot>; release: () => void } {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const upload = putToSlot(
+    slot,
+    generatedBody(size, { chunkSize: 256 * KiB, onChunk: async (_c, sent) => void (sent >= size * share && (await gate)) }),
+    { headers: { 'content-length': size } },
+  );
+  return { upload, release };
+}
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const isRoot = process.getuid?.() === 0;
 /** An unprivileged account for "another local user" (runs the CLI with its uid). */
@@ -80,14 +95,7 @@ describe('status and metrics of a real serve', () => {
   it('the TUI shows a live upload with its progress bar and the connection state', async () => {
     const size = 4 << 20;
     const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'live-upload.bin', size });
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    // Send a quarter, then hold the rest until the TUI has shown it.
-    const upload = putToSlot(
-      slot,
-      generatedBody(size, { chunkSize: 256 * KiB, onChunk: async (_c, sent) => void (sent >= size / 4 && (await gate)) }),
-      { headers: { 'content-length': size } },
-    );
+    const { upload, release } = heldUpload(slot, size, 1 / 4);
     const load = () => fetchStatus(target(), { token });
     const ui = render(React.createElement(StatusApp, { load, initial: await load(), intervalMs: 50, source: `http://127.0.0.1:${adminPort}` }));
     try {
@@ -114,13 +122,7 @@ describe('status and metrics of a real serve', () => {
   it('an upload in flight: /status names it only with the admin credential; status shows it to the configuration\'s readers only', async () => {
     const size = 4 << 20;
     const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'private-name.bin', size });
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const upload = putToSlot(
-      slot,
-      generatedBody(size, { chunkSize: 256 * KiB, onChunk: async (_c, sent) => void (sent >= size / 4 && (await gate)) }),
-      { headers: { 'content-length': size } },
-    );
+    const { upload, release } = heldUpload(slot, size, 1 / 4);
     try {
       let mine;
       for (let i = 0; i < 200 && mine === undefined; i++) {
@@ -201,13 +203,7 @@ describe('status and metrics of a real serve', () => {
   it('in a real terminal (tmux), fileupload status shows the live upload and the connection state', { skip: !hasTmux && 'tmux is not installed' }, async () => {
     const size = 4 << 20;
     const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'in-tmux.bin', size });
-    let release: () => void = () => {};
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    const upload = putToSlot(
-      slot,
-      generatedBody(size, { chunkSize: 256 * KiB, onChunk: async (_c, sent) => void (sent >= size / 2 && (await gate)) }),
-      { headers: { 'content-length': size } },
-    );
+    const { upload, release } = heldUpload(slot, size, 1 / 2);
     const socket = `fileupload-status-e2e-${process.pid}`;
     const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
     const screen = () => tmux('capture-pane', '-p', '-t', 'st').stdout ?? '';
