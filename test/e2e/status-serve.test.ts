@@ -7,7 +7,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmod, chown, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, chown, copyFile, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import React from 'react';
@@ -167,26 +168,31 @@ describe('status and metrics of a real serve', () => {
         const home = await mkdtemp(join(tmpdir(), 'fileupload-status-user-'));
         try {
           await chmod(home, 0o711);
+          // The checkout may sit in a folder only root can enter (a mktemp -d clone): the other
+          // user runs a copy of the single binary from this folder (the sources' launcher
+          // needs the checkout itself).
+          const bin = process.env.FILEUPLOAD_E2E_BIN ? join(home, 'fileupload') : FILEUPLOAD_BIN;
+          if (bin !== FILEUPLOAD_BIN) await copyFile(FILEUPLOAD_BIN, bin, constants.COPYFILE_FICLONE).then(() => chmod(bin, 0o755));
           const readable = join(home, 'readable.xml');
           await writeFile(readable, openfireXml({ ...stack.config, adminSocket: undefined }), { mode: 0o600 });
           await chown(readable, NOBODY.uid, NOBODY.gid);
           const closed = join(home, 'closed.xml');
           await writeFile(closed, openfireXml({ ...stack.config, adminSocket: undefined }), { mode: 0o600 });
-          const reader = await run(FILEUPLOAD_BIN, ['--config', readable, 'status', '--once'], { timeoutMs: 20_000, ...NOBODY });
+          const reader = await run(bin, ['--config', readable, 'status', '--once'], { timeoutMs: 20_000, ...NOBODY });
           assert.equal(reader.code, 0, reader.stderr);
           assert.match(reader.stdout, /private-name\.bin from alice@localhost/);
-          const other = await run(FILEUPLOAD_BIN, ['--config', closed, 'status', '--once', '--url', `http://127.0.0.1:${adminPort}`], { timeoutMs: 20_000, ...NOBODY });
+          const other = await run(bin, ['--config', closed, 'status', '--once', '--url', `http://127.0.0.1:${adminPort}`], { timeoutMs: 20_000, ...NOBODY });
           assert.equal(other.code, 0, other.stderr);
           for (const n of names) assert.ok(!other.stdout.includes(n), `${n} shown to another user`);
           assert.match(other.stdout, /^uploads in flight: [1-9]/m);
           assert.match(other.stdout, /an upload: 2[5-9]% \(1 MiB of 4 MiB\)/);
           assert.match(other.stdout, /need the admin credential: run as the service user or root/);
           assert.match(other.stderr, /cannot be read \(EACCES\).*run as the service user or root/);
-          const otherJson = await run(FILEUPLOAD_BIN, ['--config', closed, '--json', 'status', '--url', `http://127.0.0.1:${adminPort}`], { timeoutMs: 20_000, ...NOBODY });
+          const otherJson = await run(bin, ['--config', closed, '--json', 'status', '--url', `http://127.0.0.1:${adminPort}`], { timeoutMs: 20_000, ...NOBODY });
           assert.equal(otherJson.code, 0, otherJson.stderr);
           for (const n of names) assert.ok(!otherJson.stdout.includes(n));
           // The socket is closed to other users.
-          const viaSocket = await run(FILEUPLOAD_BIN, ['--config', closed, 'status', '--once', '--url', `unix:${socketPath}`], { timeoutMs: 20_000, ...NOBODY });
+          const viaSocket = await run(bin, ['--config', closed, 'status', '--once', '--url', `unix:${socketPath}`], { timeoutMs: 20_000, ...NOBODY });
           assert.equal(viaSocket.code, ExitCode.Unavailable);
           assert.match(viaSocket.stderr, /permission denied/);
         } finally {
