@@ -134,7 +134,10 @@ export async function demo(options: { exitAfterCheck: boolean; bin: string }): P
     ];
     say(`\nWriting ${configFile} with "fileupload config set" …`);
     for (const [name, value] of settings) {
-      const r = await run(bin, ['--config', configFile, 'config', 'set', name, value], { cwd: ROOT, timeoutMs: 20_000 });
+      const r = await run(bin, ['--config', configFile, 'config', 'set', name, value], {
+        cwd: ROOT,
+        timeoutMs: 20_000,
+      });
       if (r.code !== 0) {
         say(`fileupload demo: config set ${name} failed (exit ${r.code}): ${r.stderr.trim()}`);
         return 1;
@@ -172,7 +175,19 @@ export async function demo(options: { exitAfterCheck: boolean; bin: string }): P
 
     // 4. The check a user's client would do.
     const alice = users[0]!;
-    const doctorArgs = ['--config', configFile, 'doctor', '--as', `alice@${DOMAIN}`, '--password', alice.password, '--xmpp-c2s-host', '127.0.0.1', '--xmpp-c2s-port', String(prosody.c2sPort)];
+    const doctorArgs = [
+      '--config',
+      configFile,
+      'doctor',
+      '--as',
+      `alice@${DOMAIN}`,
+      '--password',
+      alice.password,
+      '--xmpp-c2s-host',
+      '127.0.0.1',
+      '--xmpp-c2s-port',
+      String(prosody.c2sPort),
+    ];
     say(`\nRunning: fileupload doctor --as alice@${DOMAIN} …\n`);
     const doctor = spawnGroup(bin, doctorArgs, { stdio: ['ignore', 'inherit', 'inherit'], cwd: ROOT });
     const { code } = await doctor.exited;
@@ -220,7 +235,13 @@ Press Ctrl-C to stop everything; the temporary files under ${dir} are removed.`)
 if (import.meta.main) {
   let parsed;
   try {
-    parsed = parseArgs({ options: { 'exit-after-check': { type: 'boolean' }, bin: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+    parsed = parseArgs({
+      options: {
+        'exit-after-check': { type: 'boolean' },
+        bin: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -228,7 +249,10 @@ if (import.meta.main) {
   if (parsed.values.help) {
     process.stdout.write(`${USAGE}\n`);
   } else {
-    void demo({ exitAfterCheck: parsed.values['exit-after-check'] === true, bin: resolve(parsed.values.bin ?? defaultBin()) }).then((code) => {
+    void demo({
+      exitAfterCheck: parsed.values['exit-after-check'] === true,
+      bin: resolve(parsed.values.bin ?? defaultBin()),
+    }).then((code) => {
       process.exitCode = code;
     });
   }

@@ -19,20 +19,28 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const EXIT_CODE_TEXT: Record<keyof typeof ExitCode, string> = {
   Ok: 'success',
   Failure: 'failure: the command ran but something did not work (a check failed, a deletion failed, a server error)',
-  Usage: 'usage or configuration error: bad arguments, an unknown property, an invalid value or a malformed configuration file; nothing was changed',
+  Usage:
+    'usage or configuration error: bad arguments, an unknown property, an invalid value or a malformed configuration file; nothing was changed',
   Locked: 'another process holds the lock (purge, slots rm); try again later',
   Unavailable: 'the running serve could not be reached (status)',
 };
 
 function exitCodesMarkdown(): string {
-  const rows = (Object.keys(ExitCode) as (keyof typeof ExitCode)[]).map((k) => `| ${ExitCode[k]} | ${EXIT_CODE_TEXT[k]} |`);
-  return ['## Exit codes', '', 'The same for every subcommand:', '', '| Code | Meaning |', '|---|---|', ...rows].join('\n') + '\n';
+  const rows = (Object.keys(ExitCode) as (keyof typeof ExitCode)[]).map(
+    (k) => `| ${ExitCode[k]} | ${EXIT_CODE_TEXT[k]} |`,
+  );
+  return (
+    ['## Exit codes', '', 'The same for every subcommand:', '', '| Code | Meaning |', '|---|---|', ...rows].join('\n') +
+    '\n'
+  );
 }
 
 function exitCodesRoff(): string {
-  return (Object.keys(ExitCode) as (keyof typeof ExitCode)[])
-    .map((k) => `.TP\n.B ${ExitCode[k]}\n${EXIT_CODE_TEXT[k].replace(/\\/g, '\\e')}`)
-    .join('\n') + '\n';
+  return (
+    (Object.keys(ExitCode) as (keyof typeof ExitCode)[])
+      .map((k) => `.TP\n.B ${ExitCode[k]}\n${EXIT_CODE_TEXT[k].replace(/\\/g, '\\e')}`)
+      .join('\n') + '\n'
+  );
 }
 
 /** A generated region of a file. */
@@ -46,9 +54,19 @@ export interface Region {
 
 /** Every generated region. */
 export const REGIONS: Region[] = [
-  { file: 'README.md', start: '<!-- config-reference:start -->', end: '<!-- config-reference:end -->', body: markdownReference },
+  {
+    file: 'README.md',
+    start: '<!-- config-reference:start -->',
+    end: '<!-- config-reference:end -->',
+    body: markdownReference,
+  },
   { file: 'README.md', start: '<!-- exit-codes:start -->', end: '<!-- exit-codes:end -->', body: exitCodesMarkdown },
-  { file: 'man/fileupload-config.1', start: '.\\" config-reference:start', end: '.\\" config-reference:end', body: roffReference },
+  {
+    file: 'man/fileupload-config.1',
+    start: '.\\" config-reference:start',
+    end: '.\\" config-reference:end',
+    body: roffReference,
+  },
   { file: 'man/fileupload.1', start: '.\\" exit-codes:start', end: '.\\" exit-codes:end', body: exitCodesRoff },
 ];
 
@@ -62,7 +80,8 @@ export const REGIONS: Region[] = [
 export function splice(text: string, start: string, end: string, body: string): string {
   const i = text.indexOf(start);
   const j = text.indexOf(end, i + start.length);
-  if (i === -1 || j === -1) return `${text}${text === '' || text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n'}${start}\n${body}${end}\n`;
+  if (i === -1 || j === -1)
+    return `${text}${text === '' || text.endsWith('\n\n') ? '' : text.endsWith('\n') ? '\n' : '\n\n'}${start}\n${body}${end}\n`;
   return `${text.slice(0, i + start.length)}\n${body}${text.slice(j)}`;
 }
 
@@ -72,7 +91,9 @@ export function splice(text: string, start: string, end: string, body: string): 
  * @example
  * const stale = (await expectedFiles()).filter((f) => f.current !== f.expected);
  */
-export async function expectedFiles(root = ROOT): Promise<{ file: string; current: string | undefined; expected: string }[]> {
+export async function expectedFiles(
+  root = ROOT,
+): Promise<{ file: string; current: string | undefined; expected: string }[]> {
   const out = new Map<string, { current: string | undefined; expected: string }>();
   for (const r of REGIONS) {
     let entry = out.get(r.file);

@@ -44,8 +44,14 @@ test('a line logged right before process.exit() still reaches stdout', () => {
   const script = `import { createLogger } from ${JSON.stringify(log)}; const l = createLogger({ component: 't' }); l.info('one'); l.warn('two'); process.exit(3);`;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   assert.equal(r.status, 3, r.stderr);
-  const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; component: string });
-  assert.deepEqual(lines.map((l) => l.msg), ['one', 'two']);
+  const lines = r.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { msg: string; component: string });
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ['one', 'two'],
+  );
   assert.equal(lines[0]!.component, 't');
 });
 

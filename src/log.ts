@@ -37,7 +37,10 @@ export interface LoggerOptions {
  * out.write('{"msg":"a"}\n'); out.write('{"msg":"b"}\n'); // one write, on the next turn
  * process.on('exit', () => out.flushSync((text) => writeSync(1, text)));
  */
-export function lineBuffer(sink: (text: string) => void): { write(line: string): void; flushSync(to?: (text: string) => void): void } {
+export function lineBuffer(sink: (text: string) => void): {
+  write(line: string): void;
+  flushSync(to?: (text: string) => void): void;
+} {
   let held = '';
   let scheduled = false;
   // Bound what a burst can hold: past this, lines go out at once.
@@ -89,14 +92,19 @@ function bufferedStdout(): (line: string) => void {
 }
 
 export function createLogger(bound: Record<string, unknown> = {}, options: LoggerOptions = {}): Logger {
-  const min = order[options.level ?? ((process.env.FILEUPLOAD_LOG_LEVEL as Level | undefined) ?? 'info')] ?? order.info;
+  const min = order[options.level ?? (process.env.FILEUPLOAD_LOG_LEVEL as Level | undefined) ?? 'info'] ?? order.info;
   const write = options.write ?? bufferedStdout();
   const now = options.now ?? (() => new Date());
   const emit = (level: Level, msg: string, fields?: Record<string, unknown>) => {
     if (order[level] < min) return;
     const record: Record<string, unknown> = { time: now().toISOString(), level, msg, ...bound, ...fields };
     for (const [k, v] of Object.entries(record)) {
-      if (v instanceof Error) record[k] = { name: v.name, message: v.message, ...('code' in v ? { code: (v as { code: unknown }).code } : {}) };
+      if (v instanceof Error)
+        record[k] = {
+          name: v.name,
+          message: v.message,
+          ...('code' in v ? { code: (v as { code: unknown }).code } : {}),
+        };
     }
     write(JSON.stringify(record) + '\n');
   };

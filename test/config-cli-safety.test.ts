@@ -31,7 +31,10 @@ test('every rule violation: exit 2, property and rule named, file byte-identical
     [['webPort', '65536'], /webPort: 65536 is outside 1–65535/],
     [['announcedWebPort', 'https'], /announcedWebPort: "https" is not a port number/],
     [['announcedWebProtocol', 'ftp'], /announcedWebProtocol: "ftp" is not one of http, https/],
-    [['announcedWebContextRoot', 'httpfileupload'], /announcedWebContextRoot: "httpfileupload" does not start with \/.*rule: a URL path starting with \//],
+    [
+      ['announcedWebContextRoot', 'httpfileupload'],
+      /announcedWebContextRoot: "httpfileupload" does not start with \/.*rule: a URL path starting with \//,
+    ],
     [['fileRepo', 'relative/dir'], /fileRepo: "relative\/dir" is not an absolute path/],
     [['domain', 'not a domain'], /domain: "not a domain" is not a domain name/],
     [['slotLifetime', 'soon'], /slotLifetime: "soon" is not a duration.*rule: a duration/],
@@ -53,7 +56,10 @@ test('unknown names: exit 2, the name and a suggestion, file byte-identical', as
   const original = await freshFixture();
   for (const [args, message] of [
     [['set', 'maxfilesize', '1M'], /unknown property "maxfilesize"; did you mean maxFileSize\?/],
-    [['set', 'plugin.httpfileupload.sharedSecrt', 'x'], /unknown property "plugin\.httpfileupload\.sharedSecrt"; did you mean sharedSecret\?/],
+    [
+      ['set', 'plugin.httpfileupload.sharedSecrt', 'x'],
+      /unknown property "plugin\.httpfileupload\.sharedSecrt"; did you mean sharedSecret\?/,
+    ],
     [['unset', 'bogus'], /unknown property "bogus"/],
     [['get', 'port'], /unknown property "port"; did you mean .*xmppPort/],
   ] as [string[], RegExp][]) {
@@ -77,7 +83,10 @@ test('malformed XML: exit 2 with file:line:col, never overwritten', async () => 
   for (const args of [['set', 'maxFileSize', '1M'], ['unset', 'maxFileSize'], ['get', 'maxFileSize'], ['list']]) {
     const r = t.run(['config', ...args]);
     assert.equal(r.code, 2, args.join(' '));
-    assert.match(r.stderr, new RegExp(`${t.file.replace(/[.]/g, '\\.')}:5:3: malformed configuration: </plugin> closes <httpfileupload>`));
+    assert.match(
+      r.stderr,
+      new RegExp(`${t.file.replace(/[.]/g, '\\.')}:5:3: malformed configuration: </plugin> closes <httpfileupload>`),
+    );
     assert.equal((await t.bytes())!.toString(), broken);
   }
   await writeFile(t.file, '<config><x/></config>');
@@ -88,7 +97,10 @@ test('malformed XML: exit 2 with file:line:col, never overwritten', async () => 
 });
 
 test('an invalid value already in the file: get and list show it and exit 2', async () => {
-  await writeFile(t.file, '<jive><plugin><httpfileupload><serverspecific><xmppPort>http</xmppPort></serverspecific><maxFilesize>1</maxFilesize></httpfileupload></plugin></jive>');
+  await writeFile(
+    t.file,
+    '<jive><plugin><httpfileupload><serverspecific><xmppPort>http</xmppPort></serverspecific><maxFilesize>1</maxFilesize></httpfileupload></plugin></jive>',
+  );
   let r = t.run(['config', 'get', 'xmppPort']);
   assert.equal(r.code, 2);
   assert.equal(r.stdout, 'http\n');
@@ -96,7 +108,10 @@ test('an invalid value already in the file: get and list show it and exit 2', as
   r = t.run(['config', 'list']);
   assert.equal(r.code, 2);
   assert.match(r.stdout, /^plugin\.httpfileupload\.xmppPort\s+http\s+serverspecific\s+\(invalid\)$/m);
-  assert.match(r.stderr, /plugin\.httpfileupload\.maxFilesize in the configuration file is not a known property and is ignored \(did you mean maxFileSize\?\)/);
+  assert.match(
+    r.stderr,
+    /plugin\.httpfileupload\.maxFilesize in the configuration file is not a known property and is ignored \(did you mean maxFileSize\?\)/,
+  );
 });
 
 test('a crash between the temp write and the rename leaves the old file intact', async () => {

@@ -41,7 +41,10 @@ interface Ran {
  */
 function cli(args: string[], input?: string): Promise<Ran> {
   return new Promise((resolve, reject) => {
-    const child = spawn(FILEUPLOAD_BIN, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, FILEUPLOAD_CONFIG: '' } });
+    const child = spawn(FILEUPLOAD_BIN, args, {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, FILEUPLOAD_CONFIG: '' },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -51,7 +54,10 @@ function cli(args: string[], input?: string): Promise<Ran> {
     // Until the exec of the binary (its arguments are there), bounded.
     const readCmdline = async () => {
       for (let i = 0; i < 100 && !cmdline.includes(args.join(' ')); i++) {
-        cmdline = await readFile(`/proc/${child.pid}/cmdline`, 'utf8').then((c) => c.replace(/\0/g, ' '), () => cmdline);
+        cmdline = await readFile(`/proc/${child.pid}/cmdline`, 'utf8').then(
+          (c) => c.replace(/\0/g, ' '),
+          () => cmdline,
+        );
         if (!cmdline.includes(args.join(' '))) await new Promise((r) => setTimeout(r, 10));
       }
     };
@@ -68,7 +74,8 @@ function cli(args: string[], input?: string): Promise<Ran> {
 }
 
 /** The value of `<name>` in the file. */
-const secretIn = async (file: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(await readFile(file, 'utf8'))?.[1];
+const secretIn = async (file: string, name: string) =>
+  new RegExp(`<${name}>([^<]*)</${name}>`).exec(await readFile(file, 'utf8'))?.[1];
 
 test('config set sharedSecret - reads one line from standard input; the value is never on the command line', async () => {
   const file = fresh();
@@ -87,32 +94,36 @@ test('config set sharedSecret - reads one line from standard input; the value is
   assert.equal(await secretIn(file, 'slotSecret'), 'crlf-secret-abc');
 });
 
-test('on a terminal, config set NAME - reads one line without showing it', { skip: !hasTmux && 'tmux is not installed' }, async () => {
-  const file = fresh();
-  const socket = `fileupload-secret-${process.pid}`;
-  const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  const screen = () => tmux('capture-pane', '-p', '-t', 'cs').stdout ?? '';
-  const until = async (ok: (s: string) => boolean, what: string) => {
-    for (let i = 0; i < 100; i++) {
-      if (ok(screen())) return screen();
-      await new Promise((r) => setTimeout(r, 100));
+test(
+  'on a terminal, config set NAME - reads one line without showing it',
+  { skip: !hasTmux && 'tmux is not installed' },
+  async () => {
+    const file = fresh();
+    const socket = `fileupload-secret-${process.pid}`;
+    const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+    const screen = () => tmux('capture-pane', '-p', '-t', 'cs').stdout ?? '';
+    const until = async (ok: (s: string) => boolean, what: string) => {
+      for (let i = 0; i < 100; i++) {
+        if (ok(screen())) return screen();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return assert.fail(`the terminal never showed ${what}:\n${screen()}`);
+    };
+    try {
+      const cmd = `${FILEUPLOAD_BIN} --config ${file} config set sharedSecret -; echo "set exited $?"; sleep 60`;
+      assert.equal(tmux('new-session', '-d', '-s', 'cs', '-x', '150', '-y', '20', cmd).status, 0);
+      await until((s) => s.includes('it is not shown'), 'the prompt');
+      tmux('send-keys', '-t', 'cs', '-l', 'typed-secret-xy');
+      tmux('send-keys', '-t', 'cs', 'BSpace', 'z', 'Enter');
+      const shown = await until((s) => s.includes('set exited'), 'the end of config set');
+      assert.match(shown, /set exited 0/);
+      assert.doesNotMatch(shown, /typed-secret/);
+      assert.equal(await secretIn(file, 'sharedSecret'), 'typed-secret-xz');
+    } finally {
+      tmux('kill-server');
     }
-    return assert.fail(`the terminal never showed ${what}:\n${screen()}`);
-  };
-  try {
-    const cmd = `${FILEUPLOAD_BIN} --config ${file} config set sharedSecret -; echo "set exited $?"; sleep 60`;
-    assert.equal(tmux('new-session', '-d', '-s', 'cs', '-x', '150', '-y', '20', cmd).status, 0);
-    await until((s) => s.includes('it is not shown'), 'the prompt');
-    tmux('send-keys', '-t', 'cs', '-l', 'typed-secret-xy');
-    tmux('send-keys', '-t', 'cs', 'BSpace', 'z', 'Enter');
-    const shown = await until((s) => s.includes('set exited'), 'the end of config set');
-    assert.match(shown, /set exited 0/);
-    assert.doesNotMatch(shown, /typed-secret/);
-    assert.equal(await secretIn(file, 'sharedSecret'), 'typed-secret-xz');
-  } finally {
-    tmux('kill-server');
-  }
-});
+  },
+);
 
 test('config set NAME --from-file PATH reads the value from a file', async () => {
   const file = fresh();
@@ -154,7 +165,7 @@ test('an existing 0644 file that gets a secret loses its "other" bits; one witho
   assert.equal((await cli(['--config', file, 'config', 'set', 'maxFileSize', '10M'])).code, 0);
   await chmod(file, 0o644);
   assert.equal((await cli(['--config', file, 'config', 'set', 'maxFileSize', '20M'])).code, 0);
-  assert.equal((await stat(file)).mode & 0o777, 0o644, 'no secret in it: the mode is the admin\'s');
+  assert.equal((await stat(file)).mode & 0o777, 0o644, "no secret in it: the mode is the admin's");
   const before = await stat(file);
   const r = await cli(['--config', file, 'config', 'set', 'sharedSecret', '-'], 'a-secret\n');
   assert.equal(r.code, 0, r.stderr);
@@ -167,27 +178,38 @@ test('an existing 0644 file that gets a secret loses its "other" bits; one witho
   assert.equal((await stat(file)).mode & 0o777, 0o660);
 });
 
-test('a packaged 0640 root:group file stays 0640 root:group, readable by the service', { skip: !isRoot && 'needs root to chown' }, async () => {
-  const file = fresh();
-  assert.equal((await cli(['--config', file, 'config', 'set', 'domain', 'upload.example.org'])).code, 0);
-  await chown(file, 0, 65534);
-  await chmod(file, 0o640);
-  const r = await cli(['--config', file, 'config', 'set', 'slotSecret', '-'], 'packaged-secret-value\n');
-  assert.equal(r.code, 0, r.stderr);
-  const st = await stat(file);
-  assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 65534, 0o640]);
-});
+test(
+  'a packaged 0640 root:group file stays 0640 root:group, readable by the service',
+  { skip: !isRoot && 'needs root to chown' },
+  async () => {
+    const file = fresh();
+    assert.equal((await cli(['--config', file, 'config', 'set', 'domain', 'upload.example.org'])).code, 0);
+    await chown(file, 0, 65534);
+    await chmod(file, 0o640);
+    const r = await cli(['--config', file, 'config', 'set', 'slotSecret', '-'], 'packaged-secret-value\n');
+    assert.equal(r.code, 0, r.stderr);
+    const st = await stat(file);
+    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 65534, 0o640]);
+  },
+);
 
 test('doctor fails a world-readable configuration that holds a secret, and passes after the fix', async () => {
   const file = fresh();
-  for (const [name, value] of [['domain', 'upload.example.org'], ['xmppPort', '1'], ['adminPort', '0'], ['webPort', '1']]) {
+  for (const [name, value] of [
+    ['domain', 'upload.example.org'],
+    ['xmppPort', '1'],
+    ['adminPort', '0'],
+    ['webPort', '1'],
+  ]) {
     assert.equal((await cli(['--config', file, 'config', 'set', name!, value!])).code, 0);
   }
   assert.equal((await cli(['--config', file, 'config', 'set', 'sharedSecret', '-'], 'doctor-secret\n')).code, 0);
   await chmod(file, 0o644);
   const check = async () => {
     const r = await cli(['--config', file, '--json', 'doctor', '--timeout', '1s']);
-    const report = JSON.parse(r.stdout) as { checks: Array<{ check: string; status: string; message: string; fix?: string }> };
+    const report = JSON.parse(r.stdout) as {
+      checks: Array<{ check: string; status: string; message: string; fix?: string }>;
+    };
     const c = report.checks.find((x) => x.check === 'config-permissions');
     assert.ok(c, r.stdout);
     return { code: r.code, check: c };

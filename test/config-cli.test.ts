@@ -46,7 +46,12 @@ test('set creates the file (and its directory) with mode 0600; three levels of p
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'plugin.httpfileupload.maxFileSize = 10M\n');
   assert.equal((await stat(t.file)).mode & 0o777, 0o600);
-  assert.deepEqual(json(['config', 'get', 'maxFileSize']), { name: 'plugin.httpfileupload.maxFileSize', value: '10M', source: 'general', default: '52428800' });
+  assert.deepEqual(json(['config', 'get', 'maxFileSize']), {
+    name: 'plugin.httpfileupload.maxFileSize',
+    value: '10M',
+    source: 'general',
+    default: '52428800',
+  });
 
   r = t.run(['config', 'set', '--server-specific', 'maxFileSize', '20M']);
   assert.equal(r.code, 0, r.stderr);
@@ -61,13 +66,21 @@ test('set creates the file (and its directory) with mode 0600; three levels of p
   r = t.run(['config', 'unset', 'plugin.httpfileupload.serverspecific.maxFileSize']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /serverspecific\.maxFileSize removed; effective value: 30M \(general\)/);
-  assert.deepEqual(json(['config', 'get', 'maxFileSize']), { name: 'plugin.httpfileupload.maxFileSize', value: '30M', source: 'general', default: '52428800' });
+  assert.deepEqual(json(['config', 'get', 'maxFileSize']), {
+    name: 'plugin.httpfileupload.maxFileSize',
+    value: '30M',
+    source: 'general',
+    default: '52428800',
+  });
 
   r = t.run(['config', 'unset', 'maxFileSize']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(json(['config', 'get', 'maxFileSize']).source, 'default');
   r = t.run(['config', 'unset', 'maxFileSize']);
-  assert.deepEqual([r.code, r.stdout], [0, 'plugin.httpfileupload.maxFileSize was not set; effective value: 52428800 (default)\n']);
+  assert.deepEqual(
+    [r.code, r.stdout],
+    [0, 'plugin.httpfileupload.maxFileSize was not set; effective value: 52428800 (default)\n'],
+  );
   assert.equal(
     await readFile(t.file, 'utf8'),
     '<?xml version="1.0" encoding="UTF-8"?>\n<jive>\n</jive>\n',
@@ -96,15 +109,26 @@ test('an empty or blank element counts as unset', async () => {
     file,
     '<jive><plugin><httpfileupload><serverspecific><xmppPort>  </xmppPort></serverspecific><xmppPort/><webHost>127.0.0.1</webHost><maxFileSize></maxFileSize></httpfileupload></plugin></jive>',
   );
-  const get = (name: string) => JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', name]).stdout) as { value: string; source: string };
-  assert.deepEqual(get('xmppPort'), { name: 'plugin.httpfileupload.xmppPort', value: '5275', source: 'default', default: '5275' });
+  const get = (name: string) =>
+    JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', name]).stdout) as { value: string; source: string };
+  assert.deepEqual(get('xmppPort'), {
+    name: 'plugin.httpfileupload.xmppPort',
+    value: '5275',
+    source: 'default',
+    default: '5275',
+  });
   assert.equal(get('maxFileSize').source, 'default');
   assert.equal(get('webHost').source, 'general');
 });
 
 test('computed defaults: announcedWebPort follows the protocol, webPort follows announcedWebPort', () => {
   assert.equal(t.run(['config', 'set', 'announcedWebProtocol', 'http']).code, 0);
-  assert.deepEqual(json(['config', 'get', 'announcedWebPort']), { name: 'plugin.httpfileupload.announcedWebPort', value: '7070', source: 'default', default: '7070' });
+  assert.deepEqual(json(['config', 'get', 'announcedWebPort']), {
+    name: 'plugin.httpfileupload.announcedWebPort',
+    value: '7070',
+    source: 'default',
+    default: '7070',
+  });
   assert.equal(json(['config', 'get', 'webPort']).value, '7070');
   assert.equal(t.run(['config', 'unset', 'announcedWebProtocol']).code, 0);
   assert.equal(json(['config', 'get', 'webPort']).value, '7443');
@@ -115,7 +139,10 @@ test('secrets are masked unless --show-secrets', () => {
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout + r.stderr, /hunter2/);
   assert.match(r.stderr, /restart serve for sharedSecret/);
-  assert.match(r.stderr, /note: the value of sharedSecret was on the command line, where other users see it .*"fileupload config set sharedSecret -" reads it from standard input/);
+  assert.match(
+    r.stderr,
+    /note: the value of sharedSecret was on the command line, where other users see it .*"fileupload config set sharedSecret -" reads it from standard input/,
+  );
   r = t.run(['config', 'get', 'sharedSecret']);
   assert.deepEqual([r.code, r.stdout], [0, '********\n']);
   r = t.run(['config', 'get', 'sharedSecret', '--show-secrets']);
@@ -125,7 +152,10 @@ test('secrets are masked unless --show-secrets', () => {
   r = t.run(['config', 'list']);
   assert.doesNotMatch(r.stdout, /hunter2/);
   assert.match(r.stdout, /^plugin\.httpfileupload\.sharedSecret\s+\*{8}\s+general$/m);
-  assert.match(t.run(['config', 'list', '--show-secrets']).stdout, /^plugin\.httpfileupload\.sharedSecret\s+hunter2\s+general$/m);
+  assert.match(
+    t.run(['config', 'list', '--show-secrets']).stdout,
+    /^plugin\.httpfileupload\.sharedSecret\s+hunter2\s+general$/m,
+  );
   const rows = JSON.parse(t.run(['--json', 'config', 'list']).stdout) as { name: string; value: string | null }[];
   assert.equal(rows.find((x) => x.name.endsWith('.sharedSecret'))?.value, '********');
   assert.equal(rows.find((x) => x.name.endsWith('.slotSecret'))?.value, null, 'an unset secret shows as unset');
@@ -142,16 +172,22 @@ test('list shows every property with value and source; --json is an array', () =
   assert.match(r.stdout, /^plugin\.httpfileupload\.corsOrigins\s+https:\/\/chat\.example\.org\s+general$/m);
   assert.match(r.stdout, /^plugin\.httpfileupload\.fileRepo\s+\(unset\)\s+default$/m);
   const rows = JSON.parse(t.run(['config', 'list', '--json']).stdout) as Record<string, unknown>[];
-  assert.deepEqual(rows.map((x) => x.name), properties.map((p) => p.name));
-  assert.deepEqual(rows.find((x) => x.name === 'plugin.httpfileupload.xmppPort'), {
-    name: 'plugin.httpfileupload.xmppPort',
-    value: '5275',
-    source: 'default',
-    default: '5275',
-    type: 'port',
-    restart: true,
-    secret: false,
-  });
+  assert.deepEqual(
+    rows.map((x) => x.name),
+    properties.map((p) => p.name),
+  );
+  assert.deepEqual(
+    rows.find((x) => x.name === 'plugin.httpfileupload.xmppPort'),
+    {
+      name: 'plugin.httpfileupload.xmppPort',
+      value: '5275',
+      source: 'default',
+      default: '5275',
+      type: 'port',
+      restart: true,
+      secret: false,
+    },
+  );
   assert.equal(t.run(['config', 'unset', 'corsOrigins']).code, 0);
 });
 
@@ -179,8 +215,14 @@ test('an Openfire openfire.xml: set and unset touch nothing but the property', a
   run('config', 'set', 'domain', 'upload.example.org');
   const withDomain = await readFile(file, 'utf8');
   const insertAt = original.indexOf('\n        </httpfileupload>');
-  assert.equal(withDomain, original.slice(0, insertAt) + '\n            <domain>upload.example.org</domain>' + original.slice(insertAt));
-  assert.equal(JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', 'fileRepo']).stdout).source, 'serverspecific');
+  assert.equal(
+    withDomain,
+    original.slice(0, insertAt) + '\n            <domain>upload.example.org</domain>' + original.slice(insertAt),
+  );
+  assert.equal(
+    JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', 'fileRepo']).stdout).source,
+    'serverspecific',
+  );
   run('config', 'unset', 'domain');
   assert.equal(await readFile(file, 'utf8'), original);
 });

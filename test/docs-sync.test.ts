@@ -26,14 +26,21 @@ test('every property appears in the README and in fileupload-config(1)', () => {
 });
 
 test('splice replaces only between the markers, or appends them', () => {
-  assert.equal(splice('a\n<!-- s -->\nold\n<!-- e -->\nb\n', '<!-- s -->', '<!-- e -->', 'new\n'), 'a\n<!-- s -->\nnew\n<!-- e -->\nb\n');
+  assert.equal(
+    splice('a\n<!-- s -->\nold\n<!-- e -->\nb\n', '<!-- s -->', '<!-- e -->', 'new\n'),
+    'a\n<!-- s -->\nnew\n<!-- e -->\nb\n',
+  );
   assert.equal(splice('# t\n', '<!-- s -->', '<!-- e -->', 'x\n'), '# t\n\n<!-- s -->\nx\n<!-- e -->\n');
 });
 
-test('the man pages render without warnings', { skip: spawnSync('groff', ['-v']).error ? 'groff not installed' : false }, () => {
-  for (const page of ['man/fileupload.1', 'man/fileupload-config.1']) {
-    const r = spawnSync('groff', ['-ww', '-man', '-Tutf8', join(ROOT, page)], { encoding: 'utf8' });
-    assert.equal(r.status, 0, page);
-    assert.equal(r.stderr, '', `${page}: ${r.stderr}`);
-  }
-});
+test(
+  'the man pages render without warnings',
+  { skip: spawnSync('groff', ['-v']).error ? 'groff not installed' : false },
+  () => {
+    for (const page of ['man/fileupload.1', 'man/fileupload-config.1']) {
+      const r = spawnSync('groff', ['-ww', '-man', '-Tutf8', join(ROOT, page)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, page);
+      assert.equal(r.stderr, '', `${page}: ${r.stderr}`);
+    }
+  },
+);

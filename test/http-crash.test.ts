@@ -36,7 +36,13 @@ function slot(url: string, size: number): { put: string; get: string; id: string
   const id = newSlotId();
   const now = Date.now();
   const token = signSlot(SECRET, {
-    id, filename: 'f.bin', size, uploader: 'a@example.org', issuedAt: now, expiresAt: now + 300_000, purpose: 'message',
+    id,
+    filename: 'f.bin',
+    size,
+    uploader: 'a@example.org',
+    issuedAt: now,
+    expiresAt: now + 300_000,
+    purpose: 'message',
   });
   const get = `${url}/httpfileupload/${id}/f.bin`;
   return { id, get, put: `${get}?t=${token}` };
@@ -62,7 +68,8 @@ test('kill -9 mid-upload: nothing partial served; everything that got 201 surviv
     const req = request(partial.put, { method: 'PUT', headers: { 'content-length': String(size) } });
     req.on('error', () => {});
     req.write(Buffer.alloc(size / 2, 7));
-    for (let i = 0; i < 200 && (await readdir(join(dir, 'tmp'))).length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 200 && (await readdir(join(dir, 'tmp'))).length === 0; i++)
+      await new Promise((r) => setTimeout(r, 10));
     assert.equal((await readdir(join(dir, 'tmp'))).length, 1, 'the upload is in progress');
     proc.kill('SIGKILL');
     await once(proc, 'exit');

@@ -34,11 +34,15 @@ test('no man page describes a subcommand that is not registered', () => {
   }
 });
 
-test('every man page renders without warnings', { skip: spawnSync('groff', ['-v']).error ? 'groff not installed' : false }, () => {
-  for (const page of pages) {
-    const r = spawnSync('groff', ['-ww', '-man', '-Tutf8', join(MAN, page)], { encoding: 'utf8' });
-    assert.equal(r.status, 0, page);
-    assert.equal(r.stderr, '', `${page}: ${r.stderr}`);
-    assert.ok(r.stdout.length > 200, `${page} rendered almost nothing`);
-  }
-});
+test(
+  'every man page renders without warnings',
+  { skip: spawnSync('groff', ['-v']).error ? 'groff not installed' : false },
+  () => {
+    for (const page of pages) {
+      const r = spawnSync('groff', ['-ww', '-man', '-Tutf8', join(MAN, page)], { encoding: 'utf8' });
+      assert.equal(r.status, 0, page);
+      assert.equal(r.stderr, '', `${page}: ${r.stderr}`);
+      assert.ok(r.stdout.length > 200, `${page} rendered almost nothing`);
+    }
+  },
+);

@@ -65,7 +65,10 @@ test('--json prints the StatusSnapshot', async () => {
   assert.ok(isStatusSnapshot(doc));
   assert.equal(doc.node, 'node-cli');
   assert.equal(doc.xmpp.state, 'online');
-  assert.deepEqual(doc.inFlight.map((u) => [u.id, u.filename, u.received, u.size]), [['slot-xyz', 'report.pdf', 1024, 4096]]);
+  assert.deepEqual(
+    doc.inFlight.map((u) => [u.id, u.filename, u.received, u.size]),
+    [['slot-xyz', 'report.pdf', 1024, 4096]],
+  );
   assert.deepEqual(doc.totals.slotsRefused, { 'too-large': 1 });
   assert.equal(doc.thresholds.maxRepoSize, 1 << 30);
 });
@@ -97,7 +100,9 @@ test('a slotSecret serve does not run with: counters, and a note saying why the 
 test('the socket needs no token; a loopback name gets it', async () => {
   const bySocket = await status(['--json', '--url', `unix:${join(dir, 'admin.sock')}`]);
   assert.equal(JSON.parse(bySocket.stdout).inFlight[0].filename, 'report.pdf');
-  const byLocalhost = await status(['--json', '--url', admin.url.replace('127.0.0.1', 'localhost')], { slotSecret: SLOT_SECRET });
+  const byLocalhost = await status(['--json', '--url', admin.url.replace('127.0.0.1', 'localhost')], {
+    slotSecret: SLOT_SECRET,
+  });
   assert.equal(JSON.parse(byLocalhost.stdout).inFlight[0].filename, 'report.pdf');
 });
 
@@ -114,7 +119,11 @@ test('the address comes from the configuration: adminPort, or adminSocket first'
 
 test('serve not running: exit 4 and a message saying so', async () => {
   const port = await freePort();
-  for (const r of [await status(['--url', `http://127.0.0.1:${port}`]), await status([], { adminPort: port }), await status(['--json'], { adminSocket: join(dir, 'none.sock') })]) {
+  for (const r of [
+    await status(['--url', `http://127.0.0.1:${port}`]),
+    await status([], { adminPort: port }),
+    await status(['--json'], { adminSocket: join(dir, 'none.sock') }),
+  ]) {
     assert.equal(r.code, ExitCode.Unavailable, r.stderr);
     assert.match(r.stderr, /^fileupload: serve is not running/);
     assert.match(r.stderr, /fileupload serve/);

@@ -172,7 +172,8 @@ export function storeContract(
       const results = await Promise.allSettled(bodies.map((b) => store.write(meta({ id, size }), chunked(b, [65536]))));
       const won = results.filter((r) => r.status === 'fulfilled');
       assert.equal(won.length, 1, 'exactly one write wins');
-      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof UploadExistsError, String(r.reason));
+      for (const r of results)
+        if (r.status === 'rejected') assert.ok(r.reason instanceof UploadExistsError, String(r.reason));
       const winner = bodies[results.indexOf(won[0]!)]!;
       const got = await store.read(id);
       assert.equal(sha(await collect(got!.body)), sha(winner), 'what is served is the winner, whole');
@@ -207,7 +208,12 @@ export function storeContract(
       const data = randomBytes(size);
       const input = meta({ size });
       await store.write(input, chunked(data));
-      for (const [start, end] of [[0, 9], [5, size - 1], [size - 100, size - 1], [0, size - 1]] as const) {
+      for (const [start, end] of [
+        [0, 9],
+        [5, size - 1],
+        [size - 100, size - 1],
+        [0, size - 1],
+      ] as const) {
         const got = await store.read(input.id, { start, end });
         if (!got?.pipeTo) return; // optional fast path
         const sink = collectingSink();
@@ -259,12 +265,24 @@ export function storeContract(
     });
 
     test('unknown and malformed ids are simply absent; writes refuse malformed ids', async () => {
-      for (const id of [newSlotId(), '', '..', '../files', 'a/b', '%2e%2e', 'A'.repeat(25), 'AAAAAAAAAAAAAAAAAAAAAAA\\']) {
+      for (const id of [
+        newSlotId(),
+        '',
+        '..',
+        '../files',
+        'a/b',
+        '%2e%2e',
+        'A'.repeat(25),
+        'AAAAAAAAAAAAAAAAAAAAAAA\\',
+      ]) {
         assert.equal(await store.stat(id), undefined, id);
         assert.equal(await store.read(id), undefined, id);
         assert.equal(await store.delete(id), false, id);
       }
-      await assert.rejects(store.write(meta({ id: '../../etc/passwd', size: 1 }), chunked(Buffer.from('x'))), InvalidIdError);
+      await assert.rejects(
+        store.write(meta({ id: '../../etc/passwd', size: 1 }), chunked(Buffer.from('x'))),
+        InvalidIdError,
+      );
     });
 
     test('delete removes a published upload', async () => {

@@ -12,7 +12,10 @@ test('the bare node server stores each PUT body whole under its own name and ans
   try {
     const urls = Array.from({ length: 40 }, (_, i) => `http://127.0.0.1:${bare.port}/f${i}`);
     const r = await putMany(urls, 70_000, 8, AbortSignal.timeout(10_000));
-    assert.deepEqual({ ok: r.ok, failed: r.failed, statuses: r.statuses }, { ok: 40, failed: 0, statuses: { 201: 40 } });
+    assert.deepEqual(
+      { ok: r.ok, failed: r.failed, statuses: r.statuses },
+      { ok: 40, failed: 0, statuses: { 201: 40 } },
+    );
     const names = readdirSync(root).sort();
     assert.equal(names.length, 40, 'one file per upload, no temporary file left');
     assert.ok(names.every((n) => !n.startsWith('.')));

@@ -49,8 +49,18 @@ export async function measureCeiling(opts: { bytes: number; wrkSeconds: number }
     if (get.bytes !== opts.bytes) throw new Error(`null server sent ${get.bytes} of ${opts.bytes} bytes`);
     const urls = Array.from({ length: 2000 }, (_, i) => `${base}/f${i}`);
     const many = await putMany(urls, 64 << 10, 32, signal);
-    const wrk = await runWrk({ url: `${base}/bytes/${64 << 10}`, connections: 64, threads: 2, seconds: opts.wrkSeconds });
-    const head = await runHeadLoad({ url: `${base}/bytes/${64 << 10}`, connections: 64, threads: 1, seconds: opts.wrkSeconds });
+    const wrk = await runWrk({
+      url: `${base}/bytes/${64 << 10}`,
+      connections: 64,
+      threads: 2,
+      seconds: opts.wrkSeconds,
+    });
+    const head = await runHeadLoad({
+      url: `${base}/bytes/${64 << 10}`,
+      connections: 64,
+      threads: 1,
+      seconds: opts.wrkSeconds,
+    });
     return {
       putMBps: opts.bytes / MB / (put.ms / 1000),
       getMBps: opts.bytes / MB / (get.ms / 1000),
@@ -91,9 +101,13 @@ export async function measureSlotCeiling(o: {
   seconds: number;
 }): Promise<SlotCeiling> {
   const script = fileURLToPath(new URL('./null-component.ts', import.meta.url));
-  const child = spawnTracked(process.execPath, [script, '127.0.0.1', String(o.componentPort), o.componentDomain, o.componentSecret], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnTracked(
+    process.execPath,
+    [script, '127.0.0.1', String(o.componentPort), o.componentDomain, o.componentSecret],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   try {
@@ -119,7 +133,11 @@ export async function measureSlotCeiling(o: {
       maxMs: o.seconds * 1000,
     });
     const secs = r.ms / 1000;
-    return { slotsPerSec: r.perSec, prosodyCores: (cpuSeconds(o.prosodyPid) - p0) / secs, clientCores: (cpuSeconds('self') - c0) / secs };
+    return {
+      slotsPerSec: r.perSec,
+      prosodyCores: (cpuSeconds(o.prosodyPid) - p0) / secs,
+      clientCores: (cpuSeconds('self') - c0) / secs,
+    };
   } finally {
     await stopTracked(child, 1000);
   }

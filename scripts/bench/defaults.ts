@@ -58,7 +58,11 @@ export interface DefaultsResult {
  * @example
  * sortStatuses({ 201: 90, 503: 8, 500: 2 }); // { ok: 90, refused: 8, failed: 2 }
  */
-export function sortStatuses(statuses: Readonly<Record<string, number>>): { ok: number; refused: number; failed: number } {
+export function sortStatuses(statuses: Readonly<Record<string, number>>): {
+  ok: number;
+  refused: number;
+  failed: number;
+} {
   const out = { ok: 0, refused: 0, failed: 0 };
   for (const [status, n] of Object.entries(statuses)) {
     const code = Number(status);
@@ -115,30 +119,49 @@ export async function runDefaultsPhase(o: DefaultsOptions): Promise<DefaultsResu
           total: DEFAULTS_SLOT_REQUESTS,
           maxMs: 8_000,
         });
-        out.slots = { requests: a.slots + a.refused + a.errors, slots: a.slots, refused: a.refused, errors: a.errors, answersPerSec: a.answersPerSec };
+        out.slots = {
+          requests: a.slots + a.refused + a.errors,
+          slots: a.slots,
+          refused: a.refused,
+          errors: a.errors,
+          answersPerSec: a.answersPerSec,
+        };
         if (a.slotMs !== undefined) out.slots.slotMs = a.slotMs;
         if (a.refusedMs !== undefined) out.slots.refusedMs = a.refusedMs;
         if (a.firstError !== undefined) out.slots.firstError = a.firstError;
         if (a.firstRefusal !== undefined) out.slots.firstRefusal = a.firstRefusal;
-        if (a.errors > 0) out.notes.push(`defaults slots: ${a.errors} error answers (not refusals), first: ${a.firstError}`);
-        o.log(`  slots   defaults ${a.slots} granted, ${a.refused} refused with wait, ${a.errors} errors of ${out.slots.requests} answers; ${a.answersPerSec.toFixed(0)} answers/s`);
+        if (a.errors > 0)
+          out.notes.push(`defaults slots: ${a.errors} error answers (not refusals), first: ${a.firstError}`);
+        o.log(
+          `  slots   defaults ${a.slots} granted, ${a.refused} refused with wait, ${a.errors} errors of ${out.slots.requests} answers; ${a.answersPerSec.toFixed(0)} answers/s`,
+        );
       } catch (e) {
         out.notes.push(`defaults slots: ${(e as Error).message.split('\n')[0]}`);
       }
     }
 
-    const urls = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => s.mint(`${prefix}${i}.bin`, 64 * KiB).put);
+    const urls = (prefix: string, n: number) =>
+      Array.from({ length: n }, (_, i) => s.mint(`${prefix}${i}.bin`, 64 * KiB).put);
     const warm = await putMany(urls('warm', SMALL_WARM_UP), 64 * KiB, IN_FLIGHT, AbortSignal.timeout(15_000));
     const w = sortStatuses(warm.statuses);
-    if (w.refused + w.failed > 0) out.notes.push(`defaults put64k warm-up: ${w.refused} refused, ${w.failed} failed of ${SMALL_WARM_UP} (${JSON.stringify(warm.statuses)})`);
+    if (w.refused + w.failed > 0)
+      out.notes.push(
+        `defaults put64k warm-up: ${w.refused} refused, ${w.failed} failed of ${SMALL_WARM_UP} (${JSON.stringify(warm.statuses)})`,
+      );
     const r = await putMany(urls('f', o.smallCount), 64 * KiB, IN_FLIGHT, AbortSignal.timeout(30_000));
     const sorted = sortStatuses(r.statuses);
     out.put64k = { count: o.smallCount, ...sorted, perSec: sorted.ok / (r.ms / 1000), statuses: r.statuses };
     if (r.firstError !== undefined) out.put64k.firstError = r.firstError;
     const answered = sorted.ok + sorted.refused + sorted.failed;
-    if (answered < o.smallCount) out.notes.push(`defaults put64k: the deadline (30 s) cut the phase after ${answered} of ${o.smallCount} PUTs`);
-    if (sorted.failed > 0) out.notes.push(`defaults put64k: ${sorted.failed} failed (not refusals): ${JSON.stringify(r.statuses)}, first: ${r.firstError}`);
-    o.log(`  put64k  defaults ${out.put64k.perSec.toFixed(1)} files/s; ${sorted.refused} refused, ${sorted.failed} failed of ${o.smallCount}`);
+    if (answered < o.smallCount)
+      out.notes.push(`defaults put64k: the deadline (30 s) cut the phase after ${answered} of ${o.smallCount} PUTs`);
+    if (sorted.failed > 0)
+      out.notes.push(
+        `defaults put64k: ${sorted.failed} failed (not refusals): ${JSON.stringify(r.statuses)}, first: ${r.firstError}`,
+      );
+    o.log(
+      `  put64k  defaults ${out.put64k.perSec.toFixed(1)} files/s; ${sorted.refused} refused, ${sorted.failed} failed of ${o.smallCount}`,
+    );
   } catch (e) {
     out.notes.push(`defaults: ${(e as Error).message.split('\n')[0]}`);
   } finally {

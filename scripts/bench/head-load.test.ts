@@ -21,7 +21,12 @@ test('runHeadLoad sends HEAD, counts answers, and reports non-2xx', async () => 
     assert.ok(ok.requests > 0);
     assert.equal(ok.non2xx, 0);
     assert.deepEqual([...methods], ['HEAD']);
-    const missing = await runHeadLoad({ url: `http://127.0.0.1:${port}/missing`, connections: 2, threads: 1, seconds: 1 });
+    const missing = await runHeadLoad({
+      url: `http://127.0.0.1:${port}/missing`,
+      connections: 2,
+      threads: 1,
+      seconds: 1,
+    });
     assert.ok(missing.requests > 0);
     assert.equal(missing.non2xx, missing.requests);
   } finally {

@@ -99,27 +99,36 @@ function childMain(url: string, connections: number, seconds: number): void {
  * @example
  * const r = await runHeadLoad({ url, connections: 64, threads: 2, seconds: 10 });
  */
-export async function runHeadLoad(opts: { url: string; connections: number; threads: number; seconds: number }): Promise<HeadLoadResult> {
+export async function runHeadLoad(opts: {
+  url: string;
+  connections: number;
+  threads: number;
+  seconds: number;
+}): Promise<HeadLoadResult> {
   const script = fileURLToPath(import.meta.url);
   const per = Math.max(1, Math.floor(opts.connections / opts.threads));
   const results = await Promise.all(
-    Array.from({ length: opts.threads }, () =>
-      new Promise<ChildResult>((resolve, reject) => {
-        const child = spawn(process.execPath, [script, opts.url, String(per), String(opts.seconds)], { stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        let err = '';
-        child.stdout.on('data', (c: Buffer) => (out += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (err += c.toString()));
-        const timer = setTimeout(() => child.kill('SIGKILL'), (opts.seconds + 10) * 1000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          try {
-            resolve(JSON.parse(out) as ChildResult);
-          } catch {
-            reject(new Error(`HEAD load child failed: ${err.slice(0, 300) || out.slice(0, 300)}`));
-          }
-        });
-      }),
+    Array.from(
+      { length: opts.threads },
+      () =>
+        new Promise<ChildResult>((resolve, reject) => {
+          const child = spawn(process.execPath, [script, opts.url, String(per), String(opts.seconds)], {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          });
+          let out = '';
+          let err = '';
+          child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+          child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+          const timer = setTimeout(() => child.kill('SIGKILL'), (opts.seconds + 10) * 1000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            try {
+              resolve(JSON.parse(out) as ChildResult);
+            } catch {
+              reject(new Error(`HEAD load child failed: ${err.slice(0, 300) || out.slice(0, 300)}`));
+            }
+          });
+        }),
     ),
   );
   const requests = results.reduce((s, r) => s + r.responses, 0);

@@ -18,7 +18,13 @@ export interface Outcome {
   error?: string;
 }
 
-function optionsFor(url: string, method: string, agent: Agent, headers: Record<string, string | number>, signal: AbortSignal): RequestOptions {
+function optionsFor(
+  url: string,
+  method: string,
+  agent: Agent,
+  headers: Record<string, string | number>,
+  signal: AbortSignal,
+): RequestOptions {
   const u = new URL(url);
   return { host: u.hostname, port: u.port, path: u.pathname + u.search, method, agent, headers, signal };
 }
@@ -58,7 +64,13 @@ export function putStream(
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(
-      optionsFor(url, 'PUT', agent, { 'content-type': 'application/octet-stream', ...opts.headers, 'content-length': size }, opts.signal),
+      optionsFor(
+        url,
+        'PUT',
+        agent,
+        { 'content-type': 'application/octet-stream', ...opts.headers, 'content-length': size },
+        opts.signal,
+      ),
       (res) => {
         const status = res.statusCode ?? 0;
         drain(res, !isOk(status)).then(({ text }) => {
@@ -93,7 +105,11 @@ export function putStream(
  * @example
  * const r = await getStream(agent, url, { signal: AbortSignal.timeout(60_000) });
  */
-export function getStream(agent: Agent, url: string, opts: { signal: AbortSignal; method?: 'GET' | 'HEAD' }): Promise<Outcome> {
+export function getStream(
+  agent: Agent,
+  url: string,
+  opts: { signal: AbortSignal; method?: 'GET' | 'HEAD' },
+): Promise<Outcome> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const req = request(optionsFor(url, opts.method ?? 'GET', agent, {}, opts.signal), (res) => {
@@ -124,10 +140,17 @@ export interface ManyOutcome {
  * @example
  * const r = await putMany(urls, 64 << 10, 32, AbortSignal.timeout(60_000));
  */
-export async function putMany(urls: readonly string[], size: number, concurrency: number, signal: AbortSignal): Promise<ManyOutcome> {
+export async function putMany(
+  urls: readonly string[],
+  size: number,
+  concurrency: number,
+  signal: AbortSignal,
+): Promise<ManyOutcome> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   const body = Buffer.alloc(size, 0x63);
-  const prepared = urls.map((u) => optionsFor(u, 'PUT', agent, { 'content-type': 'application/octet-stream', 'content-length': size }, signal));
+  const prepared = urls.map((u) =>
+    optionsFor(u, 'PUT', agent, { 'content-type': 'application/octet-stream', 'content-length': size }, signal),
+  );
   const statuses: Record<string, number> = {};
   let ok = 0;
   let failed = 0;
@@ -146,7 +169,10 @@ export async function putMany(urls: readonly string[], size: number, concurrency
       };
       const req = request(options, (res) => {
         const status = res.statusCode ?? 0;
-        drain(res, !isOk(status)).then(({ text }) => count(status, text), (e: Error) => count(0, e.message));
+        drain(res, !isOk(status)).then(
+          ({ text }) => count(status, text),
+          (e: Error) => count(0, e.message),
+        );
       });
       req.once('error', (e) => count(0, e.message));
       req.end(body);
@@ -205,10 +231,22 @@ export async function slowUploads(
             }
             resolve();
           };
-          const req = request(optionsFor(url, 'PUT', agent, { 'content-type': 'application/octet-stream', 'content-length': size }, signal), (res) => {
-            const status = res.statusCode ?? 0;
-            drain(res, !isOk(status)).then(({ text }) => count(status, text), (e: Error) => count(0, e.message));
-          });
+          const req = request(
+            optionsFor(
+              url,
+              'PUT',
+              agent,
+              { 'content-type': 'application/octet-stream', 'content-length': size },
+              signal,
+            ),
+            (res) => {
+              const status = res.statusCode ?? 0;
+              drain(res, !isOk(status)).then(
+                ({ text }) => count(status, text),
+                (e: Error) => count(0, e.message),
+              );
+            },
+          );
           req.once('error', (e) => count(0, e.message));
           let left = size;
           const tick = () => {

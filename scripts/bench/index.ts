@@ -25,7 +25,14 @@ import { renderCompare, renderSummary, type BenchResult, type RunRecord } from '
 import { fileuploadCommand, startServe, type ServeCommand, type ServeServer, type XmppLink } from './serve.ts';
 import { runWrk } from './wrk.ts';
 import { measureSlotRate } from './xmpp-slots.ts';
-import { raisedLimits, raisedLimitsLine, SLOT_REQUESTS, SMALL_WARM_UP, WRK_CONNECTIONS, type RaisedLimit } from './limits.ts';
+import {
+  raisedLimits,
+  raisedLimitsLine,
+  SLOT_REQUESTS,
+  SMALL_WARM_UP,
+  WRK_CONNECTIONS,
+  type RaisedLimit,
+} from './limits.ts';
 import { DEFAULTS_SLOT_REQUESTS, runDefaultsPhase } from './defaults.ts';
 import { newSlotId } from '../../src/slots/id.ts';
 
@@ -98,7 +105,8 @@ interface Options {
 function positiveInt(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, not ${JSON.stringify(v)}`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new UsageError(`--${name} must be a positive integer, not ${JSON.stringify(v)}`);
   return n;
 }
 
@@ -133,8 +141,12 @@ function parseOptions(argv: string[]): Options | { compare: [string, string] } |
   }
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const phases = new Set<Phase>();
-  for (const p of (values.phases ?? PHASES.join(',')).split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!(PHASES as readonly string[]).includes(p)) throw new UsageError(`unknown phase ${JSON.stringify(p)}; phases: ${PHASES.join(', ')}`);
+  for (const p of (values.phases ?? PHASES.join(','))
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    if (!(PHASES as readonly string[]).includes(p))
+      throw new UsageError(`unknown phase ${JSON.stringify(p)}; phases: ${PHASES.join(', ')}`);
     phases.add(p as Phase);
   }
   return {
@@ -186,8 +198,17 @@ function syncFs(dir: string): Promise<void> {
 
 function gitInfo(): BenchResult['git'] {
   try {
-    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() !== '';
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+    const dirty =
+      execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+        cwd: ROOT,
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() !== '';
     return { commit, dirty };
   } catch {
     return undefined;
@@ -206,7 +227,8 @@ function helpTime(cmd: ServeCommand, count: number): { ms: number; ok: boolean; 
     const t0 = performance.now();
     const r = spawnSync(cmd.file, ['--help'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 10_000 });
     const ms = performance.now() - t0;
-    if (r.status !== 0) return { ms, ok: false, error: `exit ${r.status ?? r.signal}: ${String(r.stderr ?? '').slice(0, 200)}` };
+    if (r.status !== 0)
+      return { ms, ok: false, error: `exit ${r.status ?? r.signal}: ${String(r.stderr ?? '').slice(0, 200)}` };
     times.push(ms);
   }
   return { ms: median(times) ?? 0, ok: true };
@@ -227,7 +249,11 @@ async function startProsodyForBench(password: string): Promise<Prosody | string>
   if (!existsSync(file)) return 'scripts/testservers/prosody.ts is missing';
   try {
     const mod = (await import(pathToFileURL(file).href)) as {
-      startProsody?: (o: { users: { user: string; password: string }[]; componentDomain: string; componentSecret: string }) => Promise<Prosody>;
+      startProsody?: (o: {
+        users: { user: string; password: string }[];
+        componentDomain: string;
+        componentSecret: string;
+      }) => Promise<Prosody>;
     };
     if (!mod.startProsody) return 'scripts/testservers/prosody.ts exports no startProsody';
     return await mod.startProsody({
@@ -323,7 +349,9 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
    */
   const noteIfClientBound = (phase: string, who: string, a: { client: number; wall: number }) => {
     if (a.wall > 0.5 && a.client / a.wall > 0.9 && phase !== 'get64k' && phase !== 'head') {
-      notes.push(`${phase} ${who}: the client used ${((a.client / a.wall) * 100).toFixed(0)} % of a core — the figure may be client-bound`);
+      notes.push(
+        `${phase} ${who}: the client used ${((a.client / a.wall) * 100).toFixed(0)} % of a core — the figure may be client-bound`,
+      );
     }
   };
 
@@ -355,11 +383,14 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
       phaseCpu[`${who}.client`] = a.client;
       phaseCpu[`${who}.wall`] = a.wall;
       phaseCpu[`${who}.otherShare`] = a.otherShare;
-      for (const [k, pids] of Object.entries(o.alsoCpu ?? {})) phaseCpu[`${who}.${k}`] = cpuOf(pids()) - (extraCpu0[k] ?? 0);
+      for (const [k, pids] of Object.entries(o.alsoCpu ?? {}))
+        phaseCpu[`${who}.${k}`] = cpuOf(pids()) - (extraCpu0[k] ?? 0);
       if (value !== undefined) noteIfClientBound(phase, who, a);
       set(`rss.${phase}`, who, peak.peakKiB / 1024);
       if (value !== undefined) set(phase, who, value);
-      log(`  ${phase.padEnd(7)} ${who.padEnd(5)} ${value === undefined ? '—' : value.toFixed(1)}  (peak RSS ${(peak.peakKiB / 1024).toFixed(1)} MiB, ${a.wall.toFixed(1)} s)`);
+      log(
+        `  ${phase.padEnd(7)} ${who.padEnd(5)} ${value === undefined ? '—' : value.toFixed(1)}  (peak RSS ${(peak.peakKiB / 1024).toFixed(1)} MiB, ${a.wall.toFixed(1)} s)`,
+      );
     }
   };
 
@@ -370,7 +401,12 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
     if (opts.phases.has('put1g')) {
       await measure('put1g', async (t) => {
         const { put, get } = t.urls('big.bin', opts.bigBytes);
-        const r = await streamRequest({ url: put, method: 'PUT', size: opts.bigBytes, signal: AbortSignal.timeout(120_000) });
+        const r = await streamRequest({
+          url: put,
+          method: 'PUT',
+          size: opts.bigBytes,
+          signal: AbortSignal.timeout(120_000),
+        });
         if (!ok(r.status)) throw new Error(`PUT answered ${r.status} ${r.error ?? ''}`);
         big.set(t.name, get);
         return opts.bigBytes / MB / (r.ms / 1000);
@@ -382,7 +418,12 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
         if (!url) {
           // put1g not selected or failed: upload the file outside the measurement first.
           const { put, get } = t.urls('big.bin', opts.bigBytes);
-          const r = await streamRequest({ url: put, method: 'PUT', size: opts.bigBytes, signal: AbortSignal.timeout(120_000) });
+          const r = await streamRequest({
+            url: put,
+            method: 'PUT',
+            size: opts.bigBytes,
+            signal: AbortSignal.timeout(120_000),
+          });
           if (!ok(r.status)) throw new Error(`preparing upload answered ${r.status} ${r.error ?? ''}`);
           url = get;
           await syncFs(ctx.base);
@@ -408,11 +449,22 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
           const { port, pid } = bare;
           ctx.live.add(pid); // ours, not machine noise
           const accounted = account(() => [pid]);
-          const { perSec } = await smallPuts((name) => ({ put: `http://127.0.0.1:${port}/${name}`, get: '' }), opts.smallCount);
+          const { perSec } = await smallPuts(
+            (name) => ({ put: `http://127.0.0.1:${port}/${name}`, get: '' }),
+            opts.smallCount,
+          );
           const a = accounted();
-          bareNode = { put64k: perSec, cpuSeconds: a.server, clientCpuSeconds: a.client, wallSeconds: a.wall, otherShare: a.otherShare };
+          bareNode = {
+            put64k: perSec,
+            cpuSeconds: a.server,
+            clientCpuSeconds: a.client,
+            wallSeconds: a.wall,
+            otherShare: a.otherShare,
+          };
           noteIfClientBound('put64k', 'bare node', a);
-          log(`  put64k  bare node ${perSec.toFixed(1)}  (reference: minimal node:http, temp file + rename, no checks, no fsync)`);
+          log(
+            `  put64k  bare node ${perSec.toFixed(1)}  (reference: minimal node:http, temp file + rename, no checks, no fsync)`,
+          );
         } catch (e) {
           notes.push(`put64k bare node: ${(e as Error).message.split('\n')[0]}`);
         } finally {
@@ -441,13 +493,17 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
       small.set(t.name, get);
       return get;
     };
-    for (const [phase, method] of [['get64k', 'GET'], ['head', 'HEAD']] as const) {
+    for (const [phase, method] of [
+      ['get64k', 'GET'],
+      ['head', 'HEAD'],
+    ] as const) {
       if (!opts.phases.has(phase)) continue;
       await measure(phase, async (t) => {
         const url = await smallUrl(t);
         const check = await streamRequest({ url, method, signal: AbortSignal.timeout(10_000) });
         if (!ok(check.status)) throw new Error(`${method} answered ${check.status} ${check.error ?? ''}`);
-        if (check.contentLength !== 64 * KiB) throw new Error(`${method} announced Content-Length ${check.contentLength}, not ${64 * KiB}`);
+        if (check.contentLength !== 64 * KiB)
+          throw new Error(`${method} announced Content-Length ${check.contentLength}, not ${64 * KiB}`);
         // wrk 4.1 counts no HEAD answers (it waits for the announced body): HEAD has its own client.
         const r =
           method === 'GET'
@@ -455,7 +511,8 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
             : await runHeadLoad({ url, connections: WRK_CONNECTIONS, threads: 1, seconds: opts.wrkSeconds });
         if (r.non2xx > 0) throw new Error(`${r.non2xx} of ${r.requests} answers were not 2xx/3xx`);
         const errors = 'socketErrors' in r ? r.socketErrors : r.errors;
-        if (errors > r.requests / 1000) notes.push(`${phase} ${t.name}: ${errors} socket errors in ${r.requests} requests`);
+        if (errors > r.requests / 1000)
+          notes.push(`${phase} ${t.name}: ${errors} socket errors in ${r.requests} requests`);
         return r.requestsPerSec;
       });
     }
@@ -464,7 +521,10 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
       await measure('slow', async (t) => {
         const slots = Array.from({ length: opts.slowCount }, (_, i) => t.urls(`slow${i}.bin`, MiB).put);
         const r = await slowUploads(slots, MiB, 32 * KiB, 100, AbortSignal.timeout(60_000));
-        if (r.failed > 0) throw new Error(`${r.failed} of ${opts.slowCount} slow uploads failed (${JSON.stringify(r.statuses)}), first: ${r.firstError}`);
+        if (r.failed > 0)
+          throw new Error(
+            `${r.failed} of ${opts.slowCount} slow uploads failed (${JSON.stringify(r.statuses)}), first: ${r.firstError}`,
+          );
         return undefined;
       });
     }
@@ -473,22 +533,29 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
         if (index === 0) notes.push('slots skipped: no Prosody (see notes above)');
       } else {
         const prosody = ctx.prosody;
-        await measure('slots', async () => {
-          const r = await measureSlotRate({
-            host: '127.0.0.1',
-            port: prosody.c2sPort,
-            domain: 'localhost',
-            user: 'bench',
-            password: ctx.xmppPassword,
-            component: prosody.componentDomain,
-            outstanding: 32,
-            total: SLOT_REQUESTS,
-            maxMs: 8_000,
-          });
-          if (r.errors > 0) notes.push(`slots: ${r.errors} error answers, first: ${r.firstError}`);
-          if (r.refused > 0) notes.push(`slots: ${r.refused} refused with wait — a per-user limit below this load is not raised; first: ${r.firstRefusal}`);
-          return r.perSec;
-        }, { only: 'serve', alsoCpu: { prosody: () => [prosody.pid()] } });
+        await measure(
+          'slots',
+          async () => {
+            const r = await measureSlotRate({
+              host: '127.0.0.1',
+              port: prosody.c2sPort,
+              domain: 'localhost',
+              user: 'bench',
+              password: ctx.xmppPassword,
+              component: prosody.componentDomain,
+              outstanding: 32,
+              total: SLOT_REQUESTS,
+              maxMs: 8_000,
+            });
+            if (r.errors > 0) notes.push(`slots: ${r.errors} error answers, first: ${r.firstError}`);
+            if (r.refused > 0)
+              notes.push(
+                `slots: ${r.refused} refused with wait — a per-user limit below this load is not raised; first: ${r.firstRefusal}`,
+              );
+            return r.perSec;
+          },
+          { only: 'serve', alsoCpu: { prosody: () => [prosody.pid()] } },
+        );
       }
     }
     if (opts.phases.has('help')) {
@@ -518,18 +585,32 @@ function mkdirOf(dir: string): string {
  */
 async function smallPuts(urls: Target['urls'], count: number): Promise<{ perSec: number; firstGet: string }> {
   const warm = Array.from({ length: SMALL_WARM_UP }, (_, i) => urls(`warm${i}.bin`, 64 * KiB));
-  const w = await putMany(warm.map((s) => s.put), 64 * KiB, 32, AbortSignal.timeout(60_000));
+  const w = await putMany(
+    warm.map((s) => s.put),
+    64 * KiB,
+    32,
+    AbortSignal.timeout(60_000),
+  );
   if (w.failed > 0) throw new Error(`${w.failed} of ${SMALL_WARM_UP} warm-up PUTs failed, first: ${w.firstError}`);
   const slots = Array.from({ length: count }, (_, i) => urls(`f${i}.bin`, 64 * KiB));
-  const r = await putMany(slots.map((s) => s.put), 64 * KiB, 32, AbortSignal.timeout(120_000));
-  if (r.failed > 0) throw new Error(`${r.failed} of ${count} PUTs failed (${JSON.stringify(r.statuses)}), first: ${r.firstError}`);
+  const r = await putMany(
+    slots.map((s) => s.put),
+    64 * KiB,
+    32,
+    AbortSignal.timeout(120_000),
+  );
+  if (r.failed > 0)
+    throw new Error(`${r.failed} of ${count} PUTs failed (${JSON.stringify(r.statuses)}), first: ${r.firstError}`);
   return { perSec: r.ok / (r.ms / 1000), firstGet: slots[0]!.get };
 }
 
 function rmBigFiles(dir: string): void {
   // Only the one-stream files: the small ones are cheap and GET 64 KiB may still want them.
   try {
-    for (const p of execFileSync('find', [dir, '-type', 'f', '-size', '+100M'], { encoding: 'utf8', timeout: 10_000 }).split('\n')) {
+    for (const p of execFileSync('find', [dir, '-type', 'f', '-size', '+100M'], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    }).split('\n')) {
       if (p) rmSync(p, { force: true });
     }
   } catch {
@@ -555,7 +636,10 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const opts = parsed;
-  for (const [bin, what] of [[NGINX_BIN, 'nginx (apt-get install nginx)'], ['/usr/bin/wrk', 'wrk (apt-get install wrk)']] as const) {
+  for (const [bin, what] of [
+    [NGINX_BIN, 'nginx (apt-get install nginx)'],
+    ['/usr/bin/wrk', 'wrk (apt-get install wrk)'],
+  ] as const) {
     if (!existsSync(bin)) {
       process.stderr.write(`bench: ${bin} not found: install ${what}\n`);
       return 1;
@@ -573,7 +657,9 @@ async function main(argv: string[]): Promise<number> {
   if (picked.note) notes.push(picked.note);
   if (opts.runs % 2 === 1 && opts.runs > 1) {
     // Whoever writes first in a run measures faster on some disks (seen: up to 2x for the 1 GiB PUT).
-    notes.push(`${opts.runs} runs: nginx goes first in one run more than serve; order-sensitive figures lean that way (use an even --runs)`);
+    notes.push(
+      `${opts.runs} runs: nginx goes first in one run more than serve; order-sensitive figures lean that way (use an even --runs)`,
+    );
   }
   const runsWanted = hasRunPhases(opts.phases) ? opts.runs : 0;
   log(`bench: ${runsWanted} run(s) in ${base}; fileupload = ${command.kind} (${command.file})`);
@@ -596,7 +682,12 @@ async function main(argv: string[]): Promise<number> {
     }
   }
   if (prosody) {
-    xmpp = { host: '127.0.0.1', port: prosody.componentPort, domain: prosody.componentDomain, secret: prosody.componentSecret };
+    xmpp = {
+      host: '127.0.0.1',
+      port: prosody.componentPort,
+      domain: prosody.componentDomain,
+      secret: prosody.componentSecret,
+    };
   } else {
     // serve still needs XMPP settings; point them at a closed port (it is expected to retry quietly).
     xmpp = { host: '127.0.0.1', port: await freePort(), domain: 'upload.localhost', secret: 'bench-no-xmpp' };
@@ -608,7 +699,9 @@ async function main(argv: string[]): Promise<number> {
     log('bench: client ceiling against a null server…');
     try {
       ceiling = await measureCeiling({ bytes: opts.bigBytes, wrkSeconds: Math.min(3, opts.wrkSeconds) });
-      log(`  PUT ${ceiling.putMBps.toFixed(0)} MB/s, GET ${ceiling.getMBps.toFixed(0)} MB/s, 64 KiB PUT ${ceiling.smallPutPerSec.toFixed(0)} files/s, wrk ${ceiling.wrkGetPerSec.toFixed(0)} req/s`);
+      log(
+        `  PUT ${ceiling.putMBps.toFixed(0)} MB/s, GET ${ceiling.getMBps.toFixed(0)} MB/s, 64 KiB PUT ${ceiling.smallPutPerSec.toFixed(0)} files/s, wrk ${ceiling.wrkGetPerSec.toFixed(0)} req/s`,
+      );
     } catch (e) {
       notes.push(`client ceiling not measured: ${(e as Error).message}`);
     }
@@ -627,7 +720,9 @@ async function main(argv: string[]): Promise<number> {
         password: xmppPassword,
         seconds: 5,
       });
-      log(`  ${slotCeiling.slotsPerSec.toFixed(0)} slots/s; Prosody ${slotCeiling.prosodyCores.toFixed(2)} cores, client ${slotCeiling.clientCores.toFixed(2)} cores`);
+      log(
+        `  ${slotCeiling.slotsPerSec.toFixed(0)} slots/s; Prosody ${slotCeiling.prosodyCores.toFixed(2)} cores, client ${slotCeiling.clientCores.toFixed(2)} cores`,
+      );
     } catch (e) {
       notes.push(`slot ceiling not measured: ${(e as Error).message.split('\n')[0]}`);
     }
@@ -645,7 +740,9 @@ async function main(argv: string[]): Promise<number> {
     const elapsed = (performance.now() - t0) / 60_000;
     const perRun = runs.length ? elapsed / runs.length : 0;
     if (runs.length && elapsed + perRun > opts.maxMinutes) {
-      notes.push(`stopped after ${runs.length} of ${opts.runs} runs: another would pass --max-minutes ${opts.maxMinutes}`);
+      notes.push(
+        `stopped after ${runs.length} of ${opts.runs} runs: another would pass --max-minutes ${opts.maxMinutes}`,
+      );
       break;
     }
     log(`bench: run ${i + 1}/${opts.runs} (${i % 2 === 0 ? 'nginx' : 'serve'} first)`);
@@ -659,7 +756,9 @@ async function main(argv: string[]): Promise<number> {
       dir: base,
       xmpp,
       smallCount: opts.smallCount,
-      ...(prosody ? { c2s: { port: prosody.c2sPort, user: 'bench', password: xmppPassword, component: prosody.componentDomain } } : {}),
+      ...(prosody
+        ? { c2s: { port: prosody.c2sPort, user: 'bench', password: xmppPassword, component: prosody.componentDomain } }
+        : {}),
       onPid: (pid, running) => (running ? live.add(pid) : live.delete(pid)),
       log,
     });
@@ -709,7 +808,11 @@ async function main(argv: string[]): Promise<number> {
   if (defaults) result.defaults = defaults;
   const bare = summarizeBareNode(runs.map((r) => ({ bare: r.bareNode?.put64k, ...r.figures.put64k })));
   if (bare) result.bareNode = bare;
-  if (runs.length && !runs.some((r) => Object.values(r.figures).some((f) => f.serve !== undefined)) && !opts.nginxOnly) {
+  if (
+    runs.length &&
+    !runs.some((r) => Object.values(r.figures).some((f) => f.serve !== undefined)) &&
+    !opts.nginxOnly
+  ) {
     result.notes.push('serve produced no figures: see the run notes');
   }
   const out = opts.out ?? join(ROOT, 'bench-results', `${stamp}.json`);

@@ -4,7 +4,12 @@ import { raisedLimits, raisedLimitsLine, SLOT_REQUESTS, UNRAISED } from './limit
 import { catalogue } from '../../src/config/catalogue.ts';
 
 const parsed = (slowCount: number) =>
-  Object.fromEntries(raisedLimits({ slowCount }).map(({ name, value }) => [name, catalogue[name as keyof typeof catalogue].parse(value) as number]));
+  Object.fromEntries(
+    raisedLimits({ slowCount }).map(({ name, value }) => [
+      name,
+      catalogue[name as keyof typeof catalogue].parse(value) as number,
+    ]),
+  );
 
 test('every raised limit is a catalogue property and its value is valid there', () => {
   for (const { name, value } of raisedLimits({ slowCount: 500 })) {
@@ -21,7 +26,10 @@ test('the raised limits are unlimited or above what one run asks of one address 
     assert.ok(v.maxPendingSlots! <= 0, 'unlimited');
     assert.ok(v.slotRequestBurst! > SLOT_REQUESTS, 'the whole slots phase fits in the burst');
     assert.ok(v.slotRequestRate! > 0, 'finite: the bucket stays measured');
-    assert.ok(v.maxConnectionsPerAddress! >= 2 * slowCount, `${v.maxConnectionsPerAddress} for ${slowCount} slow uploads`);
+    assert.ok(
+      v.maxConnectionsPerAddress! >= 2 * slowCount,
+      `${v.maxConnectionsPerAddress} for ${slowCount} slow uploads`,
+    );
     assert.ok(v.maxConnectionsPerAddress! > 256, 'above the largest default');
   }
 });

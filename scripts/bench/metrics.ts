@@ -19,14 +19,56 @@ const RSS_TARGET = { on: 'value', op: '<', value: 150 } as const;
 
 /** Every figure, in report order. */
 export const METRICS: readonly MetricDef[] = [
-  { key: 'put1g', label: 'PUT 1 GiB, one stream', unit: 'MB/s', higherIsBetter: true, target: { on: 'ratio', op: '>=', value: 0.75 } },
-  { key: 'get1g', label: 'GET 1 GiB, one stream', unit: 'MB/s', higherIsBetter: true, target: { on: 'ratio', op: '>=', value: 0.9 } },
-  { key: 'put64k', label: 'PUT 64 KiB × N, 32 concurrent', unit: 'files/s', higherIsBetter: true, target: { on: 'ratio', op: '>=', value: 1 } },
-  { key: 'get64k', label: 'GET 64 KiB, wrk -c 64', unit: 'req/s', higherIsBetter: true, target: { on: 'ratio', op: '>=', value: 0.5 } },
+  {
+    key: 'put1g',
+    label: 'PUT 1 GiB, one stream',
+    unit: 'MB/s',
+    higherIsBetter: true,
+    target: { on: 'ratio', op: '>=', value: 0.75 },
+  },
+  {
+    key: 'get1g',
+    label: 'GET 1 GiB, one stream',
+    unit: 'MB/s',
+    higherIsBetter: true,
+    target: { on: 'ratio', op: '>=', value: 0.9 },
+  },
+  {
+    key: 'put64k',
+    label: 'PUT 64 KiB × N, 32 concurrent',
+    unit: 'files/s',
+    higherIsBetter: true,
+    target: { on: 'ratio', op: '>=', value: 1 },
+  },
+  {
+    key: 'get64k',
+    label: 'GET 64 KiB, wrk -c 64',
+    unit: 'req/s',
+    higherIsBetter: true,
+    target: { on: 'ratio', op: '>=', value: 0.5 },
+  },
   { key: 'head', label: 'HEAD 64 KiB, 64 connections', unit: 'req/s', higherIsBetter: true },
-  { key: 'slots', label: 'slots via Prosody, 32 in flight', unit: 'slots/s', higherIsBetter: true, target: { on: 'value', op: '>=', value: 5000 } },
-  { key: 'help', label: 'fileupload --help', unit: 'ms', higherIsBetter: false, target: { on: 'value', op: '<', value: 150 } },
-  { key: 'ready', label: 'start → ready', unit: 'ms', higherIsBetter: false, target: { on: 'value', op: '<', value: 1000 } },
+  {
+    key: 'slots',
+    label: 'slots via Prosody, 32 in flight',
+    unit: 'slots/s',
+    higherIsBetter: true,
+    target: { on: 'value', op: '>=', value: 5000 },
+  },
+  {
+    key: 'help',
+    label: 'fileupload --help',
+    unit: 'ms',
+    higherIsBetter: false,
+    target: { on: 'value', op: '<', value: 150 },
+  },
+  {
+    key: 'ready',
+    label: 'start → ready',
+    unit: 'ms',
+    higherIsBetter: false,
+    target: { on: 'value', op: '<', value: 1000 },
+  },
   { key: 'rss.put1g', label: 'peak RSS, PUT 1 GiB', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
   { key: 'rss.get1g', label: 'peak RSS, GET 1 GiB', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
   { key: 'rss.put64k', label: 'peak RSS, PUT 64 KiB × N', unit: 'MiB', higherIsBetter: false, target: RSS_TARGET },
@@ -125,7 +167,9 @@ export interface BareNodeSummary {
  * @example
  * summarizeBareNode([{ bare: 3000, nginx: 4000, serve: 1500 }]); // { put64k: 3000, ofNginx: 0.75, serveOfBare: 0.5, samples: 1 }
  */
-export function summarizeBareNode(runs: readonly { bare?: number | undefined; nginx?: number; serve?: number }[]): BareNodeSummary | undefined {
+export function summarizeBareNode(
+  runs: readonly { bare?: number | undefined; nginx?: number; serve?: number }[],
+): BareNodeSummary | undefined {
   const bare = runs.flatMap((r) => (r.bare === undefined ? [] : [r.bare]));
   const put64k = median(bare);
   if (put64k === undefined) return undefined;

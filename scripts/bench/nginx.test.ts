@@ -17,22 +17,26 @@ test('the config keeps every path inside its dir and listens on loopback only', 
   assert.doesNotMatch(conf, /\/var\/|\/etc\//);
 });
 
-test('nginx takes a PUT, serves it back, and is gone after stop', { skip: !existsSync(NGINX_BIN) && 'nginx not installed' }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-test-'));
-  try {
-    const nginx = await startNginx({ dir: join(dir, 'conf'), root: join(dir, 'root') });
-    const pids = nginx.pids();
-    assert.equal(pids.length, 2, 'master and one worker');
-    const url = `http://127.0.0.1:${nginx.port}/upload/abc/f.bin`;
-    const signal = AbortSignal.timeout(10_000);
-    const put = await streamRequest({ url, method: 'PUT', size: 100_000, signal });
-    assert.equal(put.status, 201);
-    assert.equal(readFileSync(join(dir, 'root', 'upload', 'abc', 'f.bin')).length, 100_000);
-    const get = await streamRequest({ url, method: 'GET', signal });
-    assert.equal(get.bytes, 100_000);
-    await nginx.stop();
-    for (const pid of pids) assert.equal(memKiB(pid), undefined, `pid ${pid} still exists`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'nginx takes a PUT, serves it back, and is gone after stop',
+  { skip: !existsSync(NGINX_BIN) && 'nginx not installed' },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-nginx-test-'));
+    try {
+      const nginx = await startNginx({ dir: join(dir, 'conf'), root: join(dir, 'root') });
+      const pids = nginx.pids();
+      assert.equal(pids.length, 2, 'master and one worker');
+      const url = `http://127.0.0.1:${nginx.port}/upload/abc/f.bin`;
+      const signal = AbortSignal.timeout(10_000);
+      const put = await streamRequest({ url, method: 'PUT', size: 100_000, signal });
+      assert.equal(put.status, 201);
+      assert.equal(readFileSync(join(dir, 'root', 'upload', 'abc', 'f.bin')).length, 100_000);
+      const get = await streamRequest({ url, method: 'GET', signal });
+      assert.equal(get.bytes, 100_000);
+      await nginx.stop();
+      for (const pid of pids) assert.equal(memKiB(pid), undefined, `pid ${pid} still exists`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

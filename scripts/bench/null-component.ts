@@ -23,7 +23,9 @@ function main(host: string, port: number, domain: string, secret: string): void 
   let text = '';
   let ready = false;
   socket.on('connect', () => {
-    socket.write(`<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='${domain}'>`);
+    socket.write(
+      `<stream:stream xmlns='jabber:component:accept' xmlns:stream='http://etherx.jabber.org/streams' to='${domain}'>`,
+    );
   });
   socket.on('data', (chunk: string) => {
     text += chunk;
@@ -31,7 +33,11 @@ function main(host: string, port: number, domain: string, secret: string): void 
       const open = /<stream:stream\b[^>]*>/.exec(text);
       if (open && !text.includes('<handshake')) {
         const id = attr(open[0], 'id') ?? '';
-        socket.write(`<handshake>${createHash('sha1').update(id + secret).digest('hex')}</handshake>`);
+        socket.write(
+          `<handshake>${createHash('sha1')
+            .update(id + secret)
+            .digest('hex')}</handshake>`,
+        );
         text = text.slice(open.index + open[0].length);
         return;
       }

@@ -17,9 +17,18 @@ test('announcedPort reads the port a helper prints as its first line', async () 
 });
 
 test('announcedPort names the helper when it exits, prints something else, or says nothing in time', async () => {
-  await assert.rejects(announcedPort(child('process.exit(3)'), 'null server'), /null server exited \(3\) before announcing its port/);
-  await assert.rejects(announcedPort(child('console.log("hello")'), 'bare node server'), /bare node server announced no port: hello/);
-  await assert.rejects(announcedPort(child('console.log(JSON.stringify({ port: "80" }))'), 'helper'), /announced no port/);
+  await assert.rejects(
+    announcedPort(child('process.exit(3)'), 'null server'),
+    /null server exited \(3\) before announcing its port/,
+  );
+  await assert.rejects(
+    announcedPort(child('console.log("hello")'), 'bare node server'),
+    /bare node server announced no port: hello/,
+  );
+  await assert.rejects(
+    announcedPort(child('console.log(JSON.stringify({ port: "80" }))'), 'helper'),
+    /announced no port/,
+  );
   const silent = child('setTimeout(() => {}, 5000)');
   try {
     await assert.rejects(announcedPort(silent, 'helper', 200), /helper did not announce its port within 200 ms/);

@@ -66,8 +66,12 @@ export function announcedPort(child: ChildProcess, what: string, timeoutMs = 500
       if (err) reject(err);
       else resolve(port!);
     };
-    const exited = (code: number | null, signal: NodeJS.Signals | null) => settle(new Error(`${what} exited (${signal ?? code}) before announcing its port`));
-    const timer = setTimeout(() => settle(new Error(`${what} did not announce its port within ${timeoutMs} ms`)), timeoutMs);
+    const exited = (code: number | null, signal: NodeJS.Signals | null) =>
+      settle(new Error(`${what} exited (${signal ?? code}) before announcing its port`));
+    const timer = setTimeout(
+      () => settle(new Error(`${what} did not announce its port within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     // 'close', not 'exit': it comes after stdout has ended, so a line printed just before exiting is read first.
     child.once('close', exited);
     lines.once('line', (line) => {

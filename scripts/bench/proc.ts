@@ -128,7 +128,11 @@ export interface CpuTotals {
  */
 export function cpuTotals(): CpuTotals {
   const line = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0] ?? '';
-  const n = line.trim().split(/\s+/).slice(1).map((v) => Number(v) / CLK_TCK);
+  const n = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map((v) => Number(v) / CLK_TCK);
   return {
     user: n[0] ?? 0,
     nice: n[1] ?? 0,

@@ -51,7 +51,12 @@ test('an early refusal (413 before the body) is an answer, not a crash', async (
       res.writeHead(413, { connection: 'close' }).end('too large');
     },
     async (base) => {
-      const r = await streamRequest({ url: `${base}/big`, method: 'PUT', size: 64 << 20, signal: AbortSignal.timeout(10_000) });
+      const r = await streamRequest({
+        url: `${base}/big`,
+        method: 'PUT',
+        size: 64 << 20,
+        signal: AbortSignal.timeout(10_000),
+      });
       assert.equal(r.status, 413);
       assert.match(r.error ?? '', /too large/);
     },
@@ -64,7 +69,10 @@ test('the deadline aborts a stalled answer', async () => {
       // never answers
     },
     async (base) => {
-      await assert.rejects(streamRequest({ url: `${base}/x`, method: 'GET', signal: AbortSignal.timeout(200) }), /deadline/);
+      await assert.rejects(
+        streamRequest({ url: `${base}/x`, method: 'GET', signal: AbortSignal.timeout(200) }),
+        /deadline/,
+      );
     },
   );
 });

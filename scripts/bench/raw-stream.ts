@@ -40,7 +40,7 @@ export interface StreamRequest {
  */
 export function streamRequest(req: StreamRequest): Promise<StreamOutcome> {
   const u = new URL(req.url);
-  const size = req.method === 'PUT' ? req.size ?? 0 : 0;
+  const size = req.method === 'PUT' ? (req.size ?? 0) : 0;
   const lines = [`${req.method} ${u.pathname}${u.search} HTTP/1.1`, `Host: ${u.host}`, 'Connection: close'];
   if (req.method === 'PUT') lines.push(`Content-Length: ${size}`, 'Content-Type: application/octet-stream');
   for (const [k, v] of Object.entries(req.headers ?? {})) lines.push(`${k}: ${v}`);

@@ -93,8 +93,10 @@ function targetText(key: string): string {
  */
 export function noiseLine(n: MachineNoise): string {
   const la = (l: number[]) => (l[0] ?? 0).toFixed(2);
-  return `loadavg ${la(n.loadavgBefore)} → ${la(n.loadavgAfter)}; busy ${pct(n.busyShare)} of ${n.cores} cores, ` +
-    `of which other processes ${pct(n.otherShare)}; steal ${pct(n.stealShare)}; iowait ${pct(n.iowaitShare)}`;
+  return (
+    `loadavg ${la(n.loadavgBefore)} → ${la(n.loadavgAfter)}; busy ${pct(n.busyShare)} of ${n.cores} cores, ` +
+    `of which other processes ${pct(n.otherShare)}; steal ${pct(n.stealShare)}; iowait ${pct(n.iowaitShare)}`
+  );
 }
 
 /** A metric's label with the sizes the run really used (the labels name the defaults). */
@@ -176,24 +178,36 @@ export function renderSummary(r: BenchResult): string {
   lines.push(...defaultsLines(r));
   if (r.ceiling) {
     const c = r.ceiling;
-    lines.push(`client ceiling (null server): PUT ${fmt(c.putMBps, 'MB/s')} MB/s, GET ${fmt(c.getMBps, 'MB/s')} MB/s, ` +
-      `64 KiB PUT ${fmt(c.smallPutPerSec, '')} files/s, wrk GET 64 KiB ${fmt(c.wrkGetPerSec, '')} req/s, HEAD ${fmt(c.headPerSec, '')} req/s`);
+    lines.push(
+      `client ceiling (null server): PUT ${fmt(c.putMBps, 'MB/s')} MB/s, GET ${fmt(c.getMBps, 'MB/s')} MB/s, ` +
+        `64 KiB PUT ${fmt(c.smallPutPerSec, '')} files/s, wrk GET 64 KiB ${fmt(c.wrkGetPerSec, '')} req/s, HEAD ${fmt(c.headPerSec, '')} req/s`,
+    );
   }
   if (r.slotCeiling) {
     const c = r.slotCeiling;
-    lines.push(`slot ceiling (Prosody + do-nothing component): ${fmt(c.slotsPerSec, '')} slots/s, Prosody at ${c.prosodyCores.toFixed(2)} cores, client ${c.clientCores.toFixed(2)}`);
+    lines.push(
+      `slot ceiling (Prosody + do-nothing component): ${fmt(c.slotsPerSec, '')} slots/s, Prosody at ${c.prosodyCores.toFixed(2)} cores, client ${c.clientCores.toFixed(2)}`,
+    );
   }
   if (r.bareNode) {
     const b = r.bareNode;
-    lines.push(`bare node reference (minimal node:http, temp file + rename, sync fs, no checks, no fsync): 64 KiB PUT ${fmt(b.put64k, '')} files/s, ` +
-      `${pct(b.ofNginx)} of nginx; serve reached ${pct(b.serveOfBare)} of it`);
+    lines.push(
+      `bare node reference (minimal node:http, temp file + rename, sync fs, no checks, no fsync): 64 KiB PUT ${fmt(b.put64k, '')} files/s, ` +
+        `${pct(b.ofNginx)} of nginx; serve reached ${pct(b.serveOfBare)} of it`,
+    );
   }
   lines.push(`machine: ${noiseLine(r.noise)}`);
   if (r.noise.otherShare > NOISY) {
-    lines.push(`  WARNING: other processes used ${pct(r.noise.otherShare)} of the CPU during the run: absolute figures are unreliable, ratios less so; rerun on a quiet machine`);
+    lines.push(
+      `  WARNING: other processes used ${pct(r.noise.otherShare)} of the CPU during the run: absolute figures are unreliable, ratios less so; rerun on a quiet machine`,
+    );
   }
   r.runs.forEach((run) => lines.push(`  run ${run.index + 1} (${run.order[0]} first): ${noiseLine(run.noise)}`));
-  const notes = [...r.notes, ...r.runs.flatMap((run) => run.notes.map((n) => `run ${run.index + 1}: ${n}`)), ...(r.defaults?.notes ?? [])];
+  const notes = [
+    ...r.notes,
+    ...r.runs.flatMap((run) => run.notes.map((n) => `run ${run.index + 1}: ${n}`)),
+    ...(r.defaults?.notes ?? []),
+  ];
   if (notes.length) lines.push('', 'notes:', ...notes.map((n) => `  - ${n}`));
   lines.push(`took ${r.durationSeconds.toFixed(0)} s`, '');
   return lines.join('\n');
@@ -213,7 +227,8 @@ export function renderCompare(a: BenchResult, b: BenchResult): string {
     const rb = b.summary.find((s) => s.key === def.key);
     if (!ra?.serve && !rb?.serve && !ra?.nginx && !rb?.nginx) continue;
     const change = ra?.serve && rb?.serve !== undefined ? rb.serve / ra.serve - 1 : undefined;
-    const better = change === undefined ? '' : (change > 0) === def.higherIsBetter ? ' better' : change === 0 ? '' : ' worse';
+    const better =
+      change === undefined ? '' : change > 0 === def.higherIsBetter ? ' better' : change === 0 ? '' : ' worse';
     rows.push([
       `${sizedLabel(def.label, b)} (${def.unit})`,
       fmt(ra?.serve, def.unit),
@@ -232,7 +247,9 @@ export function renderCompare(a: BenchResult, b: BenchResult): string {
     '',
     table(rows),
     '',
-    ...(a.defaults || b.defaults ? [...defaultsLines(a).map((l) => `A ${l}`), ...defaultsLines(b).map((l) => `B ${l}`), ''] : []),
+    ...(a.defaults || b.defaults
+      ? [...defaultsLines(a).map((l) => `A ${l}`), ...defaultsLines(b).map((l) => `B ${l}`), '']
+      : []),
     'Compare the ratios first: nginx in the same run absorbs most of the machine noise.',
     '',
   ].join('\n');

@@ -26,8 +26,14 @@ const BIN = process.env.FILEUPLOAD_BIN ?? join(ROOT, 'bin', 'fileupload');
 const BODY = 64;
 const DAY = 86_400_000;
 
-const { values } = parseArgs({ options: { counts: { type: 'string', default: '25000,50000,100000' }, dir: { type: 'string' } } });
-const counts = (values.counts ?? '').split(',').map(Number).filter((n) => n > 0).sort((a, b) => a - b);
+const { values } = parseArgs({
+  options: { counts: { type: 'string', default: '25000,50000,100000' }, dir: { type: 'string' } },
+});
+const counts = (values.counts ?? '')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0)
+  .sort((a, b) => a - b);
 
 interface Measure {
   seconds: number;
@@ -57,7 +63,7 @@ async function main(): Promise<void> {
     const now = Date.now();
     let have = 0;
     let seed = 12345;
-    const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const rows: Array<{ uploads: number; purge: Measure; slots: Measure }> = [];
     // What the CLI costs before doing anything (Node + TypeScript stripping + commander).
     const baseline = await timed(['--version']);
@@ -76,7 +82,11 @@ async function main(): Promise<void> {
           storedAt: now - age,
           purpose: have % 10 === 0 ? 'profile' : 'message',
         };
-        batch.push(writeFile(join(repo, 'files', meta.id), Buffer.concat([encodeHeader(meta), Buffer.alloc(BODY, 0x61)]), { flag: 'wx' }));
+        batch.push(
+          writeFile(join(repo, 'files', meta.id), Buffer.concat([encodeHeader(meta), Buffer.alloc(BODY, 0x61)]), {
+            flag: 'wx',
+          }),
+        );
         if (batch.length >= 256) await Promise.all(batch.splice(0));
       }
       await Promise.all(batch);
@@ -86,11 +96,17 @@ async function main(): Promise<void> {
       const purge = await timed(['--config', config, '--json', 'purge', '--dry-run']);
       const slots = await timed(['--config', config, '--json', 'slots', 'ls']);
       rows.push({ uploads: n, purge, slots });
-      process.stderr.write(`  purge --dry-run: ${purge.seconds} s, ${purge.maxRssMiB} MiB; slots ls --json: ${slots.seconds} s, ${slots.maxRssMiB} MiB\n`);
+      process.stderr.write(
+        `  purge --dry-run: ${purge.seconds} s, ${purge.maxRssMiB} MiB; slots ls --json: ${slots.seconds} s, ${slots.maxRssMiB} MiB\n`,
+      );
     }
-    process.stdout.write('| uploads | purge --dry-run time | purge --dry-run peak RSS | slots ls --json time | slots ls --json peak RSS |\n|---|---|---|---|---|\n');
+    process.stdout.write(
+      '| uploads | purge --dry-run time | purge --dry-run peak RSS | slots ls --json time | slots ls --json peak RSS |\n|---|---|---|---|---|\n',
+    );
     for (const r of rows) {
-      process.stdout.write(`| ${r.uploads.toLocaleString('en')} | ${r.purge.seconds} s | ${r.purge.maxRssMiB} MiB | ${r.slots.seconds} s | ${r.slots.maxRssMiB} MiB |\n`);
+      process.stdout.write(
+        `| ${r.uploads.toLocaleString('en')} | ${r.purge.seconds} s | ${r.purge.maxRssMiB} MiB | ${r.slots.seconds} s | ${r.slots.maxRssMiB} MiB |\n`,
+      );
     }
     process.stdout.write(`\nBaseline: \`fileupload --version\` peaks at ${baseline.maxRssMiB} MiB.\n`);
   } finally {

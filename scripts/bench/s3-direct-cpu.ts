@@ -16,19 +16,36 @@ import { generatedBody, http } from '../../test/support/http.ts';
 import { cpuSeconds } from './proc.ts';
 import { writeFileSync } from 'node:fs';
 
-const { values } = parseArgs({ options: { gib: { type: 'string', default: '1' }, files: { type: 'string', default: '1' } } });
+const { values } = parseArgs({
+  options: { gib: { type: 'string', default: '1' }, files: { type: 'string', default: '1' } },
+});
 const GiB = 1024 ** 3;
 const total = Math.round(Number(values.gib) * GiB);
 const files = Math.max(1, Number(values.files));
 const size = Math.ceil(total / files);
 
-async function uploadAll(serve: ServeProcess, alice: UserSession, service: string, mode: string): Promise<{ cpu: number; wallMs: number }> {
+async function uploadAll(
+  serve: ServeProcess,
+  alice: UserSession,
+  service: string,
+  mode: string,
+): Promise<{ cpu: number; wallMs: number }> {
   const cpu0 = cpuSeconds(serve.pid, false);
   const t0 = performance.now();
   for (let i = 0; i < files; i++) {
-    const slot = await alice.requestSlot(service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: `${mode}-${i}.bin`, size });
+    const slot = await alice.requestSlot(service, {
+      namespace: NS_UPLOAD_0,
+      shape: 'attributes',
+      filename: `${mode}-${i}.bin`,
+      size,
+    });
     if (!slot.ok) throw new Error(`slot refused: ${JSON.stringify(slot.error)}`);
-    const put = await http(slot.put, { method: 'PUT', headers: { ...slot.headers, 'content-length': size }, body: generatedBody(size), timeoutMs: 600_000 });
+    const put = await http(slot.put, {
+      method: 'PUT',
+      headers: { ...slot.headers, 'content-length': size },
+      body: generatedBody(size),
+      timeoutMs: 600_000,
+    });
     if (put.status !== 200 && put.status !== 201) throw new Error(`${mode} PUT ${put.status}: ${put.body.toString()}`);
   }
   return { cpu: cpuSeconds(serve.pid, false) - cpu0, wallMs: performance.now() - t0 };
@@ -53,10 +70,20 @@ try {
     slotRequestRate: '0',
   });
   serve = await startServe({ config, waitFor: 'xmpp online' });
-  const alice = await connectUser({ port: prosody.c2sPort, domain: 'localhost', username: 'alice', password: 'alice-pw' });
+  const alice = await connectUser({
+    port: prosody.c2sPort,
+    domain: 'localhost',
+    username: 'alice',
+    password: 'alice-pw',
+  });
   const service = prosody.componentDomain;
   // Warm-up: the first slot loads the AWS SDK and opens connections.
-  const warm = await alice.requestSlot(service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'warm.bin', size: 1 });
+  const warm = await alice.requestSlot(service, {
+    namespace: NS_UPLOAD_0,
+    shape: 'attributes',
+    filename: 'warm.bin',
+    size: 1,
+  });
   if (!warm.ok) throw new Error('warm-up slot refused');
 
   const rssAfterWarmUpMiB = Math.round(serve.memory().rssKiB / 1024);
@@ -79,10 +106,22 @@ try {
     JSON.stringify(
       {
         uploaded: { bytes: total, files, sizeEach: size },
-        direct: { cpuMsPerGiB: Math.round(perGiB(direct.cpu)), cpuMs: Math.round(direct.cpu * 1000), wallMs: Math.round(direct.wallMs) },
+        direct: {
+          cpuMsPerGiB: Math.round(perGiB(direct.cpu)),
+          cpuMs: Math.round(direct.cpu * 1000),
+          wallMs: Math.round(direct.wallMs),
+        },
         idleSameWallTime: { cpuMs: Math.round(idle * 1000) },
-        proxy: { cpuMsPerGiB: Math.round(perGiB(proxy.cpu)), cpuMs: Math.round(proxy.cpu * 1000), wallMs: Math.round(proxy.wallMs) },
-        serveRssMiB: { afterWarmUp: rssAfterWarmUpMiB, peakAfterDirect: peakAfterDirectMiB, peakAfterProxy: peakRssMiB },
+        proxy: {
+          cpuMsPerGiB: Math.round(perGiB(proxy.cpu)),
+          cpuMs: Math.round(proxy.cpu * 1000),
+          wallMs: Math.round(proxy.wallMs),
+        },
+        serveRssMiB: {
+          afterWarmUp: rssAfterWarmUpMiB,
+          peakAfterDirect: peakAfterDirectMiB,
+          peakAfterProxy: peakRssMiB,
+        },
         note: 'CPU = utime+stime of the serve process (/proc/PID/stat, 10 ms ticks), slot requests included',
       },
       null,

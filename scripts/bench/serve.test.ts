@@ -42,7 +42,13 @@ test('the raised limits reach serve by name; without them every limit keeps its 
   const dir = mkdtempSync(join(tmpdir(), 'bench-serve-test-'));
   try {
     const file = join(dir, 'openfire.xml');
-    const cfg = { repo: dir, port: 40123, contextRoot: '/upload', slotSecret: 'x', xmpp: { host: '127.0.0.1', port: 5347, domain: 'upload.localhost', secret: 'c' } };
+    const cfg = {
+      repo: dir,
+      port: 40123,
+      contextRoot: '/upload',
+      slotSecret: 'x',
+      xmpp: { host: '127.0.0.1', port: 5347, domain: 'upload.localhost', secret: 'c' },
+    };
     writeFileSync(file, serveConfigXml({ ...cfg, properties: raisedLimits({ slowCount: 500 }) }));
     const raised = await loadSettings(file);
     assert.equal(raised.maxFileSize, -1);

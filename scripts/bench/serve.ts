@@ -54,7 +54,10 @@ export function fileuploadCommand(override?: string): { command: ServeCommand; n
   const bin = { file: join(ROOT, 'bin', 'fileupload'), kind: 'bin' } as const;
   if (!existsSync(dist)) return { command: bin };
   if (statSync(dist).mtimeMs < newestMtime(join(ROOT, 'src'))) {
-    return { command: bin, note: 'dist/fileupload is older than src/: measured bin/fileupload instead (npm run build to measure the binary)' };
+    return {
+      command: bin,
+      note: 'dist/fileupload is older than src/: measured bin/fileupload instead (npm run build to measure the binary)',
+    };
   }
   return { command: { file: dist, kind: 'dist' } };
 }

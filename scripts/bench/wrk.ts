@@ -50,7 +50,12 @@ export function parseWrk(out: string): WrkResult {
  * @example
  * const r = await runWrk({ url, connections: 64, threads: 2, seconds: 10 });
  */
-export function runWrk(opts: { url: string; connections: number; threads: number; seconds: number }): Promise<WrkResult> {
+export function runWrk(opts: {
+  url: string;
+  connections: number;
+  threads: number;
+  seconds: number;
+}): Promise<WrkResult> {
   const args = ['-c', String(opts.connections), '-t', String(opts.threads), '-d', `${opts.seconds}s`, opts.url];
   return new Promise((resolve, reject) => {
     execFile('wrk', args, { timeout: (opts.seconds + 15) * 1000, killSignal: 'SIGKILL' }, (err, stdout, stderr) => {

@@ -9,7 +9,9 @@ test('attr reads either quote style', () => {
 });
 
 test('scanIqs finds complete iq start tags and keeps a tag split across reads', () => {
-  const first = scanIqs(`<iq type='result' id='s1' from='upload.localhost'><slot><put url='x'/></slot></iq><iq type='err`);
+  const first = scanIqs(
+    `<iq type='result' id='s1' from='upload.localhost'><slot><put url='x'/></slot></iq><iq type='err`,
+  );
   assert.deepEqual(first.tags, [`<iq type='result' id='s1' from='upload.localhost'>`]);
   const second = scanIqs(first.rest + `or' id='s2'/>`);
   assert.deepEqual(second.tags, [`<iq type='error' id='s2'/>`]);
@@ -38,7 +40,8 @@ test('answers are sorted into slots, refusals (error type wait) and errors; only
     `<error type='modify'>`,
     `<error type='wait'>`, // stray: belongs to no held answer
     `<iq type='error' id='s6'>`,
-  ]) answers.feed(tag);
+  ])
+    answers.feed(tag);
   assert.deepEqual(seen, [
     `slot s1 <iq type='result' id='s1'>`,
     `refused s2 <iq type='error' id='s2'><error type='wait'>`,

@@ -94,7 +94,10 @@ export type AnswerKind = 'slot' | 'refused' | 'error';
  * const answers = answerSorter((kind, id) => console.log(kind, id));
  * answers.feed("<iq type='error' id='s1'>"); answers.feed("<error type='wait'>"); // refused s1
  */
-export function answerSorter(on: (kind: AnswerKind, id: string, tags: string) => void): { feed(tag: string): void; flush(): void } {
+export function answerSorter(on: (kind: AnswerKind, id: string, tags: string) => void): {
+  feed(tag: string): void;
+  flush(): void;
+} {
   let held: { id: string; tag: string } | undefined;
   const flush = () => {
     if (held) on('error', held.id, held.tag);
@@ -153,7 +156,10 @@ class Session {
   /** Waits until the received text matches; consumes it. */
   until(test: RegExp, ms: number, what: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`XMPP: no ${what} within ${ms} ms; got: ${this.text.slice(0, 300)}`)), ms);
+      const timer = setTimeout(
+        () => reject(new Error(`XMPP: no ${what} within ${ms} ms; got: ${this.text.slice(0, 300)}`)),
+        ms,
+      );
       const check = (t: string) => test.test(t);
       const done = () => {
         clearTimeout(timer);
@@ -196,12 +202,16 @@ export async function measureSlotRate(o: SlotRateOptions): Promise<SlotRate> {
       s.send(openStream(o.domain));
       const features = await s.until(/<\/stream:features>/, 5000, 'stream features');
       if (!/PLAIN/.test(features)) throw new Error('XMPP: server offers no SASL PLAIN on plain TCP');
-      s.send(`<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${o.user}\0${o.password}`).toString('base64')}</auth>`);
+      s.send(
+        `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${o.user}\0${o.password}`).toString('base64')}</auth>`,
+      );
       const auth = await s.until(/<success|<failure[\s\S]*<\/failure>/, 5000, 'SASL answer');
       if (!/<success/.test(auth)) throw new Error(`XMPP: login of ${o.user}@${o.domain} failed: ${auth.slice(0, 200)}`);
       s.send(openStream(o.domain));
       await s.until(/<\/stream:features>/, 5000, 'stream features after auth');
-      s.send(`<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>bench</resource></bind></iq>`);
+      s.send(
+        `<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>bench</resource></bind></iq>`,
+      );
       await s.until(/id=['"]bind['"][\s\S]*<\/iq>/, 5000, 'bind result');
     };
     await Promise.race([login(), failed]);
@@ -211,10 +221,14 @@ export async function measureSlotRate(o: SlotRateOptions): Promise<SlotRate> {
     let lastWarm = '';
     for (let i = 0; ; i++) {
       s.send(request(o.component, `w${i}`));
-      const got = await Promise.race([s.until(new RegExp(`id=['"]w${i}['"][\\s\\S]*?(</iq>|/>)`), 5000, 'warm-up answer'), failed]);
+      const got = await Promise.race([
+        s.until(new RegExp(`id=['"]w${i}['"][\\s\\S]*?(</iq>|/>)`), 5000, 'warm-up answer'),
+        failed,
+      ]);
       if (/type=['"]result['"]/.test(got)) break;
       lastWarm = got.slice(0, 300);
-      if (Date.now() > warmDeadline) throw new Error(`XMPP: no slot from ${o.component} during warm-up; last answer: ${lastWarm}`);
+      if (Date.now() > warmDeadline)
+        throw new Error(`XMPP: no slot from ${o.component} during warm-up; last answer: ${lastWarm}`);
       await new Promise((r) => setTimeout(r, 200));
     }
 

@@ -59,4 +59,3 @@ test('a bundled ink 6 + react 19 entry renders after awaiting yoga ready', async
     rmSync(dir, { recursive: true, force: true });
   }
 });
-

@@ -35,7 +35,6 @@ function stateFile(kind: string): string {
   return join(tmpdir(), `fileupload-testserver-${kind}.json`);
 }
 
-
 /**
  * Runs the up/down CLI for one server kind and returns the exit code.
  *

@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { freePort, portAccepts, spawnGroup, trackDir, waitFor, type GroupProcess } from './processes.ts';
-import { assertPlain, DEFAULT_USERS, resolveUsers, serverHandle, type TestServerOptions, type XmppTestServer } from './server.ts';
+import {
+  assertPlain,
+  DEFAULT_USERS,
+  resolveUsers,
+  serverHandle,
+  type TestServerOptions,
+  type XmppTestServer,
+} from './server.ts';
 import { runTestServerCli } from './cli.ts';
 
 export interface EjabberdConfigInput {
@@ -135,20 +142,49 @@ export async function startEjabberd(options: TestServerOptions = {}): Promise<Xm
     c2sPort = await freePort();
     componentPort = await freePort();
     distPort = await freePort();
-    writeFileSync(configFile, ejabberdConfig({ hosts, c2sPort, componentPort, componentDomain, componentSecret, extraConfig: options.extraConfig }));
+    writeFileSync(
+      configFile,
+      ejabberdConfig({
+        hosts,
+        c2sPort,
+        componentPort,
+        componentDomain,
+        componentSecret,
+        extraConfig: options.extraConfig,
+      }),
+    );
     writeFileSync(ctlConfigFile, ejabberdctlConfig({ node, cookie, distPort }));
   };
-  const ctlArgs = () => ['--config', configFile, '--ctl-config', ctlConfigFile, '--spool', join(dir, 'spool'), '--logs', join(dir, 'logs')];
+  const ctlArgs = () => [
+    '--config',
+    configFile,
+    '--ctl-config',
+    ctlConfigFile,
+    '--spool',
+    join(dir, 'spool'),
+    '--logs',
+    join(dir, 'logs'),
+  ];
   // HOME: Erlang may touch ~/.erlang.cookie; keep that inside the instance.
   const env = { ...process.env, HOME: dir };
-  const logs = () => [logFile, outFile].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8')).join('');
+  const logs = () =>
+    [logFile, outFile]
+      .filter((f) => existsSync(f))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('');
 
   let proc: GroupProcess | undefined;
   const launch = async (): Promise<'ok' | 'failed'> => {
     const logOffset = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
     const out = openSync(outFile, 'a');
     try {
-      proc = spawnGroup('ejabberdctl', [...ctlArgs(), 'foreground'], { stdio: ['ignore', out, out], background: true, watchdog: !options.keep, cwd: dir, env });
+      proc = spawnGroup('ejabberdctl', [...ctlArgs(), 'foreground'], {
+        stdio: ['ignore', out, out],
+        background: true,
+        watchdog: !options.keep,
+        cwd: dir,
+        env,
+      });
     } finally {
       closeSync(out);
     }
@@ -166,7 +202,9 @@ export async function startEjabberd(options: TestServerOptions = {}): Promise<Xm
       { timeoutMs: 30_000, describe: 'ejabberd to listen' },
     );
     if (state === 'ok') {
-      await waitFor(async () => (await portAccepts(c2sPort)) && (await portAccepts(componentPort)), { describe: 'ejabberd ports' });
+      await waitFor(async () => (await portAccepts(c2sPort)) && (await portAccepts(componentPort)), {
+        describe: 'ejabberd ports',
+      });
     } else {
       await p.stop('SIGKILL');
     }
@@ -207,7 +245,13 @@ export async function startEjabberd(options: TestServerOptions = {}): Promise<Xm
  * @example
  * await registerInBand(c2sPort, 'localhost', 'alice', 'pw');
  */
-export function registerInBand(port: number, host: string, user: string, password: string, timeoutMs = 10_000): Promise<void> {
+export function registerInBand(
+  port: number,
+  host: string,
+  user: string,
+  password: string,
+  timeoutMs = 10_000,
+): Promise<void> {
   const id = `reg-${randomBytes(4).toString('hex')}`;
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
@@ -218,7 +262,10 @@ export function registerInBand(port: number, host: string, user: string, passwor
       if (err) reject(err);
       else resolve();
     };
-    const timer = setTimeout(() => finish(new Error(`no answer to the registration of ${user}@${host} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no answer to the registration of ${user}@${host} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.on('error', (err) => finish(err));
     socket.on('data', (data: Buffer) => {
       received += data.toString();

@@ -181,13 +181,20 @@ export function portAccepts(port: number, host = '127.0.0.1'): Promise<boolean> 
  */
 export async function waitFor<T>(
   check: () => T | undefined | null | false | Promise<T | undefined | null | false>,
-  { timeoutMs = 10_000, intervalMs = 50, describe = 'condition' }: { timeoutMs?: number; intervalMs?: number; describe?: string | (() => string) } = {},
+  {
+    timeoutMs = 10_000,
+    intervalMs = 50,
+    describe = 'condition',
+  }: { timeoutMs?: number; intervalMs?: number; describe?: string | (() => string) } = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${typeof describe === 'function' ? describe() : describe}`);
+    if (Date.now() > deadline)
+      throw new Error(
+        `timed out after ${timeoutMs} ms waiting for ${typeof describe === 'function' ? describe() : describe}`,
+      );
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
@@ -236,7 +243,9 @@ export function spawnGroup(
   // The exit hook cannot run when this process is SIGKILLed (a runner's timeout): a watchdog in
   // the group then kills the group within a second. `exec` keeps the command's pid (serve's
   // /proc/PID/status is the server's, not a shell's).
-  const [file, argv] = watchdog ? ['/bin/sh', ['-c', WATCHDOG, 'watchdog', String(process.pid), command, ...args]] : [command, args];
+  const [file, argv] = watchdog
+    ? ['/bin/sh', ['-c', WATCHDOG, 'watchdog', String(process.pid), command, ...args]]
+    : [command, args];
   const child = spawn(file, argv, { ...spawnOptions, detached: true });
   if (child.pid === undefined) {
     throw new Error(`could not start ${command}`);
@@ -245,7 +254,8 @@ export function spawnGroup(
     // A server must not keep this process alive: if a test forgets to stop it, the process still
     // exits when its work is done, and the exit hook kills the server.
     child.unref();
-    for (const stream of [child.stdin, child.stdout, child.stderr]) (stream as { unref?: () => void } | null)?.unref?.();
+    for (const stream of [child.stdin, child.stdout, child.stderr])
+      (stream as { unref?: () => void } | null)?.unref?.();
   }
   const pid = child.pid;
   liveGroups.add(pid);

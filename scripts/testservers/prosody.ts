@@ -10,7 +10,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { freePort, portAccepts, run, spawnGroup, trackDir, waitFor, type GroupProcess } from './processes.ts';
-import { assertPlain, DEFAULT_USERS, resolveUsers, serverHandle, type TestServerOptions, type XmppTestServer } from './server.ts';
+import {
+  assertPlain,
+  DEFAULT_USERS,
+  resolveUsers,
+  serverHandle,
+  type TestServerOptions,
+  type XmppTestServer,
+} from './server.ts';
 import { runTestServerCli } from './cli.ts';
 
 export interface ProsodyConfigInput {
@@ -98,9 +105,24 @@ export async function startProsody(options: TestServerOptions = {}): Promise<Xmp
   let c2sPort = 0;
   let componentPort = 0;
   const writeConfig = () =>
-    writeFileSync(configFile, prosodyConfig({ dir, hosts, c2sPort, componentPort, componentDomain, componentSecret, extraConfig: options.extraConfig }));
+    writeFileSync(
+      configFile,
+      prosodyConfig({
+        dir,
+        hosts,
+        c2sPort,
+        componentPort,
+        componentDomain,
+        componentSecret,
+        extraConfig: options.extraConfig,
+      }),
+    );
 
-  const logs = () => [logFile, outFile].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8')).join('');
+  const logs = () =>
+    [logFile, outFile]
+      .filter((f) => existsSync(f))
+      .map((f) => readFileSync(f, 'utf8'))
+      .join('');
 
   let proc: GroupProcess | undefined;
   /** Starts prosody and waits until this instance (not another one) holds both ports. */
@@ -108,7 +130,12 @@ export async function startProsody(options: TestServerOptions = {}): Promise<Xmp
     const logOffset = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
     const out = openSync(outFile, 'a');
     try {
-      proc = spawnGroup('prosody', ['--config', configFile, '-F'], { stdio: ['ignore', out, out], background: true, watchdog: !options.keep, cwd: dir });
+      proc = spawnGroup('prosody', ['--config', configFile, '-F'], {
+        stdio: ['ignore', out, out],
+        background: true,
+        watchdog: !options.keep,
+        cwd: dir,
+      });
     } finally {
       closeSync(out);
     }
@@ -126,7 +153,9 @@ export async function startProsody(options: TestServerOptions = {}): Promise<Xmp
       { timeoutMs: 15_000, describe: 'prosody to listen' },
     );
     if (state === 'ok') {
-      await waitFor(async () => (await portAccepts(c2sPort)) && (await portAccepts(componentPort)), { describe: 'prosody ports' });
+      await waitFor(async () => (await portAccepts(c2sPort)) && (await portAccepts(componentPort)), {
+        describe: 'prosody ports',
+      });
     } else {
       await p.stop('SIGKILL');
     }
@@ -140,7 +169,8 @@ export async function startProsody(options: TestServerOptions = {}): Promise<Xmp
   await Promise.all(
     users.map(async (u) => {
       const r = await run('prosodyctl', ['--config', configFile, 'register', u.user, u.host, u.password], { cwd: dir });
-      if (r.code !== 0) throw new Error(`prosodyctl register ${u.user}@${u.host} failed (${r.code}): ${r.stdout}${r.stderr}`);
+      if (r.code !== 0)
+        throw new Error(`prosodyctl register ${u.user}@${u.host} failed (${r.code}): ${r.stdout}${r.stderr}`);
     }),
   );
   // Free ports are only free until someone takes them: retry with new ones if that happened.

@@ -13,14 +13,21 @@ const dir = mkdtempSync(join(tmpdir(), 'completion-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const spec = () =>
-  completionSpec(buildProgram(), { properties: properties.map((p) => p.short), fullProperties: properties.map((p) => p.name) });
+  completionSpec(buildProgram(), {
+    properties: properties.map((p) => p.short),
+    fullProperties: properties.map((p) => p.name),
+  });
 
 const hasZsh = spawnSync('zsh', ['-c', 'true']).status === 0;
 
 test('the spec follows the command tree: subcommands, options, value options, argument kinds', () => {
   const s = spec();
   const root = s.commands.find((c) => c.path.length === 0)!;
-  assert.ok(root.subcommands.includes('doctor') && root.subcommands.includes('config') && root.subcommands.includes('completion'));
+  assert.ok(
+    root.subcommands.includes('doctor') &&
+      root.subcommands.includes('config') &&
+      root.subcommands.includes('completion'),
+  );
   assert.ok(root.valueOptions.includes('--config') && root.fileOptions.includes('-c'));
   assert.deepEqual(s.globalOptions, ['-c', '--config', '--json']);
   const doctor = s.commands.find((c) => c.path.join(' ') === 'doctor')!;
@@ -41,14 +48,19 @@ describe('bash', () => {
     const quoted = words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
     const out = execFileSync(
       'bash',
-      ['-c', `source '${script}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _fileupload; printf '%s\\n' "\${COMPREPLY[@]}"`],
+      [
+        '-c',
+        `source '${script}'; COMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _fileupload; printf '%s\\n' "\${COMPREPLY[@]}"`,
+      ],
       { encoding: 'utf8', cwd: dir },
     );
     return out.split('\n').filter((l) => l !== '');
   }
 
   test('it loads and registers _fileupload for fileupload', () => {
-    const out = execFileSync('bash', ['-c', `source <('${FILEUPLOAD_BIN}' completion bash); complete -p fileupload`], { encoding: 'utf8' });
+    const out = execFileSync('bash', ['-c', `source <('${FILEUPLOAD_BIN}' completion bash); complete -p fileupload`], {
+      encoding: 'utf8',
+    });
     assert.equal(out.trim(), 'complete -F _fileupload fileupload');
   });
 
@@ -61,14 +73,19 @@ describe('bash', () => {
   test('property names after config get/set/unset, full names after "plugin."', () => {
     assert.deepEqual(complete('fileupload', 'config', 'get', 'maxF'), ['maxFileSize']);
     assert.deepEqual(complete('fileupload', '--config', '/tmp/x.xml', 'config', 'set', 'slotS'), ['slotSecret']);
-    assert.deepEqual(complete('fileupload', 'config', 'unset', 'plugin.httpfileupload.xmppP'), ['plugin.httpfileupload.xmppPort']);
+    assert.deepEqual(complete('fileupload', 'config', 'unset', 'plugin.httpfileupload.xmppP'), [
+      'plugin.httpfileupload.xmppPort',
+    ]);
     assert.deepEqual(complete('fileupload', 'config', 'set', 'maxFileSize', ''), [], 'no completion for the value');
   });
 
   test('options of the subcommand plus the global ones; option values are skipped', () => {
     const opts = complete('fileupload', 'doctor', '--');
     for (const o of ['--as', '--password', '--xmpp-c2s-host', '--config', '--json']) assert.ok(opts.includes(o), o);
-    assert.deepEqual(complete('fileupload', 'doctor', '--as', 'alice@example.org', '--pass'), ['--password', '--password-file']);
+    assert.deepEqual(complete('fileupload', 'doctor', '--as', 'alice@example.org', '--pass'), [
+      '--password',
+      '--password-file',
+    ]);
   });
 
   test('file names after --config', () => {
@@ -89,7 +106,11 @@ describe('zsh', { skip: !hasZsh && 'zsh is not installed' }, () => {
     const quoted = words.map((w) => `'${w.replace(/'/g, `'\\''`)}'`).join(' ');
     return execFileSync(
       'zsh',
-      ['-f', '-c', `compdef() { :; }; _files() { print FILES; }; compadd() { [[ $1 == -- ]] && shift; print -r -- "$*"; }; source '${script}'; words=(${quoted}); CURRENT=${words.length}; _fileupload`],
+      [
+        '-f',
+        '-c',
+        `compdef() { :; }; _files() { print FILES; }; compadd() { [[ $1 == -- ]] && shift; print -r -- "$*"; }; source '${script}'; words=(${quoted}); CURRENT=${words.length}; _fileupload`,
+      ],
       { encoding: 'utf8' },
     ).trim();
   }

@@ -53,7 +53,10 @@ function argKind(cmdPath: string[], argName: string): ArgKind {
  * @example
  * const spec = completionSpec(buildProgram(), { properties: ['maxFileSize'], fullProperties: [] });
  */
-export function completionSpec(program: Command, props: { properties: string[]; fullProperties: string[] }): CompletionSpec {
+export function completionSpec(
+  program: Command,
+  props: { properties: string[]; fullProperties: string[] },
+): CompletionSpec {
   const commands: CommandSpec[] = [];
   const walk = (cmd: Command, path: string[]): void => {
     const help = cmd.createHelp();
@@ -83,7 +86,13 @@ const caseLabel = (path: string[]) => `"${path.join(' ')}"`;
 function tables(spec: CompletionSpec, fn: string, shell: 'bash' | 'zsh'): string {
   const table = (name: string, pick: (c: CommandSpec) => string) => {
     const rows = spec.commands.map((c) => ({ c, v: pick(c) })).filter((r) => r.v !== '');
-    return [`${fn}_${name}() {`, '  case "$1" in', ...rows.map((r) => `    ${caseLabel(r.c.path)}) echo "${r.v}" ;;`), '  esac', '}'].join('\n');
+    return [
+      `${fn}_${name}() {`,
+      '  case "$1" in',
+      ...rows.map((r) => `    ${caseLabel(r.c.path)}) echo "${r.v}" ;;`),
+      '  esac',
+      '}',
+    ].join('\n');
   };
   return [
     table('subs', (c) => shellWords(c.subcommands)),
@@ -104,7 +113,9 @@ function tables(spec: CompletionSpec, fn: string, shell: 'bash' | 'zsh'): string
     `${fn}_in() {`,
     '  local w',
     // zsh does not split unquoted parameters unless told to.
-    shell === 'zsh' ? '  for w in ${=2}; do [ "$w" = "$1" ] && return 0; done' : '  for w in $2; do [ "$w" = "$1" ] && return 0; done',
+    shell === 'zsh'
+      ? '  for w in ${=2}; do [ "$w" = "$1" ] && return 0; done'
+      : '  for w in $2; do [ "$w" = "$1" ] && return 0; done',
     '  return 1',
     '}',
   ].join('\n');

@@ -41,7 +41,12 @@ An empty value counts as unset. Run "fileupload config list" for every property.
       const resolver = await resolverFor(g.config);
       const row = describe(resolver, property, opts.showSecrets === true);
       if (g.json) {
-        const out: Record<string, unknown> = { name: row.name, value: row.value, source: row.source, default: row.default };
+        const out: Record<string, unknown> = {
+          name: row.name,
+          value: row.value,
+          source: row.source,
+          default: row.default,
+        };
         if (row.error) out.error = row.error;
         process.stdout.write(JSON.stringify(out) + '\n');
       } else {
@@ -54,7 +59,10 @@ An empty value counts as unset. Run "fileupload config list" for every property.
     .command('set')
     .description('validate a value and write it to the configuration file')
     .argument('<name>', NAME_HELP)
-    .argument('[value]', 'the new value (checked against the property rule before anything is written); - reads it from standard input')
+    .argument(
+      '[value]',
+      'the new value (checked against the property rule before anything is written); - reads it from standard input',
+    )
     .option('--from-file <path>', 'read the value from this file (one line) instead of the command line')
     .option('--server-specific', 'write plugin.httpfileupload.serverspecific.NAME (this node only)')
     .option('--local', "on a cluster node: write this node's own file instead of the shared one")
@@ -72,33 +80,47 @@ or --from-file PATH:
 A file that holds a secret is written without permissions for "other" users: a new file is
 0600, an existing one keeps its owner, group and their permissions.`,
     )
-    .action(async (name: string, value: string | undefined, opts: { fromFile?: string; serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const { lookup, checkValue, write, describe, target, SERVER_SPECIFIC_PREFIX } = await engine();
-      const { property, serverSpecific } = lookup(name);
-      const specific = serverSpecific || opts.serverSpecific === true;
-      const written = specific ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
-      const text = checkValue(property, written, await valueArgument(written, value, opts.fromFile));
-      const t = await target(g.config, property, { serverSpecific: specific, local: opts.local === true });
-      await write(() => t.set(text));
-      const resolver = await readBack(g.config, t.name);
-      const row = describe(resolver, property, false);
-      const shown = property.secret ? MASK : text;
-      if (g.json) {
-        process.stdout.write(
-          JSON.stringify({ name: t.name, value: shown, layer: t.layer, file: t.location, restart: property.restart, effective: { value: row.value, source: row.source } }) + '\n',
-        );
-      } else {
-        process.stdout.write(`${t.name} = ${shown}${t.layer === 'cluster' ? ` (cluster: ${t.location})` : ''}\n`);
-      }
-      notes(resolver, property, row.source, t.layer);
-      if (property.secret && value !== undefined && value !== '-') {
-        process.stderr.write(
-          `fileupload: note: the value of ${property.short} was on the command line, where other users see it (ps) and the shell history keeps it; ` +
-            `"fileupload config set ${property.short} -" reads it from standard input\n`,
-        );
-      }
-    });
+    .action(
+      async (
+        name: string,
+        value: string | undefined,
+        opts: { fromFile?: string; serverSpecific?: boolean; local?: boolean },
+        cmd: Command,
+      ) => {
+        const g = globalOptions(cmd);
+        const { lookup, checkValue, write, describe, target, SERVER_SPECIFIC_PREFIX } = await engine();
+        const { property, serverSpecific } = lookup(name);
+        const specific = serverSpecific || opts.serverSpecific === true;
+        const written = specific ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
+        const text = checkValue(property, written, await valueArgument(written, value, opts.fromFile));
+        const t = await target(g.config, property, { serverSpecific: specific, local: opts.local === true });
+        await write(() => t.set(text));
+        const resolver = await readBack(g.config, t.name);
+        const row = describe(resolver, property, false);
+        const shown = property.secret ? MASK : text;
+        if (g.json) {
+          process.stdout.write(
+            JSON.stringify({
+              name: t.name,
+              value: shown,
+              layer: t.layer,
+              file: t.location,
+              restart: property.restart,
+              effective: { value: row.value, source: row.source },
+            }) + '\n',
+          );
+        } else {
+          process.stdout.write(`${t.name} = ${shown}${t.layer === 'cluster' ? ` (cluster: ${t.location})` : ''}\n`);
+        }
+        notes(resolver, property, row.source, t.layer);
+        if (property.secret && value !== undefined && value !== '-') {
+          process.stderr.write(
+            `fileupload: note: the value of ${property.short} was on the command line, where other users see it (ps) and the shell history keeps it; ` +
+              `"fileupload config set ${property.short} -" reads it from standard input\n`,
+          );
+        }
+      },
+    );
 
   config
     .command('unset')
@@ -110,14 +132,26 @@ A file that holds a secret is written without permissions for "other" users: a n
       const g = globalOptions(cmd);
       const { lookup, write, describe, target } = await engine();
       const { property, serverSpecific } = lookup(name);
-      const t = await target(g.config, property, { serverSpecific: serverSpecific || opts.serverSpecific === true, local: opts.local === true });
+      const t = await target(g.config, property, {
+        serverSpecific: serverSpecific || opts.serverSpecific === true,
+        local: opts.local === true,
+      });
       const { layer, name: written } = t;
       const removed = await write(() => t.unset());
       const resolver = await readBack(g.config, written);
       const row = describe(resolver, property, false);
       const shown = property.secret && row.value !== null ? MASK : row.value;
       if (g.json) {
-        process.stdout.write(JSON.stringify({ name: written, removed, layer, file: t.location, restart: property.restart, effective: { value: shown, source: row.source } }) + '\n');
+        process.stdout.write(
+          JSON.stringify({
+            name: written,
+            removed,
+            layer,
+            file: t.location,
+            restart: property.restart,
+            effective: { value: shown, source: row.source },
+          }) + '\n',
+        );
       } else {
         process.stdout.write(
           `${removed ? `${written} removed` : `${written} was not set`}; effective value: ${shown ?? '(unset)'} (${row.source})\n`,
@@ -142,7 +176,10 @@ A file that holds a secret is written without permissions for "other" users: a n
         const v = Math.min(48, Math.max(5, ...rows.map((r) => (r.value ?? '(unset)').length)));
         // One write: a reader that stops early (| head) then gets everything or nothing.
         const lines = [`${'NAME'.padEnd(w)}  ${'VALUE'.padEnd(v)}  SOURCE`];
-        for (const r of rows) lines.push(`${r.name.padEnd(w)}  ${(r.value ?? '(unset)').padEnd(v)}  ${r.source}${r.error ? '  (invalid)' : ''}`);
+        for (const r of rows)
+          lines.push(
+            `${r.name.padEnd(w)}  ${(r.value ?? '(unset)').padEnd(v)}  ${r.source}${r.error ? '  (invalid)' : ''}`,
+          );
         process.stdout.write(lines.join('\n') + '\n');
       }
       for (const stray of await strayNames(g.config)) {
@@ -181,7 +218,10 @@ async function engine() {
   const checkValue = (property: Property, written: string, value: string): string => {
     const text = value.trim();
     if (text === '') {
-      throw new CliError(`${written}: an empty value means unset; use "fileupload config unset ${property.short}"`, ExitCode.Usage);
+      throw new CliError(
+        `${written}: an empty value means unset; use "fileupload config unset ${property.short}"`,
+        ExitCode.Usage,
+      );
     }
     try {
       property.parse(text);
@@ -223,7 +263,10 @@ async function engine() {
   const strayNames = async (file: string): Promise<string[]> => {
     const { doc } = await editMod.readConfigDocument(file);
     if (!doc) return [];
-    const names = [...xmlMod.leafNames(doc, GENERAL_PREFIX.slice(0, -1)), ...xmlMod.leafNames(doc, SERVER_SPECIFIC_PREFIX.slice(0, -1))];
+    const names = [
+      ...xmlMod.leafNames(doc, GENERAL_PREFIX.slice(0, -1)),
+      ...xmlMod.leafNames(doc, SERVER_SPECIFIC_PREFIX.slice(0, -1)),
+    ];
     return names
       .filter((n) => !lookupProperty(n))
       .map((n) => {
@@ -237,8 +280,10 @@ async function engine() {
     try {
       return await change();
     } catch (err) {
-      if (err instanceof clusterMod.ClusterTargetError) throw new CliError(`${err.message}; nothing was changed`, ExitCode.Usage);
-      if (err instanceof lockMod.LockHeldError) throw new CliError(`${err.message}; nothing was changed, try again`, ExitCode.Locked);
+      if (err instanceof clusterMod.ClusterTargetError)
+        throw new CliError(`${err.message}; nothing was changed`, ExitCode.Usage);
+      if (err instanceof lockMod.LockHeldError)
+        throw new CliError(`${err.message}; nothing was changed, try again`, ExitCode.Locked);
       throw toCliError(err, errorsMod.ConfigError);
     }
   };
@@ -259,12 +304,19 @@ const MAX_VALUE_BYTES = 64 * 1024;
  * The value of `config set`: the argument, or one line from standard input (`-`) or from
  * `--from-file`, its line break dropped. An empty or multi-line value is refused.
  */
-async function valueArgument(written: string, value: string | undefined, fromFile: string | undefined): Promise<string> {
+async function valueArgument(
+  written: string,
+  value: string | undefined,
+  fromFile: string | undefined,
+): Promise<string> {
   if (fromFile !== undefined && value !== undefined) {
     throw new CliError(`${written}: give the value or --from-file, not both; nothing was changed`, ExitCode.Usage);
   }
   if (fromFile === undefined && value === undefined) {
-    throw new CliError(`${written}: no value given: pass it, - to read it from standard input, or --from-file PATH`, ExitCode.Usage);
+    throw new CliError(
+      `${written}: no value given: pass it, - to read it from standard input, or --from-file PATH`,
+      ExitCode.Usage,
+    );
   }
   if (value !== undefined && value !== '-') return value;
   const from = fromFile ?? 'standard input';
@@ -272,7 +324,10 @@ async function valueArgument(written: string, value: string | undefined, fromFil
   if (fromFile !== undefined) {
     const { open } = await import('node:fs/promises');
     const cannot = (err: unknown) =>
-      new CliError(`--from-file: cannot read ${fromFile}: ${errCode(err) ?? (err as Error).message}; nothing was changed`, ExitCode.Usage);
+      new CliError(
+        `--from-file: cannot read ${fromFile}: ${errCode(err) ?? (err as Error).message}; nothing was changed`,
+        ExitCode.Usage,
+      );
     const fh = await open(fromFile, 'r').catch((err: unknown) => {
       throw cannot(err);
     });
@@ -281,11 +336,16 @@ async function valueArgument(written: string, value: string | undefined, fromFil
       const buf = Buffer.alloc(MAX_VALUE_BYTES + 1);
       let filled = 0;
       try {
-        for (let got = -1; got !== 0 && filled < buf.length; filled += got) got = (await fh.read(buf, filled, buf.length - filled, null)).bytesRead;
+        for (let got = -1; got !== 0 && filled < buf.length; filled += got)
+          got = (await fh.read(buf, filled, buf.length - filled, null)).bytesRead;
       } catch (err) {
         throw cannot(err);
       }
-      if (filled > MAX_VALUE_BYTES) throw new CliError(`${written}: ${from} is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage);
+      if (filled > MAX_VALUE_BYTES)
+        throw new CliError(
+          `${written}: ${from} is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`,
+          ExitCode.Usage,
+        );
       raw = buf.subarray(0, filled).toString('utf8');
     } finally {
       await fh.close();
@@ -294,8 +354,13 @@ async function valueArgument(written: string, value: string | undefined, fromFil
     raw = await readStdin(written);
   }
   const line = raw.replace(/\r?\n$/, '');
-  if (/[\r\n]/.test(line)) throw new CliError(`${written}: ${from} holds more than one line; a value is one line; nothing was changed`, ExitCode.Usage);
-  if (line.trim() === '') throw new CliError(`${written}: ${from} gave an empty value; nothing was changed`, ExitCode.Usage);
+  if (/[\r\n]/.test(line))
+    throw new CliError(
+      `${written}: ${from} holds more than one line; a value is one line; nothing was changed`,
+      ExitCode.Usage,
+    );
+  if (line.trim() === '')
+    throw new CliError(`${written}: ${from} gave an empty value; nothing was changed`, ExitCode.Usage);
   return line;
 }
 
@@ -310,7 +375,10 @@ async function readStdin(written: string): Promise<string> {
     size += chunk.length;
     if (size > MAX_VALUE_BYTES) {
       stdin.destroy();
-      throw new CliError(`${written}: standard input is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage);
+      throw new CliError(
+        `${written}: standard input is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`,
+        ExitCode.Usage,
+      );
     }
   }
   return Buffer.concat(chunks).toString('utf8');
@@ -334,10 +402,17 @@ function readHidden(written: string): Promise<string> {
     const onData = (chunk: Buffer) => {
       for (const ch of chunk.toString('utf8')) {
         if (ch === '\r' || ch === '\n' || ch === '\u0004') return finish();
-        if (ch === '\u0003') return finish(new CliError(`${written}: interrupted; nothing was changed`, ExitCode.Usage));
+        if (ch === '\u0003')
+          return finish(new CliError(`${written}: interrupted; nothing was changed`, ExitCode.Usage));
         if (ch === '\u007f' || ch === '\b') text = [...text].slice(0, -1).join('');
         else text += ch;
-        if (text.length > MAX_VALUE_BYTES) return finish(new CliError(`${written}: the value is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`, ExitCode.Usage));
+        if (text.length > MAX_VALUE_BYTES)
+          return finish(
+            new CliError(
+              `${written}: the value is longer than ${MAX_VALUE_BYTES} bytes; nothing was changed`,
+              ExitCode.Usage,
+            ),
+          );
       }
     };
     stdin.on('data', onData);
@@ -358,7 +433,10 @@ interface Row {
 }
 
 async function layersFor(file: string) {
-  const [{ loadLayers }, { ConfigError }] = await Promise.all([import('../config/load.ts'), import('../config/errors.ts')]);
+  const [{ loadLayers }, { ConfigError }] = await Promise.all([
+    import('../config/load.ts'),
+    import('../config/errors.ts'),
+  ]);
   try {
     return await loadLayers(file);
   } catch (err) {
@@ -368,11 +446,17 @@ async function layersFor(file: string) {
 
 /** The configuration after a change that was written (a failure to read it back must not claim otherwise). */
 async function readBack(file: string, written: string) {
-  const [{ loadLayers }, { Resolver }] = await Promise.all([import('../config/load.ts'), import('../config/resolve.ts')]);
+  const [{ loadLayers }, { Resolver }] = await Promise.all([
+    import('../config/load.ts'),
+    import('../config/resolve.ts'),
+  ]);
   try {
     return new Resolver(await loadLayers(file));
   } catch (err) {
-    throw new CliError(`${written} was changed, but the configuration cannot be read back: ${(err as Error).message}`, ExitCode.Usage);
+    throw new CliError(
+      `${written} was changed, but the configuration cannot be read back: ${(err as Error).message}`,
+      ExitCode.Usage,
+    );
   }
 }
 
@@ -384,7 +468,8 @@ async function resolverFor(file: string) {
 function toCliError(err: unknown, configError: abstract new (...args: never[]) => Error): unknown {
   if (err instanceof configError) return new CliError(`${err.message}; nothing was changed`, ExitCode.Usage);
   const e = err as NodeJS.ErrnoException;
-  if (typeof e?.code === 'string' && typeof e.path === 'string') return new CliError(`${e.path}: ${e.message}`, ExitCode.Failure);
+  if (typeof e?.code === 'string' && typeof e.path === 'string')
+    return new CliError(`${e.path}: ${e.message}`, ExitCode.Failure);
   return err;
 }
 

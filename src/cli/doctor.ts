@@ -61,7 +61,8 @@ export function registerDoctor(program: Command): void {
         throw new CliError(`--timeout: ${(err as Error).message}`, ExitCode.Usage);
       }
       // Above 10 minutes is a typo, and past 2^31 ms a timer would fire at once (a false failure).
-      if (timeoutMs < 100 || timeoutMs > 600_000) throw new CliError('--timeout must be from 100ms to 10m', ExitCode.Usage);
+      if (timeoutMs < 100 || timeoutMs > 600_000)
+        throw new CliError('--timeout must be from 100ms to 10m', ExitCode.Usage);
 
       let as: Parameters<typeof runDoctor>[0]['as'];
       if (opts.as !== undefined) {
@@ -71,21 +72,34 @@ export function registerDoctor(program: Command): void {
         let port: number | undefined;
         if (opts.xmppC2sPort !== undefined) {
           port = Number(opts.xmppC2sPort);
-          if (!/^\d+$/.test(opts.xmppC2sPort) || port < 1 || port > 65535) throw new CliError(`--xmpp-c2s-port: "${opts.xmppC2sPort}" is not a port number`, ExitCode.Usage);
+          if (!/^\d+$/.test(opts.xmppC2sPort) || port < 1 || port > 65535)
+            throw new CliError(`--xmpp-c2s-port: "${opts.xmppC2sPort}" is not a port number`, ExitCode.Usage);
         }
         as = { jid, password, verifyTls: opts.insecureXmppTls !== true };
         if (opts.xmppC2sHost !== undefined) as.host = opts.xmppC2sHost;
         if (port !== undefined) as.port = port;
-      } else if (opts.password !== undefined || opts.passwordFile !== undefined || opts.xmppC2sHost !== undefined || opts.xmppC2sPort !== undefined) {
+      } else if (
+        opts.password !== undefined ||
+        opts.passwordFile !== undefined ||
+        opts.xmppC2sHost !== undefined ||
+        opts.xmppC2sPort !== undefined
+      ) {
         // Only complain about flags given on the command line, not the password from the environment.
-        if (opts.passwordFile !== undefined || opts.xmppC2sHost !== undefined || opts.xmppC2sPort !== undefined || cmd.getOptionValueSource('password') === 'cli') {
+        if (
+          opts.passwordFile !== undefined ||
+          opts.xmppC2sHost !== undefined ||
+          opts.xmppC2sPort !== undefined ||
+          cmd.getOptionValueSource('password') === 'cli'
+        ) {
           throw new CliError('--password, --password-file and --xmpp-c2s-* go with --as JID', ExitCode.Usage);
         }
       }
 
       const report = await runDoctor({ configFile: g.config, timeoutMs, ...(as ? { as } : {}) });
       const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
-      process.stdout.write(g.json ? formatJson(report.results, report.summary) : formatReport(report.results, report.summary, colour));
+      process.stdout.write(
+        g.json ? formatJson(report.results, report.summary) : formatReport(report.results, report.summary, colour),
+      );
       process.exitCode = report.configUnusable ? ExitCode.Usage : report.summary.ok ? ExitCode.Ok : ExitCode.Failure;
     });
 }
@@ -107,9 +121,15 @@ async function readPassword(opts: DoctorFlags): Promise<string> {
       const text = await readFile(opts.passwordFile, 'utf8');
       return text.split(/\r?\n/)[0] ?? '';
     } catch (err) {
-      throw new CliError(`--password-file: cannot read ${opts.passwordFile}: ${(err as Error).message}`, ExitCode.Usage);
+      throw new CliError(
+        `--password-file: cannot read ${opts.passwordFile}: ${(err as Error).message}`,
+        ExitCode.Usage,
+      );
     }
   }
   if (opts.password !== undefined && opts.password !== '') return opts.password;
-  throw new CliError('--as needs the password: --password PW, --password-file FILE or FILEUPLOAD_DOCTOR_PASSWORD', ExitCode.Usage);
+  throw new CliError(
+    '--as needs the password: --password PW, --password-file FILE or FILEUPLOAD_DOCTOR_PASSWORD',
+    ExitCode.Usage,
+  );
 }

@@ -34,7 +34,9 @@ Exit codes: 0 done, 1 some deletions failed, 2 configuration error,
 export function registerPurge(program: Command): void {
   program
     .command('purge')
-    .description('delete expired, abandoned, too old and excess uploads (run by serve every purgeInterval; fit for cron)')
+    .description(
+      'delete expired, abandoned, too old and excess uploads (run by serve every purgeInterval; fit for cron)',
+    )
     .option('-n, --dry-run', 'show what would be deleted and change nothing')
     .option('-v, --verbose', 'list every deletion (a dry run always does)')
     .addHelpText('after', HELP)
@@ -42,7 +44,10 @@ export function registerPurge(program: Command): void {
       const g = globalOptions(cmd);
       const dryRun = opts.dryRun === true;
       const { settings, repo, store, ledger, locks } = await openMaintenance(g.config);
-      const [{ purgeOnce }, { formatSize, formatDuration }] = await Promise.all([import('../purge/job.ts'), import('../config/units.ts')]);
+      const [{ purgeOnce }, { formatSize, formatDuration }] = await Promise.all([
+        import('../purge/job.ts'),
+        import('../config/units.ts'),
+      ]);
       const out = process.stdout;
       const tty = process.stderr.isTTY === true;
       const listEach = dryRun || opts.verbose === true;
@@ -66,7 +71,16 @@ export function registerPurge(program: Command): void {
           onDeletion: (d) => {
             if (g.json) {
               open();
-              const row = { id: d.id, filename: d.filename, size: d.size, age: Math.floor(d.age / 1000), rule: d.rule, kind: d.kind, outcome: d.outcome, ...(d.error ? { error: d.error } : {}) };
+              const row = {
+                id: d.id,
+                filename: d.filename,
+                size: d.size,
+                age: Math.floor(d.age / 1000),
+                rule: d.rule,
+                kind: d.kind,
+                outcome: d.outcome,
+                ...(d.error ? { error: d.error } : {}),
+              };
               const ok = out.write(`${first ? '\n' : ',\n'}${JSON.stringify(row)}`);
               first = false;
               if (!ok) return once(out, 'drain').then(() => {});
@@ -75,19 +89,29 @@ export function registerPurge(program: Command): void {
               if (d.outcome === 'failed') process.stderr.write(`fileupload: could not delete ${d.id}: ${d.error}\n`);
               else if (listEach) {
                 const verb = dryRun ? 'would delete' : d.outcome === 'gone' ? 'already gone' : 'deleted';
-                if (!out.write(`${verb} ${d.id} ${formatSize(d.size)} age ${formatDuration(Math.floor(d.age / 1000) * 1000)} ${d.rule}${d.filename !== null ? ` ${JSON.stringify(d.filename)}` : ' (temp file)'}\n`)) {
+                if (
+                  !out.write(
+                    `${verb} ${d.id} ${formatSize(d.size)} age ${formatDuration(Math.floor(d.age / 1000) * 1000)} ${d.rule}${d.filename !== null ? ` ${JSON.stringify(d.filename)}` : ' (temp file)'}\n`,
+                  )
+                ) {
                   return once(out, 'drain').then(() => {});
                 }
               }
             }
           },
           ...(tty
-            ? { onProgress: (p: { listed: number; deleted: number }) => process.stderr.write(`\r\x1b[Kpurge: ${p.listed} uploads listed, ${p.deleted} ${dryRun ? 'to delete' : 'deleted'}`) }
+            ? {
+                onProgress: (p: { listed: number; deleted: number }) =>
+                  process.stderr.write(
+                    `\r\x1b[Kpurge: ${p.listed} uploads listed, ${p.deleted} ${dryRun ? 'to delete' : 'deleted'}`,
+                  ),
+              }
             : {}),
         });
       } catch (err) {
         const mapped = await lockedExit(err);
-        if (g.json && opened) out.write(`\n],"error":${JSON.stringify(mapped instanceof Error ? mapped.message : String(mapped))}}\n`);
+        if (g.json && opened)
+          out.write(`\n],"error":${JSON.stringify(mapped instanceof Error ? mapped.message : String(mapped))}}\n`);
         throw mapped;
       } finally {
         if (tty) process.stderr.write('\r\x1b[K');
@@ -105,8 +129,12 @@ export function registerPurge(program: Command): void {
             (parts.length ? ` — ${parts.join(', ')}` : '') +
             `; ${summary.scanned.uploads} uploads (${formatSize(summary.scanned.bytes)}) scanned in ${(summary.durationMs / 1000).toFixed(1)} s` +
             (summary.failed ? `; ${summary.failed} failed` : '') +
-            (summary.claims?.removed ? `; ${summary.claims.removed} unused slot claim${summary.claims.removed === 1 ? '' : 's'} ${dryRun ? 'to remove' : 'removed'}` : '') +
-            (summary.shortfall > 0 ? `; ${formatSize(summary.shortfall)} over the size limits could not be freed (uploads younger than a minute)` : '') +
+            (summary.claims?.removed
+              ? `; ${summary.claims.removed} unused slot claim${summary.claims.removed === 1 ? '' : 's'} ${dryRun ? 'to remove' : 'removed'}`
+              : '') +
+            (summary.shortfall > 0
+              ? `; ${formatSize(summary.shortfall)} over the size limits could not be freed (uploads younger than a minute)`
+              : '') +
             '\n',
         );
       }

@@ -29,7 +29,10 @@ async function parseTime(option: string, text: string, now: number): Promise<num
   }
   const t = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
   if (Number.isNaN(t)) {
-    throw new CliError(`${option} ${JSON.stringify(text)}: expected a duration (30m, 12h, 7d) or an ISO 8601 time (2030-06-01T12:00:00Z)`, ExitCode.Usage);
+    throw new CliError(
+      `${option} ${JSON.stringify(text)}: expected a duration (30m, 12h, 7d) or an ISO 8601 time (2030-06-01T12:00:00Z)`,
+      ExitCode.Usage,
+    );
   }
   return t;
 }
@@ -40,14 +43,18 @@ async function parseTime(option: string, text: string, now: number): Promise<num
  */
 function bareJidOption(jid: string): string {
   if (jid.includes('/') || (!jid.includes('@') && !jid.includes('.'))) {
-    throw new CliError(`--user ${JSON.stringify(jid)}: expected a bare JID such as alice@example.org (no /resource)`, ExitCode.Usage);
+    throw new CliError(
+      `--user ${JSON.stringify(jid)}: expected a bare JID such as alice@example.org (no /resource)`,
+      ExitCode.Usage,
+    );
   }
   return jid;
 }
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const clip = (s: string, n: number): string => (s.length <= n ? s.padEnd(n) : `${s.slice(0, n - 1)}…`);
-const when = (ms: number | null): string => (ms === null ? '-'.padEnd(19) : new Date(ms).toISOString().slice(0, 19).replace('T', ' '));
+const when = (ms: number | null): string =>
+  ms === null ? '-'.padEnd(19) : new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
 
 /**
  * Registers `fileupload slots ls` and `fileupload slots rm`.
@@ -68,52 +75,70 @@ export function registerSlots(program: Command): void {
     .option('--limit <n>', 'at most n rows')
     .option('--oldest-first', 'oldest first instead of newest first')
     .addHelpText('after', LS_HELP)
-    .action(async (opts: { user?: string; state?: string; since?: string; olderThan?: string; limit?: string; oldestFirst?: boolean }, cmd: Command) => {
-      const g = globalOptions(cmd);
-      const now = Date.now();
-      if (opts.state !== undefined && opts.state !== 'pending' && opts.state !== 'stored') {
-        throw new CliError(`--state ${JSON.stringify(opts.state)}: expected pending or stored`, ExitCode.Usage);
-      }
-      let limit: number | undefined;
-      if (opts.limit !== undefined) {
-        if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1) throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number ≥ 1`, ExitCode.Usage);
-        limit = Number(opts.limit);
-      }
-      if (opts.user !== undefined) bareJidOption(opts.user);
-      const filter = {
-        ...(opts.user !== undefined ? { user: opts.user } : {}),
-        ...(opts.state !== undefined ? { state: opts.state as 'pending' | 'stored' } : {}),
-        ...(opts.since !== undefined ? { since: await parseTime('--since', opts.since, now) } : {}),
-        ...(opts.olderThan !== undefined ? { before: await parseTime('--older-than', opts.olderThan, now) } : {}),
-        ...(limit !== undefined ? { limit } : {}),
-        order: opts.oldestFirst ? ('oldest' as const) : ('newest' as const),
-      };
-      const { settings, store, ledger } = await openMaintenance(g.config);
-      const [{ listSlots }, { formatSize }] = await Promise.all([import('../inventory/listing.ts'), import('../config/units.ts')]);
-      const out = process.stdout;
-      const write = async (text: string): Promise<void> => {
-        if (!out.write(text)) await once(out, 'drain');
-      };
-      if (!g.json) {
-        await write(`${'ID'.padEnd(24)}  ${'STATE'.padEnd(7)}  ${'SIZE'.padStart(10)}  ${'CREATED (UTC)'.padEnd(19)}  ${'EXPIRES (UTC)'.padEnd(19)}  ${'PURPOSE'.padEnd(9)}  ${'CONTENT TYPE'.padEnd(24)}  ${'UPLOADER'.padEnd(28)}  FILENAME\n`);
-      }
-      let count = 0;
-      for await (const line of listSlots(
-        { store, ledger, now, maxAge: settings.maxAge, maxAgePurposes: settings.maxAgePurposes },
-        filter,
-      )) {
-        count++;
-        const r = JSON.parse(line) as import('../inventory/listing.ts').SlotRow;
-        if (g.json) {
-          await write(JSON.stringify({ ...r, created: iso(r.created), expires: iso(r.expires) }) + '\n');
-        } else {
+    .action(
+      async (
+        opts: {
+          user?: string;
+          state?: string;
+          since?: string;
+          olderThan?: string;
+          limit?: string;
+          oldestFirst?: boolean;
+        },
+        cmd: Command,
+      ) => {
+        const g = globalOptions(cmd);
+        const now = Date.now();
+        if (opts.state !== undefined && opts.state !== 'pending' && opts.state !== 'stored') {
+          throw new CliError(`--state ${JSON.stringify(opts.state)}: expected pending or stored`, ExitCode.Usage);
+        }
+        let limit: number | undefined;
+        if (opts.limit !== undefined) {
+          if (!/^\d+$/.test(opts.limit) || Number(opts.limit) < 1)
+            throw new CliError(`--limit ${JSON.stringify(opts.limit)}: expected a whole number ≥ 1`, ExitCode.Usage);
+          limit = Number(opts.limit);
+        }
+        if (opts.user !== undefined) bareJidOption(opts.user);
+        const filter = {
+          ...(opts.user !== undefined ? { user: opts.user } : {}),
+          ...(opts.state !== undefined ? { state: opts.state as 'pending' | 'stored' } : {}),
+          ...(opts.since !== undefined ? { since: await parseTime('--since', opts.since, now) } : {}),
+          ...(opts.olderThan !== undefined ? { before: await parseTime('--older-than', opts.olderThan, now) } : {}),
+          ...(limit !== undefined ? { limit } : {}),
+          order: opts.oldestFirst ? ('oldest' as const) : ('newest' as const),
+        };
+        const { settings, store, ledger } = await openMaintenance(g.config);
+        const [{ listSlots }, { formatSize }] = await Promise.all([
+          import('../inventory/listing.ts'),
+          import('../config/units.ts'),
+        ]);
+        const out = process.stdout;
+        const write = async (text: string): Promise<void> => {
+          if (!out.write(text)) await once(out, 'drain');
+        };
+        if (!g.json) {
           await write(
-            `${r.id.padEnd(24)}  ${r.state.padEnd(7)}  ${formatSize(r.size).padStart(10)}  ${when(r.created)}  ${when(r.expires)}  ${r.purpose.padEnd(9)}  ${clip(r.contentType ?? '-', 24)}  ${clip(r.uploader, 28)}  ${JSON.stringify(r.filename)}\n`,
+            `${'ID'.padEnd(24)}  ${'STATE'.padEnd(7)}  ${'SIZE'.padStart(10)}  ${'CREATED (UTC)'.padEnd(19)}  ${'EXPIRES (UTC)'.padEnd(19)}  ${'PURPOSE'.padEnd(9)}  ${'CONTENT TYPE'.padEnd(24)}  ${'UPLOADER'.padEnd(28)}  FILENAME\n`,
           );
         }
-      }
-      if (!g.json && count === 0) process.stderr.write('no slots or uploads match\n');
-    });
+        let count = 0;
+        for await (const line of listSlots(
+          { store, ledger, now, maxAge: settings.maxAge, maxAgePurposes: settings.maxAgePurposes },
+          filter,
+        )) {
+          count++;
+          const r = JSON.parse(line) as import('../inventory/listing.ts').SlotRow;
+          if (g.json) {
+            await write(JSON.stringify({ ...r, created: iso(r.created), expires: iso(r.expires) }) + '\n');
+          } else {
+            await write(
+              `${r.id.padEnd(24)}  ${r.state.padEnd(7)}  ${formatSize(r.size).padStart(10)}  ${when(r.created)}  ${when(r.expires)}  ${r.purpose.padEnd(9)}  ${clip(r.contentType ?? '-', 24)}  ${clip(r.uploader, 28)}  ${JSON.stringify(r.filename)}\n`,
+            );
+          }
+        }
+        if (!g.json && count === 0) process.stderr.write('no slots or uploads match\n');
+      },
+    );
 
   slots
     .command('rm')
@@ -125,14 +150,17 @@ export function registerSlots(program: Command): void {
     .action(async (ids: string[], opts: { user?: string; dryRun?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const dryRun = opts.dryRun === true;
-      if (ids.length === 0 && opts.user === undefined) throw new CliError('name the ids to remove, or --user JID', ExitCode.Usage);
+      if (ids.length === 0 && opts.user === undefined)
+        throw new CliError('name the ids to remove, or --user JID', ExitCode.Usage);
       // Both at once would remove the ids whoever uploaded them, plus all of the user's: refuse
       // rather than guess whether the ids were meant to be filtered by the user.
-      if (ids.length > 0 && opts.user !== undefined) throw new CliError('name the ids to remove or --user JID, not both', ExitCode.Usage);
+      if (ids.length > 0 && opts.user !== undefined)
+        throw new CliError('name the ids to remove or --user JID, not both', ExitCode.Usage);
       if (opts.user !== undefined) bareJidOption(opts.user);
       const { isSlotId } = await import('../slots/id.ts');
       const bad = ids.filter((id) => !isSlotId(id));
-      if (bad.length > 0) throw new CliError(`not an upload id: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, ExitCode.Usage);
+      if (bad.length > 0)
+        throw new CliError(`not an upload id: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, ExitCode.Usage);
       const { store, ledger, locks } = await openMaintenance(g.config);
       const [{ MAINTENANCE_LOCK }, { formatSize }, { userKey }] = await Promise.all([
         import('../lock/space.ts'),
@@ -151,14 +179,24 @@ export function registerSlots(program: Command): void {
       let missing = 0;
       let failed = 0;
       type Outcome = 'removed' | 'would-remove' | 'not-found' | 'failed';
-      const report = (row: { id: string; filename: string | null; size: number | null; state: 'stored' | 'pending' | null; outcome: Outcome; error?: string }): void => {
+      const report = (row: {
+        id: string;
+        filename: string | null;
+        size: number | null;
+        state: 'stored' | 'pending' | null;
+        outcome: Outcome;
+        error?: string;
+      }): void => {
         if (g.json) process.stdout.write(JSON.stringify(row) + '\n');
         else if (row.outcome === 'not-found') process.stderr.write(`fileupload: no upload or pending slot ${row.id}\n`);
-        else if (row.outcome === 'failed') process.stderr.write(`fileupload: could not remove ${row.id}: ${row.error}\n`);
+        else if (row.outcome === 'failed')
+          process.stderr.write(`fileupload: could not remove ${row.id}: ${row.error}\n`);
         else {
           const verb = row.outcome === 'would-remove' ? 'would remove' : 'removed';
           const what = row.state === 'pending' ? 'pending slot' : 'upload';
-          process.stdout.write(`${verb} ${what} ${row.id} ${formatSize(row.size ?? 0)} ${JSON.stringify(row.filename)}\n`);
+          process.stdout.write(
+            `${verb} ${what} ${row.id} ${formatSize(row.size ?? 0)} ${JSON.stringify(row.filename)}\n`,
+          );
         }
       };
       try {
@@ -182,7 +220,14 @@ export function registerSlots(program: Command): void {
             }
           } catch (err) {
             failed++;
-            report({ id: meta.id, filename: meta.filename, size: meta.size, state: 'stored', outcome: 'failed', error: (err as Error).message });
+            report({
+              id: meta.id,
+              filename: meta.filename,
+              size: meta.size,
+              state: 'stored',
+              outcome: 'failed',
+              error: (err as Error).message,
+            });
           }
         };
         // Pending slots to forget: by id, or every slot of the user (bounded by the ids given or
@@ -213,7 +258,14 @@ export function registerSlots(program: Command): void {
           }
           if (outcome === 'failed') failed++;
           else forgotten++;
-          report({ id: p.id, filename: p.filename, size: p.size, state: 'pending', outcome, ...(error !== undefined ? { error } : {}) });
+          report({
+            id: p.id,
+            filename: p.filename,
+            size: p.size,
+            state: 'pending',
+            outcome,
+            ...(error !== undefined ? { error } : {}),
+          });
         }
         for (const id of ids) {
           if (pendingFound.has(id)) continue;

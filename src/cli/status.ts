@@ -33,7 +33,10 @@ export function registerStatus(program: Command): void {
   program
     .command('status')
     .description("show the running serve's live state: connection, uploads in flight, throughput, repository, errors")
-    .option('--url <url>', 'admin API to read: http://127.0.0.1:PORT or unix:/path/to/socket (default: from the configuration)')
+    .option(
+      '--url <url>',
+      'admin API to read: http://127.0.0.1:PORT or unix:/path/to/socket (default: from the configuration)',
+    )
     .addOption(new Option('-i, --interval <seconds>', 'refresh interval of the live view').default('1'))
     .option('--once', 'print one text snapshot even on a terminal')
     .addHelpText('after', HELP)
@@ -66,11 +69,15 @@ export function registerStatus(program: Command): void {
       } catch (err) {
         if (err instanceof client.AdminUnreachableError) {
           const guessed = reader.note !== undefined && opts.url === undefined ? ` (${reader.note})` : '';
-          throw new CliError(`${err.message}${guessed}. Start it with "fileupload serve", or check adminPort/adminSocket (or --url).`, ExitCode.Unavailable);
+          throw new CliError(
+            `${err.message}${guessed}. Start it with "fileupload serve", or check adminPort/adminSocket (or --url).`,
+            ExitCode.Unavailable,
+          );
         }
         throw err;
       }
-      if (reader.note !== undefined && first.uploadDetails === false) process.stderr.write(`fileupload: note: ${reader.note}\n`);
+      if (reader.note !== undefined && first.uploadDetails === false)
+        process.stderr.write(`fileupload: note: ${reader.note}\n`);
       if (g.json) {
         process.stdout.write(`${JSON.stringify(first, null, 2)}\n`);
         return;
@@ -87,8 +94,14 @@ export function registerStatus(program: Command): void {
       // In the single binary, yoga's wasm initialises asynchronously: wait before ink renders.
       const yoga = await import('yoga-layout');
       await yoga.ready;
-      const [{ default: React }, { render }, { StatusApp }] = await Promise.all([import('react'), import('ink'), import('../status/tui.ts')]);
-      const app = render(React.createElement(StatusApp, { load, initial: first, intervalMs: Math.round(interval * 1000), source: url }));
+      const [{ default: React }, { render }, { StatusApp }] = await Promise.all([
+        import('react'),
+        import('ink'),
+        import('../status/tui.ts'),
+      ]);
+      const app = render(
+        React.createElement(StatusApp, { load, initial: first, intervalMs: Math.round(interval * 1000), source: url }),
+      );
       await app.waitUntilExit();
     });
 }
@@ -107,7 +120,11 @@ function unreadable(err: unknown): string | undefined {
   return code === 'EACCES' || code === 'EPERM' ? code : undefined;
 }
 
-async function resolveReader(url: string | undefined, configFile: string, client: typeof import('../status/admin-client.ts')): Promise<Reader> {
+async function resolveReader(
+  url: string | undefined,
+  configFile: string,
+  client: typeof import('../status/admin-client.ts'),
+): Promise<Reader> {
   let given: Reader['target'] | undefined;
   if (url !== undefined) {
     try {
@@ -118,7 +135,14 @@ async function resolveReader(url: string | undefined, configFile: string, client
   }
   // Only the properties that say where serve listens and the admin token's key: status must work
   // even when some other property in the file is invalid (say, right after a refused SIGHUP reload).
-  const [{ loadLayers }, { Resolver, defaultsLayer }, { catalogue }, { ConfigError }, { adminToken }, { isLoopbackHost }] = await Promise.all([
+  const [
+    { loadLayers },
+    { Resolver, defaultsLayer },
+    { catalogue },
+    { ConfigError },
+    { adminToken },
+    { isLoopbackHost },
+  ] = await Promise.all([
     import('../config/load.ts'),
     import('../config/resolve.ts'),
     import('../config/catalogue.ts'),
@@ -155,7 +179,10 @@ async function resolveReader(url: string | undefined, configFile: string, client
       throw new CliError(`${catalogue[k].name}: ${(err as Error).message} (or pass --url)`, ExitCode.Usage);
     }
   };
-  const settings = { adminPort: (value('adminPort') as number | undefined) ?? 0, adminSocket: value('adminSocket') as string | undefined };
+  const settings = {
+    adminPort: (value('adminPort') as number | undefined) ?? 0,
+    adminSocket: value('adminSocket') as string | undefined,
+  };
   const target = client.adminClientTarget(settings);
   if (!target) {
     throw new CliError(

@@ -33,7 +33,10 @@ test('exactly one node holds the lease; the others see who', async () => {
       const answers = await Promise.all(nodes.map((n) => n.shouldConnect()));
       assert.equal(answers.filter(Boolean).length, 1);
       const holder = nodes[answers.indexOf(true)]!;
-      assert.deepEqual([holder.view.holding, holder.view.holder], [true, ['node1', 'node2', 'node3'][answers.indexOf(true)]]);
+      assert.deepEqual(
+        [holder.view.holding, holder.view.holder],
+        [true, ['node1', 'node2', 'node3'][answers.indexOf(true)]],
+      );
       // The standbys learn the holder's name from the lease when they ask again.
       for (const n of nodes) if (n !== holder) assert.equal(await n.shouldConnect(), false);
       for (const n of nodes) assert.equal(n.view.holder, holder.view.holder);
@@ -76,13 +79,28 @@ test('a holder whose lease was taken over learns it and fires lost', async () =>
       // Another node replaced the lease (as after a takeover while a was paused).
       await writeFile(
         componentLeasePath(repo),
-        JSON.stringify({ host: 'h', machine: 'other/boot/pid', pid: 1, command: 'b', started: Date.now(), heartbeat: Date.now(), token: 'other' }),
+        JSON.stringify({
+          host: 'h',
+          machine: 'other/boot/pid',
+          pid: 1,
+          command: 'b',
+          started: Date.now(),
+          heartbeat: Date.now(),
+          token: 'other',
+        }),
       );
       await until('lost', () => lost === 1);
       assert.equal(a.view.holding, false);
       assert.equal(await a.shouldConnect(), false);
       assert.equal(a.view.holder, 'b');
-      assert.deepEqual(views.map((v) => [v.holder, v.holding]), [['a', true], [null, false], ['b', false]]);
+      assert.deepEqual(
+        views.map((v) => [v.holder, v.holding]),
+        [
+          ['a', true],
+          [null, false],
+          ['b', false],
+        ],
+      );
     } finally {
       await a.close();
     }
@@ -98,7 +116,15 @@ test('a lease that is no longer renewed (holder paused or gone on another machin
       // A holder on another machine that stopped renewing 100 ms ago.
       await writeFile(
         componentLeasePath(repo),
-        JSON.stringify({ host: 'h', machine: 'other/boot/pid', pid: 1, command: 'a', started, heartbeat: started - 100, token: 'a-token' }),
+        JSON.stringify({
+          host: 'h',
+          machine: 'other/boot/pid',
+          pid: 1,
+          command: 'a',
+          started,
+          heartbeat: started - 100,
+          token: 'a-token',
+        }),
       );
       assert.equal(await b.shouldConnect(), false);
       assert.equal(b.view.holder, 'a');

@@ -76,7 +76,10 @@ export interface ComponentLease {
   release(): Promise<void>;
   /** The current view. */
   readonly view: LeaseView;
-  on<K extends keyof ComponentLeaseEvents>(event: K, listener: (...args: ComponentLeaseEvents[K]) => void): ComponentLease;
+  on<K extends keyof ComponentLeaseEvents>(
+    event: K,
+    listener: (...args: ComponentLeaseEvents[K]) => void,
+  ): ComponentLease;
   /** Stops checking; releases the lease. */
   close(): Promise<void>;
 }
@@ -136,7 +139,12 @@ export function createComponentLease(options: ComponentLeaseOptions): ComponentL
       if (stillHeld()) return true;
       let lock: HeldLock;
       try {
-        lock = await (options.acquire ?? ((o: LockOptions) => acquireLock(path, o)))({ command: nodeName, lease, heartbeat, now });
+        lock = await (options.acquire ?? ((o: LockOptions) => acquireLock(path, o)))({
+          command: nodeName,
+          lease,
+          heartbeat,
+          now,
+        });
       } catch (err) {
         if (err instanceof LockHeldError) {
           lastProblem = '';

@@ -12,11 +12,16 @@ import { clusterOf, clusterStoreOf, ClusterTargetError, writeTarget } from './co
 import { sharedConfigPath } from './shared-config.ts';
 
 const xml = (general: Record<string, string>, specific: Record<string, string> = {}) => {
-  const leaves = (o: Record<string, string>) => Object.entries(o).map(([k, v]) => `<${k}>${v}</${k}>`).join('');
+  const leaves = (o: Record<string, string>) =>
+    Object.entries(o)
+      .map(([k, v]) => `<${k}>${v}</${k}>`)
+      .join('');
   return `<?xml version="1.0"?>\n<jive><plugin><httpfileupload>${leaves(general)}<serverspecific>${leaves(specific)}</serverspecific></httpfileupload></plugin></jive>\n`;
 };
 
-async function withCluster(f: (ctx: { dir: string; repo: string; node: string; shared: string }) => Promise<void>): Promise<void> {
+async function withCluster(
+  f: (ctx: { dir: string; repo: string; node: string; shared: string }) => Promise<void>,
+): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'cluster-layer-'));
   try {
     const repo = join(dir, 'repo');
@@ -29,10 +34,19 @@ async function withCluster(f: (ctx: { dir: string; repo: string; node: string; s
 
 test('precedence on a cluster node: serverspecific > cluster > general > default, each source named', async () => {
   await withCluster(async ({ repo, node, shared }) => {
-    await writeFile(node, xml({ fileRepo: repo, cluster: 'true', maxFileSize: '1M', slotLifetime: '60s', xmppPort: '5347' }, { maxFileSize: '3M' }));
+    await writeFile(
+      node,
+      xml(
+        { fileRepo: repo, cluster: 'true', maxFileSize: '1M', slotLifetime: '60s', xmppPort: '5347' },
+        { maxFileSize: '3M' },
+      ),
+    );
     await writeFile(shared, xml({ maxFileSize: '2M', slotLifetime: '120s' }));
     const r = new Resolver(await loadLayers(node));
-    assert.deepEqual(r.layers.map((l) => l.source), ['serverspecific', 'cluster', 'general', 'default']);
+    assert.deepEqual(
+      r.layers.map((l) => l.source),
+      ['serverspecific', 'cluster', 'general', 'default'],
+    );
     const at = (k: keyof typeof catalogue) => [r.resolve(k).text, r.resolve(k).source];
     assert.deepEqual(at('maxFileSize'), ['3M', 'serverspecific']);
     assert.deepEqual(at('slotLifetime'), ['120s', 'cluster']);
@@ -44,7 +58,13 @@ test('precedence on a cluster node: serverspecific > cluster > general > default
 test('the cluster layer never supplies bootstrap properties, nor serverspecific ones', async () => {
   await withCluster(async ({ dir, repo, node, shared }) => {
     await writeFile(node, xml({ fileRepo: repo, cluster: 'true' }));
-    await writeFile(shared, xml({ fileRepo: join(dir, 'elsewhere'), cluster: 'false', nodeName: 'everyone', domain: 'upload.example.org' }, { domain: 'x.example.org' }));
+    await writeFile(
+      shared,
+      xml(
+        { fileRepo: join(dir, 'elsewhere'), cluster: 'false', nodeName: 'everyone', domain: 'upload.example.org' },
+        { domain: 'x.example.org' },
+      ),
+    );
     const r = new Resolver(await loadLayers(node));
     assert.deepEqual([r.resolve('fileRepo').text, r.resolve('fileRepo').source], [repo, 'general']);
     assert.deepEqual([r.resolve('cluster').text, r.resolve('cluster').source], ['true', 'general']);
@@ -58,7 +78,10 @@ test('without cluster = true the shared document is not read', async () => {
     await writeFile(node, xml({ fileRepo: repo, maxFileSize: '1M' }));
     await writeFile(shared, xml({ maxFileSize: '2M' }));
     const layers = await loadLayers(node);
-    assert.deepEqual(layers.map((l) => l.source), ['serverspecific', 'general', 'default']);
+    assert.deepEqual(
+      layers.map((l) => l.source),
+      ['serverspecific', 'general', 'default'],
+    );
     assert.equal((await loadSettings(node)).maxFileSize, 1024 * 1024);
     assert.equal(clusterStoreOf(layers), undefined);
   });
@@ -69,7 +92,10 @@ test('a missing shared document is an empty layer; a malformed one is an error n
     await writeFile(node, xml({ fileRepo: repo, cluster: 'true' }));
     assert.equal((await loadSettings(node)).maxFileSize, 52428800);
     await writeFile(shared, '<jive><plugin>\n<oops></plugin></jive>');
-    await assert.rejects(loadLayers(node), (err: unknown) => err instanceof ConfigSyntaxError && err.file === shared && err.line === 2);
+    await assert.rejects(
+      loadLayers(node),
+      (err: unknown) => err instanceof ConfigSyntaxError && err.file === shared && err.line === 2,
+    );
   });
 });
 
@@ -78,7 +104,10 @@ test('cluster = true without fileRepo is a configuration error naming cluster', 
     await writeFile(node, xml({ cluster: 'true' }));
     const layers = await loadLayers(node);
     assert.equal(clusterOf(layers).enabled, true);
-    assert.throws(() => settingsFromLayers(layers), (err: unknown) => err instanceof ConfigError && err.property === catalogue.cluster.name);
+    assert.throws(
+      () => settingsFromLayers(layers),
+      (err: unknown) => err instanceof ConfigError && err.property === catalogue.cluster.name,
+    );
   });
 });
 
@@ -87,15 +116,27 @@ test('writes go to the shared document on a cluster node, to the node file with 
     await writeFile(node, xml({ fileRepo: repo, cluster: 'true' }));
     const layers = await loadLayers(node);
     const general = writeTarget(node, layers, catalogue.maxFileSize, { serverSpecific: false, local: false });
-    assert.deepEqual([general.layer, general.location, general.name], ['cluster', shared, 'plugin.httpfileupload.maxFileSize']);
+    assert.deepEqual(
+      [general.layer, general.location, general.name],
+      ['cluster', shared, 'plugin.httpfileupload.maxFileSize'],
+    );
     await general.set('7M');
-    assert.equal(readProperty(parseOpenfireXml(await readFile(shared, 'utf8')), 'plugin.httpfileupload.maxFileSize'), '7M');
-    assert.equal(readProperty(parseOpenfireXml(await readFile(node, 'utf8')), 'plugin.httpfileupload.maxFileSize'), undefined);
+    assert.equal(
+      readProperty(parseOpenfireXml(await readFile(shared, 'utf8')), 'plugin.httpfileupload.maxFileSize'),
+      '7M',
+    );
+    assert.equal(
+      readProperty(parseOpenfireXml(await readFile(node, 'utf8')), 'plugin.httpfileupload.maxFileSize'),
+      undefined,
+    );
 
     const local = writeTarget(node, layers, catalogue.maxFileSize, { serverSpecific: false, local: true });
     assert.deepEqual([local.layer, local.location], ['general', node]);
     const specific = writeTarget(node, layers, catalogue.maxFileSize, { serverSpecific: true, local: false });
-    assert.deepEqual([specific.layer, specific.location, specific.name], ['serverspecific', node, 'plugin.httpfileupload.serverspecific.maxFileSize']);
+    assert.deepEqual(
+      [specific.layer, specific.location, specific.name],
+      ['serverspecific', node, 'plugin.httpfileupload.serverspecific.maxFileSize'],
+    );
     const bootstrap = writeTarget(node, layers, catalogue.nodeName, { serverSpecific: false, local: false });
     assert.deepEqual([bootstrap.layer, bootstrap.location], ['general', node]);
 
@@ -112,7 +153,10 @@ test('a cluster node without its shared place refuses a cluster write instead of
       () => writeTarget(node, layers, catalogue.maxFileSize, { serverSpecific: false, local: false }),
       (err: unknown) => err instanceof ClusterTargetError && /fileRepo.*--local/.test(err.message),
     );
-    assert.equal(writeTarget(node, layers, catalogue.maxFileSize, { serverSpecific: false, local: true }).layer, 'general');
+    assert.equal(
+      writeTarget(node, layers, catalogue.maxFileSize, { serverSpecific: false, local: true }).layer,
+      'general',
+    );
   });
 });
 
@@ -122,9 +166,15 @@ test('the first cluster node to start generates slotSecret into the shared docum
     for (const n of nodes) await writeFile(n, xml({ fileRepo: repo, cluster: 'true' }));
     const secrets = await Promise.all(nodes.map((n) => ensureSlotSecret(n)));
     assert.equal(new Set(secrets).size, 1, 'every node got the same secret');
-    assert.equal(readProperty(parseOpenfireXml(await readFile(shared, 'utf8')), 'plugin.httpfileupload.slotSecret'), secrets[0]);
+    assert.equal(
+      readProperty(parseOpenfireXml(await readFile(shared, 'utf8')), 'plugin.httpfileupload.slotSecret'),
+      secrets[0],
+    );
     for (const n of nodes) {
-      assert.equal(readProperty(parseOpenfireXml(await readFile(n, 'utf8')), 'plugin.httpfileupload.slotSecret'), undefined);
+      assert.equal(
+        readProperty(parseOpenfireXml(await readFile(n, 'utf8')), 'plugin.httpfileupload.slotSecret'),
+        undefined,
+      );
       assert.equal((await loadSettings(n)).slotSecret, secrets[0]);
     }
   });

@@ -12,7 +12,13 @@
  * fileRepo, cluster, nodeName…) locate the shared place, so they are read from the node's own
  * file only, and the cluster layer never supplies them.
  */
-import { catalogue, GENERAL_PREFIX, SERVER_SPECIFIC_PREFIX, type Property, type PropertyKey } from '../config/catalogue.ts';
+import {
+  catalogue,
+  GENERAL_PREFIX,
+  SERVER_SPECIFIC_PREFIX,
+  type Property,
+  type PropertyKey,
+} from '../config/catalogue.ts';
 import { setConfigProperty, unsetConfigProperty } from '../config/edit.ts';
 import { readProperty } from '../config/openfire-xml.ts';
 import { Resolver, type Layer } from '../config/resolve.ts';
@@ -94,7 +100,10 @@ function parsed<T>(p: Property<T>, text: string | undefined): T | undefined {
  * @example
  * const { enabled, store } = clusterOf([serverspecific, general, defaults]);
  */
-export function clusterOf(localLayers: readonly Layer[], open: SharedStoreOpener = openSharedConfigStore): { enabled: boolean; store: SharedConfigStore | undefined } {
+export function clusterOf(
+  localLayers: readonly Layer[],
+  open: SharedStoreOpener = openSharedConfigStore,
+): { enabled: boolean; store: SharedConfigStore | undefined } {
   const cluster = localLayers.find((l): l is ClusterLayer => l.source === CLUSTER_SOURCE && 'store' in l);
   const resolver = new Resolver(localLayers.filter((l) => l.source !== CLUSTER_SOURCE));
   const local = (short: PropertyKey) => resolver.resolve(short).text;
@@ -128,7 +137,10 @@ export async function readClusterLayer(store: SharedConfigStore): Promise<Cluste
  * const layers = await withClusterLayer([...fileLayers(doc), defaultsLayer()]);
  * new Resolver(layers).resolve('maxFileSize').source; // 'cluster'
  */
-export async function withClusterLayer(layers: readonly Layer[], open: SharedStoreOpener = openSharedConfigStore): Promise<Layer[]> {
+export async function withClusterLayer(
+  layers: readonly Layer[],
+  open: SharedStoreOpener = openSharedConfigStore,
+): Promise<Layer[]> {
   const { enabled, store } = clusterOf(layers, open);
   if (!enabled || !store) return [...layers];
   const cluster = await readClusterLayer(store);
@@ -203,7 +215,7 @@ export function writeTarget(
   if (!store) {
     throw new ClusterTargetError(
       `${catalogue.cluster.name} is true but the shared place is not configured (set ${catalogue.fileRepo.name}, or storage s3 and ${catalogue.s3Bucket.name}), ` +
-        'or write this node\'s file with --local',
+        "or write this node's file with --local",
     );
   }
   return {

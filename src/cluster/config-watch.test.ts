@@ -22,7 +22,11 @@ test('a change made by another node triggers one reload; no change, no reload', 
     await store.set(P + 'maxFileSize', '1M');
     await store.read(); // what serve loaded at start
     let reloads = 0;
-    const watch = watchSharedConfig({ store, interval: 60_000, onChange: async () => void (reloads++, await store.read()) });
+    const watch = watchSharedConfig({
+      store,
+      interval: 60_000,
+      onChange: async () => void (reloads++, await store.read()),
+    });
     try {
       await watch.poll();
       assert.equal(reloads, 0);
@@ -42,7 +46,11 @@ test('a change between the start-up read and the first poll is not missed', asyn
     await store.read();
     await new FsSharedConfigStore(store.repo).set(P + 'maxFileSize', '2M');
     let reloads = 0;
-    const watch = watchSharedConfig({ store, interval: 60_000, onChange: async () => void (reloads++, await store.read()) });
+    const watch = watchSharedConfig({
+      store,
+      interval: 60_000,
+      onChange: async () => void (reloads++, await store.read()),
+    });
     try {
       await watch.poll();
       assert.equal(reloads, 1);

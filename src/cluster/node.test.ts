@@ -46,12 +46,25 @@ const until = async (what: string, check: () => boolean): Promise<void> => {
 const takeOver = (repo: string) =>
   writeFile(
     componentLeasePath(repo),
-    JSON.stringify({ host: 'h', machine: 'other/boot/pid', pid: 1, command: 'node2', started: Date.now(), heartbeat: Date.now(), token: 'other' }),
+    JSON.stringify({
+      host: 'h',
+      machine: 'other/boot/pid',
+      pid: 1,
+      command: 'node2',
+      started: Date.now(),
+      heartbeat: Date.now(),
+      token: 'other',
+    }),
   );
 
 test('losing the lease disconnects the component and puts it back into standby; the status follows', async () => {
   await withRepo(async (repo) => {
-    const node = createClusterNode({ settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node1' }), logger: silentLogger, lease: 400, heartbeat: 50 });
+    const node = createClusterNode({
+      settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node1' }),
+      logger: silentLogger,
+      lease: 400,
+      heartbeat: 50,
+    });
     const component = new FakeComponent();
     const views: LeaseView[] = [];
     node.attach({ component, live: { componentHolder: (v) => views.push(v) }, reload: async () => {} });
@@ -60,7 +73,14 @@ test('losing the lease disconnects the component and puts it back into standby; 
       assert.equal(node.componentOptions.standbyInterval, 50);
       await takeOver(repo);
       await until('restart', () => component.calls.join() === 'stop,start');
-      assert.deepEqual(views.map((v) => [v.holder, v.holding]), [[null, false], ['node1', true], [null, false]]);
+      assert.deepEqual(
+        views.map((v) => [v.holder, v.holding]),
+        [
+          [null, false],
+          ['node1', true],
+          [null, false],
+        ],
+      );
       assert.equal(await node.componentOptions.hooks.shouldConnect(), false);
       assert.equal(views.at(-1)?.holder, 'node2');
     } finally {
@@ -71,14 +91,20 @@ test('losing the lease disconnects the component and puts it back into standby; 
 
 test('a holder whose connection failed gives the lease back', async () => {
   await withRepo(async (repo) => {
-    const node = createClusterNode({ settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node1' }), logger: silentLogger });
+    const node = createClusterNode({
+      settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node1' }),
+      logger: silentLogger,
+    });
     const component = new FakeComponent();
     node.attach({ component, live: { componentHolder: () => {} }, reload: async () => {} });
     try {
       assert.equal(await node.componentOptions.hooks.shouldConnect(), true);
       component.emit('offline', { message: 'connection refused' });
       await until('release', () => !node.lease.view.holding && !existsSync(componentLeasePath(repo)));
-      const other = createClusterNode({ settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node2' }), logger: silentLogger });
+      const other = createClusterNode({
+        settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node2' }),
+        logger: silentLogger,
+      });
       assert.equal(await other.componentOptions.hooks.shouldConnect(), true);
       await other.stop();
     } finally {
@@ -89,7 +115,12 @@ test('a holder whose connection failed gives the lease back', async () => {
 
 test('stop() after a lost lease leaves the component stopped and the lease free', async () => {
   await withRepo(async (repo) => {
-    const node = createClusterNode({ settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node1' }), logger: silentLogger, lease: 400, heartbeat: 50 });
+    const node = createClusterNode({
+      settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node1' }),
+      logger: silentLogger,
+      lease: 400,
+      heartbeat: 50,
+    });
     const component = new FakeComponent();
     node.attach({ component, live: { componentHolder: () => {} }, reload: async () => {} });
     assert.equal(await node.componentOptions.hooks.shouldConnect(), true);
@@ -105,9 +136,17 @@ test('a change of the shared configuration calls reload', async () => {
   await withRepo(async (repo) => {
     const store = new FsSharedConfigStore(repo);
     await store.read();
-    const node = createClusterNode({ settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node1' }), logger: silentLogger, configPoll: 20 });
+    const node = createClusterNode({
+      settings: testSettings({ fileRepo: repo, cluster: true, nodeName: 'node1' }),
+      logger: silentLogger,
+      configPoll: 20,
+    });
     let reloads = 0;
-    node.attach({ component: new FakeComponent(), live: { componentHolder: () => {} }, reload: async () => void (reloads++, await store.read()) });
+    node.attach({
+      component: new FakeComponent(),
+      live: { componentHolder: () => {} },
+      reload: async () => void (reloads++, await store.read()),
+    });
     const keepAlive = setTimeout(() => {}, 10_000);
     try {
       await store.set('plugin.httpfileupload.maxFileSize', '1M');

@@ -9,7 +9,13 @@ import type { Logger } from '../log.ts';
 import { openSharedConfigStore } from './config-layer.ts';
 import { watchSharedConfig, type SharedConfigWatch } from './config-watch.ts';
 import { COMPONENT_LEASE, fsLockSpace, type LockSpace } from '../lock/space.ts';
-import { createComponentLease, DEFAULT_HEARTBEAT_MS, DEFAULT_LEASE_MS, type ComponentLease, type LeaseView } from './component-lease.ts';
+import {
+  createComponentLease,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_LEASE_MS,
+  type ComponentLease,
+  type LeaseView,
+} from './component-lease.ts';
 
 /** The parts of the upload component a cluster node drives (src/xmpp/component.ts). */
 export interface LeasedComponent {
@@ -121,12 +127,17 @@ export function createClusterNode(options: ClusterNodeOptions): ClusterNode {
           },
           onError: (err) => {
             const message = (err as Error).message;
-            if (message !== lastWatchError) log.warn('cannot check the cluster configuration', { location: store.location, err });
+            if (message !== lastWatchError)
+              log.warn('cannot check the cluster configuration', { location: store.location, err });
             lastWatchError = message;
           },
         });
       }
-      log.info('cluster node', { node: settings.nodeName, sharedConfig: store?.location, lease: locks.where(COMPONENT_LEASE) });
+      log.info('cluster node', {
+        node: settings.nodeName,
+        sharedConfig: store?.location,
+        lease: locks.where(COMPONENT_LEASE),
+      });
     },
     async stop() {
       closing = true;

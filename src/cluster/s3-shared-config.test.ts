@@ -7,7 +7,10 @@ import { ConfigSyntaxError } from '../config/errors.ts';
 
 const KEY = 'fu/cluster/openfire.xml';
 const P = 'plugin.httpfileupload.';
-const make = (objects = new MemoryConditionalObjects()) => ({ objects, store: new S3SharedConfigStore(async () => objects, KEY, `s3://b/${KEY}`) });
+const make = (objects = new MemoryConditionalObjects()) => ({
+  objects,
+  store: new S3SharedConfigStore(async () => objects, KEY, `s3://b/${KEY}`),
+});
 
 test('concurrent set of different properties from many writers: every change lands (conditional writes, retried)', async () => {
   const { objects, store } = make();

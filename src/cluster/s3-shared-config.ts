@@ -7,7 +7,14 @@
  * once both land and neither overwrites the other's change. A PUT is atomic: readers see the old
  * or the new document. version() is the ETag (one HEAD), which is what the nodes poll.
  */
-import { parseOpenfireXml, readProperty, setProperty, unsetProperty, EMPTY_DOCUMENT, type XmlDocument } from '../config/openfire-xml.ts';
+import {
+  parseOpenfireXml,
+  readProperty,
+  setProperty,
+  unsetProperty,
+  EMPTY_DOCUMENT,
+  type XmlDocument,
+} from '../config/openfire-xml.ts';
 import { PreconditionFailedError, type ConditionalObjects } from '../storage/s3/conditional.ts';
 import { lastReadVersionMap, type SharedConfigStore } from './shared-config.ts';
 
@@ -62,7 +69,10 @@ export class S3SharedConfigStore implements SharedConfigStore {
   async setIfAbsent(dotted: string, value: string): Promise<string> {
     let result = value;
     await this.#change((text) => {
-      const existing = text !== undefined && text.trim() !== '' ? readProperty(parseOpenfireXml(text, this.location), dotted)?.trim() : undefined;
+      const existing =
+        text !== undefined && text.trim() !== ''
+          ? readProperty(parseOpenfireXml(text, this.location), dotted)?.trim()
+          : undefined;
       if (existing) {
         result = existing;
         return undefined;

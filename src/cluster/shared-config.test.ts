@@ -45,7 +45,16 @@ test('set, read, unset; the version changes with every write and is "absent" wit
 test('concurrent writers from several nodes lose no change', async () => {
   await withRepo(async (repo) => {
     // One store object per "node": nothing is shared in memory, only the folder.
-    const names = ['maxFileSize', 'slotLifetime', 'corsOrigins', 'maxAge', 'userQuota', 'dailyQuota', 'globalQuota', 'maxRepoSize'];
+    const names = [
+      'maxFileSize',
+      'slotLifetime',
+      'corsOrigins',
+      'maxAge',
+      'userQuota',
+      'dailyQuota',
+      'globalQuota',
+      'maxRepoSize',
+    ];
     await Promise.all(names.map((n, i) => new FsSharedConfigStore(repo).set(P + n, String(i + 1))));
     const { doc } = await new FsSharedConfigStore(repo).read();
     for (const [i, n] of names.entries()) assert.equal(readProperty(doc!, P + n), String(i + 1), n);
@@ -60,21 +69,25 @@ test('setIfAbsent keeps an existing value', async () => {
   });
 });
 
-test('the shared document is created 0600 with the owner of the repository', { skip: process.geteuid?.() !== 0 ? 'needs root' : false }, async () => {
-  await withRepo(async (repo) => {
-    await chown(repo, 4321, 4322);
-    await new FsSharedConfigStore(repo).set(P + 'maxFileSize', '5M');
-    const file = await stat(sharedConfigPath(repo));
-    assert.equal(file.mode & 0o777, 0o600);
-    assert.deepEqual([file.uid, file.gid], [4321, 4322]);
-    const dir = await stat(join(repo, 'cluster'));
-    assert.deepEqual([dir.uid, dir.gid, dir.mode & 0o777], [4321, 4322, 0o700]);
-    // A later write keeps them.
-    await new FsSharedConfigStore(repo).set(P + 'maxFileSize', '6M');
-    const again = await stat(sharedConfigPath(repo));
-    assert.deepEqual([again.uid, again.gid, again.mode & 0o777], [4321, 4322, 0o600]);
-  });
-});
+test(
+  'the shared document is created 0600 with the owner of the repository',
+  { skip: process.geteuid?.() !== 0 ? 'needs root' : false },
+  async () => {
+    await withRepo(async (repo) => {
+      await chown(repo, 4321, 4322);
+      await new FsSharedConfigStore(repo).set(P + 'maxFileSize', '5M');
+      const file = await stat(sharedConfigPath(repo));
+      assert.equal(file.mode & 0o777, 0o600);
+      assert.deepEqual([file.uid, file.gid], [4321, 4322]);
+      const dir = await stat(join(repo, 'cluster'));
+      assert.deepEqual([dir.uid, dir.gid, dir.mode & 0o777], [4321, 4322, 0o700]);
+      // A later write keeps them.
+      await new FsSharedConfigStore(repo).set(P + 'maxFileSize', '6M');
+      const again = await stat(sharedConfigPath(repo));
+      assert.deepEqual([again.uid, again.gid, again.mode & 0o777], [4321, 4322, 0o600]);
+    });
+  },
+);
 
 test('a shared document that gets a secret loses its "other" bits, keeps its group bits', async () => {
   await withRepo(async (repo) => {
@@ -99,6 +112,9 @@ test('a malformed shared document is never overwritten', async () => {
 
 test('writing into a repository that does not exist says so', async () => {
   await withRepo(async (dir) => {
-    await assert.rejects(new FsSharedConfigStore(join(dir, 'missing')).set(P + 'maxFileSize', '5M'), /repository folder \(fileRepo\) does not exist/);
+    await assert.rejects(
+      new FsSharedConfigStore(join(dir, 'missing')).set(P + 'maxFileSize', '5M'),
+      /repository folder \(fileRepo\) does not exist/,
+    );
   });
 });

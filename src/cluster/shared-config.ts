@@ -155,7 +155,11 @@ export class FsSharedConfigStore implements SharedConfigStore {
     try {
       if (create) {
         await ensureOwned(this.location, owner, async () => {
-          const fh = await open(this.location, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, NEW_FILE_MODE);
+          const fh = await open(
+            this.location,
+            constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+            NEW_FILE_MODE,
+          );
           await fh.close();
         });
       }
@@ -183,7 +187,11 @@ export class FsSharedConfigStore implements SharedConfigStore {
  * Creates `path` with `create` when it does not exist and gives it the owner of the repository
  * (only root can, and only root needs to: anyone else creates files as themselves).
  */
-async function ensureOwned(path: string, owner: { uid: number; gid: number }, create: () => Promise<void>): Promise<void> {
+async function ensureOwned(
+  path: string,
+  owner: { uid: number; gid: number },
+  create: () => Promise<void>,
+): Promise<void> {
   try {
     await create();
   } catch (err) {
@@ -192,7 +200,9 @@ async function ensureOwned(path: string, owner: { uid: number; gid: number }, cr
   }
   if (process.geteuid?.() === 0 && (owner.uid !== 0 || owner.gid !== 0)) {
     await chown(path, owner.uid, owner.gid).catch((err: NodeJS.ErrnoException) => {
-      throw new Error(`cannot give ${path} to the owner of the repository (${owner.uid}:${owner.gid}): ${err.code ?? err.message}`);
+      throw new Error(
+        `cannot give ${path} to the owner of the repository (${owner.uid}:${owner.gid}): ${err.code ?? err.message}`,
+      );
     });
   }
 }

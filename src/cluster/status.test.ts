@@ -18,7 +18,10 @@ test('a cluster node reports the holder in /status, the text view and the metric
   live.componentHolder({ holder: 'node2', holding: false, since: at });
   now += 90_000;
   assert.deepEqual(live.snapshot().cluster, { holder: 'node2', holding: false, holderSince: at });
-  assert.match(formatSnapshotText(live.snapshot()), /^cluster: component held by node2 for 1m ?30s \(this node node1 stands by\)$/m);
+  assert.match(
+    formatSnapshotText(live.snapshot()),
+    /^cluster: component held by node2 for 1m ?30s \(this node node1 stands by\)$/m,
+  );
   let metrics = await registry.metrics();
   assert.equal(sample(metrics, 'fileupload_component_holder', { node: 'node2' }), 1);
   assert.equal(sample(metrics, 'fileupload_component_holding'), 0);

@@ -5,7 +5,11 @@ import { InvalidValue, parentDomain } from './types.ts';
 
 const ok = (short: keyof typeof catalogue, text: string) => catalogue[short].parse(text);
 const bad = (short: keyof typeof catalogue, text: string, why: RegExp) =>
-  assert.throws(() => catalogue[short].parse(text), (err: unknown) => err instanceof InvalidValue && why.test(err.message), `${short}=${text}`);
+  assert.throws(
+    () => catalogue[short].parse(text),
+    (err: unknown) => err instanceof InvalidValue && why.test(err.message),
+    `${short}=${text}`,
+  );
 
 test('every property is complete and named in the plugin style', () => {
   assert.ok(properties.length >= 19);
@@ -16,7 +20,10 @@ test('every property is complete and named in the plugin style', () => {
     assert.ok(p.defaultText.length > 0, p.short);
     assert.equal(typeof p.restart, 'boolean');
   }
-  assert.deepEqual(properties.filter((p) => p.secret).map((p) => p.short), ['sharedSecret', 'slotSecret', 's3SecretKey']);
+  assert.deepEqual(
+    properties.filter((p) => p.secret).map((p) => p.short),
+    ['sharedSecret', 'slotSecret', 's3SecretKey'],
+  );
 });
 
 test('S3 properties: endpoint URL, bucket name, prefix, path-style default', () => {
@@ -35,14 +42,20 @@ test('S3 properties: endpoint URL, bucket name, prefix, path-style default', () 
   assert.equal(ok('storage', 's3'), 's3');
   bad('storage', 'nfs', /one of fs, s3/);
   assert.equal(ok('s3UploadMode', 'direct'), 'direct');
-  const ctx = (values: Record<string, string | undefined> = {}) => ({ value: (k: string) => values[k], hostname: () => 'h' });
+  const ctx = (values: Record<string, string | undefined> = {}) => ({
+    value: (k: string) => values[k],
+    hostname: () => 'h',
+  });
   assert.equal(catalogue.s3ForcePathStyle.default(ctx()), 'false');
   assert.equal(catalogue.s3ForcePathStyle.default(ctx({ s3Endpoint: 'http://127.0.0.1:7480' })), 'true');
   assert.equal(catalogue.s3Region.default(ctx()), 'us-east-1');
 });
 
 test('seed defaults', () => {
-  const ctx = (values: Record<string, string | undefined> = {}) => ({ value: (k: string) => values[k], hostname: () => 'box.example.org' });
+  const ctx = (values: Record<string, string | undefined> = {}) => ({
+    value: (k: string) => values[k],
+    hostname: () => 'box.example.org',
+  });
   assert.equal(catalogue.maxFileSize.default(ctx()), '52428800');
   assert.equal(catalogue.announcedWebProtocol.default(ctx()), 'https');
   assert.equal(catalogue.announcedWebHost.default(ctx()), 'box.example.org');
@@ -132,15 +145,24 @@ test('hosts, domains, paths and lists', () => {
   assert.deepEqual(ok('allowedDomains', 'example.org, example.net,'), ['example.org', 'example.net']);
   assert.deepEqual(ok('allowedDomains', '*'), ['*']);
   bad('allowedDomains', 'example.org, not a domain', /list item/);
-  assert.deepEqual(ok('corsOrigins', 'https://chat.example.org/, http://localhost:8080'), ['https://chat.example.org', 'http://localhost:8080']);
+  assert.deepEqual(ok('corsOrigins', 'https://chat.example.org/, http://localhost:8080'), [
+    'https://chat.example.org',
+    'http://localhost:8080',
+  ]);
   bad('corsOrigins', 'https://chat.example.org/path', /origin/);
   bad('corsOrigins', 'chat.example.org', /origin/);
 });
 
 test('names: short, full and serverspecific spellings; suggestions for typos', () => {
   assert.equal(lookupProperty('maxFileSize')?.property, catalogue.maxFileSize);
-  assert.deepEqual(lookupProperty('plugin.httpfileupload.maxFileSize'), { property: catalogue.maxFileSize, serverSpecific: false });
-  assert.deepEqual(lookupProperty('plugin.httpfileupload.serverspecific.fileRepo'), { property: catalogue.fileRepo, serverSpecific: true });
+  assert.deepEqual(lookupProperty('plugin.httpfileupload.maxFileSize'), {
+    property: catalogue.maxFileSize,
+    serverSpecific: false,
+  });
+  assert.deepEqual(lookupProperty('plugin.httpfileupload.serverspecific.fileRepo'), {
+    property: catalogue.fileRepo,
+    serverSpecific: true,
+  });
   assert.deepEqual(lookupProperty('serverspecific.fileRepo'), { property: catalogue.fileRepo, serverSpecific: true });
   assert.equal(lookupProperty('maxfilesize'), undefined);
   assert.equal(lookupProperty('plugin.httpfileupload.serverspecific'), undefined);

@@ -261,7 +261,8 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   }),
   maxConnections: define('maxConnections', {
     value: countLimitType(1_000_000),
-    defaultText: 'derived from the open-file limit: (limit - 256) / 4, from 16 to 16384 (an upload holds up to 4 descriptors; 256 stay for the repository, index, XMPP and admin API)',
+    defaultText:
+      'derived from the open-file limit: (limit - 256) / 4, from 16 to 16384 (an upload holds up to 4 descriptors; 256 stay for the repository, index, XMPP and admin API)',
     help: 'Most HTTP connections open at once; near it the longest-idle connections are closed, beyond it new connections get 503 with Retry-After (or are closed).',
     restart: false,
     unset: undefined,
@@ -382,9 +383,14 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     restart: false,
   }),
   adminPort: define('adminPort', {
-    value: { ...portType(), rule: 'a port number from 0 to 65535', parse: (t: string) => (t === '0' ? 0 : portType().parse(t)) },
+    value: {
+      ...portType(),
+      rule: 'a port number from 0 to 65535',
+      parse: (t: string) => (t === '0' ? 0 : portType().parse(t)),
+    },
     default: '7444',
-    ruleNote: '0 = no TCP listener; serve listens on 127.0.0.1 only; file names and uploaders need the admin token derived from slotSecret (see fileupload-status(1))',
+    ruleNote:
+      '0 = no TCP listener; serve listens on 127.0.0.1 only; file names and uploaders need the admin token derived from slotSecret (see fileupload-status(1))',
     help: 'Loopback port of the admin API: Prometheus /metrics and the /status that fileupload status shows.',
     restart: true,
   }),
@@ -409,7 +415,8 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
       type: 'string',
       rule: 'letters, digits and . _ : @ -, at most 255 characters',
       parse: (t: string) => {
-        if (!/^[A-Za-z0-9._:@-]{1,255}$/.test(t)) throw new InvalidValue(`"${t}" is not letters, digits and . _ : @ - (at most 255)`);
+        if (!/^[A-Za-z0-9._:@-]{1,255}$/.test(t))
+          throw new InvalidValue(`"${t}" is not letters, digits and . _ : @ - (at most 255)`);
         return t;
       },
     },
@@ -439,7 +446,8 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
         } catch {
           throw new InvalidValue(`"${t}" is not a URL`);
         }
-        if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new InvalidValue(`"${t}" is not an http:// or https:// URL`);
+        if (u.protocol !== 'http:' && u.protocol !== 'https:')
+          throw new InvalidValue(`"${t}" is not an http:// or https:// URL`);
         if (u.username || u.password || u.search || u.hash || (u.pathname !== '/' && u.pathname !== '')) {
           throw new InvalidValue(`"${t}" must be scheme://host[:port] only`);
         }
@@ -482,7 +490,12 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
       rule: 'a key prefix such as fileupload/ (no leading /, no . or .. segments)',
       parse: (t: string) => {
         const p = t.replace(/\/+$/, '');
-        if (p === '' || p.startsWith('/') || /[\x00-\x1f\x7f\\]/.test(p) || p.split('/').some((s) => s === '' || s === '.' || s === '..')) {
+        if (
+          p === '' ||
+          p.startsWith('/') ||
+          /[\x00-\x1f\x7f\\]/.test(p) ||
+          p.split('/').some((s) => s === '' || s === '.' || s === '..')
+        ) {
           throw new InvalidValue(`"${t}" is not a usable key prefix`);
         }
         return `${p}/`;
@@ -557,7 +570,8 @@ export function lookupProperty(name: string): { property: Property; serverSpecif
   for (const [prefix, serverSpecific] of forms) {
     if (!name.startsWith(prefix)) continue;
     const short = name.slice(prefix.length);
-    if (Object.hasOwn(catalogue, short)) return { property: catalogue[short as PropertyKey] as Property, serverSpecific };
+    if (Object.hasOwn(catalogue, short))
+      return { property: catalogue[short as PropertyKey] as Property, serverSpecific };
   }
   return undefined;
 }
@@ -583,7 +597,10 @@ export function suggestProperty(name: string): string[] {
   }
   if (best !== undefined && bestDistance <= Math.max(2, Math.floor(wanted.length / 3))) return [best];
   if (wanted.length < 3) return [];
-  return properties.filter((p) => p.short.toLowerCase().includes(wanted)).slice(0, 3).map((p) => p.short);
+  return properties
+    .filter((p) => p.short.toLowerCase().includes(wanted))
+    .slice(0, 3)
+    .map((p) => p.short);
 }
 
 function editDistance(a: string, b: string): number {
@@ -591,7 +608,11 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
     for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (cur[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
     }
     prev = cur;
   }

@@ -5,7 +5,14 @@
  */
 import { properties, SERVER_SPECIFIC_PREFIX } from './catalogue.ts';
 import { readConfigText, writeConfigText, type ConfigText } from './file.ts';
-import { EMPTY_DOCUMENT, parseOpenfireXml, readProperty, setProperty, unsetProperty, type XmlDocument } from './openfire-xml.ts';
+import {
+  EMPTY_DOCUMENT,
+  parseOpenfireXml,
+  readProperty,
+  setProperty,
+  unsetProperty,
+  type XmlDocument,
+} from './openfire-xml.ts';
 
 /** The configuration as read: undefined document when the file does not exist (or is empty). */
 export interface ConfigDocument {

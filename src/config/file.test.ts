@@ -41,17 +41,21 @@ test('an existing file keeps its mode', async () => {
   });
 });
 
-test('an existing file keeps its owner and group', { skip: process.getuid?.() !== 0 && 'needs root to chown' }, async () => {
-  await withDir(async (dir) => {
-    const file = join(dir, 'openfire.xml');
-    await writeFile(file, 'old');
-    await chown(file, 4321, 8765);
-    await chmod(file, 0o604);
-    await writeConfigText(file, { text: 'new', encoding: 'utf8' });
-    const st = await stat(file);
-    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [4321, 8765, 0o604]);
-  });
-});
+test(
+  'an existing file keeps its owner and group',
+  { skip: process.getuid?.() !== 0 && 'needs root to chown' },
+  async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, 'openfire.xml');
+      await writeFile(file, 'old');
+      await chown(file, 4321, 8765);
+      await chmod(file, 0o604);
+      await writeConfigText(file, { text: 'new', encoding: 'utf8' });
+      const st = await stat(file);
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [4321, 8765, 0o604]);
+    });
+  },
+);
 
 test('rewrittenMode: a secret drops only the "other" bits; a new file is 0600', () => {
   assert.equal(rewrittenMode(0o644, { secret: true }), 0o640);
@@ -74,17 +78,21 @@ test('an existing 0644 file that gets a secret becomes 0640', async () => {
   });
 });
 
-test('a root:group 0640 file with a secret keeps owner, group and mode', { skip: process.getuid?.() !== 0 && 'needs root to chown' }, async () => {
-  await withDir(async (dir) => {
-    const file = join(dir, 'openfire.xml');
-    await writeFile(file, 'old');
-    await chown(file, 0, 8765);
-    await chmod(file, 0o640);
-    await writeConfigText(file, { text: 'new', encoding: 'utf8' }, { secret: true });
-    const st = await stat(file);
-    assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 8765, 0o640]);
-  });
-});
+test(
+  'a root:group 0640 file with a secret keeps owner, group and mode',
+  { skip: process.getuid?.() !== 0 && 'needs root to chown' },
+  async () => {
+    await withDir(async (dir) => {
+      const file = join(dir, 'openfire.xml');
+      await writeFile(file, 'old');
+      await chown(file, 0, 8765);
+      await chmod(file, 0o640);
+      await writeConfigText(file, { text: 'new', encoding: 'utf8' }, { secret: true });
+      const st = await stat(file);
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o7777], [0, 8765, 0o640]);
+    });
+  },
+);
 
 test('a symlinked configuration stays a symlink; its target is replaced', async () => {
   await withDir(async (dir) => {
@@ -101,7 +109,9 @@ test('a symlinked configuration stays a symlink; its target is replaced', async 
 test('bytes that are not UTF-8 survive a read/write round trip', async () => {
   await withDir(async (dir) => {
     const file = join(dir, 'openfire.xml');
-    const bytes = Buffer.from([0x3c, 0x6a, 0x69, 0x76, 0x65, 0x3e, 0xe9, 0xff, 0x80, 0x3c, 0x2f, 0x6a, 0x69, 0x76, 0x65, 0x3e]);
+    const bytes = Buffer.from([
+      0x3c, 0x6a, 0x69, 0x76, 0x65, 0x3e, 0xe9, 0xff, 0x80, 0x3c, 0x2f, 0x6a, 0x69, 0x76, 0x65, 0x3e,
+    ]);
     await writeFile(file, bytes);
     const content = await readConfigText(file);
     assert.equal(content?.encoding, 'latin1');
@@ -118,9 +128,13 @@ test('a crash between the temp write and the rename leaves the old file intact',
     await writeFile(file, old);
     const child = spawnSync(
       process.execPath,
-      ['--input-type=module', '-e', `import { writeConfigText } from ${JSON.stringify(new URL('./file.ts', import.meta.url).href)};
+      [
+        '--input-type=module',
+        '-e',
+        `import { writeConfigText } from ${JSON.stringify(new URL('./file.ts', import.meta.url).href)};
        await writeConfigText(${JSON.stringify(file)}, { text: '<jive><new/></jive>', encoding: 'utf8' });
-       console.log('survived');`],
+       console.log('survived');`,
+      ],
       { env: { ...process.env, FILEUPLOAD_TEST_HOOK: 'crash-before-rename' }, encoding: 'utf8' },
     );
     assert.equal(child.signal, 'SIGKILL', child.stderr);

@@ -114,13 +114,19 @@ test('invalid values: one ConfigError naming every property, its layer name and 
     () => settingsFromLayers(layers),
     (err: unknown) => {
       assert.ok(err instanceof ConfigError);
-      assert.deepEqual(err.problems.map((p) => p.property), [
-        'plugin.httpfileupload.maxFileSize',
-        'plugin.httpfileupload.announcedWebProtocol',
-        'plugin.httpfileupload.serverspecific.xmppPort',
-      ]);
+      assert.deepEqual(
+        err.problems.map((p) => p.property),
+        [
+          'plugin.httpfileupload.maxFileSize',
+          'plugin.httpfileupload.announcedWebProtocol',
+          'plugin.httpfileupload.serverspecific.xmppPort',
+        ],
+      );
       assert.equal(err.property, 'plugin.httpfileupload.maxFileSize');
-      assert.match(err.message, /xmppPort: 70000 is outside 1–65535 \(from serverspecific\) \(rule: a port number from 1 to 65535\)/);
+      assert.match(
+        err.message,
+        /xmppPort: 70000 is outside 1–65535 \(from serverspecific\) \(rule: a port number from 1 to 65535\)/,
+      );
       assert.match(err.message, /announcedWebProtocol: "gopher" is not one of http, https/);
       return true;
     },
@@ -130,14 +136,28 @@ test('invalid values: one ConfigError naming every property, its layer name and 
 test('storage s3 needs a bucket; S3 keys go together', () => {
   assert.throws(
     () => settingsFromLayers([mapLayer('general', { storage: 's3' }), defaultsLayer(host)]),
-    (err: unknown) => err instanceof ConfigError && err.property === 'plugin.httpfileupload.s3Bucket' && /storage is s3/.test(err.message),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.property === 'plugin.httpfileupload.s3Bucket' &&
+      /storage is s3/.test(err.message),
   );
   assert.throws(
-    () => settingsFromLayers([mapLayer('general', { storage: 's3', s3Bucket: 'bk1', s3AccessKey: 'AK' }), defaultsLayer(host)]),
+    () =>
+      settingsFromLayers([
+        mapLayer('general', { storage: 's3', s3Bucket: 'bk1', s3AccessKey: 'AK' }),
+        defaultsLayer(host),
+      ]),
     (err: unknown) => err instanceof ConfigError && err.property === 'plugin.httpfileupload.s3SecretKey',
   );
   const s = settingsFromLayers([
-    mapLayer('general', { storage: 's3', s3Bucket: 'bk1', s3Endpoint: 'http://127.0.0.1:7480', s3Prefix: 'fu', s3AccessKey: 'AK', s3SecretKey: 'SK' }),
+    mapLayer('general', {
+      storage: 's3',
+      s3Bucket: 'bk1',
+      s3Endpoint: 'http://127.0.0.1:7480',
+      s3Prefix: 'fu',
+      s3AccessKey: 'AK',
+      s3SecretKey: 'SK',
+    }),
     defaultsLayer(host),
   ]);
   assert.deepEqual(
@@ -151,7 +171,10 @@ test('TLS certificate and key go together', () => {
     () => settingsFromLayers([mapLayer('general', { tlsCertificate: '/etc/ssl/c.pem' }), defaultsLayer(host)]),
     (err: unknown) => err instanceof ConfigError && err.property === 'plugin.httpfileupload.tlsKey',
   );
-  const s = settingsFromLayers([mapLayer('general', { tlsCertificate: '/c.pem', tlsKey: '/k.pem' }), defaultsLayer(host)]);
+  const s = settingsFromLayers([
+    mapLayer('general', { tlsCertificate: '/c.pem', tlsKey: '/k.pem' }),
+    defaultsLayer(host),
+  ]);
   assert.deepEqual([s.tlsCertificate, s.tlsKey], ['/c.pem', '/k.pem']);
 });
 
@@ -167,14 +190,20 @@ test('requireProperties names the missing ones and how to set them', () => {
       /fileupload config set sharedSecret VALUE/.test(err.message),
   );
   const empty = settingsFromLayers([defaultsLayer(host)]);
-  assert.throws(() => requireProperties(empty, ['domain', 'sharedSecret']), (err: unknown) => err instanceof ConfigError && err.problems.length === 2);
+  assert.throws(
+    () => requireProperties(empty, ['domain', 'sharedSecret']),
+    (err: unknown) => err instanceof ConfigError && err.problems.length === 2,
+  );
 });
 
 test('a malformed file is a ConfigSyntaxError with line and column', async () => {
   await withDir(async (dir) => {
     const file = join(dir, 'openfire.xml');
     await writeFile(file, '<jive>\n  <plugin>\n  </plugn>\n</jive>\n');
-    await assert.rejects(loadSettings(file), (err: unknown) => err instanceof ConfigSyntaxError && err.line === 3 && err.col === 3);
+    await assert.rejects(
+      loadSettings(file),
+      (err: unknown) => err instanceof ConfigSyntaxError && err.line === 3 && err.col === 3,
+    );
   });
 });
 
@@ -195,7 +224,10 @@ test('ensureSlotSecret generates once into the general property and then keeps i
 test('ensureSlotSecret into an existing 0644 file leaves it 0640: the generated secret is not world-readable', async () => {
   await withDir(async (dir) => {
     const file = join(dir, 'openfire.xml');
-    await writeFile(file, '<jive><plugin><httpfileupload><domain>upload.example.org</domain></httpfileupload></plugin></jive>\n');
+    await writeFile(
+      file,
+      '<jive><plugin><httpfileupload><domain>upload.example.org</domain></httpfileupload></plugin></jive>\n',
+    );
     await chmod(file, 0o644);
     await ensureSlotSecret(file);
     assert.equal((await stat(file)).mode & 0o777, 0o640);
@@ -205,7 +237,8 @@ test('ensureSlotSecret into an existing 0644 file leaves it 0640: the generated 
 test('ensureSlotSecret respects a serverspecific secret and does not write', async () => {
   await withDir(async (dir) => {
     const file = join(dir, 'openfire.xml');
-    const text = '<jive><plugin><httpfileupload><serverspecific><slotSecret>node-secret</slotSecret></serverspecific></httpfileupload></plugin></jive>';
+    const text =
+      '<jive><plugin><httpfileupload><serverspecific><slotSecret>node-secret</slotSecret></serverspecific></httpfileupload></plugin></jive>';
     await writeFile(file, text);
     assert.equal(await ensureSlotSecret(file), 'node-secret');
     assert.equal(await readFile(file, 'utf8'), text);
@@ -230,7 +263,10 @@ test('ensureSlotSecret on a configuration it cannot write: a ConfigError naming 
       await assert.rejects(ensureSlotSecret(file), (err: unknown) => {
         assert.ok(err instanceof ConfigError, String(err));
         assert.equal(err.property, 'plugin.httpfileupload.slotSecret');
-        assert.match(err.message, /slotSecret is not set, and generating one failed: .* cannot be written \((EROFS|EACCES)\)/);
+        assert.match(
+          err.message,
+          /slotSecret is not set, and generating one failed: .* cannot be written \((EROFS|EACCES)\)/,
+        );
         assert.match(err.message, /config set slotSecret/);
         return true;
       });

@@ -3,7 +3,14 @@
  * precedence, validation and conversion (sizes in bytes, durations in ms).
  */
 import { randomBytes } from 'node:crypto';
-import { catalogue, GENERAL_PREFIX, properties, SERVER_SPECIFIC_PREFIX, type Property, type PropertyKey } from './catalogue.ts';
+import {
+  catalogue,
+  GENERAL_PREFIX,
+  properties,
+  SERVER_SPECIFIC_PREFIX,
+  type Property,
+  type PropertyKey,
+} from './catalogue.ts';
 import { readConfigDocument, setConfigProperty } from './edit.ts';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { readProperty, type XmlDocument } from './openfire-xml.ts';
@@ -73,17 +80,34 @@ export function settingsFromLayers(layers: readonly Layer[]): Settings {
   }
   if ((out.tlsCertificate === undefined) !== (out.tlsKey === undefined) && problems.length === 0) {
     const missing = out.tlsKey === undefined ? catalogue.tlsKey : catalogue.tlsCertificate;
-    problems.push({ property: missing.name, message: 'is not set but its partner is; built-in TLS needs both', rule: missing.rule });
+    problems.push({
+      property: missing.name,
+      message: 'is not set but its partner is; built-in TLS needs both',
+      rule: missing.rule,
+    });
   }
   if (out.cluster === true && out.storage !== 's3' && out.fileRepo === undefined && problems.length === 0) {
-    problems.push({ property: catalogue.cluster.name, message: 'is true but fileRepo is not set: the nodes share their files and configuration there (or use storage s3: then the bucket)', rule: catalogue.cluster.rule });
+    problems.push({
+      property: catalogue.cluster.name,
+      message:
+        'is true but fileRepo is not set: the nodes share their files and configuration there (or use storage s3: then the bucket)',
+      rule: catalogue.cluster.rule,
+    });
   }
   if (out.storage === 's3' && out.s3Bucket === undefined && problems.length === 0) {
-    problems.push({ property: catalogue.s3Bucket.name, message: 'is not set but storage is s3', rule: catalogue.s3Bucket.rule });
+    problems.push({
+      property: catalogue.s3Bucket.name,
+      message: 'is not set but storage is s3',
+      rule: catalogue.s3Bucket.rule,
+    });
   }
   if ((out.s3AccessKey === undefined) !== (out.s3SecretKey === undefined) && problems.length === 0) {
     const missing = out.s3SecretKey === undefined ? catalogue.s3SecretKey : catalogue.s3AccessKey;
-    problems.push({ property: missing.name, message: 'is not set but its partner is; S3 credentials need both', rule: missing.rule });
+    problems.push({
+      property: missing.name,
+      message: 'is not set but its partner is; S3 credentials need both',
+      rule: missing.rule,
+    });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as unknown as Settings;
@@ -158,7 +182,13 @@ export async function ensureSlotSecret(file: string): Promise<string> {
     if (code !== 'EACCES' && code !== 'EPERM' && code !== 'EROFS') throw err;
     const p = catalogue.slotSecret;
     throw new ConfigError(
-      [{ property: p.name, message: `is not set, and generating one failed: ${file} cannot be written (${code})`, rule: p.rule }],
+      [
+        {
+          property: p.name,
+          message: `is not set, and generating one failed: ${file} cannot be written (${code})`,
+          rule: p.rule,
+        },
+      ],
       `${p.name} is not set, and generating one failed: ${file} cannot be written (${code}). ` +
         `Set it once (the same value on every node): openssl rand -base64 32 | fileupload --config ${file} config set slotSecret -`,
     );

@@ -2,7 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { ConfigError, ConfigSyntaxError } from './errors.ts';
-import { EMPTY_DOCUMENT, escapeText, leafNames, lineCol, parseOpenfireXml, readProperty, setProperty, unsetProperty } from './openfire-xml.ts';
+import {
+  EMPTY_DOCUMENT,
+  escapeText,
+  leafNames,
+  lineCol,
+  parseOpenfireXml,
+  readProperty,
+  setProperty,
+  unsetProperty,
+} from './openfire-xml.ts';
 
 /** An Openfire openfire.xml with foreign elements, attributes, comments, CDATA and a declaration. */
 const OPENFIRE = readFileSync(new URL('./fixtures/openfire.xml', import.meta.url), 'utf8');
@@ -13,7 +22,8 @@ function change(before: string, after: string): { at: number; removed: string; a
   let p = 0;
   while (p < before.length && p < after.length && before[p] === after[p]) p++;
   let s = 0;
-  while (s < before.length - p && s < after.length - p && before[before.length - 1 - s] === after[after.length - 1 - s]) s++;
+  while (s < before.length - p && s < after.length - p && before[before.length - 1 - s] === after[after.length - 1 - s])
+    s++;
   return { at: p, removed: before.slice(p, before.length - s), added: after.slice(p, after.length - s) };
 }
 
@@ -24,7 +34,10 @@ test('reads properties of a real openfire.xml, including foreign ones', () => {
   assert.equal(read(OPENFIRE, P + 'serverspecific.fileRepo'), '/srv/uploads/node1');
   assert.equal(read(OPENFIRE, P + 'announcedWebHost'), '');
   assert.equal(read(OPENFIRE, P + 'domain'), undefined);
-  assert.equal(read(OPENFIRE, 'database.defaultProvider.serverURL'), 'jdbc:postgresql://localhost:5432/openfire?ssl=true&sslmode=require');
+  assert.equal(
+    read(OPENFIRE, 'database.defaultProvider.serverURL'),
+    'jdbc:postgresql://localhost:5432/openfire?ssl=true&sslmode=require',
+  );
   assert.equal(read(OPENFIRE, 'plugin.other-plugin'), 'keep <me>');
   assert.equal(read(OPENFIRE, 'network.interface'), undefined, 'commented-out elements do not count');
 });
@@ -48,14 +61,18 @@ test('set of a new property inserts one indented element and nothing else', () =
   const c = change(OPENFIRE, after);
   assert.equal(c.removed, '');
   assert.equal(c.added.trim(), '<xmppPort>5347</xmppPort>');
-  assert.match(after, /\n {16}<fileRepo>\/srv\/uploads\/node1<\/fileRepo>\n {16}<xmppPort>5347<\/xmppPort>\n {12}<\/serverspecific>/);
+  assert.match(
+    after,
+    /\n {16}<fileRepo>\/srv\/uploads\/node1<\/fileRepo>\n {16}<xmppPort>5347<\/xmppPort>\n {12}<\/serverspecific>/,
+  );
   assert.equal(read(after, P + 'serverspecific.xmppPort'), '5347');
 });
 
 test('set creates missing parents with the file’s indentation; unset removes them again', () => {
   const after = setProperty(OPENFIRE, 'plugin.other.deep.value', 'x');
   const at = OPENFIRE.indexOf('\n    </plugin>');
-  const snippet = '\n        <other>\n            <deep>\n                <value>x</value>\n            </deep>\n        </other>';
+  const snippet =
+    '\n        <other>\n            <deep>\n                <value>x</value>\n            </deep>\n        </other>';
   assert.equal(after, OPENFIRE.slice(0, at) + snippet + OPENFIRE.slice(at));
   assert.equal(unsetProperty(after, 'plugin.other.deep.value'), OPENFIRE);
 });
@@ -98,9 +115,13 @@ test('an empty file skeleton grows into a nested document', () => {
 });
 
 test('self-closing elements, CRLF, tabs, BOM and a DOCTYPE', () => {
-  const crlf = '\uFEFF<?xml version="1.0"?>\r\n<!DOCTYPE jive [ <!ENTITY x "y"> ]>\r\n<jive>\r\n\t<plugin/>\r\n</jive>\r\n';
+  const crlf =
+    '\uFEFF<?xml version="1.0"?>\r\n<!DOCTYPE jive [ <!ENTITY x "y"> ]>\r\n<jive>\r\n\t<plugin/>\r\n</jive>\r\n';
   const t = setProperty(crlf, P + 'maxFileSize', '1');
-  assert.equal(t, '\uFEFF<?xml version="1.0"?>\r\n<!DOCTYPE jive [ <!ENTITY x "y"> ]>\r\n<jive>\r\n\t<plugin>\r\n\t\t<httpfileupload>\r\n\t\t\t<maxFileSize>1</maxFileSize>\r\n\t\t</httpfileupload>\r\n\t</plugin>\r\n</jive>\r\n');
+  assert.equal(
+    t,
+    '\uFEFF<?xml version="1.0"?>\r\n<!DOCTYPE jive [ <!ENTITY x "y"> ]>\r\n<jive>\r\n\t<plugin>\r\n\t\t<httpfileupload>\r\n\t\t\t<maxFileSize>1</maxFileSize>\r\n\t\t</httpfileupload>\r\n\t</plugin>\r\n</jive>\r\n',
+  );
   assert.equal(setProperty('<jive><a x="1" /></jive>', 'a', 'v'), '<jive><a x="1" >v</a></jive>');
   assert.equal(setProperty('<jive/>', 'a', 'v'), '<jive>\n  <a>v</a>\n</jive>');
 });
@@ -131,8 +152,13 @@ test('non-ASCII values, and character references for non-UTF-8 files', () => {
 });
 
 test('leafNames lists elements below a prefix', () => {
-  assert.deepEqual(leafNames(parseOpenfireXml(OPENFIRE), 'plugin.httpfileupload'), [P + 'maxFileSize', P + 'announcedWebHost']);
-  assert.deepEqual(leafNames(parseOpenfireXml(OPENFIRE), 'plugin.httpfileupload.serverspecific'), [P + 'serverspecific.fileRepo']);
+  assert.deepEqual(leafNames(parseOpenfireXml(OPENFIRE), 'plugin.httpfileupload'), [
+    P + 'maxFileSize',
+    P + 'announcedWebHost',
+  ]);
+  assert.deepEqual(leafNames(parseOpenfireXml(OPENFIRE), 'plugin.httpfileupload.serverspecific'), [
+    P + 'serverspecific.fileRepo',
+  ]);
   assert.deepEqual(leafNames(parseOpenfireXml(OPENFIRE), 'nothing'), []);
 });
 

@@ -123,13 +123,15 @@ export function setProperty(text: string, dotted: string, value: string, opts: W
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   const parentIndent = lineIndent(text, deepest.start);
   const existing = existingChildIndent(text, deepest);
-  const unit = existing !== undefined && existing.startsWith(parentIndent) && existing.length > parentIndent.length
-    ? existing.slice(parentIndent.length)
-    : indentUnit(text);
+  const unit =
+    existing !== undefined && existing.startsWith(parentIndent) && existing.length > parentIndent.length
+      ? existing.slice(parentIndent.length)
+      : indentUnit(text);
   const childIndent = existing ?? parentIndent + unit;
   let snippet = '';
   missing.forEach((name, i) => {
-    snippet += eol + childIndent + unit.repeat(i) + (i === missing.length - 1 ? `<${name}>${escaped}</${name}>` : `<${name}>`);
+    snippet +=
+      eol + childIndent + unit.repeat(i) + (i === missing.length - 1 ? `<${name}>${escaped}</${name}>` : `<${name}>`);
   });
   for (let i = missing.length - 2; i >= 0; i--) snippet += eol + childIndent + unit.repeat(i) + `</${missing[i]}>`;
 
@@ -139,7 +141,12 @@ export function setProperty(text: string, dotted: string, value: string, opts: W
     return text.slice(0, slash) + '>' + snippet + eol + parentIndent + `</${deepest.name}>` + text.slice(deepest.end);
   }
   const last = deepest.children.at(-1);
-  if (last && last.kind === 'text' && /^\s*$/.test(text.slice(last.start, last.end)) && text.slice(last.start, last.end).includes('\n')) {
+  if (
+    last &&
+    last.kind === 'text' &&
+    /^\s*$/.test(text.slice(last.start, last.end)) &&
+    text.slice(last.start, last.end).includes('\n')
+  ) {
     // Insert before the whitespace that leads to the end tag, so the end tag keeps its line.
     return text.slice(0, last.start) + snippet + text.slice(last.start);
   }
@@ -163,7 +170,12 @@ export function unsetProperty(text: string, dotted: string): string {
   for (let depth = names.length - 1; depth >= 1; depth--) {
     const d = parseOpenfireXml(out);
     const parent = findPath(d.root, names.slice(0, depth)).element;
-    if (!parent || parent.hasAttributes || !parent.children.every((c) => c.kind === 'text' && /^\s*$/.test(out.slice(c.start, c.end)))) break;
+    if (
+      !parent ||
+      parent.hasAttributes ||
+      !parent.children.every((c) => c.kind === 'text' && /^\s*$/.test(out.slice(c.start, c.end)))
+    )
+      break;
     out = removeNode(out, parent);
   }
   return out;
@@ -200,7 +212,10 @@ function safeCodePoint(n: number): string | undefined {
   return n >= 0 && n <= 0x10ffff ? String.fromCodePoint(n) : undefined;
 }
 
-function findPath(root: XmlElement, names: string[]): { element: XmlElement | undefined; deepest: XmlElement; depth: number } {
+function findPath(
+  root: XmlElement,
+  names: string[],
+): { element: XmlElement | undefined; deepest: XmlElement; depth: number } {
   let cur = root;
   let depth = 0;
   for (const name of names) {
@@ -215,17 +230,24 @@ function findPath(root: XmlElement, names: string[]): { element: XmlElement | un
 function replaceContent(text: string, el: XmlElement, escaped: string, dotted: string): string {
   if (el.children.some((c) => c.kind === 'element')) {
     throw new ConfigError([
-      { property: dotted, message: `<${el.name}> contains other elements; edit the file by hand`, rule: 'a property element holds only text' },
+      {
+        property: dotted,
+        message: `<${el.name}> contains other elements; edit the file by hand`,
+        rule: 'a property element holds only text',
+      },
     ]);
   }
   if (el.selfClosing) {
     const slash = text.lastIndexOf('/', el.end - 1);
     return text.slice(0, slash) + '>' + escaped + `</${el.name}>` + text.slice(el.end);
   }
-  const valued = el.children.filter((c) => c.kind === 'cdata' || (c.kind === 'text' && !/^\s*$/.test(text.slice(c.start, c.end))));
+  const valued = el.children.filter(
+    (c) => c.kind === 'cdata' || (c.kind === 'text' && !/^\s*$/.test(text.slice(c.start, c.end))),
+  );
   const first = valued[0];
   if (!first) {
-    if (el.children.every((c) => c.kind === 'text')) return text.slice(0, el.openEnd) + escaped + text.slice(el.closeStart);
+    if (el.children.every((c) => c.kind === 'text'))
+      return text.slice(0, el.openEnd) + escaped + text.slice(el.closeStart);
     return text.slice(0, el.closeStart) + escaped + text.slice(el.closeStart);
   }
   // Keep the whitespace around the old value and any comments; drop other bits of old value.
@@ -352,7 +374,8 @@ class Scanner {
         this.skipSpace();
         if (t[this.pos] !== '>') this.fail(this.pos, `expected > to end </${name}`);
         this.pos++;
-        if (name !== parent.name) this.fail(start, `</${name}> closes <${parent.name}> (opened at ${this.where(parent.start)})`);
+        if (name !== parent.name)
+          this.fail(start, `</${name}> closes <${parent.name}> (opened at ${this.where(parent.start)})`);
         parent.closeStart = start;
         parent.end = this.pos;
         stack.pop();

@@ -73,7 +73,8 @@ export function roffReference(): string {
     lines.push('.br', roff(`Valid: ${p.rule}.`));
     lines.push('.br', p.restart ? 'A change needs a restart of serve.' : 'A change applies on SIGHUP.');
     if (p.secret) lines.push('.br', 'Secret: masked unless \\fB\\-\\-show\\-secrets\\fR is given.');
-    if (p.local) lines.push('.br', "Node-local: read from this node's file only, never from the cluster configuration.");
+    if (p.local)
+      lines.push('.br', "Node-local: read from this node's file only, never from the cluster configuration.");
   }
   return lines.join('\n') + '\n';
 }

@@ -36,7 +36,10 @@ test('computed defaults follow the effective values of other properties', () => 
   const http = new Resolver([mapLayer('serverspecific', { announcedWebProtocol: 'http' }), defaults]);
   assert.equal(http.resolve('announcedWebPort').text, '7070');
   assert.equal(http.resolve('webPort').text, '7070');
-  const explicit = new Resolver([mapLayer('general', { announcedWebProtocol: 'http', announcedWebPort: '80' }), defaults]);
+  const explicit = new Resolver([
+    mapLayer('general', { announcedWebProtocol: 'http', announcedWebPort: '80' }),
+    defaults,
+  ]);
   assert.equal(explicit.resolve('announcedWebPort').text, '80');
   assert.equal(explicit.resolve('webPort').text, '80');
   assert.equal(new Resolver([defaults]).resolve('announcedWebPort').text, '7443');

@@ -302,7 +302,10 @@ export function listType(item: ValueType<string>, rule?: string): ValueType<stri
     type: 'list',
     rule: rule ?? `a comma-separated list; each item ${item.rule}`,
     parse: (t) => {
-      const items = t.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      const items = t
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
       return items.map((i) => {
         try {
           return item.parse(i);

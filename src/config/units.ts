@@ -51,7 +51,9 @@ export function parseSize(text: string): number {
   const [, num = '', unit = '', suffix = ''] = m;
   const u = unit.toLowerCase();
   if (suffix.toLowerCase() === 'b' && u !== '') {
-    throw new UnitError(`"${text}" is ambiguous: write ${num}${unit.toUpperCase()} or ${num}${unit.toUpperCase()}iB (binary units, 1K = 1024)`);
+    throw new UnitError(
+      `"${text}" is ambiguous: write ${num}${unit.toUpperCase()} or ${num}${unit.toUpperCase()}iB (binary units, 1K = 1024)`,
+    );
   }
   if (suffix.toLowerCase() === 'ib' && u === '') throw new UnitError(`"${text}" is not a size`);
   if (num.includes('.') && u === '') throw new UnitError(`"${text}" is not a whole number of bytes`);
@@ -131,7 +133,13 @@ export function formatDuration(ms: number): string {
   const sign = ms < 0 ? '-' : '';
   let rest = Math.abs(Math.round(ms));
   let out = '';
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
     if (rest >= size) {
       out += `${Math.floor(rest / size)}${unit}`;
       rest %= size;

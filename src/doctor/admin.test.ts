@@ -11,9 +11,25 @@ test('adminEndpoints lists the socket first and leaves out port 0', () => {
   assert.deepEqual(adminEndpoints({ adminPort: 0, adminSocket: undefined }), []);
 });
 
-test('parseLiveStatus reads the xmpp state, its detail and serve\'s clock', () => {
-  const s = parseLiveStatus({ schema: 1, now: 1234, pid: 7, version: '0.1.0', xmpp: { state: 'auth-failed', since: 1, detail: 'not-authorized', reconnects: 2 } }, 'x', undefined);
-  assert.deepEqual(s, { where: 'x', xmpp: { state: 'auth-failed', lastError: 'not-authorized' }, serveTime: 1234, pid: 7, version: '0.1.0' });
+test("parseLiveStatus reads the xmpp state, its detail and serve's clock", () => {
+  const s = parseLiveStatus(
+    {
+      schema: 1,
+      now: 1234,
+      pid: 7,
+      version: '0.1.0',
+      xmpp: { state: 'auth-failed', since: 1, detail: 'not-authorized', reconnects: 2 },
+    },
+    'x',
+    undefined,
+  );
+  assert.deepEqual(s, {
+    where: 'x',
+    xmpp: { state: 'auth-failed', lastError: 'not-authorized' },
+    serveTime: 1234,
+    pid: 7,
+    version: '0.1.0',
+  });
   assert.equal(parseLiveStatus({ hello: 'world' }, 'x', undefined), undefined);
   assert.equal(parseLiveStatus('nope', 'x', undefined), undefined);
 });
@@ -21,7 +37,9 @@ test('parseLiveStatus reads the xmpp state, its detail and serve\'s clock', () =
 test('fetchLiveStatus gets /status from the first endpoint that answers, undefined when none does', async () => {
   const server = createServer((req, res) => {
     if (req.url !== '/status') return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ now: Date.now(), xmpp: { state: 'online', detail: null } }));
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ now: Date.now(), xmpp: { state: 'online', detail: null } }));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as { port: number }).port;

@@ -56,7 +56,10 @@ export function parseLiveStatus(doc: unknown, where: string, dateHeader: string 
   const x = d.xmpp;
   if (typeof x === 'object' && x !== null && typeof (x as { state?: unknown }).state === 'string') {
     const detail = (x as { detail?: unknown }).detail;
-    xmpp = { state: (x as { state: string }).state, ...(typeof detail === 'string' && detail !== '' ? { lastError: detail } : {}) };
+    xmpp = {
+      state: (x as { state: string }).state,
+      ...(typeof detail === 'string' && detail !== '' ? { lastError: detail } : {}),
+    };
   }
   const fromHeader = dateHeader !== undefined ? Date.parse(dateHeader) : NaN;
   const serveTime = typeof d.now === 'number' ? d.now : Number.isFinite(fromHeader) ? fromHeader : undefined;
@@ -108,7 +111,10 @@ function getStatus(endpoint: AdminEndpoint, timeoutMs: number): Promise<LiveStat
  * const live = await fetchLiveStatus(adminEndpoints(settings), 1500);
  * if (live?.xmpp?.state === 'online') console.log('serve is connected');
  */
-export async function fetchLiveStatus(endpoints: readonly AdminEndpoint[], timeoutMs: number): Promise<LiveStatus | undefined> {
+export async function fetchLiveStatus(
+  endpoints: readonly AdminEndpoint[],
+  timeoutMs: number,
+): Promise<LiveStatus | undefined> {
   for (const e of endpoints) {
     const s = await getStatus(e, timeoutMs);
     if (s !== undefined) return s;

@@ -35,7 +35,10 @@ describe('the announced URL round trip through a real HTTP endpoint', () => {
     const o = await roundTrip(settings, SECRET, TIMEOUT);
     const r = roundTripVerdict(o);
     assert.equal(r.status, 'pass', `${r.message} ${r.fix ?? ''}`);
-    assert.match(r.message, /PUT and GET through http:\/\/127\.0\.0\.1:\d+\/httpfileupload work, same bytes, safe headers present$/);
+    assert.match(
+      r.message,
+      /PUT and GET through http:\/\/127\.0\.0\.1:\d+\/httpfileupload work, same bytes, safe headers present$/,
+    );
     assert.equal(o.removal, 'removed');
     assert.deepEqual(await stored(), []);
     assert.ok(o.serverDate !== undefined);
@@ -49,7 +52,9 @@ describe('the announced URL round trip through a real HTTP endpoint', () => {
   });
 
   test('an announced host that does not resolve fails saying so', async () => {
-    const r = roundTripVerdict(await roundTrip({ ...settings, announcedWebHost: 'no-such-host.invalid' }, SECRET, TIMEOUT));
+    const r = roundTripVerdict(
+      await roundTrip({ ...settings, announcedWebHost: 'no-such-host.invalid' }, SECRET, TIMEOUT),
+    );
     assert.equal(r.status, 'fail');
     assert.match(r.message, /no-such-host\.invalid does not resolve/);
   });
@@ -62,7 +67,9 @@ describe('the announced URL round trip through a real HTTP endpoint', () => {
   });
 
   test('a context root the server does not serve fails with 404', async () => {
-    const r = roundTripVerdict(await roundTrip({ ...settings, announcedWebContextRoot: '/elsewhere' }, SECRET, TIMEOUT));
+    const r = roundTripVerdict(
+      await roundTrip({ ...settings, announcedWebContextRoot: '/elsewhere' }, SECRET, TIMEOUT),
+    );
     assert.equal(r.status, 'fail');
     assert.match(r.message, /404/);
     assert.match(r.fix ?? '', /reverse proxy must pass \/elsewhere\//);
@@ -79,12 +86,15 @@ describe('the announced URL round trip through a real HTTP endpoint', () => {
     before(async () => {
       const target = kit.server.address().port;
       proxy = createServer((req, res) => {
-        const up = request({ host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers }, (r) => {
-          const headers = { ...r.headers };
-          delete headers['content-security-policy'];
-          res.writeHead(r.statusCode ?? 502, headers);
-          r.pipe(res);
-        });
+        const up = request(
+          { host: '127.0.0.1', port: target, method: req.method, path: req.url, headers: req.headers },
+          (r) => {
+            const headers = { ...r.headers };
+            delete headers['content-security-policy'];
+            res.writeHead(r.statusCode ?? 502, headers);
+            r.pipe(res);
+          },
+        );
         req.pipe(up);
       });
       await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
@@ -104,7 +114,13 @@ describe('the announced URL round trip when serve allows only some web origins',
   let kit: Kit;
   let settings: Settings;
   before(async () => {
-    kit = await startKit({ settings: { webHost: '127.0.0.1', webPort: 0, corsOrigins: ['https://chat.example.org', 'https://web.example.org'] } });
+    kit = await startKit({
+      settings: {
+        webHost: '127.0.0.1',
+        webPort: 0,
+        corsOrigins: ['https://chat.example.org', 'https://web.example.org'],
+      },
+    });
     settings = testSettings({
       fileRepo: kit.dir,
       announcedWebProtocol: 'http',
@@ -121,7 +137,9 @@ describe('the announced URL round trip when serve allows only some web origins',
   });
 
   test('a configured origin list that serve does not share is still caught as a missing header', async () => {
-    const r = roundTripVerdict(await roundTrip({ ...settings, corsOrigins: ['https://other.example.org'] }, SECRET, TIMEOUT));
+    const r = roundTripVerdict(
+      await roundTrip({ ...settings, corsOrigins: ['https://other.example.org'] }, SECRET, TIMEOUT),
+    );
     assert.equal(r.status, 'warn', r.message);
     assert.match(r.message, /lacks Access-Control-Allow-Origin/);
   });

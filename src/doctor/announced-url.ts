@@ -13,7 +13,18 @@ import { signSlot } from '../slots/sign.ts';
 import type { Slot } from '../slots/slot.ts';
 import { announcedEndpoint, baseUrl, slotUrls } from '../slots/urls.ts';
 import { fail, pass, warn, type CheckResult } from './result.ts';
-import { getProbe, leftNote, missingSafeHeaders, probeBody, probeOrigin, PROBE_CONTENT_TYPE, PROBE_FILENAME, putProbe, removeProbe, type StepOutcome } from './probe-upload.ts';
+import {
+  getProbe,
+  leftNote,
+  missingSafeHeaders,
+  probeBody,
+  probeOrigin,
+  PROBE_CONTENT_TYPE,
+  PROBE_FILENAME,
+  putProbe,
+  removeProbe,
+  type StepOutcome,
+} from './probe-upload.ts';
 
 /** This check's id in the report. */
 export const CHECK = 'announced-url';
@@ -43,7 +54,12 @@ export interface RoundTripOutcome {
  * @example
  * const { slot, token } = probeSlot(settings, secret, body.length, Date.now());
  */
-export function probeSlot(settings: Pick<Settings, 'domain' | 'slotLifetime'>, secret: string, size: number, now: number): { slot: Slot; token: string } {
+export function probeSlot(
+  settings: Pick<Settings, 'domain' | 'slotLifetime'>,
+  secret: string,
+  size: number,
+  now: number,
+): { slot: Slot; token: string } {
   const slot: Slot = {
     id: newSlotId(),
     filename: PROBE_FILENAME,
@@ -69,7 +85,15 @@ export async function roundTrip(settings: Settings, secret: string, timeoutMs: n
   const body = probeBody();
   const { slot, token } = probeSlot(settings, secret, body.length, Date.now());
   const urls = slotUrls(endpoint, slot.id, slot.filename, token);
-  const outcome: RoundTripOutcome = { base: baseUrl(endpoint), id: slot.id, put: await putProbe(urls.put, body, {}, timeoutMs), get: undefined, sameBytes: false, removal: undefined, serverDate: undefined };
+  const outcome: RoundTripOutcome = {
+    base: baseUrl(endpoint),
+    id: slot.id,
+    put: await putProbe(urls.put, body, {}, timeoutMs),
+    get: undefined,
+    sameBytes: false,
+    removal: undefined,
+    serverDate: undefined,
+  };
   if (!outcome.put.ok) return outcome;
   outcome.get = await getProbe(urls.get, timeoutMs, probeOrigin(settings.corsOrigins));
   if (outcome.get.ok) {
@@ -87,13 +111,21 @@ export async function roundTrip(settings: Settings, secret: string, timeoutMs: n
  * @example
  * stepFailure('PUT', 'https://x:443/r', { ok: false, error: 'getaddrinfo ENOTFOUND x', code: 'ENOTFOUND' });
  */
-export function stepFailure(step: 'PUT' | 'GET', base: string, s: Exclude<StepOutcome, { ok: true }>, configCli = 'fileupload'): { message: string; fix: string } {
+export function stepFailure(
+  step: 'PUT' | 'GET',
+  base: string,
+  s: Exclude<StepOutcome, { ok: true }>,
+  configCli = 'fileupload',
+): { message: string; fix: string } {
   const u = new URL(base);
   const hostPort = `${u.hostname}:${u.port}`;
   if ('error' in s) {
     const code = s.code ?? '';
     if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') {
-      return { message: `${step} ${base}: ${u.hostname} does not resolve`, fix: `publish a DNS record for ${u.hostname}, or correct it: ${configCli} config set announcedWebHost HOST` };
+      return {
+        message: `${step} ${base}: ${u.hostname} does not resolve`,
+        fix: `publish a DNS record for ${u.hostname}, or correct it: ${configCli} config set announcedWebHost HOST`,
+      };
     }
     if (code === 'ECONNREFUSED') {
       return {
@@ -102,7 +134,10 @@ export function stepFailure(step: 'PUT' | 'GET', base: string, s: Exclude<StepOu
       };
     }
     if (code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH') {
-      return { message: `${step} ${base}: ${s.error}`, fix: `check that ${hostPort} is reachable (firewall, announcedWebHost, announcedWebPort)` };
+      return {
+        message: `${step} ${base}: ${s.error}`,
+        fix: `check that ${hostPort} is reachable (firewall, announcedWebHost, announcedWebPort)`,
+      };
     }
     if (/CERT|SSL|TLS|EPROTO|self.signed|altname/i.test(`${code} ${s.error}`)) {
       return {
@@ -110,7 +145,10 @@ export function stepFailure(step: 'PUT' | 'GET', base: string, s: Exclude<StepOu
         fix: `clients verify the certificate of ${u.hostname}: serve a valid certificate for it (tlsCertificate/tlsKey or the reverse proxy), and make announcedWebProtocol match what listens on ${hostPort}`,
       };
     }
-    return { message: `${step} ${base}: ${s.error}`, fix: 'check announcedWebProtocol, announcedWebHost and announcedWebPort' };
+    return {
+      message: `${step} ${base}: ${s.error}`,
+      fix: 'check announcedWebProtocol, announcedWebHost and announcedWebPort',
+    };
   }
   const detail = s.body ? ` (${s.body})` : '';
   if (s.status === 403) {
@@ -126,12 +164,21 @@ export function stepFailure(step: 'PUT' | 'GET', base: string, s: Exclude<StepOu
     };
   }
   if (s.status === 413) {
-    return { message: `${step} ${base}: 413 for a tiny body: a body size limit in between`, fix: 'raise the reverse proxy\'s body limit to at least maxFileSize (nginx: client_max_body_size)' };
+    return {
+      message: `${step} ${base}: 413 for a tiny body: a body size limit in between`,
+      fix: "raise the reverse proxy's body limit to at least maxFileSize (nginx: client_max_body_size)",
+    };
   }
   if (s.status >= 500) {
-    return { message: `${step} ${base}: ${s.status}${detail}`, fix: 'serve or the reverse proxy failed: look at their logs (journalctl -u fileupload)' };
+    return {
+      message: `${step} ${base}: ${s.status}${detail}`,
+      fix: 'serve or the reverse proxy failed: look at their logs (journalctl -u fileupload)',
+    };
   }
-  return { message: `${step} ${base}: unexpected status ${s.status}${detail}`, fix: 'check the reverse proxy and serve\'s log' };
+  return {
+    message: `${step} ${base}: unexpected status ${s.status}${detail}`,
+    fix: "check the reverse proxy and serve's log",
+  };
 }
 
 /**
@@ -146,11 +193,17 @@ export function roundTripVerdict(o: RoundTripOutcome, configCli = 'fileupload'):
     return fail(CHECK, f.message, f.fix);
   }
   if (o.get === undefined || !o.get.ok) {
-    const f = o.get ? stepFailure('GET', o.base, o.get, configCli) : { message: `GET ${o.base}: not tried`, fix: 'run doctor again' };
+    const f = o.get
+      ? stepFailure('GET', o.base, o.get, configCli)
+      : { message: `GET ${o.base}: not tried`, fix: 'run doctor again' };
     return fail(CHECK, `PUT worked, but ${f.message}`, f.fix);
   }
   if (!o.sameBytes) {
-    return fail(CHECK, `GET ${o.base} returned other bytes than were PUT`, 'a cache or another server answers for the announced URL: check the reverse proxy');
+    return fail(
+      CHECK,
+      `GET ${o.base} returned other bytes than were PUT`,
+      'a cache or another server answers for the announced URL: check the reverse proxy',
+    );
   }
   const left = leftNote(o.removal, 'ephemeral', o.id);
   const missing = missingSafeHeaders(o.get.headers);
@@ -158,7 +211,7 @@ export function roundTripVerdict(o: RoundTripOutcome, configCli = 'fileupload'):
     return warn(
       CHECK,
       `PUT and GET through ${o.base} work, but the answer lacks ${missing.join(', ')}${left}`,
-      'the reverse proxy must pass serve\'s response headers through unchanged (nginx: no proxy_hide_header for them)',
+      "the reverse proxy must pass serve's response headers through unchanged (nginx: no proxy_hide_header for them)",
     );
   }
   return pass(CHECK, `PUT and GET through ${o.base} work, same bytes, safe headers present${left}`);

@@ -20,7 +20,14 @@ describe('plain c2s (no TLS offered)', () => {
   after(() => prosody?.stop());
 
   test('logs in with SCRAM-SHA-1, binds a resource and answers IQs', async () => {
-    const s = await loginC2s({ local: 'alice', domain: 'localhost', password: 'alice-pw', host: '127.0.0.1', port: prosody.c2sPort, timeoutMs: TIMEOUT });
+    const s = await loginC2s({
+      local: 'alice',
+      domain: 'localhost',
+      password: 'alice-pw',
+      host: '127.0.0.1',
+      port: prosody.c2sPort,
+      timeoutMs: TIMEOUT,
+    });
     try {
       assert.match(s.jid, /^alice@localhost\/doctor-[0-9a-f]{8}$/);
       assert.equal(s.how, 'SCRAM-SHA-1 without TLS');
@@ -36,14 +43,28 @@ describe('plain c2s (no TLS offered)', () => {
 
   test('a wrong password is an auth failure with the SASL condition', async () => {
     await assert.rejects(
-      loginC2s({ local: 'alice', domain: 'localhost', password: 'wrong', host: '127.0.0.1', port: prosody.c2sPort, timeoutMs: TIMEOUT }),
+      loginC2s({
+        local: 'alice',
+        domain: 'localhost',
+        password: 'wrong',
+        host: '127.0.0.1',
+        port: prosody.c2sPort,
+        timeoutMs: TIMEOUT,
+      }),
       (err: unknown) => err instanceof LoginError && err.step === 'auth' && err.condition === 'not-authorized',
     );
   });
 
   test('nothing listening is a connect failure', async () => {
     await assert.rejects(
-      loginC2s({ local: 'alice', domain: 'localhost', password: 'x', host: '127.0.0.1', port: await freePort(), timeoutMs: TIMEOUT }),
+      loginC2s({
+        local: 'alice',
+        domain: 'localhost',
+        password: 'x',
+        host: '127.0.0.1',
+        port: await freePort(),
+        timeoutMs: TIMEOUT,
+      }),
       (err: unknown) => err instanceof LoginError && err.step === 'connect' && err.code === 'ECONNREFUSED',
     );
   });
@@ -73,14 +94,29 @@ describe('STARTTLS', () => {
   });
 
   test('upgrades the stream, then logs in over TLS', async () => {
-    const s = await loginC2s({ local: 'alice', domain: 'localhost', password: 'alice-pw', host: '127.0.0.1', port: prosody.c2sPort, timeoutMs: TIMEOUT, verifyTls: false });
+    const s = await loginC2s({
+      local: 'alice',
+      domain: 'localhost',
+      password: 'alice-pw',
+      host: '127.0.0.1',
+      port: prosody.c2sPort,
+      timeoutMs: TIMEOUT,
+      verifyTls: false,
+    });
     assert.match(s.how, / over TLS$/);
     s.close();
   });
 
   test('verifies the certificate by default (an untrusted CA fails at starttls)', async () => {
     await assert.rejects(
-      loginC2s({ local: 'alice', domain: 'localhost', password: 'alice-pw', host: '127.0.0.1', port: prosody.c2sPort, timeoutMs: TIMEOUT }),
+      loginC2s({
+        local: 'alice',
+        domain: 'localhost',
+        password: 'alice-pw',
+        host: '127.0.0.1',
+        port: prosody.c2sPort,
+        timeoutMs: TIMEOUT,
+      }),
       (err: unknown) => err instanceof LoginError && err.step === 'starttls' && /certificate/i.test(err.message),
     );
   });

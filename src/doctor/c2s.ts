@@ -76,7 +76,8 @@ export interface C2sSession {
 export function stanzaError(stanza: Element): { errorType: string; condition: string; text: string | undefined } {
   const error = stanza.getChild('error');
   const children = error?.getChildElements() ?? [];
-  const condition = children.find((c) => c.getName() !== 'text' && c.attrs.xmlns === NS_STANZAS)?.getName() ?? 'undefined-condition';
+  const condition =
+    children.find((c) => c.getName() !== 'text' && c.attrs.xmlns === NS_STANZAS)?.getName() ?? 'undefined-condition';
   const text = children.find((c) => c.getName() === 'text')?.getText();
   return { errorType: error?.attrs.type ?? '', condition, text };
 }
@@ -122,7 +123,9 @@ export async function loginC2s(o: LoginOptions): Promise<C2sSession> {
       });
     }
     const mechanism = await step('auth', async () => {
-      const offered = (features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism') ?? []).map((m) => m.getText().trim());
+      const offered = (features.getChild('mechanisms', NS_SASL)?.getChildren('mechanism') ?? []).map((m) =>
+        m.getText().trim(),
+      );
       const choice = offered.includes('SCRAM-SHA-1') ? 'SCRAM-SHA-1' : offered.includes('PLAIN') ? 'PLAIN' : undefined;
       if (choice === undefined) {
         throw new LoginError(
@@ -133,7 +136,11 @@ export async function loginC2s(o: LoginOptions): Promise<C2sSession> {
       const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64');
       const unb64 = (el: Element) => Buffer.from(el.getText(), 'base64').toString('utf8');
       const failure = (el: Element): never => {
-        const condition = el.getChildElements().find((c) => c.getName() !== 'text')?.getName() ?? 'failure';
+        const condition =
+          el
+            .getChildElements()
+            .find((c) => c.getName() !== 'text')
+            ?.getName() ?? 'failure';
         const text = el.getChildText('text') ?? undefined;
         throw new LoginError('auth', `authentication failed: ${condition}${text ? ` (${text})` : ''}`, { condition });
       };
@@ -154,7 +161,8 @@ export async function loginC2s(o: LoginOptions): Promise<C2sSession> {
         const serverFinal = unb64(answer);
         stream.send(xml('response', { xmlns: NS_SASL }));
         answer = await stream.next('the authentication answer');
-        if (answer.getName() === 'success' && !scram.verify(serverFinal)) throw new LoginError('auth', 'the server could not prove it knows the password (SCRAM signature mismatch)');
+        if (answer.getName() === 'success' && !scram.verify(serverFinal))
+          throw new LoginError('auth', 'the server could not prove it knows the password (SCRAM signature mismatch)');
       } else if (answer.getName() === 'success' && answer.getText() !== '' && !scram.verify(unb64(answer))) {
         throw new LoginError('auth', 'the server could not prove it knows the password (SCRAM signature mismatch)');
       }
@@ -169,12 +177,17 @@ export async function loginC2s(o: LoginOptions): Promise<C2sSession> {
       stream.send(xml('iq', { type, id, ...(to !== undefined ? { to } : {}) }, payload));
       const answer = await stream.nextMatching(
         `the answer to <${payload.getName()} xmlns='${payload.attrs.xmlns ?? ''}'/>${to ? ` sent to ${to}` : ''}`,
-        (el) => el.getName() === 'iq' && el.attrs.id === id && (el.attrs.type === 'result' || el.attrs.type === 'error'),
+        (el) =>
+          el.getName() === 'iq' && el.attrs.id === id && (el.attrs.type === 'result' || el.attrs.type === 'error'),
         (el) => {
           // Be a polite client: IQs addressed to us get an error, not silence.
           if (el.getName() === 'iq' && (el.attrs.type === 'get' || el.attrs.type === 'set')) {
             stream.send(
-              xml('iq', { type: 'error', id: el.attrs.id, to: el.attrs.from }, xml('error', { type: 'cancel' }, xml('service-unavailable', { xmlns: NS_STANZAS }))),
+              xml(
+                'iq',
+                { type: 'error', id: el.attrs.id, to: el.attrs.from },
+                xml('error', { type: 'cancel' }, xml('service-unavailable', { xmlns: NS_STANZAS })),
+              ),
             );
           }
         },
@@ -187,14 +200,20 @@ export async function loginC2s(o: LoginOptions): Promise<C2sSession> {
       await stream.open(header(o.domain));
       const f = await stream.next('stream features');
       if (!f.getChild('bind', NS_BIND)) throw new LoginError('bind', 'the server offers no resource binding');
-      const bound = await iq('set', undefined, xml('bind', { xmlns: NS_BIND }, xml('resource', {}, `doctor-${randomBytes(4).toString('hex')}`)));
-      if (bound.type === 'error') throw new LoginError('bind', `resource binding failed: ${bound.condition}`, { condition: bound.condition });
+      const bound = await iq(
+        'set',
+        undefined,
+        xml('bind', { xmlns: NS_BIND }, xml('resource', {}, `doctor-${randomBytes(4).toString('hex')}`)),
+      );
+      if (bound.type === 'error')
+        throw new LoginError('bind', `resource binding failed: ${bound.condition}`, { condition: bound.condition });
       const full = bound.stanza.getChild('bind', NS_BIND)?.getChildText('jid');
       if (!full) throw new LoginError('bind', 'the server bound no JID');
       const session = f.getChild('session', NS_SESSION);
       if (session && !session.getChild('optional')) {
         const s = await iq('set', undefined, xml('session', { xmlns: NS_SESSION }));
-        if (s.type === 'error') throw new LoginError('bind', `session establishment failed: ${s.condition}`, { condition: s.condition });
+        if (s.type === 'error')
+          throw new LoginError('bind', `session establishment failed: ${s.condition}`, { condition: s.condition });
       }
       return full;
     });

@@ -17,7 +17,11 @@ test('a clock before 2024 fails', () => {
 });
 
 test('a clock far from another warns with the direction', () => {
-  const r = clockVerdict({ now, others: [{ who: 'the server answering https://x', time: now - 120_000 }], ntpSynchronized: undefined });
+  const r = clockVerdict({
+    now,
+    others: [{ who: 'the server answering https://x', time: now - 120_000 }],
+    ntpSynchronized: undefined,
+  });
   assert.equal(r.status, 'warn');
   assert.match(r.message, /120 s ahead of the server answering/);
 });

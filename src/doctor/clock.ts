@@ -33,11 +33,16 @@ export interface ClockInput {
  */
 export function ntpSynchronized(timeoutMs = 2000): Promise<boolean | undefined> {
   return new Promise((resolve) => {
-    execFile('timedatectl', ['show', '--property=NTPSynchronized', '--value'], { timeout: timeoutMs }, (err, stdout) => {
-      if (err) return resolve(undefined);
-      const v = stdout.trim();
-      resolve(v === 'yes' ? true : v === 'no' ? false : undefined);
-    });
+    execFile(
+      'timedatectl',
+      ['show', '--property=NTPSynchronized', '--value'],
+      { timeout: timeoutMs },
+      (err, stdout) => {
+        if (err) return resolve(undefined);
+        const v = stdout.trim();
+        resolve(v === 'yes' ? true : v === 'no' ? false : undefined);
+      },
+    );
   });
 }
 

@@ -11,7 +11,10 @@ const hostname = () => 'upload.example.org';
 
 function file(name: string, inner: string): string {
   const path = join(dir, name);
-  writeFileSync(path, `<?xml version="1.0"?>\n<jive><plugin><httpfileupload>${inner}</httpfileupload></plugin></jive>\n`);
+  writeFileSync(
+    path,
+    `<?xml version="1.0"?>\n<jive><plugin><httpfileupload>${inner}</httpfileupload></plugin></jive>\n`,
+  );
   return path;
 }
 
@@ -42,7 +45,10 @@ test('malformed XML fails with its position', async () => {
 });
 
 test('an invalid value fails naming the property', async () => {
-  const f = file('invalid.xml', '<domain>upload.example.org</domain><sharedSecret>s</sharedSecret><xmppPort>70000</xmppPort>');
+  const f = file(
+    'invalid.xml',
+    '<domain>upload.example.org</domain><sharedSecret>s</sharedSecret><xmppPort>70000</xmppPort>',
+  );
   const { result, settings } = await checkConfig(f, { hostname });
   assert.equal(result.status, 'fail');
   assert.match(result.message, /plugin\.httpfileupload\.xmppPort: 70000 is outside/);
@@ -60,7 +66,10 @@ test('missing domain and sharedSecret fail but keep the settings for the other c
 });
 
 test('an unknown name warns with a suggestion', async () => {
-  const f = file('stray.xml', '<domain>upload.example.org</domain><sharedSecret>s</sharedSecret><maxFilesize>1</maxFilesize>');
+  const f = file(
+    'stray.xml',
+    '<domain>upload.example.org</domain><sharedSecret>s</sharedSecret><maxFilesize>1</maxFilesize>',
+  );
   const { result } = await checkConfig(f, { hostname });
   assert.equal(result.status, 'warn');
   assert.match(result.message, /plugin\.httpfileupload\.maxFilesize \(did you mean maxFileSize\?\)/);

@@ -51,7 +51,10 @@ export function shellQuote(word: string): string {
  * strayProperties(doc); // ['plugin.httpfileupload.maxFilesize (did you mean maxFileSize?)']
  */
 export function strayProperties(doc: XmlDocument): string[] {
-  const names = [...leafNames(doc, GENERAL_PREFIX.slice(0, -1)), ...leafNames(doc, SERVER_SPECIFIC_PREFIX.slice(0, -1))];
+  const names = [
+    ...leafNames(doc, GENERAL_PREFIX.slice(0, -1)),
+    ...leafNames(doc, SERVER_SPECIFIC_PREFIX.slice(0, -1)),
+  ];
   return names
     .filter((n) => !lookupProperty(n))
     .map((n) => {
@@ -86,7 +89,10 @@ export async function checkConfig(configFile: string, opts: LoadOptions = {}): P
     doc = read.doc;
   } catch (err) {
     if (err instanceof ConfigSyntaxError) {
-      return { settings: undefined, result: fail(CHECK, err.message, `correct the XML at line ${err.line}, column ${err.col}`) };
+      return {
+        settings: undefined,
+        result: fail(CHECK, err.message, `correct the XML at line ${err.line}, column ${err.col}`),
+      };
     }
     const code = errorCode(err);
     return {
@@ -94,7 +100,9 @@ export async function checkConfig(configFile: string, opts: LoadOptions = {}): P
       result: fail(
         CHECK,
         `cannot read ${configFile}: ${describeError(err)}`,
-        code === 'EACCES' ? 'run doctor as root or as the user serve runs as' : `check that ${configFile} is a readable file`,
+        code === 'EACCES'
+          ? 'run doctor as root or as the user serve runs as'
+          : `check that ${configFile} is a readable file`,
       ),
     };
   }
@@ -102,13 +110,19 @@ export async function checkConfig(configFile: string, opts: LoadOptions = {}): P
   let settings: Settings;
   try {
     // A cluster node's shared document counts too (domain and sharedSecret usually live there).
-    settings = settingsFromLayers(await withClusterLayer([...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})]));
+    settings = settingsFromLayers(
+      await withClusterLayer([...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})]),
+    );
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const names = err.problems.map((p) => p.property.replace(GENERAL_PREFIX, ''));
     return {
       settings: undefined,
-      result: fail(CHECK, `invalid value${err.problems.length === 1 ? '' : 's'}: ${err.message.replace(/\n/g, '; ')}`, `correct ${names.join(', ')} with "${cli} config set NAME VALUE"`),
+      result: fail(
+        CHECK,
+        `invalid value${err.problems.length === 1 ? '' : 's'}: ${err.message.replace(/\n/g, '; ')}`,
+        `correct ${names.join(', ')} with "${cli} config set NAME VALUE"`,
+      ),
     };
   }
 

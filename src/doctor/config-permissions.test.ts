@@ -6,11 +6,16 @@ import { join } from 'node:path';
 import { configFilesOf, configPermissionsVerdict, gatherConfigFileFacts } from './config-permissions.ts';
 
 test('a world-readable file with a secret fails with a chmod fix; group access passes', () => {
-  const failed = configPermissionsVerdict([{ path: '/etc/fileupload/openfire.xml', mode: 0o644, secrets: ['sharedSecret', 'slotSecret'] }]);
+  const failed = configPermissionsVerdict([
+    { path: '/etc/fileupload/openfire.xml', mode: 0o644, secrets: ['sharedSecret', 'slotSecret'] },
+  ]);
   assert.equal(failed.status, 'fail');
   assert.match(failed.message, /holds sharedSecret, slotSecret and every user may read it \(mode 0644\)/);
   assert.equal(failed.fix, 'chmod o-rwx /etc/fileupload/openfire.xml');
-  assert.equal(configPermissionsVerdict([{ path: '/x y.xml', mode: 0o602, secrets: ['slotSecret'] }]).fix, "chmod o-rwx '/x y.xml'");
+  assert.equal(
+    configPermissionsVerdict([{ path: '/x y.xml', mode: 0o602, secrets: ['slotSecret'] }]).fix,
+    "chmod o-rwx '/x y.xml'",
+  );
   assert.equal(configPermissionsVerdict([{ path: '/a', mode: 0o640, secrets: ['slotSecret'] }]).status, 'pass');
   assert.equal(configPermissionsVerdict([{ path: '/a', mode: 0o600, secrets: ['slotSecret'] }]).status, 'pass');
   assert.equal(configPermissionsVerdict([{ path: '/a', mode: 0o644, secrets: [] }]).status, 'pass');
@@ -25,7 +30,10 @@ test('a world-readable file with a secret fails with a chmod fix; group access p
 
 test('the shared document of a cluster node on a folder is looked at too', () => {
   assert.deepEqual(configFilesOf('/etc/f.xml', { cluster: false, storage: 'fs', fileRepo: '/srv' }), ['/etc/f.xml']);
-  assert.deepEqual(configFilesOf('/etc/f.xml', { cluster: true, storage: 'fs', fileRepo: '/srv' }), ['/etc/f.xml', '/srv/cluster/openfire.xml']);
+  assert.deepEqual(configFilesOf('/etc/f.xml', { cluster: true, storage: 'fs', fileRepo: '/srv' }), [
+    '/etc/f.xml',
+    '/srv/cluster/openfire.xml',
+  ]);
   assert.deepEqual(configFilesOf('/etc/f.xml', { cluster: true, storage: 's3', fileRepo: undefined }), ['/etc/f.xml']);
 });
 

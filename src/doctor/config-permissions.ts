@@ -31,9 +31,13 @@ export interface ConfigFileFacts {
  * @example
  * configFilesOf('/etc/fileupload/openfire.xml', settings); // ['/etc/fileupload/openfire.xml']
  */
-export function configFilesOf(configFile: string, settings: Pick<Settings, 'cluster' | 'storage' | 'fileRepo'>): string[] {
+export function configFilesOf(
+  configFile: string,
+  settings: Pick<Settings, 'cluster' | 'storage' | 'fileRepo'>,
+): string[] {
   const files = [configFile];
-  if (settings.cluster && settings.storage !== 's3' && settings.fileRepo !== undefined) files.push(sharedConfigPath(settings.fileRepo));
+  if (settings.cluster && settings.storage !== 's3' && settings.fileRepo !== undefined)
+    files.push(sharedConfigPath(settings.fileRepo));
   return files;
 }
 
@@ -74,12 +78,16 @@ export function configPermissionsVerdict(facts: readonly ConfigFileFacts[]): Che
     return fail(
       CHECK,
       open
-        .map((f) => `${f.path} holds ${f.secrets.join(', ')} and every user may ${(f.mode ?? 0) & 0o004 ? 'read' : 'open'} it (mode ${octal(f.mode)})`)
+        .map(
+          (f) =>
+            `${f.path} holds ${f.secrets.join(', ')} and every user may ${(f.mode ?? 0) & 0o004 ? 'read' : 'open'} it (mode ${octal(f.mode)})`,
+        )
         .join('; '),
       open.map((f) => `chmod o-rwx ${shellQuote(f.path)}`).join('; '),
     );
   }
   const withSecrets = known.filter((f) => f.secrets.length > 0);
-  if (withSecrets.length === 0) return pass(CHECK, `${known.map((f) => f.path).join(', ')} hold${known.length === 1 ? 's' : ''} no secret`);
+  if (withSecrets.length === 0)
+    return pass(CHECK, `${known.map((f) => f.path).join(', ')} hold${known.length === 1 ? 's' : ''} no secret`);
   return pass(CHECK, withSecrets.map((f) => `${f.path} (mode ${octal(f.mode)}) is closed to other users`).join('; '));
 }

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { formatJson, formatReport } from './format.ts';
 import { fail, pass, skip, summarize, warn, worst } from './result.ts';
 
-const results = [pass('config', 'valid'), warn('tls', 'plain http', 'use TLS'), fail('xmpp', 'refused', 'set the secret'), skip('free-space', 'n/a')];
+const results = [
+  pass('config', 'valid'),
+  warn('tls', 'plain http', 'use TLS'),
+  fail('xmpp', 'refused', 'set the secret'),
+  skip('free-space', 'n/a'),
+];
 
 test('summarize counts every status and is ok only without failures', () => {
   assert.deepEqual(summarize(results), { pass: 1, warn: 1, fail: 1, skip: 1, ok: false });
@@ -28,7 +33,10 @@ test('the text report has one line per check, fixes below, and a summary line', 
 });
 
 test('the JSON report has checks with fix only where there is one, and the summary', () => {
-  const doc = JSON.parse(formatJson(results, summarize(results))) as { checks: Record<string, unknown>[]; summary: { ok: boolean } };
+  const doc = JSON.parse(formatJson(results, summarize(results))) as {
+    checks: Record<string, unknown>[];
+    summary: { ok: boolean };
+  };
   assert.deepEqual(doc.checks[0], { check: 'config', status: 'pass', message: 'valid' });
   assert.deepEqual(doc.checks[2], { check: 'xmpp', status: 'fail', message: 'refused', fix: 'set the secret' });
   assert.equal(doc.summary.ok, false);

@@ -68,7 +68,10 @@ export function probeHttp(url: string, req: ProbeRequest): Promise<ProbeResponse
         });
       },
     );
-    const timer = setTimeout(() => r.destroy(Object.assign(new Error(`no answer within ${req.timeoutMs} ms`), { code: 'ETIMEDOUT' })), req.timeoutMs);
+    const timer = setTimeout(
+      () => r.destroy(Object.assign(new Error(`no answer within ${req.timeoutMs} ms`), { code: 'ETIMEDOUT' })),
+      req.timeoutMs,
+    );
     r.on('error', (err) => {
       clearTimeout(timer);
       reject(err);

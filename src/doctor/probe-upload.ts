@@ -45,9 +45,19 @@ export type StepOutcome =
  * @example
  * const put = await putProbe(urls.put, body, {}, 4000);
  */
-export async function putProbe(putUrl: string, body: Buffer, headers: Record<string, string>, timeoutMs: number): Promise<StepOutcome> {
+export async function putProbe(
+  putUrl: string,
+  body: Buffer,
+  headers: Record<string, string>,
+  timeoutMs: number,
+): Promise<StepOutcome> {
   try {
-    const r = await probeHttp(putUrl, { method: 'PUT', body, headers: { ...headers, 'content-type': PROBE_CONTENT_TYPE }, timeoutMs });
+    const r = await probeHttp(putUrl, {
+      method: 'PUT',
+      body,
+      headers: { ...headers, 'content-type': PROBE_CONTENT_TYPE },
+      timeoutMs,
+    });
     if (r.status === 200 || r.status === 201) return { ok: true, status: r.status, headers: r.headers, body: r.body };
     return { ok: false, status: r.status, body: r.body.toString('utf8', 0, 200).trim() };
   } catch (err) {
@@ -79,7 +89,11 @@ export function probeOrigin(corsOrigins: readonly string[]): string {
  * @example
  * const got = await getProbe(urls.get, 4000, probeOrigin(settings.corsOrigins));
  */
-export async function getProbe(getUrl: string, timeoutMs: number, origin: string = ANY_ORIGIN_PROBE): Promise<StepOutcome> {
+export async function getProbe(
+  getUrl: string,
+  timeoutMs: number,
+  origin: string = ANY_ORIGIN_PROBE,
+): Promise<StepOutcome> {
   try {
     const r = await probeHttp(getUrl, { method: 'GET', timeoutMs, headers: { origin } });
     if (r.status === 200) return { ok: true, status: r.status, headers: r.headers, body: r.body };
@@ -98,7 +112,8 @@ export async function getProbe(getUrl: string, timeoutMs: number, origin: string
 export function missingSafeHeaders(headers: IncomingHttpHeaders): string[] {
   const missing: string[] = [];
   if (headers['x-content-type-options'] !== 'nosniff') missing.push('X-Content-Type-Options');
-  if (!String(headers['content-security-policy'] ?? '').includes("default-src 'none'")) missing.push('Content-Security-Policy');
+  if (!String(headers['content-security-policy'] ?? '').includes("default-src 'none'"))
+    missing.push('Content-Security-Policy');
   if (headers['access-control-allow-origin'] === undefined) missing.push('Access-Control-Allow-Origin');
   return missing;
 }
@@ -111,9 +126,18 @@ export function missingSafeHeaders(headers: IncomingHttpHeaders): string[] {
  * leftNote('removed', 'ephemeral', id);   // ''
  * leftNote('not-local', 'message', id);   // '; the probe upload … stays: remove it with fileupload slots rm …'
  */
-export function leftNote(removal: string | undefined, purpose: 'ephemeral' | 'message', id: string | undefined): string {
+export function leftNote(
+  removal: string | undefined,
+  purpose: 'ephemeral' | 'message',
+  id: string | undefined,
+): string {
   if (removal === 'removed') return '';
-  const why = removal === 'not-local' ? 'fileRepo is not set here' : removal === 'not-found' ? 'it was not in the repository' : (removal ?? 'not tried');
+  const why =
+    removal === 'not-local'
+      ? 'fileRepo is not set here'
+      : removal === 'not-found'
+        ? 'it was not in the repository'
+        : (removal ?? 'not tried');
   if (purpose === 'ephemeral') return `; the probe upload stays until it expires and purge removes it (${why})`;
   return `; the probe upload ${id ?? ''} stays (${why}): remove it with fileupload slots rm ${id ?? 'ID'}`;
 }

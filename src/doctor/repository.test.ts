@@ -4,7 +4,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freeSpaceVerdict, gatherRepositoryFacts, repositoryVerdict, repositoryVerdicts, sameFilesystemVerdict, type RepositoryFacts } from './repository.ts';
+import {
+  freeSpaceVerdict,
+  gatherRepositoryFacts,
+  repositoryVerdict,
+  repositoryVerdicts,
+  sameFilesystemVerdict,
+  type RepositoryFacts,
+} from './repository.ts';
 
 const MiB = 1024 * 1024;
 const root = mkdtempSync(join(tmpdir(), 'doctor-repo-'));
@@ -57,13 +64,17 @@ describe('repository checks on real folders', () => {
     assert.match(r.message, /private temporary folder/);
   });
 
-  test('a read-only filesystem fails as read-only (even for root)', { skip: !isRoot && 'needs root to mount' }, async () => {
-    const repo = join(root, 'ro');
-    mountTmpfs(repo, 'ro,size=1m');
-    const r = repositoryVerdict(await gatherRepositoryFacts(repo, 1024));
-    assert.equal(r.status, 'fail');
-    assert.match(r.message, /read-only filesystem/);
-  });
+  test(
+    'a read-only filesystem fails as read-only (even for root)',
+    { skip: !isRoot && 'needs root to mount' },
+    async () => {
+      const repo = join(root, 'ro');
+      mountTmpfs(repo, 'ro,size=1m');
+      const r = repositoryVerdict(await gatherRepositoryFacts(repo, 1024));
+      assert.equal(r.status, 'fail');
+      assert.match(r.message, /read-only filesystem/);
+    },
+  );
 
   test('tmp/ on another filesystem fails same-filesystem', { skip: !isRoot && 'needs root to mount' }, async () => {
     const repo = join(root, 'split');
@@ -74,15 +85,19 @@ describe('repository checks on real folders', () => {
     assert.match(r.message, /tmp is on another filesystem/);
   });
 
-  test('free space on a small filesystem: fail when maxFileSize does not fit, warn when few fit', { skip: !isRoot && 'needs root to mount' }, async () => {
-    const repo = join(root, 'small');
-    mountTmpfs(repo, 'size=8m');
-    const tooBig = freeSpaceVerdict(await gatherRepositoryFacts(repo, 50 * MiB));
-    assert.equal(tooBig.status, 'fail');
-    assert.match(tooBig.message, /an upload of maxFileSize \(50 MiB\) does not fit/);
-    assert.equal(freeSpaceVerdict(await gatherRepositoryFacts(repo, 1 * MiB)).status, 'warn');
-    assert.equal(freeSpaceVerdict(await gatherRepositoryFacts(repo, 100 * 1024)).status, 'pass');
-  });
+  test(
+    'free space on a small filesystem: fail when maxFileSize does not fit, warn when few fit',
+    { skip: !isRoot && 'needs root to mount' },
+    async () => {
+      const repo = join(root, 'small');
+      mountTmpfs(repo, 'size=8m');
+      const tooBig = freeSpaceVerdict(await gatherRepositoryFacts(repo, 50 * MiB));
+      assert.equal(tooBig.status, 'fail');
+      assert.match(tooBig.message, /an upload of maxFileSize \(50 MiB\) does not fit/);
+      assert.equal(freeSpaceVerdict(await gatherRepositoryFacts(repo, 1 * MiB)).status, 'warn');
+      assert.equal(freeSpaceVerdict(await gatherRepositoryFacts(repo, 100 * 1024)).status, 'pass');
+    },
+  );
 });
 
 describe('verdicts on facts', () => {
@@ -109,7 +124,10 @@ describe('verdicts on facts', () => {
   });
 
   test('files/ on another filesystem fails', () => {
-    assert.match(sameFilesystemVerdict({ ...base, dev: { root: 1, files: 2, tmp: 1 } }).message, /\/srv\/up\/files is on another filesystem/);
+    assert.match(
+      sameFilesystemVerdict({ ...base, dev: { root: 1, files: 2, tmp: 1 } }).message,
+      /\/srv\/up\/files is on another filesystem/,
+    );
   });
 
   test('less than 5% free warns even with room for many uploads; unlimited size looks at the share only', () => {

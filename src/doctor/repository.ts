@@ -73,7 +73,10 @@ export async function gatherRepositoryFacts(path: string | undefined, maxFileSiz
     return facts;
   }
   if (!facts.isDirectory) return facts;
-  facts.marker = await lstat(join(path, MARKER_NAME)).then((s) => s.isFile(), () => false);
+  facts.marker = await lstat(join(path, MARKER_NAME)).then(
+    (s) => s.isFile(),
+    () => false,
+  );
   facts.dev.files = await devOf(join(path, 'files'));
   facts.dev.tmp = await devOf(join(path, 'tmp'));
   facts.probedIn = facts.dev.tmp !== undefined ? join(path, 'tmp') : path;
@@ -119,21 +122,46 @@ export function repositoryVerdict(f: RepositoryFacts, configCli = 'fileupload'):
   }
   if (f.statError !== undefined) {
     if (f.statError === 'ENOENT') {
-      return fail(C, `${f.path} does not exist (serve does not create it)`, `mkdir -p ${f.path} && chown fileupload: ${f.path} (the user serve runs as)`);
+      return fail(
+        C,
+        `${f.path} does not exist (serve does not create it)`,
+        `mkdir -p ${f.path} && chown fileupload: ${f.path} (the user serve runs as)`,
+      );
     }
-    return fail(C, `cannot look at ${f.path}: ${f.statError}`, `check the permissions of ${f.path} and its parent folders`);
+    return fail(
+      C,
+      `cannot look at ${f.path}: ${f.statError}`,
+      `check the permissions of ${f.path} and its parent folders`,
+    );
   }
-  if (!f.isDirectory) return fail(C, `${f.path} is not a folder`, `point fileRepo at a folder: ${configCli} config set fileRepo /var/lib/fileupload`);
+  if (!f.isDirectory)
+    return fail(
+      C,
+      `${f.path} is not a folder`,
+      `point fileRepo at a folder: ${configCli} config set fileRepo /var/lib/fileupload`,
+    );
   if (!f.writable.ok) {
     const { code, message } = f.writable;
     if (code === 'EROFS') {
-      return fail(C, `${f.path} is on a read-only filesystem (${message})`, `mount it read-write, or choose a writable folder: ${configCli} config set fileRepo DIR`);
+      return fail(
+        C,
+        `${f.path} is on a read-only filesystem (${message})`,
+        `mount it read-write, or choose a writable folder: ${configCli} config set fileRepo DIR`,
+      );
     }
     if (code === 'EACCES' || code === 'EPERM') {
-      return fail(C, `${f.probedIn} is not writable (${message})`, `chown -R fileupload: ${f.path} (the user serve runs as)`);
+      return fail(
+        C,
+        `${f.probedIn} is not writable (${message})`,
+        `chown -R fileupload: ${f.path} (the user serve runs as)`,
+      );
     }
     if (code === 'ENOSPC' || code === 'EDQUOT') {
-      return fail(C, `${f.path} has no space left (${message})`, `free space on its filesystem, or lower maxRepoSize so purge makes room`);
+      return fail(
+        C,
+        `${f.path} has no space left (${message})`,
+        `free space on its filesystem, or lower maxRepoSize so purge makes room`,
+      );
     }
     return fail(C, `cannot write in ${f.probedIn}: ${message}`, `check ${f.path} (permissions, mount options)`);
   }
@@ -150,7 +178,8 @@ export function repositoryVerdict(f: RepositoryFacts, configCli = 'fileupload'):
  */
 export function sameFilesystemVerdict(f: RepositoryFacts): CheckResult {
   const C = 'same-filesystem';
-  if (f.path === undefined || f.dev.root === undefined || !f.isDirectory) return skip(C, 'no repository folder to look at');
+  if (f.path === undefined || f.dev.root === undefined || !f.isDirectory)
+    return skip(C, 'no repository folder to look at');
   const apart = (['files', 'tmp'] as const).filter((d) => f.dev[d] !== undefined && f.dev[d] !== f.dev.root);
   if (apart.length > 0) {
     return fail(
@@ -193,7 +222,11 @@ export function freeSpaceVerdict(f: RepositoryFacts): CheckResult {
     return fail(C, `${free}: an upload of maxFileSize (${formatSize(f.maxFileSize)}) does not fit`, fix);
   }
   if (limited && available < f.maxFileSize * LOW_SPACE_UPLOADS) {
-    return warn(C, `${free}: fewer than ${LOW_SPACE_UPLOADS} uploads of maxFileSize (${formatSize(f.maxFileSize)}) fit`, fix);
+    return warn(
+      C,
+      `${free}: fewer than ${LOW_SPACE_UPLOADS} uploads of maxFileSize (${formatSize(f.maxFileSize)}) fit`,
+      fix,
+    );
   }
   if (size > 0 && available / size < LOW_SPACE_FRACTION) {
     return warn(C, `${free}: less than ${LOW_SPACE_FRACTION * 100}% of the filesystem is free`, fix);

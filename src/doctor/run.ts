@@ -72,11 +72,20 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   const webProbe = (async () => {
     const bind = await tryBind(settings.webHost, settings.webPort);
     const serveAnswers =
-      bind.kind === 'in-use' && (await answersLikeServe(localAddressFor(settings.webHost), settings.webPort, tlsOn, settings.announcedWebContextRoot, timeoutMs));
+      bind.kind === 'in-use' &&
+      (await answersLikeServe(
+        localAddressFor(settings.webHost),
+        settings.webPort,
+        tlsOn,
+        settings.announcedWebContextRoot,
+        timeoutMs,
+      ));
     return { bind, serveAnswers };
   })();
   const [repository, tlsFiles, ntp, web, xmpp, configFiles] = await Promise.all([
-    settings.storage === 's3' ? import('./bucket.ts').then((b) => b.gatherBucketFacts(settings, timeoutMs)) : gatherRepositoryFacts(settings.fileRepo, settings.maxFileSize),
+    settings.storage === 's3'
+      ? import('./bucket.ts').then((b) => b.gatherBucketFacts(settings, timeoutMs))
+      : gatherRepositoryFacts(settings.fileRepo, settings.maxFileSize),
     readTlsFiles(settings.tlsCertificate, settings.tlsKey),
     ntpSynchronized(),
     webProbe,
@@ -89,9 +98,17 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   let tripResult: CheckResult;
   const base = `${settings.announcedWebProtocol}://${settings.announcedWebHost}:${settings.announcedWebPort}${settings.announcedWebContextRoot}`;
   if (!serveRunning) {
-    tripResult = notTested(base, 'serve is not running', 'start serve (systemctl start fileupload) and run doctor again');
+    tripResult = notTested(
+      base,
+      'serve is not running',
+      'start serve (systemctl start fileupload) and run doctor again',
+    );
   } else if (settings.slotSecret === undefined) {
-    tripResult = notTested(base, 'slotSecret is not set, so doctor cannot sign a probe slot', 'see the slot-secret check');
+    tripResult = notTested(
+      base,
+      'slotSecret is not set, so doctor cannot sign a probe slot',
+      'see the slot-secret check',
+    );
   } else {
     trip = await roundTrip(settings, settings.slotSecret, timeoutMs);
     tripResult = roundTripVerdict(trip, cli);
@@ -103,12 +120,28 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
 
   const results: CheckResult[] = [
     config.result,
-    ...('bucket' in repository ? (await import('./bucket.ts')).bucketVerdicts(repository, cli) : repositoryVerdicts(repository, cli)),
+    ...('bucket' in repository
+      ? (await import('./bucket.ts')).bucketVerdicts(repository, cli)
+      : repositoryVerdicts(repository, cli)),
     slotSecretVerdict(settings.slotSecret, settings.sharedSecret, cli),
     configPermissionsVerdict(configFiles),
-    tlsVerdict({ protocol: settings.announcedWebProtocol, host: settings.announcedWebHost, ...tlsFiles, now: Date.now() }),
+    tlsVerdict({
+      protocol: settings.announcedWebProtocol,
+      host: settings.announcedWebHost,
+      ...tlsFiles,
+      now: Date.now(),
+    }),
     xmpp,
-    webPortVerdict({ host: settings.webHost, port: settings.webPort, bind: web.bind, serveAnswers: web.serveAnswers, serveRunning: live !== undefined }, cli),
+    webPortVerdict(
+      {
+        host: settings.webHost,
+        port: settings.webPort,
+        bind: web.bind,
+        serveAnswers: web.serveAnswers,
+        serveRunning: live !== undefined,
+      },
+      cli,
+    ),
     tripResult,
     clockVerdict({ now: Date.now(), others, ntpSynchronized: ntp }),
   ];
@@ -118,18 +151,35 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
   return { results, summary: summarize(results), configUnusable: false };
 }
 
-async function xmppCheck(settings: Settings, live: LiveStatus | undefined, serveRunning: boolean, timeoutMs: number, cli: string): Promise<CheckResult> {
+async function xmppCheck(
+  settings: Settings,
+  live: LiveStatus | undefined,
+  serveRunning: boolean,
+  timeoutMs: number,
+  cli: string,
+): Promise<CheckResult> {
   if (settings.domain === '') return skip(XMPP_CHECK, 'domain is not set (see the config check)');
   const target = { host: settings.xmppHost, port: settings.xmppPort, domain: settings.domain };
   if (live?.xmpp !== undefined) {
     // Never a second handshake next to serve's; a bare stream open tells whether the server answers.
-    const probe = live.xmpp.state === 'online' || live.xmpp.state === 'standby' ? undefined : await probeComponent(target, undefined, timeoutMs);
+    const probe =
+      live.xmpp.state === 'online' || live.xmpp.state === 'standby'
+        ? undefined
+        : await probeComponent(target, undefined, timeoutMs);
     return liveVerdict(live.xmpp, probe, target, cli);
   }
   if (settings.sharedSecret === undefined) {
     const probe = await probeComponent(target, undefined, timeoutMs);
-    if (probe.kind === 'opened') return skip(XMPP_CHECK, `${target.host}:${target.port} answers as a component port; the secret is not set, so no handshake was tried`);
+    if (probe.kind === 'opened')
+      return skip(
+        XMPP_CHECK,
+        `${target.host}:${target.port} answers as a component port; the secret is not set, so no handshake was tried`,
+      );
     return componentVerdict(probe, target, cli);
   }
-  return componentVerdict(await probeComponent(target, serveRunning ? undefined : settings.sharedSecret, timeoutMs), target, cli);
+  return componentVerdict(
+    await probeComponent(target, serveRunning ? undefined : settings.sharedSecret, timeoutMs),
+    target,
+    cli,
+  );
 }

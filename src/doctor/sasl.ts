@@ -46,7 +46,11 @@ export interface ScramClient {
  * const scram = scramSha1('alice', 'pw');
  * send(scram.first); const reply = scram.final(challenge); send(reply); scram.verify(successData);
  */
-export function scramSha1(user: string, password: string, clientNonce = randomBytes(18).toString('base64')): ScramClient {
+export function scramSha1(
+  user: string,
+  password: string,
+  clientNonce = randomBytes(18).toString('base64'),
+): ScramClient {
   const firstBare = `n=${saslName(user)},r=${clientNonce}`;
   const gs2 = 'n,,';
   let serverSignature: Buffer | undefined;
@@ -58,7 +62,8 @@ export function scramSha1(user: string, password: string, clientNonce = randomBy
       const nonce = a.get('r');
       const salt = a.get('s');
       const iterations = Number(a.get('i'));
-      if (nonce === undefined || salt === undefined || !Number.isSafeInteger(iterations)) throw new Error('malformed SCRAM challenge');
+      if (nonce === undefined || salt === undefined || !Number.isSafeInteger(iterations))
+        throw new Error('malformed SCRAM challenge');
       if (!nonce.startsWith(clientNonce)) throw new Error('SCRAM challenge does not extend our nonce');
       if (iterations < 1 || iterations > 1_000_000) throw new Error(`SCRAM iteration count ${iterations} refused`);
       const salted = pbkdf2Sync(password, Buffer.from(salt, 'base64'), iterations, 20, 'sha1');

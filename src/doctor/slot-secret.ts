@@ -46,7 +46,11 @@ export function estimateSecretBits(secret: string): number {
  * slotSecretVerdict(undefined, 'x').status;  // 'warn': serve generates one on first start
  * slotSecretVerdict('changeme', 'x').status; // 'fail'
  */
-export function slotSecretVerdict(slotSecret: string | undefined, sharedSecret: string | undefined, configCli = 'fileupload'): CheckResult {
+export function slotSecretVerdict(
+  slotSecret: string | undefined,
+  sharedSecret: string | undefined,
+  configCli = 'fileupload',
+): CheckResult {
   const generate = `openssl rand -base64 32 | ${configCli} config set slotSecret -, copy it to every node sharing the repository, restart serve`;
   if (slotSecret === undefined) {
     return warn(
@@ -64,7 +68,11 @@ export function slotSecretVerdict(slotSecret: string | undefined, sharedSecret: 
     );
   }
   if (sharedSecret !== undefined && slotSecret === sharedSecret) {
-    return warn(CHECK, 'slotSecret is the same as sharedSecret: whoever administers the XMPP server could create upload URLs', generate);
+    return warn(
+      CHECK,
+      'slotSecret is the same as sharedSecret: whoever administers the XMPP server could create upload URLs',
+      generate,
+    );
   }
   return pass(CHECK, `slotSecret is set and strong (about ${bits} bits)`);
 }

@@ -37,7 +37,11 @@ describe('tlsVerdict', () => {
   });
 
   test('an expired certificate fails', async () => {
-    const old = ca.issue('expired', { names: ['upload.example.org'], notBefore: Date.now() - 60 * DAY, notAfter: Date.now() - 30 * DAY });
+    const old = ca.issue('expired', {
+      names: ['upload.example.org'],
+      notBefore: Date.now() - 60 * DAY,
+      notAfter: Date.now() - 30 * DAY,
+    });
     const r = tlsVerdict(await input(old));
     assert.equal(r.status, 'fail');
     assert.match(r.message, /expired on/);

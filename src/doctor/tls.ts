@@ -68,46 +68,91 @@ export function tlsVerdict(input: TlsInput): CheckResult {
         'terminate TLS in a reverse proxy and set announcedWebProtocol https (with its announcedWebPort), or set tlsCertificate and tlsKey',
       );
     }
-    return skip(CHECK, 'built-in TLS is off: https is expected to be terminated by a reverse proxy (the announced-url check goes through it)');
+    return skip(
+      CHECK,
+      'built-in TLS is off: https is expected to be terminated by a reverse proxy (the announced-url check goes through it)',
+    );
   }
   const reload = 'then reload serve (systemctl reload fileupload, or kill -HUP its pid): it re-reads both files';
-  if ('error' in certificate) return fail(CHECK, `cannot read tlsCertificate ${certificate.path}: ${certificate.error}`, `make it readable by the user serve runs as, ${reload}`);
-  if ('error' in key) return fail(CHECK, `cannot read tlsKey ${key.path}: ${key.error}`, `make it readable by the user serve runs as, ${reload}`);
+  if ('error' in certificate)
+    return fail(
+      CHECK,
+      `cannot read tlsCertificate ${certificate.path}: ${certificate.error}`,
+      `make it readable by the user serve runs as, ${reload}`,
+    );
+  if ('error' in key)
+    return fail(
+      CHECK,
+      `cannot read tlsKey ${key.path}: ${key.error}`,
+      `make it readable by the user serve runs as, ${reload}`,
+    );
 
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certificate.text);
   } catch (err) {
-    return fail(CHECK, `tlsCertificate ${certificate.path} is not a PEM certificate: ${describeError(err)}`, `point tlsCertificate at the PEM certificate chain (leaf first), ${reload}`);
+    return fail(
+      CHECK,
+      `tlsCertificate ${certificate.path} is not a PEM certificate: ${describeError(err)}`,
+      `point tlsCertificate at the PEM certificate chain (leaf first), ${reload}`,
+    );
   }
   let privateKey: KeyObject;
   try {
     privateKey = createPrivateKey(key.text);
   } catch (err) {
-    return fail(CHECK, `tlsKey ${key.path} is not a usable PEM private key: ${describeError(err)}`, `point tlsKey at the unencrypted PEM private key, ${reload}`);
+    return fail(
+      CHECK,
+      `tlsKey ${key.path} is not a usable PEM private key: ${describeError(err)}`,
+      `point tlsKey at the unencrypted PEM private key, ${reload}`,
+    );
   }
   if (!cert.checkPrivateKey(privateKey)) {
-    return fail(CHECK, `tlsKey ${key.path} is not the private key of the certificate in ${certificate.path}`, `configure the key that belongs to the certificate, ${reload}`);
+    return fail(
+      CHECK,
+      `tlsKey ${key.path} is not the private key of the certificate in ${certificate.path}`,
+      `configure the key that belongs to the certificate, ${reload}`,
+    );
   }
   const from = Date.parse(cert.validFrom);
   const to = Date.parse(cert.validTo);
   const subject = cert.subject.replace(/\n/g, ', ');
   if (now < from) {
-    return fail(CHECK, `the certificate (${subject}) is not valid before ${new Date(from).toISOString()}`, 'check the clock of this machine, or use a certificate that is valid now');
+    return fail(
+      CHECK,
+      `the certificate (${subject}) is not valid before ${new Date(from).toISOString()}`,
+      'check the clock of this machine, or use a certificate that is valid now',
+    );
   }
   if (now > to) {
-    return fail(CHECK, `the certificate (${subject}) expired on ${new Date(to).toISOString()}`, `renew it (e.g. certbot renew), ${reload}`);
+    return fail(
+      CHECK,
+      `the certificate (${subject}) expired on ${new Date(to).toISOString()}`,
+      `renew it (e.g. certbot renew), ${reload}`,
+    );
   }
   const daysLeft = Math.floor((to - now) / DAY_MS);
   const matches = isIP(host) ? cert.checkIP(host) !== undefined : cert.checkHost(host) !== undefined;
   if (!matches) {
-    return warn(CHECK, `the certificate (${subject}) does not name the announced host ${host}: clients will refuse the slot URLs`, `use a certificate for ${host} (or correct announcedWebHost), ${reload}`);
+    return warn(
+      CHECK,
+      `the certificate (${subject}) does not name the announced host ${host}: clients will refuse the slot URLs`,
+      `use a certificate for ${host} (or correct announcedWebHost), ${reload}`,
+    );
   }
   if (daysLeft < EXPIRY_WARN_DAYS) {
-    return warn(CHECK, `the certificate expires in ${daysLeft} day${daysLeft === 1 ? '' : 's'} (${new Date(to).toISOString()})`, `renew it soon (e.g. certbot renew), ${reload}`);
+    return warn(
+      CHECK,
+      `the certificate expires in ${daysLeft} day${daysLeft === 1 ? '' : 's'} (${new Date(to).toISOString()})`,
+      `renew it soon (e.g. certbot renew), ${reload}`,
+    );
   }
   if (cert.issuer === cert.subject && cert.verify(cert.publicKey)) {
-    return warn(CHECK, `the certificate for ${host} is self-signed: clients will refuse the slot URLs unless they trust it`, `use a certificate from a CA clients trust (e.g. Let's Encrypt), ${reload}`);
+    return warn(
+      CHECK,
+      `the certificate for ${host} is self-signed: clients will refuse the slot URLs unless they trust it`,
+      `use a certificate from a CA clients trust (e.g. Let's Encrypt), ${reload}`,
+    );
   }
   return pass(CHECK, `certificate for ${host} matches its key, valid for ${daysLeft} more days`);
 }

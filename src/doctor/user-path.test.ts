@@ -10,7 +10,10 @@ test('parseBareJid takes user@domain only', () => {
 });
 
 test('idFromUrl finds the upload id before the file name', () => {
-  assert.equal(idFromUrl('https://h:443/httpfileupload/q3W0n7V4uXy1Z2a_bC-dEfGh/a%20b.txt'), 'q3W0n7V4uXy1Z2a_bC-dEfGh');
+  assert.equal(
+    idFromUrl('https://h:443/httpfileupload/q3W0n7V4uXy1Z2a_bC-dEfGh/a%20b.txt'),
+    'q3W0n7V4uXy1Z2a_bC-dEfGh',
+  );
 });
 
 test('c2sEndpoint: flags win; without an SRV record the domain on 5222', async () => {

@@ -10,7 +10,16 @@ import type { Settings } from '../config/settings.ts';
 import type { Element } from '../xmpp/xml.ts';
 import { loginC2s, LoginError, type C2sSession } from './c2s.ts';
 import { stepFailure } from './announced-url.ts';
-import { getProbe, leftNote, probeBody, PROBE_CONTENT_TYPE, PROBE_FILENAME, putProbe, removeProbe, sha256 } from './probe-upload.ts';
+import {
+  getProbe,
+  leftNote,
+  probeBody,
+  PROBE_CONTENT_TYPE,
+  PROBE_FILENAME,
+  putProbe,
+  removeProbe,
+  sha256,
+} from './probe-upload.ts';
 import { describeError, fail, pass, warn, type CheckResult } from './result.ts';
 
 /** This check's id in the report. */
@@ -59,7 +68,12 @@ export interface UserPathOptions {
  * @example
  * await c2sEndpoint('example.org', undefined, undefined, 2000); // { host: 'xmpp.example.org', port: 5222 }
  */
-export async function c2sEndpoint(domain: string, host: string | undefined, port: number | undefined, timeoutMs: number): Promise<{ host: string; port: number }> {
+export async function c2sEndpoint(
+  domain: string,
+  host: string | undefined,
+  port: number | undefined,
+  timeoutMs: number,
+): Promise<{ host: string; port: number }> {
   if (host !== undefined) return { host, port: port ?? 5222 };
   try {
     const records = await Promise.race([
@@ -110,7 +124,14 @@ export async function checkUserPath(settings: Settings, o: UserPathOptions): Pro
   const { host, port } = await c2sEndpoint(o.jid.domain, o.host, o.port, Math.min(o.timeoutMs, 2000));
   let session: C2sSession;
   try {
-    session = await loginC2s({ ...o.jid, password: o.password, host, port, timeoutMs: o.timeoutMs, verifyTls: o.verifyTls ?? true });
+    session = await loginC2s({
+      ...o.jid,
+      password: o.password,
+      host,
+      port,
+      timeoutMs: o.timeoutMs,
+      verifyTls: o.verifyTls ?? true,
+    });
   } catch (err) {
     return loginFailure(err, who, host, port);
   }
@@ -119,9 +140,15 @@ export async function checkUserPath(settings: Settings, o: UserPathOptions): Pro
     // 1. disco#items of the user's server, then disco#info of each item: what clients do.
     const items = await session.iq('get', o.jid.domain, xml('query', { xmlns: NS_DISCO_ITEMS }));
     if (items.type === 'error') {
-      return fail(CHECK, `${steps[0]}, but disco#items of ${o.jid.domain} failed: ${items.condition}`, 'the XMPP server must answer disco#items (Prosody: mod_disco; ejabberd: mod_disco)');
+      return fail(
+        CHECK,
+        `${steps[0]}, but disco#items of ${o.jid.domain} failed: ${items.condition}`,
+        'the XMPP server must answer disco#items (Prosody: mod_disco; ejabberd: mod_disco)',
+      );
     }
-    const jids = (items.stanza.getChild('query', NS_DISCO_ITEMS)?.getChildren('item') ?? []).map((i) => i.attrs.jid ?? '').filter((j) => j !== '');
+    const jids = (items.stanza.getChild('query', NS_DISCO_ITEMS)?.getChildren('item') ?? [])
+      .map((i) => i.attrs.jid ?? '')
+      .filter((j) => j !== '');
     let found: Found | undefined;
     for (const j of jids.slice(0, MAX_ITEMS)) {
       const info = await discoInfo(session, j);
@@ -149,21 +176,30 @@ export async function checkUserPath(settings: Settings, o: UserPathOptions): Pro
         `remove the other upload service from the XMPP server (e.g. Prosody's mod_http_file_share), or list ${settings.domain} first`,
       );
     }
-    steps.push(`found ${found.service} in disco${found.maxFileSize !== undefined ? ` (max-file-size ${found.maxFileSize})` : ''}`);
+    steps.push(
+      `found ${found.service} in disco${found.maxFileSize !== undefined ? ` (max-file-size ${found.maxFileSize})` : ''}`,
+    );
 
     // 2. The slot.
     const body = probeBody();
     const slotAnswer = await session.iq(
       'get',
       found.service,
-      xml('request', { xmlns: NS_UPLOAD, filename: PROBE_FILENAME, size: String(body.length), 'content-type': PROBE_CONTENT_TYPE }),
+      xml('request', {
+        xmlns: NS_UPLOAD,
+        filename: PROBE_FILENAME,
+        size: String(body.length),
+        'content-type': PROBE_CONTENT_TYPE,
+      }),
     );
     if (slotAnswer.type === 'error') {
       const forbidden = slotAnswer.condition === 'forbidden' || slotAnswer.condition === 'not-allowed';
       return fail(
         CHECK,
         `${steps.join(', ')}, but the slot request was refused: ${slotAnswer.errorType}/${slotAnswer.condition}${slotAnswer.text ? ` (${slotAnswer.text})` : ''}`,
-        forbidden ? `allow ${o.jid.domain}: ${o.configCli ?? 'fileupload'} config set allowedDomains ${o.jid.domain} (comma list; * for anyone)` : "look at serve's log (journalctl -u fileupload)",
+        forbidden
+          ? `allow ${o.jid.domain}: ${o.configCli ?? 'fileupload'} config set allowedDomains ${o.jid.domain} (comma list; * for anyone)`
+          : "look at serve's log (journalctl -u fileupload)",
       );
     }
     const slot = slotAnswer.stanza.getChild('slot', NS_UPLOAD);
@@ -171,7 +207,11 @@ export async function checkUserPath(settings: Settings, o: UserPathOptions): Pro
     const putUrl = put?.attrs.url;
     const getUrl = slot?.getChild('get')?.attrs.url;
     if (putUrl === undefined || getUrl === undefined) {
-      return fail(CHECK, `${steps.join(', ')}, but the slot answer has no put/get URL: ${slotAnswer.stanza.toString().slice(0, 200)}`, "look at serve's log");
+      return fail(
+        CHECK,
+        `${steps.join(', ')}, but the slot answer has no put/get URL: ${slotAnswer.stanza.toString().slice(0, 200)}`,
+        "look at serve's log",
+      );
     }
     const headers: Record<string, string> = {};
     for (const h of put?.getChildren('header') ?? []) if (h.attrs.name) headers[h.attrs.name] = h.getText();
@@ -193,12 +233,20 @@ export async function checkUserPath(settings: Settings, o: UserPathOptions): Pro
       return fail(CHECK, `${steps.join(', ')}, but ${f.message}`, f.fix);
     }
     if (sha256(getResult.body) !== sha256(body)) {
-      return fail(CHECK, `${steps.join(', ')}, but GET returned other bytes (sha256 differs)`, 'a cache or another server answers for the announced URL: check the reverse proxy');
+      return fail(
+        CHECK,
+        `${steps.join(', ')}, but GET returned other bytes (sha256 differs)`,
+        'a cache or another server answers for the announced URL: check the reverse proxy',
+      );
     }
     steps.push('GET returned the same sha256');
     return pass(CHECK, `${steps.join(', ')}${leftNote(removal, 'message', id)}`);
   } catch (err) {
-    return fail(CHECK, `${who}: ${describeError(err)}`, 'check the XMPP server and serve (run doctor without --as first)');
+    return fail(
+      CHECK,
+      `${who}: ${describeError(err)}`,
+      'check the XMPP server and serve (run doctor without --as first)',
+    );
   } finally {
     session.close();
   }
@@ -220,9 +268,17 @@ function loginFailure(err: unknown, who: string, host: string, port: number): Ch
   if (!(err instanceof LoginError)) return fail(CHECK, `${who}: login failed: ${describeError(err)}`, flags);
   switch (err.step) {
     case 'connect':
-      return fail(CHECK, `cannot connect to ${host}:${port} for ${who}: ${err.message}`, `start the XMPP server, ${flags}`);
+      return fail(
+        CHECK,
+        `cannot connect to ${host}:${port} for ${who}: ${err.message}`,
+        `start the XMPP server, ${flags}`,
+      );
     case 'stream':
-      return fail(CHECK, `${host}:${port} did not open an XMPP stream for ${who}: ${err.message}`, `check that it is the c2s port of the server for ${who.split('@')[1]}, ${flags}`);
+      return fail(
+        CHECK,
+        `${host}:${port} did not open an XMPP stream for ${who}: ${err.message}`,
+        `check that it is the c2s port of the server for ${who.split('@')[1]}, ${flags}`,
+      );
     case 'starttls':
       return fail(
         CHECK,
@@ -230,8 +286,17 @@ function loginFailure(err: unknown, who: string, host: string, port: number): Ch
         'the XMPP server needs a valid certificate for its domain (or run doctor with --insecure-xmpp-tls to test the rest)',
       );
     case 'auth':
-      if (err.condition === 'not-authorized') return fail(CHECK, `${host}:${port} refused the password of ${who} (not-authorized)`, 'check the JID and the password');
-      return fail(CHECK, `${who}: ${err.message}`, 'check the JID and the password, and the SASL mechanisms the server allows');
+      if (err.condition === 'not-authorized')
+        return fail(
+          CHECK,
+          `${host}:${port} refused the password of ${who} (not-authorized)`,
+          'check the JID and the password',
+        );
+      return fail(
+        CHECK,
+        `${who}: ${err.message}`,
+        'check the JID and the password, and the SASL mechanisms the server allows',
+      );
     case 'bind':
       return fail(CHECK, `${who} logged in but ${err.message}`, "look at the XMPP server's log");
   }

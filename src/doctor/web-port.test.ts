@@ -9,7 +9,10 @@ test('a free port passes: serve can listen there', async () => {
   const port = await freePort();
   const bind = await tryBind('127.0.0.1', port);
   assert.deepEqual(bind, { kind: 'free' });
-  assert.equal(webPortVerdict({ host: '127.0.0.1', port, bind, serveAnswers: false, serveRunning: false }).status, 'pass');
+  assert.equal(
+    webPortVerdict({ host: '127.0.0.1', port, bind, serveAnswers: false, serveRunning: false }).status,
+    'pass',
+  );
 });
 
 test('a port held by another program fails and says how to find it', async () => {
@@ -48,17 +51,30 @@ test("the port held by serve's HTTP endpoint passes", async () => {
 test('an address of another machine fails', async () => {
   const bind = await tryBind('192.0.2.1', 8080);
   assert.deepEqual(bind, { kind: 'not-local' });
-  assert.match(webPortVerdict({ host: '192.0.2.1', port: 8080, bind, serveAnswers: false, serveRunning: false }).message, /not an address of this machine/);
+  assert.match(
+    webPortVerdict({ host: '192.0.2.1', port: 8080, bind, serveAnswers: false, serveRunning: false }).message,
+    /not an address of this machine/,
+  );
 });
 
 test('serve running elsewhere than webPort warns: restart to apply', () => {
-  const r = webPortVerdict({ host: '0.0.0.0', port: 7443, bind: { kind: 'free' }, serveAnswers: false, serveRunning: true });
+  const r = webPortVerdict({
+    host: '0.0.0.0',
+    port: 7443,
+    bind: { kind: 'free' },
+    serveAnswers: false,
+    serveRunning: true,
+  });
   assert.equal(r.status, 'warn');
   assert.match(r.fix ?? '', /restart/);
 });
 
 test('privileged ports point at CAP_NET_BIND_SERVICE', () => {
-  assert.match(webPortVerdict({ host: '0.0.0.0', port: 443, bind: { kind: 'denied' }, serveAnswers: false, serveRunning: false }).fix ?? '', /CAP_NET_BIND_SERVICE/);
+  assert.match(
+    webPortVerdict({ host: '0.0.0.0', port: 443, bind: { kind: 'denied' }, serveAnswers: false, serveRunning: false })
+      .fix ?? '',
+    /CAP_NET_BIND_SERVICE/,
+  );
 });
 
 test('wildcard listen addresses are probed on loopback', () => {

@@ -57,10 +57,20 @@ export function localAddressFor(webHost: string): string {
  * @example
  * await answersLikeServe('127.0.0.1', 7443, false, '/httpfileupload', 2000); // true while serve runs
  */
-export async function answersLikeServe(host: string, port: number, tls: boolean, contextRoot: string, timeoutMs: number): Promise<boolean> {
+export async function answersLikeServe(
+  host: string,
+  port: number,
+  tls: boolean,
+  contextRoot: string,
+  timeoutMs: number,
+): Promise<boolean> {
   const hostPart = host.includes(':') ? `[${host}]` : host;
   try {
-    const r = await probeHttp(`${tls ? 'https' : 'http'}://${hostPart}:${port}${contextRoot}/`, { method: 'GET', timeoutMs, rejectUnauthorized: false });
+    const r = await probeHttp(`${tls ? 'https' : 'http'}://${hostPart}:${port}${contextRoot}/`, {
+      method: 'GET',
+      timeoutMs,
+      rejectUnauthorized: false,
+    });
     const csp = String(r.headers['content-security-policy'] ?? '');
     return r.headers['x-content-type-options'] === 'nosniff' && csp.includes('sandbox');
   } catch {
@@ -110,7 +120,11 @@ export function webPortVerdict(input: WebPortInput, configCli = 'fileupload'): C
         'give serve the capability (systemd: AmbientCapabilities=CAP_NET_BIND_SERVICE), or listen on a port ≥ 1024 behind a reverse proxy',
       );
     case 'not-local':
-      return fail(CHECK, `${input.host} is not an address of this machine`, `${configCli} config set webHost 0.0.0.0 (every address), or one of this machine's addresses`);
+      return fail(
+        CHECK,
+        `${input.host} is not an address of this machine`,
+        `${configCli} config set webHost 0.0.0.0 (every address), or one of this machine's addresses`,
+      );
     case 'error':
       return fail(CHECK, `cannot listen on ${at}: ${input.bind.message}`, 'check webHost and webPort');
   }

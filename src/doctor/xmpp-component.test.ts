@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
 import { startProsody } from '../../scripts/testservers/prosody.ts';
 import type { XmppTestServer } from '../../scripts/testservers/server.ts';
-import { componentVerdict, handshakeDigest, liveVerdict, probeComponent, type ComponentTarget } from './xmpp-component.ts';
+import {
+  componentVerdict,
+  handshakeDigest,
+  liveVerdict,
+  probeComponent,
+  type ComponentTarget,
+} from './xmpp-component.ts';
 
 const TIMEOUT = 3000;
 

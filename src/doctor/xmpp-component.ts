@@ -37,7 +37,9 @@ export interface ComponentTarget {
  * handshakeDigest('3BF96D32', 'secret'); // 40 hex digits
  */
 export function handshakeDigest(streamId: string, secret: string): string {
-  return createHash('sha1').update(streamId + secret).digest('hex');
+  return createHash('sha1')
+    .update(streamId + secret)
+    .digest('hex');
 }
 
 /**
@@ -47,7 +49,11 @@ export function handshakeDigest(streamId: string, secret: string): string {
  * @example
  * const probe = await probeComponent({ host: 'localhost', port: 5275, domain: 'upload.example.org' }, 'secret', 3000);
  */
-export async function probeComponent(target: ComponentTarget, secret: string | undefined, timeoutMs: number): Promise<ComponentProbe> {
+export async function probeComponent(
+  target: ComponentTarget,
+  secret: string | undefined,
+  timeoutMs: number,
+): Promise<ComponentProbe> {
   let stream: XmppStream | undefined;
   let stage: 'open' | 'handshake' = 'open';
   try {
@@ -61,7 +67,10 @@ export async function probeComponent(target: ComponentTarget, secret: string | u
       await stream.next('a stream error').catch((err: unknown) => {
         if (!(err instanceof StreamTimeoutError)) throw err;
       });
-      return { kind: 'unexpected', message: 'the server opened the stream without an id: is this really a component port (XEP-0114)?' };
+      return {
+        kind: 'unexpected',
+        message: 'the server opened the stream without an id: is this really a component port (XEP-0114)?',
+      };
     }
     if (secret === undefined) return { kind: 'opened' };
     stage = 'handshake';
@@ -88,7 +97,11 @@ const where = (t: ComponentTarget) => `${t.host}:${t.port}`;
  * @example
  * componentVerdict({ kind: 'stream-error', stage: 'handshake', condition: 'not-authorized', text: undefined }, target).status; // 'fail'
  */
-export function componentVerdict(probe: ComponentProbe, target: ComponentTarget, configCli = 'fileupload'): CheckResult {
+export function componentVerdict(
+  probe: ComponentProbe,
+  target: ComponentTarget,
+  configCli = 'fileupload',
+): CheckResult {
   const at = where(target);
   switch (probe.kind) {
     case 'accepted':
@@ -97,12 +110,16 @@ export function componentVerdict(probe: ComponentProbe, target: ComponentTarget,
       return warn(
         CHECK,
         `${at} answers as a component port, but the secret was not tested: serve seems to be running and its admin API did not answer (a second handshake would disturb it)`,
-        'enable serve\'s admin API (adminPort) so doctor can read its live connection state, or stop serve and run doctor again',
+        "enable serve's admin API (adminPort) so doctor can read its live connection state, or stop serve and run doctor again",
       );
     case 'stream-error': {
       const text = probe.text ? ` (${probe.text})` : '';
       if (probe.condition === 'not-authorized') {
-        return fail(CHECK, `${at} refused the component secret for ${target.domain}${text}`, `set the secret configured on the XMPP server: ${configCli} config set sharedSecret SECRET`);
+        return fail(
+          CHECK,
+          `${at} refused the component secret for ${target.domain}${text}`,
+          `set the secret configured on the XMPP server: ${configCli} config set sharedSecret SECRET`,
+        );
       }
       if (probe.condition === 'host-unknown' || probe.condition === 'improper-addressing') {
         return fail(
@@ -118,21 +135,45 @@ export function componentVerdict(probe: ComponentProbe, target: ComponentTarget,
           `stop the other component (another serve, or the XMPP server's own upload module on ${target.domain})`,
         );
       }
-      return fail(CHECK, `${at} closed the ${probe.stage === 'open' ? 'stream' : 'handshake'} with ${probe.condition}${text}`, 'look at the XMPP server\'s log for why it refused the component');
+      return fail(
+        CHECK,
+        `${at} closed the ${probe.stage === 'open' ? 'stream' : 'handshake'} with ${probe.condition}${text}`,
+        "look at the XMPP server's log for why it refused the component",
+      );
     }
     case 'unreachable': {
       if (probe.code === 'ECONNREFUSED') {
-        return fail(CHECK, `nothing listens on ${at} (connection refused)`, `start the XMPP server, or correct xmppHost/xmppPort (Prosody: component_ports, component_interfaces; ejabberd: an ejabberd_service listener)`);
+        return fail(
+          CHECK,
+          `nothing listens on ${at} (connection refused)`,
+          `start the XMPP server, or correct xmppHost/xmppPort (Prosody: component_ports, component_interfaces; ejabberd: an ejabberd_service listener)`,
+        );
       }
       if (probe.code === 'ENOTFOUND' || probe.code === 'EAI_AGAIN') {
-        return fail(CHECK, `${target.host} does not resolve (${probe.code})`, `correct xmppHost: ${configCli} config set xmppHost HOST`);
+        return fail(
+          CHECK,
+          `${target.host} does not resolve (${probe.code})`,
+          `correct xmppHost: ${configCli} config set xmppHost HOST`,
+        );
       }
-      return fail(CHECK, `cannot connect to ${at}: ${probe.message}`, 'check xmppHost/xmppPort and any firewall in between');
+      return fail(
+        CHECK,
+        `cannot connect to ${at}: ${probe.message}`,
+        'check xmppHost/xmppPort and any firewall in between',
+      );
     }
     case 'timeout':
-      return fail(CHECK, `${at}: ${probe.message}`, 'check xmppHost/xmppPort, that the port is the component port (not c2s/s2s), and any firewall dropping packets');
+      return fail(
+        CHECK,
+        `${at}: ${probe.message}`,
+        'check xmppHost/xmppPort, that the port is the component port (not c2s/s2s), and any firewall dropping packets',
+      );
     case 'unexpected':
-      return fail(CHECK, `${at}: ${probe.message}`, 'check that xmppPort is the XMPP server\'s component (XEP-0114) port');
+      return fail(
+        CHECK,
+        `${at}: ${probe.message}`,
+        "check that xmppPort is the XMPP server's component (XEP-0114) port",
+      );
   }
 }
 
@@ -144,7 +185,12 @@ export function componentVerdict(probe: ComponentProbe, target: ComponentTarget,
  * @example
  * liveVerdict({ state: 'online' }, undefined, target).status; // 'pass'
  */
-export function liveVerdict(live: LiveXmpp, probe: ComponentProbe | undefined, target: ComponentTarget, configCli = 'fileupload'): CheckResult {
+export function liveVerdict(
+  live: LiveXmpp,
+  probe: ComponentProbe | undefined,
+  target: ComponentTarget,
+  configCli = 'fileupload',
+): CheckResult {
   const at = where(target);
   const why = live.lastError ? ` (${live.lastError})` : '';
   switch (live.state) {
@@ -170,5 +216,9 @@ export function liveVerdict(live: LiveXmpp, probe: ComponentProbe | undefined, t
     const v = componentVerdict(probe, target, configCli);
     return fail(CHECK, `${base}; ${v.message}`, v.fix ?? "look at serve's log");
   }
-  return fail(CHECK, `${base}; ${at} answers as a component port`, "look at serve's log (journalctl -u fileupload) for why it cannot connect; serve keeps retrying");
+  return fail(
+    CHECK,
+    `${base}; ${at} answers as a component port`,
+    "look at serve's log (journalctl -u fileupload) for why it cannot connect; serve keeps retrying",
+  );
 }

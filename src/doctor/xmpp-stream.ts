@@ -230,7 +230,11 @@ export class XmppStream {
    * @example
    * const result = await stream.nextMatching('the bind result', (el) => el.attrs.id === 'bind1');
    */
-  async nextMatching(what: string, match: (el: Element) => boolean, other: (el: Element) => void = () => {}): Promise<Element> {
+  async nextMatching(
+    what: string,
+    match: (el: Element) => boolean,
+    other: (el: Element) => void = () => {},
+  ): Promise<Element> {
     const deadline = Date.now() + this.timeoutMs;
     for (;;) {
       if (Date.now() > deadline) throw new StreamTimeoutError(what, this.timeoutMs);

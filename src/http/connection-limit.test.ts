@@ -21,7 +21,10 @@ test('parseOpenFileLimit reads the soft limit of /proc/self/limits', () => {
     'Max open files            1024                 524288               files     ',
   ].join('\n');
   assert.equal(parseOpenFileLimit(text), 1024);
-  assert.equal(parseOpenFileLimit('Max open files            unlimited            unlimited            files'), undefined);
+  assert.equal(
+    parseOpenFileLimit('Max open files            unlimited            unlimited            files'),
+    undefined,
+  );
   assert.equal(parseOpenFileLimit(''), undefined);
 });
 
@@ -32,11 +35,26 @@ test('connectionLimits: derived from the open-file limit, a quarter per address,
   // Never below 16, never above the ceiling.
   assert.deepEqual(connectionLimits(unset, 100), { max: 16, perAddress: 4 });
   assert.equal(connectionLimits(unset, 10_000_000).max, MAX_DERIVED_CONNECTIONS);
-  assert.deepEqual(connectionLimits({ maxConnections: 40, maxConnectionsPerAddress: undefined }, 20_000), { max: 40, perAddress: 10 });
-  assert.deepEqual(connectionLimits({ maxConnections: 2, maxConnectionsPerAddress: undefined }, 20_000), { max: 2, perAddress: 1 });
-  assert.deepEqual(connectionLimits({ maxConnections: 0, maxConnectionsPerAddress: undefined }, 512), { max: Infinity, perAddress: 16 });
-  assert.deepEqual(connectionLimits({ maxConnections: -1, maxConnectionsPerAddress: -1 }, 512), { max: Infinity, perAddress: Infinity });
-  assert.deepEqual(connectionLimits({ maxConnections: 100, maxConnectionsPerAddress: 7 }, 512), { max: 100, perAddress: 7 });
+  assert.deepEqual(connectionLimits({ maxConnections: 40, maxConnectionsPerAddress: undefined }, 20_000), {
+    max: 40,
+    perAddress: 10,
+  });
+  assert.deepEqual(connectionLimits({ maxConnections: 2, maxConnectionsPerAddress: undefined }, 20_000), {
+    max: 2,
+    perAddress: 1,
+  });
+  assert.deepEqual(connectionLimits({ maxConnections: 0, maxConnectionsPerAddress: undefined }, 512), {
+    max: Infinity,
+    perAddress: 16,
+  });
+  assert.deepEqual(connectionLimits({ maxConnections: -1, maxConnectionsPerAddress: -1 }, 512), {
+    max: Infinity,
+    perAddress: Infinity,
+  });
+  assert.deepEqual(connectionLimits({ maxConnections: 100, maxConnectionsPerAddress: 7 }, 512), {
+    max: 100,
+    perAddress: 7,
+  });
 });
 
 /** A socket from `localAddress` to `port`, once connected. */
@@ -94,7 +112,13 @@ describe('ConnectionGuard on a real listener', () => {
 
   before(async () => {
     const logger = createLogger({}, { write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
-    guard = new ConnectionGuard({ listener: 'test', limits: () => limits, trustedProxies: () => trusted, logger, now: () => clock });
+    guard = new ConnectionGuard({
+      listener: 'test',
+      limits: () => limits,
+      trustedProxies: () => trusted,
+      logger,
+      now: () => clock,
+    });
     server = createServer((req: IncomingMessage, res: ServerResponse) => {
       if (guard.request(req, res)) return;
       if (req.url === '/hold') {
@@ -196,12 +220,21 @@ describe('ConnectionGuard on a real listener', () => {
       assert.match(second.text, /^HTTP\/1\.1 503 /);
       assert.match(second.text, /\r\nRetry-After: \d+\r\n/);
       // Another client through the same proxy is served, and logged as itself.
-      const third = await exchange(track(await open(port)), GET('X-Forwarded-For: 203.0.113.8\r\nConnection: close\r\n'));
+      const third = await exchange(
+        track(await open(port)),
+        GET('X-Forwarded-For: 203.0.113.8\r\nConnection: close\r\n'),
+      );
       assert.match(third.text, /remote=203\.0\.113\.8/);
-      const viaForwarded = await exchange(track(await open(port)), GET('Forwarded: for="[2001:db8::1]:80"\r\nConnection: close\r\n'));
+      const viaForwarded = await exchange(
+        track(await open(port)),
+        GET('Forwarded: for="[2001:db8::1]:80"\r\nConnection: close\r\n'),
+      );
       assert.match(viaForwarded.text, /remote=2001:db8::1/);
       // An untrusted peer cannot pose as someone else: its header is ignored.
-      const forged = await exchange(track(await open(port, '127.0.0.4')), GET('X-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n'));
+      const forged = await exchange(
+        track(await open(port, '127.0.0.4')),
+        GET('X-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n'),
+      );
       assert.match(forged.text, /remote=127\.0\.0\.4/);
       assert.equal(guard.figures().refused.forwarded, 1);
     } finally {
@@ -235,7 +268,11 @@ describe('ConnectionGuard on a real listener', () => {
   });
 
   test('past the lingering bound refusals are plain closes', async () => {
-    const small = new ConnectionGuard({ listener: 'small', limits: () => ({ max: 1, perAddress: 10 }), maxLingering: 0 });
+    const small = new ConnectionGuard({
+      listener: 'small',
+      limits: () => ({ max: 1, perAddress: 10 }),
+      maxLingering: 0,
+    });
     const s2 = createServer((_req, res) => res.end('ok'));
     small.attach(s2);
     await new Promise<void>((resolve) => s2.listen(0, '127.0.0.1', resolve));

@@ -128,12 +128,20 @@ export function connectionLimits(
   const derived =
     openFiles === undefined
       ? FALLBACK_CONNECTIONS
-      : Math.min(MAX_DERIVED_CONNECTIONS, Math.max(16, Math.floor((openFiles - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION)));
+      : Math.min(
+          MAX_DERIVED_CONNECTIONS,
+          Math.max(16, Math.floor((openFiles - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION)),
+        );
   const set = settings.maxConnections;
   const max = set === undefined ? derived : set > 0 ? set : Infinity;
   const perSet = settings.maxConnectionsPerAddress;
   const base = Number.isFinite(max) ? max : derived;
-  const perAddress = perSet === undefined ? Math.min(MAX_DERIVED_PER_ADDRESS, Math.max(1, Math.floor(base / 4))) : perSet > 0 ? perSet : Infinity;
+  const perAddress =
+    perSet === undefined
+      ? Math.min(MAX_DERIVED_PER_ADDRESS, Math.max(1, Math.floor(base / 4)))
+      : perSet > 0
+        ? perSet
+        : Infinity;
   return { max, perAddress };
 }
 
@@ -212,7 +220,12 @@ export class ConnectionGuard {
   readonly #refused: Record<RefusalReason, number> = { global: 0, address: 0, forwarded: 0 };
   #trustedList: readonly string[] | undefined;
   #trusted = new AddressSet([]);
-  readonly #burst = { timer: undefined as NodeJS.Timeout | undefined, count: 0, reasons: new Map<RefusalReason, number>(), addresses: new Map<string, number>() };
+  readonly #burst = {
+    timer: undefined as NodeJS.Timeout | undefined,
+    count: 0,
+    reasons: new Map<RefusalReason, number>(),
+    addresses: new Map<string, number>(),
+  };
 
   constructor(options: ConnectionGuardOptions) {
     this.#options = options;
@@ -248,7 +261,8 @@ export class ConnectionGuard {
     const peer = socket.remoteAddress;
     const proxy = this.#trustedSet().has(peer);
     const address = proxy || peer === undefined ? undefined : addressKey(peer);
-    if (address !== undefined && (this.#byAddress.get(address) ?? 0) >= perAddress) return this.#refuse(socket, 'address', address);
+    if (address !== undefined && (this.#byAddress.get(address) ?? 0) >= perAddress)
+      return this.#refuse(socket, 'address', address);
     let open = this.#conns.size - this.#closing;
     // Near the cap (the last eighth), the longest-idle connection makes room for the new one.
     if (Number.isFinite(max) && open >= max - Math.floor(max / 8) && this.#evictOne()) open--;

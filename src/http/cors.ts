@@ -34,7 +34,11 @@ const WILDCARD_PREFLIGHT: Record<string, string> = Object.freeze({
  * corsHeaders('https://evil.example', ['https://chat.example'], true);
  * // { Vary: 'Origin' }  (no allow-origin: the browser blocks it)
  */
-export function corsHeaders(origin: string | undefined, allowed: readonly string[], preflight: boolean): Record<string, string> {
+export function corsHeaders(
+  origin: string | undefined,
+  allowed: readonly string[],
+  preflight: boolean,
+): Record<string, string> {
   const wildcard = allowed.length === 0 || allowed.includes('*');
   // The common configuration answers every request alike: one shared (frozen) object.
   if (wildcard) return preflight ? WILDCARD_PREFLIGHT : WILDCARD_ACTUAL;

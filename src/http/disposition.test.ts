@@ -3,12 +3,31 @@ import assert from 'node:assert/strict';
 import { asciiFallback, contentDisposition, encodeRfc8187, isInlineType } from './disposition.ts';
 
 test('images (not SVG), audio, video and plain text are inline; everything else is attachment', () => {
-  for (const t of ['image/png', 'IMAGE/JPEG', 'image/webp', 'audio/ogg', 'video/mp4', 'text/plain', 'text/plain; charset=utf-8']) {
+  for (const t of [
+    'image/png',
+    'IMAGE/JPEG',
+    'image/webp',
+    'audio/ogg',
+    'video/mp4',
+    'text/plain',
+    'text/plain; charset=utf-8',
+  ]) {
     assert.equal(isInlineType(t), true, t);
   }
   for (const t of [
-    'image/svg+xml', 'IMAGE/SVG+XML; charset=utf-8', 'text/html', 'application/xhtml+xml', 'text/xml', 'application/xml',
-    'application/javascript', 'text/javascript', 'application/pdf', 'application/octet-stream', 'text/css', 'garbage', '',
+    'image/svg+xml',
+    'IMAGE/SVG+XML; charset=utf-8',
+    'text/html',
+    'application/xhtml+xml',
+    'text/xml',
+    'application/xml',
+    'application/javascript',
+    'text/javascript',
+    'application/pdf',
+    'application/octet-stream',
+    'text/css',
+    'garbage',
+    '',
   ]) {
     assert.equal(isInlineType(t), false, t);
   }

@@ -21,8 +21,14 @@ test('order: wrong filename 404, expired ephemeral 410, then 304, then range', (
   const eph = { ...meta, purpose: 'ephemeral' as const, expireBefore: now };
   assert.deepEqual(decideDownload(eph, 'a.jpg', { ifNoneMatch: '*' }, now), { kind: 'gone' });
   assert.deepEqual(decideDownload(eph, 'a.jpg', {}, now - 1), { kind: 'full' });
-  assert.deepEqual(decideDownload(meta, 'a.jpg', { ifNoneMatch: `"${meta.id}"`, range: 'bytes=0-1' }, now), { kind: 'not-modified' });
-  assert.deepEqual(decideDownload(meta, 'a.jpg', { range: 'bytes=10-' }, now), { kind: 'partial', start: 10, end: 999 });
+  assert.deepEqual(decideDownload(meta, 'a.jpg', { ifNoneMatch: `"${meta.id}"`, range: 'bytes=0-1' }, now), {
+    kind: 'not-modified',
+  });
+  assert.deepEqual(decideDownload(meta, 'a.jpg', { range: 'bytes=10-' }, now), {
+    kind: 'partial',
+    start: 10,
+    end: 999,
+  });
   assert.deepEqual(decideDownload(meta, 'a.jpg', { range: 'bytes=1000-' }, now), { kind: 'unsatisfiable' });
   assert.deepEqual(decideDownload(meta, 'a.jpg', { range: 'bytes=10-', ifRange: '"stale"' }, now), { kind: 'full' });
 });
@@ -36,7 +42,10 @@ test('download headers: stored type, length, validators, disposition', () => {
   assert.equal(h['Cache-Control'], IMMUTABLE_CACHE);
   assert.equal(h['Accept-Ranges'], 'bytes');
   assert.match(h['Content-Disposition'] ?? '', /^inline; /);
-  assert.match(downloadHeaders({ ...meta, contentType: 'image/svg+xml' }, 1, now)['Content-Disposition'] ?? '', /^attachment; /);
+  assert.match(
+    downloadHeaders({ ...meta, contentType: 'image/svg+xml' }, 1, now)['Content-Disposition'] ?? '',
+    /^attachment; /,
+  );
 });
 
 test('ephemeral uploads are never cached past their expire-before', () => {

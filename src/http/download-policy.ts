@@ -28,7 +28,12 @@ export type DownloadDecision =
  * decideDownload(meta, 'photo.jpg', { range: 'bytes=100-' }, Date.now());
  * // { kind: 'partial', start: 100, end: meta.size - 1 }
  */
-export function decideDownload(meta: UploadMeta, filename: string, req: DownloadRequest, now: number): DownloadDecision {
+export function decideDownload(
+  meta: UploadMeta,
+  filename: string,
+  req: DownloadRequest,
+  now: number,
+): DownloadDecision {
   if (meta.filename !== filename) return { kind: 'not-found' };
   if (meta.expireBefore !== undefined && now >= meta.expireBefore) return { kind: 'gone' };
   const etag = etagFor(meta.id);

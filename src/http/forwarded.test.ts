@@ -21,14 +21,33 @@ test('AddressSet matches addresses and blocks of both families, IPv4-mapped addr
 
 test('X-Forwarded-For hops: ports and brackets dropped, anything else undefined', () => {
   assert.deepEqual(xForwardedFor('203.0.113.7, 10.0.0.2'), ['203.0.113.7', '10.0.0.2']);
-  assert.deepEqual(xForwardedFor('203.0.113.7:4711,[2001:db8::1]:80, [::1],2001:db8::2'), ['203.0.113.7', '2001:db8::1', '::1', '2001:db8::2']);
-  assert.deepEqual(xForwardedFor('unknown, evil.example, 1.2.3, 10.0.0.1:99999, [::1]x'), [undefined, undefined, undefined, undefined, undefined]);
+  assert.deepEqual(xForwardedFor('203.0.113.7:4711,[2001:db8::1]:80, [::1],2001:db8::2'), [
+    '203.0.113.7',
+    '2001:db8::1',
+    '::1',
+    '2001:db8::2',
+  ]);
+  assert.deepEqual(xForwardedFor('unknown, evil.example, 1.2.3, 10.0.0.1:99999, [::1]x'), [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ]);
 });
 
 test('Forwarded for= values, quoted or not, one per element', () => {
   assert.deepEqual(forwardedFor('for=192.0.2.60;proto=http;by=203.0.113.43'), ['192.0.2.60']);
-  assert.deepEqual(forwardedFor('For="[2001:db8:cafe::17]:4711", for=198.51.100.17;by=x'), ['2001:db8:cafe::17', '198.51.100.17']);
-  assert.deepEqual(forwardedFor('for=_hidden, for=unknown, proto=https, for="10.0.0.1:80"'), [undefined, undefined, undefined, '10.0.0.1']);
+  assert.deepEqual(forwardedFor('For="[2001:db8:cafe::17]:4711", for=198.51.100.17;by=x'), [
+    '2001:db8:cafe::17',
+    '198.51.100.17',
+  ]);
+  assert.deepEqual(forwardedFor('for=_hidden, for=unknown, proto=https, for="10.0.0.1:80"'), [
+    undefined,
+    undefined,
+    undefined,
+    '10.0.0.1',
+  ]);
   // A comma or semicolon inside quotes does not split.
   assert.deepEqual(forwardedFor('by="a,b;c";for=192.0.2.1'), ['192.0.2.1']);
 });

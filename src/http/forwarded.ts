@@ -131,7 +131,10 @@ export function addressKey(address: string): string {
     const tailGroups = t.length + (t.at(-1)?.includes('.') ? 1 : 0);
     first = [...h, ...Array<string>(Math.max(0, 8 - h.length - tailGroups)).fill('0'), ...t];
   }
-  return `${first.slice(0, 4).map((g) => parseInt(g, 16).toString(16)).join(':')}::/64`;
+  return `${first
+    .slice(0, 4)
+    .map((g) => parseInt(g, 16).toString(16))
+    .join(':')}::/64`;
 }
 
 /** A repeated header as one list value. */

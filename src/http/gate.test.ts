@@ -6,7 +6,10 @@ test('claimSlot: one holder per slot; released, the slot is free again; other sl
   const gate = new RequestGate();
   const release = gate.claimSlot('a', () => false);
   assert.ok(release);
-  assert.equal(gate.claimSlot('a', () => false), undefined);
+  assert.equal(
+    gate.claimSlot('a', () => false),
+    undefined,
+  );
   const other = gate.claimSlot('b', () => false);
   assert.ok(other);
   release();
@@ -15,7 +18,10 @@ test('claimSlot: one holder per slot; released, the slot is free again; other sl
   assert.ok(again);
   // A stale release of the first holder does not free the second's claim.
   release();
-  assert.equal(gate.claimSlot('a', () => false), undefined);
+  assert.equal(
+    gate.claimSlot('a', () => false),
+    undefined,
+  );
   again();
   other();
 });
@@ -48,11 +54,19 @@ test('waitAbandoned: a holder without a body byte for supersedeIdleMs is stopped
   let idle = 4_999;
   let stopped = 0;
   let release: (() => void) | undefined;
-  release = gate.claimSlot('a', { clientGone: () => false, idleFor: () => idle, supersede: () => (stopped++, release!()) });
+  release = gate.claimSlot('a', {
+    clientGone: () => false,
+    idleFor: () => idle,
+    supersede: () => (stopped++, release!()),
+  });
   assert.equal(await gate.waitAbandoned('a', 10_000, 5_000), false, 'receiving: not taken from');
   assert.equal(stopped, 0);
   idle = 5_000;
-  assert.equal(await gate.waitAbandoned('a', 10_000, 5_000), true, 'stalled: stopped, and the slot is free once it has ended');
+  assert.equal(
+    await gate.waitAbandoned('a', 10_000, 5_000),
+    true,
+    'stalled: stopped, and the slot is free once it has ended',
+  );
   assert.equal(stopped, 1);
   assert.ok(gate.claimSlot('a', () => false));
 });
@@ -63,5 +77,9 @@ test('waitAbandoned: a stalled holder that does not end within the bound keeps t
   gate.claimSlot('a', { clientGone: () => false, idleFor: () => 60_000, supersede: () => void stopped++ });
   assert.equal(await gate.waitAbandoned('a', 10, 5_000), false);
   assert.equal(stopped, 1);
-  assert.equal(gate.claimSlot('a', () => false), undefined, 'never two holders');
+  assert.equal(
+    gate.claimSlot('a', () => false),
+    undefined,
+    'never two holders',
+  );
 });

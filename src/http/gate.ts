@@ -63,7 +63,8 @@ export class RequestGate {
   claimSlot(id: string, holder: SlotHolder | (() => boolean)): (() => void) | undefined {
     if (this.#slots.has(id)) return undefined;
     let ended!: () => void;
-    const h: SlotHolder = typeof holder === 'function' ? { clientGone: holder, idleFor: () => 0, supersede: () => {} } : holder;
+    const h: SlotHolder =
+      typeof holder === 'function' ? { clientGone: holder, idleFor: () => 0, supersede: () => {} } : holder;
     const running: RunningSlot = { holder: h, ended: new Promise<void>((resolve) => (ended = resolve)) };
     this.#slots.set(id, running);
     return () => {
@@ -129,10 +130,13 @@ export class RequestGate {
   #waitIdle(timeoutMs: number): Promise<boolean> {
     if (this.#isIdle()) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.#idleWaiters = this.#idleWaiters.filter((w) => w !== waiter);
-        resolve(false);
-      }, Math.max(0, timeoutMs));
+      const timer = setTimeout(
+        () => {
+          this.#idleWaiters = this.#idleWaiters.filter((w) => w !== waiter);
+          resolve(false);
+        },
+        Math.max(0, timeoutMs),
+      );
       const waiter = (): void => {
         clearTimeout(timer);
         resolve(true);

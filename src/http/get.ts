@@ -37,7 +37,9 @@ export function createDownloadHandler(deps: HttpDeps): (req: IncomingMessage, re
   else logger.info('large downloads are copied through memory (no sendfile)', { reason: native.reason });
   const sendfile = native.addon;
   const heads = new HeadMemo();
-  return nodeRoute(deps, ['GET', 'HEAD'], (req, res, started) => serveDownload(req, res, deps, started, sendfile, heads));
+  return nodeRoute(deps, ['GET', 'HEAD'], (req, res, started) =>
+    serveDownload(req, res, deps, started, sendfile, heads),
+  );
 }
 
 async function serveDownload(
@@ -65,7 +67,12 @@ async function serveDownload(
     decision = decideDownload(
       meta,
       path.filename,
-      { ifNoneMatch: one(h['if-none-match']), ifModifiedSince: h['if-modified-since'], range: h.range, ifRange: one(h['if-range']) },
+      {
+        ifNoneMatch: one(h['if-none-match']),
+        ifModifiedSince: h['if-modified-since'],
+        range: h.range,
+        ifRange: one(h['if-range']),
+      },
       now,
     );
     if (decision.kind === 'full') return undefined;
@@ -121,11 +128,27 @@ async function serveDownload(
     // Already in memory (a small upload): head and body leave in one write.
     heads.writeHead(res, status, headers, reusable);
     const sent = sendNow(sendfile, res, stored.bytes);
-    deps.record({ method, status, bytes: sent ? length : 0, started, id: path.id, remote, reason: sent ? undefined : 'not completed' });
+    deps.record({
+      method,
+      status,
+      bytes: sent ? length : 0,
+      started,
+      id: path.id,
+      remote,
+      reason: sent ? undefined : 'not completed',
+    });
     return;
   }
   const complete = await send(res, status, headers, stored, length >= SENDFILE_MIN_BYTES ? sendfile : undefined);
-  deps.record({ method, status, bytes: complete ? length : 0, started, id: path.id, remote, reason: complete ? undefined : 'not completed' });
+  deps.record({
+    method,
+    status,
+    bytes: complete ? length : 0,
+    started,
+    id: path.id,
+    remote,
+    reason: complete ? undefined : 'not completed',
+  });
 }
 
 /**

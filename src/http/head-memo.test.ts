@@ -24,7 +24,11 @@ after(() => Promise.all(servers.map((s) => new Promise((resolve) => s.close(reso
  * ?fresh); `built` gets, per request, whether Node's writeHead built the head. With `fakeClock`
  * the memo's clock reads ?at=MS.
  */
-async function serve(built: boolean[], options: ServerOptions & { maxRequestsPerSocket?: number } = {}, fakeClock = false): Promise<number> {
+async function serve(
+  built: boolean[],
+  options: ServerOptions & { maxRequestsPerSocket?: number } = {},
+  fakeClock = false,
+): Promise<number> {
   let clock = 0;
   const memo = new HeadMemo(fakeClock ? { now: () => clock } : {});
   const server = createServer(options, (req, res) => {
@@ -46,7 +50,8 @@ async function serve(built: boolean[], options: ServerOptions & { maxRequestsPer
   return (server.address() as { port: number }).port;
 }
 
-const get = (path: string, extra = '', version = '1.1'): string => `GET ${path} HTTP/${version}\r\nHost: x\r\n${extra}\r\n`;
+const get = (path: string, extra = '', version = '1.1'): string =>
+  `GET ${path} HTTP/${version}\r\nHost: x\r\n${extra}\r\n`;
 const DATE = /\r\nDate: ([^\r]*)\r\n/;
 const withoutDate = (head: string): string => head.replace(DATE, '\r\n');
 
@@ -104,7 +109,11 @@ test('the Date of a reused head follows the clock, forwards and backwards', asyn
   const start = Date.parse('2030-01-02T03:04:05.000Z');
   const port = await serve(built, {}, true);
   const at = [0, 0, 400, 1_500, 2_000, -10_000];
-  const { responses } = await rawExchange(port, at.map((ms) => get(`/x?at=${start + ms}`)), at.length);
+  const { responses } = await rawExchange(
+    port,
+    at.map((ms) => get(`/x?at=${start + ms}`)),
+    at.length,
+  );
   assert.deepEqual(built, [true, false, false, false, false, false]);
   assert.deepEqual(
     responses.slice(1).map((r) => DATE.exec(r.head)![1]),

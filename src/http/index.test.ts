@@ -39,7 +39,9 @@ async function put(url: string, body: string | Uint8Array, headers: Record<strin
 function nodePut(
   url: string,
   options: { headers?: Record<string, string>; chunks: Uint8Array[]; abortAfter?: number },
-): Promise<{ status: number; body: string; headers: Record<string, string | string[] | undefined> } | { error: string }> {
+): Promise<
+  { status: number; body: string; headers: Record<string, string | string[] | undefined> } | { error: string }
+> {
   return new Promise((resolve) => {
     const req = request(url, { method: 'PUT', headers: options.headers ?? {} });
     req.on('response', (res) => {
@@ -133,8 +135,14 @@ describe('PUT', () => {
     const fields = JSON.parse(Buffer.from(payload, 'base64url').toString());
     fields[1] = 4; // size
     cases.push(['altered payload', `${s.get}?t=${Buffer.from(JSON.stringify(fields)).toString('base64url')}.${mac}`]);
-    cases.push(['other filename', `${kit.origin}${kit.settings.announcedWebContextRoot}/${s.id}/other.bin?t=${s.token}`]);
-    cases.push(['other id', `${kit.origin}${kit.settings.announcedWebContextRoot}/${newSlotId()}/file.bin?t=${s.token}`]);
+    cases.push([
+      'other filename',
+      `${kit.origin}${kit.settings.announcedWebContextRoot}/${s.id}/other.bin?t=${s.token}`,
+    ]);
+    cases.push([
+      'other id',
+      `${kit.origin}${kit.settings.announcedWebContextRoot}/${newSlotId()}/file.bin?t=${s.token}`,
+    ]);
     for (const [what, url] of cases) {
       const res = await put(url, 'abc');
       assert.equal(res.status, 403, what);
@@ -234,7 +242,8 @@ describe('PUT', () => {
       for (let i = 0; i < 250 && !re.test(received); i++) await new Promise((r) => setTimeout(r, 20));
       assert.match(received, re, what);
     };
-    const chunk = (b: Buffer): Buffer => Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
+    const chunk = (b: Buffer): Buffer =>
+      Buffer.concat([Buffer.from(`${b.length.toString(16)}\r\n`), b, Buffer.from('\r\n')]);
     socket.write(`PUT ${s.path}?t=${s.token} HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n`);
     socket.write(chunk(Buffer.alloc(1001, 1)));
     await until(/^HTTP\/1\.1 413 /, 'the over-long body is refused at once');
@@ -258,7 +267,10 @@ describe('PUT', () => {
     assert.equal((await kit.store.stat(s.id))?.contentType, 'image/png', 'the slot type is stored');
 
     const noType = kit.slot({ size: 3, contentType: 'text/plain' });
-    const r = await rawRequest(kit.origin, `PUT ${noType.path}?t=${noType.token} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc`);
+    const r = await rawRequest(
+      kit.origin,
+      `PUT ${noType.path}?t=${noType.token} HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc`,
+    );
     assert.equal(r.status, 201, 'a PUT without Content-Type is accepted');
   });
 
@@ -335,7 +347,8 @@ describe('PUT of a large body sent fast (handed over to splice(2))', () => {
   });
   after(() => kit.stop());
 
-  const pieces = (data: Buffer) => Array.from({ length: Math.ceil(data.length / MiB) }, (_, i) => data.subarray(i * MiB, (i + 1) * MiB));
+  const pieces = (data: Buffer) =>
+    Array.from({ length: Math.ceil(data.length / MiB) }, (_, i) => data.subarray(i * MiB, (i + 1) * MiB));
 
   test('the bytes come back identical, every byte is counted, and the connection closes after the answer', async () => {
     const data = randomBytes(24 * MiB);
@@ -358,7 +371,11 @@ describe('PUT of a large body sent fast (handed over to splice(2))', () => {
   test('a client that aborts after the hand-over: 499, nothing visible, no temp file, the slot still usable', async () => {
     const data = randomBytes(24 * MiB);
     const s = kit.slot({ size: data.length });
-    const r = await nodePut(s.put, { headers: { 'content-length': String(s.size) }, chunks: pieces(data), abortAfter: 12 });
+    const r = await nodePut(s.put, {
+      headers: { 'content-length': String(s.size) },
+      chunks: pieces(data),
+      abortAfter: 12,
+    });
     assert.ok('error' in r, 'the client saw its own abort');
     await eventually(async () => events.includes(`failed ${s.id} 499`), 'the failure hook fired');
     await eventually(tmpEmpty(kit), 'the temp file is removed');
@@ -379,7 +396,10 @@ describe('PUT of a large body sent fast (handed over to splice(2))', () => {
     const full = await startKit({ dir: holder, settings: { maxFileSize: 64 * MiB } });
     try {
       const s = full.slot({ size: 24 * MiB });
-      const r = await nodePut(s.put, { headers: { 'content-length': String(s.size) }, chunks: pieces(randomBytes(24 * MiB)) });
+      const r = await nodePut(s.put, {
+        headers: { 'content-length': String(s.size) },
+        chunks: pieces(randomBytes(24 * MiB)),
+      });
       // The client is still sending when the answer comes and the connection closes: it may read
       // the 507 or only see the connection reset. The server's record says 507 either way.
       if ('status' in r) assert.equal(r.status, 507, r.body);
@@ -467,7 +487,11 @@ describe('GET and HEAD', () => {
       const s = await upload({ contentType: type, filename: 'ä.x' }, Buffer.from('<svg onload=alert(1)>'));
       const res = await fetch(s.get);
       assert.equal(res.headers.get('content-type'), type);
-      assert.equal(res.headers.get('content-disposition'), `${disposition}; filename="_.x"; filename*=UTF-8''%C3%A4.x`, type);
+      assert.equal(
+        res.headers.get('content-disposition'),
+        `${disposition}; filename="_.x"; filename*=UTF-8''%C3%A4.x`,
+        type,
+      );
       assertSafe(res.headers, type);
     }
   });
@@ -564,7 +588,14 @@ describe('GET and HEAD', () => {
     const planted = Buffer.concat([
       encodeHeader({
         // The link's id, so only O_NOFOLLOW stands between the symlink and the planted file.
-        id: linkId, filename: 'x', size: 11, contentType: 'text/plain', uploader: 'm@x', issuedAt: 1, storedAt: 1, purpose: 'message',
+        id: linkId,
+        filename: 'x',
+        size: 11,
+        contentType: 'text/plain',
+        uploader: 'm@x',
+        issuedAt: 1,
+        storedAt: 1,
+        purpose: 'message',
       }),
       Buffer.from('TOPSECRET!!'),
     ]);
@@ -620,7 +651,11 @@ describe('CORS, OPTIONS, other methods and paths', () => {
     const s = kit.slot();
     const res = await fetch(s.put, {
       method: 'OPTIONS',
-      headers: { origin: 'https://chat.example', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type' },
+      headers: {
+        origin: 'https://chat.example',
+        'access-control-request-method': 'PUT',
+        'access-control-request-headers': 'content-type',
+      },
     });
     assert.equal(res.status, 204);
     assert.equal(res.headers.get('access-control-allow-origin'), '*');
@@ -633,10 +668,16 @@ describe('CORS, OPTIONS, other methods and paths', () => {
 
   test('with an origin list: matching origins are echoed with Vary, others get no allow-origin', async () => {
     const s = listed.slot({ size: 2 });
-    const ok = await fetch(s.put, { method: 'OPTIONS', headers: { origin: 'https://web.example', 'access-control-request-method': 'PUT' } });
+    const ok = await fetch(s.put, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://web.example', 'access-control-request-method': 'PUT' },
+    });
     assert.equal(ok.headers.get('access-control-allow-origin'), 'https://web.example');
     assert.match(ok.headers.get('vary') ?? '', /Origin/);
-    const evil = await fetch(s.put, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'PUT' } });
+    const evil = await fetch(s.put, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'PUT' },
+    });
     assert.equal(evil.headers.get('access-control-allow-origin'), null);
     const up = await put(s.put, 'hi', { origin: 'https://chat.example' });
     assert.equal(up.status, 201);
@@ -679,7 +720,10 @@ describe('CORS, OPTIONS, other methods and paths', () => {
       assert.equal(res.headers.get('content-type'), 'text/plain; charset=utf-8');
       assertSafe(res.headers, p);
     }
-    const r = await rawRequest(kit.origin, `GET /httpfileupload\\..\\x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const r = await rawRequest(
+      kit.origin,
+      `GET /httpfileupload\\..\\x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+    );
     assert.equal(r.status, 400);
     assertSafe(r.headers, '400');
   });

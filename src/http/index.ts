@@ -130,7 +130,10 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     if (download(c.env.incoming, c.env.outgoing)) return RESPONSE_ALREADY_SENT;
     return c.notFound();
   });
-  app.options(route, tracked((c) => handleOptions(c, deps)));
+  app.options(
+    route,
+    tracked((c) => handleOptions(c, deps)),
+  );
   app.all(route, (c) => {
     const started = performance.now();
     record({ method: c.req.method, status: 405, bytes: 0, started });

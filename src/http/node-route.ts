@@ -22,13 +22,24 @@ export type NodeHandler = (req: IncomingMessage, res: ServerResponse, started: n
  * const upload = nodeRoute(deps, ['PUT'], (req, res, started) => handlePut(req, res, deps, started));
  * createServer((req, res) => { if (!upload(req, res)) other(req, res); });
  */
-export function nodeRoute(deps: HttpDeps, methods: readonly string[], handle: NodeHandler): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function nodeRoute(
+  deps: HttpDeps,
+  methods: readonly string[],
+  handle: NodeHandler,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   const { gate, logger } = deps;
   const prefix = `${deps.root}/`;
   const endRequest = (): void => gate.endRequest();
   return (req, res) => {
     const url = req.url;
-    if (req.method === undefined || !methods.includes(req.method) || url === undefined || !url.startsWith(prefix) || url.includes('\\')) return false;
+    if (
+      req.method === undefined ||
+      !methods.includes(req.method) ||
+      url === undefined ||
+      !url.startsWith(prefix) ||
+      url.includes('\\')
+    )
+      return false;
     const method = req.method;
     const started = performance.now();
     gate.beginRequest();

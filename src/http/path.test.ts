@@ -6,7 +6,11 @@ const id = 'AAAAAAAAAAAAAAAAAAAAAAAA';
 const root = '/httpfileupload';
 
 test('the upload path yields id, decoded filename and query', () => {
-  assert.deepEqual(parseUploadPath(`${root}/${id}/a%20b%C3%BC.png?t=x.y`, root), { id, filename: 'a bü.png', query: 't=x.y' });
+  assert.deepEqual(parseUploadPath(`${root}/${id}/a%20b%C3%BC.png?t=x.y`, root), {
+    id,
+    filename: 'a bü.png',
+    query: 't=x.y',
+  });
   assert.deepEqual(parseUploadPath(`${root}/${id}/100%25.txt`, root), { id, filename: '100%.txt', query: '' });
   assert.deepEqual(parseUploadPath(`/${id}/f`, ''), { id, filename: 'f', query: '' });
   assert.deepEqual(parseUploadPath(`${root}/${id}/f`, `${root}/`), { id, filename: 'f', query: '' });

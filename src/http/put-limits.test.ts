@@ -62,7 +62,11 @@ describe('one upload per slot at a time', () => {
     assert.equal(done.status, 201);
     const got = Buffer.from(await (await fetch(s.get)).arrayBuffer());
     assert.equal(got.length, s.size);
-    assert.equal(got.subarray(10).every((b) => b === 1), true, 'the stored bytes are the first upload\'s');
+    assert.equal(
+      got.subarray(10).every((b) => b === 1),
+      true,
+      "the stored bytes are the first upload's",
+    );
     // After the upload: the existing "already uploaded" answer.
     const late = openPut(kit, s);
     late.send(Buffer.alloc(s.size));
@@ -101,7 +105,7 @@ describe('one upload per slot at a time', () => {
     retry.socket.destroy();
   });
 
-  test('a retry while the first PUT\'s connection is silently dead: 409 at first; once the first has had no byte for 5 s the retry takes over', async (t) => {
+  test("a retry while the first PUT's connection is silently dead: 409 at first; once the first has had no byte for 5 s the retry takes over", async (t) => {
     // The watch's clock (performance.now) jumps ahead instead of the test waiting.
     let offset = 0;
     const realNow = performance.now.bind(performance);
@@ -130,7 +134,7 @@ describe('one upload per slot at a time', () => {
     for (const p of [first, early, retry]) p.socket.destroy();
   });
 
-  test('20 retries at once of a stalled upload: exactly one takes over, the stored file is whole and one retry\'s own', async (t) => {
+  test("20 retries at once of a stalled upload: exactly one takes over, the stored file is whole and one retry's own", async (t) => {
     let offset = 0;
     const realNow = performance.now.bind(performance);
     t.mock.method(performance, 'now', () => realNow() + offset);
@@ -158,7 +162,7 @@ describe('one upload per slot at a time', () => {
     assert.ok(most <= 1, `at most one temp file at a time (seen ${most})`);
     const got = Buffer.from(await (await fetch(s.get)).arrayBuffer());
     assert.equal(got.length, s.size);
-    assert.ok(got.every((b) => b === got[0]) && got[0] !== 0, 'one retry\'s bytes, whole');
+    assert.ok(got.every((b) => b === got[0]) && got[0] !== 0, "one retry's bytes, whole");
     assert.equal((await first.answer).status, 409);
     for (const p of [first, ...retries]) p.socket.destroy();
   });
@@ -182,7 +186,10 @@ describe('uploads end', () => {
   const failures: string[] = [];
   before(async () => {
     // The smallest idle timeout the catalogue allows: a stalled body is cut after 1 s.
-    kit = await startKit({ settings: { idleTimeout: 1_000 }, hooks: { onUploadFailed: (e) => failures.push(`${e.id} ${e.status}`) } });
+    kit = await startKit({
+      settings: { idleTimeout: 1_000 },
+      hooks: { onUploadFailed: (e) => failures.push(`${e.id} ${e.status}`) },
+    });
   });
   after(() => kit.stop());
 
@@ -221,15 +228,22 @@ describe('uploads end', () => {
   test('a fast client on a busy server (the store stops reading for longer than idleTimeout) is not cut off as idle', async (t) => {
     // The real store behind a pause after the first chunk, as a stalled disk makes it.
     const write = kit.store.write.bind(kit.store);
-    t.mock.method(kit.store, 'write', (meta: Parameters<typeof write>[0], body: AsyncIterable<Uint8Array>, options: Parameters<typeof write>[2]) =>
-      write(meta, (async function* () {
-        let first = true;
-        for await (const chunk of body) {
-          yield chunk;
-          if (first) await sleep(2_500);
-          first = false;
-        }
-      })(), options),
+    t.mock.method(
+      kit.store,
+      'write',
+      (meta: Parameters<typeof write>[0], body: AsyncIterable<Uint8Array>, options: Parameters<typeof write>[2]) =>
+        write(
+          meta,
+          (async function* () {
+            let first = true;
+            for await (const chunk of body) {
+              yield chunk;
+              if (first) await sleep(2_500);
+              first = false;
+            }
+          })(),
+          options,
+        ),
     );
     const s = kit.slot({ size: 1000 });
     const put = openPut(kit, s);
@@ -316,7 +330,10 @@ describe('a cluster claim lost mid-upload', () => {
   const failures: string[] = [];
   before(async () => {
     // A short lease: the claim is renewed (and checked) every 100 ms.
-    kit = await startKit({ claims: sharedSlotClaims(fsLockSpace(claimsDir), { lease: 400 }), hooks: { onUploadFailed: (e) => failures.push(`${e.id} ${e.status}`) } });
+    kit = await startKit({
+      claims: sharedSlotClaims(fsLockSpace(claimsDir), { lease: 400 }),
+      hooks: { onUploadFailed: (e) => failures.push(`${e.id} ${e.status}`) },
+    });
   });
   after(async () => {
     await kit.stop();
@@ -329,14 +346,14 @@ describe('a cluster claim lost mid-upload', () => {
     const put = openPut(kit, ok);
     put.send('0123456789');
     assert.equal((await put.answer).status, 201);
-    await eventually(() => claims().length === 0, 'the published upload\'s claim is gone'); // released just after the 201
+    await eventually(() => claims().length === 0, "the published upload's claim is gone"); // released just after the 201
 
     const aborted = kit.slot({ size: 1000 });
     const gone = openPut(kit, aborted);
     gone.send(Buffer.alloc(10));
     await eventually(() => claims().length === 1, 'the claim is taken');
     gone.socket.destroy();
-    await eventually(() => claims().length === 0, 'the aborted upload\'s claim is gone');
+    await eventually(() => claims().length === 0, "the aborted upload's claim is gone");
 
     kit.settings.idleTimeout = 1_000;
     try {
@@ -369,7 +386,7 @@ describe('a cluster claim lost mid-upload', () => {
     for (const p of [first, retry]) p.socket.destroy();
   });
 
-  test('the upload stops with 503 and removes its temp file; the new holder\'s claim is left alone', async () => {
+  test("the upload stops with 503 and removes its temp file; the new holder's claim is left alone", async () => {
     const s = kit.slot({ size: 1000 });
     const put = openPut(kit, s);
     put.send(Buffer.alloc(10, 1));
@@ -377,7 +394,15 @@ describe('a cluster claim lost mid-upload', () => {
     const claimFile = join(claimsDir, 'claims', `${s.id}.claim`);
     assert.ok(existsSync(claimFile), 'the claim is in the shared folder');
     // What a takeover by another node looks like after this node was paused past the lease.
-    const other = { host: 'other', machine: 'another-machine', pid: 1, command: 'upload', started: Date.now(), heartbeat: Date.now(), token: 'other-node' };
+    const other = {
+      host: 'other',
+      machine: 'another-machine',
+      pid: 1,
+      command: 'upload',
+      started: Date.now(),
+      heartbeat: Date.now(),
+      token: 'other-node',
+    };
     writeFileSync(claimFile, JSON.stringify(other).padEnd(1024));
     const r = await put.answer;
     assert.equal(r.status, 503, r.body);
@@ -385,7 +410,7 @@ describe('a cluster claim lost mid-upload', () => {
     assert.equal(r.headers['retry-after'], '5');
     await eventually(async () => (await tmpFiles(kit)).length === 0, 'the temp file is removed');
     assert.ok(failures.includes(`${s.id} 503`));
-    assert.match(readFileSync(claimFile, 'utf8'), /other-node/, 'the other node\'s claim is not released by this one');
+    assert.match(readFileSync(claimFile, 'utf8'), /other-node/, "the other node's claim is not released by this one");
     put.socket.destroy();
   });
 });
@@ -414,7 +439,15 @@ describe('per-request cost on a keep-alive connection', () => {
         req.end(body);
       });
     const listeners = (): string =>
-      [...sockets].map((s) => s.eventNames().map((e) => `${String(e)}:${s.listenerCount(e)}`).sort().join(' ')).join(' | ');
+      [...sockets]
+        .map((s) =>
+          s
+            .eventNames()
+            .map((e) => `${String(e)}:${s.listenerCount(e)}`)
+            .sort()
+            .join(' '),
+        )
+        .join(' | ');
     const round = async (): Promise<string> => {
       const s = kit.slot({ size: 5 });
       const target = new URL(s.put).pathname + new URL(s.put).search;
@@ -425,7 +458,9 @@ describe('per-request cost on a keep-alive connection', () => {
         await put(target, 'hello!', { 'Content-Length': '6' }),
       ];
       const c = kit.slot({ size: 5 });
-      statuses.push(await put(new URL(c.put).pathname + new URL(c.put).search, 'hello', { 'Transfer-Encoding': 'chunked' }));
+      statuses.push(
+        await put(new URL(c.put).pathname + new URL(c.put).search, 'hello', { 'Transfer-Encoding': 'chunked' }),
+      );
       return statuses.join(' ');
     };
     try {

@@ -80,8 +80,10 @@ async function handlePut(
   const refuse = (status: number, message: string, extra: Record<string, string> = {}): void => {
     deps.record({ method: 'PUT', status, bytes: received, started, id, reason: message, remote });
     // A 408's client is stalled or trickling: nothing is worth waiting for, the connection ends.
-    const lingering = !handedOver && !incoming.complete && extra.Connection !== 'close' && lingerOver(incoming, received);
-    const close: Record<string, string> = !handedOver && (incoming.complete || lingering) ? {} : { Connection: 'close' };
+    const lingering =
+      !handedOver && !incoming.complete && extra.Connection !== 'close' && lingerOver(incoming, received);
+    const close: Record<string, string> =
+      !handedOver && (incoming.complete || lingering) ? {} : { Connection: 'close' };
     const headers = { ...cors, ...close, ...extra };
     if (lingering && !outgoing.shouldKeepAlive) {
       // The client asked for the connection to close after this request (Connection: close,
@@ -117,7 +119,8 @@ async function handlePut(
     return refuse(415, `Content-Type must be ${slot.contentType}`);
   }
   const contentType =
-    slot.contentType ?? (putType !== undefined && essence(putType) !== undefined ? putType.trim() : FALLBACK_CONTENT_TYPE);
+    slot.contentType ??
+    (putType !== undefined && essence(putType) !== undefined ? putType.trim() : FALLBACK_CONTENT_TYPE);
 
   // What a later PUT of this slot may ask of this upload while it runs (RequestGate.waitAbandoned).
   let receiving: { watch: UploadWatch; upload: AbortController } | undefined;
@@ -159,7 +162,11 @@ async function handlePut(
     const onLost = (): void => upload.abort(new ClaimLostError());
     if (taken.lost?.aborted) onLost();
     else taken.lost?.addEventListener('abort', onLost, { once: true });
-    callHook(logger, 'onUploadStarted', hooks.onUploadStarted, { id: slot.id, size: slot.size, uploader: slot.uploader });
+    callHook(logger, 'onUploadStarted', hooks.onUploadStarted, {
+      id: slot.id,
+      size: slot.size,
+      uploader: slot.uploader,
+    });
 
     // The limits as configured now (a reload changes them for the next upload).
     const idleMs = settings.idleTimeout;
@@ -223,7 +230,13 @@ async function handlePut(
       const location = `${baseUrl(announcedEndpoint(settings))}/${slot.id}/${encodePathSegment(slot.filename)}`;
       // The answer leaves in one sendmsg (send-now.ts) when it can: one less trip through Node's
       // socket stream per upload.
-      writeText(outgoing, 201, 'created', { ...cors, Location: location, ...(body.handedOver ? { Connection: 'close' } : {}) }, native);
+      writeText(
+        outgoing,
+        201,
+        'created',
+        { ...cors, Location: location, ...(body.handedOver ? { Connection: 'close' } : {}) },
+        native,
+      );
     } catch (err) {
       bodyDone();
       handedOver = body.handedOver;
@@ -249,12 +262,20 @@ async function handlePut(
 }
 
 /** Why a started upload failed: its status, the reason logged and answered, extra headers. */
-function failureOf(aborted: unknown, err: unknown, incoming: IncomingMessage): { status: number; reason: string; headers: Record<string, string> } {
+function failureOf(
+  aborted: unknown,
+  err: unknown,
+  incoming: IncomingMessage,
+): { status: number; reason: string; headers: Record<string, string> } {
   // A 408's client is stalled or trickling: the connection ends with the answer.
-  if (aborted instanceof UploadTimeoutError) return { status: 408, reason: aborted.message, headers: { Connection: 'close' } };
-  if (aborted instanceof ClaimLostError) return { status: 503, reason: 'upload lost its slot claim, try again', headers: RETRY_SOON };
-  if (aborted instanceof SupersededError) return { status: 409, reason: 'a newer upload of this slot took over', headers: {} };
-  if (incoming.socket.destroyed || isClientReset(err, incoming)) return { status: 499, reason: 'client went away', headers: {} };
+  if (aborted instanceof UploadTimeoutError)
+    return { status: 408, reason: aborted.message, headers: { Connection: 'close' } };
+  if (aborted instanceof ClaimLostError)
+    return { status: 503, reason: 'upload lost its slot claim, try again', headers: RETRY_SOON };
+  if (aborted instanceof SupersededError)
+    return { status: 409, reason: 'a newer upload of this slot took over', headers: {} };
+  if (incoming.socket.destroyed || isClientReset(err, incoming))
+    return { status: 499, reason: 'client went away', headers: {} };
   // drain() ran out of time.
   if (aborted !== undefined) return { status: 503, reason: 'server is shutting down, try again', headers: RETRY_SOON };
   if (err instanceof StoreError) return { status: err.status, reason: err.message, headers: {} };
@@ -321,7 +342,9 @@ async function holdSlot(deps: HttpDeps, id: string, until: number, holder: SlotH
     release: () =>
       (releasing ??= claim
         .release()
-        .catch((err: unknown) => deps.logger.warn('cannot release the slot claim; it expires with its lease', { id, err }))
+        .catch((err: unknown) =>
+          deps.logger.warn('cannot release the slot claim; it expires with its lease', { id, err }),
+        )
         .finally(releaseLocal)),
   };
 }
@@ -364,7 +387,12 @@ function lingerOver(incoming: IncomingMessage, received: number): boolean {
  */
 function expectsContinue(incoming: IncomingMessage): boolean {
   const expect = incoming.headers.expect;
-  return expect !== undefined && incoming.httpVersionMajor === 1 && incoming.httpVersionMinor >= 1 && /(?:^|\W)100-continue(?:$|\W)/i.test(expect);
+  return (
+    expect !== undefined &&
+    incoming.httpVersionMajor === 1 &&
+    incoming.httpVersionMinor >= 1 &&
+    /(?:^|\W)100-continue(?:$|\W)/i.test(expect)
+  );
 }
 
 /** Content-Length as a number, undefined when chunked/absent, 'invalid' when unusable. */

@@ -21,7 +21,17 @@ test('unsatisfiable: start at or past the size, empty suffix, anything on an emp
 });
 
 test('absent, invalid, other units and multiple ranges are served whole', () => {
-  for (const h of [undefined, '', 'bytes=', 'bytes=-', 'bytes=abc', 'items=0-1', 'bytes=5-1', 'bytes=0-1,3-4', 'bytes 0-1']) {
+  for (const h of [
+    undefined,
+    '',
+    'bytes=',
+    'bytes=-',
+    'bytes=abc',
+    'items=0-1',
+    'bytes=5-1',
+    'bytes=0-1,3-4',
+    'bytes 0-1',
+  ]) {
     assert.deepEqual(parseRange(h, 1000), { kind: 'full' }, String(h));
   }
 });

@@ -40,7 +40,13 @@ export function emptyReply(status: number, headers: Record<string, string>): Res
  * @example
  * writeText(res, 404, 'not found', cors);
  */
-export function writeText(res: ServerResponse, status: number, message: string, headers: Record<string, string> = {}, addon?: SendfileAddon): void {
+export function writeText(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  headers: Record<string, string> = {},
+  addon?: SendfileAddon,
+): void {
   const body = `${message}\n`;
   res.writeHead(status, {
     ...SAFE_HEADERS,

@@ -93,7 +93,8 @@ export function requestBody(
         buffered,
         moveTo: (fd, offset, length, { signal, onMoved }) => {
           const sfd = socket.destroyed ? undefined : tcpHandle(socket)?.fd;
-          if (typeof sfd !== 'number') return Promise.reject(Object.assign(new Error('client closed the connection'), { code: 'ECONNRESET' }));
+          if (typeof sfd !== 'number')
+            return Promise.reject(Object.assign(new Error('client closed the connection'), { code: 'ECONNRESET' }));
           const idle = idleWatch(socket);
           return spliceFromSocket(addon, sfd, fd, offset, length, {
             ...(signal ? { signal } : {}),
@@ -107,7 +108,8 @@ export function requestBody(
             // The client is gone or stalled: close our end too. Other failures (disk full, a
             // shutdown) are answered first; the answer closes the connection (handedOver).
             const code = errCode(err);
-            if (code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' || code === 'ENOTCONN') socket.destroy();
+            if (code === 'ECONNRESET' || code === 'ETIMEDOUT' || code === 'EPIPE' || code === 'ENOTCONN')
+              socket.destroy();
             throw err;
           });
         },

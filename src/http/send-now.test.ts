@@ -73,7 +73,12 @@ test('keep-alive requests one after another: each answer, HEAD included, leaves 
   const body = randomBytes(64 * 1024);
   const port = await serveBody(body, spy);
   calls.length = 0;
-  const { responses, closed } = await rawExchange(port, [get('/1'), `HEAD /2 HTTP/1.1\r\nHost: x\r\n\r\n`, get('/3')], 3, { bodiless: [1] });
+  const { responses, closed } = await rawExchange(
+    port,
+    [get('/1'), `HEAD /2 HTTP/1.1\r\nHost: x\r\n\r\n`, get('/3')],
+    3,
+    { bodiless: [1] },
+  );
   assert.equal(calls.length, 3);
   for (const c of calls) assert.equal(c.sent, c.asked);
   assert.equal(closed, false);
@@ -84,16 +89,30 @@ test('keep-alive requests one after another: each answer, HEAD included, leaves 
 
 test('whatever part the socket takes, head cut anywhere included, Node completes the same bytes', async () => {
   const body = randomBytes(10_000);
-  const reference = await rawExchange(await serveBody(body, undefined), [get('/r'), `HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n`], 2, { bodiless: [1] });
+  const reference = await rawExchange(
+    await serveBody(body, undefined),
+    [get('/r'), `HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n`],
+    2,
+    { bodiless: [1] },
+  );
   // How much of head + body the fake lets through, given the head's length.
-  const cuts: ((head: number) => number)[] = [() => 0, () => 1, (h) => h - 1, (h) => h, (h) => h + 1, (h) => h + body.length - 1];
+  const cuts: ((head: number) => number)[] = [
+    () => 0,
+    () => 1,
+    (h) => h - 1,
+    (h) => h,
+    (h) => h + 1,
+    (h) => h + body.length - 1,
+  ];
   for (const cut of cuts) {
     let cutAt = -1;
     const short = Object.create(real) as SendfileAddon;
     (short as { sendNow: SendfileAddon['sendNow'] }).sendNow = (fd, head, bytes, offset, length) => {
       const take = Math.min(cut(head.length), head.length + length);
       cutAt = take;
-      return take <= head.length ? real.sendNow!(fd, head.slice(0, take), bytes, offset, 0) : real.sendNow!(fd, head, bytes, offset, take - head.length);
+      return take <= head.length
+        ? real.sendNow!(fd, head.slice(0, take), bytes, offset, 0)
+        : real.sendNow!(fd, head, bytes, offset, take - head.length);
     };
     const port = await serveBody(body, short);
     const got = await rawExchange(port, [get('/r'), `HEAD /h HTTP/1.1\r\nHost: x\r\n\r\n`], 2, { bodiless: [1] });
@@ -134,9 +153,15 @@ test('a client that does not read: the socket takes part, Node sends the rest, t
   const results: boolean[] = [];
   const port = await serveBody(body, spy, results);
   calls.length = 0;
-  const { responses, closed } = await rawExchange(port, get('/big') + get('/again'), 2, { readAfterMs: 200, timeoutMs: 30_000 });
+  const { responses, closed } = await rawExchange(port, get('/big') + get('/again'), 2, {
+    readAfterMs: 200,
+    timeoutMs: 30_000,
+  });
   const first = calls[0];
-  assert.ok(first !== undefined && first.sent >= 0 && first.sent < first.asked, `a partial direct send expected: ${JSON.stringify(calls)}`);
+  assert.ok(
+    first !== undefined && first.sent >= 0 && first.sent < first.asked,
+    `a partial direct send expected: ${JSON.stringify(calls)}`,
+  );
   assert.deepEqual(results, [true, true]);
   assert.equal(closed, false);
   for (const r of responses) {

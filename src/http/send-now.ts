@@ -43,7 +43,14 @@ export function sendNow(addon: SendfileAddon | undefined, res: ServerResponse, b
   const head = internals._header;
   // writableLength 0: nothing of ours (an earlier response's tail) is still queued in Node.
   // writable: Node writes nothing either once the socket is ending (a client's half-close).
-  if (!send || !socket || !socket.writable || socket.writableLength !== 0 || typeof head !== 'string' || internals._headerSent !== false) {
+  if (
+    !send ||
+    !socket ||
+    !socket.writable ||
+    socket.writableLength !== 0 ||
+    typeof head !== 'string' ||
+    internals._headerSent !== false
+  ) {
     res.end(body.length > 0 ? body : undefined);
     return true;
   }

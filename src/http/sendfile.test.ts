@@ -62,7 +62,10 @@ function descriptors(file?: string): { count: number; onFile: number } {
 }
 
 /** A GET that reports how it ended: complete (all of Content-Length) or cut off. */
-function download(url: string, timeoutMs = 20_000): Promise<{ status: number; length: number; complete: boolean; error?: string }> {
+function download(
+  url: string,
+  timeoutMs = 20_000,
+): Promise<{ status: number; length: number; complete: boolean; error?: string }> {
   return new Promise((resolve, reject) => {
     const req = request(url, { agent: false }, (res) => {
       let length = 0;
@@ -125,7 +128,10 @@ for (const mode of modes) {
       assert.equal(used.sendFile - before.sendFile, viaSendfile ? 1 : 0);
       assert.equal(used.pipeTo - before.pipeTo, viaSendfile ? 0 : 1);
       // Recorded as today: the bytes of the body, once it was all sent.
-      await eventually(() => kit.logs.some((l) => l.msg === 'request' && l.method === 'GET' && l.status === 200), 'logged');
+      await eventually(
+        () => kit.logs.some((l) => l.msg === 'request' && l.method === 'GET' && l.status === 200),
+        'logged',
+      );
       const logged = kit.logs.findLast((l) => l.msg === 'request' && l.method === 'GET' && l.status === 200);
       assert.equal(logged?.bytes, SIZE);
       assert.equal(logged?.reason, undefined);
@@ -161,7 +167,7 @@ for (const mode of modes) {
         assert.equal(sha256(first.body), digest);
         const second = await get('bytes=1048576-');
         assert.equal(second.res.statusCode, 206);
-        assert.ok(second.reused, 'the second request went over the first one\'s connection');
+        assert.ok(second.reused, "the second request went over the first one's connection");
         assert.ok(second.body.equals(data.subarray(1_048_576)));
       } finally {
         agent.destroy();
@@ -287,7 +293,10 @@ test('a slow download that keeps moving is not cut off by the socket idle timeou
     assert.ok(socket);
     const fd = openSync(path, 'r');
     sendfileSender(addon, res, socket, 200, { 'Content-Length': String(SIZE) })(fd, 0, SIZE)
-      .then(() => res.end(), () => res.destroy())
+      .then(
+        () => res.end(),
+        () => res.destroy(),
+      )
       .finally(() => closeSync(fd));
   });
   // Far shorter than the download takes; only sendfile's progress keeps the socket alive.
@@ -327,10 +336,27 @@ test('over TLS a large download takes the buffered path (sendfile would bypass t
   const dir = await mkdtemp(join(tmpdir(), 'fileupload-sendfile-tls-'));
   const cert = join(dir, 'c.crt');
   const key = join(dir, 'c.key');
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      '/CN=localhost',
+    ],
+    { stdio: 'ignore' },
+  );
   const kit = await startKit({ settings: { tlsCertificate: cert, tlsKey: key } });
   try {
     const used = spyOnBodies(kit);

@@ -71,7 +71,11 @@ export function sendfileSender(
       const sfd = socket.destroyed ? undefined : socketFd(socket);
       if (sfd === undefined) throw new Error('connection closed before the body was sent');
       const idle = idleWatch(socket);
-      return await sendFileToSocket(addon, sfd, fd, offset, length, { signal: ac.signal, idleMs: idle.idleMs, onProgress: idle.progress });
+      return await sendFileToSocket(addon, sfd, fd, offset, length, {
+        signal: ac.signal,
+        idleMs: idle.idleMs,
+        onProgress: idle.progress,
+      });
     } finally {
       res.off('close', gone);
     }

@@ -15,11 +15,14 @@ import { connect as netConnect, type Socket } from 'node:net';
 function servedCommonName(origin: string): Promise<string> {
   const url = new URL(origin);
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ host: url.hostname, port: Number(url.port), rejectUnauthorized: false, servername: 'localhost' }, () => {
-      const cn = socket.getPeerCertificate().subject?.CN;
-      socket.end();
-      resolve(String(cn));
-    });
+    const socket = tlsConnect(
+      { host: url.hostname, port: Number(url.port), rejectUnauthorized: false, servername: 'localhost' },
+      () => {
+        const cn = socket.getPeerCertificate().subject?.CN;
+        socket.end();
+        resolve(String(cn));
+      },
+    );
     socket.on('error', reject);
   });
 }
@@ -27,10 +30,27 @@ function servedCommonName(origin: string): Promise<string> {
 function makeCert(dir: string, name: string): { cert: string; key: string } {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`,
-  ], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '2',
+      '-subj',
+      `/CN=${name}`,
+    ],
+    { stdio: 'ignore' },
+  );
   return { cert, key };
 }
 
@@ -94,16 +114,16 @@ describe('TLS', () => {
   });
 
   test('an unusable certificate at start is refused before listening', async () => {
-    await assert.rejects(
-      startKit({ settings: { tlsCertificate: first.cert, tlsKey: second.key } }),
-      /unusable/,
-    );
+    await assert.rejects(startKit({ settings: { tlsCertificate: first.cert, tlsKey: second.key } }), /unusable/);
     await assert.rejects(startKit({ settings: { tlsCertificate: first.cert, tlsKey: undefined } }), /set together/);
   });
 });
 
 /** Starts a chunked PUT, sends `first`, and returns controls to send the rest or observe it. */
-function slowPut(url: string, first: Buffer): { finish(rest: Buffer): void; result: Promise<{ status: number } | { error: string }> } {
+function slowPut(
+  url: string,
+  first: Buffer,
+): { finish(rest: Buffer): void; result: Promise<{ status: number } | { error: string }> } {
   const req = request(url, { method: 'PUT', headers: { 'transfer-encoding': 'chunked' } });
   const result = new Promise<{ status: number } | { error: string }>((resolve) => {
     req.on('response', (res) => {
@@ -166,7 +186,10 @@ describe('graceful drain', () => {
       await until(async () => (await readdir(join(kit.dir, 'tmp'))).length === 1, 'temp file exists');
       assert.equal(await kit.server.drain(200), false);
       const seen = await up.result;
-      assert.ok('error' in seen || seen.status === 503, `the client is told to retry or sees the end: ${JSON.stringify(seen)}`);
+      assert.ok(
+        'error' in seen || seen.status === 503,
+        `the client is told to retry or sees the end: ${JSON.stringify(seen)}`,
+      );
       assert.deepEqual(await readdir(join(kit.dir, 'tmp')), []);
       assert.equal(await kit.store.stat(s.id), undefined);
     } finally {
@@ -218,7 +241,9 @@ describe('connection caps over TLS', () => {
   test('over a cap the connection is closed before the handshake; behind a trusted proxy the forwarded client is logged', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fileupload-tls-caps-'));
     const pair = makeCert(dir, 'caps');
-    const kit = await startKit({ settings: { tlsCertificate: pair.cert, tlsKey: pair.key, maxConnectionsPerAddress: 1 } });
+    const kit = await startKit({
+      settings: { tlsCertificate: pair.cert, tlsKey: pair.key, maxConnectionsPerAddress: 1 },
+    });
     const held: import('node:tls').TLSSocket[] = [];
     try {
       held.push(await tlsOpen(kit.origin, '127.0.0.2'));
@@ -227,15 +252,22 @@ describe('connection caps over TLS', () => {
       kit.settings.trustedProxies = ['127.0.0.1/32'];
       const url = `${kit.origin}${kit.settings.announcedWebContextRoot}/unknown/file.bin`;
       const status = await new Promise<number>((resolve, reject) => {
-        const req = httpsRequest(url, { rejectUnauthorized: false, headers: { 'X-Forwarded-For': '203.0.113.5' } }, (res) => {
-          res.resume();
-          res.on('end', () => resolve(res.statusCode ?? 0));
-        });
+        const req = httpsRequest(
+          url,
+          { rejectUnauthorized: false, headers: { 'X-Forwarded-For': '203.0.113.5' } },
+          (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.statusCode ?? 0));
+          },
+        );
         req.on('error', reject);
         req.end();
       });
       assert.equal(status, 404);
-      assert.ok(kit.logs.some((l) => l.msg === 'request' && l.remote === '203.0.113.5'), JSON.stringify(kit.logs.filter((l) => l.msg === 'request')));
+      assert.ok(
+        kit.logs.some((l) => l.msg === 'request' && l.remote === '203.0.113.5'),
+        JSON.stringify(kit.logs.filter((l) => l.msg === 'request')),
+      );
     } finally {
       for (const s of held) s.destroy();
       await kit.stop();

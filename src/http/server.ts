@@ -69,9 +69,19 @@ export async function startHttpServer(
   app: HttpApp,
   settings: Pick<
     Settings,
-    'webHost' | 'webPort' | 'tlsCertificate' | 'tlsKey' | 'idleTimeout' | 'maxConnections' | 'maxConnectionsPerAddress' | 'trustedProxies'
+    | 'webHost'
+    | 'webPort'
+    | 'tlsCertificate'
+    | 'tlsKey'
+    | 'idleTimeout'
+    | 'maxConnections'
+    | 'maxConnectionsPerAddress'
+    | 'trustedProxies'
   >,
-  options: { logger?: Logger; /** The open-file limit the default caps derive from (tests); default this process's. */ openFiles?: number } = {},
+  options: {
+    logger?: Logger;
+    /** The open-file limit the default caps derive from (tests); default this process's. */ openFiles?: number;
+  } = {},
 ): Promise<HttpServer> {
   const logger = options.logger ?? app.logger;
   const { tlsCertificate, tlsKey } = settings;
@@ -90,11 +100,14 @@ export async function startHttpServer(
   const openFiles = options.openFiles ?? openFileLimit();
   const startLimits = connectionLimits(settings, openFiles);
   if (openFiles !== undefined && startLimits.max * DESCRIPTORS_PER_CONNECTION + RESERVED_DESCRIPTORS > openFiles) {
-    logger.warn('maxConnections allows more connections than the open-file limit can serve: a flood can make serve run out of descriptors', {
-      maxConnections: Number.isFinite(startLimits.max) ? startLimits.max : null,
-      openFiles,
-      safe: Math.max(0, Math.floor((openFiles - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION)),
-    });
+    logger.warn(
+      'maxConnections allows more connections than the open-file limit can serve: a flood can make serve run out of descriptors',
+      {
+        maxConnections: Number.isFinite(startLimits.max) ? startLimits.max : null,
+        openFiles,
+        safe: Math.max(0, Math.floor((openFiles - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION)),
+      },
+    );
   }
   const guard = new ConnectionGuard({
     listener: 'http',

@@ -16,7 +16,10 @@ beforeEach(() => {
 });
 afterEach(() => mock.timers.reset());
 
-function watched(idleMs: number, deadlineMs: number): { fired: UploadTimeoutError[]; watch: ReturnType<typeof watchUpload> } {
+function watched(
+  idleMs: number,
+  deadlineMs: number,
+): { fired: UploadTimeoutError[]; watch: ReturnType<typeof watchUpload> } {
   const fired: UploadTimeoutError[] = [];
   const watch = watchUpload({ idleMs, deadlineMs, now, onTimeout: (e) => fired.push(e) });
   return { fired, watch };

@@ -42,8 +42,14 @@ test('limit: top-k in memory when small, early stop after a spill otherwise, tem
   const dir = await mkdtemp(join(tmpdir(), 'xsort-test-'));
   try {
     const all = await expected(3000);
-    assert.deepEqual(await collect(externalSort(records(3000), { chunkSize: 500, limit: 37, tmpDir: dir })), all.slice(0, 37));
-    assert.deepEqual(await collect(externalSort(records(3000), { chunkSize: 100, limit: 1500, tmpDir: dir })), all.slice(0, 1500));
+    assert.deepEqual(
+      await collect(externalSort(records(3000), { chunkSize: 500, limit: 37, tmpDir: dir })),
+      all.slice(0, 37),
+    );
+    assert.deepEqual(
+      await collect(externalSort(records(3000), { chunkSize: 100, limit: 1500, tmpDir: dir })),
+      all.slice(0, 1500),
+    );
     // Runs also end when the arena's bytes are used up.
     assert.deepEqual(await collect(externalSort(records(3000), { arenaBytes: 4096, tmpDir: dir })), all);
     // A consumer that stops early still cleans up.

@@ -75,7 +75,9 @@ class Arena {
     const idx = new Uint32Array(this.count);
     for (let i = 0; i < idx.length; i++) idx[i] = i;
     const { buf, starts, keyEnds } = this;
-    return idx.sort((a, b) => buf.compare(buf, starts[b] as number, keyEnds[b] as number, starts[a] as number, keyEnds[a] as number));
+    return idx.sort((a, b) =>
+      buf.compare(buf, starts[b] as number, keyEnds[b] as number, starts[a] as number, keyEnds[a] as number),
+    );
   }
   /** The line of record i. */
   line(i: number): string {
@@ -100,7 +102,10 @@ class Arena {
  * @example
  * for await (const line of externalSort(rows(), { limit: 100 })) process.stdout.write(line + '\n');
  */
-export async function* externalSort(records: AsyncIterable<Rec>, options: ExternalSortOptions = {}): AsyncGenerator<string> {
+export async function* externalSort(
+  records: AsyncIterable<Rec>,
+  options: ExternalSortOptions = {},
+): AsyncGenerator<string> {
   const chunkSize = Math.max(2, options.chunkSize ?? 16_384);
   const arenaBytes = Math.max(1024, options.arenaBytes ?? 4 * 1024 * 1024);
   const fanIn = Math.max(2, options.fanIn ?? 64);
@@ -131,11 +136,14 @@ export async function* externalSort(records: AsyncIterable<Rec>, options: Extern
       arena.clear();
     };
     for await (const [key, line] of records) {
-      if (BAD_KEY.test(key) || line.includes('\n')) throw new RangeError('keys must be printable ASCII, lines without newlines');
+      if (BAD_KEY.test(key) || line.includes('\n'))
+        throw new RangeError('keys must be printable ASCII, lines without newlines');
       if (arena.add(key, line)) continue;
-      if (arena.count === 0) throw new RangeError(`a record of ${Buffer.byteLength(line)} bytes does not fit the sort arena`);
+      if (arena.count === 0)
+        throw new RangeError(`a record of ${Buffer.byteLength(line)} bytes does not fit the sort arena`);
       await spill();
-      if (!arena.add(key, line)) throw new RangeError(`a record of ${Buffer.byteLength(line)} bytes does not fit the sort arena`);
+      if (!arena.add(key, line))
+        throw new RangeError(`a record of ${Buffer.byteLength(line)} bytes does not fit the sort arena`);
     }
     if (runs.length === 0) {
       let n = 0;

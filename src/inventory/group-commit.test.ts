@@ -35,7 +35,11 @@ test('records added while a write is in flight go out together as the next singl
   await w.releaseNext();
   await Promise.all(rest);
   assert.equal(w.batches.length, 2, '100 records, 2 writes');
-  assert.deepEqual(w.batches[1], Array.from({ length: 99 }, (_, i) => i + 1), 'in order');
+  assert.deepEqual(
+    w.batches[1],
+    Array.from({ length: 99 }, (_, i) => i + 1),
+    'in order',
+  );
 });
 
 test('records added together share one write; a caller resolves only after its write', async () => {
@@ -60,7 +64,10 @@ test('batches respect maxItems and maxBytes; a record larger than maxBytes still
     write: async (items) => void sizes.push(items),
   });
   await Promise.all([...Array.from({ length: 25 }, () => gc.add(1)), gc.add(500), gc.add(60), gc.add(60)]);
-  assert.deepEqual(sizes.map((b) => b.length), [10, 10, 5, 1, 1, 1]);
+  assert.deepEqual(
+    sizes.map((b) => b.length),
+    [10, 10, 5, 1, 1, 1],
+  );
   assert.deepEqual(sizes.slice(3), [[500], [60], [60]]);
 });
 
@@ -77,7 +84,10 @@ test('a failed write rejects exactly the callers of that batch; later batches go
   await new Promise((r) => setImmediate(r));
   const b = [gc.add('b1'), gc.add('b2')]; // batch 2 (queued while 1 is in flight)
   const outcomes = await Promise.allSettled([a, ...b]);
-  assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'rejected', 'rejected']);
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    ['fulfilled', 'rejected', 'rejected'],
+  );
   assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /disk full/);
   await gc.add('c'); // batch 3 succeeds
   assert.equal(call, 3);

@@ -16,6 +16,12 @@ test('without an upload deadline a slot counts a fixed time after it expires, no
 });
 
 test('the window of a batch is that of the largest slot maxFileSize allows', () => {
-  assert.equal(inFlightWindow({ slotLifetime: 300_000, minUploadRate: 4096, maxFileSize: 52_428_800 }), 300_000 + 12_800_000);
-  assert.equal(inFlightWindow({ slotLifetime: 300_000, minUploadRate: 4096, maxFileSize: -1 }), 300_000 + UNBOUNDED_UPLOAD_COUNT);
+  assert.equal(
+    inFlightWindow({ slotLifetime: 300_000, minUploadRate: 4096, maxFileSize: 52_428_800 }),
+    300_000 + 12_800_000,
+  );
+  assert.equal(
+    inFlightWindow({ slotLifetime: 300_000, minUploadRate: 4096, maxFileSize: -1 }),
+    300_000 + UNBOUNDED_UPLOAD_COUNT,
+  );
 });

@@ -20,8 +20,10 @@ test('entries 0600 and the folders made for them 0700, whatever the umask', asyn
     await t.index.append('pending/seg.open', Buffer.from('line\n'));
     await t.index.closeAppend('pending/seg.open');
     const mode = async (p: string) => (await stat(join(t.dir, p))).mode & 0o777;
-    for (const entry of ['users/ab/stored/x.1', 'users/ab/stored/empty', 'pending/seg.open']) assert.equal(await mode(entry), 0o600, entry);
-    for (const folder of ['users', 'users/ab', 'users/ab/stored', 'pending']) assert.equal(await mode(folder), 0o700, folder);
+    for (const entry of ['users/ab/stored/x.1', 'users/ab/stored/empty', 'pending/seg.open'])
+      assert.equal(await mode(entry), 0o600, entry);
+    for (const folder of ['users', 'users/ab', 'users/ab/stored', 'pending'])
+      assert.equal(await mode(folder), 0o700, folder);
   } finally {
     process.umask(old);
     await t.cleanup();
@@ -31,7 +33,10 @@ test('entries 0600 and the folders made for them 0700, whatever the umask', asyn
 test('append: creates the entry and its folder, concurrent appends land whole and none is lost', async () => {
   const t = await temp();
   try {
-    const chunks = Array.from({ length: 300 }, (_, i) => `${String(i).padStart(3, '0')}:${'x'.repeat(1 + ((i * 997) % 5000))}\n`);
+    const chunks = Array.from(
+      { length: 300 },
+      (_, i) => `${String(i).padStart(3, '0')}:${'x'.repeat(1 + ((i * 997) % 5000))}\n`,
+    );
     await Promise.all(chunks.map((c) => t.index.append('seg/a.open', Buffer.from(c))));
     const lines = (await readFile(join(t.dir, 'seg', 'a.open'), 'utf8')).split('\n').filter(Boolean);
     assert.equal(lines.length, chunks.length);
@@ -95,7 +100,7 @@ test('rename: atomic, false when the entry is gone; keys are checked', async () 
   }
 });
 
-test('names: a folder\'s entries in one call, as list() gives them; none for a missing folder', async () => {
+test("names: a folder's entries in one call, as list() gives them; none for a missing folder", async () => {
   const dir = await mkdtemp(join(tmpdir(), 'index-names-'));
   try {
     const index = new FsIndexStore(dir);

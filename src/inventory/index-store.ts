@@ -56,7 +56,8 @@ const SEGMENT = /^[A-Za-z0-9._:+-]+$/;
 export function keySegments(key: string): string[] {
   const parts = key.split('/');
   for (const p of parts) {
-    if (!SEGMENT.test(p) || p === '.' || p === '..' || p.startsWith('.')) throw new RangeError(`bad index key ${JSON.stringify(key)}`);
+    if (!SEGMENT.test(p) || p === '.' || p === '..' || p.startsWith('.'))
+      throw new RangeError(`bad index key ${JSON.stringify(key)}`);
   }
   return parts;
 }
@@ -74,7 +75,8 @@ function writeWhole(path: string, data: Uint8Array | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     open(path, 'w', ENTRY_MODE, (err, fd) => {
       if (err) return reject(err);
-      const done = (failure: unknown): void => close(fd, (closeErr) => (failure ?? closeErr ? reject(failure ?? closeErr) : resolve()));
+      const done = (failure: unknown): void =>
+        close(fd, (closeErr) => ((failure ?? closeErr) ? reject(failure ?? closeErr) : resolve()));
       if (data === undefined || data.length === 0) return done(null);
       let at = 0;
       const more = (): void =>
@@ -98,7 +100,8 @@ function writeOnce(fd: number, data: Uint8Array): Promise<void> {
   return new Promise((resolve, reject) =>
     writeCb(fd, data, 0, data.length, null, (err, n) => {
       if (err) reject(err);
-      else if (n !== data.length) reject(Object.assign(new Error(`short write: ${n} of ${data.length} bytes appended`), { code: 'EIO' }));
+      else if (n !== data.length)
+        reject(Object.assign(new Error(`short write: ${n} of ${data.length} bytes appended`), { code: 'EIO' }));
       else resolve();
     }),
   );
@@ -106,7 +109,8 @@ function writeOnce(fd: number, data: Uint8Array): Promise<void> {
 
 const openAppend = (path: string): Promise<number> =>
   new Promise((resolve, reject) => open(path, 'a', ENTRY_MODE, (err, fd) => (err ? reject(err) : resolve(fd))));
-const closeFd = (fd: number): Promise<void> => new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
+const closeFd = (fd: number): Promise<void> =>
+  new Promise((resolve, reject) => close(fd, (err) => (err ? reject(err) : resolve())));
 
 /** An O_APPEND descriptor kept between appends, and the appends using it right now. */
 interface Appender {

@@ -30,21 +30,51 @@ async function setup(now = () => T0, options: { append?: boolean } = {}) {
     delete: (key) => (ops.delete.push(key), fs.delete(key)),
     list: (folder) => fs.list(folder),
     ...(options.append
-      ? { append: (key: string, data: Uint8Array) => fs.append(key, data), closeAppend: (key: string) => fs.closeAppend(key), rename: (a: string, b: string) => fs.rename(a, b) }
+      ? {
+          append: (key: string, data: Uint8Array) => fs.append(key, data),
+          closeAppend: (key: string) => fs.closeAppend(key),
+          rename: (a: string, b: string) => fs.rename(a, b),
+        }
       : {}),
   };
   const ledger = new Ledger(index, { now });
-  return { dir, index, ops, ledger, ls: (...p: string[]) => readdir(join(dir, ...p)).catch(() => [] as string[]), cleanup: () => rm(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    index,
+    ops,
+    ledger,
+    ls: (...p: string[]) => readdir(join(dir, ...p)).catch(() => [] as string[]),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
 }
 
 let n = 0;
 const slot = (size: number, at = T0, over: Partial<Slot> = {}): Slot => ({
-  id: `id${String(n++).padStart(22, '0')}`, filename: 'f.bin', size, uploader: ALICE, issuedAt: at, expiresAt: at + LIFETIME, purpose: 'message', ...over,
+  id: `id${String(n++).padStart(22, '0')}`,
+  filename: 'f.bin',
+  size,
+  uploader: ALICE,
+  issuedAt: at,
+  expiresAt: at + LIFETIME,
+  purpose: 'message',
+  ...over,
 });
 const meta = (s: Slot, storedAt: number): UploadMeta => ({
-  id: s.id, filename: s.filename, size: s.size, contentType: 'application/octet-stream', uploader: s.uploader, issuedAt: s.issuedAt, storedAt, purpose: s.purpose,
+  id: s.id,
+  filename: s.filename,
+  size: s.size,
+  contentType: 'application/octet-stream',
+  uploader: s.uploader,
+  issuedAt: s.issuedAt,
+  storedAt,
+  purpose: s.purpose,
 });
-const noScan = { kind: 'fs', list() { throw new Error('scanned the repository'); } } as unknown as Store;
+const noScan = {
+  kind: 'fs',
+  list() {
+    throw new Error('scanned the repository');
+  },
+} as unknown as Store;
 
 test('without a per-user quota, slots and uploads write nothing per user', async () => {
   const t = await setup();
@@ -63,13 +93,17 @@ test('without a per-user quota, slots and uploads write nothing per user', async
   }
 });
 
-test('with a reservation, the slot becomes the user\'s pending entry; the upload removes it when asked', async () => {
+test("with a reservation, the slot becomes the user's pending entry; the upload removes it when asked", async () => {
   const t = await setup();
   try {
     const r = await t.ledger.reserve(ALICE, 100);
     const s = slot(100);
     await t.ledger.recordSlotIssued(s, r);
-    assert.deepEqual((await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]), [s.id], 'reservation replaced by the slot');
+    assert.deepEqual(
+      (await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]),
+      [s.id],
+      'reservation replaced by the slot',
+    );
     await t.ledger.recordUploadStored(meta(s, T0 + 1000), { perUserQuota: true });
     assert.deepEqual(await t.ls('users', USER, 'pending'), []);
     assert.equal((await t.ls('users', USER, 'stored')).length, 1);
@@ -87,7 +121,10 @@ test('concurrent slots share batch entries; concurrent uploads share delta entri
     await Promise.all(slots.map((s) => t.ledger.recordSlotIssued(s)));
     const batches = (await t.ls('pending')).map((x) => parseBatch(x));
     assert.ok(batches.length < 20, `${batches.length} batch entries for 200 slots`);
-    assert.equal(batches.reduce((sum, b) => sum + (b?.count ?? 0), 0), 200);
+    assert.equal(
+      batches.reduce((sum, b) => sum + (b?.count ?? 0), 0),
+      200,
+    );
     const ids = new Set<string>();
     for await (const p of t.ledger.pendingSlots()) ids.add(p.id);
     assert.equal(ids.size, 200);
@@ -95,8 +132,14 @@ test('concurrent slots share batch entries; concurrent uploads share delta entri
     await Promise.all(slots.map((s, i) => t.ledger.recordUploadStored(meta(s, T0 + 1000 + i), { perUserQuota: true })));
     const deltas = (await t.ls('usage', 'delta')).map((x) => parseDelta(x));
     assert.ok(deltas.length < 20, `${deltas.length} delta entries for 200 uploads`);
-    assert.equal(deltas.reduce((sum, d) => sum + (d?.count ?? 0), 0), 200);
-    assert.equal(deltas.reduce((sum, d) => sum + (d?.size ?? 0), 0), slots.reduce((sum, s) => sum + s.size, 0));
+    assert.equal(
+      deltas.reduce((sum, d) => sum + (d?.count ?? 0), 0),
+      200,
+    );
+    assert.equal(
+      deltas.reduce((sum, d) => sum + (d?.size ?? 0), 0),
+      slots.reduce((sum, s) => sum + s.size, 0),
+    );
     assert.equal((await t.ls('users', USER, 'stored')).length, 200, 'stored entries stay one per upload');
     await t.ledger.recordUploadDeleted(meta(slots[0] as Slot, T0 + 1000));
 
@@ -146,7 +189,10 @@ for (const append of [false, true]) {
       assert.equal(batches.length, 1);
       const body = await t.index.get(`pending/${batches[0]}`);
       await t.ledger.forgetPending([{ ...a, contentType: undefined }]);
-      assert.deepEqual((await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]), [b.id]);
+      assert.deepEqual(
+        (await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]),
+        [b.id],
+      );
       const left: string[] = [];
       for await (const p of t.ledger.pendingSlots()) left.push(p.id);
       assert.deepEqual(left, [b.id]);
@@ -174,13 +220,21 @@ test('usage on a folder: the live slots of open segments count, expired ones do 
     const short = slot(50, T0, { expiresAt: T0 + 1000 });
     await Promise.all([slot(400), slot(300), short].map((s) => t.ledger.recordSlotIssued(s)));
     const names = await t.ls('pending');
-    assert.deepEqual(names.map((n) => parseOpenSegment(n) !== undefined), [true], 'one open segment, no batch name to read bytes from');
+    assert.deepEqual(
+      names.map((n) => parseOpenSegment(n) !== undefined),
+      [true],
+      'one open segment, no batch name to read bytes from',
+    );
     assert.equal((await usage().current()).pendingBytes, 750);
     now = T0 + 2000;
     assert.equal((await usage().current()).pendingBytes, 700, 'an expired slot of the segment no longer counts');
     await t.ledger.close();
     assert.ok(parseBatch((await t.ls('pending'))[0] ?? ''));
-    assert.equal((await usage().current()).pendingBytes, 750, 'sealed: the name counts, whole, until its newest slot expires');
+    assert.equal(
+      (await usage().current()).pendingBytes,
+      750,
+      'sealed: the name counts, whole, until its newest slot expires',
+    );
   } finally {
     await t.cleanup();
   }
@@ -202,14 +256,17 @@ test('repair drops pending batches past the slot lifetime and keeps deltas of th
     const ids: string[] = [];
     for await (const p of t.ledger.pendingSlots()) ids.push(p.id);
     assert.deepEqual(ids, [live.id]);
-    assert.deepEqual((await t.ls('usage', 'delta')).map((x) => parseDelta(x)?.size), [8]);
+    assert.deepEqual(
+      (await t.ls('usage', 'delta')).map((x) => parseDelta(x)?.size),
+      [8],
+    );
     assert.ok(await t.index.get(paths.total));
   } finally {
     await t.cleanup();
   }
 });
 
-test('repair drops open segments (a dead node\'s) and tombstones once past their lifetime, not before', async () => {
+test("repair drops open segments (a dead node's) and tombstones once past their lifetime, not before", async () => {
   const t = await setup(() => T0, { append: true });
   try {
     const lifetime = 15 * 60_000;
@@ -247,7 +304,10 @@ test('deleting an upload younger than a day leaves a log entry for the daily quo
     await t.ledger.recordUploadDeleted(meta(young, T0 + 1000));
     await t.ledger.recordUploadDeleted(meta(old, T0 - 2 * 86_400_000));
     assert.deepEqual(await t.ls('users', USER, 'stored'), []);
-    assert.deepEqual((await t.ls('users', USER, 'log')).map((x) => x.split('.')[1]), [young.id]);
+    assert.deepEqual(
+      (await t.ls('users', USER, 'log')).map((x) => x.split('.')[1]),
+      [young.id],
+    );
   } finally {
     await t.cleanup();
   }
@@ -259,7 +319,8 @@ test('usage with an in-flight window: a batch counts until its uploads can no lo
   try {
     await writeTotal(t.index, { bytes: 0, files: 0, at: T0 - 60_000 });
     const flight = { slotLifetime: LIFETIME, minUploadRate: 4096, window: LIFETIME + 600_000 };
-    const usage = () => new RepositoryUsage(noScan, t.index, { now: () => now, slotLifetime: () => LIFETIME, inFlight: () => flight });
+    const usage = () =>
+      new RepositoryUsage(noScan, t.index, { now: () => now, slotLifetime: () => LIFETIME, inFlight: () => flight });
     const [a, b] = [slot(400), slot(300)];
     await Promise.all([a, b].map((s) => t.ledger.recordSlotIssued(s)));
     now = T0 + LIFETIME + 1;
@@ -273,13 +334,14 @@ test('usage with an in-flight window: a batch counts until its uploads can no lo
   }
 });
 
-test('usage on a folder with an in-flight window: an open segment\'s slot counts until its own upload deadline', async () => {
+test("usage on a folder with an in-flight window: an open segment's slot counts until its own upload deadline", async () => {
   let now = T0;
   const t = await setup(() => now, { append: true });
   try {
     await writeTotal(t.index, { bytes: 0, files: 0, at: T0 - 60_000 });
     const flight = { slotLifetime: LIFETIME, minUploadRate: 4096, window: LIFETIME + 3_600_000 };
-    const usage = () => new RepositoryUsage(noScan, t.index, { now: () => now, slotLifetime: () => LIFETIME, inFlight: () => flight });
+    const usage = () =>
+      new RepositoryUsage(noScan, t.index, { now: () => now, slotLifetime: () => LIFETIME, inFlight: () => flight });
     // 4 MiB at 4 KiB/s: 1024 s of upload after the lifetime; 1000 bytes: the 60 s floor.
     await Promise.all([slot(4 * 1024 * 1024), slot(1000)].map((s) => t.ledger.recordSlotIssued(s)));
     now = T0 + LIFETIME + 59_000;
@@ -294,7 +356,7 @@ test('usage on a folder with an in-flight window: an open segment\'s slot counts
   }
 });
 
-test('repair keeps a user\'s pending entry while its upload may still run, and drops it after', async () => {
+test("repair keeps a user's pending entry while its upload may still run, and drops it after", async () => {
   const t = await setup();
   try {
     const margin = 10 * 60_000;
@@ -303,10 +365,19 @@ test('repair keeps a user\'s pending entry while its upload may still run, and d
     const over = slot(1024 * 1024, T0 - margin - LIFETIME - 300_000);
     for (const s of [running, over]) await t.ledger.recordSlotIssued(s, await t.ledger.reserve(ALICE, s.size));
     const store = { kind: 'fs', stat: async () => ({}) } as unknown as Store;
-    const repair = new IndexRepair(t.ledger, store, { now: T0, slotLifetime: LIFETIME, margin, minUploadRate: 4096, inFlightWindow: LIFETIME + 256_000 });
+    const repair = new IndexRepair(t.ledger, store, {
+      now: T0,
+      slotLifetime: LIFETIME,
+      margin,
+      minUploadRate: 4096,
+      inFlightWindow: LIFETIME + 256_000,
+    });
     await repair.before();
     await repair.after({ bytes: 0, files: 0 });
-    assert.deepEqual((await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]), [running.id]);
+    assert.deepEqual(
+      (await t.ls('users', USER, 'pending')).map((x) => x.split('.')[1]),
+      [running.id],
+    );
   } finally {
     await t.cleanup();
   }

@@ -116,7 +116,12 @@ export class Ledger {
    * const r = await ledger.reserve('alice@example.org', 1000);
    */
   async reserve(uploader: string, size: number): Promise<Reservation> {
-    const r: Reservation = { user: userKey(uploader), id: `r${randomBytes(17).toString('base64url')}`, at: this.#now(), size };
+    const r: Reservation = {
+      user: userKey(uploader),
+      id: `r${randomBytes(17).toString('base64url')}`,
+      at: this.#now(),
+      size,
+    };
     await this.index.put(`${paths.userPending(r.user)}/${timedName(r)}`);
     return r;
   }
@@ -165,7 +170,8 @@ export class Ledger {
     const user = (async () => {
       const entry = `${paths.userPending(userKey(slot.uploader))}/${timedName({ at: slot.issuedAt, id: slot.id, size: slot.size })}`;
       if (this.index.rename && reservation.user === userKey(slot.uploader)) {
-        if (!(await this.index.rename(`${paths.userPending(reservation.user)}/${timedName(reservation)}`, entry))) await this.index.put(entry);
+        if (!(await this.index.rename(`${paths.userPending(reservation.user)}/${timedName(reservation)}`, entry)))
+          await this.index.put(entry);
         return;
       }
       await this.index.put(entry);
@@ -191,7 +197,9 @@ export class Ledger {
     if (!options.perUserQuota) return delta;
     const user = userKey(meta.uploader);
     await Promise.all([this.index.put(`${paths.stored(user)}/${storedName(storedEntry(meta))}`), delta]);
-    await this.index.delete(`${paths.userPending(user)}/${timedName({ at: meta.issuedAt, id: meta.id, size: meta.size })}`);
+    await this.index.delete(
+      `${paths.userPending(user)}/${timedName({ at: meta.issuedAt, id: meta.id, size: meta.size })}`,
+    );
   }
 
   /**
@@ -205,8 +213,11 @@ export class Ledger {
   async recordUploadDeleted(meta: UploadMeta): Promise<void> {
     const user = userKey(meta.uploader);
     const now = this.#now();
-    await this.index.put(`${paths.delta}/${deltaName({ at: now, id: meta.id, size: meta.size, kind: 'del', count: 1 })}`);
-    if (meta.storedAt > now - DAY_MS) await this.index.put(`${paths.log(user)}/${timedName({ at: meta.storedAt, id: meta.id, size: meta.size })}`);
+    await this.index.put(
+      `${paths.delta}/${deltaName({ at: now, id: meta.id, size: meta.size, kind: 'del', count: 1 })}`,
+    );
+    if (meta.storedAt > now - DAY_MS)
+      await this.index.put(`${paths.log(user)}/${timedName({ at: meta.storedAt, id: meta.id, size: meta.size })}`);
     await this.index.delete(`${paths.stored(user)}/${storedName(storedEntry(meta))}`);
   }
 
@@ -223,7 +234,11 @@ export class Ledger {
   async forgetPending(slots: readonly PendingSlot[]): Promise<void> {
     await this.#pending.forget(slots);
     await Promise.all(
-      slots.map((p) => this.index.delete(`${paths.userPending(userKey(p.uploader))}/${timedName({ at: p.issuedAt, id: p.id, size: p.size })}`)),
+      slots.map((p) =>
+        this.index.delete(
+          `${paths.userPending(userKey(p.uploader))}/${timedName({ at: p.issuedAt, id: p.id, size: p.size })}`,
+        ),
+      ),
     );
   }
 
@@ -250,7 +265,8 @@ export class Ledger {
     const log: TimedEntry[] = [];
     const pending: TimedEntry[] = [];
     // Kept whole anyway: read in one call where the index can (on every slot request).
-    const names = (folder: string): AsyncIterable<string> | Promise<string[]> => this.index.names?.(folder) ?? this.index.list(folder);
+    const names = (folder: string): AsyncIterable<string> | Promise<string[]> =>
+      this.index.names?.(folder) ?? this.index.list(folder);
     await Promise.all([
       collect(names(paths.stored(user)), parseStored, stored),
       collect(names(paths.log(user)), parseTimed, log),
@@ -272,7 +288,11 @@ export class Ledger {
   }
 }
 
-async function collect<T>(names: AsyncIterable<string> | Promise<string[]>, parse: (n: string) => T | undefined, into: T[]): Promise<void> {
+async function collect<T>(
+  names: AsyncIterable<string> | Promise<string[]>,
+  parse: (n: string) => T | undefined,
+  into: T[],
+): Promise<void> {
   for await (const n of names instanceof Promise ? await names : names) {
     const e = parse(n);
     if (e) into.push(e);

@@ -19,22 +19,44 @@ import { keySegments } from './index-store.ts';
 import { BloomFilter } from './bloom.ts';
 
 test('entry names round-trip and sort by time', () => {
-  const s = { storedAt: 1_733_000_000_000, id: 'q3W0n7V4uXy1Z2a_bC-dEfGh', size: 5, purpose: 'ephemeral' as const, expireBefore: 1_733_000_100_000 };
+  const s = {
+    storedAt: 1_733_000_000_000,
+    id: 'q3W0n7V4uXy1Z2a_bC-dEfGh',
+    size: 5,
+    purpose: 'ephemeral' as const,
+    expireBefore: 1_733_000_100_000,
+  };
   assert.equal(storedName(s), '1733000000000.q3W0n7V4uXy1Z2a_bC-dEfGh.5.ephemeral.1733000100000');
   assert.deepEqual(parseStored(storedName(s)), s);
   const { expireBefore: _, ...plain } = s;
   assert.deepEqual(parseStored(storedName({ ...plain, purpose: 'message' })), { ...plain, purpose: 'message' });
   assert.deepEqual(parseTimed(timedName({ at: 5, id: 'abc', size: 0 })), { at: 5, id: 'abc', size: 0 });
-  assert.ok(timedName({ at: 5, id: 'z', size: 1 }) < timedName({ at: 40, id: 'a', size: 1 }), 'zero padding keeps time order');
+  assert.ok(
+    timedName({ at: 5, id: 'z', size: 1 }) < timedName({ at: 40, id: 'a', size: 1 }),
+    'zero padding keeps time order',
+  );
   const b = { at: 7, id: 'b4tch_Id-1', bytes: 9_000, count: 3 };
   assert.equal(batchName(b), '0000000000007.b4tch_Id-1.9000.3');
   assert.deepEqual(parseBatch(batchName(b)), b);
-  assert.deepEqual(parseDelta(deltaName({ at: 1, id: 'x', size: 2, kind: 'del', count: 1 })), { at: 1, id: 'x', size: 2, kind: 'del', count: 1 });
+  assert.deepEqual(parseDelta(deltaName({ at: 1, id: 'x', size: 2, kind: 'del', count: 1 })), {
+    at: 1,
+    id: 'x',
+    size: 2,
+    kind: 'del',
+    count: 1,
+  });
   assert.equal(deltaName({ at: 1, id: 'x', size: 2_000, kind: 'add', count: 40 }), '0000000000001.x.2000.add.40');
 });
 
 test('foreign or damaged names are ignored, not misread', () => {
-  for (const bad of ['', '.tmp', '123.abc.5', '0000000000001.abc.-5.message', '0000000000001.a/b.5.message', '0000000000001.abc.5.gift']) {
+  for (const bad of [
+    '',
+    '.tmp',
+    '123.abc.5',
+    '0000000000001.abc.-5.message',
+    '0000000000001.a/b.5.message',
+    '0000000000001.abc.5.gift',
+  ]) {
     assert.equal(parseStored(bad), undefined, bad);
   }
   assert.equal(parseBatch('0000000000001.abc.5'), undefined);
@@ -54,13 +76,19 @@ test('open segments and tombstones: round-trip, and never taken for another kind
   assert.equal(parseBatch(openSegmentName(seg)), undefined, 'readers of sealed names skip open segments');
   assert.equal(parseTimed(openSegmentName(seg)), undefined);
   assert.equal(parseOpenSegment(batchName({ at: 1, id: 'b', bytes: 1, count: 1 })), undefined);
-  for (const bad of ['1733000000000.a.b.open', '1733000000000.abc.opened', '173300000000.abc.open', '1733000000000..open']) {
+  for (const bad of [
+    '1733000000000.a.b.open',
+    '1733000000000.abc.opened',
+    '173300000000.abc.open',
+    '1733000000000..open',
+  ]) {
     assert.equal(parseOpenSegment(bad), undefined, bad);
   }
   const t = { expiresAt: 7, id: 'q3W0n7V4uXy1Z2a_bC-dEfGh' };
   assert.equal(forgottenName(t), '0000000000007.q3W0n7V4uXy1Z2a_bC-dEfGh');
   assert.deepEqual(parseForgotten(forgottenName(t)), t);
-  for (const bad of ['0000000000007', '0000000000007.a.b', 'x.abc', '0000000000007.a/b']) assert.equal(parseForgotten(bad), undefined, bad);
+  for (const bad of ['0000000000007', '0000000000007.a.b', 'x.abc', '0000000000007.a/b'])
+    assert.equal(parseForgotten(bad), undefined, bad);
   assert.throws(() => forgottenName({ expiresAt: 1, id: '../x' }), RangeError);
 });
 
@@ -72,7 +100,8 @@ test('user keys: fixed length hex, case-insensitive JIDs', () => {
 
 test('index keys cannot leave the index folder', () => {
   assert.deepEqual(keySegments('users/ab/stored'), ['users', 'ab', 'stored']);
-  for (const bad of ['../x', 'a/../b', '/abs', 'a//b', 'a/.hidden', 'a\\b']) assert.throws(() => keySegments(bad), RangeError, bad);
+  for (const bad of ['../x', 'a/../b', '/abs', 'a//b', 'a/.hidden', 'a\\b'])
+    assert.throws(() => keySegments(bad), RangeError, bad);
 });
 
 test('bloom filter: no false negatives, few false positives', () => {

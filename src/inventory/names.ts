@@ -282,7 +282,8 @@ export function parseDelta(name: string): DeltaEntry | undefined {
   const p = name.split('.');
   if (p.length !== 5) return undefined;
   const [t, i, s, kind, c] = p as [string, string, string, string, string];
-  if (!TIME.test(t) || !ID.test(i) || !SIZE.test(s) || !SIZE.test(c) || (kind !== 'add' && kind !== 'del')) return undefined;
+  if (!TIME.test(t) || !ID.test(i) || !SIZE.test(s) || !SIZE.test(c) || (kind !== 'add' && kind !== 'del'))
+    return undefined;
   return { at: Number(t), id: i, size: Number(s), kind, count: Number(c) };
 }
 

@@ -75,12 +75,16 @@ export async function openForMaintenance(fileRepo: string | undefined): Promise<
  */
 export async function openMaintenanceRepository(settings: Settings): Promise<MaintenanceRepository> {
   if (settings.storage !== 's3') return openForMaintenance(settings.fileRepo);
-  const [{ openS3 }, { s3LockSpace }] = await Promise.all([import('../storage/s3/settings.ts'), import('../lock/s3-lock.ts')]);
+  const [{ openS3 }, { s3LockSpace }] = await Promise.all([
+    import('../storage/s3/settings.ts'),
+    import('../lock/s3-lock.ts'),
+  ]);
   let opened;
   try {
     opened = await openS3(settings, { create: false });
   } catch (err) {
-    if (err instanceof RepositoryError) throw new RepositoryNotFoundError(`plugin.httpfileupload.s3Bucket: ${err.message}`);
+    if (err instanceof RepositoryError)
+      throw new RepositoryNotFoundError(`plugin.httpfileupload.s3Bucket: ${err.message}`);
     throw err;
   }
   const { store, index } = opened;

@@ -93,7 +93,10 @@ test('without append (S3): many slots recorded concurrently, far fewer puts than
     // Two puts in flight at a time: the first slot's, the first wave's; the rest queue for one more.
     assert.equal(t.puts.length, 3, `${t.puts.length} puts for 501 slots`);
     const names = await readdir(join(t.dir, 'pending'));
-    assert.deepEqual(names.map((x) => parseBatch(x)?.count).sort((a, b) => (a ?? 0) - (b ?? 0)), [1, 50, 450]);
+    assert.deepEqual(
+      names.map((x) => parseBatch(x)?.count).sort((a, b) => (a ?? 0) - (b ?? 0)),
+      [1, 50, 450],
+    );
     const big = names.map((x) => parseBatch(x)).find((b) => b && b.count === 450);
     assert.ok(big, `a batch of 450: ${names.join(', ')}`);
     assert.equal(big.bytes, 450 * 10);
@@ -125,7 +128,11 @@ test('a failed put rejects exactly the callers of that batch; the others are on 
     release();
     await pa;
     const outcomes = await outcomesP;
-    assert.deepEqual(outcomes.map((o) => o.status), ['rejected', 'rejected', 'rejected'], 'the whole second batch failed');
+    assert.deepEqual(
+      outcomes.map((o) => o.status),
+      ['rejected', 'rejected', 'rejected'],
+      'the whole second batch failed',
+    );
     assert.match(String((outcomes[0] as PromiseRejectedResult).reason), /EIO/);
     const c = slot();
     await journal.record(c);
@@ -143,7 +150,9 @@ test('without append (S3): forget adds tombstones that hide the slots; the batch
     const body = await readFile(join(t.dir, 'pending', name));
     await journal.forget([b]);
     assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id).sort(), [a.id, c.id].sort());
-    assert.deepEqual(await readdir(join(t.dir, 'pending-forgotten')), [`${String(b.expiresAt).padStart(13, '0')}.${b.id}`]);
+    assert.deepEqual(await readdir(join(t.dir, 'pending-forgotten')), [
+      `${String(b.expiresAt).padStart(13, '0')}.${b.id}`,
+    ]);
     await journal.forget([a, c, b]); // forgetting again is harmless
     assert.deepEqual(await drainAll(journal.slots()), []);
     assert.deepEqual(await readdir(join(t.dir, 'pending')), [name], 'the batch is untouched');
@@ -155,9 +164,15 @@ test('damaged lines and foreign entries are skipped, not misread', () =>
   withIndex(async (t) => {
     const journal = new PendingJournal(t.store);
     const good = slot();
-    await t.store.put(`pending/${String(T0).padStart(13, '0')}.bAtch1.20.3`, `${JSON.stringify(good)}\n{"id":\nnull\n{"id":"x"}\n`);
+    await t.store.put(
+      `pending/${String(T0).padStart(13, '0')}.bAtch1.20.3`,
+      `${JSON.stringify(good)}\n{"id":\nnull\n{"id":"x"}\n`,
+    );
     await t.store.put('pending/not-a-batch', JSON.stringify(slot()));
-    assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id), [good.id]);
+    assert.deepEqual(
+      (await drainAll(journal.slots())).map((s) => s.id),
+      [good.id],
+    );
   }));
 
 /** A real folder index with append, whose appends can be counted or failed. */
@@ -280,7 +295,10 @@ test('with append: a segment is sealed under the batch name once 5 s old (by the
     assert.equal(names.length, 2, names.join(', '));
     assert.ok(names.includes(sealed1), `sealed as newest issuedAt.id.bytes.count: ${names.join(', ')}`);
     assert.deepEqual(parseBatch(sealed1), { at: T0 + 1200, id: seg1.id, bytes: 60, count: 3 });
-    assert.deepEqual(decodeSlots(await readFile(join(t.dir, 'pending', sealed1))).map((s) => s.id), [a.id, b.id, c.id]);
+    assert.deepEqual(
+      decodeSlots(await readFile(join(t.dir, 'pending', sealed1))).map((s) => s.id),
+      [a.id, b.id, c.id],
+    );
     const open2 = names.find((n) => parseOpenSegment(n)) ?? assert.fail('a new open segment');
     const seg2 = parseOpenSegment(open2);
     assert.equal(seg2?.firstAt, T0 + 1500);
@@ -293,14 +311,24 @@ test('with append: a segment is sealed under the batch name once 5 s old (by the
 
     // By size: 200 KiB lines, one at a time; the sixth would take the segment past 1 MiB.
     const before = new Set(await t.ls());
-    const big = Array.from({ length: 6 }, () => slot({ issuedAt: T0 + 1500 + SEGMENT_MAX_AGE, size: 1, filename: 'f'.repeat(200 * 1024) }));
+    const big = Array.from({ length: 6 }, () =>
+      slot({ issuedAt: T0 + 1500 + SEGMENT_MAX_AGE, size: 1, filename: 'f'.repeat(200 * 1024) }),
+    );
     for (const s of big) await journal.record(s);
     const added = (await t.ls()).filter((n) => !before.has(n));
     assert.equal(added.length, 2, added.join(', '));
-    assert.deepEqual(added.map((n) => parseBatch(n)?.count).sort(), [6, undefined], 'e and five big slots sealed, the sixth in a new segment');
+    assert.deepEqual(
+      added.map((n) => parseBatch(n)?.count).sort(),
+      [6, undefined],
+      'e and five big slots sealed, the sixth in a new segment',
+    );
 
     const all = await drainAll(journal.slots());
-    assert.deepEqual(all.map((s) => s.id).sort(), [a, b, c, d, e, ...big].map((s) => s.id).sort(), 'sealed and open alike are read');
+    assert.deepEqual(
+      all.map((s) => s.id).sort(),
+      [a, b, c, d, e, ...big].map((s) => s.id).sort(),
+      'sealed and open alike are read',
+    );
     await journal.close();
   }));
 
@@ -313,10 +341,16 @@ test('with append: a partial last line (a write in progress) is skipped and hide
     const [open] = await t.ls();
     assert.ok(open && parseOpenSegment(open));
     await t.fs.append(`pending/${open}`, Buffer.from(JSON.stringify(slot()).slice(0, 60)));
-    assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id), [a.id, b.id]);
+    assert.deepEqual(
+      (await drainAll(journal.slots())).map((s) => s.id),
+      [a.id, b.id],
+    );
     // Also a complete-looking line without its newline: still an unfinished write.
     const whole = Buffer.from(`${JSON.stringify(a)}\n${JSON.stringify(b)}`);
-    assert.deepEqual(decodeSlots(whole).map((s) => s.id), [a.id]);
+    assert.deepEqual(
+      decodeSlots(whole).map((s) => s.id),
+      [a.id],
+    );
     assert.deepEqual(decodeSlots(Buffer.from('{"id":')), []);
     await t.fs.closeAppend(`pending/${open}`);
   }));
@@ -336,8 +370,16 @@ test('with append: a failed append fails its batch only, and its segment takes n
     assert.equal(names.length, 2, names.join(', '));
     assert.ok(!names.includes(open1 as string), 'the damaged segment was sealed');
     const sealed = names.map((n) => parseBatch(n)).find(Boolean);
-    assert.deepEqual(sealed && { bytes: sealed.bytes, count: sealed.count }, { bytes: 7, count: 1 }, 'the failed batch is not counted');
-    assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id).sort(), [a.id, c.id].sort(), 'the torn line is skipped; c is whole in its own segment');
+    assert.deepEqual(
+      sealed && { bytes: sealed.bytes, count: sealed.count },
+      { bytes: 7, count: 1 },
+      'the failed batch is not counted',
+    );
+    assert.deepEqual(
+      (await drainAll(journal.slots())).map((s) => s.id).sort(),
+      [a.id, c.id].sort(),
+      'the torn line is skipped; c is whole in its own segment',
+    );
     await journal.close();
   }));
 
@@ -350,7 +392,12 @@ test('with append: close() waits for records under way, seals the segment and cl
     await recorded;
     const names = await t.ls();
     assert.equal(names.length, 1);
-    assert.deepEqual(parseBatch(names[0] as string), { at: b.issuedAt, id: parseBatch(names[0] as string)?.id, bytes: 7, count: 2 });
+    assert.deepEqual(parseBatch(names[0] as string), {
+      at: b.issuedAt,
+      id: parseBatch(names[0] as string)?.id,
+      bytes: 7,
+      count: 2,
+    });
     const openFds = (await readdir('/proc/self/fd')).map((fd) => {
       try {
         return readlinkSync(`/proc/self/fd/${fd}`);
@@ -362,7 +409,11 @@ test('with append: close() waits for records under way, seals the segment and cl
     await journal.close(); // nothing open: a no-op
     const c = slot();
     await journal.record(c);
-    assert.equal((await t.ls()).filter((n) => parseOpenSegment(n)).length, 1, 'a record after close starts a new segment');
+    assert.equal(
+      (await t.ls()).filter((n) => parseOpenSegment(n)).length,
+      1,
+      'a record after close starts a new segment',
+    );
     await journal.close();
     assert.deepEqual((await t.ls()).map((n) => parseBatch(n)?.count).sort(), [1, 2]);
   }));
@@ -378,10 +429,16 @@ test('with append: forgetting leaves the open segment alone, so slots recorded a
     await journal.forget([b]);
     assert.deepEqual(await t.ls(), [open]);
     assert.deepEqual(await readFile(join(t.dir, 'pending', open)), body, 'the segment is not rewritten');
-    assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id), [a.id, c.id]);
+    assert.deepEqual(
+      (await drainAll(journal.slots())).map((s) => s.id),
+      [a.id, c.id],
+    );
     const d = slot();
     await journal.record(d); // still appending to the file readers see
-    assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id), [a.id, c.id, d.id]);
+    assert.deepEqual(
+      (await drainAll(journal.slots())).map((s) => s.id),
+      [a.id, c.id, d.id],
+    );
     await journal.close();
   }));
 
@@ -397,7 +454,10 @@ test('with append: a segment sealed while a reader lists it is read under its se
       sealedDuringRead = true;
       await journal.close(); // renamed between the listing and this read
     });
-    assert.deepEqual((await drainAll(journal.slots())).map((s) => s.id), [a.id, b.id]);
+    assert.deepEqual(
+      (await drainAll(journal.slots())).map((s) => s.id),
+      [a.id, b.id],
+    );
     assert.ok(sealedDuringRead);
     assert.ok(parseBatch((await t.ls())[0] as string));
   }));

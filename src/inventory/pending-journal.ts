@@ -33,7 +33,16 @@ import { randomBytes } from 'node:crypto';
 import type { Purpose } from '../slots/slot.ts';
 import { GroupCommit } from './group-commit.ts';
 import type { IndexStore } from './index-store.ts';
-import { batchName, forgottenName, openSegmentName, parseBatch, parseForgotten, parseOpenSegment, paths, type ForgottenEntry } from './names.ts';
+import {
+  batchName,
+  forgottenName,
+  openSegmentName,
+  parseBatch,
+  parseForgotten,
+  parseOpenSegment,
+  paths,
+  type ForgottenEntry,
+} from './names.ts';
 import { errCode } from '../errno.ts';
 
 /** A slot issued (or being issued) and not uploaded yet, as `slots ls` shows it. */
@@ -190,7 +199,9 @@ export class PendingJournal {
       // slot never waits behind a whole one that started without it. An append is one short
       // write(2), and one at a time keeps a segment's batches in order and its stats exact.
       concurrency: this.#appending ? 1 : 2,
-      write: this.#appending ? (lines) => this.#exclusive(() => this.#appendBatch(lines)) : (lines) => this.#putBatch(lines),
+      write: this.#appending
+        ? (lines) => this.#exclusive(() => this.#appendBatch(lines))
+        : (lines) => this.#putBatch(lines),
     });
   }
 
@@ -225,7 +236,10 @@ export class PendingJournal {
     }
     const body = Buffer.from(lines.map((l) => l.text).join('\n') + '\n');
     let seg = this.#segment;
-    if (seg && (this.#isOld(seg) || at >= seg.firstAt + SEGMENT_MAX_AGE || seg.length + body.length > SEGMENT_MAX_BYTES)) {
+    if (
+      seg &&
+      (this.#isOld(seg) || at >= seg.firstAt + SEGMENT_MAX_AGE || seg.length + body.length > SEGMENT_MAX_BYTES)
+    ) {
       // A seal that fails leaves a readable entry under its open name, which expires by that
       // name: the new batch must not fail for it.
       await this.#seal(seg).catch(() => {});

@@ -115,7 +115,13 @@ export class IndexRepair {
     this.#listed.add(meta.id);
     if (!this.#ready || this.#indexed.has(meta.id) || meta.storedAt > this.#now - this.#margin) return;
     const user = userKey(meta.uploader);
-    const entry = { storedAt: meta.storedAt, id: meta.id, size: meta.size, purpose: meta.purpose, ...(meta.expireBefore !== undefined ? { expireBefore: meta.expireBefore } : {}) };
+    const entry = {
+      storedAt: meta.storedAt,
+      id: meta.id,
+      size: meta.size,
+      purpose: meta.purpose,
+      ...(meta.expireBefore !== undefined ? { expireBefore: meta.expireBefore } : {}),
+    };
     await this.#index.put(`${paths.stored(user)}/${storedName(entry)}`);
     this.report.added++;
   }

@@ -152,10 +152,16 @@ export class RepositoryUsage {
    * const u = await usage.current(); u.storedBytes + u.pendingBytes;
    */
   async current(): Promise<UsageSnapshot> {
-    const snap = this.#snapshot && this.#now() - this.#snapshot.at < this.#refreshAfter ? this.#snapshot : await this.#refresh();
+    const snap =
+      this.#snapshot && this.#now() - this.#snapshot.at < this.#refreshAfter ? this.#snapshot : await this.#refresh();
     let local = 0;
     for (const [at, b] of this.#local) if (at >= snap.at) local += b;
-    return { storedBytes: snap.storedBytes + local, storedFiles: snap.storedFiles, pendingBytes: snap.pendingBytes, at: snap.at };
+    return {
+      storedBytes: snap.storedBytes + local,
+      storedFiles: snap.storedFiles,
+      pendingBytes: snap.pendingBytes,
+      at: snap.at,
+    };
   }
 
   #refresh(): Promise<UsageSnapshot> {

@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LockHeldError, LockLostError, acquireLock, isStale, lockInfo, parseOwner, thisMachine, type LockOwner } from './lease-lock.ts';
+import {
+  LockHeldError,
+  LockLostError,
+  acquireLock,
+  isStale,
+  lockInfo,
+  parseOwner,
+  thisMachine,
+  type LockOwner,
+} from './lease-lock.ts';
 
 async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lock-test-'));
@@ -43,7 +52,10 @@ test('a held lock refuses a second holder until released', async () => {
   await withDir(async (dir) => {
     const path = join(dir, 'locks', 'purge.lock');
     const a = await acquireLock(path, { command: 'purge' });
-    await assert.rejects(acquireLock(path), (err: unknown) => err instanceof LockHeldError && err.owner?.token === a.owner.token);
+    await assert.rejects(
+      acquireLock(path),
+      (err: unknown) => err instanceof LockHeldError && err.owner?.token === a.owner.token,
+    );
     a.assertHeld();
     await a.release();
     const b = await acquireLock(path);

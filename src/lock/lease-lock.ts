@@ -178,10 +178,23 @@ export function parseOwner(text: string): LockOwner | undefined {
   try {
     const o = JSON.parse(text) as Partial<LockOwner> | null;
     if (
-      o && typeof o.token === 'string' && typeof o.heartbeat === 'number' && typeof o.pid === 'number' &&
-      typeof o.started === 'number' && typeof o.host === 'string' && typeof o.machine === 'string'
+      o &&
+      typeof o.token === 'string' &&
+      typeof o.heartbeat === 'number' &&
+      typeof o.pid === 'number' &&
+      typeof o.started === 'number' &&
+      typeof o.host === 'string' &&
+      typeof o.machine === 'string'
     ) {
-      const owner: LockOwner = { host: o.host, machine: o.machine, pid: o.pid, command: String(o.command ?? '?'), started: o.started, heartbeat: o.heartbeat, token: o.token };
+      const owner: LockOwner = {
+        host: o.host,
+        machine: o.machine,
+        pid: o.pid,
+        command: String(o.command ?? '?'),
+        started: o.started,
+        heartbeat: o.heartbeat,
+        token: o.token,
+      };
       if (typeof o.until === 'number' && Number.isFinite(o.until)) owner.until = o.until;
       return owner;
     }
@@ -268,7 +281,8 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
     // once it is older than the lease (judged by its mtime).
     const stale = held ? isStale(held, now(), lease) : now() - mtime > lease;
     if (!stale) throw new LockHeldError(path, held);
-    if (!(await takeOver(path, token, held, mtime, now, lease))) throw new LockHeldError(path, (await readOwner(path))?.owner);
+    if (!(await takeOver(path, token, held, mtime, now, lease)))
+      throw new LockHeldError(path, (await readOwner(path))?.owner);
   }
   throw new LockHeldError(path, (await readOwner(path))?.owner);
 }
@@ -282,11 +296,22 @@ const BREAKER_STALE = 30_000;
  * that a faster contender has just taken is never removed. Returns true when the caller should
  * compete for the lock again, false when the lock is (now) held by someone alive.
  */
-async function takeOver(path: string, token: string, judged: LockOwner | undefined, judgedMtime: number, now: () => number, lease: number): Promise<boolean> {
+async function takeOver(
+  path: string,
+  token: string,
+  judged: LockOwner | undefined,
+  judgedMtime: number,
+  now: () => number,
+  lease: number,
+): Promise<boolean> {
   const breaker = `${path}.break`;
   let fh: FileHandle;
   try {
-    fh = await open(breaker, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW, LOCK_MODE);
+    fh = await open(
+      breaker,
+      constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY | constants.O_NOFOLLOW,
+      LOCK_MODE,
+    );
   } catch (err) {
     if (errCode(err) !== 'EEXIST') throw err;
     // Someone else is breaking it right now — or died doing so, long ago.
@@ -384,11 +409,17 @@ function hold(
  * @example
  * const info = await lockInfo(join(repo, 'locks', 'purge.lock'));
  */
-export async function lockInfo(path: string, lease = DEFAULT_LEASE): Promise<{ owner: LockOwner | undefined; stale: boolean } | undefined> {
+export async function lockInfo(
+  path: string,
+  lease = DEFAULT_LEASE,
+): Promise<{ owner: LockOwner | undefined; stale: boolean } | undefined> {
   const current = await readOwner(path);
   if (!current) return undefined;
   const now = Date.now();
-  return { owner: current.owner, stale: current.owner ? isStale(current.owner, now, lease) : now - current.mtime > lease };
+  return {
+    owner: current.owner,
+    stale: current.owner ? isStale(current.owner, now, lease) : now - current.mtime > lease,
+  };
 }
 
 /** A lock as a sweep sees it (LockSpace.inspect). */
@@ -416,5 +447,10 @@ export async function inspectLock(path: string, lease = DEFAULT_LEASE): Promise<
   const current = await readOwner(path);
   if (!current) return undefined;
   const { owner, mtime } = current;
-  return { state: owner ? 'held' : 'damaged', owner, stale: owner ? isStale(owner, Date.now(), lease) : Date.now() - mtime > lease, modified: mtime };
+  return {
+    state: owner ? 'held' : 'damaged',
+    owner,
+    stale: owner ? isStale(owner, Date.now(), lease) : Date.now() - mtime > lease,
+    modified: mtime,
+  };
 }

@@ -13,7 +13,10 @@ describe('S3 lock (in-memory conditional objects)', () => {
   test('one holder; a second acquirer gets LockHeldError naming the holder; release lets the next one in', async () => {
     const objects = new MemoryConditionalObjects();
     const a = await acquireS3Lock(objects, KEY, { command: 'purge' });
-    await assert.rejects(acquireS3Lock(objects, KEY, { command: 'slots rm' }), (err: unknown) => err instanceof LockHeldError && err.owner?.command === 'purge');
+    await assert.rejects(
+      acquireS3Lock(objects, KEY, { command: 'slots rm' }),
+      (err: unknown) => err instanceof LockHeldError && err.owner?.command === 'purge',
+    );
     assert.equal((await s3LockInfo(objects, KEY))?.owner?.command, 'purge');
     await a.release();
     assert.equal(await s3LockInfo(objects, KEY), undefined, 'a released lock is free');
@@ -66,7 +69,15 @@ describe('S3 lock on a real radosgw', () => {
   let objects: ConditionalObjects;
   before(async () => {
     rgw = await startRadosgw();
-    store = new S3Store({ endpoint: rgw.endpoint, bucket: rgw.bucket, region: rgw.region, forcePathStyle: true, accessKey: rgw.accessKey, secretKey: rgw.secretKey, prefix: 'fu' });
+    store = new S3Store({
+      endpoint: rgw.endpoint,
+      bucket: rgw.bucket,
+      region: rgw.region,
+      forcePathStyle: true,
+      accessKey: rgw.accessKey,
+      secretKey: rgw.secretKey,
+      prefix: 'fu',
+    });
     objects = await store.conditionalObjects();
   });
   after(async () => {
@@ -76,7 +87,9 @@ describe('S3 lock on a real radosgw', () => {
 
   test('of 12 concurrent acquirers exactly one wins (If-None-Match: *)', async () => {
     const key = 'fu/locks/race.lock';
-    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => acquireS3Lock(objects, key, { command: `c${i}` })));
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) => acquireS3Lock(objects, key, { command: `c${i}` })),
+    );
     const won = results.filter((r) => r.status === 'fulfilled');
     assert.equal(won.length, 1);
     assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof LockHeldError));
@@ -88,9 +101,19 @@ describe('S3 lock on a real radosgw', () => {
     let clock = Date.now();
     const old = await acquireS3Lock(objects, key, { command: 'old', lease: 1000, heartbeat: 60_000, now: () => clock });
     clock += 5000; // old's heartbeat is now 5 s behind: stale for everyone judging with this clock
-    const results = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => acquireS3Lock(objects, key, { command: `c${i}`, lease: 1000, heartbeat: 60_000, now: () => clock })));
-    const won = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof acquireS3Lock>>> => r.status === 'fulfilled');
-    assert.equal(won.length, 1, results.map((r) => (r.status === 'fulfilled' ? 'won' : (r.reason as Error).message)).join('\n'));
+    const results = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        acquireS3Lock(objects, key, { command: `c${i}`, lease: 1000, heartbeat: 60_000, now: () => clock }),
+      ),
+    );
+    const won = results.filter(
+      (r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof acquireS3Lock>>> => r.status === 'fulfilled',
+    );
+    assert.equal(
+      won.length,
+      1,
+      results.map((r) => (r.status === 'fulfilled' ? 'won' : (r.reason as Error).message)).join('\n'),
+    );
     const info = await s3LockInfo(objects, key, 60_000);
     assert.equal(info?.owner?.command, won[0]!.value.owner.command);
     await old.release(); // refused: the object is no longer old's version

@@ -22,26 +22,44 @@
  */
 import { randomBytes } from 'node:crypto';
 import { PreconditionFailedError, type ConditionalObjects, type VersionedText } from '../storage/s3/conditional.ts';
-import { isStale, LockHeldError, LockLostError, newOwner, parseOwner, type HeldLock, type LockEntry, type LockOptions, type LockOwner } from './lease-lock.ts';
+import {
+  isStale,
+  LockHeldError,
+  LockLostError,
+  newOwner,
+  parseOwner,
+  type HeldLock,
+  type LockEntry,
+  type LockOptions,
+  type LockOwner,
+} from './lease-lock.ts';
 import type { LockSpace } from './space.ts';
 
 const DEFAULT_LEASE = 120_000;
 
 /** What a lock object says. */
-type LockState = { kind: 'absent' } | { kind: 'released'; etag: string; owner: LockOwner | undefined } | { kind: 'held'; owner: LockOwner; etag: string } | { kind: 'damaged'; etag: string; lastModified: number | undefined };
+type LockState =
+  | { kind: 'absent' }
+  | { kind: 'released'; etag: string; owner: LockOwner | undefined }
+  | { kind: 'held'; owner: LockOwner; etag: string }
+  | { kind: 'damaged'; etag: string; lastModified: number | undefined };
 
 function judge(o: VersionedText | undefined): LockState {
   if (!o) return { kind: 'absent' };
   try {
-    if ((JSON.parse(o.text) as { released?: unknown } | null)?.released === true) return { kind: 'released', etag: o.etag, owner: parseOwner(o.text) };
+    if ((JSON.parse(o.text) as { released?: unknown } | null)?.released === true)
+      return { kind: 'released', etag: o.etag, owner: parseOwner(o.text) };
   } catch {
     // damaged: below
   }
   const owner = parseOwner(o.text);
-  return owner ? { kind: 'held', owner, etag: o.etag } : { kind: 'damaged', etag: o.etag, lastModified: o.lastModified };
+  return owner
+    ? { kind: 'held', owner, etag: o.etag }
+    : { kind: 'damaged', etag: o.etag, lastModified: o.lastModified };
 }
 
-const encode = (owner: LockOwner, released = false): string => JSON.stringify(released ? { ...owner, released: true } : owner) + '\n';
+const encode = (owner: LockOwner, released = false): string =>
+  JSON.stringify(released ? { ...owner, released: true } : owner) + '\n';
 
 /**
  * Takes the lock object `key` or throws LockHeldError.
@@ -50,7 +68,11 @@ const encode = (owner: LockOwner, released = false): string => JSON.stringify(re
  * const lock = await acquireS3Lock(objects, 'fu/locks/purge.lock', { command: 'purge' });
  * try { lock.assertHeld(); await work(lock.signal); } finally { await lock.release(); }
  */
-export async function acquireS3Lock(objects: ConditionalObjects, key: string, options: LockOptions = {}): Promise<HeldLock> {
+export async function acquireS3Lock(
+  objects: ConditionalObjects,
+  key: string,
+  options: LockOptions = {},
+): Promise<HeldLock> {
   const now = options.now ?? Date.now;
   const lease = options.lease ?? DEFAULT_LEASE;
   const beat = options.heartbeat ?? Math.max(1, Math.floor(lease / 4));
@@ -70,7 +92,8 @@ export async function acquireS3Lock(objects: ConditionalObjects, key: string, op
         etag = await objects.putIfMatch(key, last.etag, encode(owner));
       } else {
         // Written by something that is not this lock: judged by the store's Last-Modified.
-        if (last.lastModified === undefined || now() - last.lastModified <= lease) throw new LockHeldError(where, undefined);
+        if (last.lastModified === undefined || now() - last.lastModified <= lease)
+          throw new LockHeldError(where, undefined);
         etag = await objects.putIfMatch(key, last.etag, encode(owner));
       }
       return hold(objects, key, where, owner, etag, { lease, beat, now });
@@ -82,7 +105,14 @@ export async function acquireS3Lock(objects: ConditionalObjects, key: string, op
   throw new LockHeldError(where, last.kind === 'held' ? last.owner : undefined);
 }
 
-function hold(objects: ConditionalObjects, key: string, where: string, owner: LockOwner, firstEtag: string, opts: { lease: number; beat: number; now: () => number }): HeldLock {
+function hold(
+  objects: ConditionalObjects,
+  key: string,
+  where: string,
+  owner: LockOwner,
+  firstEtag: string,
+  opts: { lease: number; beat: number; now: () => number },
+): HeldLock {
   const controller = new AbortController();
   let etag = firstEtag;
   let confirmed = owner.heartbeat;
@@ -157,7 +187,11 @@ function hold(objects: ConditionalObjects, key: string, where: string, owner: Lo
  * @example
  * const info = await s3LockInfo(objects, 'fu/locks/purge.lock');
  */
-export async function s3LockInfo(objects: ConditionalObjects, key: string, lease = DEFAULT_LEASE): Promise<{ owner: LockOwner | undefined; stale: boolean } | undefined> {
+export async function s3LockInfo(
+  objects: ConditionalObjects,
+  key: string,
+  lease = DEFAULT_LEASE,
+): Promise<{ owner: LockOwner | undefined; stale: boolean } | undefined> {
   const state = judge(await objects.get(key));
   if (state.kind === 'absent' || state.kind === 'released') return undefined;
   if (state.kind === 'held') return { owner: state.owner, stale: isStale(state.owner, Date.now(), lease) };
@@ -170,14 +204,24 @@ export async function s3LockInfo(objects: ConditionalObjects, key: string, lease
  * @example
  * const entry = await inspectS3Lock(objects, 'fu/claims/x.claim', 60_000);
  */
-export async function inspectS3Lock(objects: ConditionalObjects, key: string, lease = DEFAULT_LEASE): Promise<LockEntry | undefined> {
+export async function inspectS3Lock(
+  objects: ConditionalObjects,
+  key: string,
+  lease = DEFAULT_LEASE,
+): Promise<LockEntry | undefined> {
   const seen = await objects.get(key);
   const state = judge(seen);
   if (!seen || state.kind === 'absent') return undefined;
   const modified = seen.lastModified;
   if (state.kind === 'released') return { state: 'released', owner: state.owner, stale: false, modified };
-  if (state.kind === 'held') return { state: 'held', owner: state.owner, stale: isStale(state.owner, Date.now(), lease), modified };
-  return { state: 'damaged', owner: undefined, stale: modified !== undefined && Date.now() - modified > lease, modified };
+  if (state.kind === 'held')
+    return { state: 'held', owner: state.owner, stale: isStale(state.owner, Date.now(), lease), modified };
+  return {
+    state: 'damaged',
+    owner: undefined,
+    stale: modified !== undefined && Date.now() - modified > lease,
+    modified,
+  };
 }
 
 /**

@@ -33,7 +33,15 @@ test('one claim per slot: a second is refused until the first is released', asyn
 test('a claim left by a crashed node is taken over once stale', async () => {
   const id = newSlotId();
   mkdirSync(join(dir, CLAIMS_FOLDER), { recursive: true });
-  const crashed = { host: 'gone', machine: 'another-machine', pid: 1, command: 'upload', started: 0, heartbeat: Date.now() - 120_000, token: 'x' };
+  const crashed = {
+    host: 'gone',
+    machine: 'another-machine',
+    pid: 1,
+    command: 'upload',
+    started: 0,
+    heartbeat: Date.now() - 120_000,
+    token: 'x',
+  };
   writeFileSync(join(dir, CLAIMS_FOLDER, `${id}.claim`), JSON.stringify(crashed).padEnd(1024));
   const claim = await sharedSlotClaims(fsLockSpace(dir), { lease: 60_000 }).claim(id);
   assert.ok(claim, 'stale claim taken over');
@@ -43,7 +51,15 @@ test('a claim left by a crashed node is taken over once stale', async () => {
 test('a fresh claim of another node is respected', async () => {
   const id = newSlotId();
   mkdirSync(join(dir, CLAIMS_FOLDER), { recursive: true });
-  const alive = { host: 'other', machine: 'another-machine', pid: 1, command: 'upload', started: Date.now(), heartbeat: Date.now(), token: 'y' };
+  const alive = {
+    host: 'other',
+    machine: 'another-machine',
+    pid: 1,
+    command: 'upload',
+    started: Date.now(),
+    heartbeat: Date.now(),
+    token: 'y',
+  };
   writeFileSync(join(dir, CLAIMS_FOLDER, `${id}.claim`), JSON.stringify(alive).padEnd(1024));
   assert.equal(await sharedSlotClaims(fsLockSpace(dir)).claim(id), undefined);
 });

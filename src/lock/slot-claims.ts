@@ -58,7 +58,11 @@ export function sharedSlotClaims(locks: LockSpace, options: { lease?: number } =
   return {
     async claim(id, until) {
       try {
-        const held = await locks.acquire(`${CLAIMS_FOLDER}/${id}.claim`, { command: 'upload', lease, ...(until !== undefined ? { until } : {}) });
+        const held = await locks.acquire(`${CLAIMS_FOLDER}/${id}.claim`, {
+          command: 'upload',
+          lease,
+          ...(until !== undefined ? { until } : {}),
+        });
         let releasing: Promise<void> | undefined;
         return { release: () => (releasing ??= held.release()), signal: held.signal };
       } catch (err) {

@@ -5,7 +5,15 @@
  */
 import { opendir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireLock, inspectLock, lockInfo, type HeldLock, type LockEntry, type LockOptions, type LockOwner } from './lease-lock.ts';
+import {
+  acquireLock,
+  inspectLock,
+  lockInfo,
+  type HeldLock,
+  type LockEntry,
+  type LockOptions,
+  type LockOwner,
+} from './lease-lock.ts';
 import { errCode } from '../errno.ts';
 
 /** A place locks are taken in; names are relative paths such as `locks/purge.lock`. */

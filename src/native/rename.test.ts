@@ -38,7 +38,10 @@ test('other failures reject with a Node-style error', async () => {
   const rename = renamer();
   const dir = await mkdtemp(join(tmpdir(), 'fileupload-rename-'));
   try {
-    await assert.rejects(rename(join(dir, 'missing'), join(dir, 'b')), (err: NodeJS.ErrnoException) => err.code === 'ENOENT' && err.syscall === 'renameat2');
+    await assert.rejects(
+      rename(join(dir, 'missing'), join(dir, 'b')),
+      (err: NodeJS.ErrnoException) => err.code === 'ENOENT' && err.syscall === 'renameat2',
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -97,10 +100,19 @@ test('finishUpload failures reject with the failing call named; nothing is publi
     // A descriptor that is not open (a number no process gets): fdatasync fails first when
     // durable, close otherwise.
     const closed = 2_000_000_000;
-    await assert.rejects(finish(closed, true, join(dir, 'tmp'), join(dir, 'a')), (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.syscall === 'fdatasync');
-    await assert.rejects(finish(closed, false, join(dir, 'tmp'), join(dir, 'a')), (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.syscall === 'close');
+    await assert.rejects(
+      finish(closed, true, join(dir, 'tmp'), join(dir, 'a')),
+      (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.syscall === 'fdatasync',
+    );
+    await assert.rejects(
+      finish(closed, false, join(dir, 'tmp'), join(dir, 'a')),
+      (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.syscall === 'close',
+    );
     const fd = openSync(join(dir, 'tmp'), 'r');
-    await assert.rejects(finish(fd, true, join(dir, 'missing'), join(dir, 'a')), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.syscall === 'renameat2');
+    await assert.rejects(
+      finish(fd, true, join(dir, 'missing'), join(dir, 'a')),
+      (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.syscall === 'renameat2',
+    );
     assert.equal(isOpen(fd), false);
     // Refused before it was queued (a path with NUL): the descriptor is closed all the same.
     const other = openSync(join(dir, 'tmp'), 'r');
@@ -114,13 +126,22 @@ test('finishUpload failures reject with the failing call named; nothing is publi
 
 test('finishUpload answers map to outcomes: EEXIST and a refused RENAME_NOREPLACE only at the rename', async () => {
   const fake = (errno: number, stage: number) =>
-    finisherFor({ finishUpload: (_fd: number, _d: boolean, _f: string, _t: string, cb: (e: number, s: number) => void) => cb(errno, stage) } as unknown as SendfileAddon)!;
+    finisherFor({
+      finishUpload: (_fd: number, _d: boolean, _f: string, _t: string, cb: (e: number, s: number) => void) =>
+        cb(errno, stage),
+    } as unknown as SendfileAddon)!;
   const [EEXIST, EINVAL, ENOSPC] = [osConstants.errno.EEXIST, osConstants.errno.EINVAL, osConstants.errno.ENOSPC];
   assert.equal(await fake(0, 3)(1, true, 'a', 'b'), 'renamed');
   assert.equal(await fake(EEXIST, 3)(1, true, 'a', 'b'), 'exists');
   assert.equal(await fake(EINVAL, 3)(1, true, 'a', 'b'), 'unsupported');
   // The same errnos before the rename are failures, never a reason to link an unsynced file.
-  await assert.rejects(fake(EINVAL, 1)(1, true, 'a', 'b'), (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && e.syscall === 'fdatasync');
-  await assert.rejects(fake(EEXIST, 2)(1, true, 'a', 'b'), (e: NodeJS.ErrnoException) => e.code === 'EEXIST' && e.syscall === 'close');
+  await assert.rejects(
+    fake(EINVAL, 1)(1, true, 'a', 'b'),
+    (e: NodeJS.ErrnoException) => e.code === 'EINVAL' && e.syscall === 'fdatasync',
+  );
+  await assert.rejects(
+    fake(EEXIST, 2)(1, true, 'a', 'b'),
+    (e: NodeJS.ErrnoException) => e.code === 'EEXIST' && e.syscall === 'close',
+  );
   await assert.rejects(fake(ENOSPC, 1)(1, true, 'a', 'b'), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC');
 });

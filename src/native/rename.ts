@@ -55,7 +55,15 @@ function settle(
     if (code === 'EEXIST') return resolve('exists');
     if (UNSUPPORTED.has(code)) return resolve('unsupported');
   }
-  reject(Object.assign(new Error(`${code}: ${syscall} ${from} -> ${to}`), { code, errno: -Math.abs(errno), syscall, path: from, dest: to }));
+  reject(
+    Object.assign(new Error(`${code}: ${syscall} ${from} -> ${to}`), {
+      code,
+      errno: -Math.abs(errno),
+      syscall,
+      path: from,
+      dest: to,
+    }),
+  );
 }
 
 /**
@@ -98,7 +106,9 @@ export function finisherFor(addon: SendfileAddon | undefined): UploadFinisher | 
   return (fd, durable, from, to) =>
     new Promise((resolve, reject) => {
       try {
-        call(fd, durable, from, to, (errno, stage) => settle(errno, FINISH_SYSCALL[stage] ?? 'finishUpload', from, to, resolve, reject));
+        call(fd, durable, from, to, (errno, stage) =>
+          settle(errno, FINISH_SYSCALL[stage] ?? 'finishUpload', from, to, resolve, reject),
+        );
       } catch (err) {
         // Never queued: the descriptor is still open.
         try {

@@ -126,10 +126,13 @@ test('a peer that goes away fails the transfer with EPIPE/ECONNRESET and leaks n
   const fileFd = openSync(file, 'r');
   peer.once('data', () => peer.resetAndDestroy());
   try {
-    await assert.rejects(sendFileToSocket(addon, fd, fileFd, 0, SIZE, { idleMs: 10_000 }), (err: NodeJS.ErrnoException) => {
-      assert.match(String(err.code), /^(EPIPE|ECONNRESET)$/);
-      return true;
-    });
+    await assert.rejects(
+      sendFileToSocket(addon, fd, fileFd, 0, SIZE, { idleMs: 10_000 }),
+      (err: NodeJS.ErrnoException) => {
+        assert.match(String(err.code), /^(EPIPE|ECONNRESET)$/);
+        return true;
+      },
+    );
   } finally {
     closeSync(fileFd);
     ours.destroy();

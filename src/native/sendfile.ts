@@ -62,7 +62,13 @@ export interface SendfileAddon {
    * close(fd) (stage 2), renameNoReplace(from, to) (stage 3). `fd` is closed when the callback
    * runs, whatever happened. See src/native/rename.ts.
    */
-  finishUpload?(fd: number, durable: boolean, from: string, to: string, callback: (errno: number, stage: number) => void): void;
+  finishUpload?(
+    fd: number,
+    durable: boolean,
+    from: string,
+    to: string,
+    callback: (errno: number, stage: number) => void,
+  ): void;
 }
 
 /**

@@ -119,7 +119,10 @@ test('a client that stalls: ETIMEDOUT after idleMs; an abort stops it too', asyn
   const file = openFile('stall');
   try {
     peer.write(data.subarray(0, 1000));
-    await assert.rejects(spliceFromSocket(addon, fd, file, 0, SIZE, { idleMs: 300 }), (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT');
+    await assert.rejects(
+      spliceFromSocket(addon, fd, file, 0, SIZE, { idleMs: 300 }),
+      (e: NodeJS.ErrnoException) => e.code === 'ETIMEDOUT',
+    );
     const ac = new AbortController();
     const moving = spliceFromSocket(addon, fd, file, 1000, SIZE, { signal: ac.signal });
     setTimeout(() => ac.abort(new Error('shutting down')), 100);
@@ -154,7 +157,10 @@ test('a file that cannot be written: the errno of splice', async () => {
   const readOnly = openSync(join(dir, 'exact'), 'r');
   try {
     peer.write(data.subarray(0, 1000));
-    await assert.rejects(spliceFromSocket(addon, fd, readOnly, 0, 1000), (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.syscall === 'splice');
+    await assert.rejects(
+      spliceFromSocket(addon, fd, readOnly, 0, 1000),
+      (e: NodeJS.ErrnoException) => e.code === 'EBADF' && e.syscall === 'splice',
+    );
     // The pool thread's pipe was dropped with what it held: the next move starts clean.
     const file = openFile('after-error');
     try {

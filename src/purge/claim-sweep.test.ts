@@ -18,28 +18,63 @@ import { newSlotId } from '../slots/id.ts';
 import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph.ts';
 
 const NOW = 1_800_000_000_000;
-const owner = (over: Partial<LockOwner> = {}): LockOwner => ({ host: 'h', machine: 'm', pid: 1, command: 'upload', started: NOW, heartbeat: NOW, token: 't', ...over });
-const entry = (over: Partial<LockEntry> = {}): LockEntry => ({ state: 'held', owner: owner(), stale: false, modified: NOW, ...over });
+const owner = (over: Partial<LockOwner> = {}): LockOwner => ({
+  host: 'h',
+  machine: 'm',
+  pid: 1,
+  command: 'upload',
+  started: NOW,
+  heartbeat: NOW,
+  token: 't',
+  ...over,
+});
+const entry = (over: Partial<LockEntry> = {}): LockEntry => ({
+  state: 'held',
+  owner: owner(),
+  stale: false,
+  modified: NOW,
+  ...over,
+});
 const PAST = NOW - CLAIM_SWEEP_MARGIN - 1;
 
 describe('claimVerdict', () => {
   test('a live claim stays, however long its slot has been expired', () => {
-    assert.deepEqual(claimVerdict(entry({ owner: owner({ until: NOW - 365 * 86_400_000 }) }), NOW), { remove: false, why: 'live' });
+    assert.deepEqual(claimVerdict(entry({ owner: owner({ until: NOW - 365 * 86_400_000 }) }), NOW), {
+      remove: false,
+      why: 'live',
+    });
   });
   test('released, stale and damaged claims go once their slot expired more than the margin ago, not before', () => {
-    for (const [state, stale, why] of [['released', false, 'released'], ['held', true, 'stale'], ['damaged', true, 'orphan']] as const) {
-      assert.deepEqual(claimVerdict(entry({ state, stale, owner: owner({ until: PAST }) }), NOW), { remove: true, why });
-      assert.deepEqual(claimVerdict(entry({ state, stale, owner: owner({ until: NOW - CLAIM_SWEEP_MARGIN }) }), NOW), { remove: false, why: 'slot valid' });
-      assert.deepEqual(claimVerdict(entry({ state, stale, owner: owner({ until: NOW + 60_000 }) }), NOW), { remove: false, why: 'slot valid' });
+    for (const [state, stale, why] of [
+      ['released', false, 'released'],
+      ['held', true, 'stale'],
+      ['damaged', true, 'orphan'],
+    ] as const) {
+      assert.deepEqual(claimVerdict(entry({ state, stale, owner: owner({ until: PAST }) }), NOW), {
+        remove: true,
+        why,
+      });
+      assert.deepEqual(claimVerdict(entry({ state, stale, owner: owner({ until: NOW - CLAIM_SWEEP_MARGIN }) }), NOW), {
+        remove: false,
+        why: 'slot valid',
+      });
+      assert.deepEqual(claimVerdict(entry({ state, stale, owner: owner({ until: NOW + 60_000 }) }), NOW), {
+        remove: false,
+        why: 'slot valid',
+      });
     }
   });
   test('an entry without an expiry (damaged, a breaker file) goes once unchanged for ORPHAN_CLAIM_AGE', () => {
-    const orphan = (modified: number | undefined): LockEntry => entry({ state: 'damaged', owner: undefined, stale: true, modified });
+    const orphan = (modified: number | undefined): LockEntry =>
+      entry({ state: 'damaged', owner: undefined, stale: true, modified });
     assert.deepEqual(claimVerdict(orphan(NOW - ORPHAN_CLAIM_AGE - 1), NOW), { remove: true, why: 'orphan' });
     assert.deepEqual(claimVerdict(orphan(NOW - ORPHAN_CLAIM_AGE), NOW), { remove: false, why: 'recent' });
     assert.deepEqual(claimVerdict(orphan(undefined), NOW), { remove: false, why: 'recent' });
     // A released claim written without an expiry is judged by its age as well.
-    assert.deepEqual(claimVerdict(entry({ state: 'released', owner: owner(), modified: NOW - ORPHAN_CLAIM_AGE - 1 }), NOW), { remove: true, why: 'orphan' });
+    assert.deepEqual(
+      claimVerdict(entry({ state: 'released', owner: owner(), modified: NOW - ORPHAN_CLAIM_AGE - 1 }), NOW),
+      { remove: true, why: 'orphan' },
+    );
   });
 });
 
@@ -61,7 +96,10 @@ async function claimAndDie(dir: string, id: string, until: number): Promise<void
     `process.stdout.write(c ? 'held\\n' : 'refused\\n'); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
-    const [line] = (await Promise.race([once(child.stdout, 'data'), new Promise((_, reject) => setTimeout(() => reject(new Error('child did not claim')), 20_000))])) as [Buffer];
+    const [line] = (await Promise.race([
+      once(child.stdout, 'data'),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('child did not claim')), 20_000)),
+    ])) as [Buffer];
     assert.equal(line.toString().trim(), 'held');
   } finally {
     child.kill('SIGKILL');
@@ -76,7 +114,11 @@ describe('sweepClaims on the fs store', () => {
   const claimPath = (id: string) => join(dir, CLAIMS_FOLDER, `${id}.claim`);
 
   test('a released claim leaves no file; a killed holder leaves its claim, which the sweep removes once its slot expired', async () => {
-    assert.deepEqual(await sweepClaims(locks), { listed: 0, removed: 0, failed: 0 }, 'no claims/ folder yet: nothing to do');
+    assert.deepEqual(
+      await sweepClaims(locks),
+      { listed: 0, removed: 0, failed: 0 },
+      'no claims/ folder yet: nothing to do',
+    );
     const claims = sharedSlotClaims(locks);
     const done = await claims.claim(newSlotId(), Date.now() + 60_000);
     await done!.release();
@@ -93,7 +135,7 @@ describe('sweepClaims on the fs store', () => {
 
     const report = await sweepClaims(locks);
     assert.deepEqual(report, { listed: 3, removed: 1, failed: 0 });
-    assert.equal(existsSync(claimPath(expired)), false, 'the killed upload\'s claim of an expired slot is gone');
+    assert.equal(existsSync(claimPath(expired)), false, "the killed upload's claim of an expired slot is gone");
     assert.equal(existsSync(claimPath(valid)), true, 'a slot still valid keeps its claim (a retry takes it over)');
     assert.equal(existsSync(claimPath(running)), true, 'a live claim stays');
     // The retry of the still-valid slot takes the dead node's claim over and leaves nothing.
@@ -127,7 +169,15 @@ describe('sweepClaims on the fs store', () => {
     await store.open();
     try {
       await claimAndDie(dir, newSlotId(), Date.now() - CLAIM_SWEEP_MARGIN - 60_000);
-      const settings = { slotLifetime: 300_000, maxAge: undefined, maxAgePurposes: [], maxRepoSize: undefined, purgeInterval: 0, minUploadRate: 4096, maxFileSize: 52_428_800 };
+      const settings = {
+        slotLifetime: 300_000,
+        maxAge: undefined,
+        maxAgePurposes: [],
+        maxRepoSize: undefined,
+        purgeInterval: 0,
+        minUploadRate: 4096,
+        maxFileSize: 52_428_800,
+      };
       const dry = await purgeOnce({ settings, repo: dir, store, dryRun: true });
       assert.deepEqual(dry.claims, { listed: 1, removed: 1, failed: 0 });
       const summary = await purgeOnce({ settings, repo: dir, store });
@@ -161,7 +211,8 @@ describe('sweepClaims, many claims and a lost lock (in-memory conditional object
   const expiredClaims = async (n: number) => {
     const locks = s3LockSpace(new MemoryConditionalObjects(), 'fu/');
     const claims = sharedSlotClaims(locks);
-    for (let i = 0; i < n; i++) await (await claims.claim(newSlotId(), Date.now() - CLAIM_SWEEP_MARGIN - 1000))!.release();
+    for (let i = 0; i < n; i++)
+      await (await claims.claim(newSlotId(), Date.now() - CLAIM_SWEEP_MARGIN - 1000))!.release();
     return locks;
   };
 
@@ -185,7 +236,11 @@ describe('sweepClaims, many claims and a lost lock (in-memory conditional object
 
   test('a lost maintenance lock stops the sweep with LockLostError before any removal', async () => {
     const locks = await expiredClaims(40);
-    const lock = { assertHeld: () => { throw new LockLostError('locks/purge.lock'); } } as unknown as HeldLock;
+    const lock = {
+      assertHeld: () => {
+        throw new LockLostError('locks/purge.lock');
+      },
+    } as unknown as HeldLock;
     await assert.rejects(sweepClaims(locks, { lock }), LockLostError);
     assert.equal((await names(locks)).length, 40);
   });
@@ -196,7 +251,15 @@ describe('sweepClaims on a real radosgw', () => {
   let store: S3Store;
   before(async () => {
     rgw = await startRadosgw();
-    store = new S3Store({ endpoint: rgw.endpoint, bucket: rgw.bucket, region: rgw.region, forcePathStyle: true, accessKey: rgw.accessKey, secretKey: rgw.secretKey, prefix: 'fu/' });
+    store = new S3Store({
+      endpoint: rgw.endpoint,
+      bucket: rgw.bucket,
+      region: rgw.region,
+      forcePathStyle: true,
+      accessKey: rgw.accessKey,
+      secretKey: rgw.secretKey,
+      prefix: 'fu/',
+    });
   });
   after(async () => {
     await store?.close();
@@ -216,7 +279,15 @@ describe('sweepClaims on a real radosgw', () => {
     assert.equal((await names(locks)).length, 7);
 
     await store.open();
-    const settings = { slotLifetime: 300_000, maxAge: undefined, maxAgePurposes: [], maxRepoSize: undefined, purgeInterval: 0, minUploadRate: 4096, maxFileSize: 52_428_800 };
+    const settings = {
+      slotLifetime: 300_000,
+      maxAge: undefined,
+      maxAgePurposes: [],
+      maxRepoSize: undefined,
+      purgeInterval: 0,
+      minUploadRate: 4096,
+      maxFileSize: 52_428_800,
+    };
     const summary = await purgeOnce({ settings, repo: rgw.dir, store, locks });
     assert.deepEqual(summary.claims, { listed: 7, removed: 5, failed: 0 });
     assert.deepEqual(await names(locks), [`claims/${valid}.claim`, `claims/${running}.claim`].sort());

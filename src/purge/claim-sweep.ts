@@ -31,8 +31,7 @@ const SWEEP_CONCURRENCY = 16;
 
 /** Why a claim goes or stays. */
 export type ClaimVerdict =
-  | { remove: true; why: 'released' | 'stale' | 'orphan' }
-  | { remove: false; why: 'live' | 'slot valid' | 'recent' };
+  { remove: true; why: 'released' | 'stale' | 'orphan' } | { remove: false; why: 'live' | 'slot valid' | 'recent' };
 
 /**
  * Whether the sweep removes a claim, judged at `now`.

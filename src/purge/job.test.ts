@@ -13,7 +13,15 @@ test('schedulePurge: an interval longer than a timer can hold (30d) waits, it do
   const repo = await mkdtemp(join(tmpdir(), 'fileupload-schedule-'));
   const store = new FsStore(repo, { durable: false });
   await store.open();
-  const settings: RetentionSettings = { slotLifetime: 300_000, maxAge: undefined, maxAgePurposes: ['message'], maxRepoSize: undefined, purgeInterval: 30 * DAY, minUploadRate: 4096, maxFileSize: 52_428_800 };
+  const settings: RetentionSettings = {
+    slotLifetime: 300_000,
+    maxAge: undefined,
+    maxAgePurposes: ['message'],
+    maxRepoSize: undefined,
+    purgeInterval: 30 * DAY,
+    minUploadRate: 4096,
+    maxFileSize: 52_428_800,
+  };
   // Every delay handed to setTimeout, to see that none overflows (that would make a busy loop).
   const delays: number[] = [];
   const realSetTimeout = globalThis.setTimeout;
@@ -41,7 +49,10 @@ test('schedulePurge: an interval longer than a timer can hold (30d) waits, it do
     // again and again here. A slow machine can only make the count smaller, never larger.
     await new Promise((r) => realSetTimeout(r, 300));
     assert.equal(runs, 1);
-    assert.ok(delays.every((d) => d <= 2 ** 31 - 1), `delays past a timer's range: ${delays.filter((d) => d > 2 ** 31 - 1).length}`);
+    assert.ok(
+      delays.every((d) => d <= 2 ** 31 - 1),
+      `delays past a timer's range: ${delays.filter((d) => d > 2 ** 31 - 1).length}`,
+    );
     assert.ok(delays.length < 10, `${delays.length} timers armed: the schedule spins`);
   } finally {
     globalThis.setTimeout = realSetTimeout;

@@ -100,7 +100,11 @@ export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary>
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const started = Date.now();
-    summary.claims = await sweepClaims(locks, { lock, ...(options.dryRun ? { dryRun: true } : {}), ...(options.signal ? { signal: options.signal } : {}) });
+    summary.claims = await sweepClaims(locks, {
+      lock,
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
     summary.durationMs += Date.now() - started;
     return summary;
   } finally {
@@ -176,7 +180,8 @@ export function schedulePurge(options: ScheduleOptions): PurgeSchedule {
         options.onSummary?.(summary);
         return summary;
       } catch (err) {
-        if (err instanceof LockHeldError) log.debug('purge skipped: lock held', { holder: err.owner?.host, pid: err.owner?.pid });
+        if (err instanceof LockHeldError)
+          log.debug('purge skipped: lock held', { holder: err.owner?.host, pid: err.owner?.pid });
         else if (!controller.signal.aborted) log.error('purge failed', { error: err });
         return undefined;
       } finally {
@@ -191,12 +196,15 @@ export function schedulePurge(options: ScheduleOptions): PurgeSchedule {
     const arm = (): void => {
       if (stopped) return;
       // A timer cannot hold more than MAX_TIMER_DELAY (longer ones fire at once): re-arm until due.
-      timer = setTimeout(async () => {
-        if (Date.now() < due) return arm();
-        const interval = options.settings().purgeInterval;
-        if (interval > 0) await runNow();
-        plan(interval > 0 ? interval : 60_000);
-      }, Math.min(Math.max(0, due - Date.now()), MAX_TIMER_DELAY));
+      timer = setTimeout(
+        async () => {
+          if (Date.now() < due) return arm();
+          const interval = options.settings().purgeInterval;
+          if (interval > 0) await runNow();
+          plan(interval > 0 ? interval : 60_000);
+        },
+        Math.min(Math.max(0, due - Date.now()), MAX_TIMER_DELAY),
+      );
       timer.unref();
     };
     arm();

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PartialUpload, UploadMeta } from '../storage/store.ts';
 import { DEFAULT_MAX_AGE_PURPOSES } from './purposes.ts';
-import { diskTarget, fairLevel, planPurge, type Deletion, type PlanOptions, type PlanReport, type RetentionPolicy } from './policy.ts';
+import {
+  diskTarget,
+  fairLevel,
+  planPurge,
+  type Deletion,
+  type PlanOptions,
+  type PlanReport,
+  type RetentionPolicy,
+} from './policy.ts';
 
 const NOW = Date.parse('2030-06-01T12:00:00Z');
 const MIN = 60_000;
@@ -90,7 +98,13 @@ test('maxAge: old message uploads go; profile and permanent are exempt unless li
 });
 
 test('maxRepoSize: oldest first until the stored bytes are within the cap', async () => {
-  const files = [upload(5 * DAY, 100), upload(1 * DAY, 100), upload(3 * DAY, 100), upload(2 * DAY, 100), upload(4 * DAY, 100)];
+  const files = [
+    upload(5 * DAY, 100),
+    upload(1 * DAY, 100),
+    upload(3 * DAY, 100),
+    upload(2 * DAY, 100),
+    upload(4 * DAY, 100),
+  ];
   const { byRule, report } = await run(files, { policy: policy({ maxRepoSize: 250 }) });
   // 500 bytes, cap 250: the three oldest (5d, 4d, 3d) must go.
   assert.deepEqual(new Set(byRule.maxRepoSize), new Set([files[0]!.id, files[4]!.id, files[2]!.id]));
@@ -165,9 +179,13 @@ test('fair share: the size rules take only from the users holding the most bytes
   assert.deepEqual(big.byRule, { disk: [...victim.map((u) => u.id), ...attacker.slice(0, 8).map((u) => u.id)] });
 });
 
-test('fair share: uploads younger than the grace count for their user, so a burst of fresh uploads takes no one else\'s files', async () => {
+test("fair share: uploads younger than the grace count for their user, so a burst of fresh uploads takes no one else's files", async () => {
   const bob = { uploader: 'bob@example.org' };
-  const victim = [upload(30 * DAY, 100, { ...bob }), upload(29 * DAY, 100, { ...bob, purpose: 'profile' }), upload(28 * DAY, 100, { ...bob, purpose: 'permanent' })];
+  const victim = [
+    upload(30 * DAY, 100, { ...bob }),
+    upload(29 * DAY, 100, { ...bob, purpose: 'profile' }),
+    upload(28 * DAY, 100, { ...bob, purpose: 'permanent' }),
+  ];
   // alice fills the disk within the last half minute: none of her uploads may be taken yet.
   const burst = Array.from({ length: 10 }, (_, i) => upload(30_000 - i * 1000, 100, { purpose: 'permanent' }));
   const { byRule, report } = await run([...victim, ...burst], { freeBytes: 300 });
@@ -236,7 +254,9 @@ test('size rules never take uploads younger than the grace, and report the short
 
 /** The obvious (memory-hungry) implementation, as the reference for the bounded one. */
 function reference(uploads: UploadMeta[], cap: number, freeBytes: number): Map<string, string> {
-  const eligible = uploads.filter((u) => u.storedAt <= NOW - MIN).sort((a, b) => a.storedAt - b.storedAt || (a.id < b.id ? -1 : 1));
+  const eligible = uploads
+    .filter((u) => u.storedAt <= NOW - MIN)
+    .sort((a, b) => a.storedAt - b.storedAt || (a.id < b.id ? -1 : 1));
   const total = uploads.reduce((s, u) => s + u.size, 0);
   const needRepo = Math.max(0, total - cap);
   const needAll = Math.max(needRepo, diskTarget(total, freeBytes));
@@ -252,11 +272,12 @@ function reference(uploads: UploadMeta[], cap: number, freeBytes: number): Map<s
 
 test('bounded selection equals a full sort, with refinement passes for crowded buckets', async () => {
   let state = 42;
-  const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const uploads: UploadMeta[] = [];
   // A skewed distribution: a few very old uploads, a dense recent crowd, many same-millisecond ties.
   for (let i = 0; i < 20; i++) uploads.push(upload(Math.floor(rand() * 365 * DAY), 1 + Math.floor(rand() * 1000)));
-  for (let i = 0; i < 3000; i++) uploads.push(upload(2 * MIN + Math.floor(rand() * 3600_000), 1 + Math.floor(rand() * 1000)));
+  for (let i = 0; i < 3000; i++)
+    uploads.push(upload(2 * MIN + Math.floor(rand() * 3600_000), 1 + Math.floor(rand() * 1000)));
   for (let i = 0; i < 200; i++) uploads.push(upload(30 * MIN, 1 + Math.floor(rand() * 1000)));
   const total = uploads.reduce((s, u) => s + u.size, 0);
   for (const [cap, free] of [
@@ -264,7 +285,12 @@ test('bounded selection equals a full sort, with refinement passes for crowded b
     [Math.floor(total * 0.9), Math.floor(total * 0.3)],
     [total, Math.floor(total * 0.5)],
   ] as const) {
-    const { out, report } = await run(uploads, { freeBytes: free, policy: policy({ maxRepoSize: cap }), maxBuckets: 16, maxCollect: 100 });
+    const { out, report } = await run(uploads, {
+      freeBytes: free,
+      policy: policy({ maxRepoSize: cap }),
+      maxBuckets: 16,
+      maxCollect: 100,
+    });
     const got = new Map(out.map((d) => [d.kind === 'upload' ? d.meta.id : '', d.rule]));
     assert.deepEqual(got, reference(uploads, cap, free));
     assert.ok(report.passes > 2, 'crowded buckets were refined by extra passes');

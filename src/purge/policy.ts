@@ -197,7 +197,10 @@ export function fairLevel(held: Iterable<number>, need: number): number {
  *                        { now: Date.now(), freeBytes, policy });
  * for (let r = await plan.next(); !r.done; r = await plan.next()) await remove(r.value);
  */
-export async function* planPurge(source: PurgeSource, options: PlanOptions): AsyncGenerator<Deletion, PlanReport, void> {
+export async function* planPurge(
+  source: PurgeSource,
+  options: PlanOptions,
+): AsyncGenerator<Deletion, PlanReport, void> {
   const { now, policy } = options;
   const maxBuckets = options.maxBuckets ?? 4096;
   const maxCollect = options.maxCollect ?? 10_000;
@@ -254,7 +257,8 @@ export async function* planPurge(source: PurgeSource, options: PlanOptions): Asy
   const cap = policy.maxRepoSize;
   const needRepo = cap !== undefined && cap >= 0 ? Math.max(0, keptBytes - cap) : 0;
   // Running uploads' temp files neither count as repository nor take free space (module comment).
-  const needDisk = options.freeBytes !== undefined ? diskTarget(keptBytes, options.freeBytes + livePartialBytes + freed) : 0;
+  const needDisk =
+    options.freeBytes !== undefined ? diskTarget(keptBytes, options.freeBytes + livePartialBytes + freed) : 0;
   const needAll = Math.max(needRepo, needDisk);
   report.maxRepoSizeTarget = needRepo;
   report.sizeTarget = needAll;

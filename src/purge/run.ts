@@ -110,7 +110,9 @@ export async function runPurge(options: RunPurgeOptions): Promise<PurgeSummary> 
   const dryRun = options.dryRun ?? false;
   const startedAt = Date.now();
   const now = options.now ?? startedAt;
-  const freeBytes = options.freeBytes ?? (options.repo !== undefined && store.kind === 'fs' ? await freeSpace(options.repo) : undefined);
+  const freeBytes =
+    options.freeBytes ??
+    (options.repo !== undefined && store.kind === 'fs' ? await freeSpace(options.repo) : undefined);
   const repair =
     ledger && !dryRun
       ? new IndexRepair(ledger, store, {
@@ -151,10 +153,7 @@ export async function runPurge(options: RunPurgeOptions): Promise<PurgeSummary> 
   const rules = emptyTotals();
   let failed = 0;
   let deletedBytes = 0;
-  const plan = planPurge(
-    { uploads, partials: () => store.listPartial() },
-    { now, freeBytes, policy },
-  );
+  const plan = planPurge({ uploads, partials: () => store.listPartial() }, { now, freeBytes, policy });
   let step = await plan.next();
   while (!step.done) {
     const d = step.value;
@@ -162,8 +161,24 @@ export async function runPurge(options: RunPurgeOptions): Promise<PurgeSummary> 
     lock?.assertHeld();
     const record: DeletionRecord =
       d.kind === 'upload'
-        ? { kind: 'upload', id: d.meta.id, filename: d.meta.filename, size: d.meta.size, age: now - d.meta.storedAt, rule: d.rule, outcome: 'planned' }
-        : { kind: 'partial', id: partialId(d.partial), filename: null, size: d.partial.size, age: now - d.partial.modifiedAt, rule: d.rule, outcome: 'planned' };
+        ? {
+            kind: 'upload',
+            id: d.meta.id,
+            filename: d.meta.filename,
+            size: d.meta.size,
+            age: now - d.meta.storedAt,
+            rule: d.rule,
+            outcome: 'planned',
+          }
+        : {
+            kind: 'partial',
+            id: partialId(d.partial),
+            filename: null,
+            size: d.partial.size,
+            age: now - d.partial.modifiedAt,
+            rule: d.rule,
+            outcome: 'planned',
+          };
     if (!dryRun) {
       try {
         const existed = d.kind === 'upload' ? await store.delete(d.meta.id) : await store.deletePartial(d.partial.name);
@@ -193,7 +208,12 @@ export async function runPurge(options: RunPurgeOptions): Promise<PurgeSummary> 
     dryRun,
     startedAt,
     durationMs: 0,
-    scanned: { uploads: report.uploads, bytes: report.uploadBytes, partials: report.partials, partialBytes: report.partialBytes },
+    scanned: {
+      uploads: report.uploads,
+      bytes: report.uploadBytes,
+      partials: report.partials,
+      partialBytes: report.partialBytes,
+    },
     rules,
     deleted,
     deletedBytes,

@@ -30,7 +30,12 @@ async function setup(over: Partial<QuotaSettings>, now = () => T0) {
     ...over,
   };
   // A scan of the repository is not what a quota check may do (total.json exists in the tests).
-  const emptyStore = { kind: 'fs', list() { throw new Error('scanned the repository'); } } as unknown as Store;
+  const emptyStore = {
+    kind: 'fs',
+    list() {
+      throw new Error('scanned the repository');
+    },
+  } as unknown as Store;
   const usage = new RepositoryUsage(emptyStore, index, { now, slotLifetime: () => settings.slotLifetime });
   const guard = new QuotaGuard(ledger, () => settings, { usage, now });
   return { dir, index, ledger, guard, settings, cleanup: () => rm(dir, { recursive: true, force: true }) };
@@ -39,10 +44,25 @@ async function setup(over: Partial<QuotaSettings>, now = () => T0) {
 let n = 0;
 const id = () => `id${String(n++).padStart(22, '0')}`;
 const slot = (size: number, at = T0, over: Partial<Slot> = {}): Slot => ({
-  id: id(), filename: 'f.bin', size, uploader: ALICE, issuedAt: at, expiresAt: at + 300_000, purpose: 'message', ...over,
+  id: id(),
+  filename: 'f.bin',
+  size,
+  uploader: ALICE,
+  issuedAt: at,
+  expiresAt: at + 300_000,
+  purpose: 'message',
+  ...over,
 });
 const meta = (s: Slot, storedAt: number, over: Partial<UploadMeta> = {}): UploadMeta => ({
-  id: s.id, filename: s.filename, size: s.size, contentType: 'application/octet-stream', uploader: s.uploader, issuedAt: s.issuedAt, storedAt, purpose: s.purpose, ...over,
+  id: s.id,
+  filename: s.filename,
+  size: s.size,
+  contentType: 'application/octet-stream',
+  uploader: s.uploader,
+  issuedAt: s.issuedAt,
+  storedAt,
+  purpose: s.purpose,
+  ...over,
 });
 
 test('no quota configured: ok without touching the index', async () => {
@@ -106,7 +126,7 @@ test('a burst of slot requests gets exactly what fits: reservations count until 
   }
 });
 
-test('recordSlotIssued turns the reservation into the slot\'s pending entry; the upload turns it into a stored entry', async () => {
+test("recordSlotIssued turns the reservation into the slot's pending entry; the upload turns it into a stored entry", async () => {
   let now = T0;
   const t = await setup({ userQuota: 1000 }, () => now);
   try {
@@ -114,7 +134,10 @@ test('recordSlotIssued turns the reservation into the slot\'s pending entry; the
     const s = slot(600);
     await t.guard.recordSlotIssued(s);
     const userPending = await readdir(join(t.dir, 'users', userKey(ALICE), 'pending'));
-    assert.deepEqual(userPending.map((x) => x.split('.')[1]), [s.id]);
+    assert.deepEqual(
+      userPending.map((x) => x.split('.')[1]),
+      [s.id],
+    );
     assert.equal((await readdir(join(t.dir, 'pending'))).length, 1);
     assert.equal((await t.guard.check({ uploader: ALICE, size: 600 })).ok, false, 'the pending slot counts');
     now += 1000;
@@ -142,14 +165,21 @@ test('no per-user quota: slots write no user pending entry, uploads delete none'
     await t.guard.recordSlotIssued(s);
     assert.deepEqual(await readdir(t.dir).then((d) => d.sort()), ['pending', 'usage']);
     await t.guard.recordUploadStored(meta(s, T0 + 1000));
-    assert.deepEqual(await readdir(t.dir).then((d) => d.sort()), ['pending', 'usage'], 'nothing per user on the upload path');
+    assert.deepEqual(
+      await readdir(t.dir).then((d) => d.sort()),
+      ['pending', 'usage'],
+      'nothing per user on the upload path',
+    );
     assert.deepEqual(deletes, [], 'nothing to delete per upload');
     // Switching a per-user quota on: the upload's slot entry is deleted from then on.
     t.settings.userQuota = 10_000;
     assert.ok((await t.guard.check({ uploader: ALICE, size: 700 })).ok);
     const s2 = slot(700);
     await t.guard.recordSlotIssued(s2);
-    assert.deepEqual((await readdir(join(t.dir, 'users', userKey(ALICE), 'pending'))).map((x) => x.split('.')[1]), [s2.id]);
+    assert.deepEqual(
+      (await readdir(join(t.dir, 'users', userKey(ALICE), 'pending'))).map((x) => x.split('.')[1]),
+      [s2.id],
+    );
     await t.guard.recordUploadStored(meta(s2, T0 + 2000));
     assert.deepEqual(await readdir(join(t.dir, 'users', userKey(ALICE), 'pending')), []);
   } finally {

@@ -81,7 +81,10 @@ export class QuotaGuard {
   async check(request: QuotaRequest): Promise<QuotaDecision> {
     const key = userKey(request.uploader);
     const previous = this.#queues.get(key) ?? Promise.resolve();
-    const run = previous.then(() => this.#check(request), () => this.#check(request));
+    const run = previous.then(
+      () => this.#check(request),
+      () => this.#check(request),
+    );
     const tail = run.catch(() => {});
     this.#queues.set(key, tail);
     void tail.then(() => {
@@ -136,7 +139,11 @@ export class QuotaGuard {
     }
   }
 
-  async #userUsage(uploader: string, s: QuotaSettings, own: Reservation | undefined): Promise<Pick<QuotaUsage, 'user' | 'daily'>> {
+  async #userUsage(
+    uploader: string,
+    s: QuotaSettings,
+    own: Reservation | undefined,
+  ): Promise<Pick<QuotaUsage, 'user' | 'daily'>> {
     const now = this.#now();
     const { stored, log, pending } = await this.ledger.userEntries(uploader);
     const storedIds = new Set(stored.map((e) => e.id));

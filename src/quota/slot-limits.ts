@@ -28,9 +28,7 @@ export interface SlotLimitSettings {
   slotLifetime: number;
 }
 
-export type SlotLimitDecision =
-  | { ok: true }
-  | { ok: false; limit: 'rate' | 'pending'; retryAt: number; text: string };
+export type SlotLimitDecision = { ok: true } | { ok: false; limit: 'rate' | 'pending'; retryAt: number; text: string };
 
 interface Bucket {
   tokens: number;
@@ -233,13 +231,23 @@ export class SlotLimits {
       const burst = Math.max(1, s.slotRequestBurst);
       const t = this.buckets.take(user, now, s.slotRequestRate, burst);
       if (!t.ok) {
-        return { ok: false, limit: 'rate', retryAt: toStamp(t.retryAt), text: `too many slot requests (at most ${s.slotRequestRate} a minute, ${burst} at once)` };
+        return {
+          ok: false,
+          limit: 'rate',
+          retryAt: toStamp(t.retryAt),
+          text: `too many slot requests (at most ${s.slotRequestRate} a minute, ${burst} at once)`,
+        };
       }
     }
     if (s.maxPendingSlots > 0) {
       const { count, oldestExpiry } = this.pending.count(user, now);
       if (count >= s.maxPendingSlots) {
-        return { ok: false, limit: 'pending', retryAt: toStamp(oldestExpiry), text: `too many unused slots (at most ${s.maxPendingSlots}); upload or wait until one expires` };
+        return {
+          ok: false,
+          limit: 'pending',
+          retryAt: toStamp(oldestExpiry),
+          text: `too many unused slots (at most ${s.maxPendingSlots}); upload or wait until one expires`,
+        };
       }
       this.pending.hold(user, now + s.slotLifetime);
     } else if (this.pending.size > 0) this.pending.clear();

@@ -76,9 +76,12 @@ export async function startServe(options: { configFile: string; logger: Logger }
 
   const repository = await resolveRepository(settings.fileRepo);
   if (repository.temporary && settings.storage === 'fs') {
-    logger.warn('plugin.httpfileupload.fileRepo is not set: uploads go to a temporary folder that is deleted when serve stops', {
-      repository: repository.path,
-    });
+    logger.warn(
+      'plugin.httpfileupload.fileRepo is not set: uploads go to a temporary folder that is deleted when serve stops',
+      {
+        repository: repository.path,
+      },
+    );
   }
   let storage: Awaited<ReturnType<typeof openServeStorage>>;
   try {
@@ -86,7 +89,9 @@ export async function startServe(options: { configFile: string; logger: Logger }
   } catch (err) {
     await repository.dispose();
     if (err instanceof RepositoryError) {
-      throw new ServeConfigError(`plugin.httpfileupload.${settings.storage === 's3' ? 's3Bucket' : 'fileRepo'}: ${err.message}`);
+      throw new ServeConfigError(
+        `plugin.httpfileupload.${settings.storage === 's3' ? 's3Bucket' : 'fileRepo'}: ${err.message}`,
+      );
     }
     throw err;
   }
@@ -95,7 +100,12 @@ export async function startServe(options: { configFile: string; logger: Logger }
   const live = new LiveState({ node: settings.nodeName, thresholds: thresholdsFromSettings(settings) });
   let admin: AdminServers;
   try {
-    admin = await startAdminServers({ settings, live, registry: createMetricsRegistry(live), log: logger.child({ component: 'admin' }) });
+    admin = await startAdminServers({
+      settings,
+      live,
+      registry: createMetricsRegistry(live),
+      log: logger.child({ component: 'admin' }),
+    });
   } catch (err) {
     await store.close();
     await repository.dispose();
@@ -111,7 +121,12 @@ export async function startServe(options: { configFile: string; logger: Logger }
     locks: storage.locks,
     logger,
     onPurge: (summary) =>
-      live.purgeRun({ deleted: summary.deleted, bytes: summary.deletedBytes, failed: summary.failed, durationMs: summary.durationMs }),
+      live.purgeRun({
+        deleted: summary.deleted,
+        bytes: summary.deletedBytes,
+        failed: summary.failed,
+        durationMs: summary.durationMs,
+      }),
   });
   const liveHooks = liveHttpHooks(live);
   const app = createHttpApp({
@@ -151,7 +166,9 @@ export async function startServe(options: { configFile: string; logger: Logger }
   live.watchConnections('http', () => http.connections());
 
   // A cluster node connects the component only while it holds the lease (src/cluster).
-  const cluster: ClusterNode | undefined = settings.cluster ? createClusterNode({ settings, logger, locks: storage.locks }) : undefined;
+  const cluster: ClusterNode | undefined = settings.cluster
+    ? createClusterNode({ settings, logger, locks: storage.locks })
+    : undefined;
   const xmpp = createUploadComponent({
     settings: () => settings,
     logger: logger.child({ component: 'xmpp' }),
@@ -178,7 +195,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
       const u = await retention.usage.current();
       return { bytes: u.storedBytes, files: u.storedFiles };
     },
-    onError: (err) => logger.warn('repository figures unavailable', { err }) });
+    onError: (err) => logger.warn('repository figures unavailable', { err }),
+  });
 
   const connections = http.connections();
   logger.info('ready', {

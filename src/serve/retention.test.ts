@@ -20,12 +20,21 @@ test('stop() seals the pending journal segment serve was appending to', async ()
     const retention = createRetention({ settings: () => settings, repo, store, logger: silentLogger, schedule: false });
     const now = Date.now();
     const slots = [1, 2, 3].map((size) => ({
-      id: newSlotId(), filename: 'f.bin', size, contentType: 'application/octet-stream', uploader: 'alice@example.org',
-      issuedAt: now, expiresAt: now + settings.slotLifetime, purpose: 'message' as const,
+      id: newSlotId(),
+      filename: 'f.bin',
+      size,
+      contentType: 'application/octet-stream',
+      uploader: 'alice@example.org',
+      issuedAt: now,
+      expiresAt: now + settings.slotLifetime,
+      purpose: 'message' as const,
     }));
     await Promise.all(slots.map((s) => retention.onSlotIssued(s)));
     const pending = join(repo, 'index', 'pending');
-    assert.ok((await readdir(pending)).every((n) => parseOpenSegment(n)), 'appended to an open segment while running');
+    assert.ok(
+      (await readdir(pending)).every((n) => parseOpenSegment(n)),
+      'appended to an open segment while running',
+    );
     await retention.stop();
     const names = await readdir(pending);
     assert.equal(names.length, 1, names.join(', '));
@@ -48,18 +57,31 @@ test('the default settings: the daily quota is on, and a flood past the request 
     const retention = createRetention({ settings: () => settings, repo, store, logger: silentLogger, schedule: false });
     const ctx = { requester: { bare: 'alice@example.org' }, request: { size: 1000 } };
     const userDir = join(repo, 'index', 'users');
-    for (let i = 0; i < settings.slotRequestBurst; i++) assert.ok((await retention.quotaPolicy(ctx)).ok, `request ${i} of the burst`);
+    for (let i = 0; i < settings.slotRequestBurst; i++)
+      assert.ok((await retention.quotaPolicy(ctx)).ok, `request ${i} of the burst`);
     // Under the daily quota every granted request went through the index (a reservation).
     assert.equal((await readdir(userDir)).length, 1);
-    const before = JSON.stringify(await readdir(join(userDir, (await readdir(userDir))[0] as string), { recursive: true }));
+    const before = JSON.stringify(
+      await readdir(join(userDir, (await readdir(userDir))[0] as string), { recursive: true }),
+    );
     const t0 = Date.now();
     for (let i = 0; i < 1000; i++) {
       const d = await retention.quotaPolicy(ctx);
       assert.ok(!d.ok);
-      assert.deepEqual([d.refusal.type, d.refusal.condition, d.refusal.slotLimit], ['wait', 'resource-constraint', 'rate']);
-      assert.ok(d.refusal.retryAt !== undefined && d.refusal.retryAt > t0 && d.refusal.retryAt <= Date.now() + 2000, 'retry when the next token is there');
+      assert.deepEqual(
+        [d.refusal.type, d.refusal.condition, d.refusal.slotLimit],
+        ['wait', 'resource-constraint', 'rate'],
+      );
+      assert.ok(
+        d.refusal.retryAt !== undefined && d.refusal.retryAt > t0 && d.refusal.retryAt <= Date.now() + 2000,
+        'retry when the next token is there',
+      );
     }
-    assert.equal(JSON.stringify(await readdir(join(userDir, (await readdir(userDir))[0] as string), { recursive: true })), before, 'refused requests wrote nothing');
+    assert.equal(
+      JSON.stringify(await readdir(join(userDir, (await readdir(userDir))[0] as string), { recursive: true })),
+      before,
+      'refused requests wrote nothing',
+    );
     await retention.stop();
   } finally {
     await store.close();

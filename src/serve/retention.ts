@@ -34,7 +34,16 @@ export interface QuotaPolicyContext {
 /** A policy decision in the XMPP layer's shape. */
 export type QuotaPolicyDecision =
   | { ok: true }
-  | { ok: false; refusal: { type: 'wait' | 'modify'; condition: 'resource-constraint' | 'not-acceptable'; text: string; retryAt?: number; slotLimit?: 'rate' | 'pending' } };
+  | {
+      ok: false;
+      refusal: {
+        type: 'wait' | 'modify';
+        condition: 'resource-constraint' | 'not-acceptable';
+        text: string;
+        retryAt?: number;
+        slotLimit?: 'rate' | 'pending';
+      };
+    };
 
 export interface Retention {
   /** The purposes to accept and advertise in disco (all four of XEP-0363 §purpose). */
@@ -99,7 +108,9 @@ export function createRetention(options: RetentionOptions): Retention {
   const limits = new SlotLimits(options.settings);
   const inflight = new Set<Promise<void>>();
   const track = (p: Promise<void>, what: string, fields: Record<string, unknown>): void => {
-    const q = p.catch((err: unknown) => log.warn(`index update failed: ${what}`, { ...fields, error: err })).finally(() => inflight.delete(q));
+    const q = p
+      .catch((err: unknown) => log.warn(`index update failed: ${what}`, { ...fields, error: err }))
+      .finally(() => inflight.delete(q));
     inflight.add(q);
   };
   const purge =
@@ -125,7 +136,16 @@ export function createRetention(options: RetentionOptions): Retention {
       const l = limits.check(requester.bare, Date.now());
       if (!l.ok) {
         log.debug('slot refused by limit', { uploader: requester.bare, limit: l.limit, retryAt: l.retryAt });
-        return { ok: false, refusal: { type: 'wait', condition: 'resource-constraint', text: l.text, retryAt: l.retryAt, slotLimit: l.limit } };
+        return {
+          ok: false,
+          refusal: {
+            type: 'wait',
+            condition: 'resource-constraint',
+            text: l.text,
+            retryAt: l.retryAt,
+            slotLimit: l.limit,
+          },
+        };
       }
       let d: Awaited<ReturnType<QuotaGuard['check']>>;
       try {
@@ -136,10 +156,22 @@ export function createRetention(options: RetentionOptions): Retention {
       }
       if (d.ok) return { ok: true };
       limits.refused(requester.bare);
-      log.info('slot refused by quota', { uploader: requester.bare, size: request.size, quota: d.quota, used: d.used, limit: d.limit, retryAt: d.retryAt });
+      log.info('slot refused by quota', {
+        uploader: requester.bare,
+        size: request.size,
+        quota: d.quota,
+        used: d.used,
+        limit: d.limit,
+        retryAt: d.retryAt,
+      });
       return {
         ok: false,
-        refusal: { type: d.type, condition: d.condition, text: d.text, ...(d.retryAt !== undefined ? { retryAt: d.retryAt } : {}) },
+        refusal: {
+          type: d.type,
+          condition: d.condition,
+          text: d.text,
+          ...(d.retryAt !== undefined ? { retryAt: d.retryAt } : {}),
+        },
       };
     },
     async onSlotIssued(slot) {
@@ -157,7 +189,9 @@ export function createRetention(options: RetentionOptions): Retention {
       await Promise.all(inflight);
       // Sealed, the segment says by its name what it holds; left open it stays readable and
       // repair drops it after its lifetime — so a failure here is worth a warning, not a failed stop.
-      await ledger.close().catch((err: unknown) => log.warn('could not seal the pending journal segment', { error: err }));
+      await ledger
+        .close()
+        .catch((err: unknown) => log.warn('could not seal the pending journal segment', { error: err }));
     },
   };
 }

@@ -47,7 +47,10 @@ export async function openServeStorage(settings: () => Settings, repositoryPath:
     await store.open();
     return { store, location: repositoryPath, locks: fsLockSpace(repositoryPath) };
   }
-  const [{ openS3 }, { s3LockSpace }] = await Promise.all([import('../storage/s3/settings.ts'), import('../lock/s3-lock.ts')]);
+  const [{ openS3 }, { s3LockSpace }] = await Promise.all([
+    import('../storage/s3/settings.ts'),
+    import('../lock/s3-lock.ts'),
+  ]);
   const { store, index } = await openS3(s);
   const direct = (): boolean => settings().s3UploadMode === 'direct';
   return {

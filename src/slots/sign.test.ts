@@ -83,7 +83,11 @@ test('a token has exactly one spelling: padding, +, /, whitespace and non-zero u
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   // The lowest bit flipped: another character that decodes to the same bytes.
   const sibling = alphabet[alphabet.indexOf(signature.at(-1)!) ^ 1]!;
-  assert.deepEqual(Buffer.from(signature.slice(0, -1) + sibling, 'base64url'), Buffer.from(signature, 'base64url'), 'the sibling decodes alike');
+  assert.deepEqual(
+    Buffer.from(signature.slice(0, -1) + sibling, 'base64url'),
+    Buffer.from(signature, 'base64url'),
+    'the sibling decodes alike',
+  );
   const std = (x: string) => Buffer.from(x, 'base64url').toString('base64');
   const variants = [
     `${t}=`,
@@ -98,6 +102,10 @@ test('a token has exactly one spelling: padding, +, /, whitespace and non-zero u
   ];
   for (const v of variants) {
     if (v === t) continue; // standard base64 of a payload without - or _ and without padding
-    assert.deepEqual(verifySlot(secret, s.id, s.filename, v, now), { ok: false, reason: 'malformed' }, JSON.stringify(v));
+    assert.deepEqual(
+      verifySlot(secret, s.id, s.filename, v, now),
+      { ok: false, reason: 'malformed' },
+      JSON.stringify(v),
+    );
   }
 });

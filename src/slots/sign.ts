@@ -52,9 +52,7 @@ export function signSlot(secret: string | Uint8Array, slot: Slot): string {
   return `${payload}.${mac(secret, slot.id, slot.filename, payload).toString('base64url')}`;
 }
 
-export type VerifyResult =
-  | { ok: true; slot: Slot }
-  | { ok: false; reason: 'malformed' | 'forged' | 'expired' };
+export type VerifyResult = { ok: true; slot: Slot } | { ok: false; reason: 'malformed' | 'forged' | 'expired' };
 
 /**
  * The bytes of `text` when it is the one spelling signSlot produces, else undefined: decoding and
@@ -103,9 +101,14 @@ export function verifySlot(
   if (!Array.isArray(fields) || fields.length !== 8 || fields[0] !== 1) return { ok: false, reason: 'malformed' };
   const [, size, issuedAt, expiresAt, uploader, contentType, purpose, expireBefore] = fields as unknown[];
   if (
-    !isInt(size) || size < 0 || !isInt(issuedAt) || !isInt(expiresAt) || typeof uploader !== 'string' ||
+    !isInt(size) ||
+    size < 0 ||
+    !isInt(issuedAt) ||
+    !isInt(expiresAt) ||
+    typeof uploader !== 'string' ||
     !(contentType === null || typeof contentType === 'string') ||
-    !isPurpose(purpose) || !(expireBefore === null || isInt(expireBefore))
+    !isPurpose(purpose) ||
+    !(expireBefore === null || isInt(expireBefore))
   ) {
     return { ok: false, reason: 'malformed' };
   }

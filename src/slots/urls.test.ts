@@ -24,6 +24,11 @@ test('PUT carries the token, GET carries no secret, the port is always written',
 });
 
 test('announcedEndpoint reads the announced* settings', () => {
-  const s = { announcedWebProtocol: 'http', announcedWebHost: 'h', announcedWebPort: 1, announcedWebContextRoot: '' } as const;
+  const s = {
+    announcedWebProtocol: 'http',
+    announcedWebHost: 'h',
+    announcedWebPort: 1,
+    announcedWebContextRoot: '',
+  } as const;
   assert.deepEqual(announcedEndpoint(s), { protocol: 'http', host: 'h', port: 1, contextRoot: '' });
 });

@@ -60,7 +60,14 @@ let lastBase: { protocol: string; host: string; port: number; contextRoot: strin
 export function baseUrl(endpoint: AnnouncedEndpoint): string {
   const { protocol, host, port, contextRoot } = endpoint;
   const memo = lastBase;
-  if (memo && memo.protocol === protocol && memo.host === host && memo.port === port && memo.contextRoot === contextRoot) return memo.url;
+  if (
+    memo &&
+    memo.protocol === protocol &&
+    memo.host === host &&
+    memo.port === port &&
+    memo.contextRoot === contextRoot
+  )
+    return memo.url;
   const url = `${protocol}://${urlHost(host)}:${port}${contextRoot.replace(/\/+$/, '')}`;
   lastBase = { protocol, host, port, contextRoot, url };
   return url;

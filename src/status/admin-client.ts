@@ -36,7 +36,10 @@ export class AdminUnreachableError extends Error {
  * @example
  * adminClientTarget({ adminPort: 7444, adminSocket: undefined }); // { host: '127.0.0.1', port: 7444 }
  */
-export function adminClientTarget(settings: { adminPort: number; adminSocket: string | undefined }): AdminTarget | undefined {
+export function adminClientTarget(settings: {
+  adminPort: number;
+  adminSocket: string | undefined;
+}): AdminTarget | undefined {
   if (settings.adminSocket !== undefined) return { socketPath: settings.adminSocket };
   if (settings.adminPort > 0) return { host: '127.0.0.1', port: settings.adminPort };
   return undefined;
@@ -51,7 +54,8 @@ export function adminClientTarget(settings: { adminPort: number; adminSocket: st
  * parseAdminUrl('unix:/run/fileupload/admin.sock'); // { socketPath: '/run/fileupload/admin.sock' }
  */
 export function parseAdminUrl(url: string): AdminTarget {
-  const bad = () => new RangeError(`"${url}" is not an admin API address: use http://127.0.0.1:PORT or unix:/path/to/socket`);
+  const bad = () =>
+    new RangeError(`"${url}" is not an admin API address: use http://127.0.0.1:PORT or unix:/path/to/socket`);
   if (url.startsWith('unix:')) {
     const path = url.slice('unix:'.length);
     if (!path.startsWith('/')) throw bad();
@@ -114,7 +118,12 @@ export async function fetchAdmin(target: AdminTarget, path: string, options: Fet
     headers.Authorization = `Bearer ${options.token}`;
   }
   const { status, body } = await exchange(target, path, headers, timeoutMs);
-  if (status !== 200) throw new AdminUnreachableError(`${url}${path} answered ${status}: ${body.trim().slice(0, 200) || '(empty)'}`, url, { status });
+  if (status !== 200)
+    throw new AdminUnreachableError(
+      `${url}${path} answered ${status}: ${body.trim().slice(0, 200) || '(empty)'}`,
+      url,
+      { status },
+    );
   return body;
 }
 
@@ -131,7 +140,13 @@ function exchange(
     const req = request({ ...where, path, method: 'GET', agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', (err) => reject(new AdminUnreachableError(`the admin API at ${url} broke off its answer: ${err.message}`, url, { cause: err })));
+      res.on('error', (err) =>
+        reject(
+          new AdminUnreachableError(`the admin API at ${url} broke off its answer: ${err.message}`, url, {
+            cause: err,
+          }),
+        ),
+      );
       res.on('end', () => {
         clearTimeout(timer);
         resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
@@ -139,7 +154,9 @@ function exchange(
     });
     const timer = setTimeout(() => {
       req.destroy();
-      reject(new AdminUnreachableError(`nothing answered at ${url} within ${timeoutMs / 1000} s (is serve hanging?)`, url));
+      reject(
+        new AdminUnreachableError(`nothing answered at ${url} within ${timeoutMs / 1000} s (is serve hanging?)`, url),
+      );
     }, timeoutMs);
     req.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
@@ -178,10 +195,16 @@ export async function fetchStatus(target: AdminTarget, options: FetchOptions = {
   try {
     parsed = JSON.parse(body);
   } catch {
-    throw new AdminUnreachableError(`${url}/status did not answer JSON: is something other than fileupload listening there?`, url);
+    throw new AdminUnreachableError(
+      `${url}/status did not answer JSON: is something other than fileupload listening there?`,
+      url,
+    );
   }
   if (!isStatusSnapshot(parsed)) {
-    throw new AdminUnreachableError(`${url}/status is not fileupload's status document: is something else listening there?`, url);
+    throw new AdminUnreachableError(
+      `${url}/status is not fileupload's status document: is something else listening there?`,
+      url,
+    );
   }
   return parsed;
 }

@@ -8,7 +8,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LiveState } from './live.ts';
 import { createMetricsRegistry } from './metrics.ts';
-import { AdminBindError, adminListenTargets, isLoopbackHost, startAdminServer, startAdminServers } from './admin-server.ts';
+import {
+  AdminBindError,
+  adminListenTargets,
+  isLoopbackHost,
+  startAdminServer,
+  startAdminServers,
+} from './admin-server.ts';
 import { AdminUnreachableError, adminClientTarget, fetchAdmin, fetchStatus, parseAdminUrl } from './admin-client.ts';
 import { isStatusSnapshot } from './snapshot.ts';
 import { adminProof, adminToken } from './admin-auth.ts';
@@ -36,7 +42,14 @@ function get(
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body, headers: res.headers }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            type: String(res.headers['content-type']),
+            body,
+            headers: res.headers,
+          }),
+        );
       },
     );
     req.on('error', reject);
@@ -68,7 +81,10 @@ test('serves /metrics and /status on 127.0.0.1', async () => {
     assert.ok(isStatusSnapshot(doc));
     assert.equal(doc.xmpp.state, 'online');
     assert.equal(doc.uploadDetails, true);
-    assert.deepEqual(doc.inFlight.map((u) => [u.filename, u.received]), [['a.txt', 4]]);
+    assert.deepEqual(
+      doc.inFlight.map((u) => [u.filename, u.received]),
+      [['a.txt', 4]],
+    );
 
     // The client reads the same document.
     const viaClient = await fetchStatus(parseAdminUrl(admin.url), { token });
@@ -100,17 +116,30 @@ test('the client sends the admin token only to a server that proves it holds it:
   const admin = await startAdminServer({ live, registry, port: 0, token });
   try {
     const port = (squatter.address() as { port: number }).port;
-    await assert.rejects(fetchStatus({ host: '127.0.0.1', port }, { token }), (err: unknown) => err instanceof AdminUnreachableError && err.status === 401);
-    await assert.rejects(fetchAdmin({ host: '127.0.0.1', port }, '/status', { token }), /did not prove it holds the admin token/);
+    await assert.rejects(
+      fetchStatus({ host: '127.0.0.1', port }, { token }),
+      (err: unknown) => err instanceof AdminUnreachableError && err.status === 401,
+    );
+    await assert.rejects(
+      fetchAdmin({ host: '127.0.0.1', port }, '/status', { token }),
+      /did not prove it holds the admin token/,
+    );
     assert.ok(seen.length >= 2, 'the squatter was asked');
-    assert.deepEqual(seen.filter((a) => a !== undefined), [], 'and never sent the token');
+    assert.deepEqual(
+      seen.filter((a) => a !== undefined),
+      [],
+      'and never sent the token',
+    );
     // serve answers a challenge with the proof (and only a well-formed one).
     const proved = await fetchStatus(parseAdminUrl(admin.url), { token });
     assert.equal(proved.uploadDetails, true);
     const challenge = 'c'.repeat(32);
     const answer = await get(admin.url, '/', { headers: { 'x-fileupload-challenge': challenge } });
     assert.equal(answer.headers['x-fileupload-proof'], adminProof(token, challenge));
-    assert.equal((await get(admin.url, '/', { headers: { 'x-fileupload-challenge': 'short' } })).headers['x-fileupload-proof'], undefined);
+    assert.equal(
+      (await get(admin.url, '/', { headers: { 'x-fileupload-challenge': 'short' } })).headers['x-fileupload-proof'],
+      undefined,
+    );
   } finally {
     squatter.close();
     await admin.close();
@@ -129,7 +158,11 @@ test('without the admin token /status names no upload; a wrong token is 401; the
     live.uploadStarted({ id: 'slot-id-7f3a', filename: 'secret-plans.pdf', size: 100, uploader: 'carol@example.org' });
     live.uploadProgress('slot-id-7f3a', 40);
     const names = /slot-id-7f3a|secret-plans|carol/;
-    for (const [url, auth] of [[admin.url, undefined], [admin.url, 'Basic Zm9vOmJhcg=='], [untokened.url, undefined]] as const) {
+    for (const [url, auth] of [
+      [admin.url, undefined],
+      [admin.url, 'Basic Zm9vOmJhcg=='],
+      [untokened.url, undefined],
+    ] as const) {
       const anonymous = await get(url, '/status', auth ? { authorization: auth } : {});
       assert.equal(anonymous.status, 200);
       assert.doesNotMatch(anonymous.body, names, `${url} ${auth}`);
@@ -142,7 +175,12 @@ test('without the admin token /status names no upload; a wrong token is 401; the
       assert.equal(sample((await get(url, '/metrics')).body, 'fileupload_uploads_in_flight'), 1);
       assert.doesNotMatch((await get(url, '/metrics')).body, names);
     }
-    for (const [url, bad] of [[admin.url, 'Bearer x'], [admin.url, `Bearer ${token}x`], [admin.url, `Bearer ${token}=`], [untokened.url, `Bearer ${token}`]] as const) {
+    for (const [url, bad] of [
+      [admin.url, 'Bearer x'],
+      [admin.url, `Bearer ${token}x`],
+      [admin.url, `Bearer ${token}=`],
+      [untokened.url, `Bearer ${token}`],
+    ] as const) {
       const wrong = await get(url, '/status', { authorization: bad });
       assert.equal(wrong.status, 401, bad);
       assert.doesNotMatch(wrong.body, names);
@@ -152,10 +190,16 @@ test('without the admin token /status names no upload; a wrong token is 401; the
     assert.match(good.body, /slot-id-7f3a/);
     assert.match(good.body, /secret-plans\.pdf/);
     assert.match(good.body, /carol@example\.org/);
-    await assert.rejects(fetchStatus(parseAdminUrl(admin.url), { token: 'nope' }), (err: unknown) => err instanceof AdminUnreachableError && err.status === 401);
+    await assert.rejects(
+      fetchStatus(parseAdminUrl(admin.url), { token: 'nope' }),
+      (err: unknown) => err instanceof AdminUnreachableError && err.status === 401,
+    );
     const viaSocket = await fetchStatus({ socketPath });
     assert.equal(viaSocket.uploadDetails, true);
-    assert.deepEqual(viaSocket.inFlight.map((u) => [u.id, u.filename, u.uploader]), [['slot-id-7f3a', 'secret-plans.pdf', 'carol@example.org']]);
+    assert.deepEqual(
+      viaSocket.inFlight.map((u) => [u.id, u.filename, u.uploader]),
+      [['slot-id-7f3a', 'secret-plans.pdf', 'carol@example.org']],
+    );
   } finally {
     await admin.close();
     await untokened.close();
@@ -169,7 +213,8 @@ test('refuses to listen on a non-loopback address unless allowed, and says why',
   for (const host of ['0.0.0.0', '::', '192.0.2.1', 'example.org']) {
     await assert.rejects(
       startAdminServer({ live, registry, host, port: 0 }),
-      (err: unknown) => err instanceof AdminBindError && /not a loopback address/.test(err.message) && err.message.includes(host),
+      (err: unknown) =>
+        err instanceof AdminBindError && /not a loopback address/.test(err.message) && err.message.includes(host),
       host,
     );
   }
@@ -202,7 +247,10 @@ test('a port in use is a clear error', async () => {
   const first = await startAdminServer({ live, registry, port: 0 });
   try {
     const port = Number(new URL(first.url).port);
-    await assert.rejects(startAdminServer({ live, registry, port }), (err: unknown) => err instanceof AdminBindError && /in use/.test(err.message) && /adminPort/.test(err.message));
+    await assert.rejects(
+      startAdminServer({ live, registry, port }),
+      (err: unknown) => err instanceof AdminBindError && /in use/.test(err.message) && /adminPort/.test(err.message),
+    );
   } finally {
     await first.close();
   }
@@ -214,7 +262,10 @@ test('unix socket: mode 0600, a stale socket is replaced, a live one or a plain 
   try {
     const path = join(dir, 'admin.sock');
     // A stale socket: left behind by a process killed with SIGKILL (a clean close unlinks it).
-    const child = spawn(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`]);
+    const child = spawn(process.execPath, [
+      '-e',
+      `require('node:net').createServer().listen(${JSON.stringify(path)}, () => console.log('up'))`,
+    ]);
     await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -231,7 +282,10 @@ test('unix socket: mode 0600, a stale socket is replaced, a live one or a plain 
     } finally {
       await admin.close();
     }
-    await assert.rejects(startAdminServer({ live, registry, socketPath: join(dir, 'x') }), /exists and is not a socket/);
+    await assert.rejects(
+      startAdminServer({ live, registry, socketPath: join(dir, 'x') }),
+      /exists and is not a socket/,
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -242,8 +296,14 @@ test('client: a closed port or missing socket is "serve is not running"', async 
   await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
   const port = (probe.address() as { port: number }).port;
   await new Promise((r) => probe.close(r));
-  await assert.rejects(fetchStatus({ host: '127.0.0.1', port }), (err: unknown) => err instanceof AdminUnreachableError && /serve is not running/.test(err.message));
-  await assert.rejects(fetchStatus({ socketPath: '/nonexistent/admin.sock' }), (err: unknown) => err instanceof AdminUnreachableError && /does not exist/.test(err.message));
+  await assert.rejects(
+    fetchStatus({ host: '127.0.0.1', port }),
+    (err: unknown) => err instanceof AdminUnreachableError && /serve is not running/.test(err.message),
+  );
+  await assert.rejects(
+    fetchStatus({ socketPath: '/nonexistent/admin.sock' }),
+    (err: unknown) => err instanceof AdminUnreachableError && /does not exist/.test(err.message),
+  );
 });
 
 test('client: something else answering is not taken for serve', async () => {
@@ -259,7 +319,10 @@ test('client: something else answering is not taken for serve', async () => {
 });
 
 test('targets from settings; --url forms', () => {
-  assert.deepEqual(adminListenTargets({ adminPort: 7444, adminSocket: '/run/a.sock' }), [{ host: '127.0.0.1', port: 7444 }, { socketPath: '/run/a.sock' }]);
+  assert.deepEqual(adminListenTargets({ adminPort: 7444, adminSocket: '/run/a.sock' }), [
+    { host: '127.0.0.1', port: 7444 },
+    { socketPath: '/run/a.sock' },
+  ]);
   assert.deepEqual(adminListenTargets({ adminPort: 0, adminSocket: undefined }), []);
   assert.deepEqual(adminClientTarget({ adminPort: 7444, adminSocket: '/run/a.sock' }), { socketPath: '/run/a.sock' });
   assert.deepEqual(adminClientTarget({ adminPort: 7444, adminSocket: undefined }), { host: '127.0.0.1', port: 7444 });
@@ -267,7 +330,8 @@ test('targets from settings; --url forms', () => {
   assert.deepEqual(parseAdminUrl('http://[::1]:9000/status'), { host: '::1', port: 9000 });
   assert.deepEqual(parseAdminUrl('unix:/run/x.sock'), { socketPath: '/run/x.sock' });
   assert.deepEqual(parseAdminUrl('/run/x.sock'), { socketPath: '/run/x.sock' });
-  for (const bad of ['https://127.0.0.1:1', 'unix:relative', 'nonsense']) assert.throws(() => parseAdminUrl(bad), RangeError, bad);
+  for (const bad of ['https://127.0.0.1:1', 'unix:relative', 'nonsense'])
+    assert.throws(() => parseAdminUrl(bad), RangeError, bad);
 });
 
 test('startAdminServers: every configured listener, none when off, all or nothing', async () => {
@@ -280,17 +344,27 @@ test('startAdminServers: every configured listener, none when off, all or nothin
     await new Promise((r) => probe.close(r));
     const socketPath = join(dir, 'a.sock');
     const slotSecret = 'q'.repeat(43);
-    const both = await startAdminServers({ settings: { adminPort: port, adminSocket: socketPath, slotSecret }, live, registry });
+    const both = await startAdminServers({
+      settings: { adminPort: port, adminSocket: socketPath, slotSecret },
+      live,
+      registry,
+    });
     assert.deepEqual(both.urls, [`http://127.0.0.1:${port}`, `unix:${socketPath}`]);
     assert.equal((await fetchStatus({ host: '127.0.0.1', port })).node, 'n1');
     // The token is derived from slotSecret.
-    assert.equal((await fetchStatus({ host: '127.0.0.1', port }, { token: adminToken(slotSecret) })).uploadDetails, true);
+    assert.equal(
+      (await fetchStatus({ host: '127.0.0.1', port }, { token: adminToken(slotSecret) })).uploadDetails,
+      true,
+    );
     assert.equal((await fetchStatus({ host: '127.0.0.1', port })).uploadDetails, false);
     assert.equal((await fetchStatus({ socketPath })).node, 'n1');
     await both.close();
     // The socket cannot be created (a plain file is in the way): the port listener started first is closed again.
     await writeFile(join(dir, 'plain'), '');
-    await assert.rejects(startAdminServers({ settings: { adminPort: port, adminSocket: join(dir, 'plain') }, live, registry }), AdminBindError);
+    await assert.rejects(
+      startAdminServers({ settings: { adminPort: port, adminSocket: join(dir, 'plain') }, live, registry }),
+      AdminBindError,
+    );
     await assert.rejects(fetchStatus({ host: '127.0.0.1', port }), AdminUnreachableError);
     await assert.rejects(fetchStatus({ socketPath }), AdminUnreachableError);
     const off = await startAdminServers({ settings: { adminPort: 0, adminSocket: undefined }, live, registry });
@@ -326,8 +400,15 @@ test('connection caps: a local flood of idle sockets from one address is refused
     assert.equal(closed.filter(Boolean).length, 12);
     const metrics = await get(admin.url, '/metrics');
     assert.equal(metrics.status, 200);
-    assert.equal(sample(metrics.body, 'fileupload_connections_refused_total', { listener: 'admin', reason: 'address' }), 12);
-    assert.equal(sample(metrics.body, 'fileupload_connections_open', { listener: 'admin' }), 9, 'the flood and this scrape');
+    assert.equal(
+      sample(metrics.body, 'fileupload_connections_refused_total', { listener: 'admin', reason: 'address' }),
+      12,
+    );
+    assert.equal(
+      sample(metrics.body, 'fileupload_connections_open', { listener: 'admin' }),
+      9,
+      'the flood and this scrape',
+    );
   } finally {
     for (const s of sockets) s.destroy();
     await admin.close();

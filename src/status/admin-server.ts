@@ -80,7 +80,10 @@ export class AdminBindError extends Error {
  * isLoopbackHost('0.0.0.0');   // false
  */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, '$1');
   if (h === 'localhost' || h.endsWith('.localhost')) return true;
   if (isIPv4(h)) return h.startsWith('127.');
   if (isIPv6(h)) {
@@ -128,7 +131,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   if (socketPath !== undefined && options.port !== undefined) {
     throw new AdminBindError('admin API: give either a port or a socket path, not both (start two listeners for both)');
   }
-  if (socketPath === undefined && options.port === undefined) throw new AdminBindError('admin API: neither a port nor a socket path was given');
+  if (socketPath === undefined && options.port === undefined)
+    throw new AdminBindError('admin API: neither a port nor a socket path was given');
   if (socketPath === undefined && !options.allowNonLoopback && !isLoopbackHost(host)) {
     throw new AdminBindError(
       `admin API: refusing to listen on ${host}: it is not a loopback address, so other hosts could read the metrics and the status ` +
@@ -136,7 +140,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     );
   }
 
-  const context: Context = { live, registry, checkHost: socketPath === undefined && !options.allowNonLoopback, overSocket: socketPath !== undefined, token: options.token };
+  const context: Context = {
+    live,
+    registry,
+    checkHost: socketPath === undefined && !options.allowNonLoopback,
+    overSocket: socketPath !== undefined,
+    token: options.token,
+  };
   const server = createServer((req, res) => {
     handle(req, res, context).catch((err: unknown) => {
       options.log?.error('admin request failed', { err, url: req.url });
@@ -199,7 +209,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
   if (ctx.checkHost) {
     const header = req.headers.host;
     if (header !== undefined && !isLoopbackHost(hostOfHeader(header))) {
-      return reply(res, 403, 'text/plain; charset=utf-8', 'forbidden: the admin API answers loopback host names only\n');
+      return reply(
+        res,
+        403,
+        'text/plain; charset=utf-8',
+        'forbidden: the admin API answers loopback host names only\n',
+      );
     }
   }
   // Proves to a client that this is serve before it sends the token (see adminProof).
@@ -210,7 +225,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
   if (credential === 'wrong') {
     // A wrong token is an error, not an anonymous request: its sender expects upload details.
     res.setHeader('WWW-Authenticate', 'Bearer realm="fileupload admin API"');
-    return reply(res, 401, 'text/plain; charset=utf-8', 'unauthorized: wrong admin token (is it derived from the slotSecret serve runs with?)\n');
+    return reply(
+      res,
+      401,
+      'text/plain; charset=utf-8',
+      'unauthorized: wrong admin token (is it derived from the slotSecret serve runs with?)\n',
+    );
   }
   const path = (req.url ?? '/').split('?')[0];
   switch (path) {
@@ -230,11 +250,20 @@ async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): 
 
 function reply(res: ServerResponse, status: number, type: string, body: string): void {
   const bytes = Buffer.from(body, 'utf8');
-  res.writeHead(status, { 'Content-Type': type, 'Content-Length': bytes.length, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+  res.writeHead(status, {
+    'Content-Type': type,
+    'Content-Length': bytes.length,
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
 }
 
-function listen(server: Server, where: { host: string; port: number } | { path: string }, label: string): Promise<void> {
+function listen(
+  server: Server,
+  where: { host: string; port: number } | { path: string },
+  label: string,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off('listening', onListening);
@@ -278,7 +307,8 @@ async function clearStaleSocket(path: string): Promise<void> {
     if (errCode(err) === 'ENOENT') return;
     throw err;
   }
-  if (!stat.isSocket()) throw new AdminBindError(`admin API: ${path} exists and is not a socket; remove it or choose another adminSocket`);
+  if (!stat.isSocket())
+    throw new AdminBindError(`admin API: ${path} exists and is not a socket; remove it or choose another adminSocket`);
   const alive = await new Promise<boolean>((resolve) => {
     const probe = connect(path);
     probe.once('connect', () => {
@@ -330,7 +360,13 @@ export async function startAdminServers(options: {
   try {
     for (const target of adminListenTargets(options.settings)) {
       started.push(
-        await startAdminServer({ live: options.live, registry: options.registry, ...(token !== undefined ? { token } : {}), ...(options.log ? { log: options.log } : {}), ...target }),
+        await startAdminServer({
+          live: options.live,
+          registry: options.registry,
+          ...(token !== undefined ? { token } : {}),
+          ...(options.log ? { log: options.log } : {}),
+          ...target,
+        }),
       );
     }
   } catch (err) {

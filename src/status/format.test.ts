@@ -1,6 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { byReason, fit, formatByteRate, formatEventRate, formatSnapshotText, formatSpan, progressBar, sparkline } from './format.ts';
+import {
+  byReason,
+  fit,
+  formatByteRate,
+  formatEventRate,
+  formatSnapshotText,
+  formatSpan,
+  progressBar,
+  sparkline,
+} from './format.ts';
 import { LiveState } from './live.ts';
 import { withoutUploadDetails } from './snapshot.ts';
 
@@ -38,7 +47,12 @@ test('words for rates, spans and reasons', () => {
 
 test('the text snapshot names every topic', () => {
   let t = 1_700_000_000_000;
-  const live = new LiveState({ now: () => t, node: 'node-a', version: '1.2.3', thresholds: { maxRepoSize: 1000, purgeInterval: 300_000 } });
+  const live = new LiveState({
+    now: () => t,
+    node: 'node-a',
+    version: '1.2.3',
+    thresholds: { maxRepoSize: 1000, purgeInterval: 300_000 },
+  });
   live.xmppState('online');
   live.uploadStarted({ id: 'abc', filename: 'cat.jpg', size: 200, uploader: 'alice@example.org' });
   live.uploadProgress('abc', 50);
@@ -46,7 +60,13 @@ test('the text snapshot names every topic', () => {
   live.slotRefused('quota');
   live.purgeRun({ deleted: 1, bytes: 10, failed: 0, durationMs: 1500 });
   live.error('disk is slow');
-  live.watchConnections('http', () => ({ open: 12, max: 4936, perAddressMax: 256, refused: { global: 0, address: 80, forwarded: 0 }, evicted: 3 }));
+  live.watchConnections('http', () => ({
+    open: 12,
+    max: 4936,
+    perAddressMax: 256,
+    refused: { global: 0, address: 80, forwarded: 0 },
+    evicted: 3,
+  }));
   t += 65_000;
   const text = formatSnapshotText(live.snapshot());
   assert.match(text, /^fileupload 1\.2\.3 on node-a \(pid \d+\), up 1m 05s$/m);
@@ -55,9 +75,15 @@ test('the text snapshot names every topic', () => {
   assert.match(text, /^ {2}cat\.jpg from alice@example\.org: 25% \(50 B of 200 B\), started 1m 05s ago$/m);
   assert.match(text, /^repository: 250 B in 2 files; filesystem 4 KiB free; measured 1m 05s ago$/m);
   assert.match(text, /maxRepoSize 1000 B \(25% used\)/);
-  assert.match(text, /^purge: every 5m; 1 run, 1 deleted \(10 B\), 0 failed; last 1m 05s ago: 1 deleted \(10 B\) in 1\.5 s$/m);
+  assert.match(
+    text,
+    /^purge: every 5m; 1 run, 1 deleted \(10 B\), 0 failed; last 1m 05s ago: 1 deleted \(10 B\) in 1\.5 s$/m,
+  );
   assert.match(text, /1 refused \(quota 1\)/);
-  assert.match(text, /^connections: http 12 open \(max 4936, per address 256\), 80 refused \(address 80\), 3 idle closed$/m);
+  assert.match(
+    text,
+    /^connections: http 12 open \(max 4936, per address 256\), 80 refused \(address 80\), 3 idle closed$/m,
+  );
   assert.match(text, /^ {2}\d{4}-\d\d-\d\dT[\d:.]+Z disk is slow$/m);
 });
 

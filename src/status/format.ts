@@ -116,7 +116,9 @@ export function fit(text: string, width: number): string {
  * byReason({}, 'failed');                             // '0 failed'
  */
 export function byReason(counts: Record<string, number>, verb: string): string {
-  const entries = Object.entries(counts).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1]);
+  const entries = Object.entries(counts)
+    .filter(([, n]) => n > 0)
+    .sort((a, b) => b[1] - a[1]);
   const total = entries.reduce((sum, [, n]) => sum + n, 0);
   return entries.length === 0 ? `0 ${verb}` : `${total} ${verb} (${entries.map(([r, n]) => `${r} ${n}`).join(', ')})`;
 }
@@ -153,7 +155,8 @@ export function limitText(name: keyof Thresholds, limit: number | null, used: nu
 export function clusterText(s: Pick<StatusSnapshot, 'cluster' | 'node' | 'now'>): string {
   const c = s.cluster;
   if (!c) return 'cluster: no (single node)';
-  if (c.holding) return `cluster: component held by this node (${s.node})${c.holderSince !== null ? ` for ${formatSpan(s.now - c.holderSince)}` : ''}`;
+  if (c.holding)
+    return `cluster: component held by this node (${s.node})${c.holderSince !== null ? ` for ${formatSpan(s.now - c.holderSince)}` : ''}`;
   const by = c.holder === null ? 'nobody at the moment' : c.holder;
   return `cluster: component held by ${by}${c.holder !== null && c.holderSince !== null ? ` for ${formatSpan(s.now - c.holderSince)}` : ''} (this node ${s.node} stands by)`;
 }
@@ -200,7 +203,9 @@ export function formatSnapshotText(s: StatusSnapshot): string {
   if (s.uploadDetails === false && s.inFlightCount > 0) lines.push(`  (${UPLOAD_DETAILS_HIDDEN})`);
   for (const u of s.inFlight) {
     const pct = u.size > 0 ? Math.floor((u.received / u.size) * 100) : 100;
-    lines.push(`  ${uploadLabel(u)}: ${pct}% (${formatSize(u.received)} of ${formatSize(u.size)}), started ${ago(u.startedAt)}`);
+    lines.push(
+      `  ${uploadLabel(u)}: ${pct}% (${formatSize(u.received)} of ${formatSize(u.size)}), started ${ago(u.startedAt)}`,
+    );
   }
   if (s.inFlightCount > s.inFlight.length) lines.push(`  … and ${s.inFlightCount - s.inFlight.length} more`);
   const repo = s.repo;
@@ -236,7 +241,10 @@ export function formatSnapshotText(s: StatusSnapshot): string {
     const cap = (n: number | null) => (n === null ? 'no cap' : String(n));
     lines.push(
       `connections: ${connections
-        .map(([listener, c]) => `${listener} ${c.open} open (max ${cap(c.max)}, per address ${cap(c.perAddressMax)}), ${byReason(c.refused, 'refused')}, ${c.evicted} idle closed`)
+        .map(
+          ([listener, c]) =>
+            `${listener} ${c.open} open (max ${cap(c.max)}, per address ${cap(c.perAddressMax)}), ${byReason(c.refused, 'refused')}, ${c.evicted} idle closed`,
+        )
         .join('; ')}`,
     );
   }

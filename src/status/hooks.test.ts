@@ -51,7 +51,11 @@ test('component events map to states, reconnects and slot counts', () => {
   fake.emit('online');
   fake.emit('slot', { id: 'slot-9', filename: 'from-the-slot.txt' }, {});
   live.uploadStarted({ id: 'slot-9', size: 1, uploader: 'a@b' });
-  assert.equal(live.snapshot().inFlight[0]?.filename, 'from-the-slot.txt', 'the slot\'s file name is remembered for its upload');
+  assert.equal(
+    live.snapshot().inFlight[0]?.filename,
+    'from-the-slot.txt',
+    "the slot's file name is remembered for its upload",
+  );
   fake.emit('refused', fileTooLarge(10), undefined);
   fake.emit('refused', forbidden(), undefined);
   fake.emit('state', 'stopped', 'online');

@@ -18,7 +18,12 @@ export function liveHttpHooks(live: LiveState): Required<HttpHooks> {
     onUploadStarted: (e) => {
       // The event carries the file name once the HTTP layer passes it (optional field).
       const filename = (e as { filename?: unknown }).filename;
-      live.uploadStarted({ id: e.id, size: e.size, uploader: e.uploader, filename: typeof filename === 'string' ? filename : null });
+      live.uploadStarted({
+        id: e.id,
+        size: e.size,
+        uploader: e.uploader,
+        filename: typeof filename === 'string' ? filename : null,
+      });
     },
     onUploadProgress: (e) => live.uploadProgress(e.id, e.received),
     onUploadFinished: (e) => live.uploadFinished(e.meta.id, e.meta.size),
@@ -36,7 +41,10 @@ export function liveHttpHooks(live: LiveState): Required<HttpHooks> {
  * const outcome = await handleSlot(payload, from);
  * recordSlotOutcome(live, outcome);
  */
-export function recordSlotOutcome(live: LiveState, outcome: { ok: true } | { ok: false; refusal: Pick<SlotRefusal, 'condition' | 'maxFileSize' | 'slotLimit'> }): void {
+export function recordSlotOutcome(
+  live: LiveState,
+  outcome: { ok: true } | { ok: false; refusal: Pick<SlotRefusal, 'condition' | 'maxFileSize' | 'slotLimit'> },
+): void {
   if (outcome.ok) live.slotIssued();
   else live.slotRefused(refusalReason(outcome.refusal));
 }
@@ -55,7 +63,9 @@ export interface ObservableComponent {
 function liveStateOf(state: string): { state: XmppState; detail?: string } {
   if (state === 'idle') return { state: 'connecting' };
   if (state === 'stopped') return { state: 'offline', detail: 'serve is stopping' };
-  return (XMPP_STATES as readonly string[]).includes(state) ? { state: state as XmppState } : { state: 'offline', detail: state };
+  return (XMPP_STATES as readonly string[]).includes(state)
+    ? { state: state as XmppState }
+    : { state: 'offline', detail: state };
 }
 
 /**

@@ -95,7 +95,10 @@ test('errors: the latest N are kept, oldest first, long messages cut', () => {
   for (let i = 1; i <= 5; i++) live.error(`e${i}`);
   live.error('x'.repeat(2000));
   const s = live.snapshot();
-  assert.deepEqual(s.errors.slice(0, 2).map((e) => e.message), ['e4', 'e5']);
+  assert.deepEqual(
+    s.errors.slice(0, 2).map((e) => e.message),
+    ['e4', 'e5'],
+  );
   assert.equal(s.errors[2]?.message.length, 500);
   assert.equal(s.totals.errors, 6);
 });
@@ -109,7 +112,10 @@ test('refusal and failure reasons: counted, and distinct words are bounded', () 
   const s = live.snapshot();
   assert.deepEqual(s.totals.slotsRefused, { quota: 2, 'too-large': 1 });
   assert.ok(Object.keys(s.totals.uploadsFailed).length <= 33);
-  assert.equal(Object.values(s.totals.uploadsFailed).reduce((a, b) => a + b, 0), 100);
+  assert.equal(
+    Object.values(s.totals.uploadsFailed).reduce((a, b) => a + b, 0),
+    100,
+  );
   assert.ok((s.totals.uploadsFailed.other ?? 0) > 0);
 });
 
@@ -136,10 +142,18 @@ test('repository figures, purge runs and thresholds', () => {
   live.purgeRun({ deleted: 3, bytes: 300, failed: 1, durationMs: 12 });
   c.advance(1000);
   live.purgeRun({ deleted: 1, bytes: 10, failed: 0, durationMs: 5 });
-  live.setThresholds(thresholdsFromSettings(testSettings({ maxRepoSize: 5000, globalQuota: -1, maxFileSize: -1, purgeInterval: 0 })));
+  live.setThresholds(
+    thresholdsFromSettings(testSettings({ maxRepoSize: 5000, globalQuota: -1, maxFileSize: -1, purgeInterval: 0 })),
+  );
   const s = live.snapshot();
   assert.deepEqual(s.repo, { bytes: 100, files: 2, freeBytes: 900, totalBytes: null, updatedAt: c.now() - 1000 });
-  assert.deepEqual(s.purge, { runs: 2, deleted: 4, deletedBytes: 310, failed: 1, lastRun: { at: c.now(), deleted: 1, bytes: 10, failed: 0, durationMs: 5 } });
+  assert.deepEqual(s.purge, {
+    runs: 2,
+    deleted: 4,
+    deletedBytes: 310,
+    failed: 1,
+    lastRun: { at: c.now(), deleted: 1, bytes: 10, failed: 0, durationMs: 5 },
+  });
   assert.equal(s.thresholds.maxRepoSize, 5000);
   assert.equal(s.thresholds.globalQuota, null);
   assert.equal(s.thresholds.maxFileSize, null);
@@ -161,7 +175,10 @@ test('a slot issued here lends its file name to its upload; the memory is bounde
   live.uploadStarted({ id: 's1999', size: 1, uploader: 'a@b' });
   live.uploadStarted({ id: 's0', size: 1, uploader: 'a@b' });
   live.uploadStarted({ id: 's1998', filename: 'given.txt', size: 1, uploader: 'a@b' });
-  assert.deepEqual(live.snapshot().inFlight.map((u) => u.filename), ['f1999.txt', null, 'given.txt']);
+  assert.deepEqual(
+    live.snapshot().inFlight.map((u) => u.filename),
+    ['f1999.txt', null, 'given.txt'],
+  );
   assert.equal(live.counters.slotsIssued, 2000);
 });
 
@@ -169,14 +186,30 @@ test('connection figures by listener: read at each snapshot, several sources of 
   const live = new LiveState({ node: 'n1' });
   assert.deepEqual(live.snapshot().connections, {});
   let open = 3;
-  live.watchConnections('http', () => ({ open, max: 100, perAddressMax: 25, refused: { global: 1, address: 2, forwarded: 0 }, evicted: 4 }));
+  live.watchConnections('http', () => ({
+    open,
+    max: 100,
+    perAddressMax: 25,
+    refused: { global: 1, address: 2, forwarded: 0 },
+    evicted: 4,
+  }));
   const a = { open: 1, max: 32, perAddressMax: 8, refused: { global: 0, address: 1, forwarded: 0 }, evicted: 0 };
   live.watchConnections('admin', () => a);
-  const unwatch = live.watchConnections('admin', () => ({ ...a, open: 2, refused: { global: 5, address: 0, forwarded: 0 } }));
+  const unwatch = live.watchConnections('admin', () => ({
+    ...a,
+    open: 2,
+    refused: { global: 5, address: 0, forwarded: 0 },
+  }));
   open = 7;
   const s = live.snapshot();
   assert.equal(s.connections?.http?.open, 7);
-  assert.deepEqual(s.connections?.admin, { open: 3, max: 64, perAddressMax: 8, refused: { global: 5, address: 1, forwarded: 0 }, evicted: 0 });
+  assert.deepEqual(s.connections?.admin, {
+    open: 3,
+    max: 64,
+    perAddressMax: 8,
+    refused: { global: 5, address: 1, forwarded: 0 },
+    evicted: 0,
+  });
   assert.ok(isStatusSnapshot(s));
   unwatch();
   assert.equal(live.snapshot().connections?.admin?.open, 1);

@@ -198,7 +198,8 @@ export class LiveState {
     this.rate.slots.add();
     if (slot) {
       this.recentSlots.set(slot.id, slot.filename);
-      if (this.recentSlots.size > MAX_RECENT_SLOTS) this.recentSlots.delete(this.recentSlots.keys().next().value as string);
+      if (this.recentSlots.size > MAX_RECENT_SLOTS)
+        this.recentSlots.delete(this.recentSlots.keys().next().value as string);
     }
   }
 
@@ -262,7 +263,13 @@ export class LiveState {
     this.count.purgeDeleted += run.deleted;
     this.count.purgeDeletedBytes += run.bytes;
     this.count.purgeFailed += run.failed;
-    this.lastPurge = { at: this.now(), deleted: run.deleted, bytes: run.bytes, failed: run.failed, durationMs: run.durationMs };
+    this.lastPurge = {
+      at: this.now(),
+      deleted: run.deleted,
+      bytes: run.bytes,
+      failed: run.failed,
+      durationMs: run.durationMs,
+    };
   }
 
   /** Something went wrong that an operator should see; the latest few are kept. */
@@ -314,7 +321,8 @@ export class LiveState {
       }
       sum.open += f.open;
       sum.max = sum.max === null || f.max === null ? null : sum.max + f.max;
-      sum.perAddressMax = sum.perAddressMax === null || f.perAddressMax === null ? null : Math.max(sum.perAddressMax, f.perAddressMax);
+      sum.perAddressMax =
+        sum.perAddressMax === null || f.perAddressMax === null ? null : Math.max(sum.perAddressMax, f.perAddressMax);
       sum.evicted += f.evicted;
       for (const [reason, n] of Object.entries(f.refused)) sum.refused[reason] = (sum.refused[reason] ?? 0) + n;
     }

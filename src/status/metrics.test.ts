@@ -62,7 +62,8 @@ test('every metric follows the live state', async () => {
     ['fileupload_purge_failed_total', {}, 1],
     ['fileupload_errors_total', {}, 1],
   ];
-  for (const [name, labels, value] of expected) assert.equal(sample(text, name, labels), value, `${name} ${JSON.stringify(labels)}`);
+  for (const [name, labels, value] of expected)
+    assert.equal(sample(text, name, labels), value, `${name} ${JSON.stringify(labels)}`);
   assert.equal(sample(text, 'fileupload_limit_bytes', { limit: 'globalQuota' }), undefined, 'unset limits are absent');
   assert.match(text, /# TYPE fileupload_slots_issued_total counter/);
   assert.match(text, /# TYPE fileupload_uploads_in_flight gauge/);
@@ -90,7 +91,9 @@ test('a real upload and download through the HTTP endpoint change the metrics', 
     const url = new URL(partial.put);
     await new Promise<void>((resolve, reject) => {
       const socket = connect(Number(url.port), url.hostname, () => {
-        socket.write(`PUT ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Length: 1000\r\n\r\n${'z'.repeat(100)}`);
+        socket.write(
+          `PUT ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nContent-Length: 1000\r\n\r\n${'z'.repeat(100)}`,
+        );
         // Wait until the endpoint has the bytes in hand, then hang up.
         const until = Date.now() + 5000;
         const check = setInterval(() => {
@@ -119,11 +122,21 @@ test('a real upload and download through the HTTP endpoint change the metrics', 
 test('connection metrics: open, caps in force, refusals by reason and evictions, per listener', async () => {
   const live = new LiveState({ node: 'n1' });
   const registry = createMetricsRegistry(live, { processMetrics: false });
-  live.watchConnections('http', () => ({ open: 12, max: 4936, perAddressMax: null, refused: { global: 3, address: 9, forwarded: 1 }, evicted: 2 }));
+  live.watchConnections('http', () => ({
+    open: 12,
+    max: 4936,
+    perAddressMax: null,
+    refused: { global: 3, address: 9, forwarded: 1 },
+    evicted: 2,
+  }));
   const text = await registry.metrics();
   assert.equal(sample(text, 'fileupload_connections_open', { listener: 'http' }), 12);
   assert.equal(sample(text, 'fileupload_connections_limit', { listener: 'http', limit: 'max' }), 4936);
-  assert.equal(sample(text, 'fileupload_connections_limit', { listener: 'http', limit: 'per_address' }), undefined, 'no cap, no sample');
+  assert.equal(
+    sample(text, 'fileupload_connections_limit', { listener: 'http', limit: 'per_address' }),
+    undefined,
+    'no cap, no sample',
+  );
   assert.equal(sample(text, 'fileupload_connections_refused_total', { listener: 'http', reason: 'address' }), 9);
   assert.equal(sample(text, 'fileupload_connections_refused_total', { listener: 'http', reason: 'forwarded' }), 1);
   assert.equal(sample(text, 'fileupload_connections_evicted_total', { listener: 'http' }), 2);

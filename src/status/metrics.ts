@@ -79,7 +79,11 @@ export function createMetricsRegistry(live: LiveState, options: MetricsOptions =
     labelNames: ['reason'] as const,
     registers,
     collect() {
-      setLabelled(this, c().slotsRefused, REFUSAL_REASONS.filter((r) => r !== 'other'));
+      setLabelled(
+        this,
+        c().slotsRefused,
+        REFUSAL_REASONS.filter((r) => r !== 'other'),
+      );
     },
   });
   new Counter({

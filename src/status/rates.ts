@@ -23,7 +23,8 @@ export class RateWindow {
    * @param now clock in ms (tests)
    */
   constructor(seconds = 300, now: () => number = Date.now) {
-    if (!Number.isInteger(seconds) || seconds < 2) throw new RangeError(`a rate window needs at least 2 seconds, not ${seconds}`);
+    if (!Number.isInteger(seconds) || seconds < 2)
+      throw new RangeError(`a rate window needs at least 2 seconds, not ${seconds}`);
     this.seconds = seconds;
     this.counts = new Float64Array(seconds);
     this.stamps = new Float64Array(seconds).fill(-1);

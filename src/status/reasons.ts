@@ -5,7 +5,17 @@
 import type { SlotRefusal } from '../xmpp/refusal.ts';
 
 /** Reason words of refused slot requests. */
-export const REFUSAL_REASONS = ['too-large', 'bad-request', 'forbidden', 'quota', 'rate', 'pending-slots', 'not-implemented', 'internal-error', 'other'] as const;
+export const REFUSAL_REASONS = [
+  'too-large',
+  'bad-request',
+  'forbidden',
+  'quota',
+  'rate',
+  'pending-slots',
+  'not-implemented',
+  'internal-error',
+  'other',
+] as const;
 export type RefusalReason = (typeof REFUSAL_REASONS)[number];
 
 /**
@@ -39,7 +49,15 @@ export function refusalReason(refusal: Pick<SlotRefusal, 'condition' | 'maxFileS
 }
 
 /** Reason words of failed uploads. */
-export const FAILURE_REASONS = ['client-gone', 'size-mismatch', 'conflict', 'timeout', 'storage-full', 'shutdown', 'internal-error'] as const;
+export const FAILURE_REASONS = [
+  'client-gone',
+  'size-mismatch',
+  'conflict',
+  'timeout',
+  'storage-full',
+  'shutdown',
+  'internal-error',
+] as const;
 
 /**
  * The reason word of a failed PUT, from the status the HTTP endpoint answered with.

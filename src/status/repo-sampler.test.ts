@@ -44,5 +44,8 @@ test('without usage (or off a filesystem) the unknown figures stay null', async 
   const sampler = startRepoSampler({ live, usage: async () => ({ bytes: 10 }) });
   await sampler.sample();
   sampler.stop();
-  assert.deepEqual({ ...live.snapshot().repo, updatedAt: 0 }, { bytes: 10, files: null, freeBytes: null, totalBytes: null, updatedAt: 0 });
+  assert.deepEqual(
+    { ...live.snapshot().repo, updatedAt: 0 },
+    { bytes: 10, files: null, freeBytes: null, totalBytes: null, updatedAt: 0 },
+  );
 });

@@ -40,7 +40,10 @@ export function startRepoSampler(options: RepoSamplerOptions): { sample(): Promi
   const sample = (): Promise<void> => {
     running ??= (async () => {
       try {
-        const [usage, fs] = await Promise.all([options.usage?.(), options.repo !== undefined ? filesystemFigures(options.repo) : undefined]);
+        const [usage, fs] = await Promise.all([
+          options.usage?.(),
+          options.repo !== undefined ? filesystemFigures(options.repo) : undefined,
+        ]);
         options.live.repoStats({
           ...(usage ? { bytes: usage.bytes } : {}),
           ...(usage?.files !== undefined ? { files: usage.files } : {}),

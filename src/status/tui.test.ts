@@ -22,10 +22,20 @@ async function until(frame: () => string | undefined, ok: (f: string) => boolean
   assert.fail(`the TUI never showed ${what}; last frame:\n${frame()}`);
 }
 
-async function realServe(): Promise<{ live: LiveState; admin: AdminServer; load: () => Promise<StatusSnapshot>; loads: () => number }> {
+async function realServe(): Promise<{
+  live: LiveState;
+  admin: AdminServer;
+  load: () => Promise<StatusSnapshot>;
+  loads: () => number;
+}> {
   const live = new LiveState({ node: 'node-a', thresholds: { maxRepoSize: 1000 << 20, purgeInterval: 300_000 } });
   const token = adminToken('tui-test-slot-secret');
-  const admin = await startAdminServer({ live, registry: createMetricsRegistry(live, { processMetrics: false }), port: 0, token });
+  const admin = await startAdminServer({
+    live,
+    registry: createMetricsRegistry(live, { processMetrics: false }),
+    port: 0,
+    token,
+  });
   const target = parseAdminUrl(admin.url);
   let count = 0;
   return {
@@ -117,7 +127,13 @@ test('serve going away mid-view is shown, not a crash', async () => {
 
 test('the view fits narrow and wide terminals and lists many uploads briefly', () => {
   const live = new LiveState();
-  for (let i = 0; i < 12; i++) live.uploadStarted({ id: `u${i}`, filename: `a-very-long-file-name-number-${i}.tar.gz`, size: 100, uploader: 'someone.with.a.long.name@example.org' });
+  for (let i = 0; i < 12; i++)
+    live.uploadStarted({
+      id: `u${i}`,
+      filename: `a-very-long-file-name-number-${i}.tar.gz`,
+      size: 100,
+      uploader: 'someone.with.a.long.name@example.org',
+    });
   const snapshot = live.snapshot();
   for (const width of [60, 100, 200]) {
     const ui = render(h(StatusView, { snapshot, source: 'x', paused: false, width }));
@@ -133,7 +149,9 @@ test('without the admin credential the view shows progress but no file name or u
   const live = new LiveState();
   live.uploadStarted({ id: 'slot-9', filename: 'holiday.jpg', size: 1000, uploader: 'alice@example.org' });
   live.uploadProgress('slot-9', 500);
-  const ui = render(h(StatusView, { snapshot: withoutUploadDetails(live.snapshot()), source: 'x', paused: false, width: 200 }));
+  const ui = render(
+    h(StatusView, { snapshot: withoutUploadDetails(live.snapshot()), source: 'x', paused: false, width: 200 }),
+  );
   const frame = ui.lastFrame() ?? '';
   ui.unmount();
   assert.doesNotMatch(frame, /holiday|alice|slot-9/);

@@ -7,7 +7,18 @@
 import React from 'react';
 import { Box, Text, useApp, useInput, useStdin, useStdout } from 'ink';
 import { formatDuration, formatSize } from '../config/units.ts';
-import { byReason, clusterText, fit, plural, formatByteRate, formatEventRate, formatSpan, progressBar, sparkline, UPLOAD_DETAILS_HIDDEN } from './format.ts';
+import {
+  byReason,
+  clusterText,
+  fit,
+  plural,
+  formatByteRate,
+  formatEventRate,
+  formatSpan,
+  progressBar,
+  sparkline,
+  UPLOAD_DETAILS_HIDDEN,
+} from './format.ts';
 import type { StatusSnapshot, XmppState } from './snapshot.ts';
 
 const h = React.createElement;
@@ -33,7 +44,12 @@ export interface StatusViewProps {
 }
 
 function Line(props: { label: string; children?: React.ReactNode }) {
-  return h(Box, null, h(Box, { width: 13, flexShrink: 0 }, h(Text, { bold: true }, props.label)), h(Box, { flexGrow: 1 }, props.children));
+  return h(
+    Box,
+    null,
+    h(Box, { width: 13, flexShrink: 0 }, h(Text, { bold: true }, props.label)),
+    h(Box, { flexGrow: 1 }, props.children),
+  );
 }
 
 /**
@@ -54,7 +70,12 @@ export function StatusView(props: StatusViewProps) {
   const header = h(
     Box,
     { justifyContent: 'space-between' },
-    h(Text, null, h(Text, { bold: true }, `fileupload ${s.version}`), ` on ${s.node} · pid ${s.pid} · up ${formatSpan(s.uptimeSeconds * 1000)}`),
+    h(
+      Text,
+      null,
+      h(Text, { bold: true }, `fileupload ${s.version}`),
+      ` on ${s.node} · pid ${s.pid} · up ${formatSpan(s.uptimeSeconds * 1000)}`,
+    ),
     props.paused ? h(Text, { inverse: true, color: 'yellow' }, ' PAUSED ') : h(Text, { dimColor: true }, 'live'),
   );
 
@@ -70,7 +91,9 @@ export function StatusView(props: StatusViewProps) {
     ),
   );
 
-  const cluster = s.cluster ? h(Line, { label: 'Cluster' }, h(Text, null, clusterText(s).replace(/^cluster: /, ''))) : null;
+  const cluster = s.cluster
+    ? h(Line, { label: 'Cluster' }, h(Text, null, clusterText(s).replace(/^cluster: /, '')))
+    : null;
 
   const rates = h(
     Line,
@@ -117,7 +140,9 @@ export function StatusView(props: StatusViewProps) {
       Box,
       { flexDirection: 'column' },
       s.inFlight.length === 0 ? h(Text, { dimColor: true }, 'no uploads running') : null,
-      s.uploadDetails === false && s.inFlight.length > 0 ? h(Text, { dimColor: true, wrap: 'truncate-end' }, UPLOAD_DETAILS_HIDDEN) : null,
+      s.uploadDetails === false && s.inFlight.length > 0
+        ? h(Text, { dimColor: true, wrap: 'truncate-end' }, UPLOAD_DETAILS_HIDDEN)
+        : null,
       ...s.inFlight.slice(0, 10).map((u, i) => {
         const fraction = u.size > 0 ? u.received / u.size : 1;
         return h(
@@ -127,7 +152,11 @@ export function StatusView(props: StatusViewProps) {
           ' ',
           h(Text, { color: 'green' }, progressBar(fraction, barWidth)),
           ` ${String(Math.floor(fraction * 100)).padStart(3)}% `,
-          h(Text, { dimColor: true }, `${formatSize(u.received)}/${formatSize(u.size)} ${fit(u.uploader ?? '', uploaderWidth)}`),
+          h(
+            Text,
+            { dimColor: true },
+            `${formatSize(u.received)}/${formatSize(u.size)} ${fit(u.uploader ?? '', uploaderWidth)}`,
+          ),
         );
       }),
       s.inFlightCount > 10 ? h(Text, { dimColor: true }, `… and ${s.inFlightCount - 10} more`) : null,
@@ -158,7 +187,9 @@ export function StatusView(props: StatusViewProps) {
         repo.updatedAt === null
           ? 'not measured yet'
           : `${used === null ? '?' : formatSize(used)} in ${repo.files === null ? '? files' : plural(repo.files, 'file')}` +
-              (repo.freeBytes !== null ? ` · disk ${formatSize(repo.freeBytes)} free${repo.totalBytes !== null ? ` of ${formatSize(repo.totalBytes)}` : ''}` : ''),
+              (repo.freeBytes !== null
+                ? ` · disk ${formatSize(repo.freeBytes)} free${repo.totalBytes !== null ? ` of ${formatSize(repo.totalBytes)}` : ''}`
+                : ''),
       ),
       // The disk rule purges while the repository is larger than the free space.
       gauge('free disk', repo.freeBytes, ' (purge when over)'),
@@ -199,20 +230,42 @@ export function StatusView(props: StatusViewProps) {
       Box,
       { flexDirection: 'column' },
       s.errors.length === 0 ? h(Text, { dimColor: true }, 'none') : null,
-      ...s.errors.slice(-5).map((e, i) =>
-        h(Text, { key: `${e.at}-${i}`, color: 'red', wrap: 'truncate-end' }, `${formatSpan(s.now - e.at)} ago  ${e.message}`),
-      ),
+      ...s.errors
+        .slice(-5)
+        .map((e, i) =>
+          h(
+            Text,
+            { key: `${e.at}-${i}`, color: 'red', wrap: 'truncate-end' },
+            `${formatSpan(s.now - e.at)} ago  ${e.message}`,
+          ),
+        ),
     ),
   );
 
   const footer = h(
     Box,
     { flexDirection: 'column', marginTop: 1 },
-    props.problem ? h(Text, { color: 'red', bold: true }, `! ${props.problem} (data from ${formatSpan(Date.now() - s.now)} ago)`) : null,
+    props.problem
+      ? h(Text, { color: 'red', bold: true }, `! ${props.problem} (data from ${formatSpan(Date.now() - s.now)} ago)`)
+      : null,
     h(Text, { dimColor: true }, `q quit · p ${props.paused ? 'resume' : 'pause'} · ${props.source}`),
   );
 
-  return h(Box, { flexDirection: 'column', width }, header, xmpp, cluster, rates, throughput, flights, repository, purge, totals, errors, footer);
+  return h(
+    Box,
+    { flexDirection: 'column', width },
+    header,
+    xmpp,
+    cluster,
+    rates,
+    throughput,
+    flights,
+    repository,
+    purge,
+    totals,
+    errors,
+    footer,
+  );
 }
 
 export interface StatusAppProps {

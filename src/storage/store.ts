@@ -67,7 +67,12 @@ export interface HandedOverBody {
    * Moves exactly the next `length` body bytes into `fd` at `offset`; rejects when the client
    * goes away, stalls, the write fails (ENOSPC…), or `signal` aborts. Call once.
    */
-  moveTo(fd: number, offset: number, length: number, options: { signal?: AbortSignal; onMoved?: (bytes: number) => void }): Promise<void>;
+  moveTo(
+    fd: number,
+    offset: number,
+    length: number,
+    options: { signal?: AbortSignal; onMoved?: (bytes: number) => void },
+  ): Promise<void>;
 }
 
 /**

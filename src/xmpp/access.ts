@@ -44,5 +44,7 @@ export function isDomainAllowed(rule: AccessRule, domain: string): boolean {
 export function accessPolicy(componentDomain: string, allowedDomains: readonly string[]): SlotPolicy {
   const rule = accessRule(componentDomain, allowedDomains);
   return ({ requester }) =>
-    isDomainAllowed(rule, requester.domain) ? allow : refuse(forbidden(`Users of ${requester.domain} may not upload files to this service`));
+    isDomainAllowed(rule, requester.domain)
+      ? allow
+      : refuse(forbidden(`Users of ${requester.domain} may not upload files to this service`));
 }

@@ -22,7 +22,11 @@ export const DEFAULT_BACKOFF: BackoffOptions = { initialDelay: 1000, maxDelay: 6
  * backoffDelay(0, DEFAULT_BACKOFF); // 750…1000
  * backoffDelay(10, DEFAULT_BACKOFF); // 45000…60000
  */
-export function backoffDelay(attempt: number, options: BackoffOptions = DEFAULT_BACKOFF, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: BackoffOptions = DEFAULT_BACKOFF,
+  random: () => number = Math.random,
+): number {
   const exponent = Math.min(Math.max(0, attempt), 52);
   const raw = Math.min(options.maxDelay, options.initialDelay * 2 ** exponent);
   const jitter = Math.min(Math.max(options.jitter, 0), 0.5);

@@ -22,24 +22,35 @@ type Line = Record<string, unknown> & { msg: string; level: string };
 function logSink() {
   const lines: Line[] = [];
   const waiters: Array<{ match: (l: Line) => boolean; resolve: (l: Line) => void }> = [];
-  const logger = createLogger({}, {
-    level: 'debug',
-    write: (text) => {
-      const line = JSON.parse(text) as Line;
-      lines.push(line);
-      for (const w of [...waiters]) {
-        if (w.match(line)) {
-          waiters.splice(waiters.indexOf(w), 1);
-          w.resolve(line);
+  const logger = createLogger(
+    {},
+    {
+      level: 'debug',
+      write: (text) => {
+        const line = JSON.parse(text) as Line;
+        lines.push(line);
+        for (const w of [...waiters]) {
+          if (w.match(line)) {
+            waiters.splice(waiters.indexOf(w), 1);
+            w.resolve(line);
+          }
         }
-      }
+      },
     },
-  });
+  );
   const waitFor = (match: (l: Line) => boolean, timeoutMs = 15_000, from = 0): Promise<Line> => {
     const seen = lines.slice(from).find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching log line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no matching log line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}`,
+            ),
+          ),
+        timeoutMs,
+      );
       waiters.push({ match, resolve: (l) => (clearTimeout(timer), resolve(l)) });
     });
   };
@@ -47,7 +58,10 @@ function logSink() {
 }
 
 /** Real settings through the configuration catalogue (defaults included), pointed at `server`. */
-function settingsFor(server: { componentPort: number; componentDomain: string; componentSecret: string }, overrides: Partial<Settings> = {}): Settings {
+function settingsFor(
+  server: { componentPort: number; componentDomain: string; componentSecret: string },
+  overrides: Partial<Settings> = {},
+): Settings {
   const base = settingsFromLayers([
     mapLayer('test', {
       maxFileSize: '1000',
@@ -66,7 +80,10 @@ function settingsFor(server: { componentPort: number; componentDomain: string; c
   return { ...base, ...overrides };
 }
 
-const FAST: Partial<UploadComponentOptions> = { backoff: { initialDelay: 50, maxDelay: 3000, jitter: 0.25 }, connectTimeout: 5000 };
+const FAST: Partial<UploadComponentOptions> = {
+  backoff: { initialDelay: 50, maxDelay: 3000, jitter: 0.25 },
+  connectTimeout: 5000,
+};
 
 describe('upload component against Prosody', () => {
   let prosody: XmppTestServer;
@@ -103,32 +120,74 @@ describe('upload component against Prosody', () => {
       alice = await login(0);
       const service = await alice.findUploadService();
       assert.equal(service?.jid, prosody.componentDomain);
-      assert.ok(service.info.identities.some((i) => i.category === 'store' && i.type === 'file' && i.name === 'HTTP File Upload'));
-      for (const f of ['urn:xmpp:http:upload:0', 'urn:xmpp:http:upload', 'eu:siacs:conversations:http:upload', 'urn:xmpp:ping', 'jabber:iq:version', 'urn:xmpp:time']) {
+      assert.ok(
+        service.info.identities.some(
+          (i) => i.category === 'store' && i.type === 'file' && i.name === 'HTTP File Upload',
+        ),
+      );
+      for (const f of [
+        'urn:xmpp:http:upload:0',
+        'urn:xmpp:http:upload',
+        'eu:siacs:conversations:http:upload',
+        'urn:xmpp:ping',
+        'jabber:iq:version',
+        'urn:xmpp:time',
+      ]) {
         assert.ok(service.info.features.includes(f), f);
       }
       assert.equal(service.maxFileSize, 1000);
-      assert.deepEqual([...service.info.forms.keys()].sort(), ['eu:siacs:conversations:http:upload', 'urn:xmpp:http:upload', 'urn:xmpp:http:upload:0']);
+      assert.deepEqual([...service.info.forms.keys()].sort(), [
+        'eu:siacs:conversations:http:upload',
+        'urn:xmpp:http:upload',
+        'urn:xmpp:http:upload:0',
+      ]);
 
       const { xml } = await import('@xmpp/client');
-      assert.equal((await alice.iq(prosody.componentDomain, 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }))).type, 'result');
+      assert.equal(
+        (await alice.iq(prosody.componentDomain, 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }))).type,
+        'result',
+      );
       const version = await alice.iq(prosody.componentDomain, 'get', xml('query', { xmlns: 'jabber:iq:version' }));
-      assert.equal(version.type === 'result' && version.stanza.getChild('query', 'jabber:iq:version')?.getChildText('name'), 'fileupload');
+      assert.equal(
+        version.type === 'result' && version.stanza.getChild('query', 'jabber:iq:version')?.getChildText('name'),
+        'fileupload',
+      );
       const unknown = await alice.iq(prosody.componentDomain, 'get', xml('query', { xmlns: 'urn:example:nothing' }));
-      assert.equal(unknown.type === 'error' && `${unknown.error.type}/${unknown.error.condition}`, 'cancel/feature-not-implemented');
+      assert.equal(
+        unknown.type === 'error' && `${unknown.error.type}/${unknown.error.condition}`,
+        'cancel/feature-not-implemented',
+      );
 
-      const slot = await alice.requestSlot(prosody.componentDomain, { namespace: 'urn:xmpp:http:upload', shape: 'children', filename: 'a b.txt', size: 10 });
+      const slot = await alice.requestSlot(prosody.componentDomain, {
+        namespace: 'urn:xmpp:http:upload',
+        shape: 'children',
+        filename: 'a b.txt',
+        size: 10,
+      });
       assert.ok(slot.ok);
       assert.equal(slot.answerShape, 'text');
       assert.match(slot.get, /^https:\/\/files\.localhost:443\/upload\/[A-Za-z0-9_-]{24}\/a%20b\.txt$/);
       assert.ok(slot.put.startsWith(`${slot.get}?t=`));
 
-      const tooBig = await alice.requestSlot(prosody.componentDomain, { namespace: 'urn:xmpp:http:upload:0', shape: 'attributes', filename: 'big', size: 1001 });
+      const tooBig = await alice.requestSlot(prosody.componentDomain, {
+        namespace: 'urn:xmpp:http:upload:0',
+        shape: 'attributes',
+        filename: 'big',
+        size: 1001,
+      });
       assert.ok(!tooBig.ok);
-      assert.deepEqual([tooBig.error.type, tooBig.error.condition, tooBig.error.maxFileSize], ['modify', 'not-acceptable', 1000]);
+      assert.deepEqual(
+        [tooBig.error.type, tooBig.error.condition, tooBig.error.maxFileSize],
+        ['modify', 'not-acceptable', 1000],
+      );
 
       mallory = await login(1);
-      const stranger = await mallory.requestSlot(prosody.componentDomain, { namespace: 'urn:xmpp:http:upload:0', shape: 'attributes', filename: 'a', size: 1 });
+      const stranger = await mallory.requestSlot(prosody.componentDomain, {
+        namespace: 'urn:xmpp:http:upload:0',
+        shape: 'attributes',
+        filename: 'a',
+        size: 1,
+      });
       assert.ok(!stranger.ok);
       assert.equal(`${stranger.error.type}/${stranger.error.condition}`, 'auth/forbidden');
 
@@ -161,11 +220,18 @@ describe('upload component against Prosody', () => {
       alice = await login(0);
       const { xml } = await import('@xmpp/client');
       broken = true;
-      const r = await alice.iq(prosody.componentDomain, 'get', xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }));
+      const r = await alice.iq(
+        prosody.componentDomain,
+        'get',
+        xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }),
+      );
       assert.equal(r.type === 'error' && `${r.error.type}/${r.error.condition}`, 'wait/internal-server-error');
       assert.ok(sink.lines.some((l) => l.msg === 'IQ handling failed' && l.level === 'error'));
       broken = false;
-      assert.equal((await alice.iq(prosody.componentDomain, 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }))).type, 'result');
+      assert.equal(
+        (await alice.iq(prosody.componentDomain, 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }))).type,
+        'result',
+      );
       assert.equal(xmpp.state, 'online');
       assert.equal(xmpp.stats.disconnects, 0);
     } finally {
@@ -183,14 +249,22 @@ describe('upload component against Prosody', () => {
       await xmpp.online(10_000);
       alice = await login(0);
       const { xml } = await import('@xmpp/client');
-      const raw = alice.raw as unknown as { write(s: string): Promise<void>; on(e: 'stanza', l: (s: Element) => void): void; off(e: 'stanza', l: (s: Element) => void): void };
+      const raw = alice.raw as unknown as {
+        write(s: string): Promise<void>;
+        on(e: 'stanza', l: (s: Element) => void): void;
+        off(e: 'stanza', l: (s: Element) => void): void;
+      };
       type Element = Parameters<UserSession['iq']>[2];
       /** Writes an IQ as text (the client's own serialiser would overflow on the deep one) and waits for its answer. */
       const ask = (id: string, payload: string) =>
         new Promise<Element>((resolve, reject) => {
           const timer = setTimeout(() => {
             raw.off('stanza', onStanza);
-            reject(new Error(`no answer to ${id} within 10 s; component log:\n${sink.lines.map((l) => JSON.stringify(l)).join('\n')}`));
+            reject(
+              new Error(
+                `no answer to ${id} within 10 s; component log:\n${sink.lines.map((l) => JSON.stringify(l)).join('\n')}`,
+              ),
+            );
           }, 10_000);
           const onStanza = (stanza: Element) => {
             if (stanza.attrs.id !== id) return;
@@ -202,11 +276,27 @@ describe('upload component against Prosody', () => {
           void raw.write(`<iq type='get' id='${id}' to='${prosody.componentDomain}'>${payload}</iq>`);
         });
       const cases: [string, string, string][] = [
-        ['deep', `<query xmlns='urn:example:deep'>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</query>`, '<query xmlns="urn:example:deep"/>'],
-        ['many children', `<query xmlns='urn:example:wide'>${'<c/>'.repeat(20_000)}</query>`, '<query xmlns="urn:example:wide"/>'],
-        ['many attributes', `<query xmlns='urn:example:wide' ${Array.from({ length: 20_000 }, (_, i) => `a${i}='v'`).join(' ')}/>`, '<query xmlns="urn:example:wide"/>'],
+        [
+          'deep',
+          `<query xmlns='urn:example:deep'>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</query>`,
+          '<query xmlns="urn:example:deep"/>',
+        ],
+        [
+          'many children',
+          `<query xmlns='urn:example:wide'>${'<c/>'.repeat(20_000)}</query>`,
+          '<query xmlns="urn:example:wide"/>',
+        ],
+        [
+          'many attributes',
+          `<query xmlns='urn:example:wide' ${Array.from({ length: 20_000 }, (_, i) => `a${i}='v'`).join(' ')}/>`,
+          '<query xmlns="urn:example:wide"/>',
+        ],
         // A slot request that is refused (too big) after its deep content was read past.
-        ['deep slot request', `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='1001'>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</request>`, '<request xmlns="urn:xmpp:http:upload:0" filename="a.txt" size="1001"/>'],
+        [
+          'deep slot request',
+          `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='1001'>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</request>`,
+          '<request xmlns="urn:xmpp:http:upload:0" filename="a.txt" size="1001"/>',
+        ],
       ];
       for (const [what, payload, echo] of cases) {
         assert.ok(payload.length < 256 * 1024, `${what}: within Prosody's c2s stanza size limit`);
@@ -216,19 +306,32 @@ describe('upload component against Prosody', () => {
         // Attribute order is Prosody's: compare the parsed echo.
         const { parseXml } = await import('./xml.ts');
         const expected = parseXml(echo);
-        assert.deepEqual(echoed.map((c) => ({ name: c.name, attrs: { ...c.attrs }, children: c.children.length })), [{ name: expected.name, attrs: { ...expected.attrs }, children: 0 }], what);
+        assert.deepEqual(
+          echoed.map((c) => ({ name: c.name, attrs: { ...c.attrs }, children: c.children.length })),
+          [{ name: expected.name, attrs: { ...expected.attrs }, children: 0 }],
+          what,
+        );
         assert.ok(reply.getChild('error'), what);
       }
       // Two slot requests in one IQ: Prosody answers bad-request itself ("Incorrect number of
       // children for IQ stanza"); the component never sees it (its @xmpp/iq would answer alike).
-      const two = await ask('two', `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='3'/><request xmlns='urn:xmpp:http:upload:0' filename='b.txt' size='3'/>`);
+      const two = await ask(
+        'two',
+        `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='3'/><request xmlns='urn:xmpp:http:upload:0' filename='b.txt' size='3'/>`,
+      );
       assert.equal(two.attrs.type, 'error');
       assert.ok(two.getChild('error')?.getChild('bad-request'), two.toString());
       // Unknown children of a request are ignored, however deep: the slot is granted.
-      const slot = await ask('deep-slot', `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='3'>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</request>`);
+      const slot = await ask(
+        'deep-slot',
+        `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='3'>${'<a>'.repeat(5000)}${'</a>'.repeat(5000)}</request>`,
+      );
       assert.equal(slot.attrs.type, 'result');
       assert.ok(!sink.lines.some((l) => l.msg === 'xmpp stanza not sent'), 'every reply went out');
-      assert.equal((await alice.iq(prosody.componentDomain, 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }))).type, 'result');
+      assert.equal(
+        (await alice.iq(prosody.componentDomain, 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }))).type,
+        'result',
+      );
       assert.equal(xmpp.stats.disconnects, 0);
     } finally {
       await alice?.close();
@@ -252,7 +355,14 @@ describe('upload component against Prosody', () => {
       settings: settingsFor(prosody),
       logger: sink.logger,
       ...FAST,
-      hooks: { policies: [() => (broken ? refuse({ type: 'cancel', condition: 'not-allowed', text: unserialisable as unknown as string }) : allow)] },
+      hooks: {
+        policies: [
+          () =>
+            broken
+              ? refuse({ type: 'cancel', condition: 'not-allowed', text: unserialisable as unknown as string })
+              : allow,
+        ],
+      },
     });
     let alice: UserSession | undefined;
     try {
@@ -274,7 +384,11 @@ describe('upload component against Prosody', () => {
 
   it('a wrong secret is logged as a refused handshake naming sharedSecret, and retried with growing delays', async () => {
     const sink = logSink();
-    const xmpp = createUploadComponent({ settings: settingsFor(prosody, { sharedSecret: 'not-the-secret' }), logger: sink.logger, ...FAST });
+    const xmpp = createUploadComponent({
+      settings: settingsFor(prosody, { sharedSecret: 'not-the-secret' }),
+      logger: sink.logger,
+      ...FAST,
+    });
     try {
       xmpp.start();
       const isRefusal = (l: Line) => l.msg === 'xmpp connection failed';
@@ -289,7 +403,8 @@ describe('upload component against Prosody', () => {
         assert.equal(line.domain, prosody.componentDomain);
       }
       const delays = refusals.slice(0, 4).map((l) => l.retryInMs as number);
-      for (let i = 1; i < delays.length; i++) assert.ok(delays[i]! > delays[i - 1]!, `delays grow: ${delays.join(', ')}`);
+      for (let i = 1; i < delays.length; i++)
+        assert.ok(delays[i]! > delays[i - 1]!, `delays grow: ${delays.join(', ')}`);
       assert.ok(delays.every((d) => d <= 3000));
       assert.equal(xmpp.state === 'auth-failed' || xmpp.state === 'connecting', true, xmpp.state);
       assert.ok(!sink.lines.some((l) => l.msg === 'xmpp online'));
@@ -307,7 +422,13 @@ describe('upload component against Prosody', () => {
   it('a second connection for the same component is a conflict and keeps retrying until the first goes', async () => {
     const first = createUploadComponent({ settings: settingsFor(prosody), logger: logSink().logger, ...FAST });
     const sink = logSink();
-    const second = createUploadComponent({ settings: settingsFor(prosody), logger: sink.logger, ...FAST, backoff: { initialDelay: 50, maxDelay: 60_000, jitter: 0 }, standbyInterval: 150 });
+    const second = createUploadComponent({
+      settings: settingsFor(prosody),
+      logger: sink.logger,
+      ...FAST,
+      backoff: { initialDelay: 50, maxDelay: 60_000, jitter: 0 },
+      standbyInterval: 150,
+    });
     try {
       first.start();
       await first.online(10_000);
@@ -315,8 +436,16 @@ describe('upload component against Prosody', () => {
       await sink.waitFor((l) => l.msg === 'xmpp connection failed' && l.failuresInRow === 4);
       const conflicts = sink.lines.filter((l) => l.msg === 'xmpp connection failed');
       assert.ok(conflicts.every((l) => l.cause === 'conflict' && l.condition === 'conflict'));
-      assert.deepEqual(conflicts.slice(0, 4).map((l) => l.level), ['warn', 'debug', 'debug', 'debug'], 'said once, then quietly');
-      assert.deepEqual(conflicts.slice(0, 4).map((l) => l.retryInMs), [50, 100, 150, 150], 'backoff capped at the standby pace');
+      assert.deepEqual(
+        conflicts.slice(0, 4).map((l) => l.level),
+        ['warn', 'debug', 'debug', 'debug'],
+        'said once, then quietly',
+      );
+      assert.deepEqual(
+        conflicts.slice(0, 4).map((l) => l.retryInMs),
+        [50, 100, 150, 150],
+        'backoff capped at the standby pace',
+      );
       assert.equal(second.state === 'conflict' || second.state === 'connecting', true);
       await first.stop();
       await second.online(10_000);
@@ -360,7 +489,9 @@ describe('upload component against Prosody', () => {
 });
 
 /** A component port that completes the handshake and then ignores everything (a silent server). */
-async function silentServer(answerHandshake: boolean): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
+async function silentServer(
+  answerHandshake: boolean,
+): Promise<{ port: number; connections: () => number; close(): Promise<void> }> {
   const sockets = new Set<Socket>();
   let count = 0;
   const server: Server = createServer((socket) => {
@@ -372,7 +503,9 @@ async function silentServer(answerHandshake: boolean): Promise<{ port: number; c
       const text = data.toString();
       if (!answerHandshake) return;
       if (text.includes('<stream:stream')) {
-        socket.write("<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:component:accept' id='abc' from='upload.localhost'>");
+        socket.write(
+          "<?xml version='1.0'?><stream:stream xmlns:stream='http://etherx.jabber.org/streams' xmlns='jabber:component:accept' id='abc' from='upload.localhost'>",
+        );
       }
       if (text.includes('<handshake')) socket.write('<handshake/>');
     });
@@ -419,7 +552,12 @@ describe('upload component against servers that go silent', () => {
   it('a server that never answers the stream times out and is retried', async () => {
     const server = await silentServer(false);
     const sink = logSink();
-    const xmpp = createUploadComponent({ settings: settingsFor({ ...fake, componentPort: server.port }), logger: sink.logger, ...FAST, connectTimeout: 200 });
+    const xmpp = createUploadComponent({
+      settings: settingsFor({ ...fake, componentPort: server.port }),
+      logger: sink.logger,
+      ...FAST,
+      connectTimeout: 200,
+    });
     try {
       xmpp.start();
       const failed = await sink.waitFor((l) => l.msg === 'xmpp connection failed');
@@ -457,7 +595,13 @@ describe('upload component against servers that go silent', () => {
 
 describe('createUploadComponent', () => {
   it('refuses settings without domain, sharedSecret or slotSecret, naming them', () => {
-    const s = settingsFor({ componentPort: 1, componentDomain: 'upload.localhost', componentSecret: 'x' }, { sharedSecret: undefined, slotSecret: undefined });
-    assert.throws(() => createUploadComponent({ settings: s }), /plugin\.httpfileupload\.sharedSecret, plugin\.httpfileupload\.slotSecret/);
+    const s = settingsFor(
+      { componentPort: 1, componentDomain: 'upload.localhost', componentSecret: 'x' },
+      { sharedSecret: undefined, slotSecret: undefined },
+    );
+    assert.throws(
+      () => createUploadComponent({ settings: s }),
+      /plugin\.httpfileupload\.sharedSecret, plugin\.httpfileupload\.slotSecret/,
+    );
   });
 });

@@ -35,7 +35,8 @@ import { describeFailure, type ConnectionFailure, type ConnectionTarget } from '
  * reason, a retry is scheduled · standby: hooks.shouldConnect said no (failover), asking again
  * soon · stopped: stop() was called.
  */
-export type ComponentState = 'idle' | 'connecting' | 'online' | 'offline' | 'auth-failed' | 'conflict' | 'standby' | 'stopped';
+export type ComponentState =
+  'idle' | 'connecting' | 'online' | 'offline' | 'auth-failed' | 'conflict' | 'standby' | 'stopped';
 
 export interface ComponentStats {
   /** Connection attempts made. */
@@ -133,8 +134,14 @@ export interface UploadComponent {
   stop(): Promise<void>;
   /** Resolves when online (at once if already); rejects after `timeoutMs` or on stop(). */
   online(timeoutMs?: number): Promise<void>;
-  on<K extends keyof UploadComponentEvents>(event: K, listener: (...args: UploadComponentEvents[K]) => void): UploadComponent;
-  off<K extends keyof UploadComponentEvents>(event: K, listener: (...args: UploadComponentEvents[K]) => void): UploadComponent;
+  on<K extends keyof UploadComponentEvents>(
+    event: K,
+    listener: (...args: UploadComponentEvents[K]) => void,
+  ): UploadComponent;
+  off<K extends keyof UploadComponentEvents>(
+    event: K,
+    listener: (...args: UploadComponentEvents[K]) => void,
+  ): UploadComponent;
 }
 
 const named = (name: string, message: string): Error => Object.assign(new Error(message), { name });
@@ -210,7 +217,8 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
   {
     const s = getSettings();
     const missing = (['domain', 'sharedSecret', 'slotSecret'] as const).filter((k) => !s[k]);
-    if (missing.length > 0) throw new TypeError(`the upload component needs ${missing.map((k) => `plugin.httpfileupload.${k}`).join(', ')}`);
+    if (missing.length > 0)
+      throw new TypeError(`the upload component needs ${missing.map((k) => `plugin.httpfileupload.${k}`).join(', ')}`);
   }
   const log = (options.logger ?? createLogger()).child({ component: 'xmpp' });
   const hooks = options.hooks ?? {};
@@ -235,7 +243,15 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
   };
 
   let state: ComponentState = 'idle';
-  const stats: ComponentStats = { attempts: 0, connects: 0, reconnects: 0, failures: 0, disconnects: 0, slotsIssued: 0, slotsRefused: 0 };
+  const stats: ComponentStats = {
+    attempts: 0,
+    connects: 0,
+    reconnects: 0,
+    failures: 0,
+    disconnects: 0,
+    slotsIssued: 0,
+    slotsRefused: 0,
+  };
   let running = false;
   let entity: Component | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
@@ -253,14 +269,25 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
   const slotHandler = createSlotHandler({
     policies: () => {
       const s = getSettings();
-      return [accessPolicy(s.domain, s.allowedDomains), sizePolicy(s.maxFileSize), purposePolicy(purposes), ...(hooks.policies ?? [])];
+      return [
+        accessPolicy(s.domain, s.allowedDomains),
+        sizePolicy(s.maxFileSize),
+        purposePolicy(purposes),
+        ...(hooks.policies ?? []),
+      ];
     },
     issue: (request, uploader, at) => {
       const s = getSettings();
-      const issued = issueSlot(request, uploader, at, { secret: s.slotSecret ?? '', endpoint: announcedEndpoint(s), lifetime: s.slotLifetime });
+      const issued = issueSlot(request, uploader, at, {
+        secret: s.slotSecret ?? '',
+        endpoint: announcedEndpoint(s),
+        lifetime: s.slotLifetime,
+      });
       const putUrlFor = hooks.putUrlFor;
       if (!putUrlFor) return issued;
-      return Promise.resolve(putUrlFor(issued.slot)).then((put) => (put === undefined ? issued : { ...issued, urls: { ...issued.urls, put } }));
+      return Promise.resolve(putUrlFor(issued.slot)).then((put) =>
+        put === undefined ? issued : { ...issued, urls: { ...issued.urls, put } },
+      );
     },
     ...(hooks.onSlotIssued ? { onSlotIssued: hooks.onSlotIssued } : {}),
     now,
@@ -268,7 +295,12 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
   });
 
   const route = createIqRouter({
-    discoInfo: () => discoInfo({ maxFileSize: getSettings().maxFileSize, purposes, ...(options.extraFeatures ? { extraFeatures: options.extraFeatures } : {}) }),
+    discoInfo: () =>
+      discoInfo({
+        maxFileSize: getSettings().maxFileSize,
+        purposes,
+        ...(options.extraFeatures ? { extraFeatures: options.extraFeatures } : {}),
+      }),
     version: { name: 'fileupload', version: appVersion },
     now: () => new Date(now()),
     slotRequest: async (payload, from): Promise<IqAnswer> => {
@@ -276,13 +308,23 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
       if (outcome.ok) {
         stats.slotsIssued++;
         const { slot } = outcome;
-        log.info('slot issued', { id: slot.id, uploader: slot.uploader, size: slot.size, purpose: slot.purpose, namespace: outcome.ctx.request.namespace });
+        log.info('slot issued', {
+          id: slot.id,
+          uploader: slot.uploader,
+          size: slot.size,
+          purpose: slot.purpose,
+          namespace: outcome.ctx.request.namespace,
+        });
         emit('slot', slot, outcome.ctx);
         return { type: 'result', payload: outcome.answer };
       }
       stats.slotsRefused++;
       const { refusal } = outcome;
-      log.info('slot refused', { requester: outcome.requester?.bare ?? from, condition: refusal.condition, text: refusal.text });
+      log.info('slot refused', {
+        requester: outcome.requester?.bare ?? from,
+        condition: refusal.condition,
+        text: refusal.text,
+      });
       emit('refused', refusal, outcome.requester);
       return { type: 'error', error: outcome.error };
     },
@@ -375,7 +417,14 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
       try {
         await send(boundedErrorReply(element));
       } catch (err) {
-        if (entity === e && online) log.warn('xmpp stanza not sent', { err, stanza: element.name, type: element.attrs.type, id: element.attrs.id, to: element.attrs.to });
+        if (entity === e && online)
+          log.warn('xmpp stanza not sent', {
+            err,
+            stanza: element.name,
+            type: element.attrs.type,
+            id: element.attrs.id,
+            to: element.attrs.to,
+          });
         throw err;
       }
     };
@@ -383,7 +432,12 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
       if (ctx.name !== 'iq' || (ctx.type !== 'get' && ctx.type !== 'set') || !ctx.element) return next();
       let answer: IqAnswer;
       try {
-        answer = await route({ type: ctx.type, from: ctx.stanza.attrs.from, to: ctx.stanza.attrs.to, payload: ctx.element });
+        answer = await route({
+          type: ctx.type,
+          from: ctx.stanza.attrs.from,
+          to: ctx.stanza.attrs.to,
+          payload: ctx.element,
+        });
       } catch (err) {
         // Answered here rather than by xmpp.js, whose 'error' event would read as a connection problem.
         log.error('IQ handling failed', { err, from: ctx.stanza.attrs.from });

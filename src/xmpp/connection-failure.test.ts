@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describeFailure } from './connection-failure.ts';
 
 const target = { host: '127.0.0.1', port: 5347, domain: 'upload.example.org' };
-const streamError = (condition: string, text = '') => Object.assign(new Error(`${condition} - ${text}`), { name: 'StreamError', condition, text });
+const streamError = (condition: string, text = '') =>
+  Object.assign(new Error(`${condition} - ${text}`), { name: 'StreamError', condition, text });
 const sysError = (code: string) => Object.assign(new Error(`connect ${code}`), { code });
 
 test('not-authorized: auth-failed, names the secret to check and keeps the server text', () => {
@@ -18,7 +19,10 @@ test('not-authorized: auth-failed, names the secret to check and keeps the serve
 });
 
 test('conflict, unknown component, wrong port, other stream errors', () => {
-  assert.deepEqual([describeFailure(streamError('conflict'), target).cause, describeFailure(streamError('conflict'), target).state], ['conflict', 'conflict']);
+  assert.deepEqual(
+    [describeFailure(streamError('conflict'), target).cause, describeFailure(streamError('conflict'), target).state],
+    ['conflict', 'conflict'],
+  );
   const unknown = describeFailure(streamError('host-unknown'), target);
   assert.equal(unknown.cause, 'unknown-component');
   assert.match(unknown.hint, /Component "upload\.example\.org"/);

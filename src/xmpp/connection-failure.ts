@@ -94,14 +94,14 @@ export function describeFailure(err: unknown, target: ConnectionTarget): Connect
           cause: 'wrong-port',
           state: 'offline',
           message: `${where} is not an XEP-0114 component port (${condition})`,
-          hint: 'xmppPort must be the server\'s component port (Prosody: component_ports, default 5347; ejabberd: the ejabberd_service listener), not c2s 5222 or s2s 5269',
+          hint: "xmppPort must be the server's component port (Prosody: component_ports, default 5347; ejabberd: the ejabberd_service listener), not c2s 5222 or s2s 5269",
         });
       default:
         return withDetail({
           cause: 'stream-error',
           state: 'offline',
           message: `the XMPP server closed the component stream: ${condition}`,
-          hint: 'see the XMPP server\'s log',
+          hint: "see the XMPP server's log",
         });
     }
   }

@@ -38,13 +38,18 @@ test('unlimited (-1) is announced as 2^53-1 so clients that need a limit still u
 });
 
 test('purposes and extra features are appended, without duplicates', () => {
-  assert.deepEqual(discoFeatures({ maxFileSize: 1, purposes: ['message', 'ephemeral'], extraFeatures: ['urn:example:x', 'urn:xmpp:ping'] }), [
-    ...BASE,
-    'urn:xmpp:http:upload:purpose:0#message',
-    'urn:xmpp:http:upload:purpose:0#ephemeral',
-    'urn:example:x',
-  ]);
-  assert.match(discoInfo({ maxFileSize: 1, purposes: ['profile'], name: 'Uploads' }).toString(), /name="Uploads".*<feature var="urn:xmpp:http:upload:purpose:0#profile"\/>/);
+  assert.deepEqual(
+    discoFeatures({
+      maxFileSize: 1,
+      purposes: ['message', 'ephemeral'],
+      extraFeatures: ['urn:example:x', 'urn:xmpp:ping'],
+    }),
+    [...BASE, 'urn:xmpp:http:upload:purpose:0#message', 'urn:xmpp:http:upload:purpose:0#ephemeral', 'urn:example:x'],
+  );
+  assert.match(
+    discoInfo({ maxFileSize: 1, purposes: ['profile'], name: 'Uploads' }).toString(),
+    /name="Uploads".*<feature var="urn:xmpp:http:upload:purpose:0#profile"\/>/,
+  );
 });
 
 test('disco#items is empty', () => {

@@ -9,7 +9,16 @@
  * accepted size can exceed it (sizes are capped at the same value).
  */
 import { xml, type Element } from './xml.ts';
-import { NS_DATA_FORMS, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_PURPOSE, NS_TIME, NS_VERSION, UPLOAD_NAMESPACES } from './namespaces.ts';
+import {
+  NS_DATA_FORMS,
+  NS_DISCO_INFO,
+  NS_DISCO_ITEMS,
+  NS_PING,
+  NS_PURPOSE,
+  NS_TIME,
+  NS_VERSION,
+  UPLOAD_NAMESPACES,
+} from './namespaces.ts';
 import type { Purpose } from '../slots/slot.ts';
 
 /** What "no limit" is announced as (see above). */

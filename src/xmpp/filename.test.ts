@@ -3,7 +3,17 @@ import assert from 'node:assert/strict';
 import { filenameProblem } from './filename.ts';
 
 test('plain, Unicode and punctuation-rich names are fine', () => {
-  for (const ok of ['a.txt', 'grüße (1) & co.bin', 'my photo.jpg', '.hidden', '...', '日本語.png', '😀.gif', "it's #1 100%.txt", 'שלום.txt']) {
+  for (const ok of [
+    'a.txt',
+    'grüße (1) & co.bin',
+    'my photo.jpg',
+    '.hidden',
+    '...',
+    '日本語.png',
+    '😀.gif',
+    "it's #1 100%.txt",
+    'שלום.txt',
+  ]) {
     assert.equal(filenameProblem(ok), undefined, ok);
   }
 });

@@ -32,6 +32,7 @@ export function filenameProblem(filename: string): string | undefined {
   if (BIDI_CONTROL.test(filename)) return 'the filename contains a bidirectional override';
   if (filename === '.' || filename === '..') return `the filename "${filename}" is not a file name`;
   const bytes = Buffer.byteLength(filename, 'utf8');
-  if (bytes > MAX_FILENAME_BYTES) return `the filename is ${bytes} bytes long (at most ${MAX_FILENAME_BYTES} UTF-8 bytes)`;
+  if (bytes > MAX_FILENAME_BYTES)
+    return `the filename is ${bytes} bytes long (at most ${MAX_FILENAME_BYTES} UTF-8 bytes)`;
   return undefined;
 }

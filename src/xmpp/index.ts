@@ -16,9 +16,29 @@ export {
   type UploadComponentHooks,
   type UploadComponentOptions,
 } from './component.ts';
-export { allow, refuse, runPolicies, sizePolicy, purposePolicy, type PolicyDecision, type Requester, type SlotPolicy, type SlotRequestContext } from './policy.ts';
+export {
+  allow,
+  refuse,
+  runPolicies,
+  sizePolicy,
+  purposePolicy,
+  type PolicyDecision,
+  type Requester,
+  type SlotPolicy,
+  type SlotRequestContext,
+} from './policy.ts';
 export { accessPolicy, accessRule, isDomainAllowed, type AccessRule } from './access.ts';
-export { badRequest, fileTooLarge, forbidden, internalError, notImplemented, quotaExceeded, type ErrorCondition, type ErrorType, type SlotRefusal } from './refusal.ts';
+export {
+  badRequest,
+  fileTooLarge,
+  forbidden,
+  internalError,
+  notImplemented,
+  quotaExceeded,
+  type ErrorCondition,
+  type ErrorType,
+  type SlotRefusal,
+} from './refusal.ts';
 export { parseSlotRequest, type SlotRequest, type RequestShape } from './slot-request.ts';
 export { discoInfo, discoFeatures, announcedMaxFileSize, UNLIMITED_ANNOUNCED_SIZE } from './disco.ts';
 export { describeFailure, type ConnectionFailure, type FailureCause } from './connection-failure.ts';

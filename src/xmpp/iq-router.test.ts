@@ -14,26 +14,43 @@ const route = createIqRouter({
     return { type: 'result', payload: xml('slot', { xmlns: payload.getNS() }) };
   },
 });
-const get = (payload: string, to = 'upload.example.org') => route({ type: 'get', from: 'a@example.org/r', to, payload: parseXml(payload) });
-const show = (a: IqAnswer) => (a.type === 'result' ? `result ${a.payload?.toString() ?? ''}` : `error ${a.error.toString()}`);
+const get = (payload: string, to = 'upload.example.org') =>
+  route({ type: 'get', from: 'a@example.org/r', to, payload: parseXml(payload) });
+const show = (a: IqAnswer) =>
+  a.type === 'result' ? `result ${a.payload?.toString() ?? ''}` : `error ${a.error.toString()}`;
 const S = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 const NOT_IMPLEMENTED = `error <error type="cancel"><feature-not-implemented xmlns="${S}"/><text xmlns="${S}" xml:lang="en">Not supported by this upload service</text></error>`;
 
 test('disco#info and disco#items', async () => {
-  assert.equal(show(await get("<query xmlns='http://jabber.org/protocol/disco#info'/>")), `result ${discoInfo({ maxFileSize: 100 }).toString()}`);
-  assert.equal(show(await get("<query xmlns='http://jabber.org/protocol/disco#items'/>")), 'result <query xmlns="http://jabber.org/protocol/disco#items"/>');
+  assert.equal(
+    show(await get("<query xmlns='http://jabber.org/protocol/disco#info'/>")),
+    `result ${discoInfo({ maxFileSize: 100 }).toString()}`,
+  );
+  assert.equal(
+    show(await get("<query xmlns='http://jabber.org/protocol/disco#items'/>")),
+    'result <query xmlns="http://jabber.org/protocol/disco#items"/>',
+  );
 });
 
 test('disco with a node → item-not-found', async () => {
   for (const ns of ['http://jabber.org/protocol/disco#info', 'http://jabber.org/protocol/disco#items']) {
-    assert.equal(show(await get(`<query xmlns='${ns}' node='x'/>`)), `error <error type="cancel"><item-not-found xmlns="${S}"/></error>`);
+    assert.equal(
+      show(await get(`<query xmlns='${ns}' node='x'/>`)),
+      `error <error type="cancel"><item-not-found xmlns="${S}"/></error>`,
+    );
   }
 });
 
 test('ping, version, time', async () => {
   assert.equal(show(await get("<ping xmlns='urn:xmpp:ping'/>")), 'result ');
-  assert.equal(show(await get("<query xmlns='jabber:iq:version'/>")), 'result <query xmlns="jabber:iq:version"><name>fileupload</name><version>9.9.9</version></query>');
-  assert.match(show(await get("<time xmlns='urn:xmpp:time'/>")), /^result <time xmlns="urn:xmpp:time"><tzo>[+-]\d\d:\d\d<\/tzo><utc>2020-01-02T03:04:05Z<\/utc><\/time>$/);
+  assert.equal(
+    show(await get("<query xmlns='jabber:iq:version'/>")),
+    'result <query xmlns="jabber:iq:version"><name>fileupload</name><version>9.9.9</version></query>',
+  );
+  assert.match(
+    show(await get("<time xmlns='urn:xmpp:time'/>")),
+    /^result <time xmlns="urn:xmpp:time"><tzo>[+-]\d\d:\d\d<\/tzo><utc>2020-01-02T03:04:05Z<\/utc><\/time>$/,
+  );
 });
 
 test('slot requests in each namespace go to the slot handler with the sender', async () => {
@@ -63,12 +80,21 @@ test('anything else → cancel/feature-not-implemented', async () => {
 });
 
 test('IQ set of anything → feature-not-implemented (nothing here is settable)', async () => {
-  for (const payload of ["<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1'/>", "<query xmlns='http://jabber.org/protocol/disco#info'/>"]) {
-    assert.equal(show(await route({ type: 'set', from: 'a@example.org/r', to: 'upload.example.org', payload: parseXml(payload) })), NOT_IMPLEMENTED);
+  for (const payload of [
+    "<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1'/>",
+    "<query xmlns='http://jabber.org/protocol/disco#info'/>",
+  ]) {
+    assert.equal(
+      show(await route({ type: 'set', from: 'a@example.org/r', to: 'upload.example.org', payload: parseXml(payload) })),
+      NOT_IMPLEMENTED,
+    );
   }
 });
 
 test('IQs to a user at the component → service-unavailable; a resource is fine', async () => {
-  assert.equal(show(await get("<ping xmlns='urn:xmpp:ping'/>", 'someone@upload.example.org')), `error <error type="cancel"><service-unavailable xmlns="${S}"/></error>`);
+  assert.equal(
+    show(await get("<ping xmlns='urn:xmpp:ping'/>", 'someone@upload.example.org')),
+    `error <error type="cancel"><service-unavailable xmlns="${S}"/></error>`,
+  );
   assert.equal(show(await get("<ping xmlns='urn:xmpp:ping'/>", 'upload.example.org/x')), 'result ');
 });

@@ -24,8 +24,16 @@ test('normalizeDomain: look-alike full stops stay inside their label (no UTS #46
     const name = `Example${dot}Test`;
     assert.equal(normalizeDomain(name), `example${dot}test`, name);
     assert.notEqual(normalizeDomain(name), normalizeDomain('example.test'));
-    assert.notEqual(normalizeDomain(`example.test${dot}`), normalizeDomain('example.test'), 'not a trailing dot either');
-    assert.notEqual(normalizeDomain(`bücher${dot}example`), normalizeDomain('bücher.example'), 'nor inside an IDN label');
+    assert.notEqual(
+      normalizeDomain(`example.test${dot}`),
+      normalizeDomain('example.test'),
+      'not a trailing dot either',
+    );
+    assert.notEqual(
+      normalizeDomain(`bücher${dot}example`),
+      normalizeDomain('bücher.example'),
+      'nor inside an IDN label',
+    );
   }
   // A character UTS #46 maps to text with a dot in it (U+2488 → "1.") does not split a label.
   assert.notEqual(normalizeDomain('a\u2488example'), normalizeDomain('a1.example'));
@@ -37,4 +45,3 @@ test('bareJid lower-cases the localpart and normalises the domain', () => {
   assert.equal(bareJid(parseJid('Alice@Bücher.Example/Phone')!), 'alice@xn--bcher-kva.example');
   assert.equal(bareJid(parseJid('Example.org/x')!), 'example.org');
 });
-

@@ -49,7 +49,12 @@ export function slotAnswer(
   return xml(
     'slot',
     { xmlns: request.namespace },
-    xml('put', urlAttributes ? { url: urls.put } : {}, text ? urls.put : undefined, withHeaders ? headerElements : undefined),
+    xml(
+      'put',
+      urlAttributes ? { url: urls.put } : {},
+      text ? urls.put : undefined,
+      withHeaders ? headerElements : undefined,
+    ),
     xml('get', urlAttributes ? { url: urls.get } : {}, text ? urls.get : undefined),
   );
 }

@@ -13,7 +13,9 @@ const NOW = Date.parse('2025-06-17T12:00:00Z');
 const endpoint = { protocol: 'https' as const, host: 'upload.example.org', port: 443, contextRoot: '' };
 const S = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
-function handler(extra: { policies?: SlotPolicy[]; onSlotIssued?: (slot: Slot, ctx: SlotRequestContext) => void | Promise<void> } = {}) {
+function handler(
+  extra: { policies?: SlotPolicy[]; onSlotIssued?: (slot: Slot, ctx: SlotRequestContext) => void | Promise<void> } = {},
+) {
   const lines: string[] = [];
   const handle = createSlotHandler({
     policies: () => [accessPolicy('upload.example.org', []), sizePolicy(1000), ...(extra.policies ?? [])],
@@ -25,10 +27,15 @@ function handler(extra: { policies?: SlotPolicy[]; onSlotIssued?: (slot: Slot, c
   return { handle, lines };
 }
 
-const request = (attrs = "filename='a b.txt' size='10'") => parseXml(`<request xmlns='urn:xmpp:http:upload:0' ${attrs}/>`);
+const request = (attrs = "filename='a b.txt' size='10'") =>
+  parseXml(`<request xmlns='urn:xmpp:http:upload:0' ${attrs}/>`);
 
 test('requesterOf normalises the bare JID and domain', () => {
-  assert.deepEqual(requesterOf('Alice@Example.ORG/Phone'), { jid: 'Alice@Example.ORG/Phone', bare: 'alice@example.org', domain: 'example.org' });
+  assert.deepEqual(requesterOf('Alice@Example.ORG/Phone'), {
+    jid: 'Alice@Example.ORG/Phone',
+    bare: 'alice@example.org',
+    domain: 'example.org',
+  });
   assert.equal(requesterOf(undefined), undefined);
   assert.equal(requesterOf('@x'), undefined);
 });
@@ -50,9 +57,15 @@ test('an allowed request gets a slot in its namespace; the hook sees the slot be
 
 test('legacy request → legacy answer', async () => {
   const { handle } = handler();
-  const outcome = await handle(parseXml("<request xmlns='eu:siacs:conversations:http:upload'><filename>x</filename><size>1</size></request>"), 'a@example.org/r');
+  const outcome = await handle(
+    parseXml("<request xmlns='eu:siacs:conversations:http:upload'><filename>x</filename><size>1</size></request>"),
+    'a@example.org/r',
+  );
   assert.ok(outcome.ok);
-  assert.match(outcome.answer.toString(), /^<slot xmlns="eu:siacs:conversations:http:upload"><put>https:\/\/[^<]+<\/put><get>https:\/\/[^<]+<\/get><\/slot>$/);
+  assert.match(
+    outcome.answer.toString(),
+    /^<slot xmlns="eu:siacs:conversations:http:upload"><put>https:\/\/[^<]+<\/put><get>https:\/\/[^<]+<\/get><\/slot>$/,
+  );
 });
 
 test('refusals: stranger → forbidden, too large → file-too-large, malformed → bad-request, no sender → forbidden', async () => {
@@ -103,7 +116,11 @@ test('a throwing policy or hook → wait/internal-server-error, logged, never an
   assert.equal(`${outcome.refusal.type}/${outcome.refusal.condition}`, 'wait/internal-server-error');
   assert.match(a.lines.join(''), /"msg":"slot request failed".*ledger unreadable/);
 
-  const b = handler({ onSlotIssued: async () => { throw new Error('cannot record'); } });
+  const b = handler({
+    onSlotIssued: async () => {
+      throw new Error('cannot record');
+    },
+  });
   const hooked = await b.handle(request(), 'a@example.org/r');
   assert.ok(!hooked.ok);
   assert.equal(hooked.refusal.condition, 'internal-server-error');
@@ -111,7 +128,8 @@ test('a throwing policy or hook → wait/internal-server-error, logged, never an
 });
 
 test('an async issue (direct-to-storage PUT URL) is awaited and answered; its failure refuses the slot', async () => {
-  const presigned = 'https://s3.example.org/bucket/files/ID?X-Amz-Signature=abc&X-Amz-SignedHeaders=content-length%3Bhost';
+  const presigned =
+    'https://s3.example.org/bucket/files/ID?X-Amz-Signature=abc&X-Amz-SignedHeaders=content-length%3Bhost';
   const handle = createSlotHandler({
     policies: () => [],
     issue: async (req, uploader, at) => {
@@ -121,13 +139,23 @@ test('an async issue (direct-to-storage PUT URL) is awaited and answered; its fa
     },
     now: () => NOW,
   });
-  const outcome = await handle(parseXml("<request xmlns='urn:xmpp:http:upload'><filename>x</filename><size>1</size></request>"), 'a@example.org/r');
+  const outcome = await handle(
+    parseXml("<request xmlns='urn:xmpp:http:upload'><filename>x</filename><size>1</size></request>"),
+    'a@example.org/r',
+  );
   assert.ok(outcome.ok);
   assert.equal(outcome.urls.put, presigned);
-  assert.match(outcome.answer.toString(), /<put>https:\/\/s3\.example\.org\/bucket\/files\/ID\?X-Amz-Signature=abc&amp;X-Amz-SignedHeaders=content-length%3Bhost<\/put>/);
+  assert.match(
+    outcome.answer.toString(),
+    /<put>https:\/\/s3\.example\.org\/bucket\/files\/ID\?X-Amz-Signature=abc&amp;X-Amz-SignedHeaders=content-length%3Bhost<\/put>/,
+  );
   assert.match(outcome.answer.toString(), new RegExp(`<get>https://upload.example.org:443/${outcome.slot.id}/x</get>`));
 
-  const failing = createSlotHandler({ policies: () => [], issue: async () => Promise.reject(new Error('S3 unreachable')), now: () => NOW });
+  const failing = createSlotHandler({
+    policies: () => [],
+    issue: async () => Promise.reject(new Error('S3 unreachable')),
+    now: () => NOW,
+  });
   const refused = await failing(request(), 'a@example.org/r');
   assert.ok(!refused.ok);
   assert.equal(`${refused.refusal.type}/${refused.refusal.condition}`, 'wait/internal-server-error');

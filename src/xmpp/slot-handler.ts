@@ -49,7 +49,9 @@ export function requesterOf(from: string | undefined): Requester | undefined {
  * const outcome = await handle(payload, stanza.attrs.from);
  * return outcome.ok ? outcome.answer : outcome.error;
  */
-export function createSlotHandler(options: SlotHandlerOptions): (payload: Element, from: string | undefined) => Promise<SlotOutcome> {
+export function createSlotHandler(
+  options: SlotHandlerOptions,
+): (payload: Element, from: string | undefined) => Promise<SlotOutcome> {
   const now = options.now ?? Date.now;
   const refused = (refusal: SlotRefusal, requester?: Requester, request?: SlotRequest): SlotOutcome => {
     const outcome: SlotOutcome = { ok: false, refusal, error: refusalError(refusal) };

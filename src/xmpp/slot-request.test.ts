@@ -20,18 +20,40 @@ const NAMESPACES = ['urn:xmpp:http:upload:0', 'urn:xmpp:http:upload', 'eu:siacs:
 
 test('every namespace in the attribute shape', () => {
   for (const ns of NAMESPACES) {
-    assert.deepEqual(parse(`<request xmlns='${ns}' filename='my-juliet.jpg' size='23456' content-type='image/jpeg'/>`), {
-      ok: true,
-      request: { namespace: ns, shape: 'attributes', filename: 'my-juliet.jpg', size: 23456, contentType: 'image/jpeg', purpose: 'message' },
-    });
+    assert.deepEqual(
+      parse(`<request xmlns='${ns}' filename='my-juliet.jpg' size='23456' content-type='image/jpeg'/>`),
+      {
+        ok: true,
+        request: {
+          namespace: ns,
+          shape: 'attributes',
+          filename: 'my-juliet.jpg',
+          size: 23456,
+          contentType: 'image/jpeg',
+          purpose: 'message',
+        },
+      },
+    );
   }
 });
 
 test('every namespace in the child-element shape', () => {
   for (const ns of NAMESPACES) {
     assert.deepEqual(
-      parse(`<request xmlns='${ns}'><filename>my-juliet.jpg</filename><size>23456</size><content-type>image/jpeg</content-type></request>`),
-      { ok: true, request: { namespace: ns, shape: 'elements', filename: 'my-juliet.jpg', size: 23456, contentType: 'image/jpeg', purpose: 'message' } },
+      parse(
+        `<request xmlns='${ns}'><filename>my-juliet.jpg</filename><size>23456</size><content-type>image/jpeg</content-type></request>`,
+      ),
+      {
+        ok: true,
+        request: {
+          namespace: ns,
+          shape: 'elements',
+          filename: 'my-juliet.jpg',
+          size: 23456,
+          contentType: 'image/jpeg',
+          purpose: 'message',
+        },
+      },
     );
   }
 });
@@ -41,7 +63,9 @@ test('content-type is optional; an empty one counts as absent; size may carry su
     ok: true,
     request: { namespace: 'urn:xmpp:http:upload:0', shape: 'attributes', filename: 'a', size: 1, purpose: 'message' },
   });
-  const r = parse("<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>\n  7\n</size><content-type></content-type></request>");
+  const r = parse(
+    "<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>\n  7\n</size><content-type></content-type></request>",
+  );
   assert.ok(r.ok);
   assert.equal(r.request.size, 7);
   assert.equal('contentType' in r.request, false);
@@ -54,7 +78,9 @@ test('the filename keeps its spaces and Unicode; XML entities are decoded', () =
 });
 
 test('attributes win over child elements of the same name', () => {
-  const r = parse("<request xmlns='urn:xmpp:http:upload:0' filename='attr.txt' size='5'><filename>child.txt</filename><size>9</size></request>");
+  const r = parse(
+    "<request xmlns='urn:xmpp:http:upload:0' filename='attr.txt' size='5'><filename>child.txt</filename><size>9</size></request>",
+  );
   assert.ok(r.ok);
   assert.deepEqual([r.request.filename, r.request.size, r.request.shape], ['attr.txt', 5, 'attributes']);
 });
@@ -68,7 +94,27 @@ test('missing filename or size → bad-request', () => {
 });
 
 test('a size that is not a positive safe integer → bad-request', () => {
-  for (const size of ['0', '00', '-0', '-5', '1.5', 'ten', '', ' ', '12abc', '+3', '0x10', '1e3', '1_000', '1,000', '１２', 'Infinity', 'NaN', '9007199254740992', '99999999999999999999']) {
+  for (const size of [
+    '0',
+    '00',
+    '-0',
+    '-5',
+    '1.5',
+    'ten',
+    '',
+    ' ',
+    '12abc',
+    '+3',
+    '0x10',
+    '1e3',
+    '1_000',
+    '1,000',
+    '１２',
+    'Infinity',
+    'NaN',
+    '9007199254740992',
+    '99999999999999999999',
+  ]) {
     badRequest(`<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='${size}'/>`, /not a positive integer/);
   }
   assert.ok(parse("<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='9007199254740991'/>").ok);
@@ -84,10 +130,24 @@ test('a malformed filename → bad-request naming the problem', () => {
 });
 
 test('a content-type that is not a media type → bad-request', () => {
-  for (const ct of ['image', 'image/', '/png', 'image/png extra', 'a/b;', 'text/plain; charset', `${'a'.repeat(250)}/bcdefg`]) {
+  for (const ct of [
+    'image',
+    'image/',
+    '/png',
+    'image/png extra',
+    'a/b;',
+    'text/plain; charset',
+    `${'a'.repeat(250)}/bcdefg`,
+  ]) {
     badRequest(`<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1' content-type='${ct}'/>`, /content-type/);
   }
-  for (const ct of ['image/png', 'application/vnd.ms-excel', 'text/plain; charset=utf-8', 'text/plain;charset="utf-8"', 'application/octet-stream']) {
+  for (const ct of [
+    'image/png',
+    'application/vnd.ms-excel',
+    'text/plain; charset=utf-8',
+    'text/plain;charset="utf-8"',
+    'application/octet-stream',
+  ]) {
     const r = parse(`<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1' content-type='${ct}'/>`);
     assert.ok(r.ok, ct);
     assert.equal(r.request.contentType, ct);
@@ -105,13 +165,21 @@ test('a content-type with CR, LF or other controls → bad-request: the HTTP sid
   ];
   for (const [escaped, raw] of cases) {
     assert.equal(essence(raw), undefined, `HTTP calls ${JSON.stringify(raw)} malformed`);
-    badRequest(`<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1' content-type='${escaped}'/>`, /content-type/);
-    badRequest(`<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><content-type>${escaped}</content-type></request>`, /content-type/);
+    badRequest(
+      `<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1' content-type='${escaped}'/>`,
+      /content-type/,
+    );
+    badRequest(
+      `<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><content-type>${escaped}</content-type></request>`,
+      /content-type/,
+    );
   }
   // What HTTP accepts, slots accept: tabs around parameters, quoted-pairs.
   for (const ct of ['text/plain\t;\tcharset=utf-8', 'a/b; c="\\"x"']) {
     assert.ok(essence(ct) !== undefined);
-    const r = parse(`<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><content-type>${ct.replace('\t', '&#9;').replace('\t', '&#9;')}</content-type></request>`);
+    const r = parse(
+      `<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><content-type>${ct.replace('\t', '&#9;').replace('\t', '&#9;')}</content-type></request>`,
+    );
     assert.ok(r.ok && r.request.contentType === ct, JSON.stringify(ct));
   }
 });
@@ -122,7 +190,8 @@ test('error texts echo client input cut short', () => {
 });
 
 const PURPOSE = "xmlns='urn:xmpp:http:upload:purpose:0'";
-const withPurpose = (inner: string) => `<request xmlns='urn:xmpp:http:upload:0' filename='a.jpg' size='10'><purpose ${PURPOSE}>${inner}</purpose></request>`;
+const withPurpose = (inner: string) =>
+  `<request xmlns='urn:xmpp:http:upload:0' filename='a.jpg' size='10'><purpose ${PURPOSE}>${inner}</purpose></request>`;
 
 test('purposes: message by default, profile, permanent, ephemeral with expire-before', () => {
   for (const name of ['message', 'profile', 'permanent']) {
@@ -139,13 +208,17 @@ test('purposes: message by default, profile, permanent, ephemeral with expire-be
   assert.ok(offset.ok);
   assert.equal(offset.request.expireBefore, Date.parse('2025-06-18T12:00:00.500Z'));
   // Also in the legacy shape.
-  const legacy = parse(`<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><purpose ${PURPOSE}><profile/></purpose></request>`);
+  const legacy = parse(
+    `<request xmlns='urn:xmpp:http:upload'><filename>a</filename><size>1</size><purpose ${PURPOSE}><profile/></purpose></request>`,
+  );
   assert.ok(legacy.ok);
   assert.equal(legacy.request.purpose, 'profile');
 });
 
 test('purposes: a <purpose/> in another namespace is ignored', () => {
-  const r = parse("<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1'><purpose xmlns='urn:example'><profile/></purpose></request>");
+  const r = parse(
+    "<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1'><purpose xmlns='urn:example'><profile/></purpose></request>",
+  );
   assert.ok(r.ok);
   assert.equal(r.request.purpose, 'message');
 });
@@ -157,7 +230,10 @@ test('purposes: malformed → bad-request, unknown → feature-not-implemented',
   badRequest(withPurpose("<ephemeral expire-before='2025-06-17T11:59:59Z'/>"), /in the past/);
   badRequest(withPurpose(''), /exactly one/);
   badRequest(withPurpose('<message/><profile/>'), /exactly one/);
-  badRequest(`<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1'><purpose ${PURPOSE}><message/></purpose><purpose ${PURPOSE}><message/></purpose></request>`, /more than one/);
+  badRequest(
+    `<request xmlns='urn:xmpp:http:upload:0' filename='a' size='1'><purpose ${PURPOSE}><message/></purpose><purpose ${PURPOSE}><message/></purpose></request>`,
+    /more than one/,
+  );
   const unknown = refusalOf(withPurpose('<forever/>'));
   assert.equal(`${unknown.type}/${unknown.condition}`, 'cancel/feature-not-implemented');
   assert.match(unknown.text, /"forever"/);
@@ -183,7 +259,14 @@ test('isSlotRequest recognises the three namespaces only', () => {
 test('parseXmppDateTime: XEP-0082 DateTime only', () => {
   assert.equal(parseXmppDateTime('2017-12-03T23:42:05Z'), Date.UTC(2017, 11, 3, 23, 42, 5));
   assert.equal(parseXmppDateTime('2017-12-03T23:42:05.123-05:00'), Date.UTC(2017, 11, 4, 4, 42, 5, 123));
-  for (const bad of ['2017-12-03', '2017-12-03T23:42Z', '2017-12-03 23:42:05Z', '2017-12-03T23:42:05', '2017-13-03T23:42:05Z', 'now']) {
+  for (const bad of [
+    '2017-12-03',
+    '2017-12-03T23:42Z',
+    '2017-12-03 23:42:05Z',
+    '2017-12-03T23:42:05',
+    '2017-13-03T23:42:05Z',
+    'now',
+  ]) {
     assert.equal(parseXmppDateTime(bad), undefined, bad);
   }
 });

@@ -117,7 +117,8 @@ export function parseSlotRequest(el: Element, now: number): ParsedSlotRequest {
   const rawSize = field('size');
   if (rawSize === undefined) return { ok: false, refusal: badRequest('the request has no size') };
   const size = parseSize(rawSize);
-  if (size === undefined) return { ok: false, refusal: badRequest(`the size ${quote(rawSize)} is not a positive integer`) };
+  if (size === undefined)
+    return { ok: false, refusal: badRequest(`the size ${quote(rawSize)} is not a positive integer`) };
 
   const rawType = field('content-type')?.trim();
   const request: SlotRequest = { namespace, shape, filename, size, purpose: 'message' };

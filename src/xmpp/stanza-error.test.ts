@@ -19,22 +19,37 @@ test('quota: wait/resource-constraint with an XEP-0082 UTC retry stamp, or witho
     refusalError(quotaExceeded('Quota reached', Date.UTC(2017, 11, 3, 23, 42, 5))).toString(),
     `<error type="wait"><resource-constraint xmlns="${S}"/>${text('Quota reached')}<retry xmlns="urn:xmpp:http:upload:0" stamp="2017-12-03T23:42:05Z"/></error>`,
   );
-  assert.equal(refusalError(quotaExceeded('Slow down')).toString(), `<error type="wait"><resource-constraint xmlns="${S}"/>${text('Slow down')}</error>`);
+  assert.equal(
+    refusalError(quotaExceeded('Slow down')).toString(),
+    `<error type="wait"><resource-constraint xmlns="${S}"/>${text('Slow down')}</error>`,
+  );
 });
 
 test('bad request, forbidden, not implemented, internal error', () => {
-  assert.equal(refusalError(badRequest('no size')).toString(), `<error type="modify"><bad-request xmlns="${S}"/>${text('no size')}</error>`);
+  assert.equal(
+    refusalError(badRequest('no size')).toString(),
+    `<error type="modify"><bad-request xmlns="${S}"/>${text('no size')}</error>`,
+  );
   assert.equal(
     refusalError(forbidden()).toString(),
     `<error type="auth"><forbidden xmlns="${S}"/>${text('You are not allowed to upload files to this service')}</error>`,
   );
-  assert.equal(refusalError(notImplemented('nope')).toString(), `<error type="cancel"><feature-not-implemented xmlns="${S}"/>${text('nope')}</error>`);
+  assert.equal(
+    refusalError(notImplemented('nope')).toString(),
+    `<error type="cancel"><feature-not-implemented xmlns="${S}"/>${text('nope')}</error>`,
+  );
   assert.match(refusalError(internalError()).toString(), /^<error type="wait"><internal-server-error /);
 });
 
 test('the text is escaped; no text element without text', () => {
-  assert.equal(stanzaError('modify', 'bad-request', 'a <b> & "c"').toString(), `<error type="modify"><bad-request xmlns="${S}"/>${text('a &lt;b&gt; &amp; "c"')}</error>`);
-  assert.equal(stanzaError('cancel', 'item-not-found').toString(), `<error type="cancel"><item-not-found xmlns="${S}"/></error>`);
+  assert.equal(
+    stanzaError('modify', 'bad-request', 'a <b> & "c"').toString(),
+    `<error type="modify"><bad-request xmlns="${S}"/>${text('a &lt;b&gt; &amp; "c"')}</error>`,
+  );
+  assert.equal(
+    stanzaError('cancel', 'item-not-found').toString(),
+    `<error type="cancel"><item-not-found xmlns="${S}"/></error>`,
+  );
 });
 
 test('xmppTimestamp rounds up to whole seconds, never early', () => {
@@ -59,14 +74,26 @@ test('boundedErrorReply: too much attribute text → only the namespace; prefixe
   const { parseXml, xml } = await import('./xml.ts');
   const { boundedErrorReply, ECHO_ATTRIBUTES_LIMIT } = await import('./stanza-error.ts');
   const attrs = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`a${i}`, 'v']));
-  const wide = xml('iq', { type: 'error', id: 'w' }, xml('q', { xmlns: 'urn:example:wide', ...attrs }, ...Array.from({ length: 20_000 }, () => xml('c'))), stanzaError('modify', 'bad-request'));
+  const wide = xml(
+    'iq',
+    { type: 'error', id: 'w' },
+    xml('q', { xmlns: 'urn:example:wide', ...attrs }, ...Array.from({ length: 20_000 }, () => xml('c'))),
+    stanzaError('modify', 'bad-request'),
+  );
   const bounded = boundedErrorReply(wide).toString();
   assert.ok(bounded.startsWith('<iq type="error" id="w"><q xmlns="urn:example:wide"/><error'), bounded.slice(0, 80));
   assert.ok(bounded.length < 300);
-  const justUnder = xml('iq', { type: 'error' }, xml('q', { xmlns: 'urn:x', f: 'y'.repeat(ECHO_ATTRIBUTES_LIMIT - 1) }));
+  const justUnder = xml(
+    'iq',
+    { type: 'error' },
+    xml('q', { xmlns: 'urn:x', f: 'y'.repeat(ECHO_ATTRIBUTES_LIMIT - 1) }),
+  );
   assert.match(boundedErrorReply(justUnder).toString(), /^<iq type="error"><q xmlns="urn:x" f="y+"\/><\/iq>$/);
   const prefixed = parseXml('<iq type="error" xmlns:p="urn:example:p"><p:q p:x="1" y="2"><p:c/></p:q></iq>');
-  assert.equal(boundedErrorReply(prefixed).toString(), '<iq type="error" xmlns:p="urn:example:p"><q xmlns="urn:example:p" y="2"/></iq>');
+  assert.equal(
+    boundedErrorReply(prefixed).toString(),
+    '<iq type="error" xmlns:p="urn:example:p"><q xmlns="urn:example:p" y="2"/></iq>',
+  );
 });
 
 test('boundedErrorReply: results and other stanzas pass unchanged', async () => {

@@ -20,7 +20,12 @@ export function xmppTimestamp(ms: number): string {
  * @example
  * stanzaError('cancel', 'feature-not-implemented', 'Not supported')
  */
-export function stanzaError(type: ErrorType, condition: ErrorCondition | string, text?: string, ...extra: Element[]): Element {
+export function stanzaError(
+  type: ErrorType,
+  condition: ErrorCondition | string,
+  text?: string,
+  ...extra: Element[]
+): Element {
   return xml(
     'error',
     { type },
@@ -75,7 +80,8 @@ function echoOf(payload: Element): Element {
   const name = payload.getName();
   // Its namespace declared on itself, so no prefix or declaration of a dropped ancestor is needed.
   const ns = payload.getNS();
-  const own: Record<string, string> = ns !== undefined && (payload.attrs.xmlns !== undefined || name !== payload.name) ? { xmlns: ns } : {};
+  const own: Record<string, string> =
+    ns !== undefined && (payload.attrs.xmlns !== undefined || name !== payload.name) ? { xmlns: ns } : {};
   const attrs: Record<string, string> = { ...own };
   let size = 0;
   for (const [key, value] of Object.entries(payload.attrs)) {

@@ -3,8 +3,13 @@ import assert from 'node:assert/strict';
 import { childText, parseXml, xml } from './xml.ts';
 
 test('parseXml keeps nesting, text and inherited namespaces', () => {
-  const el = parseXml("<request xmlns='urn:xmpp:http:upload'><filename>a &amp; b.txt</filename><size>3</size><x><y/></x></request>");
-  assert.equal(el.toString(), '<request xmlns="urn:xmpp:http:upload"><filename>a &amp; b.txt</filename><size>3</size><x><y/></x></request>');
+  const el = parseXml(
+    "<request xmlns='urn:xmpp:http:upload'><filename>a &amp; b.txt</filename><size>3</size><x><y/></x></request>",
+  );
+  assert.equal(
+    el.toString(),
+    '<request xmlns="urn:xmpp:http:upload"><filename>a &amp; b.txt</filename><size>3</size><x><y/></x></request>',
+  );
   assert.equal(el.getChild('filename')?.getNS(), 'urn:xmpp:http:upload');
 });
 

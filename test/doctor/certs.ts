@@ -31,7 +31,10 @@ function openssl(cwd: string, args: string[]): void {
 
 /** openssl's date form: YYYYMMDDHHMMSSZ. */
 function asn1Date(ms: number): string {
-  return new Date(ms).toISOString().replace(/[-:T]/g, '').replace(/\.\d+Z$/, 'Z');
+  return new Date(ms)
+    .toISOString()
+    .replace(/[-:T]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 /**
@@ -46,7 +49,23 @@ export function makeCa(dir: string) {
   writeFileSync(join(dir, 'ca.cnf'), CA_CONFIG);
   writeFileSync(join(dir, 'index.txt'), '');
   writeFileSync(join(dir, 'serial'), '1000\n');
-  openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.pem', '-subj', '/CN=fileupload test CA', '-days', '3650']);
+  openssl(dir, [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.pem',
+    '-subj',
+    '/CN=fileupload test CA',
+    '-days',
+    '3650',
+  ]);
   return {
     caCert: join(dir, 'ca.pem'),
     /**
@@ -57,11 +76,42 @@ export function makeCa(dir: string) {
       const key = join(dir, `${name}.key`);
       const cert = join(dir, `${name}.pem`);
       const san = o.names.map((n) => (/^[\d.]+$|:/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
-      openssl(dir, ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', `${name}.csr`, '-subj', `/CN=${o.names[0]}`, '-addext', `subjectAltName=${san}`]);
+      openssl(dir, [
+        'req',
+        '-new',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        `${name}.csr`,
+        '-subj',
+        `/CN=${o.names[0]}`,
+        '-addext',
+        `subjectAltName=${san}`,
+      ]);
       const now = Date.now();
       openssl(dir, [
-        'ca', '-batch', '-config', 'ca.cnf', '-cert', 'ca.pem', '-keyfile', 'ca.key', '-in', `${name}.csr`, '-out', cert, '-notext',
-        '-startdate', asn1Date(o.notBefore ?? now - 86_400_000), '-enddate', asn1Date(o.notAfter ?? now + 365 * 86_400_000),
+        'ca',
+        '-batch',
+        '-config',
+        'ca.cnf',
+        '-cert',
+        'ca.pem',
+        '-keyfile',
+        'ca.key',
+        '-in',
+        `${name}.csr`,
+        '-out',
+        cert,
+        '-notext',
+        '-startdate',
+        asn1Date(o.notBefore ?? now - 86_400_000),
+        '-enddate',
+        asn1Date(o.notAfter ?? now + 365 * 86_400_000),
       ]);
       return { cert, key };
     },
@@ -75,7 +125,25 @@ export function makeCa(dir: string) {
     selfSigned(name: string, names: string[]): CertFiles {
       const key = join(dir, `${name}.key`);
       const cert = join(dir, `${name}.pem`);
-      openssl(dir, ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`, '-days', '90']);
+      openssl(dir, [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-subj',
+        `/CN=${names[0]}`,
+        '-addext',
+        `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+        '-days',
+        '90',
+      ]);
       return { cert, key };
     },
   };

@@ -30,14 +30,18 @@ function directives(unit: string): Map<string, string[]> {
 
 const hasSystemdAnalyze = spawnSync('systemd-analyze', ['--version']).status === 0;
 
-test('systemd-analyze verify accepts the unit without a warning', { skip: !hasSystemdAnalyze && 'systemd-analyze is not installed' }, () => {
-  // verify insists that ExecStart exists: point it at a binary that does.
-  const unit = join(dir, 'fileupload.service');
-  writeFileSync(unit, UNIT.replace('/usr/local/bin/fileupload', '/bin/true'));
-  const r = spawnSync('systemd-analyze', ['verify', '--man=no', unit], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stderr.trim(), '', 'systemd ignores unknown or malformed directives with only a warning');
-});
+test(
+  'systemd-analyze verify accepts the unit without a warning',
+  { skip: !hasSystemdAnalyze && 'systemd-analyze is not installed' },
+  () => {
+    // verify insists that ExecStart exists: point it at a binary that does.
+    const unit = join(dir, 'fileupload.service');
+    writeFileSync(unit, UNIT.replace('/usr/local/bin/fileupload', '/bin/true'));
+    const r = spawnSync('systemd-analyze', ['verify', '--man=no', unit], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr.trim(), '', 'systemd ignores unknown or malformed directives with only a warning');
+  },
+);
 
 test('the unit is hardened as documented', () => {
   const d = directives(UNIT);
@@ -53,7 +57,10 @@ test('the unit is hardened as documented', () => {
   assert.equal(one('ExecReload'), '/bin/kill -HUP $MAINPID');
   assert.equal(one('Restart'), 'on-failure');
   assert.equal(d.has('MemoryDenyWriteExecute'), false, 'V8 needs W+X memory for its JIT');
-  assert.match(one('ExecStart') ?? '', /^\/usr\/local\/bin\/fileupload --config \/etc\/fileupload\/openfire\.xml serve$/);
+  assert.match(
+    one('ExecStart') ?? '',
+    /^\/usr\/local\/bin\/fileupload --config \/etc\/fileupload\/openfire\.xml serve$/,
+  );
 });
 
 test("the unit's ExecStart names a real subcommand", async () => {
@@ -78,7 +85,9 @@ test('the cron line is well-formed and its command purges a repository (exit 0)'
   writeFileSync(join(repo, '.fileupload-repository'), JSON.stringify({ format: 'fileupload', version: 1 }) + '\n');
   const config = join(dir, 'cron.xml');
   writeFileSync(config, openfireXml({ domain: 'upload.example.org', sharedSecret: 's', fileRepo: repo }));
-  const runnable = command.replace('/etc/fileupload/openfire.xml', config).replace(/^fileupload /, `${FILEUPLOAD_BIN} `);
+  const runnable = command
+    .replace('/etc/fileupload/openfire.xml', config)
+    .replace(/^fileupload /, `${FILEUPLOAD_BIN} `);
   const r = spawnSync('/bin/sh', ['-c', runnable], { encoding: 'utf8', cwd: REPO_ROOT, timeout: 30_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout, '', 'cron would mail the summary every run');

@@ -40,7 +40,9 @@ describe('npm run demo', { concurrency: true }, () => {
     const demo = startDemo(['--exit-after-check']);
     const { code } = await Promise.race([
       demo.p.exited,
-      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`demo timed out:\n${demo.output()}`)), 60_000).unref()),
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`demo timed out:\n${demo.output()}`)), 60_000).unref(),
+      ),
     ]);
     const out = demo.output();
     assert.equal(code, 0, out);
@@ -54,7 +56,10 @@ describe('npm run demo', { concurrency: true }, () => {
 
   test('interactive: prints what to try next, and SIGINT stops everything cleanly', async () => {
     const demo = startDemo([]);
-    await waitFor(() => demo.output().includes('Press Ctrl-C') || !demo.p.running(), { timeoutMs: 60_000, describe: 'the demo to be ready' });
+    await waitFor(() => demo.output().includes('Press Ctrl-C') || !demo.p.running(), {
+      timeoutMs: 60_000,
+      describe: 'the demo to be ready',
+    });
     const out = demo.output();
     assert.match(out, /Things to try:/);
     assert.match(out, /--config \S+openfire\.xml status/);

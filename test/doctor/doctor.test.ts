@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import { startProsody } from '../../scripts/testservers/prosody.ts';
 import { freePort, trackDir } from '../../scripts/testservers/processes.ts';
 import type { XmppTestServer } from '../../scripts/testservers/server.ts';
-import { openfireXml, runFileupload, serveConfigFor, startServe, type ServeConfig, type ServeProcess } from '../support/serve.ts';
+import {
+  openfireXml,
+  runFileupload,
+  serveConfigFor,
+  startServe,
+  type ServeConfig,
+  type ServeProcess,
+} from '../support/serve.ts';
 import { runDoctor } from '../../src/doctor/run.ts';
 import { makeCa } from './certs.ts';
 
@@ -50,16 +57,26 @@ async function check(config: ServeConfig): Promise<Report> {
 async function checkAs(config: ServeConfig): Promise<Report> {
   const file = join(work, `config-${++n}.xml`);
   writeFileSync(file, openfireXml(config), { mode: 0o600 });
-  const as = { jid: { local: 'alice', domain: 'localhost' }, password: 'alice-pw', host: '127.0.0.1', port: prosody.c2sPort };
+  const as = {
+    jid: { local: 'alice', domain: 'localhost' },
+    password: 'alice-pw',
+    host: '127.0.0.1',
+    port: prosody.c2sPort,
+  };
   const r = await runDoctor({ configFile: file, timeoutMs: 3000, as });
   return { checks: r.results, summary: r.summary };
 }
 
 /** Writes a config file and runs `fileupload --config FILE --json doctor ARGS`. */
-async function doctor(config: ServeConfig, args: string[] = []): Promise<{ code: number | null; report: Report; stderr: string }> {
+async function doctor(
+  config: ServeConfig,
+  args: string[] = [],
+): Promise<{ code: number | null; report: Report; stderr: string }> {
   const file = join(work, `config-${++n}.xml`);
   writeFileSync(file, openfireXml(config), { mode: 0o600 });
-  const r = await runFileupload(['--config', file, '--json', 'doctor', '--timeout', '3s', ...args], { timeoutMs: 30_000 });
+  const r = await runFileupload(['--config', file, '--json', 'doctor', '--timeout', '3s', ...args], {
+    timeoutMs: 30_000,
+  });
   let report: Report;
   try {
     report = JSON.parse(r.stdout) as Report;
@@ -113,12 +130,35 @@ describe('a good setup', () => {
     assert.equal(report.summary.ok, true);
     assert.deepEqual(
       report.checks.map((c) => c.check),
-      ['config', 'repository', 'same-filesystem', 'free-space', 'slot-secret', 'config-permissions', 'tls', 'xmpp', 'web-port', 'announced-url', 'clock'],
+      [
+        'config',
+        'repository',
+        'same-filesystem',
+        'free-space',
+        'slot-secret',
+        'config-permissions',
+        'tls',
+        'xmpp',
+        'web-port',
+        'announced-url',
+        'clock',
+      ],
     );
-    for (const name of ['config', 'repository', 'same-filesystem', 'slot-secret', 'config-permissions', 'web-port', 'announced-url']) {
+    for (const name of [
+      'config',
+      'repository',
+      'same-filesystem',
+      'slot-secret',
+      'config-permissions',
+      'web-port',
+      'announced-url',
+    ]) {
       assert.equal(byName(report, name).status, 'pass', `${name}: ${byName(report, name).message}`);
     }
-    assert.match(byName(report, 'announced-url').message, /PUT and GET through http:\/\/127\.0\.0\.1:\d+\/httpfileupload work, same bytes/);
+    assert.match(
+      byName(report, 'announced-url').message,
+      /PUT and GET through http:\/\/127\.0\.0\.1:\d+\/httpfileupload work, same bytes/,
+    );
     // With serve running, no second handshake: its live state, or only a stream open.
     const xmpp = byName(report, 'xmpp');
     assert.notEqual(xmpp.status, 'fail');
@@ -130,16 +170,37 @@ describe('a good setup', () => {
   });
 
   test('--as runs the user path through Prosody: login, disco, slot, PUT, GET, same sha256', async () => {
-    const { code, report } = await doctor(good, ['--as', 'alice@localhost', '--password', 'alice-pw', '--xmpp-c2s-host', '127.0.0.1', '--xmpp-c2s-port', String(prosody.c2sPort)]);
+    const { code, report } = await doctor(good, [
+      '--as',
+      'alice@localhost',
+      '--password',
+      'alice-pw',
+      '--xmpp-c2s-host',
+      '127.0.0.1',
+      '--xmpp-c2s-port',
+      String(prosody.c2sPort),
+    ]);
     assert.equal(code, 0, JSON.stringify(report, null, 2));
     const user = byName(report, 'user-upload');
     assert.equal(user.status, 'pass', user.message);
-    assert.match(user.message, /alice@localhost logged in at 127\.0\.0\.1:\d+ .*found upload\.localhost in disco .*got a slot, PUT 201, GET returned the same sha256/);
+    assert.match(
+      user.message,
+      /alice@localhost logged in at 127\.0\.0\.1:\d+ .*found upload\.localhost in disco .*got a slot, PUT 201, GET returned the same sha256/,
+    );
     assert.deepEqual(readdirSync(join(String(good.fileRepo), 'files')), []);
   });
 
   test('--as with a wrong password fails the user-upload check only', async () => {
-    const { code, report } = await doctor(good, ['--as', 'alice@localhost', '--password', 'nope', '--xmpp-c2s-host', '127.0.0.1', '--xmpp-c2s-port', String(prosody.c2sPort)]);
+    const { code, report } = await doctor(good, [
+      '--as',
+      'alice@localhost',
+      '--password',
+      'nope',
+      '--xmpp-c2s-host',
+      '127.0.0.1',
+      '--xmpp-c2s-port',
+      String(prosody.c2sPort),
+    ]);
     assert.equal(code, 1);
     assert.deepEqual(failed(report), ['user-upload']);
     assert.match(byName(report, 'user-upload').message, /refused the password of alice@localhost \(not-authorized\)/);
@@ -150,19 +211,32 @@ describe('a good setup', () => {
     const admin = createServer((req, res) => {
       if (req.url !== '/status') return void res.writeHead(404).end();
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ schema: 1, now: Date.now(), pid: serve.pid, xmpp: { state, since: Date.now(), detail: state === 'online' ? null : 'not-authorized', reconnects: 0 } }));
+      res.end(
+        JSON.stringify({
+          schema: 1,
+          now: Date.now(),
+          pid: serve.pid,
+          xmpp: { state, since: Date.now(), detail: state === 'online' ? null : 'not-authorized', reconnects: 0 },
+        }),
+      );
     });
     await new Promise<void>((r) => admin.listen(0, '127.0.0.1', r));
     const adminPort = (admin.address() as { port: number }).port;
     try {
       const online = await check({ ...good, adminPort });
       assert.equal(byName(online, 'xmpp').status, 'pass');
-      assert.match(byName(online, 'xmpp').message, /serve is connected to 127\.0\.0\.1:\d+ as upload\.localhost \(live state from serve\)/);
+      assert.match(
+        byName(online, 'xmpp').message,
+        /serve is connected to 127\.0\.0\.1:\d+ as upload\.localhost \(live state from serve\)/,
+      );
       assert.match(byName(online, 'clock').message, /agrees with serve's admin API/);
       state = 'auth-failed';
       const refused = await check({ ...good, adminPort });
       assert.deepEqual(failed(refused), ['xmpp']);
-      assert.match(byName(refused, 'xmpp').message, /serve's handshake with 127\.0\.0\.1:\d+ as upload\.localhost was refused \(not-authorized\)/);
+      assert.match(
+        byName(refused, 'xmpp').message,
+        /serve's handshake with 127\.0\.0\.1:\d+ as upload\.localhost was refused \(not-authorized\)/,
+      );
     } finally {
       admin.close();
     }
@@ -177,7 +251,10 @@ describe('a good setup', () => {
     assert.equal(r.code, 0);
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^pass {2}config {10}/);
-    assert.ok(lines.some((l) => /^ {6}fix: /.test(l)), 'the tls warning carries its fix');
+    assert.ok(
+      lines.some((l) => /^ {6}fix: /.test(l)),
+      'the tls warning carries its fix',
+    );
     assert.match(lines.at(-1) ?? '', /^summary: \d+ pass, \d+ warn, 0 fail, \d+ skip: no problem that stops uploads/);
   });
 });
@@ -194,14 +271,20 @@ describe('one broken piece at a time', () => {
   test('the component name serve holds: the secret is right, but another component is connected (warn)', async () => {
     const report = await check(await stoppedServe({ domain: String(good.domain) }));
     assert.equal(byName(report, 'xmpp').status, 'warn');
-    assert.match(byName(report, 'xmpp').message, /accepted the secret but another component is already connected as upload\.localhost/);
+    assert.match(
+      byName(report, 'xmpp').message,
+      /accepted the secret but another component is already connected as upload\.localhost/,
+    );
   });
 
   test('--as when another upload service comes first in disco: clients would not use this serve (warn)', async () => {
     const report = await checkAs(await stoppedServe());
     const user = byName(report, 'user-upload');
     assert.equal(user.status, 'warn', user.message);
-    assert.match(user.message, /clients pick the first upload service in disco, and that is upload\.localhost, not this serve \(spare\.localhost\)/);
+    assert.match(
+      user.message,
+      /clients pick the first upload service in disco, and that is upload\.localhost, not this serve \(spare\.localhost\)/,
+    );
   });
 
   test('missing repository', async () => {
@@ -210,15 +293,19 @@ describe('one broken piece at a time', () => {
     assert.match(byName(report, 'repository').message, /no-such-repo does not exist/);
   });
 
-  test('read-only repository (a read-only tmpfs: root ignores chmod)', { skip: !isRoot && 'needs root to mount' }, async () => {
-    const dir = join(work, 'ro-repo');
-    mkdirSync(dir);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]);
-    mounts.push(dir);
-    const report = await check(await stoppedServe({ fileRepo: dir, maxFileSize: 1024 }));
-    assert.deepEqual(failed(report), ['repository']);
-    assert.match(byName(report, 'repository').message, /read-only filesystem/);
-  });
+  test(
+    'read-only repository (a read-only tmpfs: root ignores chmod)',
+    { skip: !isRoot && 'needs root to mount' },
+    async () => {
+      const dir = join(work, 'ro-repo');
+      mkdirSync(dir);
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=1m', 'tmpfs', dir]);
+      mounts.push(dir);
+      const report = await check(await stoppedServe({ fileRepo: dir, maxFileSize: 1024 }));
+      assert.deepEqual(failed(report), ['repository']);
+      assert.match(byName(report, 'repository').message, /read-only filesystem/);
+    },
+  );
 
   test('wrong component secret', async () => {
     const report = await check(await stoppedServe({ sharedSecret: 'not-the-secret' }));
@@ -236,7 +323,10 @@ describe('one broken piece at a time', () => {
   test('wrong announced host while serve runs', async () => {
     const report = await check({ ...good, announcedWebHost: '127.0.0.2' });
     assert.deepEqual(failed(report), ['announced-url']);
-    assert.match(byName(report, 'announced-url').message, /PUT http:\/\/127\.0\.0\.2:\d+\/httpfileupload: nothing answers/);
+    assert.match(
+      byName(report, 'announced-url').message,
+      /PUT http:\/\/127\.0\.0\.2:\d+\/httpfileupload: nothing answers/,
+    );
   });
 
   test('weak slotSecret', async () => {
@@ -259,7 +349,11 @@ describe('one broken piece at a time', () => {
     });
 
     test('an expired certificate fails', async () => {
-      const cert = ca.issue('old', { names: ['127.0.0.1'], notBefore: Date.now() - 90 * 86_400_000, notAfter: Date.now() - 86_400_000 });
+      const cert = ca.issue('old', {
+        names: ['127.0.0.1'],
+        notBefore: Date.now() - 90 * 86_400_000,
+        notAfter: Date.now() - 86_400_000,
+      });
       const report = await check(await https(cert));
       assert.deepEqual(failed(report), ['tls']);
       assert.match(byName(report, 'tls').message, /expired on/);
@@ -293,11 +387,16 @@ describe('one broken piece at a time', () => {
       const file = join(work, 'tls.xml');
       writeFileSync(file, openfireXml(config), { mode: 0o600 });
       // Clients trust the CA: everything passes.
-      const trusted = await runFileupload(['--config', file, '--json', 'doctor', '--timeout', '3s'], { env: { NODE_EXTRA_CA_CERTS: ca.caCert } });
+      const trusted = await runFileupload(['--config', file, '--json', 'doctor', '--timeout', '3s'], {
+        env: { NODE_EXTRA_CA_CERTS: ca.caCert },
+      });
       const ok = JSON.parse(trusted.stdout) as Report;
       assert.equal(trusted.code, 0, trusted.stdout);
       assert.equal(byName(ok, 'tls').status, 'pass', byName(ok, 'tls').message);
-      assert.match(byName(ok, 'announced-url').message, /PUT and GET through https:\/\/127\.0\.0\.1:\d+\/httpfileupload work/);
+      assert.match(
+        byName(ok, 'announced-url').message,
+        /PUT and GET through https:\/\/127\.0\.0\.1:\d+\/httpfileupload work/,
+      );
       assert.equal(byName(ok, 'web-port').status, 'pass');
       // Clients that do not trust it refuse the slot URLs, and so does doctor.
       const untrusted = await runFileupload(['--config', file, '--json', 'doctor', '--timeout', '3s']);
@@ -316,13 +415,18 @@ describe('one broken piece at a time', () => {
     const r = await runFileupload(['--config', file, '--json', 'doctor']);
     assert.equal(r.code, 2);
     const report = JSON.parse(r.stdout) as Report;
-    assert.deepEqual(report.checks.map((c) => `${c.check}:${c.status}`), ['config:fail']);
+    assert.deepEqual(
+      report.checks.map((c) => `${c.check}:${c.status}`),
+      ['config:fail'],
+    );
   });
 
   test('bad arguments are usage errors', async () => {
     const file = join(work, 'args.xml');
     writeFileSync(file, openfireXml(good));
-    const noPassword = await runFileupload(['--config', file, 'doctor', '--as', 'alice@localhost'], { env: { FILEUPLOAD_DOCTOR_PASSWORD: '' } });
+    const noPassword = await runFileupload(['--config', file, 'doctor', '--as', 'alice@localhost'], {
+      env: { FILEUPLOAD_DOCTOR_PASSWORD: '' },
+    });
     assert.equal(noPassword.code, 2);
     const badJid = await runFileupload(['--config', file, 'doctor', '--as', 'alice', '--password', 'x']);
     assert.equal(badJid.code, 2);

@@ -58,14 +58,23 @@ describe('look-alike domains', () => {
       extraConfig: `VirtualHost "${lookAlike}"\n`,
     });
     // The test-server helper creates only plain-ASCII accounts; this one is made by hand.
-    execFileSync('prosodyctl', ['--config', join(prosody.dataDir, 'prosody.cfg.lua'), 'register', 'eve', lookAlike, 'eve-pw'], { stdio: 'ignore' });
+    execFileSync(
+      'prosodyctl',
+      ['--config', join(prosody.dataDir, 'prosody.cfg.lua'), 'register', 'eve', lookAlike, 'eve-pw'],
+      { stdio: 'ignore' },
+    );
   });
   after(() => prosody?.stop());
 
   it('a user of example。localhost does not pass as example.localhost', async () => {
     const stack = await startStack(prosody, { allowedDomains: 'example.localhost' });
     const eve = await connectUser({ port: prosody.c2sPort, domain: lookAlike, username: 'eve', password: 'eve-pw' });
-    const bob = await connectUser({ port: prosody.c2sPort, domain: 'example.localhost', username: 'bob', password: 'bob-pw' });
+    const bob = await connectUser({
+      port: prosody.c2sPort,
+      domain: 'example.localhost',
+      username: 'bob',
+      password: 'bob-pw',
+    });
     try {
       assert.ok(eve.jid.toString().startsWith(`eve@${lookAlike}/`), `Prosody kept the domain: ${eve.jid.toString()}`);
       const spec = { namespace: NS_UPLOAD_0, shape: 'attributes' as const, filename: 'a.txt', size: 10 };

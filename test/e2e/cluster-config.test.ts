@@ -25,13 +25,17 @@ describe('cluster-wide configuration across running nodes', () => {
     assert.equal(r.code, 0, r.stderr);
     return { ...r, json: args.includes('--json') ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined };
   };
-  const sharedValue = (name: string) => readProperty(parseOpenfireXml(readFileSync(storage.repo + '/cluster/openfire.xml', 'utf8')), name);
-  const localValue = (node: ClusterNode, name: string) => readProperty(parseOpenfireXml(readFileSync(node.serve.configFile, 'utf8')), name);
+  const sharedValue = (name: string) =>
+    readProperty(parseOpenfireXml(readFileSync(storage.repo + '/cluster/openfire.xml', 'utf8')), name);
+  const localValue = (node: ClusterNode, name: string) =>
+    readProperty(parseOpenfireXml(readFileSync(node.serve.configFile, 'utf8')), name);
   const maxFileSizeOf = async (node: ClusterNode) => (await node.status()).thresholds.maxFileSize;
 
   before(async () => {
     storage = await fsClusterStorage();
-    await storage.writeSharedConfig(await sharedProperties(undefined, { host: '127.0.0.1', port: 7070 }, { maxFileSize: 10 * MiB }));
+    await storage.writeSharedConfig(
+      await sharedProperties(undefined, { host: '127.0.0.1', port: 7070 }, { maxFileSize: 10 * MiB }),
+    );
     nodes = await startClusterNodes(storage, 2);
     [a, b] = nodes as [ClusterNode, ClusterNode];
   });
@@ -42,7 +46,10 @@ describe('cluster-wide configuration across running nodes', () => {
   it('config set on node A reaches running node B without a restart', async () => {
     assert.equal(await maxFileSizeOf(b), 10 * MiB);
     const set = await config(a, ['--json', 'config', 'set', 'maxFileSize', '3M']);
-    assert.deepEqual([set.json?.layer, set.json?.file, set.json?.name], ['cluster', `${storage.repo}/cluster/openfire.xml`, 'plugin.httpfileupload.maxFileSize']);
+    assert.deepEqual(
+      [set.json?.layer, set.json?.file, set.json?.name],
+      ['cluster', `${storage.repo}/cluster/openfire.xml`, 'plugin.httpfileupload.maxFileSize'],
+    );
     assert.equal(sharedValue('plugin.httpfileupload.maxFileSize'), '3M');
     assert.equal(localValue(a, 'plugin.httpfileupload.maxFileSize'), undefined, "A's own file is untouched");
     await waitFor(async () => (await maxFileSizeOf(b)) === 3 * MiB && (await maxFileSizeOf(a)) === 3 * MiB, {
@@ -58,7 +65,10 @@ describe('cluster-wide configuration across running nodes', () => {
   it('a serverspecific value still wins on its own node only', async () => {
     await config(b, ['config', 'set', '--server-specific', 'maxFileSize', '1M']);
     process.kill(b.serve.pid, 'SIGHUP'); // the node's own file is re-read on SIGHUP, as before
-    await waitFor(async () => (await maxFileSizeOf(b)) === 1 * MiB, { timeoutMs: 10_000, describe: 'B applying its serverspecific value' });
+    await waitFor(async () => (await maxFileSizeOf(b)) === 1 * MiB, {
+      timeoutMs: 10_000,
+      describe: 'B applying its serverspecific value',
+    });
     assert.equal(await maxFileSizeOf(a), 3 * MiB);
     assert.deepEqual([(await config(b, ['--json', 'config', 'get', 'maxFileSize'])).json?.source], ['serverspecific']);
     assert.deepEqual([(await config(a, ['--json', 'config', 'get', 'maxFileSize'])).json?.source], ['cluster']);
@@ -74,7 +84,10 @@ describe('cluster-wide configuration across running nodes', () => {
     const u = await config(a, ['--json', 'config', 'unset', 'maxFileSize']);
     assert.deepEqual([u.json?.removed, u.json?.layer], [true, 'cluster']);
     assert.deepEqual(u.json?.effective, { value: '2M', source: 'general' });
-    await waitFor(async () => (await maxFileSizeOf(a)) === 2 * MiB, { timeoutMs: 15_000, describe: 'A falling back to its general value' });
+    await waitFor(async () => (await maxFileSizeOf(a)) === 2 * MiB, {
+      timeoutMs: 15_000,
+      describe: 'A falling back to its general value',
+    });
   });
 
   it('a restart-only property changed in the cluster is logged as needing a restart', async () => {
@@ -82,7 +95,10 @@ describe('cluster-wide configuration across running nodes', () => {
     const r = await config(a, ['config', 'set', 'slotSecret', 'a-new-secret-for-every-node']);
     assert.match(r.stderr, /restart serve for slotSecret/);
     for (const [i, n] of nodes.entries()) {
-      const line = await n.serve.waitForLog((l) => l.msg === 'configuration reloaded' && Array.isArray(l.needsRestart), { from: from[i]!, timeoutMs: 15_000 });
+      const line = await n.serve.waitForLog(
+        (l) => l.msg === 'configuration reloaded' && Array.isArray(l.needsRestart),
+        { from: from[i]!, timeoutMs: 15_000 },
+      );
       assert.deepEqual(line.needsRestart, ['plugin.httpfileupload.slotSecret']);
     }
   });

@@ -14,7 +14,14 @@ import type { XmppTestServer } from '../../scripts/testservers/server.ts';
 import { sample } from '../support/prometheus.ts';
 import { STACK_USERS } from '../support/stack.ts';
 import { connectUser, NS_UPLOAD_0, type UserSession } from '../support/xmpp-client.ts';
-import { fsClusterStorage, sharedProperties, startClusterNodes, waitForHolder, type ClusterNode, type ClusterStorage } from '../support/cluster.ts';
+import {
+  fsClusterStorage,
+  sharedProperties,
+  startClusterNodes,
+  waitForHolder,
+  type ClusterNode,
+  type ClusterStorage,
+} from '../support/cluster.ts';
 
 const servers = { prosody: startProsody, ejabberd: startEjabberd } as const;
 
@@ -52,14 +59,27 @@ for (const kind of ['prosody', 'ejabberd'] as const) {
       const sizes = new Set(Array.from({ length: n }, (_, i) => sizeBase + i));
       sizeBase += 1000;
       for (const size of sizes) {
-        const slot = await alice.requestSlot(xmpp.componentDomain, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: `f${size}.bin`, size }, 5000);
-        assert.ok(slot.ok, `slot request of ${size} bytes: ${slot.ok ? '' : `${slot.error.type}/${slot.error.condition}`}`);
+        const slot = await alice.requestSlot(
+          xmpp.componentDomain,
+          { namespace: NS_UPLOAD_0, shape: 'attributes', filename: `f${size}.bin`, size },
+          5000,
+        );
+        assert.ok(
+          slot.ok,
+          `slot request of ${size} bytes: ${slot.ok ? '' : `${slot.error.type}/${slot.error.condition}`}`,
+        );
       }
       const counts = () =>
-        new Map(nodes.map((node) => [node.name, node.serve.logLines().filter((l) => l.msg === 'slot issued' && sizes.has(l.size as number)).length]));
+        new Map(
+          nodes.map((node) => [
+            node.name,
+            node.serve.logLines().filter((l) => l.msg === 'slot issued' && sizes.has(l.size as number)).length,
+          ]),
+        );
       // The answer can overtake the log line (XMPP socket vs stdout pipe): wait for the lines, bounded.
       const deadline = Date.now() + 3000;
-      while ([...counts().values()].reduce((a, b) => a + b, 0) < n && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      while ([...counts().values()].reduce((a, b) => a + b, 0) < n && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
       return counts();
     };
 
@@ -68,7 +88,11 @@ for (const kind of ['prosody', 'ejabberd'] as const) {
       const deadline = Date.now() + 20_000;
       for (;;) {
         const r = await alice
-          .requestSlot(xmpp.componentDomain, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'again.bin', size: 1 }, 3000)
+          .requestSlot(
+            xmpp.componentDomain,
+            { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'again.bin', size: 1 },
+            3000,
+          )
           .catch(() => undefined);
         if (r?.ok) return;
         if (Date.now() > deadline) throw new Error('slot requests did not work again within 20 s');
@@ -108,7 +132,11 @@ for (const kind of ['prosody', 'ejabberd'] as const) {
       process.kill(holder.serve.pid, 'SIGSTOP');
       try {
         // The lease (6 s) runs out and a standby takes it.
-        await Promise.any(others.map((n) => n.serve.waitForLog('component lease acquired', { from: acquiredFrom.get(n)!, timeoutMs: 20_000 })));
+        await Promise.any(
+          others.map((n) =>
+            n.serve.waitForLog('component lease acquired', { from: acquiredFrom.get(n)!, timeoutMs: 20_000 }),
+          ),
+        );
         if (kind === 'ejabberd') {
           // ejabberd accepts the new holder's connection beside the frozen one.
           await waitForHolder(others);

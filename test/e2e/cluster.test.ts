@@ -33,7 +33,12 @@ describe('two nodes, one repository, one slot secret', () => {
   for (const namespace of [NS_UPLOAD_0, NS_UPLOAD_LEGACY]) {
     it(`slot from A (${namespace}), PUT to B, GET from A and B`, async () => {
       const file = randomFile(256 * 1024);
-      const slot = await mustGetSlot(a.alice, a.service, { namespace, shape: namespace === NS_UPLOAD_0 ? 'attributes' : 'children', filename: 'shared.bin', size: file.length });
+      const slot = await mustGetSlot(a.alice, a.service, {
+        namespace,
+        shape: namespace === NS_UPLOAD_0 ? 'attributes' : 'children',
+        filename: 'shared.bin',
+        size: file.length,
+      });
       const put = await putToSlot(slot, file, { url: onOrigin(slot.put, b.origin) });
       assert.equal(put.status, 201, `PUT to B: ${put.status} ${put.body.toString()}`);
       const fromA = await http(slot.get);

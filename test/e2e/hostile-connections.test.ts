@@ -35,7 +35,11 @@ async function flood(port: number, localAddress: string, count: number): Promise
   const all: FloodSocket[] = [];
   for (let start = 0; start < count; start += 50) {
     const batch = Array.from({ length: Math.min(50, count - start) }, () => {
-      const f: FloodSocket = { socket: connect({ port, host: '127.0.0.1', localAddress }), received: '', closed: false };
+      const f: FloodSocket = {
+        socket: connect({ port, host: '127.0.0.1', localAddress }),
+        received: '',
+        closed: false,
+      };
       f.socket.on('data', (d: Buffer) => (f.received += d.toString('latin1')));
       f.socket.on('error', () => {});
       f.socket.once('close', () => (f.closed = true));
@@ -74,7 +78,15 @@ function endFlood(sockets: FloodSocket[]): void {
 /** A signed slot of `size` bytes on `serve` (no XMPP server needed: serve checks the signature). */
 function slotOn(serve: ServeProcess, size: number, filename = 'file.bin'): { put: string; get: string } {
   const now = Date.now();
-  const slot = { id: newSlotId(), filename, size, uploader: 'alice@example.org', issuedAt: now, expiresAt: now + 300_000, purpose: 'message' as const };
+  const slot = {
+    id: newSlotId(),
+    filename,
+    size,
+    uploader: 'alice@example.org',
+    issuedAt: now,
+    expiresAt: now + 300_000,
+    purpose: 'message' as const,
+  };
   const get = `${serve.baseUrl}/${slot.id}/${filename}`;
   return { put: `${get}?t=${signSlot(String(serve.config.slotSecret), slot)}`, get };
 }
@@ -102,11 +114,17 @@ const metric = async (serve: ServeProcess, line: RegExp): Promise<number> => {
   return Number(m[1]);
 };
 
-const logText = (serve: ServeProcess) => serve.logLines().map((l) => JSON.stringify(l)).join('\n') + serve.stderr();
+const logText = (serve: ServeProcess) =>
+  serve
+    .logLines()
+    .map((l) => JSON.stringify(l))
+    .join('\n') + serve.stderr();
 
 describe('connection floods against the binary', { concurrency: false }, () => {
   test('idle sockets from one address past its cap: the rest are refused, another address still downloads and uploads', async () => {
-    const serve = await startServe({ config: await serveConfigFor(undefined, { maxConnections: 200, maxConnectionsPerAddress: 20 }) });
+    const serve = await startServe({
+      config: await serveConfigFor(undefined, { maxConnections: 200, maxConnectionsPerAddress: 20 }),
+    });
     const port = Number(serve.config.webPort);
     let sockets: FloodSocket[] = [];
     try {
@@ -127,7 +145,10 @@ describe('connection floods against the binary', { concurrency: false }, () => {
       assert.equal(got.bodySha256, sha256(stored));
       await uploadAndRead(serve, randomFile(2 * 1024 * 1024), 'upload during the flood');
 
-      assert.equal(await metric(serve, /^fileupload_connections_refused_total\{listener="http",reason="address"\} (\d+)/m), 80);
+      assert.equal(
+        await metric(serve, /^fileupload_connections_refused_total\{listener="http",reason="address"\} (\d+)/m),
+        80,
+      );
       assert.ok((await metric(serve, /^fileupload_connections_open\{listener="http"\} (\d+)/m)) >= 20);
       const warned = serve.logLines().filter((l) => l.msg === 'connections refused');
       assert.ok(warned.length >= 1 && warned.length <= 2, `one warn line per burst, got ${warned.length}`);
@@ -153,12 +174,19 @@ describe('connection floods against the binary', { concurrency: false }, () => {
       const open = sockets.length - closed;
       assert.ok(open <= cap, `at most the cap (${cap}) stays open, got ${open}`);
       assert.ok(closed >= sockets.length - cap, `the rest are refused (${closed} of ${sockets.length})`);
-      assert.ok(sockets.some((s) => s.received.startsWith('HTTP/1.1 503 ')), 'some refusals read a 503');
+      assert.ok(
+        sockets.some((s) => s.received.startsWith('HTTP/1.1 503 ')),
+        'some refusals read a 503',
+      );
       const fds = readdirSync(`/proc/${serve.pid}/fd`).length;
       // Wait until the flood's sockets count as idle long enough to be closed for a new client.
       await new Promise((r) => setTimeout(r, 2_500));
-      await Promise.all([0, 1, 2].map((i) => uploadAndRead(serve, randomFile((i + 1) * 1024 * 1024), `upload ${i} during the flood`)));
-      assert.ok((await metric(serve, /^fileupload_connections_refused_total\{listener="http",reason="global"\} (\d+)/m)) > 0);
+      await Promise.all(
+        [0, 1, 2].map((i) => uploadAndRead(serve, randomFile((i + 1) * 1024 * 1024), `upload ${i} during the flood`)),
+      );
+      assert.ok(
+        (await metric(serve, /^fileupload_connections_refused_total\{listener="http",reason="global"\} (\d+)/m)) > 0,
+      );
       endFlood(sockets);
       sockets = [];
       await waitFor(async () => (await metric(serve, /^fileupload_connections_open\{listener="http"\} (\d+)/m)) === 0, {
@@ -174,7 +202,9 @@ describe('connection floods against the binary', { concurrency: false }, () => {
   }
 
   test('idle sockets from several addresses past a small global cap', async () => {
-    const serve = await startServe({ config: await serveConfigFor(undefined, { maxConnections: 40, maxConnectionsPerAddress: 20 }) });
+    const serve = await startServe({
+      config: await serveConfigFor(undefined, { maxConnections: 40, maxConnectionsPerAddress: 20 }),
+    });
     try {
       await globalFlood(serve, 40, ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'], 20);
     } finally {
@@ -183,7 +213,10 @@ describe('connection floods against the binary', { concurrency: false }, () => {
   });
 
   test('the derived caps under an open-file limit of 512: more sockets than descriptors, and no EMFILE', async () => {
-    const serve = await startServe({ config: await serveConfigFor(undefined), prefix: ['prlimit', '--nofile=512:512'] });
+    const serve = await startServe({
+      config: await serveConfigFor(undefined),
+      prefix: ['prlimit', '--nofile=512:512'],
+    });
     try {
       assert.match(readFileSync(`/proc/${serve.pid}/limits`, 'utf8'), /^Max open files\s+512\s+512/m);
       const ready = serve.logLines().find((l) => l.msg === 'ready');
@@ -209,8 +242,14 @@ describe('connection floods against the binary', { concurrency: false }, () => {
       await serve.waitForLog('configuration reloaded', { from });
       sockets = await flood(port, '127.0.0.2', 5);
       // Two refused at once; the three admitted stay until idleTimeout plus the grace (6 s), not 65 s.
-      await waitFor(() => sockets.filter((s) => s.closed).length === 2, { timeoutMs: 5_000, describe: () => 'two refusals' });
-      await waitFor(() => sockets.every((s) => s.closed), { timeoutMs: 20_000, describe: () => 'the idle sockets to time out' });
+      await waitFor(() => sockets.filter((s) => s.closed).length === 2, {
+        timeoutMs: 5_000,
+        describe: () => 'two refusals',
+      });
+      await waitFor(() => sockets.every((s) => s.closed), {
+        timeoutMs: 20_000,
+        describe: () => 'the idle sockets to time out',
+      });
     } finally {
       endFlood(sockets);
       await serve.stop();
@@ -219,7 +258,11 @@ describe('connection floods against the binary', { concurrency: false }, () => {
 
   test('behind a trusted proxy the cap is per forwarded client; forged headers from others are ignored', async () => {
     const serve = await startServe({
-      config: await serveConfigFor(undefined, { maxConnections: 100, maxConnectionsPerAddress: 2, trustedProxies: '127.0.0.1' }),
+      config: await serveConfigFor(undefined, {
+        maxConnections: 100,
+        maxConnectionsPerAddress: 2,
+        trustedProxies: '127.0.0.1',
+      }),
     });
     const port = Number(serve.config.webPort);
     const held: Socket[] = [];
@@ -232,7 +275,8 @@ describe('connection floods against the binary', { concurrency: false }, () => {
         held.push(socket);
         const path = new URL(slot.put);
         socket.write(
-          `PUT ${path.pathname}${path.search} HTTP/1.1\r\nHost: upload.example\r\nX-Forwarded-For: 203.0.113.7\r\nContent-Length: 1000\r\n\r\n` + 'x'.repeat(10),
+          `PUT ${path.pathname}${path.search} HTTP/1.1\r\nHost: upload.example\r\nX-Forwarded-For: 203.0.113.7\r\nContent-Length: 1000\r\n\r\n` +
+            'x'.repeat(10),
         );
       }
       await waitFor(async () => (await metric(serve, /^fileupload_uploads_in_flight (\d+)/m)) === 2, {
@@ -240,23 +284,45 @@ describe('connection floods against the binary', { concurrency: false }, () => {
         describe: () => 'both uploads to be in flight',
       });
       // …so a third request of that client is refused, whatever it wrote to the left of the proxy's hop.
-      const third = await rawRequest(port, '127.0.0.1', 'GET /httpfileupload/x/y HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6, 203.0.113.7\r\n\r\n');
+      const third = await rawRequest(
+        port,
+        '127.0.0.1',
+        'GET /httpfileupload/x/y HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 6.6.6.6, 203.0.113.7\r\n\r\n',
+      );
       assert.equal(third.status, 503);
       assert.match(third.headers['retry-after'] ?? '', /^\d+$/);
       // Another client through the same proxy is served, and logged under its own address.
-      const other = await rawRequest(port, '127.0.0.1', 'GET /httpfileupload/unknown/file HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.8\r\nConnection: close\r\n\r\n');
+      const other = await rawRequest(
+        port,
+        '127.0.0.1',
+        'GET /httpfileupload/unknown/file HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.8\r\nConnection: close\r\n\r\n',
+      );
       assert.equal(other.status, 404);
       await serve.waitForLog((l) => l.msg === 'request' && l.status === 404 && l.remote === '203.0.113.8');
-      assert.equal(await metric(serve, /^fileupload_connections_refused_total\{listener="http",reason="forwarded"\} (\d+)/m), 1);
+      assert.equal(
+        await metric(serve, /^fileupload_connections_refused_total\{listener="http",reason="forwarded"\} (\d+)/m),
+        1,
+      );
 
       // An untrusted peer's X-Forwarded-For changes nothing: it is capped and logged as itself.
-      const forged = await rawRequest(port, '127.0.0.3', 'GET /httpfileupload/unknown/file HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n\r\n');
+      const forged = await rawRequest(
+        port,
+        '127.0.0.3',
+        'GET /httpfileupload/unknown/file HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.9\r\nConnection: close\r\n\r\n',
+      );
       assert.equal(forged.status, 404);
       await serve.waitForLog((l) => l.msg === 'request' && l.status === 404 && l.remote === '127.0.0.3');
-      assert.equal(serve.logLines().some((l) => l.remote === '203.0.113.9'), false);
+      assert.equal(
+        serve.logLines().some((l) => l.remote === '203.0.113.9'),
+        false,
+      );
       const own = await flood(port, '127.0.0.3', 2);
       held.push(...own.map((f) => f.socket));
-      const refused = await rawRequest(port, '127.0.0.3', 'GET /httpfileupload/unknown/file HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.10\r\n\r\n');
+      const refused = await rawRequest(
+        port,
+        '127.0.0.3',
+        'GET /httpfileupload/unknown/file HTTP/1.1\r\nHost: h\r\nX-Forwarded-For: 203.0.113.10\r\n\r\n',
+      );
       assert.equal(refused.status, 503);
     } finally {
       for (const s of held) s.destroy();

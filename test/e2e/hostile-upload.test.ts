@@ -11,9 +11,25 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startProsody } from '../../scripts/testservers/prosody.ts';
 import type { XmppTestServer } from '../../scripts/testservers/server.ts';
 import { http, randomFile, sha256 } from '../support/http.ts';
-import { mustGetSlot, onOrigin, putToSlot, startStack, STACK_USERS, type SlotOk, type Stack } from '../support/stack.ts';
+import {
+  mustGetSlot,
+  onOrigin,
+  putToSlot,
+  startStack,
+  STACK_USERS,
+  type SlotOk,
+  type Stack,
+} from '../support/stack.ts';
 import { connectUser, NS_UPLOAD_0, type UserSession } from '../support/xmpp-client.ts';
-import { fsClusterStorage, s3ClusterStorage, sharedProperties, startClusterNodes, waitForHolder, type ClusterNode, type ClusterStorage } from '../support/cluster.ts';
+import {
+  fsClusterStorage,
+  s3ClusterStorage,
+  sharedProperties,
+  startClusterNodes,
+  waitForHolder,
+  type ClusterNode,
+  type ClusterStorage,
+} from '../support/cluster.ts';
 import { waitFor } from '../support/serve.ts';
 import { rawPut } from '../support/raw-http.ts';
 
@@ -60,7 +76,8 @@ describe('hostile uploads on one node (Prosody + serve)', () => {
     let peak = { files: 0, bytes: 0 };
     const sample = (): void => {
       const u = tmpUsage(repo);
-      if (u.bytes > peak.bytes || u.files > peak.files) peak = { files: Math.max(peak.files, u.files), bytes: Math.max(peak.bytes, u.bytes) };
+      if (u.bytes > peak.bytes || u.files > peak.files)
+        peak = { files: Math.max(peak.files, u.files), bytes: Math.max(peak.bytes, u.bytes) };
     };
     // Each attacker sends 1 KiB every 100 ms (never idle for 2 s), and tmp/ is sampled meanwhile.
     for (let round = 0; round < 20; round++) {
@@ -93,7 +110,7 @@ describe('hostile uploads on one node (Prosody + serve)', () => {
     assert.equal(done.status, 201, done.body);
     const got = await http(s.get);
     assert.equal(got.status, 200);
-    assert.equal(got.bodySha256, sha256(Buffer.alloc(size, index)), 'the body is the receiving upload\'s alone');
+    assert.equal(got.bodySha256, sha256(Buffer.alloc(size, index)), "the body is the receiving upload's alone");
     for (const p of puts) p.socket.destroy();
     await waitFor(() => tmpUsage(repo).files === 0, { timeoutMs: 5000, describe: 'tmp/ to be empty' });
   });
@@ -117,7 +134,10 @@ describe('hostile uploads on one node (Prosody + serve)', () => {
     }
     await waitFor(() => tmpUsage(repo).files === 0, { timeoutMs: 5000, describe: 'the temp file to be removed' });
     assert.equal((await http(s.get)).status, 404);
-    await waitFor(() => stack.serve.logLines().some((l) => l.msg === 'request' && l.status === 408), { timeoutMs: 5000, describe: 'the 408 in the log' });
+    await waitFor(() => stack.serve.logLines().some((l) => l.msg === 'request' && l.status === 408), {
+      timeoutMs: 5000,
+      describe: 'the 408 in the log',
+    });
   });
 
   it('after an aborted PUT, a retry of the slot succeeds and reads back whole', async () => {
@@ -139,86 +159,123 @@ describe('hostile uploads on one node (Prosody + serve)', () => {
     assert.equal(answer.body.trim(), 'already uploaded');
     assert.equal(tmpUsage(repo).files, 0, 'no temp file for it');
     again.socket.destroy();
-    await waitFor(() => stack.serve.logLines().some((l) => l.msg === 'request' && l.status === 409 && l.id === new URL(s.put).pathname.split('/').at(-2) && l.bytes === 0), {
-      timeoutMs: 5000,
-      describe: 'the 409 logged with no body byte stored',
-    });
+    await waitFor(
+      () =>
+        stack.serve
+          .logLines()
+          .some(
+            (l) =>
+              l.msg === 'request' &&
+              l.status === 409 &&
+              l.id === new URL(s.put).pathname.split('/').at(-2) &&
+              l.bytes === 0,
+          ),
+      {
+        timeoutMs: 5000,
+        describe: 'the 409 logged with no body byte stored',
+      },
+    );
   });
 });
 
 /** Cluster storages: a shared folder, and a radosgw bucket (FILEUPLOAD_CLUSTER_STORAGE=fs,s3 chooses). */
 const STORAGES: Record<string, () => Promise<ClusterStorage>> = { fs: fsClusterStorage, s3: s3ClusterStorage };
-const wanted = (process.env.FILEUPLOAD_CLUSTER_STORAGE ?? 'fs,s3').split(',').map((s) => s.trim()).filter((s) => s !== '');
+const wanted = (process.env.FILEUPLOAD_CLUSTER_STORAGE ?? 'fs,s3')
+  .split(',')
+  .map((s) => s.trim())
+  .filter((s) => s !== '');
 
 for (const storageName of wanted) {
-  describe(`one upload per slot across two cluster nodes on ${storageName} storage`, { skip: STORAGES[storageName] ? false : `no ${storageName} fixture` }, () => {
-    let xmpp: XmppTestServer;
-    let storage: ClusterStorage;
-    let nodes: ClusterNode[] = [];
-    let alice: UserSession;
-    /** The shared folder (fs storage only): its tmp/ and claims/ are looked at too. */
-    let repo: string | undefined;
-    before(async () => {
-      xmpp = await startProsody({ users: STACK_USERS });
-      storage = await STORAGES[storageName]!();
-      repo = 'repo' in storage ? String(storage.repo) : undefined;
-      await storage.writeSharedConfig(await sharedProperties(xmpp, { host: '127.0.0.1', port: 7070 }, { idleTimeout: '5s' }));
-      nodes = await startClusterNodes(storage, 2);
-      await waitForHolder(nodes);
-      const u = xmpp.users[0]!;
-      alice = await connectUser({ port: xmpp.c2sPort, domain: u.host, username: u.user, password: u.password });
-    });
-    after(async () => {
-      await alice?.close();
-      await Promise.all(nodes.map((n) => n.serve.stop()));
-      await storage?.stop();
-      await xmpp?.stop();
-    });
+  describe(
+    `one upload per slot across two cluster nodes on ${storageName} storage`,
+    { skip: STORAGES[storageName] ? false : `no ${storageName} fixture` },
+    () => {
+      let xmpp: XmppTestServer;
+      let storage: ClusterStorage;
+      let nodes: ClusterNode[] = [];
+      let alice: UserSession;
+      /** The shared folder (fs storage only): its tmp/ and claims/ are looked at too. */
+      let repo: string | undefined;
+      before(async () => {
+        xmpp = await startProsody({ users: STACK_USERS });
+        storage = await STORAGES[storageName]!();
+        repo = 'repo' in storage ? String(storage.repo) : undefined;
+        await storage.writeSharedConfig(
+          await sharedProperties(xmpp, { host: '127.0.0.1', port: 7070 }, { idleTimeout: '5s' }),
+        );
+        nodes = await startClusterNodes(storage, 2);
+        await waitForHolder(nodes);
+        const u = xmpp.users[0]!;
+        alice = await connectUser({ port: xmpp.c2sPort, domain: u.host, username: u.user, password: u.password });
+      });
+      after(async () => {
+        await alice?.close();
+        await Promise.all(nodes.map((n) => n.serve.stop()));
+        await storage?.stop();
+        await xmpp?.stop();
+      });
 
-    const origins = (): string[] => nodes.map((n) => `http://127.0.0.1:${n.webPort}`);
+      const origins = (): string[] => nodes.map((n) => `http://127.0.0.1:${n.webPort}`);
 
-    it('parallel PUTs of one slot to both nodes: one proceeds, the other gets 409', async () => {
-      const size = 32 * 1024;
-      const s = await mustGetSlot(alice, xmpp.componentDomain, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'both.bin', size });
-      const puts = origins().map((o) => rawPut(onOrigin(s.put, o), s.headers, size));
-      puts.forEach((p) => p.send(Buffer.alloc(1024, 1)));
-      await waitFor(() => puts.filter((p) => p.answered()).length === 1, { timeoutMs: 10_000, describe: 'one of the two PUTs to be refused' });
-      const refused = puts.find((p) => p.answered())!;
-      const winner = puts.find((p) => !p.answered())!;
-      const a = await refused.answer;
-      assert.equal(a.status, 409, a.body);
-      assert.equal(a.body.trim(), 'upload in progress');
-      if (repo) {
-        assert.equal(tmpUsage(repo).files, 1, 'one temp file in the shared repository');
-        assert.deepEqual(readdirSync(join(repo, 'claims')), [`${new URL(s.put).pathname.split('/').at(-2)}.claim`]);
-      }
+      it('parallel PUTs of one slot to both nodes: one proceeds, the other gets 409', async () => {
+        const size = 32 * 1024;
+        const s = await mustGetSlot(alice, xmpp.componentDomain, {
+          namespace: NS_UPLOAD_0,
+          shape: 'attributes',
+          filename: 'both.bin',
+          size,
+        });
+        const puts = origins().map((o) => rawPut(onOrigin(s.put, o), s.headers, size));
+        puts.forEach((p) => p.send(Buffer.alloc(1024, 1)));
+        await waitFor(() => puts.filter((p) => p.answered()).length === 1, {
+          timeoutMs: 10_000,
+          describe: 'one of the two PUTs to be refused',
+        });
+        const refused = puts.find((p) => p.answered())!;
+        const winner = puts.find((p) => !p.answered())!;
+        const a = await refused.answer;
+        assert.equal(a.status, 409, a.body);
+        assert.equal(a.body.trim(), 'upload in progress');
+        if (repo) {
+          assert.equal(tmpUsage(repo).files, 1, 'one temp file in the shared repository');
+          assert.deepEqual(readdirSync(join(repo, 'claims')), [`${new URL(s.put).pathname.split('/').at(-2)}.claim`]);
+        }
 
-      winner.send(Buffer.alloc(size - 1024, 1));
-      assert.equal((await winner.answer).status, 201);
-      assert.equal((await http(onOrigin(s.get, origins()[0]!))).bodySha256, sha256(Buffer.alloc(size, 1)));
-      if (repo) {
-        const dir = repo;
-        await waitFor(() => readdirSync(join(dir, 'claims')).length === 0, { timeoutMs: 5000, describe: 'the claim to be released' });
-      }
-      for (const p of puts) p.socket.destroy();
-    });
+        winner.send(Buffer.alloc(size - 1024, 1));
+        assert.equal((await winner.answer).status, 201);
+        assert.equal((await http(onOrigin(s.get, origins()[0]!))).bodySha256, sha256(Buffer.alloc(size, 1)));
+        if (repo) {
+          const dir = repo;
+          await waitFor(() => readdirSync(join(dir, 'claims')).length === 0, {
+            timeoutMs: 5000,
+            describe: 'the claim to be released',
+          });
+        }
+        for (const p of puts) p.socket.destroy();
+      });
 
-    it('a retry on the other node after an aborted PUT takes the slot', async () => {
-      const file = randomFile(256 * 1024);
-      const s = await mustGetSlot(alice, xmpp.componentDomain, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'moved.bin', size: file.length });
-      const [a, b] = origins();
-      const aborted = await putToSlot(s, file, { url: onOrigin(s.put, a!), abortAfterBytes: 100 * 1024 });
-      assert.equal(aborted.status, 0);
-      // As a client does: retry while the first node still winds the aborted upload down (bounded).
-      const retry = await waitFor(
-        async () => {
-          const r = await putToSlot(s, file, { url: onOrigin(s.put, b!) });
-          return r.status === 409 && r.body.toString().trim() === 'upload in progress' ? undefined : r;
-        },
-        { timeoutMs: 10_000, intervalMs: 200, describe: 'the retry to get past "upload in progress"' },
-      );
-      assert.equal(retry.status, 201, retry.body.toString());
-      assert.equal((await http(onOrigin(s.get, a!))).bodySha256, sha256(file));
-    });
-  });
+      it('a retry on the other node after an aborted PUT takes the slot', async () => {
+        const file = randomFile(256 * 1024);
+        const s = await mustGetSlot(alice, xmpp.componentDomain, {
+          namespace: NS_UPLOAD_0,
+          shape: 'attributes',
+          filename: 'moved.bin',
+          size: file.length,
+        });
+        const [a, b] = origins();
+        const aborted = await putToSlot(s, file, { url: onOrigin(s.put, a!), abortAfterBytes: 100 * 1024 });
+        assert.equal(aborted.status, 0);
+        // As a client does: retry while the first node still winds the aborted upload down (bounded).
+        const retry = await waitFor(
+          async () => {
+            const r = await putToSlot(s, file, { url: onOrigin(s.put, b!) });
+            return r.status === 409 && r.body.toString().trim() === 'upload in progress' ? undefined : r;
+          },
+          { timeoutMs: 10_000, intervalMs: 200, describe: 'the retry to get past "upload in progress"' },
+        );
+        assert.equal(retry.status, 201, retry.body.toString());
+        assert.equal((await http(onOrigin(s.get, a!))).bodySha256, sha256(file));
+      });
+    },
+  );
 }

@@ -28,9 +28,21 @@ describe('HTTP endpoint', () => {
 
   /** A legacy slot (URL only, no headers): whatever proves the PUT is in the URL. */
   const legacySlot = (filename: string, size: number, contentType?: string) =>
-    mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_LEGACY, shape: 'children', filename, size, ...(contentType ? { contentType } : {}) });
+    mustGetSlot(stack.alice, stack.service, {
+      namespace: NS_UPLOAD_LEGACY,
+      shape: 'children',
+      filename,
+      size,
+      ...(contentType ? { contentType } : {}),
+    });
   const slot0 = (filename: string, size: number, contentType?: string) =>
-    mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename, size, ...(contentType ? { contentType } : {}) });
+    mustGetSlot(stack.alice, stack.service, {
+      namespace: NS_UPLOAD_0,
+      shape: 'attributes',
+      filename,
+      size,
+      ...(contentType ? { contentType } : {}),
+    });
   const idOf = (slot: SlotOk) => new URL(slot.get).pathname.split('/').at(-2)!;
 
   // Alone (the other groups run after it), so that any file left in the repository is its own.
@@ -46,7 +58,10 @@ describe('HTTP endpoint', () => {
       assert.equal(r.status, 0, 'no answer to an aborted upload');
       await waitFor(() => JSON.stringify(tree()) === JSON.stringify(before), {
         timeoutMs: 5000,
-        describe: () => `the repository to be as before the upload (left: ${tree().filter((p) => !before.includes(p)).join(', ')})`,
+        describe: () =>
+          `the repository to be as before the upload (left: ${tree()
+            .filter((p) => !before.includes(p))
+            .join(', ')})`,
       });
       assert.equal((await http(slot.get)).status, 404);
       assert.equal((await http(slot.get, { method: 'HEAD' })).status, 404);
@@ -65,7 +80,8 @@ describe('HTTP endpoint', () => {
       assert.notEqual(url.search, '', 'the PUT URL carries its proof');
       // Whatever the parameter is called, the proof is in the query: tamper with each value.
       const forged = new URL(a.put);
-      for (const [k, v] of url.searchParams) forged.searchParams.set(k, v.slice(0, -4) + (v.endsWith('AAAA') ? 'BBBB' : 'AAAA'));
+      for (const [k, v] of url.searchParams)
+        forged.searchParams.set(k, v.slice(0, -4) + (v.endsWith('AAAA') ? 'BBBB' : 'AAAA'));
       const alteredName = a.put.replace('/a.bin', '/c.bin');
       const crossed = b.put.replace(new URL(b.put).search, url.search);
       const bare = a.get;
@@ -86,9 +102,22 @@ describe('HTTP endpoint', () => {
 
     it('403 for an expired slot (signed with the real secret)', async () => {
       const secret = String(stack.config.slotSecret);
-      const endpoint = { protocol: 'http' as const, host: '127.0.0.1', port: Number(stack.config.webPort), contextRoot: '/httpfileupload' };
+      const endpoint = {
+        protocol: 'http' as const,
+        host: '127.0.0.1',
+        port: Number(stack.config.webPort),
+        contextRoot: '/httpfileupload',
+      };
       const make = (expiresAt: number) => {
-        const slot = { id: newSlotId(), filename: 'late.txt', size: 5, uploader: 'alice@localhost', issuedAt: Date.now() - 600_000, expiresAt, purpose: 'message' as const };
+        const slot = {
+          id: newSlotId(),
+          filename: 'late.txt',
+          size: 5,
+          uploader: 'alice@localhost',
+          issuedAt: Date.now() - 600_000,
+          expiresAt,
+          purpose: 'message' as const,
+        };
         return { slot, urls: slotUrls(endpoint, slot.id, slot.filename, signSlot(secret, slot)) };
       };
       const expired = make(Date.now() - 1000);
@@ -125,7 +154,10 @@ describe('HTTP endpoint', () => {
 
       const exact = await legacySlot('chunked-exact.bin', size);
       const chunks: Buffer[] = [];
-      const ok = await http(exact.put, { method: 'PUT', body: generatedBody(size, { chunkSize: 32 * KiB, onChunk: (c) => void chunks.push(c) }) });
+      const ok = await http(exact.put, {
+        method: 'PUT',
+        body: generatedBody(size, { chunkSize: 32 * KiB, onChunk: (c) => void chunks.push(c) }),
+      });
       const hash = sha256(Buffer.concat(chunks));
       assert.equal(ok.status, 201);
       assert.equal((await http(exact.get)).bodySha256, hash);
@@ -151,7 +183,6 @@ describe('HTTP endpoint', () => {
       assert.equal(again.status, 409);
       assert.equal((await http(slot.get)).bodySha256, sha256(first));
     });
-
   });
 
   describe('GET and HEAD', { concurrency: true }, () => {
@@ -175,23 +206,31 @@ describe('HTTP endpoint', () => {
       for (const [filename, { slot, file }] of uploaded) {
         const head = await http(slot.get, { method: 'HEAD' });
         const get = await http(slot.get);
-        for (const [method, r] of [['HEAD', head], ['GET', get]] as const) {
+        for (const [method, r] of [
+          ['HEAD', head],
+          ['GET', get],
+        ] as const) {
           const h = r.headers;
           assert.equal(r.status, 200, `${method} ${filename}`);
           assert.equal(h['content-length'], String(file.length), `${method} ${filename} length`);
           assert.ok(h.etag, `${method} ${filename} ETag`);
           assert.ok(!Number.isNaN(Date.parse(h['last-modified'] ?? '')), `${method} ${filename} Last-Modified`);
           assert.match(h['cache-control'] ?? '', /immutable/);
-          assert.ok(Number(/max-age=(\d+)/.exec(h['cache-control'] ?? '')?.[1]) >= 86400, `long max-age: ${h['cache-control']}`);
+          assert.ok(
+            Number(/max-age=(\d+)/.exec(h['cache-control'] ?? '')?.[1]) >= 86400,
+            `long max-age: ${h['cache-control']}`,
+          );
           assert.equal(h['x-content-type-options'], 'nosniff');
           const csp = h['content-security-policy'] ?? '';
-          for (const d of ["default-src 'none'", "frame-ancestors 'none'", 'sandbox']) assert.ok(csp.includes(d), `CSP has ${d}: ${csp}`);
+          for (const d of ["default-src 'none'", "frame-ancestors 'none'", 'sandbox'])
+            assert.ok(csp.includes(d), `CSP has ${d}: ${csp}`);
         }
         assert.equal(head.bodyLength, 0);
         assert.equal(get.bodySha256, sha256(file));
         assert.equal(head.headers.etag, get.headers.etag);
       }
-      const type = (f: string) => (uploaded.get(f) ? http(uploaded.get(f)!.slot.get, { method: 'HEAD' }) : Promise.reject(new Error(f)));
+      const type = (f: string) =>
+        uploaded.get(f) ? http(uploaded.get(f)!.slot.get, { method: 'HEAD' }) : Promise.reject(new Error(f));
       assert.equal((await type('photo.png')).headers['content-type'], 'image/png');
       assert.match((await type('notes.txt')).headers['content-type'] ?? '', /^text\/plain/);
       assert.match((await type('grüße.html')).headers['content-type'] ?? '', /^text\/html/);
@@ -237,7 +276,14 @@ describe('HTTP endpoint', () => {
       assert.equal(byEtag.bodyLength, 0);
       assert.equal((await http(slot.get, { headers: { 'if-modified-since': lastModified } })).status, 304);
       assert.equal((await http(slot.get, { headers: { 'if-none-match': '"something-else"' } })).status, 200);
-      assert.equal((await http(slot.get, { headers: { 'if-modified-since': new Date(Date.parse(lastModified) - 3600_000).toUTCString() } })).status, 200);
+      assert.equal(
+        (
+          await http(slot.get, {
+            headers: { 'if-modified-since': new Date(Date.parse(lastModified) - 3600_000).toUTCString() },
+          })
+        ).status,
+        200,
+      );
     });
 
     it('CORS: preflight answered; GET, HEAD and PUT answers carry Access-Control-Allow-Origin', async () => {
@@ -245,10 +291,17 @@ describe('HTTP endpoint', () => {
       const origin = 'https://web.example';
       const pre = await http(slot.get, {
         method: 'OPTIONS',
-        headers: { origin, 'access-control-request-method': 'PUT', 'access-control-request-headers': 'content-type,authorization' },
+        headers: {
+          origin,
+          'access-control-request-method': 'PUT',
+          'access-control-request-headers': 'content-type,authorization',
+        },
       });
       assert.ok(pre.status === 200 || pre.status === 204, `preflight ${pre.status}`);
-      assert.ok(['*', origin].includes(pre.headers['access-control-allow-origin'] ?? ''), `ACAO ${pre.headers['access-control-allow-origin']}`);
+      assert.ok(
+        ['*', origin].includes(pre.headers['access-control-allow-origin'] ?? ''),
+        `ACAO ${pre.headers['access-control-allow-origin']}`,
+      );
       const methods = (pre.headers['access-control-allow-methods'] ?? '').toUpperCase();
       for (const m of ['OPTIONS', 'HEAD', 'GET', 'PUT']) assert.ok(methods.includes(m), `methods ${methods}`);
       const allowed = (pre.headers['access-control-allow-headers'] ?? '').toLowerCase();

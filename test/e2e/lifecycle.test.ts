@@ -11,7 +11,14 @@ import { join } from 'node:path';
 import { startProsody } from '../../scripts/testservers/prosody.ts';
 import { freePort, portAccepts, trackDir } from '../../scripts/testservers/processes.ts';
 import { generatedBody, http, randomFile, sha256 } from '../support/http.ts';
-import { openfireXml, runFileupload, serveConfigFor, startServe, type LogLine, type ServeConfig } from '../support/serve.ts';
+import {
+  openfireXml,
+  runFileupload,
+  serveConfigFor,
+  startServe,
+  type LogLine,
+  type ServeConfig,
+} from '../support/serve.ts';
 import { mustGetSlot, putToSlot, startStack } from '../support/stack.ts';
 import { connectUser, NS_UPLOAD_0, NS_UPLOAD_LEGACY } from '../support/xmpp-client.ts';
 
@@ -25,17 +32,31 @@ describe('serve lifecycle', { concurrency: true }, () => {
       const done: Array<{ get: string; sha: string }> = [];
       for (const size of [MiB, 100 * 1024, 1]) {
         const file = randomFile(size);
-        const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: `done-${size}.bin`, size });
+        const slot = await mustGetSlot(stack.alice, stack.service, {
+          namespace: NS_UPLOAD_0,
+          shape: 'attributes',
+          filename: `done-${size}.bin`,
+          size,
+        });
         assert.equal((await putToSlot(slot, file)).status, 201);
         done.push({ get: slot.get, sha: sha256(file) });
       }
       const size = 8 * MiB;
-      const partial = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'partial.bin', size });
+      const partial = await mustGetSlot(stack.alice, stack.service, {
+        namespace: NS_UPLOAD_0,
+        shape: 'attributes',
+        filename: 'partial.bin',
+        size,
+      });
       let reachedTwoMiB: () => void = () => {};
       const twoMiB = new Promise<void>((resolve) => (reachedTwoMiB = resolve));
       const upload = putToSlot(
         partial,
-        generatedBody(size, { chunkSize: 256 * 1024, delayMs: 20, onChunk: (_c, sent) => void (sent >= 2 * MiB && reachedTwoMiB()) }),
+        generatedBody(size, {
+          chunkSize: 256 * 1024,
+          delayMs: 20,
+          onChunk: (_c, sent) => void (sent >= 2 * MiB && reachedTwoMiB()),
+        }),
         { headers: { 'content-length': size } },
       );
       await twoMiB;
@@ -43,7 +64,11 @@ describe('serve lifecycle', { concurrency: true }, () => {
       const interrupted = await upload;
       assert.notEqual(interrupted.status, 201);
 
-      restarted = await startServe({ config: stack.config, configFile: stack.serve.configFile, waitFor: 'xmpp online' });
+      restarted = await startServe({
+        config: stack.config,
+        configFile: stack.serve.configFile,
+        waitFor: 'xmpp online',
+      });
       for (const { get, sha } of done) {
         const r = await http(get);
         assert.equal(r.status, 200, get);
@@ -62,8 +87,18 @@ describe('serve lifecycle', { concurrency: true }, () => {
     let after: Awaited<ReturnType<typeof startServe>> | undefined;
     try {
       const size = 4 * MiB;
-      const running = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'drain.bin', size });
-      const late = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_LEGACY, shape: 'children', filename: 'late.bin', size: 1024 });
+      const running = await mustGetSlot(stack.alice, stack.service, {
+        namespace: NS_UPLOAD_0,
+        shape: 'attributes',
+        filename: 'drain.bin',
+        size,
+      });
+      const late = await mustGetSlot(stack.alice, stack.service, {
+        namespace: NS_UPLOAD_LEGACY,
+        shape: 'children',
+        filename: 'late.bin',
+        size: 1024,
+      });
       const chunks: Buffer[] = [];
       let reachedOneMiB: () => void = () => {};
       const oneMiB = new Promise<void>((resolve) => (reachedOneMiB = resolve));
@@ -84,10 +119,21 @@ describe('serve lifecycle', { concurrency: true }, () => {
       await new Promise((r) => setTimeout(r, 300));
       const refused = await putToSlot(late, randomFile(1024));
       assert.notEqual(refused.status, 201, 'no new upload after SIGTERM');
-      const noSlot = await stack.alice.requestSlot(stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'after.bin', size: 1 }, 5000);
+      const noSlot = await stack.alice.requestSlot(
+        stack.service,
+        { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'after.bin', size: 1 },
+        5000,
+      );
       assert.equal(noSlot.ok, false, 'no slot is handed out while draining');
       const finished = await upload;
-      assert.equal(finished.status, 201, `the running upload finished: ${finished.status} ${finished.error ?? ''}\n${stack.serve.logLines().map((l) => JSON.stringify(l)).join('\n')}`);
+      assert.equal(
+        finished.status,
+        201,
+        `the running upload finished: ${finished.status} ${finished.error ?? ''}\n${stack.serve
+          .logLines()
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+      );
       const exit = await stack.serve.waitForExit();
       assert.deepEqual(exit, { code: 0, signal: null });
 
@@ -127,10 +173,20 @@ describe('serve lifecycle', { concurrency: true }, () => {
       await stack.xmpp.restart();
       await stack.serve.waitForLog('xmpp online', { from: mark, timeoutMs: 30_000 });
       const u = stack.xmpp.users[0]!;
-      const alice = await connectUser({ port: stack.xmpp.c2sPort, domain: u.host, username: u.user, password: u.password });
+      const alice = await connectUser({
+        port: stack.xmpp.c2sPort,
+        domain: u.host,
+        username: u.user,
+        password: u.password,
+      });
       try {
         const file = randomFile(1000);
-        const slot = await mustGetSlot(alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'after-restart.bin', size: file.length });
+        const slot = await mustGetSlot(alice, stack.service, {
+          namespace: NS_UPLOAD_0,
+          shape: 'attributes',
+          filename: 'after-restart.bin',
+          size: file.length,
+        });
         assert.equal((await putToSlot(slot, file)).status, 201);
         assert.equal((await http(slot.get)).bodySha256, sha256(file));
       } finally {
@@ -148,7 +204,8 @@ describe('serve lifecycle', { concurrency: true }, () => {
       const config = await serveConfigFor(prosody, { sharedSecret: 'not-the-secret' });
       serve = await startServe({ config, waitFor: 'ready' });
       const complaint = (line: LogLine) =>
-        (line.level === 'error' || line.level === 'warn') && /secret|handshake|not-authorized|auth/i.test(JSON.stringify(line));
+        (line.level === 'error' || line.level === 'warn') &&
+        /secret|handshake|not-authorized|auth/i.test(JSON.stringify(line));
       const first = await serve.waitForLog(complaint, { timeoutMs: 15_000 });
       const at = serve.logLines().indexOf(first);
       await serve.waitForLog(complaint, { from: at + 1, timeoutMs: 30_000 });

@@ -22,7 +22,12 @@ describe('[1GiB] memory', () => {
   it('[1GiB] a 1 GiB upload keeps serve below 150 MiB RSS', { timeout: 300_000 }, async (t) => {
     const stack = await startStack('prosody', { maxFileSize: 2 * GiB });
     try {
-      const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'big.bin', size: GiB });
+      const slot = await mustGetSlot(stack.alice, stack.service, {
+        namespace: NS_UPLOAD_0,
+        shape: 'attributes',
+        filename: 'big.bin',
+        size: GiB,
+      });
       const before = stack.serve.memory();
       let peakRss = before.rssKiB;
       const sampler = setInterval(() => {

@@ -39,7 +39,12 @@ test('after serve, an upload, a pending slot and a purge: files 0600, folders 07
   // anything (a file created with the default mode would be 0666).
   const umask = process.umask(0);
   t.after(() => void process.umask(umask));
-  const stack = await startStack('prosody', { fileRepo: repo, userQuota: '1M', dailyQuota: '1M', maxFileSize: 100_000 });
+  const stack = await startStack('prosody', {
+    fileRepo: repo,
+    userQuota: '1M',
+    dailyQuota: '1M',
+    maxFileSize: 100_000,
+  });
   try {
     const spec = { namespace: NS_UPLOAD_0, shape: 'attributes' as const, filename: 'a.txt', size: 5 };
     const slot = await mustGetSlot(stack.alice, stack.service, spec);
@@ -54,7 +59,12 @@ test('after serve, an upload, a pending slot and a purge: files 0600, folders 07
   const all = modes(repo);
   const id = (p: string) => p.startsWith('files/') && !p.endsWith('/');
   // The walk saw the store, the index (quota entries, the pending journal) and the lock folder.
-  for (const want of [(p: string) => id(p), (p: string) => p.startsWith('index/users/') && !p.endsWith('/'), (p: string) => p.startsWith('index/pending/'), (p: string) => p === 'locks/']) {
+  for (const want of [
+    (p: string) => id(p),
+    (p: string) => p.startsWith('index/users/') && !p.endsWith('/'),
+    (p: string) => p.startsWith('index/pending/'),
+    (p: string) => p === 'locks/',
+  ]) {
     assert.ok([...all.keys()].some(want), `expected entry ${want.toString()} in ${[...all.keys()].join(', ')}`);
   }
   const open: string[] = [];

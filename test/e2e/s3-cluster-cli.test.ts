@@ -47,7 +47,15 @@ describe('maintenance and cluster configuration on S3 without a shared folder (r
       s3SecretKey: rgw.secretKey,
       s3Prefix: PREFIX,
     };
-    store = new S3Store({ endpoint: rgw.endpoint, bucket: rgw.bucket, region: rgw.region, forcePathStyle: true, accessKey: rgw.accessKey, secretKey: rgw.secretKey, prefix: PREFIX });
+    store = new S3Store({
+      endpoint: rgw.endpoint,
+      bucket: rgw.bucket,
+      region: rgw.region,
+      forcePathStyle: true,
+      accessKey: rgw.accessKey,
+      secretKey: rgw.secretKey,
+      prefix: PREFIX,
+    });
     node1 = await configSandbox();
     node2 = await configSandbox();
   });
@@ -74,18 +82,27 @@ describe('maintenance and cluster configuration on S3 without a shared folder (r
     const expired = newSlotId();
     const base = { contentType: 'application/octet-stream', uploader: 'alice@example.org', issuedAt: now - 1000 };
     await store.write({ ...base, id: keep, filename: 'keep.bin', size: 10, purpose: 'message' }, bytes(10));
-    await store.write({ ...base, id: expired, filename: 'gone.bin', size: 20, purpose: 'ephemeral', expireBefore: now - 1 }, bytes(20));
+    await store.write(
+      { ...base, id: expired, filename: 'gone.bin', size: 20, purpose: 'ephemeral', expireBefore: now - 1 },
+      bytes(20),
+    );
     writeNode(node1, s3Props);
 
     const ls = node1.run(['--json', 'slots', 'ls']);
     assert.equal(ls.code, 0, ls.stderr);
-    const rows = ls.stdout.trim().split('\n').map((l) => JSON.parse(l) as { id: string; state: string });
+    const rows = ls.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; state: string });
     assert.deepEqual(new Set(rows.map((r) => r.id)), new Set([keep, expired]));
 
     const purge = node1.run(['--json', 'purge']);
     assert.equal(purge.code, 0, purge.stderr);
     const report = JSON.parse(purge.stdout) as { deletions: Array<{ id: string; rule: string; outcome: string }> };
-    assert.deepEqual(report.deletions.map((d) => [d.id, d.rule, d.outcome]), [[expired, 'expired', 'deleted']]);
+    assert.deepEqual(
+      report.deletions.map((d) => [d.id, d.rule, d.outcome]),
+      [[expired, 'expired', 'deleted']],
+    );
     assert.equal(await store.stat(expired), undefined);
 
     const rm = node1.run(['slots', 'rm', keep]);
@@ -100,7 +117,10 @@ describe('maintenance and cluster configuration on S3 without a shared folder (r
       for (const args of [['purge'], ['slots', 'rm', newSlotId()]]) {
         const r = node1.run(args);
         assert.equal(r.code, ExitCode.Locked, `${args.join(' ')}: ${r.stderr}`);
-        assert.match(r.stderr, new RegExp(`purge \\(pid ${process.pid} .*holds the lock s3://${rgw.bucket}/${PREFIX}locks/purge\\.lock`));
+        assert.match(
+          r.stderr,
+          new RegExp(`purge \\(pid ${process.pid} .*holds the lock s3://${rgw.bucket}/${PREFIX}locks/purge\\.lock`),
+        );
       }
     } finally {
       await held.release();
@@ -120,14 +140,17 @@ describe('maintenance and cluster configuration on S3 without a shared folder (r
     const got = node2.run(['--json', 'config', 'get', 'maxFileSize']);
     assert.equal(got.code, 0, got.stderr);
     const value = JSON.parse(got.stdout) as { value: unknown; source: string };
-    assert.equal(value.source, 'cluster', 'the cluster value beats node2\'s own general value');
+    assert.equal(value.source, 'cluster', "the cluster value beats node2's own general value");
     assert.equal(value.value, '7M');
 
     // --local writes the node's own file (below the cluster value).
     const local = node2.run(['--json', 'config', 'set', '--local', 'maxFileSize', '2M']);
     assert.equal(local.code, 0, local.stderr);
     assert.equal((JSON.parse(local.stdout) as { layer: string }).layer, 'general');
-    assert.equal((JSON.parse(node2.run(['--json', 'config', 'get', 'maxFileSize']).stdout) as { source: string }).source, 'cluster');
+    assert.equal(
+      (JSON.parse(node2.run(['--json', 'config', 'get', 'maxFileSize']).stdout) as { source: string }).source,
+      'cluster',
+    );
 
     // Two nodes writing different properties at once: both land (conditional writes, retried).
     const [a, b] = await Promise.all([
@@ -145,14 +168,19 @@ describe('maintenance and cluster configuration on S3 without a shared folder (r
   it('doctor checks the bucket instead of a folder', () => {
     writeNode(node1, { ...s3Props, domain: 'upload.localhost', sharedSecret: 's' });
     const ok = node1.run(['--json', 'doctor']);
-    const results = (JSON.parse(ok.stdout) as { checks: Array<{ check: string; status: string; message: string }> }).checks;
+    const results = (JSON.parse(ok.stdout) as { checks: Array<{ check: string; status: string; message: string }> })
+      .checks;
     const repo = results.find((r) => r.check === 'repository')!;
     assert.equal(repo.status, 'pass', repo.message);
     assert.match(repo.message, new RegExp(`s3://${rgw.bucket}/${PREFIX}.*writable`));
     assert.equal(results.find((r) => r.check === 'free-space')?.status, 'skip');
 
     writeNode(node1, { ...s3Props, s3Bucket: 'no-such-bucket', domain: 'upload.localhost', sharedSecret: 's' });
-    const missing = (JSON.parse(node1.run(['--json', 'doctor']).stdout) as { checks: Array<{ check: string; status: string; message: string }> }).checks;
+    const missing = (
+      JSON.parse(node1.run(['--json', 'doctor']).stdout) as {
+        checks: Array<{ check: string; status: string; message: string }>;
+      }
+    ).checks;
     const bad = missing.find((r) => r.check === 'repository')!;
     assert.equal(bad.status, 'fail');
     assert.match(bad.message, /no-such-bucket does not exist/);

@@ -73,7 +73,13 @@ describe('serve on S3 (radosgw) through Prosody', () => {
   it('proxy: slot → PUT through serve → object in the bucket → GET, sha256 equal; a second PUT gets 409', async () => {
     for (const spec of [
       { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'proxy ü.bin', size: 3 * MiB },
-      { namespace: NS_UPLOAD_SIACS, shape: 'children', filename: 'legacy.jpg', size: 1 * MiB, contentType: 'image/jpeg' },
+      {
+        namespace: NS_UPLOAD_SIACS,
+        shape: 'children',
+        filename: 'legacy.jpg',
+        size: 1 * MiB,
+        contentType: 'image/jpeg',
+      },
     ] satisfies SlotRequestSpec[]) {
       const file = randomFile(spec.size);
       const slot = await mustGetSlot(stack.alice, stack.service, spec);
@@ -93,7 +99,12 @@ describe('serve on S3 (radosgw) through Prosody', () => {
 
   it('direct: the PUT URL is a presigned radosgw URL; a legacy client uploads without headers; serve serves it', async () => {
     await setMode('direct');
-    const spec: SlotRequestSpec = { namespace: NS_UPLOAD_SIACS, shape: 'children', filename: 'direct Grüße.bin', size: 2 * MiB + 3 };
+    const spec: SlotRequestSpec = {
+      namespace: NS_UPLOAD_SIACS,
+      shape: 'children',
+      filename: 'direct Grüße.bin',
+      size: 2 * MiB + 3,
+    };
     const file = randomFile(spec.size as number);
     const slot = await mustGetSlot(stack.alice, stack.service, spec);
     assert.ok(slot.put.startsWith(`${rgw.endpoint}/${rgw.bucket}/${PREFIX}files/`), `direct PUT URL: ${slot.put}`);
@@ -114,7 +125,10 @@ describe('serve on S3 (radosgw) through Prosody', () => {
     assert.equal(got.headers['content-length'], String(spec.size));
     assert.equal(got.headers['x-content-type-options'], 'nosniff');
     assert.match(String(got.headers['content-security-policy']), /sandbox/);
-    assert.match(String(got.headers['content-disposition']), /^attachment;.*filename\*=UTF-8''direct%20Gr%C3%BC%C3%9Fe\.bin/);
+    assert.match(
+      String(got.headers['content-disposition']),
+      /^attachment;.*filename\*=UTF-8''direct%20Gr%C3%BC%C3%9Fe\.bin/,
+    );
     const head = await http(slot.get, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.headers['content-length'], String(spec.size));
@@ -124,7 +138,13 @@ describe('serve on S3 (radosgw) through Prosody', () => {
   });
 
   it('direct: a slot with a content type: the client sends it; a wrong length or type is refused by radosgw', async () => {
-    const spec: SlotRequestSpec = { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'photo.png', size: 1 * MiB, contentType: 'image/png' };
+    const spec: SlotRequestSpec = {
+      namespace: NS_UPLOAD_0,
+      shape: 'attributes',
+      filename: 'photo.png',
+      size: 1 * MiB,
+      contentType: 'image/png',
+    };
     const file = randomFile(1 * MiB);
     const slot = await mustGetSlot(stack.alice, stack.service, spec);
     assert.equal((await putToSlot(slot, file, { contentType: 'image/jpeg' })).status, 403, 'other type');
@@ -141,7 +161,13 @@ describe('serve on S3 (radosgw) through Prosody', () => {
 
   it('a bucket that is not there: serve exits 2 before listening, naming the property and the reason', async () => {
     const bad = await startServe({
-      config: await serveConfigFor(undefined, { storage: 's3', s3Endpoint: rgw.endpoint, s3Bucket: 'no-such-bucket', s3AccessKey: rgw.accessKey, s3SecretKey: rgw.secretKey }),
+      config: await serveConfigFor(undefined, {
+        storage: 's3',
+        s3Endpoint: rgw.endpoint,
+        s3Bucket: 'no-such-bucket',
+        s3AccessKey: rgw.accessKey,
+        s3SecretKey: rgw.secretKey,
+      }),
       waitFor: 'nothing',
     });
     const { code } = await bad.waitForExit(20_000);
@@ -153,7 +179,12 @@ describe('serve on S3 (radosgw) through Prosody', () => {
 
   it('proxy again after switching back (s3UploadMode is dynamic)', async () => {
     await setMode('proxy');
-    const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'back.txt', size: 5 });
+    const slot = await mustGetSlot(stack.alice, stack.service, {
+      namespace: NS_UPLOAD_0,
+      shape: 'attributes',
+      filename: 'back.txt',
+      size: 5,
+    });
     assert.ok(slot.put.startsWith(stack.serve.baseUrl));
     assert.equal((await putToSlot(slot, Buffer.from('hello'))).status, 201);
     assert.equal((await http(slot.get)).body.toString(), 'hello');

@@ -18,7 +18,13 @@ test('serve from the binary loads the embedded addon and sends large files with 
   const serve = await startServe({ config, waitFor: 'ready', env: { FILEUPLOAD_LOG_LEVEL: 'debug' } });
   try {
     const loaded = serve.logLines().find((l) => l.msg === 'large downloads use sendfile');
-    assert.ok(loaded, `no sendfile log line:\n${serve.logLines().map((l) => JSON.stringify(l)).join('\n')}`);
+    assert.ok(
+      loaded,
+      `no sendfile log line:\n${serve
+        .logLines()
+        .map((l) => JSON.stringify(l))
+        .join('\n')}`,
+    );
     assert.equal(loaded.from, 'executable asset sendfile.node');
     // Mapped into the process, and the temp copy it was loaded from is gone.
     const maps = readFileSync(`/proc/${serve.pid}/maps`, 'utf8');
@@ -29,7 +35,15 @@ test('serve from the binary loads the embedded addon and sends large files with 
     const size = 6 * 1024 * 1024;
     const data = randomFile(size);
     const now = Date.now();
-    const slot = { id: newSlotId(), filename: 'big.bin', size, uploader: 'a@example.org', issuedAt: now, expiresAt: now + 300_000, purpose: 'message' as const };
+    const slot = {
+      id: newSlotId(),
+      filename: 'big.bin',
+      size,
+      uploader: 'a@example.org',
+      issuedAt: now,
+      expiresAt: now + 300_000,
+      purpose: 'message' as const,
+    };
     const url = `${serve.baseUrl}/${slot.id}/${slot.filename}`;
     const put = await http(`${url}?t=${signSlot(String(config.slotSecret), slot)}`, { method: 'PUT', body: data });
     assert.equal(put.status, 201, put.body.toString());

@@ -30,12 +30,19 @@ const KiB = 1024;
  * An upload of `size` bytes to `slot` that sends `share` of its body and then waits until
  * `release()`: a live upload for the status views to show.
  */
-function heldUpload(slot: SlotOk, size: number, share: number): { upload: ReturnType<typeof putToSlot>; release: () => void } {
+function heldUpload(
+  slot: SlotOk,
+  size: number,
+  share: number,
+): { upload: ReturnType<typeof putToSlot>; release: () => void } {
   let release: () => void = () => {};
   const gate = new Promise<void>((resolve) => (release = resolve));
   const upload = putToSlot(
     slot,
-    generatedBody(size, { chunkSize: 256 * KiB, onChunk: async (_c, sent) => void (sent >= size * share && (await gate)) }),
+    generatedBody(size, {
+      chunkSize: 256 * KiB,
+      onChunk: async (_c, sent) => void (sent >= size * share && (await gate)),
+    }),
     { headers: { 'content-length': size } },
   );
   return { upload, release };
@@ -73,10 +80,20 @@ describe('status and metrics of a real serve', () => {
     const tooLarge0 = sample(before, 'fileupload_slots_refused_total', { reason: 'too-large' }) ?? 0;
 
     const file = randomFile(100 * KiB);
-    const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'metrics.bin', size: file.length });
+    const slot = await mustGetSlot(stack.alice, stack.service, {
+      namespace: NS_UPLOAD_0,
+      shape: 'attributes',
+      filename: 'metrics.bin',
+      size: file.length,
+    });
     assert.equal((await putToSlot(slot, file)).status, 201);
     assert.equal((await http(slot.get)).bodyLength, file.length);
-    const refused = await stack.alice.requestSlot(stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'huge.bin', size: 100 << 20 });
+    const refused = await stack.alice.requestSlot(stack.service, {
+      namespace: NS_UPLOAD_0,
+      shape: 'attributes',
+      filename: 'huge.bin',
+      size: 100 << 20,
+    });
     assert.equal(refused.ok, false);
 
     const text = await fetchAdmin(target(), '/metrics');
@@ -95,10 +112,22 @@ describe('status and metrics of a real serve', () => {
 
   it('the TUI shows a live upload with its progress bar and the connection state', async () => {
     const size = 4 << 20;
-    const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'live-upload.bin', size });
+    const slot = await mustGetSlot(stack.alice, stack.service, {
+      namespace: NS_UPLOAD_0,
+      shape: 'attributes',
+      filename: 'live-upload.bin',
+      size,
+    });
     const { upload, release } = heldUpload(slot, size, 1 / 4);
     const load = () => fetchStatus(target(), { token });
-    const ui = render(React.createElement(StatusApp, { load, initial: await load(), intervalMs: 50, source: `http://127.0.0.1:${adminPort}` }));
+    const ui = render(
+      React.createElement(StatusApp, {
+        load,
+        initial: await load(),
+        intervalMs: 50,
+        source: `http://127.0.0.1:${adminPort}`,
+      }),
+    );
     try {
       let frame = '';
       for (let i = 0; i < 200 && !/live-upload\.bin.*25%/.test(frame); i++) {
@@ -120,14 +149,21 @@ describe('status and metrics of a real serve', () => {
     }
   });
 
-  it('an upload in flight: /status names it only with the admin credential; status shows it to the configuration\'s readers only', async () => {
+  it("an upload in flight: /status names it only with the admin credential; status shows it to the configuration's readers only", async () => {
     const size = 4 << 20;
-    const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'private-name.bin', size });
+    const slot = await mustGetSlot(stack.alice, stack.service, {
+      namespace: NS_UPLOAD_0,
+      shape: 'attributes',
+      filename: 'private-name.bin',
+      size,
+    });
     const { upload, release } = heldUpload(slot, size, 1 / 4);
     try {
       let mine;
       for (let i = 0; i < 200 && mine === undefined; i++) {
-        mine = (await fetchStatus(target(), { token })).inFlight.find((u) => u.filename === 'private-name.bin' && u.received >= size / 4);
+        mine = (await fetchStatus(target(), { token })).inFlight.find(
+          (u) => u.filename === 'private-name.bin' && u.received >= size / 4,
+        );
         if (mine === undefined) await new Promise((r) => setTimeout(r, 25));
       }
       assert.ok(mine?.id, 'the upload is in flight');
@@ -139,7 +175,9 @@ describe('status and metrics of a real serve', () => {
       const doc = JSON.parse(anonymous);
       assert.equal(doc.uploadDetails, false);
       assert.ok(doc.inFlightCount >= 1);
-      assert.ok(doc.inFlight.some((u: { size: number; received: number }) => u.size === size && u.received >= size / 4));
+      assert.ok(
+        doc.inFlight.some((u: { size: number; received: number }) => u.size === size && u.received >= size / 4),
+      );
       const metrics = await fetchAdmin(target(), '/metrics');
       assert.ok((sample(metrics, 'fileupload_uploads_in_flight') ?? 0) >= 1);
       for (const n of names) assert.ok(!metrics.includes(n), `${n} in /metrics`);
@@ -149,18 +187,28 @@ describe('status and metrics of a real serve', () => {
       // With the token, or over the socket (0600: the service user and root only), it is named.
       const authed = await fetchAdmin(target(), '/status', { token });
       for (const n of names) assert.ok(authed.includes(n), `${n} missing with the token`);
-      await assert.rejects(fetchAdmin(target(), '/status', { token: `${token}x` }), /did not prove it holds the admin token/);
+      await assert.rejects(
+        fetchAdmin(target(), '/status', { token: `${token}x` }),
+        /did not prove it holds the admin token/,
+      );
       const socketPath = String(stack.config.adminSocket);
       assert.equal((await stat(socketPath)).mode & 0o777, 0o600);
       const bySocket = await fetchStatus({ socketPath });
       assert.equal(bySocket.inFlight.find((u) => u.id === mine.id)?.uploader, 'alice@localhost');
 
       // fileupload status as whoever reads the configuration (here root) names the upload.
-      const asReader = await run(FILEUPLOAD_BIN, ['--config', stack.serve.configFile, 'status', '--once'], { timeoutMs: 20_000 });
+      const asReader = await run(FILEUPLOAD_BIN, ['--config', stack.serve.configFile, 'status', '--once'], {
+        timeoutMs: 20_000,
+      });
       assert.equal(asReader.code, 0, asReader.stderr);
       assert.match(asReader.stdout, /private-name\.bin from alice@localhost: 2[5-9]% /);
-      const json = await run(FILEUPLOAD_BIN, ['--config', stack.serve.configFile, '--json', 'status'], { timeoutMs: 20_000 });
-      assert.equal(JSON.parse(json.stdout).inFlight.find((u: { id: string }) => u.id === mine.id)?.filename, 'private-name.bin');
+      const json = await run(FILEUPLOAD_BIN, ['--config', stack.serve.configFile, '--json', 'status'], {
+        timeoutMs: 20_000,
+      });
+      assert.equal(
+        JSON.parse(json.stdout).inFlight.find((u: { id: string }) => u.id === mine.id)?.filename,
+        'private-name.bin',
+      );
 
       if (isRoot) {
         // Another local user: with a configuration it may read (its own copy, TCP only), it
@@ -172,7 +220,8 @@ describe('status and metrics of a real serve', () => {
           // user runs a copy of the single binary from this folder (the sources' launcher
           // needs the checkout itself).
           const bin = process.env.FILEUPLOAD_E2E_BIN ? join(home, 'fileupload') : FILEUPLOAD_BIN;
-          if (bin !== FILEUPLOAD_BIN) await copyFile(FILEUPLOAD_BIN, bin, constants.COPYFILE_FICLONE).then(() => chmod(bin, 0o755));
+          if (bin !== FILEUPLOAD_BIN)
+            await copyFile(FILEUPLOAD_BIN, bin, constants.COPYFILE_FICLONE).then(() => chmod(bin, 0o755));
           const readable = join(home, 'readable.xml');
           await writeFile(readable, openfireXml({ ...stack.config, adminSocket: undefined }), { mode: 0o600 });
           await chown(readable, NOBODY.uid, NOBODY.gid);
@@ -181,18 +230,29 @@ describe('status and metrics of a real serve', () => {
           const reader = await run(bin, ['--config', readable, 'status', '--once'], { timeoutMs: 20_000, ...NOBODY });
           assert.equal(reader.code, 0, reader.stderr);
           assert.match(reader.stdout, /private-name\.bin from alice@localhost/);
-          const other = await run(bin, ['--config', closed, 'status', '--once', '--url', `http://127.0.0.1:${adminPort}`], { timeoutMs: 20_000, ...NOBODY });
+          const other = await run(
+            bin,
+            ['--config', closed, 'status', '--once', '--url', `http://127.0.0.1:${adminPort}`],
+            { timeoutMs: 20_000, ...NOBODY },
+          );
           assert.equal(other.code, 0, other.stderr);
           for (const n of names) assert.ok(!other.stdout.includes(n), `${n} shown to another user`);
           assert.match(other.stdout, /^uploads in flight: [1-9]/m);
           assert.match(other.stdout, /an upload: 2[5-9]% \(1 MiB of 4 MiB\)/);
           assert.match(other.stdout, /need the admin credential: run as the service user or root/);
           assert.match(other.stderr, /cannot be read \(EACCES\).*run as the service user or root/);
-          const otherJson = await run(bin, ['--config', closed, '--json', 'status', '--url', `http://127.0.0.1:${adminPort}`], { timeoutMs: 20_000, ...NOBODY });
+          const otherJson = await run(
+            bin,
+            ['--config', closed, '--json', 'status', '--url', `http://127.0.0.1:${adminPort}`],
+            { timeoutMs: 20_000, ...NOBODY },
+          );
           assert.equal(otherJson.code, 0, otherJson.stderr);
           for (const n of names) assert.ok(!otherJson.stdout.includes(n));
           // The socket is closed to other users.
-          const viaSocket = await run(bin, ['--config', closed, 'status', '--once', '--url', `unix:${socketPath}`], { timeoutMs: 20_000, ...NOBODY });
+          const viaSocket = await run(bin, ['--config', closed, 'status', '--once', '--url', `unix:${socketPath}`], {
+            timeoutMs: 20_000,
+            ...NOBODY,
+          });
           assert.equal(viaSocket.code, ExitCode.Unavailable);
           assert.match(viaSocket.stderr, /permission denied/);
         } finally {
@@ -206,39 +266,50 @@ describe('status and metrics of a real serve', () => {
     }
   });
 
-  it('in a real terminal (tmux), fileupload status shows the live upload and the connection state', { skip: !hasTmux && 'tmux is not installed' }, async () => {
-    const size = 4 << 20;
-    const slot = await mustGetSlot(stack.alice, stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'in-tmux.bin', size });
-    const { upload, release } = heldUpload(slot, size, 1 / 2);
-    const socket = `fileupload-status-e2e-${process.pid}`;
-    const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-    const screen = () => tmux('capture-pane', '-p', '-t', 'st').stdout ?? '';
-    const until = async (ok: (s: string) => boolean, what: string) => {
-      for (let i = 0; i < 150; i++) {
-        if (ok(screen())) return screen();
-        await new Promise((r) => setTimeout(r, 100));
+  it(
+    'in a real terminal (tmux), fileupload status shows the live upload and the connection state',
+    { skip: !hasTmux && 'tmux is not installed' },
+    async () => {
+      const size = 4 << 20;
+      const slot = await mustGetSlot(stack.alice, stack.service, {
+        namespace: NS_UPLOAD_0,
+        shape: 'attributes',
+        filename: 'in-tmux.bin',
+        size,
+      });
+      const { upload, release } = heldUpload(slot, size, 1 / 2);
+      const socket = `fileupload-status-e2e-${process.pid}`;
+      const tmux = (...args: string[]) => spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
+      const screen = () => tmux('capture-pane', '-p', '-t', 'st').stdout ?? '';
+      const until = async (ok: (s: string) => boolean, what: string) => {
+        for (let i = 0; i < 150; i++) {
+          if (ok(screen())) return screen();
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        return assert.fail(`the terminal never showed ${what}:\n${screen()}`);
+      };
+      try {
+        const cmd = `${FILEUPLOAD_BIN} --config ${stack.serve.configFile} status --interval 0.2; echo "status exited $?"; sleep 60`;
+        assert.equal(tmux('new-session', '-d', '-s', 'st', '-x', '110', '-y', '40', cmd).status, 0);
+        const shown = await until((s) => /in-tmux\.bin.* 50% 2 MiB\/4 MiB/.test(s), 'the upload at 50%');
+        assert.match(shown, /● online/);
+        assert.match(shown.split('\n').find((l) => l.includes('in-tmux.bin')) ?? '', /█+.*░+/);
+        release();
+        assert.equal((await upload).status, 201);
+        await until((s) => s.includes('no uploads running'), 'the upload finished');
+        tmux('send-keys', '-t', 'st', 'q');
+        await until((s) => s.includes('status exited 0'), 'a clean exit on q');
+      } finally {
+        release();
+        tmux('kill-server');
       }
-      return assert.fail(`the terminal never showed ${what}:\n${screen()}`);
-    };
-    try {
-      const cmd = `${FILEUPLOAD_BIN} --config ${stack.serve.configFile} status --interval 0.2; echo "status exited $?"; sleep 60`;
-      assert.equal(tmux('new-session', '-d', '-s', 'st', '-x', '110', '-y', '40', cmd).status, 0);
-      const shown = await until((s) => /in-tmux\.bin.* 50% 2 MiB\/4 MiB/.test(s), 'the upload at 50%');
-      assert.match(shown, /● online/);
-      assert.match(shown.split('\n').find((l) => l.includes('in-tmux.bin')) ?? '', /█+.*░+/);
-      release();
-      assert.equal((await upload).status, 201);
-      await until((s) => s.includes('no uploads running'), 'the upload finished');
-      tmux('send-keys', '-t', 'st', 'q');
-      await until((s) => s.includes('status exited 0'), 'a clean exit on q');
-    } finally {
-      release();
-      tmux('kill-server');
-    }
-  });
+    },
+  );
 
   it('fileupload status reads serve from its configuration, and says when serve is gone', async () => {
-    const r = await run(FILEUPLOAD_BIN, ['--config', stack.serve.configFile, 'status', '--json'], { timeoutMs: 20_000 });
+    const r = await run(FILEUPLOAD_BIN, ['--config', stack.serve.configFile, 'status', '--json'], {
+      timeoutMs: 20_000,
+    });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(JSON.parse(r.stdout).xmpp.state, 'online');
     await stack.serve.stop();

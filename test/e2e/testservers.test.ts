@@ -36,30 +36,57 @@ for (const [name, start] of [
 
     it('serves both hosts and lets users of each log in', async () => {
       assert.deepEqual(server.hosts, ['localhost', 'elsewhere.localhost']);
-      const alice = await connectUser({ port: server.c2sPort, domain: 'localhost', username: 'alice', password: 'alice-pw' });
-      const mallory = await connectUser({ port: server.c2sPort, domain: 'elsewhere.localhost', username: 'mallory', password: 'mallory-pw' });
+      const alice = await connectUser({
+        port: server.c2sPort,
+        domain: 'localhost',
+        username: 'alice',
+        password: 'alice-pw',
+      });
+      const mallory = await connectUser({
+        port: server.c2sPort,
+        domain: 'elsewhere.localhost',
+        username: 'mallory',
+        password: 'mallory-pw',
+      });
       assert.match(alice.jid, /^alice@localhost\//);
       assert.match(mallory.jid, /^mallory@elsewhere\.localhost\//);
       await Promise.all([alice.close(), mallory.close()]);
-      await assert.rejects(connectUser({ port: server.c2sPort, domain: 'localhost', username: 'alice', password: 'wrong' }), /login/);
+      await assert.rejects(
+        connectUser({ port: server.c2sPort, domain: 'localhost', username: 'alice', password: 'wrong' }),
+        /login/,
+      );
     });
 
     it('lists a connected component in disco#items; the client finds it and parses slots and errors', async () => {
       const fake = await startFakeComponent(server, 1234);
       try {
-        const alice = await connectUser({ port: server.c2sPort, domain: 'localhost', username: 'alice', password: 'alice-pw' });
+        const alice = await connectUser({
+          port: server.c2sPort,
+          domain: 'localhost',
+          username: 'alice',
+          password: 'alice-pw',
+        });
         try {
           assert.ok((await alice.discoItems('localhost')).includes('upload.localhost'));
           const service = await alice.findUploadService();
           assert.equal(service?.jid, 'upload.localhost');
           assert.equal(service?.maxFileSize, 1234);
-          const slot = await alice.requestSlot('upload.localhost', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'a.txt', size: 3 });
+          const slot = await alice.requestSlot('upload.localhost', {
+            namespace: NS_UPLOAD_0,
+            shape: 'attributes',
+            filename: 'a.txt',
+            size: 3,
+          });
           assert.ok(slot.ok);
           assert.equal(slot.put, 'http://127.0.0.1:1/put');
           assert.equal(slot.get, 'http://127.0.0.1:1/get');
           assert.deepEqual(slot.headers, { Authorization: 'Bearer x' });
           assert.equal(slot.answerShape, 'attributes');
-          const refused = await alice.requestSlot('upload.localhost', { namespace: NS_UPLOAD_0, shape: 'attributes', size: 3 });
+          const refused = await alice.requestSlot('upload.localhost', {
+            namespace: NS_UPLOAD_0,
+            shape: 'attributes',
+            size: 3,
+          });
           assert.ok(!refused.ok);
           assert.equal(refused.error.type, 'modify');
           assert.equal(refused.error.condition, 'bad-request');
@@ -81,7 +108,12 @@ for (const [name, start] of [
       await server.restart();
       assert.notEqual(server.pid(), oldPid);
       assert.equal(alive(oldPid), false);
-      const alice = await connectUser({ port: server.c2sPort, domain: 'localhost', username: 'alice', password: 'alice-pw' });
+      const alice = await connectUser({
+        port: server.c2sPort,
+        domain: 'localhost',
+        username: 'alice',
+        password: 'alice-pw',
+      });
       await alice.close();
     });
   });
@@ -111,7 +143,12 @@ describe('test server cleanup and CLI', () => {
       assert.deepEqual(state.users, [{ user: 'carol', password: 'carol-pw', host: 'localhost' }]);
       // It outlived the CLI process.
       assert.equal(await portAccepts(state.c2sPort), true);
-      const carol = await connectUser({ port: state.c2sPort, domain: 'localhost', username: 'carol', password: 'carol-pw' });
+      const carol = await connectUser({
+        port: state.c2sPort,
+        domain: 'localhost',
+        username: 'carol',
+        password: 'carol-pw',
+      });
       await carol.close();
       const down = await run(node, [script, 'down'], { env });
       assert.equal(down.code, 0, down.stderr);

@@ -20,7 +20,11 @@ const SCRIPT = join(REPO_ROOT, 'test/e2e/clients/slixmpp_upload.py');
 describe('third-party client: slixmpp', { concurrency: true }, () => {
   before(async () => {
     const probe = await run(PYTHON, ['-c', 'import slixmpp, aiohttp; print(slixmpp.__version__)']);
-    assert.equal(probe.code, 0, `slixmpp is missing: apt-get install -y python3-slixmpp python3-aiohttp\n${probe.stderr}`);
+    assert.equal(
+      probe.code,
+      0,
+      `slixmpp is missing: apt-get install -y python3-slixmpp python3-aiohttp\n${probe.stderr}`,
+    );
   });
 
   for (const kind of ['prosody', 'ejabberd'] as const) {
@@ -33,7 +37,9 @@ describe('third-party client: slixmpp', { concurrency: true }, () => {
         const path = join(dir, 'from slixmpp.bin');
         writeFileSync(path, file);
         const u = stack.xmpp.users[0]!;
-        const r = await run(PYTHON, [SCRIPT, `${u.user}@${u.host}`, u.password, String(stack.xmpp.c2sPort), path], { timeoutMs: 90_000 });
+        const r = await run(PYTHON, [SCRIPT, `${u.user}@${u.host}`, u.password, String(stack.xmpp.c2sPort), path], {
+          timeoutMs: 90_000,
+        });
         assert.equal(r.code, 0, `slixmpp failed:\n${r.stderr}`);
         const { url } = JSON.parse(r.stdout) as { url: string };
         assert.ok(url.startsWith(`${stack.serve.baseUrl}/`), url);

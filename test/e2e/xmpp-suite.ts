@@ -21,7 +21,8 @@ const MAX = 5 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 /** RFC 3986 percent-encoding of one path segment (what the slot URL must carry). */
-const encodeSegment = (s: string) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const encodeSegment = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /**
  * Registers the XMPP suite for one server kind.
@@ -44,7 +45,13 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
       assert.equal(found?.jid, stack.service);
       const info = found.info;
       assert.ok(info.identities.some((i) => i.category === 'store' && i.type === 'file'));
-      for (const feature of [...UPLOAD_NAMESPACES, NS_DISCO_INFO, 'urn:xmpp:ping', 'jabber:iq:version', 'urn:xmpp:time']) {
+      for (const feature of [
+        ...UPLOAD_NAMESPACES,
+        NS_DISCO_INFO,
+        'urn:xmpp:ping',
+        'jabber:iq:version',
+        'urn:xmpp:time',
+      ]) {
         assert.ok(info.features.includes(feature), `feature ${feature} in ${info.features.join(', ')}`);
       }
       for (const ns of UPLOAD_NAMESPACES) {
@@ -65,13 +72,28 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
       assert.ok(Math.abs(Date.parse(utc) - Date.now()) < 60_000, `utc ${utc} is now`);
     });
 
-    const combos: Array<{ namespace: string; shape: 'attributes' | 'children'; filename: string; contentType?: string }> = [
-      { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'grüße (1) & co.bin', contentType: 'application/octet-stream' },
+    const combos: Array<{
+      namespace: string;
+      shape: 'attributes' | 'children';
+      filename: string;
+      contentType?: string;
+    }> = [
+      {
+        namespace: NS_UPLOAD_0,
+        shape: 'attributes',
+        filename: 'grüße (1) & co.bin',
+        contentType: 'application/octet-stream',
+      },
       { namespace: NS_UPLOAD_0, shape: 'children', filename: 'zero-children.dat' },
       { namespace: NS_UPLOAD_LEGACY, shape: 'children', filename: 'legacy.bin', contentType: 'application/x-test' },
       { namespace: NS_UPLOAD_LEGACY, shape: 'attributes', filename: 'legacy-attrs.bin' },
       { namespace: NS_UPLOAD_SIACS, shape: 'children', filename: 'siacs.bin' },
-      { namespace: NS_UPLOAD_SIACS, shape: 'attributes', filename: 'siacs-attrs.bin', contentType: 'application/x-test' },
+      {
+        namespace: NS_UPLOAD_SIACS,
+        shape: 'attributes',
+        filename: 'siacs-attrs.bin',
+        contentType: 'application/x-test',
+      },
     ];
     for (const combo of combos) {
       it(`slot → PUT → GET of 1 MiB in ${combo.namespace} (${combo.shape})`, async () => {
@@ -79,14 +101,19 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
         const spec: SlotRequestSpec = { ...combo, size: file.length };
         const slot = await mustGetSlot(stack.alice, stack.service, spec);
         assert.equal(slot.namespace, combo.namespace, 'answered in the request namespace');
-        if (combo.namespace === NS_UPLOAD_0 && combo.shape === 'attributes') assert.equal(slot.answerShape, 'attributes');
+        if (combo.namespace === NS_UPLOAD_0 && combo.shape === 'attributes')
+          assert.equal(slot.answerShape, 'attributes');
         if (combo.namespace !== NS_UPLOAD_0 && combo.shape === 'children') assert.equal(slot.answerShape, 'text');
         if (slot.answerShape === 'text') assert.deepEqual(slot.headers, {}, 'no headers in the legacy shape');
-        for (const name of Object.keys(slot.headers)) assert.ok(['Authorization', 'Cookie', 'Expires'].includes(name), `header ${name}`);
+        for (const name of Object.keys(slot.headers))
+          assert.ok(['Authorization', 'Cookie', 'Expires'].includes(name), `header ${name}`);
         // {protocol}://{host}:{port}{contextRoot}/{id}/{filename}, the filename RFC 3986-encoded, no secret in GET.
         const base = String(stack.serve.baseUrl);
         assert.ok(slot.get.startsWith(`${base}/`), `${slot.get} starts with ${base}/`);
-        assert.match(slot.get.slice(base.length), new RegExp(`^/[A-Za-z0-9_-]{22,}/${encodeSegment(combo.filename).replace(/[.*+?^${}()|[\]\\%]/g, '\\$&')}$`));
+        assert.match(
+          slot.get.slice(base.length),
+          new RegExp(`^/[A-Za-z0-9_-]{22,}/${encodeSegment(combo.filename).replace(/[.*+?^${}()|[\]\\%]/g, '\\$&')}$`),
+        );
         assert.equal(new URL(slot.get).search, '');
 
         // Legacy clients send no headers: the URL alone must be enough.
@@ -101,14 +128,24 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
 
     it('accepts a filename of exactly 255 UTF-8 bytes', async () => {
       const filename = 'é'.repeat(127) + 'a'; // 255 bytes, 128 characters
-      const slot = await stack.alice.requestSlot(stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename, size: 10 });
+      const slot = await stack.alice.requestSlot(stack.service, {
+        namespace: NS_UPLOAD_0,
+        shape: 'attributes',
+        filename,
+        size: 10,
+      });
       assert.ok(slot.ok, 'slot granted');
     });
 
     it('refuses a file over max-file-size with file-too-large and the limit, in every namespace', async () => {
       for (const namespace of UPLOAD_NAMESPACES) {
         for (const shape of ['attributes', 'children'] as const) {
-          const r = await stack.alice.requestSlot(stack.service, { namespace, shape, filename: 'big.bin', size: MAX + 1 });
+          const r = await stack.alice.requestSlot(stack.service, {
+            namespace,
+            shape,
+            filename: 'big.bin',
+            size: MAX + 1,
+          });
           assert.ok(!r.ok, `${namespace} ${shape}: refused`);
           assert.equal(r.error.type, 'modify');
           assert.equal(r.error.condition, 'not-acceptable');
@@ -116,7 +153,12 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
         }
       }
       // The limit itself is fine.
-      const atLimit = await stack.alice.requestSlot(stack.service, { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'max.bin', size: MAX });
+      const atLimit = await stack.alice.requestSlot(stack.service, {
+        namespace: NS_UPLOAD_0,
+        shape: 'attributes',
+        filename: 'max.bin',
+        size: MAX,
+      });
       assert.ok(atLimit.ok);
     });
 
@@ -133,9 +175,18 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
       ['filename with \\', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'a\\b.txt', size: 10 }],
       ['filename ..', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: '..', size: 10 }],
       ['filename with DEL', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'a\u007fb.txt', size: 10 }],
-      ['filename with a tab (legacy)', { namespace: NS_UPLOAD_LEGACY, shape: 'children', filename: 'a\tb.txt', size: 10 }],
-      ['filename with a newline (legacy)', { namespace: NS_UPLOAD_LEGACY, shape: 'children', filename: 'a\nb.txt', size: 10 }],
-      ['filename of 256 UTF-8 bytes', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'é'.repeat(128), size: 10 }],
+      [
+        'filename with a tab (legacy)',
+        { namespace: NS_UPLOAD_LEGACY, shape: 'children', filename: 'a\tb.txt', size: 10 },
+      ],
+      [
+        'filename with a newline (legacy)',
+        { namespace: NS_UPLOAD_LEGACY, shape: 'children', filename: 'a\nb.txt', size: 10 },
+      ],
+      [
+        'filename of 256 UTF-8 bytes',
+        { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'é'.repeat(128), size: 10 },
+      ],
       ['legacy without size', { namespace: NS_UPLOAD_LEGACY, shape: 'children', filename: 'a.txt' }],
       ['legacy without filename', { namespace: NS_UPLOAD_SIACS, shape: 'children', size: 10 }],
       ['legacy size not a number', { namespace: NS_UPLOAD_SIACS, shape: 'children', filename: 'a.txt', size: '12abc' }],
@@ -158,13 +209,19 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
       for (const payload of payloads) {
         const r = await stack.alice.iq(stack.service, 'get', payload);
         assert.equal(r.type, 'error', payload.toString());
-        if (r.type === 'error') assert.equal(`${r.error.type}/${r.error.condition}`, 'cancel/feature-not-implemented', payload.toString());
+        if (r.type === 'error')
+          assert.equal(`${r.error.type}/${r.error.condition}`, 'cancel/feature-not-implemented', payload.toString());
       }
     });
 
     it('answers auth/forbidden to a user of a foreign domain (default allowedDomains: the parent domain)', async () => {
       for (const namespace of UPLOAD_NAMESPACES) {
-        const r = await stack.mallory.requestSlot(stack.service, { namespace, shape: 'children', filename: 'a.txt', size: 10 });
+        const r = await stack.mallory.requestSlot(stack.service, {
+          namespace,
+          shape: 'children',
+          filename: 'a.txt',
+          size: 10,
+        });
         assert.ok(!r.ok, `${namespace}: a stranger gets no slot`);
         assert.equal(`${r.error.type}/${r.error.condition}`, 'auth/forbidden');
       }

@@ -15,7 +15,9 @@ test('ephemeral: served until expire-before, then 410, then purged', async () =>
   const recorded: Promise<void>[] = [];
   const kit = await startKit({
     dir: repo.dir,
-    hooks: { onUploadFinished: ({ meta }) => void recorded.push(repo.ledger.recordUploadStored(meta, { perUserQuota: true })) },
+    hooks: {
+      onUploadFinished: ({ meta }) => void recorded.push(repo.ledger.recordUploadStored(meta, { perUserQuota: true })),
+    },
   });
   try {
     const expireBefore = Date.now() + 1500;
@@ -25,7 +27,10 @@ test('ephemeral: served until expire-before, then 410, then purged', async () =>
     await Promise.all(recorded);
     const stored = await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'stored'));
     assert.equal(stored.length, 1);
-    assert.match(stored[0] ?? '', new RegExp(`^\\d{13}\\.${slot.id}\\.5\\.ephemeral\\.${String(expireBefore).padStart(13, '0')}$`));
+    assert.match(
+      stored[0] ?? '',
+      new RegExp(`^\\d{13}\\.${slot.id}\\.5\\.ephemeral\\.${String(expireBefore).padStart(13, '0')}$`),
+    );
 
     const before = await fetch(slot.get);
     assert.equal(before.status, 200);
@@ -38,7 +43,10 @@ test('ephemeral: served until expire-before, then 410, then purged', async () =>
 
     const r = await repo.cli('--json', 'purge');
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout).deletions.map((d: { id: string; rule: string }) => [d.id, d.rule]), [[slot.id, 'expired']]);
+    assert.deepEqual(
+      JSON.parse(r.stdout).deletions.map((d: { id: string; rule: string }) => [d.id, d.rule]),
+      [[slot.id, 'expired']],
+    );
     const after = await fetch(slot.get);
     assert.equal(after.status, 404);
     await after.arrayBuffer();

@@ -71,11 +71,16 @@ export async function makeRepo(props: ServeConfig = {}, dir?: string): Promise<T
         purpose: 'message',
         ...rest,
       };
-      const fh = await open(join(root, 'files', meta.id), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+      const fh = await open(
+        join(root, 'files', meta.id),
+        constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL,
+        0o644,
+      );
       try {
         await fh.write(encodeHeader(meta));
         const chunk = Buffer.alloc(Math.min(meta.size, 1 << 20), 0x61);
-        for (let left = meta.size; left > 0; left -= chunk.length) await fh.write(chunk, 0, Math.min(left, chunk.length));
+        for (let left = meta.size; left > 0; left -= chunk.length)
+          await fh.write(chunk, 0, Math.min(left, chunk.length));
       } finally {
         await fh.close();
       }

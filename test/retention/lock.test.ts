@@ -20,7 +20,9 @@ interface Contender {
 }
 
 function contend(lockPath: string): Contender {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', HOLDER, lockPath], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', HOLDER, lockPath], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const said = new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout as NodeJS.ReadableStream });
     rl.once('line', resolve);
@@ -59,7 +61,10 @@ test('while another process holds the lock, purge and slots rm exit 3; a killed 
     await dead;
     const after = await repo.cli('--json', 'purge');
     assert.equal(after.code, 0, after.stderr);
-    assert.deepEqual(JSON.parse(after.stdout).deletions.map((d: { id: string }) => d.id), [old.id]);
+    assert.deepEqual(
+      JSON.parse(after.stdout).deletions.map((d: { id: string }) => d.id),
+      [old.id],
+    );
   } finally {
     // A failed assertion above must not leave the holder running (the test file would hang).
     if (holder) await stop(holder);
@@ -76,7 +81,15 @@ test('several processes racing for a stale lock: exactly one holds it', async ()
     await mkdir(`${repo.dir}/locks`, { recursive: true });
     await writeFile(
       lockPath,
-      JSON.stringify({ host: 'gone-node', machine: 'gone-node/x/y', pid: 1, command: 'purge', started: 0, heartbeat: Date.now() - 3_600_000, token: 'stale' }),
+      JSON.stringify({
+        host: 'gone-node',
+        machine: 'gone-node/x/y',
+        pid: 1,
+        command: 'purge',
+        started: 0,
+        heartbeat: Date.now() - 3_600_000,
+        token: 'stale',
+      }),
     );
     for (let i = 0; i < 6; i++) contenders.push(contend(lockPath));
     const words = await Promise.all(contenders.map((c) => c.said));
@@ -95,7 +108,10 @@ test('two purges started together: each upload is deleted exactly once, the lose
     for (let i = 0; i < n; i++) await repo.add({ ageMs: 2 * DAY, size: 10 });
     const [a, b] = await Promise.all([repo.cli('--json', 'purge'), repo.cli('--json', 'purge')]);
     const codes = [a.code, b.code].sort();
-    assert.ok(codes[0] === 0 && (codes[1] === 0 || codes[1] === 3), `exit codes ${codes.join(', ')}: ${a.stderr}${b.stderr}`);
+    assert.ok(
+      codes[0] === 0 && (codes[1] === 0 || codes[1] === 3),
+      `exit codes ${codes.join(', ')}: ${a.stderr}${b.stderr}`,
+    );
     const deleted = [a, b]
       .filter((r) => r.code === 0)
       .flatMap((r) => (JSON.parse(r.stdout) as { deletions: Array<{ id: string; outcome: string }> }).deletions)

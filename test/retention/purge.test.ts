@@ -12,8 +12,21 @@ import { userKey } from '../../src/inventory/names.ts';
 
 type PurgeDoc = {
   dryRun: boolean;
-  deletions: Array<{ id: string; filename: string | null; size: number; age: number; rule: string; kind: string; outcome: string }>;
-  summary: { deleted: number; failed: number; rules: Record<string, { count: number; bytes: number }>; scanned: { uploads: number } };
+  deletions: Array<{
+    id: string;
+    filename: string | null;
+    size: number;
+    age: number;
+    rule: string;
+    kind: string;
+    outcome: string;
+  }>;
+  summary: {
+    deleted: number;
+    failed: number;
+    rules: Record<string, { count: number; bytes: number }>;
+    scanned: { uploads: number };
+  };
 };
 
 async function purgeJson(repo: Awaited<ReturnType<typeof makeRepo>>, ...args: string[]): Promise<PurgeDoc> {
@@ -42,7 +55,10 @@ test('abandoned: temp files idle longer than slotLifetime go; a fresh one stays'
     const idle = await repo.addPartial(1000, 10 * MIN);
     const fresh = await repo.addPartial(1000, 1000);
     const doc = await purgeJson(repo);
-    assert.deepEqual(doc.deletions.map((d) => [d.rule, d.kind, d.id]), [['abandoned', 'partial', idle.split('.')[0]]]);
+    assert.deepEqual(
+      doc.deletions.map((d) => [d.rule, d.kind, d.id]),
+      [['abandoned', 'partial', idle.split('.')[0]]],
+    );
     assert.deepEqual(await readdir(join(repo.dir, 'tmp')), [fresh]);
   } finally {
     await repo.remove();
@@ -91,10 +107,7 @@ test('dry run: reports every deletion and changes nothing at all', async () => {
     const contents = await Promise.all(before.map((f) => readFile(join(repo.dir, f))));
     const dry = await purgeJson(repo, '--dry-run');
     assert.equal(dry.dryRun, true);
-    assert.deepEqual(
-      dry.deletions.map((d) => d.rule).sort(),
-      ['abandoned', 'expired', 'maxAge', 'maxRepoSize'],
-    );
+    assert.deepEqual(dry.deletions.map((d) => d.rule).sort(), ['abandoned', 'expired', 'maxAge', 'maxRepoSize']);
     assert.ok(dry.deletions.every((d) => d.outcome === 'planned'));
     assert.deepEqual(listTree(repo.dir), before, 'no file added or removed');
     assert.deepEqual(await Promise.all(before.map((f) => readFile(join(repo.dir, f)))), contents, 'no file changed');
@@ -142,7 +155,10 @@ test('human output: one summary line; the index follows the deletions', async ()
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /^purge: deleted 1 \(100 B\) — maxAge 1; 2 uploads \(200 B\) scanned in [\d.]+ s\n$/);
     const stored = await readdir(join(repo.dir, 'index', 'users', userKey('bob@example.org'), 'stored'));
-    assert.deepEqual(stored.map((n) => n.split('.')[1]), [kept.id]);
+    assert.deepEqual(
+      stored.map((n) => n.split('.')[1]),
+      [kept.id],
+    );
     assert.ok(!stored.some((n) => n.includes(old.id)));
   } finally {
     await repo.remove();
@@ -159,10 +175,20 @@ test('purge repairs the index: missing entries restored, dangling ones removed',
     await repo.store.delete(vanished.id); // deleted behind the index's back
     const doc = await purgeJson(repo);
     const stored = await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'stored'));
-    assert.deepEqual(stored.map((n) => n.split('.')[1]), [unindexed.id]);
+    assert.deepEqual(
+      stored.map((n) => n.split('.')[1]),
+      [unindexed.id],
+    );
     // expired: the usage delta written for the vanished upload predates the new total.json.
-    assert.deepEqual((doc.summary as unknown as { index: { added: number; dangling: number } }).index, { added: 1, dangling: 1, expired: 1 });
-    const total = JSON.parse(await readFile(join(repo.dir, 'index', 'usage', 'total.json'), 'utf8')) as { bytes: number; files: number };
+    assert.deepEqual((doc.summary as unknown as { index: { added: number; dangling: number } }).index, {
+      added: 1,
+      dangling: 1,
+      expired: 1,
+    });
+    const total = JSON.parse(await readFile(join(repo.dir, 'index', 'usage', 'total.json'), 'utf8')) as {
+      bytes: number;
+      files: number;
+    };
     assert.equal(total.bytes, 10);
     assert.equal(total.files, 1);
   } finally {
@@ -190,32 +216,39 @@ test('configuration errors exit 2 and touch nothing', async () => {
   }
 });
 
-test('deletions that fail: exit 1, each failure reported with its error, the files stay', { skip: process.getuid?.() !== 0 && 'needs root to mount' }, async () => {
-  const { execFileSync } = await import('node:child_process');
-  const repo = await makeRepo({ maxAge: '1d' });
-  const files = join(repo.dir, 'files');
-  try {
-    const old = await repo.add({ ageMs: 2 * DAY });
-    // files/ read-only (a bind mount: root ignores permissions), everything else writable.
-    execFileSync('mount', ['--bind', files, files]);
+test(
+  'deletions that fail: exit 1, each failure reported with its error, the files stay',
+  { skip: process.getuid?.() !== 0 && 'needs root to mount' },
+  async () => {
+    const { execFileSync } = await import('node:child_process');
+    const repo = await makeRepo({ maxAge: '1d' });
+    const files = join(repo.dir, 'files');
     try {
-      execFileSync('mount', ['-o', 'remount,bind,ro', files]);
-      const r = await repo.cli('--json', 'purge');
-      assert.equal(r.code, 1, r.stderr);
-      const doc = JSON.parse(r.stdout) as PurgeDoc & { deletions: Array<{ error?: string }> };
-      assert.equal(doc.summary.failed, 1);
-      assert.equal(doc.summary.deleted, 0);
-      assert.deepEqual(doc.deletions.map((d) => [d.id, d.outcome]), [[old.id, 'failed']]);
-      assert.match(doc.deletions[0]?.error ?? '', /EROFS/);
-      const human = await repo.cli('purge');
-      assert.equal(human.code, 1);
-      assert.match(human.stderr, new RegExp(`could not delete ${old.id}: EROFS`));
-      assert.match(human.stdout, /1 failed/);
+      const old = await repo.add({ ageMs: 2 * DAY });
+      // files/ read-only (a bind mount: root ignores permissions), everything else writable.
+      execFileSync('mount', ['--bind', files, files]);
+      try {
+        execFileSync('mount', ['-o', 'remount,bind,ro', files]);
+        const r = await repo.cli('--json', 'purge');
+        assert.equal(r.code, 1, r.stderr);
+        const doc = JSON.parse(r.stdout) as PurgeDoc & { deletions: Array<{ error?: string }> };
+        assert.equal(doc.summary.failed, 1);
+        assert.equal(doc.summary.deleted, 0);
+        assert.deepEqual(
+          doc.deletions.map((d) => [d.id, d.outcome]),
+          [[old.id, 'failed']],
+        );
+        assert.match(doc.deletions[0]?.error ?? '', /EROFS/);
+        const human = await repo.cli('purge');
+        assert.equal(human.code, 1);
+        assert.match(human.stderr, new RegExp(`could not delete ${old.id}: EROFS`));
+        assert.match(human.stdout, /1 failed/);
+      } finally {
+        execFileSync('umount', [files]);
+      }
+      assert.deepEqual(await readdir(files), [old.id]);
     } finally {
-      execFileSync('umount', [files]);
+      await repo.remove();
     }
-    assert.deepEqual(await readdir(files), [old.id]);
-  } finally {
-    await repo.remove();
-  }
-});
+  },
+);

@@ -21,7 +21,12 @@ before(async () => {
 });
 after(() => stack?.stop());
 
-const spec = (size: number, namespace = NS_UPLOAD_0) => ({ namespace, shape: 'attributes' as const, filename: 'q.bin', size });
+const spec = (size: number, namespace = NS_UPLOAD_0) => ({
+  namespace,
+  shape: 'attributes' as const,
+  filename: 'q.bin',
+  size,
+});
 
 test('daily quota through Prosody: wait/resource-constraint with a retry stamp a day after the upload', async () => {
   const slot = await mustGetSlot(stack.alice, stack.service, spec(600));
@@ -33,7 +38,8 @@ test('daily quota through Prosody: wait/resource-constraint with a retry stamp a
   // The index is written right after the 201 (until then the pending slot counts, with a later
   // retry time); wait for the upload's log entry (bounded) so the stamp is exactly predictable.
   const logDir = join(String(stack.config.fileRepo), 'index', 'users', userKey('alice@localhost'), 'log');
-  for (let i = 0; i < 100 && (await readdir(logDir).catch(() => [])).length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  for (let i = 0; i < 100 && (await readdir(logDir).catch(() => [])).length === 0; i++)
+    await new Promise((r) => setTimeout(r, 20));
   const refused = await stack.alice.requestSlot(stack.service, spec(600));
   assert.equal(refused.ok, false, 'a second 600-byte slot exceeds the 1000-byte daily quota');
   if (refused.ok) return;
@@ -41,7 +47,10 @@ test('daily quota through Prosody: wait/resource-constraint with a retry stamp a
   assert.equal(refused.error.condition, 'resource-constraint');
   assert.match(refused.error.retryStamp ?? '', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
   const stamp = Date.parse(refused.error.retryStamp ?? '');
-  assert.ok(stamp >= before + DAY && stamp <= after + DAY + 1000, `retry ${refused.error.retryStamp} is a day after the upload`);
+  assert.ok(
+    stamp >= before + DAY && stamp <= after + DAY + 1000,
+    `retry ${refused.error.retryStamp} is a day after the upload`,
+  );
 
   // The legacy namespace is refused too (it has no <retry/>, the condition is the same).
   const legacy = await stack.alice.requestSlot(stack.service, spec(600, NS_UPLOAD_LEGACY));
@@ -50,16 +59,32 @@ test('daily quota through Prosody: wait/resource-constraint with a retry stamp a
 
 test('pending slots count: a burst of slot requests cannot go past the quota; slots ls sees them', async () => {
   // 600 stored today; 400 left. Ten slots of 100 bytes requested at once: exactly four pass.
-  const outcomes = await Promise.all(Array.from({ length: 10 }, () => stack.alice.requestSlot(stack.service, spec(100))));
+  const outcomes = await Promise.all(
+    Array.from({ length: 10 }, () => stack.alice.requestSlot(stack.service, spec(100))),
+  );
   const granted = outcomes.filter((o) => o.ok).length;
   assert.equal(granted, 4);
   for (const o of outcomes) if (!o.ok) assert.equal(o.error.condition, 'resource-constraint');
 
-  const ls = await runFileupload(['--config', stack.serve.configFile, '--json', 'slots', 'ls', '--user', 'alice@localhost']);
+  const ls = await runFileupload([
+    '--config',
+    stack.serve.configFile,
+    '--json',
+    'slots',
+    'ls',
+    '--user',
+    'alice@localhost',
+  ]);
   assert.equal(ls.code, 0, ls.stderr);
-  const rows = ls.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { state: string; size: number });
+  const rows = ls.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { state: string; size: number });
   assert.equal(rows.filter((r) => r.state === 'pending').length, granted);
-  assert.deepEqual(rows.filter((r) => r.state === 'stored').map((r) => r.size), [600]);
+  assert.deepEqual(
+    rows.filter((r) => r.state === 'stored').map((r) => r.size),
+    [600],
+  );
 });
 
 test('a file larger than a quota by itself: modify/not-acceptable, no retry', async () => {

@@ -14,20 +14,53 @@ import { Ledger } from '../../src/inventory/ledger.ts';
 import { listTree } from '../support/tree.ts';
 import { DAY, HOUR, MIN, makeRepo } from './fixtures.ts';
 
-type Row = { id: string; filename: string; size: number; contentType: string | null; uploader: string; created: string; expires: string | null; purpose: string; state: string };
+type Row = {
+  id: string;
+  filename: string;
+  size: number;
+  contentType: string | null;
+  uploader: string;
+  created: string;
+  expires: string | null;
+  purpose: string;
+  state: string;
+};
 
-const lines = (stdout: string): Row[] => stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Row);
+const lines = (stdout: string): Row[] =>
+  stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Row);
 
 function pendingSlot(over: Partial<Slot> = {}): Slot {
   const now = Date.now();
-  return { id: newSlotId(), filename: 'pending.png', size: 1234, contentType: 'image/png', uploader: 'carol@example.org', issuedAt: now - MIN, expiresAt: now + 4 * MIN, purpose: 'message', ...over };
+  return {
+    id: newSlotId(),
+    filename: 'pending.png',
+    size: 1234,
+    contentType: 'image/png',
+    uploader: 'carol@example.org',
+    issuedAt: now - MIN,
+    expiresAt: now + 4 * MIN,
+    purpose: 'message',
+    ...over,
+  };
 }
 
 async function populated() {
   const repo = await makeRepo({ maxAge: '30d' });
-  const a1 = await repo.add({ uploader: 'alice@example.org', ageMs: 10 * DAY, filename: 'old.txt', size: 10, contentType: 'text/plain' }, { index: true });
-  const a2 = await repo.add({ uploader: 'alice@example.org', ageMs: 2 * HOUR, filename: 'new photo.jpg', size: 20, contentType: 'image/jpeg' }, { index: true });
-  const b1 = await repo.add({ uploader: 'Bob@Example.org', ageMs: 5 * DAY, filename: 'avatar.png', size: 30, purpose: 'profile' }, { index: true });
+  const a1 = await repo.add(
+    { uploader: 'alice@example.org', ageMs: 10 * DAY, filename: 'old.txt', size: 10, contentType: 'text/plain' },
+    { index: true },
+  );
+  const a2 = await repo.add(
+    { uploader: 'alice@example.org', ageMs: 2 * HOUR, filename: 'new photo.jpg', size: 20, contentType: 'image/jpeg' },
+    { index: true },
+  );
+  const b1 = await repo.add(
+    { uploader: 'Bob@Example.org', ageMs: 5 * DAY, filename: 'avatar.png', size: 30, purpose: 'profile' },
+    { index: true },
+  );
   const pending = pendingSlot();
   await repo.ledger.recordSlotIssued(pending);
   const expiredSlot = pendingSlot({ issuedAt: Date.now() - HOUR, expiresAt: Date.now() - 55 * MIN });
@@ -41,9 +74,23 @@ test('slots ls --json: pending and stored, newest first, one object per line wit
     const r = await repo.cli('--json', 'slots', 'ls');
     assert.equal(r.code, 0, r.stderr);
     const rows = lines(r.stdout);
-    assert.deepEqual(rows.map((x) => x.id), [pending.id, a2.id, b1.id, a1.id], 'newest first; the expired slot is not listed');
+    assert.deepEqual(
+      rows.map((x) => x.id),
+      [pending.id, a2.id, b1.id, a1.id],
+      'newest first; the expired slot is not listed',
+    );
     const p = rows[0] as Row;
-    assert.deepEqual(Object.keys(p).sort(), ['contentType', 'created', 'expires', 'filename', 'id', 'purpose', 'size', 'state', 'uploader']);
+    assert.deepEqual(Object.keys(p).sort(), [
+      'contentType',
+      'created',
+      'expires',
+      'filename',
+      'id',
+      'purpose',
+      'size',
+      'state',
+      'uploader',
+    ]);
     assert.equal(p.state, 'pending');
     assert.equal(p.expires, new Date(pending.expiresAt).toISOString());
     assert.equal(p.contentType, 'image/png');
@@ -53,7 +100,10 @@ test('slots ls --json: pending and stored, newest first, one object per line wit
     assert.equal(old.expires, new Date(a1.storedAt + 30 * DAY).toISOString(), 'maxAge deadline');
     assert.equal((rows[2] as Row).expires, null, 'profile uploads are not subject to maxAge');
     const asc = lines((await repo.cli('--json', 'slots', 'ls', '--oldest-first')).stdout);
-    assert.deepEqual(asc.map((x) => x.id), [a1.id, b1.id, a2.id, pending.id]);
+    assert.deepEqual(
+      asc.map((x) => x.id),
+      [a1.id, b1.id, a2.id, pending.id],
+    );
   } finally {
     await repo.remove();
   }
@@ -91,8 +141,14 @@ test('slots ls human output: a header and one row per slot', async () => {
     const r = await repo.cli('slots', 'ls', '--user', 'alice@example.org', '--limit', '1');
     assert.equal(r.code, 0, r.stderr);
     const [header, row, ...rest] = r.stdout.split('\n');
-    assert.match(header ?? '', /^ID\s+STATE\s+SIZE\s+CREATED \(UTC\)\s+EXPIRES \(UTC\)\s+PURPOSE\s+CONTENT TYPE\s+UPLOADER\s+FILENAME$/);
-    assert.match(row ?? '', new RegExp(`^${a2.id}  stored .* 20 B .*image/jpeg .*alice@example.org .*"new photo.jpg"$`));
+    assert.match(
+      header ?? '',
+      /^ID\s+STATE\s+SIZE\s+CREATED \(UTC\)\s+EXPIRES \(UTC\)\s+PURPOSE\s+CONTENT TYPE\s+UPLOADER\s+FILENAME$/,
+    );
+    assert.match(
+      row ?? '',
+      new RegExp(`^${a2.id}  stored .* 20 B .*image/jpeg .*alice@example.org .*"new photo.jpg"$`),
+    );
     assert.deepEqual(rest, ['']);
   } finally {
     await repo.remove();
@@ -109,7 +165,11 @@ test('slots rm --user: every upload and pending slot of that user goes, with the
     assert.equal(dry.code, 0, dry.stderr);
     assert.equal(lines(dry.stdout).length, 3);
     assert.ok(lines(dry.stdout).every((x) => (x as unknown as { outcome: string }).outcome === 'would-remove'));
-    assert.deepEqual(listTree(repo.dir).filter((f) => !f.startsWith('locks/')), before.filter((f) => !f.startsWith('locks/')), 'dry run changes nothing');
+    assert.deepEqual(
+      listTree(repo.dir).filter((f) => !f.startsWith('locks/')),
+      before.filter((f) => !f.startsWith('locks/')),
+      'dry run changes nothing',
+    );
 
     const r = await repo.cli('slots', 'rm', '--user', 'alice@example.org');
     assert.equal(r.code, 0, r.stderr);
@@ -117,7 +177,10 @@ test('slots rm --user: every upload and pending slot of that user goes, with the
     assert.deepEqual(await readdir(join(repo.dir, 'files')), [b1.id]);
     assert.deepEqual(await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'stored')), []);
     // No per-user quota here: slots never had a per-user pending entry.
-    assert.deepEqual(await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'pending')).catch(() => []), []);
+    assert.deepEqual(
+      await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'pending')).catch(() => []),
+      [],
+    );
     const left = lines((await repo.cli('--json', 'slots', 'ls')).stdout);
     assert.ok(!left.some((x) => x.uploader === 'alice@example.org'));
     assert.ok(!left.some((x) => x.id === a1.id));
@@ -131,10 +194,15 @@ test('slots rm ID…: removes the named uploads and pending slots; an unknown id
   try {
     const r = await repo.cli('--json', 'slots', 'rm', a1.id, pending.id);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(lines(r.stdout).map((x) => [x.id, x.state, (x as unknown as { outcome: string }).outcome]).sort(), [
-      [a1.id, 'stored', 'removed'],
-      [pending.id, 'pending', 'removed'],
-    ].sort());
+    assert.deepEqual(
+      lines(r.stdout)
+        .map((x) => [x.id, x.state, (x as unknown as { outcome: string }).outcome])
+        .sort(),
+      [
+        [a1.id, 'stored', 'removed'],
+        [pending.id, 'pending', 'removed'],
+      ].sort(),
+    );
     assert.equal(await repo.store.stat(a1.id), undefined);
     assert.ok(await repo.store.stat(a2.id));
     const unknown = await repo.cli('slots', 'rm', newSlotId());
@@ -163,26 +231,50 @@ test('slots rm of pending slots: tombstones hide them from slots ls; the journal
     const body = await readFile(join(pendingDir, entries[0] as string));
     const r = await repo.cli('--json', 'slots', 'rm', x.id, y.id);
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(lines(r.stdout).map((row) => row.id).sort(), [x.id, y.id].sort());
+    assert.deepEqual(
+      lines(r.stdout)
+        .map((row) => row.id)
+        .sort(),
+      [x.id, y.id].sort(),
+    );
     assert.deepEqual(await readdir(pendingDir), entries, 'same entry');
     assert.deepEqual(await readFile(join(pendingDir, entries[0] as string)), body, 'not rewritten');
-    assert.equal((await readdir(join(repo.dir, 'index', 'pending-forgotten'))).length, 2, 'one tombstone per forgotten slot');
-    assert.deepEqual(lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id), [z.id]);
+    assert.equal(
+      (await readdir(join(repo.dir, 'index', 'pending-forgotten'))).length,
+      2,
+      'one tombstone per forgotten slot',
+    );
+    assert.deepEqual(
+      lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id),
+      [z.id],
+    );
     // The writer's next batch goes into the very file slots ls reads.
     const later = pendingSlot({ issuedAt: x.issuedAt });
     await serve.recordSlotIssued(later);
     assert.deepEqual(await readdir(pendingDir), entries);
-    assert.deepEqual(lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id).sort(), [z.id, later.id].sort());
+    assert.deepEqual(
+      lines((await repo.cli('--json', 'slots', 'ls')).stdout)
+        .map((row) => row.id)
+        .sort(),
+      [z.id, later.id].sort(),
+    );
     const again = await repo.cli('slots', 'rm', x.id);
     assert.equal(again.code, 1, 'a forgotten slot is gone');
     const last = await repo.cli('slots', 'rm', '--user', 'dave@example.org');
     assert.equal(last.code, 0, last.stderr);
     assert.match(last.stdout, /forgot 1 pending slot\n$/);
-    assert.deepEqual(lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id), [later.id]);
+    assert.deepEqual(
+      lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id),
+      [later.id],
+    );
     await serve.close();
     const sealed = await readdir(pendingDir);
     assert.equal(parseBatch(sealed[0] as string)?.count, 4, 'sealed on close with every slot it holds');
-    assert.deepEqual(lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id), [later.id], 'tombstones still apply after sealing');
+    assert.deepEqual(
+      lines((await repo.cli('--json', 'slots', 'ls')).stdout).map((row) => row.id),
+      [later.id],
+      'tombstones still apply after sealing',
+    );
   } finally {
     await serve.close();
     await repo.remove();

@@ -33,13 +33,24 @@ test('a temp file that is being written survives purge; an idle one goes; size r
     }
     const id = newSlotId();
     const writing = store.write(
-      { id, filename: 'big.bin', size: chunks * chunk.length, contentType: 'application/octet-stream', uploader: 'alice@example.org', issuedAt: Date.now(), purpose: 'message' },
+      {
+        id,
+        filename: 'big.bin',
+        size: chunks * chunk.length,
+        contentType: 'application/octet-stream',
+        uploader: 'alice@example.org',
+        issuedAt: Date.now(),
+        purpose: 'message',
+      },
       slowBody(),
     );
     // Wait until the upload's temp file exists and has data on disk.
     for (let i = 0; i < 100 && sent < 4; i++) await new Promise((r) => setTimeout(r, 50));
     const tmpBefore = await readdir(join(repo.dir, 'tmp'));
-    assert.ok(tmpBefore.some((n) => n.startsWith(id)), 'the streaming upload has a temp file');
+    assert.ok(
+      tmpBefore.some((n) => n.startsWith(id)),
+      'the streaming upload has a temp file',
+    );
 
     const r = await repo.cli('--json', 'purge');
     purgeDone = true;

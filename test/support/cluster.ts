@@ -76,9 +76,19 @@ export async function s3ClusterStorage(): Promise<ClusterStorage & { rgw: Radosg
     rgw,
     nodeProperties,
     async writeSharedConfig(props) {
-      const store = new S3Store({ endpoint: rgw.endpoint, bucket: rgw.bucket, region: rgw.region, forcePathStyle: true, accessKey: rgw.accessKey, secretKey: rgw.secretKey, prefix });
+      const store = new S3Store({
+        endpoint: rgw.endpoint,
+        bucket: rgw.bucket,
+        region: rgw.region,
+        forcePathStyle: true,
+        accessKey: rgw.accessKey,
+        secretKey: rgw.secretKey,
+        prefix,
+      });
       try {
-        await (await store.conditionalObjects()).putIfAbsent(`${prefix}cluster/openfire.xml`, openfireXml(props), 'application/xml');
+        await (
+          await store.conditionalObjects()
+        ).putIfAbsent(`${prefix}cluster/openfire.xml`, openfireXml(props), 'application/xml');
       } finally {
         await store.close();
       }
@@ -97,7 +107,11 @@ export type StorageFactory = () => Promise<ClusterStorage>;
  * @example
  * await storage.writeSharedConfig(sharedProperties(prosody, 'http://127.0.0.1:8080'));
  */
-export async function sharedProperties(xmpp: XmppTestServer | undefined, announced: { host: string; port: number }, over: ServeConfig = {}): Promise<ServeConfig> {
+export async function sharedProperties(
+  xmpp: XmppTestServer | undefined,
+  announced: { host: string; port: number },
+  over: ServeConfig = {},
+): Promise<ServeConfig> {
   return {
     xmppHost: '127.0.0.1',
     xmppPort: xmpp?.componentPort ?? (await freePort()),
@@ -144,7 +158,14 @@ export async function startClusterNodes(
       for (let attempt = 1; ; attempt++) {
         const [webPort, adminPort] = [await freePort(), await freePort()];
         const name = `node${i}`;
-        const config: ServeConfig = { ...storage.nodeProperties, nodeName: name, webHost: '127.0.0.1', webPort, adminPort, ...options.node?.(i) };
+        const config: ServeConfig = {
+          ...storage.nodeProperties,
+          nodeName: name,
+          webHost: '127.0.0.1',
+          webPort,
+          adminPort,
+          ...options.node?.(i),
+        };
         let serve;
         try {
           serve = await startServe({ config, waitFor: 'ready', ...(options.env ? { env: options.env } : {}) });
@@ -153,7 +174,14 @@ export async function startClusterNodes(
           throw err;
         }
         const target = { host: '127.0.0.1', port: adminPort };
-        nodes.push({ name, serve, adminPort, webPort, status: () => fetchStatus(target), metrics: () => fetchAdmin(target, '/metrics') });
+        nodes.push({
+          name,
+          serve,
+          adminPort,
+          webPort,
+          status: () => fetchStatus(target),
+          metrics: () => fetchAdmin(target, '/metrics'),
+        });
         return;
       }
     };
@@ -173,7 +201,10 @@ export async function startClusterNodes(
  * @example
  * const holder = await waitForHolder(nodes);
  */
-export async function waitForHolder(nodes: ClusterNode[], options: { timeoutMs?: number; not?: string } = {}): Promise<ClusterNode> {
+export async function waitForHolder(
+  nodes: ClusterNode[],
+  options: { timeoutMs?: number; not?: string } = {},
+): Promise<ClusterNode> {
   const running = () => nodes.filter((n) => n.serve.running());
   return waitFor(
     async () => {
@@ -195,5 +226,6 @@ export async function waitForHolder(nodes: ClusterNode[], options: { timeoutMs?:
  * countLogs(node, 'request', { method: 'PUT', status: 201 });
  */
 export function countLogs(node: ClusterNode, msg: string, fields: Record<string, unknown> = {}): number {
-  return node.serve.logLines().filter((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v)).length;
+  return node.serve.logLines().filter((l) => l.msg === msg && Object.entries(fields).every(([k, v]) => l[k] === v))
+    .length;
 }

@@ -33,8 +33,14 @@ export interface FakeComponent {
 export async function startFakeComponent(server: XmppTestServer, maxFileSize = 1000): Promise<FakeComponent> {
   // A computed specifier: typed here through ComponentLike, independent of the module declaration.
   const specifier: string = '@xmpp/component';
-  const mod = (await import(specifier)) as { component(o: { service: string; domain: string; password: string }): ComponentLike };
-  const c = mod.component({ service: `xmpp://127.0.0.1:${server.componentPort}`, domain: server.componentDomain, password: server.componentSecret });
+  const mod = (await import(specifier)) as {
+    component(o: { service: string; domain: string; password: string }): ComponentLike;
+  };
+  const c = mod.component({
+    service: `xmpp://127.0.0.1:${server.componentPort}`,
+    domain: server.componentDomain,
+    password: server.componentSecret,
+  });
   const received: Element[] = [];
   c.on('error', () => {});
   c.on('stanza', (stanza) => {

@@ -65,7 +65,11 @@ export function randomFile(size: number): Buffer {
  */
 export async function* generatedBody(
   size: number,
-  options: { chunkSize?: number; delayMs?: number; onChunk?: (chunk: Buffer, sentBefore: number) => void | Promise<void> } = {},
+  options: {
+    chunkSize?: number;
+    delayMs?: number;
+    onChunk?: (chunk: Buffer, sentBefore: number) => void | Promise<void>;
+  } = {},
 ): AsyncGenerator<Buffer> {
   const chunkSize = options.chunkSize ?? 1 << 20;
   const block = randomBytes(chunkSize);
@@ -186,7 +190,9 @@ export async function http(url: string, options: HttpOptions = {}): Promise<Http
     requestError ??= err.message;
   });
   const result = await response;
-  return result.error === undefined && requestError !== undefined && result.status === 0 ? { ...result, error: requestError } : result;
+  return result.error === undefined && requestError !== undefined && result.status === 0
+    ? { ...result, error: requestError }
+    : result;
 }
 
 /** Resolves on 'drain' or 'close', whichever comes first, leaving no listener behind. */

@@ -17,7 +17,10 @@ export const NGINX = '/usr/sbin/nginx';
  * @example
  * loadBalancerBlocks({ upstreams: ['10.0.0.1:12121', '10.0.0.2:12121'], contextRoot: '/httpfileupload', maxFileSize: 52428800 });
  */
-export function loadBalancerBlocks(opts: { upstreams: string[]; contextRoot: string; maxFileSize: number }): { upstream: string; location: string } {
+export function loadBalancerBlocks(opts: { upstreams: string[]; contextRoot: string; maxFileSize: number }): {
+  upstream: string;
+  location: string;
+} {
   const servers = opts.upstreams.map((u) => `    server ${u} max_fails=1 fail_timeout=5s;`).join('\n');
   const upstream = `  upstream fileupload {\n${servers}\n    keepalive 16;\n  }`;
   const location = `    location ${opts.contextRoot}/ {
@@ -57,7 +60,12 @@ export interface NginxLoadBalancer {
  * @example
  * const lb = await startLoadBalancer({ upstreams: nodes.map((n) => `127.0.0.1:${n.webPort}`), contextRoot: '/httpfileupload', maxFileSize: 10 << 20 });
  */
-export async function startLoadBalancer(opts: { upstreams: string[]; contextRoot: string; maxFileSize: number; port?: number }): Promise<NginxLoadBalancer> {
+export async function startLoadBalancer(opts: {
+  upstreams: string[];
+  contextRoot: string;
+  maxFileSize: number;
+  port?: number;
+}): Promise<NginxLoadBalancer> {
   const dir = mkdtempSync(join(tmpdir(), 'fileupload-nginx-'));
   trackDir(dir);
   for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
@@ -87,12 +95,18 @@ ${location}
 `;
   const file = join(dir, 'nginx.conf');
   writeFileSync(file, conf);
-  const proc = spawnGroup(NGINX, ['-c', file, '-p', dir, '-e', join(dir, 'error.log')], { stdio: ['ignore', 'ignore', 'pipe'], background: true });
+  const proc = spawnGroup(NGINX, ['-c', file, '-p', dir, '-e', join(dir, 'error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    background: true,
+  });
   let stderr = '';
   proc.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const log = (name: string) => (existsSync(join(dir, name)) ? readFileSync(join(dir, name), 'utf8') : '');
   try {
-    await waitFor(async () => proc.running() && (await portAccepts(port)), { timeoutMs: 5000, describe: 'nginx listening' });
+    await waitFor(async () => proc.running() && (await portAccepts(port)), {
+      timeoutMs: 5000,
+      describe: 'nginx listening',
+    });
   } catch (err) {
     await proc.stop('SIGKILL');
     throw new Error(`nginx did not start: ${(err as Error).message}\n${stderr}${log('error.log')}`);
@@ -100,7 +114,10 @@ ${location}
   return {
     port,
     origin: `http://127.0.0.1:${port}`,
-    accessLog: () => log('access.log').split('\n').filter((l) => l !== ''),
+    accessLog: () =>
+      log('access.log')
+        .split('\n')
+        .filter((l) => l !== ''),
     async stop() {
       await proc.stop('SIGQUIT', 3000);
     },

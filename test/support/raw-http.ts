@@ -25,9 +25,19 @@ export async function rawExchange(
   port: number,
   request: string | string[],
   count: number,
-  options: { bodiless?: number[]; readAfterMs?: number; settleMs?: number; timeoutMs?: number; localAddress?: string } = {},
+  options: {
+    bodiless?: number[];
+    readAfterMs?: number;
+    settleMs?: number;
+    timeoutMs?: number;
+    localAddress?: string;
+  } = {},
 ): Promise<{ responses: RawResponse[]; closed: boolean }> {
-  const socket = connect({ port, host: '127.0.0.1', ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}) });
+  const socket = connect({
+    port,
+    host: '127.0.0.1',
+    ...(options.localAddress !== undefined ? { localAddress: options.localAddress } : {}),
+  });
   socket.on('error', () => {});
   if (options.readAfterMs !== undefined) socket.pause();
   await new Promise<void>((resolve, reject) => {
@@ -41,7 +51,10 @@ export async function rawExchange(
   const responses: RawResponse[] = [];
   let closed = false;
   const done = new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`only ${responses.length} of ${count} responses (${buf.length} bytes pending)`)), options.timeoutMs ?? 10_000);
+    const timer = setTimeout(
+      () => reject(new Error(`only ${responses.length} of ${count} responses (${buf.length} bytes pending)`)),
+      options.timeoutMs ?? 10_000,
+    );
     const parse = (): void => {
       for (;;) {
         const end = buf.indexOf('\r\n\r\n');
@@ -55,7 +68,12 @@ export async function rawExchange(
         }
         const length = options.bodiless?.includes(responses.length) ? 0 : Number(headers['content-length'] ?? 0);
         if (buf.length < end + 4 + length) return;
-        responses.push({ head, status: Number(lines[0]?.split(' ')[1]), headers, body: Buffer.from(buf.subarray(end + 4, end + 4 + length)) });
+        responses.push({
+          head,
+          status: Number(lines[0]?.split(' ')[1]),
+          headers,
+          body: Buffer.from(buf.subarray(end + 4, end + 4 + length)),
+        });
         buf = buf.subarray(end + 4 + length);
         const next = queue.shift();
         if (next !== undefined) socket.write(next, 'latin1');
@@ -174,7 +192,9 @@ export function rawPut(url: string, headers: Record<string, string>, size: numbe
     socket.on('close', () => parse(true));
   });
   const length = headers['Transfer-Encoding'] === undefined ? `Content-Length: ${size}\r\n` : '';
-  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.write(`PUT ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n${length}${extra}\r\n`);
   return { socket, answer, answered: () => done, interim, send: (b) => void (socket.destroyed || socket.write(b)) };
 }

@@ -9,13 +9,22 @@ import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import { freePort, run, spawnGroup, trackDir, waitFor, type GroupProcess } from '../../scripts/testservers/processes.ts';
+import {
+  freePort,
+  run,
+  spawnGroup,
+  trackDir,
+  waitFor,
+  type GroupProcess,
+} from '../../scripts/testservers/processes.ts';
 import type { XmppTestServer } from '../../scripts/testservers/server.ts';
 
 /** The checkout (where bin/, scripts/ and node_modules/ are). */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** What the tests run: bin/fileupload (sources), or e.g. the single binary via FILEUPLOAD_E2E_BIN=dist/fileupload. */
-export const FILEUPLOAD_BIN = process.env.FILEUPLOAD_E2E_BIN ? resolve(process.env.FILEUPLOAD_E2E_BIN) : join(REPO_ROOT, 'bin', 'fileupload');
+export const FILEUPLOAD_BIN = process.env.FILEUPLOAD_E2E_BIN
+  ? resolve(process.env.FILEUPLOAD_E2E_BIN)
+  : join(REPO_ROOT, 'bin', 'fileupload');
 
 /** Properties by their short name (plugin.httpfileupload.<name>); undefined = not written. */
 export type ServeConfig = Record<string, string | number | undefined>;
@@ -32,7 +41,17 @@ export function openfireXml(props: ServeConfig): string {
   const lines = Object.entries(props)
     .filter((entry): entry is [string, string | number] => entry[1] !== undefined)
     .map(([name, value]) => `      <${name}>${escapeXml(String(value))}</${name}>`);
-  return ['<?xml version="1.0" encoding="UTF-8"?>', '<jive>', '  <plugin>', '    <httpfileupload>', ...lines, '    </httpfileupload>', '  </plugin>', '</jive>', ''].join('\n');
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<jive>',
+    '  <plugin>',
+    '    <httpfileupload>',
+    ...lines,
+    '    </httpfileupload>',
+    '  </plugin>',
+    '</jive>',
+    '',
+  ].join('\n');
 }
 
 /**
@@ -42,7 +61,10 @@ export function openfireXml(props: ServeConfig): string {
  * @example
  * const config = await serveConfigFor(prosody, { maxFileSize: 5 << 20 });
  */
-export async function serveConfigFor(server: XmppTestServer | undefined, overrides: ServeConfig = {}): Promise<ServeConfig> {
+export async function serveConfigFor(
+  server: XmppTestServer | undefined,
+  overrides: ServeConfig = {},
+): Promise<ServeConfig> {
   const webPort = await freePort();
   const repo = mkdtempSync(join(tmpdir(), 'fileupload-repo-'));
   trackDir(repo);
@@ -81,7 +103,10 @@ export interface ServeProcess {
   logLines(): LogLine[];
   stderr(): string;
   /** Resolves with the first log line at index ≥ `from` that matches. */
-  waitForLog(match: string | ((line: LogLine) => boolean), options?: { timeoutMs?: number; from?: number }): Promise<LogLine>;
+  waitForLog(
+    match: string | ((line: LogLine) => boolean),
+    options?: { timeoutMs?: number; from?: number },
+  ): Promise<LogLine>;
   /** Settles when the process has exited (see waitForExit for a bounded wait). */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Waits (at most `timeoutMs`) for the process to exit by itself; rejects on timeout. */
@@ -182,7 +207,10 @@ export async function startServe(options: StartServeOptions): Promise<ServeProce
 
   const webPort = Number(options.config.webPort);
   const origin = `http://127.0.0.1:${webPort}`;
-  const contextRoot = options.config.announcedWebContextRoot === undefined ? '/httpfileupload' : String(options.config.announcedWebContextRoot);
+  const contextRoot =
+    options.config.announcedWebContextRoot === undefined
+      ? '/httpfileupload'
+      : String(options.config.announcedWebContextRoot);
   const serve: ServeProcess = {
     pid: proc.pid,
     configFile,
@@ -197,7 +225,10 @@ export async function startServe(options: StartServeOptions): Promise<ServeProce
       // The timer also keeps this process alive while waiting (the child is unref'ed).
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`serve did not exit within ${timeoutMs} ms\n${describe()}`)), timeoutMs);
+        timer = setTimeout(
+          () => reject(new Error(`serve did not exit within ${timeoutMs} ms\n${describe()}`)),
+          timeoutMs,
+        );
       });
       return Promise.race([proc.exited, timeout]).finally(() => clearTimeout(timer));
     },
@@ -231,7 +262,11 @@ export async function startServe(options: StartServeOptions): Promise<ServeProce
  * assert.equal(r.code, 2);
  */
 export function runFileupload(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}) {
-  return run(FILEUPLOAD_BIN, args, { cwd: REPO_ROOT, env: { ...process.env, ...options.env }, timeoutMs: options.timeoutMs ?? 20_000 });
+  return run(FILEUPLOAD_BIN, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    timeoutMs: options.timeoutMs ?? 20_000,
+  });
 }
 
 /**

@@ -37,9 +37,13 @@ export interface Stack {
  * before(async () => { stack = await startStack('prosody', { maxFileSize: 5 << 20 }); });
  * after(() => stack?.stop());
  */
-export async function startStack(xmpp: 'prosody' | 'ejabberd' | XmppTestServer, config: ServeConfig = {}): Promise<Stack> {
+export async function startStack(
+  xmpp: 'prosody' | 'ejabberd' | XmppTestServer,
+  config: ServeConfig = {},
+): Promise<Stack> {
   const ownServer = typeof xmpp === 'string';
-  const server = typeof xmpp === 'string' ? await (xmpp === 'prosody' ? startProsody : startEjabberd)({ users: STACK_USERS }) : xmpp;
+  const server =
+    typeof xmpp === 'string' ? await (xmpp === 'prosody' ? startProsody : startEjabberd)({ users: STACK_USERS }) : xmpp;
   let serve: ServeProcess | undefined;
   const sessions: UserSession[] = [];
   const stop = async () => {
@@ -76,7 +80,9 @@ export type SlotOk = Extract<SlotOutcome, { ok: true }>;
 export async function mustGetSlot(user: UserSession, service: string, spec: SlotRequestSpec): Promise<SlotOk> {
   const outcome = await user.requestSlot(service, spec);
   if (!outcome.ok) {
-    throw new Error(`slot refused: ${outcome.error.type}/${outcome.error.condition} ${outcome.error.text ?? ''} for ${JSON.stringify(spec)}`);
+    throw new Error(
+      `slot refused: ${outcome.error.type}/${outcome.error.condition} ${outcome.error.text ?? ''} for ${JSON.stringify(spec)}`,
+    );
   }
   return outcome;
 }
@@ -92,7 +98,12 @@ export async function mustGetSlot(user: UserSession, service: string, spec: Slot
 export function putToSlot(
   slot: SlotOk,
   body: HttpOptions['body'],
-  options: { contentType?: string; url?: string; headers?: Record<string, string | number>; abortAfterBytes?: number } = {},
+  options: {
+    contentType?: string;
+    url?: string;
+    headers?: Record<string, string | number>;
+    abortAfterBytes?: number;
+  } = {},
 ): Promise<HttpResponse> {
   const headers: Record<string, string | number> = { ...slot.headers, ...options.headers };
   if (options.contentType !== undefined) headers['content-type'] = options.contentType;

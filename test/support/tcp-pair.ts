@@ -19,7 +19,9 @@ export interface TcpPair {
  * const { ours, peer, fd } = await pairs.pair();
  * await pairs.close();
  */
-export async function tcpPairs(options: { pauseOnConnect?: boolean } = {}): Promise<{ pair(): Promise<TcpPair>; close(): Promise<void> }> {
+export async function tcpPairs(
+  options: { pauseOnConnect?: boolean } = {},
+): Promise<{ pair(): Promise<TcpPair>; close(): Promise<void> }> {
   const server: Server = createServer({ pauseOnConnect: options.pauseOnConnect ?? false });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {

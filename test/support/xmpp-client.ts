@@ -43,9 +43,7 @@ export interface StanzaErrorInfo {
   retryStamp: string | undefined;
 }
 
-export type IqAnswer =
-  | { type: 'result'; stanza: Element }
-  | { type: 'error'; stanza: Element; error: StanzaErrorInfo };
+export type IqAnswer = { type: 'result'; stanza: Element } | { type: 'error'; stanza: Element; error: StanzaErrorInfo };
 
 export interface DiscoInfo {
   identities: Array<{ category: string; type: string; name: string | undefined }>;
@@ -133,7 +131,10 @@ export function parseDiscoInfo(query: Element): DiscoInfo {
   for (const x of query.getChildren('x', NS_DATA)) {
     const fields = new Map<string, string[]>();
     for (const field of x.getChildren('field')) {
-      fields.set(field.attrs.var ?? '', field.getChildren('value').map((v) => v.text()));
+      fields.set(
+        field.attrs.var ?? '',
+        field.getChildren('value').map((v) => v.text()),
+      );
     }
     forms.set(fields.get('FORM_TYPE')?.[0] ?? '', fields);
   }
@@ -149,7 +150,11 @@ export function parseDiscoInfo(query: Element): DiscoInfo {
 export function slotRequestElement(spec: SlotRequestSpec): Element {
   const name = spec.elementName ?? 'request';
   const purpose = spec.purpose
-    ? xml('purpose', { xmlns: 'urn:xmpp:http:upload:purpose:0' }, xml(spec.purpose.name, { 'expire-before': spec.purpose.expireBefore }))
+    ? xml(
+        'purpose',
+        { xmlns: 'urn:xmpp:http:upload:purpose:0' },
+        xml(spec.purpose.name, { 'expire-before': spec.purpose.expireBefore }),
+      )
     : undefined;
   if (spec.shape === 'attributes') {
     return xml(
@@ -305,20 +310,28 @@ export async function connectUser(options: ConnectOptions): Promise<UserSession>
       return {
         type: 'error',
         stanza,
-        error: error ? parseStanzaError(error) : { type: '', condition: '', text: undefined, extra: [], maxFileSize: undefined, retryStamp: undefined },
+        error: error
+          ? parseStanzaError(error)
+          : { type: '', condition: '', text: undefined, extra: [], maxFileSize: undefined, retryStamp: undefined },
       };
     }
     return { type: 'result', stanza };
   };
 
   const expectResult = (answer: IqAnswer, what: string): Element => {
-    if (answer.type === 'error') throw new Error(`${what}: ${answer.error.type}/${answer.error.condition} ${answer.error.text ?? ''}`);
+    if (answer.type === 'error')
+      throw new Error(`${what}: ${answer.error.type}/${answer.error.condition} ${answer.error.text ?? ''}`);
     return answer.stanza;
   };
 
   const discoItems = async (to: string) => {
     const stanza = expectResult(await iq(to, 'get', xml('query', { xmlns: NS_DISCO_ITEMS })), `disco#items of ${to}`);
-    return stanza.getChild('query', NS_DISCO_ITEMS)?.getChildren('item').map((i) => i.attrs.jid ?? '') ?? [];
+    return (
+      stanza
+        .getChild('query', NS_DISCO_ITEMS)
+        ?.getChildren('item')
+        .map((i) => i.attrs.jid ?? '') ?? []
+    );
   };
   const discoInfo = async (to: string) => {
     const stanza = expectResult(await iq(to, 'get', xml('query', { xmlns: NS_DISCO_INFO })), `disco#info of ${to}`);

@@ -75,7 +75,9 @@ describe('small-upload cache in the fs store (several processes on one repositor
         const path = join(dir, 'files', m.id);
         const saved = await readFile(path);
         // Same inode, other content (nothing does this; the ctime tells).
-        await writeFile(path, Buffer.concat([saved.subarray(0, saved.length - 5), Buffer.from('BYTES')]), { flag: 'r+' });
+        await writeFile(path, Buffer.concat([saved.subarray(0, saved.length - 5), Buffer.from('BYTES')]), {
+          flag: 'r+',
+        });
         assert.equal(await text(store, m.id), 'BYTES');
         await writeFile(join(dir, 'elsewhere'), saved);
         await unlink(path);

@@ -77,7 +77,14 @@ export class SmallUploadCache {
     const e = this.#entries.get(id);
     if (e === undefined) return undefined;
     const st = lstatSync(path, { throwIfNoEntry: false });
-    if (st === undefined || st.ino !== e.ino || st.dev !== e.dev || st.ctimeMs !== e.ctimeMs || st.size !== e.size || !st.isFile()) {
+    if (
+      st === undefined ||
+      st.ino !== e.ino ||
+      st.dev !== e.dev ||
+      st.ctimeMs !== e.ctimeMs ||
+      st.size !== e.size ||
+      !st.isFile()
+    ) {
       this.delete(id);
       return undefined;
     }
@@ -100,7 +107,15 @@ export class SmallUploadCache {
     copy.set(body);
     // Frozen: every hit hands out this very object.
     Object.freeze(meta);
-    this.#entries.set(meta.id, { meta, body: copy, dev: identity.dev, ino: identity.ino, ctimeMs: identity.ctimeMs, size: identity.size, used: false });
+    this.#entries.set(meta.id, {
+      meta,
+      body: copy,
+      dev: identity.dev,
+      ino: identity.ino,
+      ctimeMs: identity.ctimeMs,
+      size: identity.size,
+      used: false,
+    });
     this.#bytes += copy.length;
     this.#evict();
     return copy;

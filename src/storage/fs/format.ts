@@ -90,9 +90,18 @@ export function decodeHeader(buf: Uint8Array): { meta: UploadMeta; bodyOffset: n
   }
   const m = raw as Record<string, unknown> | null;
   if (
-    m === null || typeof m !== 'object' || !isStr(m.id) || !isStr(m.filename) || !isInt(m.size) || m.size < 0 ||
-    !isStr(m.contentType) || !isStr(m.uploader) || !isInt(m.issuedAt) || !isInt(m.storedAt) ||
-    !isPurpose(m.purpose) || !(m.expireBefore === undefined || isInt(m.expireBefore))
+    m === null ||
+    typeof m !== 'object' ||
+    !isStr(m.id) ||
+    !isStr(m.filename) ||
+    !isInt(m.size) ||
+    m.size < 0 ||
+    !isStr(m.contentType) ||
+    !isStr(m.uploader) ||
+    !isInt(m.issuedAt) ||
+    !isInt(m.storedAt) ||
+    !isPurpose(m.purpose) ||
+    !(m.expireBefore === undefined || isInt(m.expireBefore))
   ) {
     throw new CorruptUploadError('header fields are missing or of the wrong type');
   }

@@ -19,18 +19,20 @@ import { worthHandingOver } from './receive.ts';
 const tempRepo = () => mkdtemp(join(tmpdir(), 'fileupload-fs-'));
 
 /** A fresh store in a fresh repository, for the contract; its cleanup closes it and removes both. */
-const contractStore = (options: FsStoreOptions = {}) => async () => {
-  const dir = await tempRepo();
-  const store = new FsStore(dir, options);
-  await store.open();
-  return {
-    store,
-    cleanup: async () => {
-      await store.close();
-      await rm(dir, { recursive: true, force: true });
-    },
+const contractStore =
+  (options: FsStoreOptions = {}) =>
+  async () => {
+    const dir = await tempRepo();
+    const store = new FsStore(dir, options);
+    await store.open();
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
   };
-};
 
 storeContract('fs', contractStore());
 storeContract('fs (durable: false)', contractStore({ durable: false }));
@@ -51,7 +53,13 @@ const meta = (over: Partial<UploadMeta> = {}): Omit<UploadMeta, 'storedAt'> => (
 });
 
 /** Each upload reads back as `text`, and the store's tmp/ holds nothing. */
-async function assertPublishedWhole(store: FsStore, dir: string, uploads: readonly { id: string }[], text: string, emptyTmp: string): Promise<void> {
+async function assertPublishedWhole(
+  store: FsStore,
+  dir: string,
+  uploads: readonly { id: string }[],
+  text: string,
+  emptyTmp: string,
+): Promise<void> {
   for (const m of uploads) {
     const got = await store.read(m.id);
     assert.ok(got?.bytes, m.id);
@@ -140,7 +148,10 @@ describe('fs store specifics', () => {
       await store.write(a, once(Buffer.from('hello')));
       // Two uploads of one slot at once both pass the early check; the publish lets one through.
       const d = meta();
-      const both = await Promise.allSettled([store.write(d, once(Buffer.from('hello'))), store.write(d, once(Buffer.from('HELLO')))]);
+      const both = await Promise.allSettled([
+        store.write(d, once(Buffer.from('hello'))),
+        store.write(d, once(Buffer.from('HELLO'))),
+      ]);
       assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
       assert.match(String((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason), /already/i);
       refuse = true;
@@ -149,7 +160,11 @@ describe('fs store specifics', () => {
       await store.write(b, once(Buffer.from('hello')));
       await store.write(c, once(Buffer.from('hello')));
       // The two publishes of d race on the thread pool: their answers come back in either order.
-      assert.deepEqual([asked[0], ...asked.slice(1, 3).sort(), ...asked.slice(3)], ['renamed', 'exists', 'renamed', 'unsupported'], 'not asked again once refused');
+      assert.deepEqual(
+        [asked[0], ...asked.slice(1, 3).sort(), ...asked.slice(3)],
+        ['renamed', 'exists', 'renamed', 'unsupported'],
+        'not asked again once refused',
+      );
       await assertPublishedWhole(store, dir, [a, b, c], 'hello', 'no temp file left by either publish');
     } finally {
       await store.close();
@@ -234,9 +249,15 @@ describe('fs store specifics', () => {
   test('open() refuses a missing repository and a file in its place', async () => {
     const dir = await tempRepo();
     try {
-      await assert.rejects(new FsStore(join(dir, 'missing')).open(), (e: unknown) => e instanceof RepositoryError && /does not exist/.test(e.message));
+      await assert.rejects(
+        new FsStore(join(dir, 'missing')).open(),
+        (e: unknown) => e instanceof RepositoryError && /does not exist/.test(e.message),
+      );
       await writeFile(join(dir, 'file'), 'x');
-      await assert.rejects(new FsStore(join(dir, 'file')).open(), (e: unknown) => e instanceof RepositoryError && /not a directory/.test(e.message));
+      await assert.rejects(
+        new FsStore(join(dir, 'file')).open(),
+        (e: unknown) => e instanceof RepositoryError && /not a directory/.test(e.message),
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -338,7 +359,10 @@ describe('fs store specifics', () => {
       await s.write(good, once(Buffer.from('hello')));
       await assert.rejects(s.read(bad), CorruptUploadError);
       const truncated = newSlotId();
-      const full = Buffer.concat([encodeHeader({ ...meta({ id: truncated, size: 10 }), storedAt: 1 }), Buffer.from('12345')]);
+      const full = Buffer.concat([
+        encodeHeader({ ...meta({ id: truncated, size: 10 }), storedAt: 1 }),
+        Buffer.from('12345'),
+      ]);
       await writeFile(join(dir, 'files', truncated), full);
       await assert.rejects(s.read(truncated), CorruptUploadError, 'a body shorter than its header says is refused');
       const ids: string[] = [];
@@ -350,7 +374,7 @@ describe('fs store specifics', () => {
     }
   });
 
-  test('a file under another id\'s name is not served as that id', async () => {
+  test("a file under another id's name is not served as that id", async () => {
     const dir = await tempRepo();
     const s = new FsStore(dir);
     try {
@@ -407,7 +431,8 @@ describe('fs store specifics', () => {
         durables.push(durable);
         if (mode === 'real') return real(fd, durable, from, to);
         closeSync(fd); // the finisher's contract: the descriptor is closed when it settles
-        if (mode === 'full') throw Object.assign(new Error('ENOSPC: fdatasync'), { code: 'ENOSPC', syscall: 'fdatasync' });
+        if (mode === 'full')
+          throw Object.assign(new Error('ENOSPC: fdatasync'), { code: 'ENOSPC', syscall: 'fdatasync' });
         return 'unsupported';
       },
     });
@@ -417,7 +442,10 @@ describe('fs store specifics', () => {
       await store.write(a, once(Buffer.from('hello')));
       // Two uploads of one slot at once both pass the early check; the job publishes one.
       const d = meta();
-      const both = await Promise.allSettled([store.write(d, once(Buffer.from('hello'))), store.write(d, once(Buffer.from('HELLO')))]);
+      const both = await Promise.allSettled([
+        store.write(d, once(Buffer.from('hello'))),
+        store.write(d, once(Buffer.from('HELLO'))),
+      ]);
       assert.deepEqual(both.map((r) => r.status).sort(), ['fulfilled', 'rejected']);
       assert.match(String((both.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason), /already/i);
       mode = 'full';

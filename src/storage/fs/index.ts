@@ -8,7 +8,20 @@ import {
   unlink as unlinkCb,
   type Dirent,
 } from 'node:fs';
-import { chmod, lstat, link, mkdir, open, opendir, readdir, readFile, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
+import {
+  chmod,
+  lstat,
+  link,
+  mkdir,
+  open,
+  opendir,
+  readdir,
+  readFile,
+  stat,
+  unlink,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { isSlotId } from '../../slots/id.ts';
@@ -158,11 +171,12 @@ export class FsStore implements Store {
       await readFile(marker).catch(async (err: unknown) => {
         if (errCode(err) !== 'ENOENT') throw err;
         // Readable by all (it says only what the folder is), writable by the service alone.
-        await writeFile(marker, JSON.stringify({ format: 'fileupload', version: 1 }) + '\n', { flag: 'wx', mode: 0o644 }).catch(
-          (e: unknown) => {
-            if (errCode(e) !== 'EEXIST') throw e;
-          },
-        );
+        await writeFile(marker, JSON.stringify({ format: 'fileupload', version: 1 }) + '\n', {
+          flag: 'wx',
+          mode: 0o644,
+        }).catch((e: unknown) => {
+          if (errCode(e) !== 'EEXIST') throw e;
+        });
       });
     } catch (err) {
       throw new RepositoryError(`repository ${this.root} is not writable: ${(err as Error).message}`, { cause: err });
@@ -247,7 +261,14 @@ export class FsStore implements Store {
     try {
       fd = await fsCall<number>((cb) => openCb(tmp, CREATE_FLAGS, this.#fileMode, cb));
       created = true;
-      const meta = await receive(fd, { ...input, storedAt: Date.now() }, body, signal, this.#durable, options.releaseChunks === true);
+      const meta = await receive(
+        fd,
+        { ...input, storedAt: Date.now() },
+        body,
+        signal,
+        this.#durable,
+        options.releaseChunks === true,
+      );
       let moved: boolean;
       const finish = this.#finisher();
       if (finish) {
@@ -358,16 +379,27 @@ export class FsStore implements Store {
     select?: ReadSelection | ((meta: UploadMeta) => ReadSelection),
   ): Promise<StoredBody | undefined> {
     if (!isSlotId(id)) return undefined;
-    return readUpload(this.#filePath(id), id, (meta) => {
-      const selection = typeof select === 'function' ? select(meta) : select;
-      if (selection === null) return null;
-      if (selection === undefined) return meta.size === 0 ? null : { start: 0, end: meta.size - 1 };
-      const { start, end } = selection;
-      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start || end >= meta.size) {
-        throw new RangeError(`range ${start}-${end} is outside 0-${meta.size - 1}`);
-      }
-      return selection;
-    }, this.#cache);
+    return readUpload(
+      this.#filePath(id),
+      id,
+      (meta) => {
+        const selection = typeof select === 'function' ? select(meta) : select;
+        if (selection === null) return null;
+        if (selection === undefined) return meta.size === 0 ? null : { start: 0, end: meta.size - 1 };
+        const { start, end } = selection;
+        if (
+          !Number.isSafeInteger(start) ||
+          !Number.isSafeInteger(end) ||
+          start < 0 ||
+          end < start ||
+          end >= meta.size
+        ) {
+          throw new RangeError(`range ${start}-${end} is outside 0-${meta.size - 1}`);
+        }
+        return selection;
+      },
+      this.#cache,
+    );
   }
 
   async delete(id: string): Promise<boolean> {

@@ -320,7 +320,13 @@ function fileBody(fd: number, from: number, to: number): Pick<StoredBody, 'body'
     body: {
       [Symbol.asyncIterator]() {
         claim();
-        const stream = createReadStream('', { fd, start: from, end: to - 1, highWaterMark: READ_CHUNK, autoClose: true });
+        const stream = createReadStream('', {
+          fd,
+          start: from,
+          end: to - 1,
+          highWaterMark: READ_CHUNK,
+          autoClose: true,
+        });
         return stream[Symbol.asyncIterator]();
       },
     },

@@ -33,7 +33,12 @@ function holdWrites(fd: number): { held: () => number; letGo: () => Promise<void
   const completions: Promise<void>[] = [];
   const log: string[] = [];
   let holding = true;
-  fs.writev = ((wfd: number, buffers: NodeJS.ArrayBufferView[], position: number, cb: (err: NodeJS.ErrnoException | null, n: number) => void) => {
+  fs.writev = ((
+    wfd: number,
+    buffers: NodeJS.ArrayBufferView[],
+    position: number,
+    cb: (err: NodeJS.ErrnoException | null, n: number) => void,
+  ) => {
     if (wfd !== fd) return realWritev(wfd, buffers, position, cb);
     const run = (): void => {
       let finished!: () => void;
@@ -75,7 +80,12 @@ const meta = (size: number): UploadMeta => ({
  * turns, and returns what happened: the error receive failed with, the event order, and what
  * the file opened after the close (the "victim") holds.
  */
-async function race(size: number, body: AsyncIterable<Uint8Array>, signal?: AbortSignal, onHeld?: () => void): Promise<{ err: unknown; log: string[]; victim: Buffer; heldAtFailure: number }> {
+async function race(
+  size: number,
+  body: AsyncIterable<Uint8Array>,
+  signal?: AbortSignal,
+  onHeld?: () => void,
+): Promise<{ err: unknown; log: string[]; victim: Buffer; heldAtFailure: number }> {
   const file = join(dir, `up-${Math.random().toString(36).slice(2)}.part`);
   const fd = openSync(file, 'w');
   const hold = holdWrites(fd);

@@ -333,7 +333,10 @@ function dropPrefix(buffers: Uint8Array[], n: number): Uint8Array[] {
  * One abort listener for the whole stream (not a Promise.race per chunk, which would pile up
  * reactions on a never-settling promise and keep every chunk alive).
  */
-async function* abortable(source: AsyncIterable<Uint8Array>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+async function* abortable(
+  source: AsyncIterable<Uint8Array>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();
   let finished = false;
   let rejectPending: ((err: unknown) => void) | undefined;

@@ -56,11 +56,14 @@ export interface ConditionalObjects {
   delete(key: string): Promise<void>;
 }
 
-const statusOf = (err: unknown): number | undefined => (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+const statusOf = (err: unknown): number | undefined =>
+  (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
 const nameOf = (err: unknown): string | undefined => (err as { name?: string } | null)?.name;
-const isNotFound = (err: unknown): boolean => statusOf(err) === 404 || ['NotFound', 'NoSuchKey'].includes(nameOf(err) ?? '');
+const isNotFound = (err: unknown): boolean =>
+  statusOf(err) === 404 || ['NotFound', 'NoSuchKey'].includes(nameOf(err) ?? '');
 /** 412, or 409 ConditionalRequestConflict (AWS: a concurrent conditional write is in progress). */
-const lostRace = (err: unknown): boolean => statusOf(err) === 412 || (statusOf(err) === 409 && nameOf(err) === 'ConditionalRequestConflict');
+const lostRace = (err: unknown): boolean =>
+  statusOf(err) === 412 || (statusOf(err) === 409 && nameOf(err) === 'ConditionalRequestConflict');
 const unquote = (etag: string): string => etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 
 /**
@@ -91,7 +94,10 @@ export class S3ConditionalObjects implements ConditionalObjects {
 
   async get(key: string): Promise<VersionedText | undefined> {
     try {
-      const out = await this.#client.send(new this.#sdk.GetObjectCommand({ Bucket: this.#bucket, Key: key }), this.#deadline());
+      const out = await this.#client.send(
+        new this.#sdk.GetObjectCommand({ Bucket: this.#bucket, Key: key }),
+        this.#deadline(),
+      );
       const text = (await out.Body?.transformToString('utf8')) ?? '';
       return { text, etag: out.ETag ?? '', lastModified: out.LastModified?.getTime() };
     } catch (err) {
@@ -102,7 +108,10 @@ export class S3ConditionalObjects implements ConditionalObjects {
 
   async etag(key: string): Promise<string | undefined> {
     try {
-      const out = await this.#client.send(new this.#sdk.HeadObjectCommand({ Bucket: this.#bucket, Key: key }), this.#deadline());
+      const out = await this.#client.send(
+        new this.#sdk.HeadObjectCommand({ Bucket: this.#bucket, Key: key }),
+        this.#deadline(),
+      );
       return out.ETag ?? '';
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -110,10 +119,21 @@ export class S3ConditionalObjects implements ConditionalObjects {
     }
   }
 
-  async #put(key: string, text: string, contentType: string, condition: { IfNoneMatch: string } | { IfMatch: string }): Promise<string> {
+  async #put(
+    key: string,
+    text: string,
+    contentType: string,
+    condition: { IfNoneMatch: string } | { IfMatch: string },
+  ): Promise<string> {
     try {
       const out = await this.#client.send(
-        new this.#sdk.PutObjectCommand({ Bucket: this.#bucket, Key: key, Body: text, ContentType: contentType, ...condition }),
+        new this.#sdk.PutObjectCommand({
+          Bucket: this.#bucket,
+          Key: key,
+          Body: text,
+          ContentType: contentType,
+          ...condition,
+        }),
         this.#deadline(),
       );
       return out.ETag ?? '';
@@ -144,7 +164,11 @@ export class S3ConditionalObjects implements ConditionalObjects {
     let token: string | undefined;
     for (;;) {
       const out = await this.#client.send(
-        new this.#sdk.ListObjectsV2Command({ Bucket: this.#bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+        new this.#sdk.ListObjectsV2Command({
+          Bucket: this.#bucket,
+          Prefix: prefix,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
         this.#deadline(),
       );
       for (const o of out.Contents ?? []) if (o.Key !== undefined) yield o.Key;

@@ -29,7 +29,14 @@ export class S3IndexStore implements IndexStore {
   readonly #timeout: number;
   readonly #pageSize: number;
 
-  constructor(options: { sdk: Sdk; client: S3.S3Client; bucket: string; prefix: string; timeout?: number; pageSize?: number }) {
+  constructor(options: {
+    sdk: Sdk;
+    client: S3.S3Client;
+    bucket: string;
+    prefix: string;
+    timeout?: number;
+    pageSize?: number;
+  }) {
     this.#sdk = options.sdk;
     this.#client = options.client;
     this.#bucket = options.bucket;
@@ -55,7 +62,10 @@ export class S3IndexStore implements IndexStore {
 
   async get(key: string): Promise<Buffer | undefined> {
     try {
-      const out = await this.#client.send(new this.#sdk.GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(key) }), this.#deadline());
+      const out = await this.#client.send(
+        new this.#sdk.GetObjectCommand({ Bucket: this.#bucket, Key: this.#key(key) }),
+        this.#deadline(),
+      );
       return Buffer.from((await out.Body?.transformToByteArray()) ?? new Uint8Array(0));
     } catch (err) {
       if (statusOf(err) === 404) return undefined;

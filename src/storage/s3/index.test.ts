@@ -101,14 +101,22 @@ function slotOf(over: Partial<Slot> = {}): Slot {
 }
 
 /** A raw HTTP PUT (no headers added by any library): status and body text. */
-function rawPut(url: string, body: Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+function rawPut(
+  url: string,
+  body: Uint8Array,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'PUT', headers: { 'Content-Length': String(body.length), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-    });
+    const req = request(
+      url,
+      { method: 'PUT', headers: { 'Content-Length': String(body.length), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -130,7 +138,11 @@ describe('s3 store: direct mode (presigned PUT to radosgw)', () => {
       assert.ok(!names.includes('x-amz-sdk-checksum-algorithm'), 'no x-amz-sdk-checksum-algorithm');
       const signed = url.searchParams.get('X-Amz-SignedHeaders')?.split(';') ?? [];
       assert.ok(signed.includes('content-length'), `content-length signed: ${signed}`);
-      assert.equal(signed.includes('content-type'), slot.contentType !== undefined, `content-type signed only with a slot type: ${signed}`);
+      assert.equal(
+        signed.includes('content-type'),
+        slot.contentType !== undefined,
+        `content-type signed only with a slot type: ${signed}`,
+      );
       assert.equal(url.searchParams.get('X-Amz-Expires'), '300');
       assert.equal(url.searchParams.get('x-amz-meta-fu-id'), slot.id, 'metadata travels signed in the URL');
     }
@@ -144,17 +156,20 @@ describe('s3 store: direct mode (presigned PUT to radosgw)', () => {
     assert.equal(put.status, 200, put.text);
     const meta = await store.stat(slot.id);
     assert.ok(meta);
-    assert.deepEqual({ ...meta, storedAt: 0 }, {
-      id: slot.id,
-      filename: slot.filename,
-      size: 1000,
-      contentType: 'application/octet-stream',
-      uploader: slot.uploader,
-      issuedAt: slot.issuedAt,
-      storedAt: 0,
-      purpose: 'ephemeral',
-      expireBefore: slot.expireBefore,
-    });
+    assert.deepEqual(
+      { ...meta, storedAt: 0 },
+      {
+        id: slot.id,
+        filename: slot.filename,
+        size: 1000,
+        contentType: 'application/octet-stream',
+        uploader: slot.uploader,
+        issuedAt: slot.issuedAt,
+        storedAt: 0,
+        purpose: 'ephemeral',
+        expireBefore: slot.expireBefore,
+      },
+    );
     assert.ok(Math.abs(meta.storedAt - Date.now()) < 60_000, 'storedAt is the upload time');
     const got = await store.read(slot.id);
     assert.equal(sha(await collect(got!.body)), sha(data));
@@ -163,7 +178,9 @@ describe('s3 store: direct mode (presigned PUT to radosgw)', () => {
   test('a client sending Content-Type: application/octet-stream to a slot without type is accepted', async () => {
     const slot = slotOf({ size: 3 });
     await store.recordSlot(slot);
-    const put = await rawPut(await store.presignPut(slot), Buffer.from('abc'), { 'Content-Type': 'application/octet-stream' });
+    const put = await rawPut(await store.presignPut(slot), Buffer.from('abc'), {
+      'Content-Type': 'application/octet-stream',
+    });
     assert.equal(put.status, 200, put.text);
     assert.equal((await store.stat(slot.id))?.contentType, 'application/octet-stream');
   });
@@ -196,7 +213,14 @@ describe('s3 store: direct mode (presigned PUT to radosgw)', () => {
     await store.recordSlot(slot);
     const s3 = await rawClient();
     try {
-      await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: `${store.layout.files}${slot.id}`, Body: Buffer.from([0x89, 0x50, 0x4e, 0x47]), ContentType: 'image/png' }));
+      await s3.send(
+        new PutObjectCommand({
+          Bucket: store.bucket,
+          Key: `${store.layout.files}${slot.id}`,
+          Body: Buffer.from([0x89, 0x50, 0x4e, 0x47]),
+          ContentType: 'image/png',
+        }),
+      );
     } finally {
       s3.destroy();
     }
@@ -213,7 +237,8 @@ describe('s3 store: direct mode (presigned PUT to radosgw)', () => {
     assert.ok(listed.includes(slot.id), 'list() joins the record too');
     assert.equal(await store.delete(slot.id), true);
     assert.equal(await store.stat(slot.id), undefined);
-    for await (const p of store.listPartial()) assert.ok(!p.name.startsWith(slot.id), 'delete() removed the record too');
+    for await (const p of store.listPartial())
+      assert.ok(!p.name.startsWith(slot.id), 'delete() removed the record too');
   });
 
   test('an object that is neither ours nor recorded is not served', async () => {
@@ -245,7 +270,18 @@ describe('s3 store: partial uploads for purge', () => {
     assert.equal((await rawPut(await store.presignPut(used), Buffer.from('ok'))).status, 200);
     // More uploads than a listing page, so the merge of slots/ and files/ crosses pages.
     for (let i = 0; i < 5; i++) {
-      await store.write({ id: newSlotId(), filename: 'x', size: 1, contentType: 'text/plain', uploader: 'a@b', issuedAt: 1, purpose: 'message' }, once(Buffer.from('x')));
+      await store.write(
+        {
+          id: newSlotId(),
+          filename: 'x',
+          size: 1,
+          contentType: 'text/plain',
+          uploader: 'a@b',
+          issuedAt: 1,
+          purpose: 'message',
+        },
+        once(Buffer.from('x')),
+      );
     }
     const partials = new Map<string, number>();
     for await (const p of store.listPartial()) partials.set(p.name, p.modifiedAt);
@@ -264,7 +300,15 @@ describe('s3 store: partial uploads for purge', () => {
     const s3 = await rawClient();
     try {
       const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: key }));
-      await s3.send(new UploadPartCommand({ Bucket: store.bucket, Key: key, UploadId: created.UploadId, PartNumber: 1, Body: Buffer.alloc(1234, 1) }));
+      await s3.send(
+        new UploadPartCommand({
+          Bucket: store.bucket,
+          Key: key,
+          UploadId: created.UploadId,
+          PartNumber: 1,
+          Body: Buffer.alloc(1234, 1),
+        }),
+      );
       const found = [];
       for await (const p of store.listPartial()) if (p.name.startsWith(id)) found.push(p);
       assert.equal(found.length, 1);
@@ -288,7 +332,16 @@ describe('s3 store: purge (src/purge) on S3 with the index in the bucket', () =>
       const ledger = new Ledger(await store.indexStore());
       const now = Date.now();
       const up = async (over: Partial<Parameters<S3Store['write']>[0]>) => {
-        const m = { id: newSlotId(), filename: 'f', size: 3, contentType: 'text/plain', uploader: 'a@b', issuedAt: now, purpose: 'message' as const, ...over };
+        const m = {
+          id: newSlotId(),
+          filename: 'f',
+          size: 3,
+          contentType: 'text/plain',
+          uploader: 'a@b',
+          issuedAt: now,
+          purpose: 'message' as const,
+          ...over,
+        };
         const stored = await store.write(m, once(Buffer.from('abc')));
         await ledger.recordUploadStored(stored);
         return stored;
@@ -302,7 +355,13 @@ describe('s3 store: purge (src/purge) on S3 with the index in the bucket', () =>
         store,
         ledger,
         now: now + 10 * 86_400_000,
-        policy: { maxAge: 86_400_000, maxAgePurposes: ['message', 'ephemeral'], maxRepoSize: undefined, abandonAfter: 300_000, sizeGrace: 60_000 },
+        policy: {
+          maxAge: 86_400_000,
+          maxAgePurposes: ['message', 'ephemeral'],
+          maxRepoSize: undefined,
+          abandonAfter: 300_000,
+          sizeGrace: 60_000,
+        },
       });
       assert.equal(summary.failed, 0);
       assert.equal(summary.rules.expired.count, 1);
@@ -337,10 +396,17 @@ describe('s3 store: the inventory ledger in the bucket (batched pending slots an
       };
       const batches = await batchNames();
       assert.equal(batches.length, 3, '5 slots at once + 2 one by one: 3 batch objects');
-      assert.ok(batches.every((n) => parseBatch(n)), `sealed batch names only: ${batches.join(', ')}`);
+      assert.ok(
+        batches.every((n) => parseBatch(n)),
+        `sealed batch names only: ${batches.join(', ')}`,
+      );
       const listed = new Map<string, JournalSlot>();
       for await (const p of ledger.pendingSlots()) listed.set(p.id, p);
-      assert.deepEqual([...listed.keys()].sort(), [...together, ...alone].map((s) => s.id).sort(), 'three listing pages of 2');
+      assert.deepEqual(
+        [...listed.keys()].sort(),
+        [...together, ...alone].map((s) => s.id).sort(),
+        'three listing pages of 2',
+      );
       const sharedBody = await index.get(`pending/${listed.get(together[0]!.id)!.batch}`);
 
       await ledger.forgetPending([listed.get(together[0]!.id)!, listed.get(together[1]!.id)!]);
@@ -364,7 +430,16 @@ describe('s3 store: the inventory ledger in the bucket (batched pending slots an
       await writeTotal(index, { bytes: 0, files: 0, at: now - 60_000 });
       await Promise.all(
         [together[2]!, together[3]!].map((s) =>
-          ledger.recordUploadStored({ id: s.id, filename: s.filename, size: s.size, contentType: 'application/octet-stream', uploader: s.uploader, issuedAt: s.issuedAt, storedAt: now, purpose: 'message' }),
+          ledger.recordUploadStored({
+            id: s.id,
+            filename: s.filename,
+            size: s.size,
+            contentType: 'application/octet-stream',
+            uploader: s.uploader,
+            issuedAt: s.issuedAt,
+            storedAt: now,
+            purpose: 'message',
+          }),
         ),
       );
       const deltas: string[] = [];
@@ -383,7 +458,8 @@ describe('s3 store: the inventory ledger in the bucket (batched pending slots an
 });
 
 describe('s3 store: the documented bucket rules (contrib/s3)', () => {
-  const contrib = (name: string): unknown => JSON.parse(readFileSync(join(import.meta.dirname, '../../../contrib/s3', name), 'utf8'));
+  const contrib = (name: string): unknown =>
+    JSON.parse(readFileSync(join(import.meta.dirname, '../../../contrib/s3', name), 'utf8'));
 
   test('radosgw accepts lifecycle.json (age limit, slot records, abandoned multipart uploads)', async () => {
     const r = await rgw();
@@ -391,7 +467,12 @@ describe('s3 store: the documented bucket rules (contrib/s3)', () => {
     const s3 = await rawClient();
     try {
       const config = contrib('lifecycle.json') as { Rules: { ID: string }[] };
-      await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: 'lifecycle-test', LifecycleConfiguration: config as never }));
+      await s3.send(
+        new PutBucketLifecycleConfigurationCommand({
+          Bucket: 'lifecycle-test',
+          LifecycleConfiguration: config as never,
+        }),
+      );
       const got = await s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: 'lifecycle-test' }));
       assert.deepEqual(got.Rules?.map((rule) => rule.ID).sort(), config.Rules.map((rule) => rule.ID).sort());
     } finally {
@@ -404,14 +485,20 @@ describe('s3 store: the documented bucket rules (contrib/s3)', () => {
     await r.createBucket('cors-test');
     const s3 = await rawClient();
     try {
-      await s3.send(new PutBucketCorsCommand({ Bucket: 'cors-test', CORSConfiguration: contrib('cors.json') as never }));
+      await s3.send(
+        new PutBucketCorsCommand({ Bucket: 'cors-test', CORSConfiguration: contrib('cors.json') as never }),
+      );
       assert.equal((await s3.send(new GetBucketCorsCommand({ Bucket: 'cors-test' }))).CORSRules?.length, 1);
     } finally {
       s3.destroy();
     }
     const preflight = await fetch(`${r.endpoint}/cors-test/fileupload/files/${newSlotId()}`, {
       method: 'OPTIONS',
-      headers: { Origin: 'https://chat.example.org', 'Access-Control-Request-Method': 'PUT', 'Access-Control-Request-Headers': 'content-type' },
+      headers: {
+        Origin: 'https://chat.example.org',
+        'Access-Control-Request-Method': 'PUT',
+        'Access-Control-Request-Headers': 'content-type',
+      },
     });
     assert.equal(preflight.status, 200);
     assert.equal(preflight.headers.get('access-control-allow-origin'), 'https://chat.example.org');
@@ -423,7 +510,10 @@ describe('s3 store: open, marker, index', () => {
   test('open() creates the marker; open({ create: false }) refuses a prefix without one', async () => {
     const store = await storeFor();
     try {
-      await assert.rejects(store.open({ create: false }), (e: unknown) => e instanceof RepositoryError && /not a fileupload repository/.test(e.message));
+      await assert.rejects(
+        store.open({ create: false }),
+        (e: unknown) => e instanceof RepositoryError && /not a fileupload repository/.test(e.message),
+      );
       await store.open();
       await store.open({ create: false });
       await store.open();
@@ -481,7 +571,10 @@ describe('s3 store: open, marker, index', () => {
       const s3 = await rawClient();
       try {
         const out = await s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: store.layout.index }));
-        assert.ok((out.Contents ?? []).every((o) => o.Key?.startsWith(store.layout.index)), 'everything under {prefix}index/');
+        assert.ok(
+          (out.Contents ?? []).every((o) => o.Key?.startsWith(store.layout.index)),
+          'everything under {prefix}index/',
+        );
         const head = await s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: `${store.layout.index}total` }));
         assert.equal(head.ContentLength, 11);
       } finally {

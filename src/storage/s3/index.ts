@@ -231,7 +231,9 @@ export class S3Store implements Store {
     const marker = this.layout.marker;
     if ((await this.#head(marker)) !== undefined) return;
     if (options.create === false) {
-      throw new RepositoryError(`${this.location} is not a fileupload repository (no ${marker}; serve creates it on first start)`);
+      throw new RepositoryError(
+        `${this.location} is not a fileupload repository (no ${marker}; serve creates it on first start)`,
+      );
     }
     try {
       await client.send(
@@ -267,19 +269,38 @@ export class S3Store implements Store {
     try {
       await client.send(new sdk.HeadBucketCommand({ Bucket: this.bucket }), this.#deadline());
     } catch (err) {
-      return { bucket: { ok: false, message: describeS3Error(err), status: statusOf(err) }, marker: false, writable: undefined };
+      return {
+        bucket: { ok: false, message: describeS3Error(err), status: statusOf(err) },
+        marker: false,
+        writable: undefined,
+      };
     }
     const marker = (await this.#head(this.layout.marker).catch(() => undefined)) !== undefined;
     const probe = `${this.layout.prefix}.doctor-probe-${Math.random().toString(36).slice(2, 10)}`;
     try {
-      await client.send(new sdk.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'fileupload doctor\n', IfNoneMatch: '*' }), this.#deadline());
+      await client.send(
+        new sdk.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'fileupload doctor\n', IfNoneMatch: '*' }),
+        this.#deadline(),
+      );
     } catch (err) {
-      return { bucket: { ok: true }, marker, writable: { ok: false, message: describeS3Error(err), status: statusOf(err) } };
+      return {
+        bucket: { ok: true },
+        marker,
+        writable: { ok: false, message: describeS3Error(err), status: statusOf(err) },
+      };
     }
     try {
       await this.#deleteKey(probe);
     } catch (err) {
-      return { bucket: { ok: true }, marker, writable: { ok: false, message: `wrote ${probe} but cannot delete it: ${describeS3Error(err)}`, status: statusOf(err) } };
+      return {
+        bucket: { ok: true },
+        marker,
+        writable: {
+          ok: false,
+          message: `wrote ${probe} but cannot delete it: ${describeS3Error(err)}`,
+          status: statusOf(err),
+        },
+      };
     }
     return { bucket: { ok: true }, marker, writable: { ok: true } };
   }
@@ -415,7 +436,13 @@ export class S3Store implements Store {
     }
   }
 
-  async #putSingle(ctx: Ctx, key: string, meta: UploadMeta, reader: BodyReader, signal: AbortSignal | undefined): Promise<void> {
+  async #putSingle(
+    ctx: Ctx,
+    key: string,
+    meta: UploadMeta,
+    reader: BodyReader,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const { sdk } = ctx;
     await this.#sendStreamed(
       ctx,
@@ -442,10 +469,21 @@ export class S3Store implements Store {
     return Math.max(this.#partSize, Math.ceil(size / MAX_PARTS));
   }
 
-  async #putMultipart(ctx: Ctx, key: string, meta: UploadMeta, reader: BodyReader, signal: AbortSignal | undefined): Promise<void> {
+  async #putMultipart(
+    ctx: Ctx,
+    key: string,
+    meta: UploadMeta,
+    reader: BodyReader,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const { sdk, client } = ctx;
     const created = await client.send(
-      new sdk.CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: meta.contentType, Metadata: encodeUploadMeta(meta) }),
+      new sdk.CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: key,
+        ContentType: meta.contentType,
+        Metadata: encodeUploadMeta(meta),
+      }),
       signal ? { abortSignal: signal } : {},
     );
     const uploadId = created.UploadId;
@@ -458,7 +496,15 @@ export class S3Store implements Store {
         const last = offset + length === meta.size;
         const out = await this.#sendStreamed<S3.UploadPartCommandOutput>(
           ctx,
-          (Body) => new sdk.UploadPartCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, PartNumber: n, Body, ContentLength: length }),
+          (Body) =>
+            new sdk.UploadPartCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+              PartNumber: n,
+              Body,
+              ContentLength: length,
+            }),
           reader,
           length,
           last,
@@ -482,7 +528,10 @@ export class S3Store implements Store {
       );
     } catch (err) {
       await client
-        .send(new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }), this.#deadline())
+        .send(
+          new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+          this.#deadline(),
+        )
         .catch(noop); // purge finds it in listPartial() otherwise
       throw err;
     }
@@ -496,7 +545,10 @@ export class S3Store implements Store {
     return head && this.#metaOf(id, head);
   }
 
-  async read(id: string, select?: ReadSelection | ((meta: UploadMeta) => ReadSelection)): Promise<StoredBody | undefined> {
+  async read(
+    id: string,
+    select?: ReadSelection | ((meta: UploadMeta) => ReadSelection),
+  ): Promise<StoredBody | undefined> {
     if (!isSlotId(id)) return undefined;
     if (select === null) {
       const meta = await this.stat(id);
@@ -588,7 +640,16 @@ export class S3Store implements Store {
       (out.Body as Readable | undefined)?.destroy();
       throw new Error('S3 response without a usable length');
     }
-    return { out, head: { metadata: out.Metadata, size, contentType: out.ContentType, lastModified: out.LastModified, etag: out.ETag } };
+    return {
+      out,
+      head: {
+        metadata: out.Metadata,
+        size,
+        contentType: out.ContentType,
+        lastModified: out.LastModified,
+        etag: out.ETag,
+      },
+    };
   }
 
   // ---- delete and listings ----
@@ -607,12 +668,18 @@ export class S3Store implements Store {
     let token: string | undefined;
     do {
       const out = await client.send(
-        new sdk.ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, MaxKeys: this.#pageSize, ...(token ? { ContinuationToken: token } : {}) }),
+        new sdk.ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          MaxKeys: this.#pageSize,
+          ...(token ? { ContinuationToken: token } : {}),
+        }),
         this.#deadline(),
       );
       const page: Listed[] = [];
       for (const o of out.Contents ?? []) {
-        if (o.Key !== undefined) page.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
+        if (o.Key !== undefined)
+          page.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
       }
       if (page.length > 0) yield page;
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
@@ -688,7 +755,13 @@ export class S3Store implements Store {
     try {
       for (let pages = 0; pages < 10; pages++) {
         const out = await client.send(
-          new sdk.ListPartsCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId, MaxParts: 1000, ...(marker ? { PartNumberMarker: marker } : {}) }),
+          new sdk.ListPartsCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            MaxParts: 1000,
+            ...(marker ? { PartNumberMarker: marker } : {}),
+          }),
           this.#deadline(),
         );
         for (const p of out.Parts ?? []) {
@@ -729,7 +802,11 @@ export class S3Store implements Store {
         if (await advanceTo(id)) continue; // uploaded: the record belongs to a published upload
         const slot = await this.#slotRecord(id).catch(() => undefined);
         if ((await this.#head(uploadKey(this.layout, id))) !== undefined) continue; // uploaded meanwhile
-        yield { name: partialName({ kind: 'slot', id }), size: record.size, modifiedAt: slot?.expiresAt ?? record.lastModified };
+        yield {
+          name: partialName({ kind: 'slot', id }),
+          size: record.size,
+          modifiedAt: slot?.expiresAt ?? record.lastModified,
+        };
       }
     } finally {
       await files?.return(undefined);
@@ -743,7 +820,11 @@ export class S3Store implements Store {
     if (p.kind === 'multipart') {
       try {
         await client.send(
-          new sdk.AbortMultipartUploadCommand({ Bucket: this.bucket, Key: uploadKey(this.layout, p.id), UploadId: p.uploadId }),
+          new sdk.AbortMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: uploadKey(this.layout, p.id),
+            UploadId: p.uploadId,
+          }),
           this.#deadline(),
         );
         return true;
@@ -818,7 +899,13 @@ export class S3Store implements Store {
   async conditionalObjects(): Promise<import('./conditional.ts').S3ConditionalObjects> {
     const { S3ConditionalObjects } = await import('./conditional.ts');
     const { sdk, client } = await this.#context();
-    return new S3ConditionalObjects({ sdk, client, bucket: this.bucket, location: `s3://${this.bucket}/`, timeout: this.#timeout });
+    return new S3ConditionalObjects({
+      sdk,
+      client,
+      bucket: this.bucket,
+      location: `s3://${this.bucket}/`,
+      timeout: this.#timeout,
+    });
   }
 
   /**
@@ -830,7 +917,14 @@ export class S3Store implements Store {
   async indexStore(): Promise<import('./index-store.ts').S3IndexStore> {
     const { S3IndexStore } = await import('./index-store.ts');
     const { sdk, client } = await this.#context();
-    return new S3IndexStore({ sdk, client, bucket: this.bucket, prefix: this.layout.index, timeout: this.#timeout, pageSize: this.#pageSize });
+    return new S3IndexStore({
+      sdk,
+      client,
+      bucket: this.bucket,
+      prefix: this.layout.index,
+      timeout: this.#timeout,
+      pageSize: this.#pageSize,
+    });
   }
 }
 
@@ -854,6 +948,7 @@ function mapWriteError(err: unknown, id: string): unknown {
   const name = nameOf(err);
   // 412: If-None-Match failed; 409 ConditionalRequestConflict: a concurrent conditional write won.
   if (status === 412 || (status === 409 && name === 'ConditionalRequestConflict')) return new UploadExistsError(id);
-  if (status === 507 || name === 'QuotaExceeded' || name === 'InsufficientStorage') return new StorageFullError({ cause: err });
+  if (status === 507 || name === 'QuotaExceeded' || name === 'InsufficientStorage')
+    return new StorageFullError({ cause: err });
   return err;
 }

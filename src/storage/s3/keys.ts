@@ -26,9 +26,11 @@ export const MARKER_OBJECT = '.fileupload-repository';
 export function normalizePrefix(prefix: string): string {
   const trimmed = prefix.trim().replace(/\/+$/, '');
   if (trimmed === '') return '';
-  if (trimmed.startsWith('/') || /[\x00-\x1f\x7f\\]/.test(trimmed)) throw new RangeError(`invalid S3 key prefix ${JSON.stringify(prefix)}`);
+  if (trimmed.startsWith('/') || /[\x00-\x1f\x7f\\]/.test(trimmed))
+    throw new RangeError(`invalid S3 key prefix ${JSON.stringify(prefix)}`);
   for (const segment of trimmed.split('/')) {
-    if (segment === '' || segment === '.' || segment === '..') throw new RangeError(`invalid S3 key prefix ${JSON.stringify(prefix)}`);
+    if (segment === '' || segment === '.' || segment === '..')
+      throw new RangeError(`invalid S3 key prefix ${JSON.stringify(prefix)}`);
   }
   return `${trimmed}/`;
 }
@@ -90,7 +92,8 @@ export function slotRecordKey(layout: KeyLayout, id: string): string {
 export function idOfKey(layout: KeyLayout, key: string): string | undefined {
   let rest: string;
   if (key.startsWith(layout.files)) rest = key.slice(layout.files.length);
-  else if (key.startsWith(layout.slots) && key.endsWith('.json')) rest = key.slice(layout.slots.length, -'.json'.length);
+  else if (key.startsWith(layout.slots) && key.endsWith('.json'))
+    rest = key.slice(layout.slots.length, -'.json'.length);
   else return undefined;
   return isSlotId(rest) ? rest : undefined;
 }

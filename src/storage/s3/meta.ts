@@ -36,7 +36,9 @@ export interface ObjectHead {
  * // { 'fu-v': '1', 'fu-id': id, 'fu-filename': 'a%20b.txt', 'fu-uploader': 'a%40b', 'fu-issued': '1', 'fu-purpose': 'message', 'fu-stored': '2' }
  */
 export function encodeUploadMeta(
-  meta: Pick<UploadMeta, 'id' | 'filename' | 'uploader' | 'issuedAt' | 'purpose' | 'expireBefore'> & { storedAt?: number },
+  meta: Pick<UploadMeta, 'id' | 'filename' | 'uploader' | 'issuedAt' | 'purpose' | 'expireBefore'> & {
+    storedAt?: number;
+  },
 ): Record<string, string> {
   const out: Record<string, string> = {
     'fu-v': META_VERSION,
@@ -97,8 +99,13 @@ export function metaFromObject(id: string, head: ObjectHead): UploadMeta | undef
   const expireRaw = m['fu-expire-before'];
   const expireBefore = int(expireRaw);
   if (
-    filename === undefined || uploader === undefined || issuedAt === undefined || storedAt === undefined ||
-    purpose === undefined || !isPurpose(purpose) || (expireRaw !== undefined && expireBefore === undefined)
+    filename === undefined ||
+    uploader === undefined ||
+    issuedAt === undefined ||
+    storedAt === undefined ||
+    purpose === undefined ||
+    !isPurpose(purpose) ||
+    (expireRaw !== undefined && expireBefore === undefined)
   ) {
     return undefined;
   }
@@ -169,9 +176,16 @@ export function decodeSlotRecord(text: string, id: string): SlotRecord | undefin
   const r = v as Record<string, unknown>;
   const isInt = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x);
   if (
-    r.v !== 1 || r.id !== id || typeof r.filename !== 'string' || !isInt(r.size) || typeof r.uploader !== 'string' ||
-    !isInt(r.issuedAt) || !isInt(r.expiresAt) || !isPurpose(r.purpose) ||
-    (r.contentType !== undefined && typeof r.contentType !== 'string') || (r.expireBefore !== undefined && !isInt(r.expireBefore))
+    r.v !== 1 ||
+    r.id !== id ||
+    typeof r.filename !== 'string' ||
+    !isInt(r.size) ||
+    typeof r.uploader !== 'string' ||
+    !isInt(r.issuedAt) ||
+    !isInt(r.expiresAt) ||
+    !isPurpose(r.purpose) ||
+    (r.contentType !== undefined && typeof r.contentType !== 'string') ||
+    (r.expireBefore !== undefined && !isInt(r.expireBefore))
   ) {
     return undefined;
   }

@@ -14,7 +14,8 @@ import type { S3Store, S3StoreOptions } from './index.ts';
  * new S3Store(s3OptionsFrom(settings));
  */
 export function s3OptionsFrom(settings: Settings): S3StoreOptions {
-  if (settings.s3Bucket === undefined) throw new RepositoryError('plugin.httpfileupload.s3Bucket is not set but storage is s3');
+  if (settings.s3Bucket === undefined)
+    throw new RepositoryError('plugin.httpfileupload.s3Bucket is not set but storage is s3');
   return {
     bucket: settings.s3Bucket,
     region: settings.s3Region,
@@ -36,7 +37,10 @@ export function s3OptionsFrom(settings: Settings): S3StoreOptions {
  * const { store, index } = await openS3(settings, { create: false });
  * const ledger = new Ledger(index);
  */
-export async function openS3(settings: Settings, options: { create?: boolean } = {}): Promise<{ store: S3Store; index: S3IndexStore }> {
+export async function openS3(
+  settings: Settings,
+  options: { create?: boolean } = {},
+): Promise<{ store: S3Store; index: S3IndexStore }> {
   const { S3Store } = await import('./index.ts');
   const store = new S3Store(s3OptionsFrom(settings));
   try {
