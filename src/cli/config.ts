@@ -433,12 +433,13 @@ interface Row {
 }
 
 async function layersFor(file: string) {
-  const [{ loadLayers }, { ConfigError }] = await Promise.all([
+  const [{ loadLayers }, { ConfigError }, { clusterLayers }] = await Promise.all([
     import('../config/load.ts'),
     import('../config/errors.ts'),
+    import('../cluster/config-layer.ts'),
   ]);
   try {
-    return await loadLayers(file);
+    return await loadLayers(file, { cluster: clusterLayers });
   } catch (err) {
     throw toCliError(err, ConfigError);
   }
@@ -446,12 +447,13 @@ async function layersFor(file: string) {
 
 /** The configuration after a change that was written (a failure to read it back must not claim otherwise). */
 async function readBack(file: string, written: string) {
-  const [{ loadLayers }, { Resolver }] = await Promise.all([
+  const [{ loadLayers }, { Resolver }, { clusterLayers }] = await Promise.all([
     import('../config/load.ts'),
     import('../config/resolve.ts'),
+    import('../cluster/config-layer.ts'),
   ]);
   try {
-    return new Resolver(await loadLayers(file));
+    return new Resolver(await loadLayers(file, { cluster: clusterLayers }));
   } catch (err) {
     throw new CliError(
       `${written} was changed, but the configuration cannot be read back: ${(err as Error).message}`,

@@ -1,7 +1,5 @@
 import type { Command } from 'commander';
-
-/** Where the configuration lives when neither --config nor FILEUPLOAD_CONFIG says otherwise. */
-export const DEFAULT_CONFIG_PATH = '/etc/fileupload/openfire.xml';
+import { DEFAULT_CONFIG_PATH } from '../config/file.ts';
 
 /** Options every subcommand understands (declared once on the root program). */
 export interface GlobalOptions {

@@ -8,14 +8,16 @@ import { CliError, ExitCode } from './exit-codes.ts';
  * const { settings, store, ledger, repo } = await openMaintenance(config);
  */
 export async function openMaintenance(configFile: string) {
-  const [{ loadSettings }, { openMaintenanceRepository, RepositoryNotFoundError }] = await Promise.all([
-    import('../config/load.ts'),
-    import('../inventory/open.ts'),
-  ]);
+  const [{ loadSettings }, { clusterLayers }, { openMaintenanceRepository, RepositoryNotFoundError }] =
+    await Promise.all([
+      import('../config/load.ts'),
+      import('../cluster/config-layer.ts'),
+      import('../inventory/open.ts'),
+    ]);
   const { ConfigError } = await import('../config/errors.ts');
   let settings;
   try {
-    settings = await loadSettings(configFile);
+    settings = await loadSettings(configFile, { cluster: clusterLayers });
   } catch (err) {
     if (err instanceof ConfigError) throw new CliError(err.message, ExitCode.Usage);
     throw err;

@@ -142,6 +142,7 @@ async function resolveReader(
     { ConfigError },
     { adminToken },
     { isLoopbackHost },
+    { clusterLayers },
   ] = await Promise.all([
     import('../config/load.ts'),
     import('../config/resolve.ts'),
@@ -149,11 +150,12 @@ async function resolveReader(
     import('../config/errors.ts'),
     import('../status/admin-auth.ts'),
     import('../status/admin-server.ts'),
+    import('../cluster/config-layer.ts'),
   ]);
   let resolver;
   let note: string | undefined;
   try {
-    resolver = new Resolver(await loadLayers(configFile));
+    resolver = new Resolver(await loadLayers(configFile, { cluster: clusterLayers }));
   } catch (err) {
     const code = unreadable(err);
     if (code !== undefined) {

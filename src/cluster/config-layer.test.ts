@@ -8,7 +8,7 @@ import { ConfigError, ConfigSyntaxError } from '../config/errors.ts';
 import { ensureSlotSecret, loadLayers, loadSettings, settingsFromLayers } from '../config/load.ts';
 import { readProperty, parseOpenfireXml } from '../config/openfire-xml.ts';
 import { Resolver } from '../config/resolve.ts';
-import { clusterOf, clusterStoreOf, ClusterTargetError, writeTarget } from './config-layer.ts';
+import { clusterLayers, clusterOf, clusterStoreOf, ClusterTargetError, writeTarget } from './config-layer.ts';
 import { sharedConfigPath } from './shared-config.ts';
 
 const xml = (general: Record<string, string>, specific: Record<string, string> = {}) => {
@@ -42,7 +42,7 @@ test('precedence on a cluster node: serverspecific > cluster > general > default
       ),
     );
     await writeFile(shared, xml({ maxFileSize: '2M', slotLifetime: '120s' }));
-    const r = new Resolver(await loadLayers(node));
+    const r = new Resolver(await loadLayers(node, { cluster: clusterLayers }));
     assert.deepEqual(
       r.layers.map((l) => l.source),
       ['serverspecific', 'cluster', 'general', 'default'],
@@ -65,7 +65,7 @@ test('the cluster layer never supplies bootstrap properties, nor serverspecific 
         { domain: 'x.example.org' },
       ),
     );
-    const r = new Resolver(await loadLayers(node));
+    const r = new Resolver(await loadLayers(node, { cluster: clusterLayers }));
     assert.deepEqual([r.resolve('fileRepo').text, r.resolve('fileRepo').source], [repo, 'general']);
     assert.deepEqual([r.resolve('cluster').text, r.resolve('cluster').source], ['true', 'general']);
     assert.equal(r.resolve('nodeName').source, 'default');
@@ -77,12 +77,12 @@ test('without cluster = true the shared document is not read', async () => {
   await withCluster(async ({ repo, node, shared }) => {
     await writeFile(node, xml({ fileRepo: repo, maxFileSize: '1M' }));
     await writeFile(shared, xml({ maxFileSize: '2M' }));
-    const layers = await loadLayers(node);
+    const layers = await loadLayers(node, { cluster: clusterLayers });
     assert.deepEqual(
       layers.map((l) => l.source),
       ['serverspecific', 'general', 'default'],
     );
-    assert.equal((await loadSettings(node)).maxFileSize, 1024 * 1024);
+    assert.equal((await loadSettings(node, { cluster: clusterLayers })).maxFileSize, 1024 * 1024);
     assert.equal(clusterStoreOf(layers), undefined);
   });
 });
@@ -90,10 +90,10 @@ test('without cluster = true the shared document is not read', async () => {
 test('a missing shared document is an empty layer; a malformed one is an error naming it', async () => {
   await withCluster(async ({ repo, node, shared }) => {
     await writeFile(node, xml({ fileRepo: repo, cluster: 'true' }));
-    assert.equal((await loadSettings(node)).maxFileSize, 52428800);
+    assert.equal((await loadSettings(node, { cluster: clusterLayers })).maxFileSize, 52428800);
     await writeFile(shared, '<jive><plugin>\n<oops></plugin></jive>');
     await assert.rejects(
-      loadLayers(node),
+      loadLayers(node, { cluster: clusterLayers }),
       (err: unknown) => err instanceof ConfigSyntaxError && err.file === shared && err.line === 2,
     );
   });
@@ -102,7 +102,7 @@ test('a missing shared document is an empty layer; a malformed one is an error n
 test('cluster = true without fileRepo is a configuration error naming cluster', async () => {
   await withCluster(async ({ node }) => {
     await writeFile(node, xml({ cluster: 'true' }));
-    const layers = await loadLayers(node);
+    const layers = await loadLayers(node, { cluster: clusterLayers });
     assert.equal(clusterOf(layers).enabled, true);
     assert.throws(
       () => settingsFromLayers(layers),
@@ -114,7 +114,7 @@ test('cluster = true without fileRepo is a configuration error naming cluster', 
 test('writes go to the shared document on a cluster node, to the node file with --local, --server-specific or for bootstrap properties', async () => {
   await withCluster(async ({ repo, node, shared }) => {
     await writeFile(node, xml({ fileRepo: repo, cluster: 'true' }));
-    const layers = await loadLayers(node);
+    const layers = await loadLayers(node, { cluster: clusterLayers });
     const general = writeTarget(node, layers, catalogue.maxFileSize, { serverSpecific: false, local: false });
     assert.deepEqual(
       [general.layer, general.location, general.name],
@@ -148,7 +148,7 @@ test('writes go to the shared document on a cluster node, to the node file with 
 test('a cluster node without its shared place refuses a cluster write instead of writing locally', async () => {
   await withCluster(async ({ node }) => {
     await writeFile(node, xml({ cluster: 'true' }));
-    const layers = await loadLayers(node);
+    const layers = await loadLayers(node, { cluster: clusterLayers });
     assert.throws(
       () => writeTarget(node, layers, catalogue.maxFileSize, { serverSpecific: false, local: false }),
       (err: unknown) => err instanceof ClusterTargetError && /fileRepo.*--local/.test(err.message),
@@ -164,7 +164,7 @@ test('the first cluster node to start generates slotSecret into the shared docum
   await withCluster(async ({ dir, repo, shared }) => {
     const nodes = [0, 1, 2, 3].map((i) => join(dir, `node${i}.xml`));
     for (const n of nodes) await writeFile(n, xml({ fileRepo: repo, cluster: 'true' }));
-    const secrets = await Promise.all(nodes.map((n) => ensureSlotSecret(n)));
+    const secrets = await Promise.all(nodes.map((n) => ensureSlotSecret(n, { cluster: clusterLayers })));
     assert.equal(new Set(secrets).size, 1, 'every node got the same secret');
     assert.equal(
       readProperty(parseOpenfireXml(await readFile(shared, 'utf8')), 'plugin.httpfileupload.slotSecret'),
@@ -175,7 +175,7 @@ test('the first cluster node to start generates slotSecret into the shared docum
         readProperty(parseOpenfireXml(await readFile(n, 'utf8')), 'plugin.httpfileupload.slotSecret'),
         undefined,
       );
-      assert.equal((await loadSettings(n)).slotSecret, secrets[0]);
+      assert.equal((await loadSettings(n, { cluster: clusterLayers })).slotSecret, secrets[0]);
     }
   });
 });

@@ -21,6 +21,7 @@ import {
 } from '../config/catalogue.ts';
 import { setConfigProperty, unsetConfigProperty } from '../config/edit.ts';
 import { readProperty } from '../config/openfire-xml.ts';
+import type { SharedLayers } from '../config/load.ts';
 import { Resolver, type Layer } from '../config/resolve.ts';
 import { InvalidValue } from '../config/types.ts';
 import type { ConditionalObjects } from '../storage/s3/conditional.ts';
@@ -226,3 +227,16 @@ export function writeTarget(
     unset: () => store.unset(property.name),
   };
 }
+
+/**
+ * The cluster's part in loading a node's configuration, as serve and the CLI hand it to
+ * src/config/load.ts: the shared layer from the node's shared place, and its store for a
+ * generated slot secret.
+ *
+ * @example
+ * const settings = await loadSettings(file, { cluster: clusterLayers });
+ */
+export const clusterLayers: SharedLayers = {
+  add: (layers) => withClusterLayer(layers),
+  storeOf: clusterStoreOf,
+};

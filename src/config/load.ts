@@ -17,7 +17,6 @@ import { readProperty, type XmlDocument } from './openfire-xml.ts';
 import { defaultsLayer, Resolver, type Layer } from './resolve.ts';
 import type { Settings } from './settings.ts';
 import { InvalidValue } from './types.ts';
-import { clusterStoreOf, withClusterLayer } from '../cluster/config-layer.ts';
 import { errCode } from '../errno.ts';
 
 /**
@@ -34,24 +33,39 @@ export function fileLayers(doc: XmlDocument | undefined): Layer[] {
   ];
 }
 
+/**
+ * The cluster's part in loading a node's configuration. The caller hands it in (serve and the
+ * CLI pass src/cluster/config-layer.ts's `clusterLayers`), so this folder never reads a shared
+ * place itself.
+ */
+export interface SharedLayers {
+  /** The layers with the shared document's layer inserted, when the node's own layers turn cluster on. */
+  add(layers: readonly Layer[]): Promise<Layer[]>;
+  /** Where a value every node shares is written, when `layers` hold a cluster layer. */
+  storeOf(layers: readonly Layer[]): { setIfAbsent(dotted: string, value: string): Promise<string> } | undefined;
+}
+
 /** Options for {@link loadLayers} and {@link loadSettings}. */
 export interface LoadOptions {
   /** Host name for the announcedWebHost default (tests). */
   hostname?: () => string;
+  /** The cluster layer; without it only the file's layers and the defaults count. */
+  cluster?: SharedLayers;
 }
 
 /**
  * Reads the file and returns its layers followed by the defaults, highest precedence first.
  * A missing file is fine (defaults only). Throws ConfigSyntaxError for a malformed file.
- * On a cluster node (`cluster` = true) the shared document's layer sits between serverspecific
- * and general (see src/cluster/config-layer.ts).
+ * On a cluster node (`cluster` = true) the shared document's layer (`opts.cluster`) sits between
+ * serverspecific and general.
  *
  * @example
- * const resolver = new Resolver(await loadLayers(file));
+ * const resolver = new Resolver(await loadLayers(file, { cluster: clusterLayers }));
  */
 export async function loadLayers(file: string, opts: LoadOptions = {}): Promise<Layer[]> {
   const { doc } = await readConfigDocument(file);
-  return withClusterLayer([...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})]);
+  const layers = [...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})];
+  return opts.cluster ? opts.cluster.add(layers) : layers;
 }
 
 /**
@@ -127,7 +141,7 @@ export function sourceName(p: Property, source: string): string {
  * Reads, resolves and validates the configuration. A missing file gives all defaults.
  *
  * @example
- * const settings = await loadSettings('/etc/fileupload/openfire.xml');
+ * const settings = await loadSettings('/etc/fileupload/openfire.xml', { cluster: clusterLayers });
  * requireProperties(settings, ['domain', 'sharedSecret']);
  */
 export async function loadSettings(file: string, opts: LoadOptions = {}): Promise<Settings> {
@@ -161,18 +175,18 @@ export function requireProperties(settings: Settings, keys: readonly PropertyKey
  * general property of the file when no layer has one (the file then loses its "other"
  * permission bits, as on every write of a secret: see setConfigProperty). Every node sharing
  * uploads needs the same secret, so a generated one must be copied to the other nodes — except
- * on a cluster node, where it goes into the shared configuration (the first node to start
- * generates it for all).
+ * on a cluster node (`opts.cluster`), where it goes into the shared configuration (the first
+ * node to start generates it for all).
  *
  * @example
- * const secret = await ensureSlotSecret('/etc/fileupload/openfire.xml');
+ * const secret = await ensureSlotSecret('/etc/fileupload/openfire.xml', { cluster: clusterLayers });
  */
-export async function ensureSlotSecret(file: string): Promise<string> {
-  const layers = await loadLayers(file);
+export async function ensureSlotSecret(file: string, opts: LoadOptions = {}): Promise<string> {
+  const layers = await loadLayers(file, opts);
   const existing = new Resolver(layers).resolve('slotSecret').text;
   if (existing !== undefined) return existing;
   const secret = randomBytes(32).toString('base64url');
-  const shared = clusterStoreOf(layers);
+  const shared = opts.cluster?.storeOf(layers);
   if (shared) return shared.setIfAbsent(catalogue.slotSecret.name, secret);
   try {
     await setConfigProperty(file, catalogue.slotSecret.name, secret);

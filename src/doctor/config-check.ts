@@ -2,7 +2,7 @@
  * Check `config`: the configuration file exists, parses, every value is valid, and the two
  * properties nothing works without (domain, sharedSecret) are set. Unknown names (typos) warn.
  */
-import { DEFAULT_CONFIG_PATH } from '../cli/context.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/file.ts';
 import { GENERAL_PREFIX, SERVER_SPECIFIC_PREFIX, lookupProperty, suggestProperty } from '../config/catalogue.ts';
 import { readConfigDocument } from '../config/edit.ts';
 import { ConfigError, ConfigSyntaxError } from '../config/errors.ts';

@@ -5,7 +5,7 @@
  */
 import type { Purpose } from '../slots/slot.ts';
 import type { Store, UploadMeta } from '../storage/store.ts';
-import { retentionDeadline } from '../purge/purposes.ts';
+import { retentionDeadline } from '../slots/purposes.ts';
 import type { Ledger, PendingSlot } from './ledger.ts';
 import { externalSort, type ExternalSortOptions } from './external-sort.ts';
 

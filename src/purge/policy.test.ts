@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PartialUpload, UploadMeta } from '../storage/store.ts';
-import { DEFAULT_MAX_AGE_PURPOSES } from './purposes.ts';
+import { DEFAULT_MAX_AGE_PURPOSES } from '../slots/purposes.ts';
 import {
   diskTarget,
   fairLevel,

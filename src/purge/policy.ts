@@ -50,7 +50,7 @@
 import type { Purpose } from '../slots/slot.ts';
 import type { PartialUpload, UploadMeta } from '../storage/store.ts';
 import { ALL, NONE, TimeHistogram, inCrossing, refineCut, type Cut } from './oldest-first.ts';
-import { isExpired, maxAgeDeadline } from './purposes.ts';
+import { isExpired, maxAgeDeadline } from '../slots/purposes.ts';
 
 /** Rules that remove published uploads. */
 export type UploadRule = 'expired' | 'maxAge' | 'maxRepoSize' | 'disk';

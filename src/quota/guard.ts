@@ -18,7 +18,7 @@ import type { UploadMeta } from '../storage/store.ts';
 import { DAY_MS, type Ledger, type Reservation } from '../inventory/ledger.ts';
 import { userKey, type TimedEntry } from '../inventory/names.ts';
 import type { RepositoryUsage } from '../inventory/usage.ts';
-import { retentionDeadline } from '../purge/purposes.ts';
+import { retentionDeadline } from '../slots/purposes.ts';
 import { inFlightUntil } from '../inventory/in-flight.ts';
 import { decideQuota, type QuotaDecision, type QuotaLimits, type QuotaUsage, type Release } from './policy.ts';
 

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.ts';
 import { ConfigError } from '../config/errors.ts';
 import { ensureSlotSecret, loadSettings, requireProperties } from '../config/load.ts';
+import { clusterLayers } from '../cluster/config-layer.ts';
 import type { Logger } from '../log.ts';
 import { openServeStorage } from './storage.ts';
 import { RepositoryError } from '../storage/errors.ts';
@@ -39,7 +40,7 @@ export class ServeConfigError extends Error {
 }
 
 async function readSettings(configFile: string): Promise<Settings> {
-  const settings = await loadSettings(configFile);
+  const settings = await loadSettings(configFile, { cluster: clusterLayers });
   requireProperties(settings, ['domain', 'sharedSecret']);
   return settings;
 }
@@ -60,7 +61,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
   try {
     settings = await readSettings(configFile);
     if (settings.slotSecret === undefined) {
-      await ensureSlotSecret(configFile);
+      await ensureSlotSecret(configFile, { cluster: clusterLayers });
       logger.warn(
         settings.cluster
           ? 'generated plugin.httpfileupload.slotSecret into the cluster configuration (shared by every node)'

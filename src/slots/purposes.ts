@@ -3,8 +3,10 @@
  * Parsing the `<purpose/>` element is the XMPP layer's job; this module says what each purpose
  * means for serving and purging, and what disco advertises.
  */
-import { PURPOSES, type Purpose } from '../slots/slot.ts';
-import type { UploadMeta } from '../storage/store.ts';
+import { PURPOSES, type Purpose, type Slot } from './slot.ts';
+
+/** What the age rules read of an upload: what its slot said, and when it was stored (ms since epoch). */
+type Aged = Pick<Slot, 'purpose' | 'expireBefore'> & { storedAt: number };
 
 /** The purpose namespace of XEP-0363 §purpose. */
 export const PURPOSE_NAMESPACE = 'urn:xmpp:http:upload:purpose:0';
@@ -30,7 +32,7 @@ export function purposeFeatures(): string[] {
  * @example
  * isExpired({ ...meta, purpose: 'ephemeral', expireBefore: Date.parse('2030-01-01T00:00:00Z') }, Date.now());
  */
-export function isExpired(meta: Pick<UploadMeta, 'expireBefore'>, now: number): boolean {
+export function isExpired(meta: Pick<Aged, 'expireBefore'>, now: number): boolean {
   return meta.expireBefore !== undefined && meta.expireBefore <= now;
 }
 
@@ -42,7 +44,7 @@ export function isExpired(meta: Pick<UploadMeta, 'expireBefore'>, now: number): 
  * maxAgeDeadline({ storedAt: 0, purpose: 'profile' }, 86_400_000, ['message']); // undefined
  */
 export function maxAgeDeadline(
-  meta: Pick<UploadMeta, 'storedAt' | 'purpose'>,
+  meta: Pick<Aged, 'storedAt' | 'purpose'>,
   maxAge: number | undefined,
   purposes: readonly Purpose[],
 ): number | undefined {
@@ -58,7 +60,7 @@ export function maxAgeDeadline(
  * retentionDeadline(meta, settings.maxAge, settings.maxAgePurposes);
  */
 export function retentionDeadline(
-  meta: Pick<UploadMeta, 'storedAt' | 'purpose' | 'expireBefore'>,
+  meta: Aged,
   maxAge: number | undefined,
   purposes: readonly Purpose[],
 ): number | undefined {
