@@ -199,7 +199,7 @@ async function engine() {
     import('../config/edit.ts'),
     import('../config/openfire-xml.ts'),
     import('../cluster/config-layer.ts'),
-    import('../lock/lease-lock.ts'),
+    import('../lock/lock.ts'),
   ]);
   type Property = import('../config/catalogue.ts').Property;
   type Resolver = import('../config/resolve.ts').Resolver;

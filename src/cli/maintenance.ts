@@ -37,7 +37,7 @@ export async function openMaintenance(configFile: string) {
  * try { await purgeOnce(…); } catch (err) { throw await lockedExit(err); }
  */
 export async function lockedExit(err: unknown): Promise<unknown> {
-  const { LockHeldError, LockLostError } = await import('../lock/lease-lock.ts');
+  const { LockHeldError, LockLostError } = await import('../lock/lock.ts');
   if (err instanceof LockHeldError) return new CliError(err.message, ExitCode.Locked);
   if (err instanceof LockLostError) return new CliError(err.message, ExitCode.Failure);
   return err;

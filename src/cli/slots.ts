@@ -163,7 +163,7 @@ export function registerSlots(program: Command): void {
         throw new CliError(`not an upload id: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, ExitCode.Usage);
       const { store, ledger, locks } = await openMaintenance(g.config);
       const [{ MAINTENANCE_LOCK }, { formatSize }, { userKey }] = await Promise.all([
-        import('../lock/space.ts'),
+        import('../lock/lock.ts'),
         import('../config/units.ts'),
         import('../inventory/names.ts'),
       ]);

@@ -2,7 +2,7 @@
  * Which node of a cluster holds the XMPP component connection: a lease file in the shared folder
  * (`{fileRepo}/cluster/component.lease`), taken and renewed with the cross-node lock of
  * src/lock (O_EXCL create, heartbeat, stale takeover guarded by a breaker file) — or, on S3, a
- * lease object in the bucket (`{s3Prefix}cluster/component.lease`, conditional PUTs: s3-lock.ts).
+ * lease object in the bucket (`{s3Prefix}cluster/component.lease`, conditional PUTs: src/lock/s3.ts).
  *
  * Servers differ when a second connection for one component JID arrives: Prosody refuses it
  * (conflict), ejabberd 23.01 accepts it and spreads stanzas over all of them. So the lease, not
@@ -18,7 +18,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
-import { acquireLock, LockHeldError, type HeldLock, type LockOptions } from '../lock/lease-lock.ts';
+import { acquireLock } from '../lock/fs.ts';
+import { LockHeldError, type HeldLock, type LockOptions } from '../lock/lock.ts';
 import type { Logger } from '../log.ts';
 import { CLUSTER_DIR } from './shared-config.ts';
 
@@ -57,8 +58,8 @@ export interface ComponentLeaseOptions {
   /** The lease file (see {@link componentLeasePath}), or where `acquire` keeps it (for messages). */
   path: string;
   /**
-   * Takes the lease somewhere else than the file `path` (an S3 bucket: src/lock/s3-lock.ts via a
-   * LockSpace); default: the file lock of src/lock/lease-lock.ts at `path`.
+   * Takes the lease somewhere else than the file `path` (an S3 bucket: src/lock/s3.ts via a
+   * LockSpace); default: the file lock of src/lock/fs.ts at `path`.
    */
   acquire?: (options: LockOptions) => Promise<HeldLock>;
   /** This node's name, written into the lease. */

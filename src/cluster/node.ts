@@ -8,7 +8,8 @@ import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
 import { openSharedConfigStore } from './config-layer.ts';
 import { watchSharedConfig, type SharedConfigWatch } from './config-watch.ts';
-import { COMPONENT_LEASE, fsLockSpace, type LockSpace } from '../lock/space.ts';
+import { COMPONENT_LEASE, type LockSpace } from '../lock/lock.ts';
+import { fsLockSpace } from '../lock/fs.ts';
 import {
   createComponentLease,
   DEFAULT_HEARTBEAT_MS,

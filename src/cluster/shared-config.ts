@@ -15,7 +15,8 @@ import { dirname, join } from 'node:path';
 import { readConfigDocument, setConfigProperty, unsetConfigProperty } from '../config/edit.ts';
 import { NEW_FILE_MODE } from '../config/file.ts';
 import { readProperty, type XmlDocument } from '../config/openfire-xml.ts';
-import { acquireLock, LockHeldError, type HeldLock } from '../lock/lease-lock.ts';
+import { acquireLock } from '../lock/fs.ts';
+import { LockHeldError, type HeldLock } from '../lock/lock.ts';
 import { errCode } from '../errno.ts';
 
 /** A place all nodes read the cluster-wide properties from. */

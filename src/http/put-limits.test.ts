@@ -11,7 +11,7 @@ import { startKit, type Kit } from '../../test/support/http-kit.ts';
 import { rawPut } from '../../test/support/raw-http.ts';
 import { waitFor } from '../../scripts/testservers/processes.ts';
 import { sharedSlotClaims } from '../lock/slot-claims.ts';
-import { fsLockSpace } from '../lock/space.ts';
+import { fsLockSpace } from '../lock/fs.ts';
 
 /**
  * The upload limits of the PUT path over real HTTP with a real fs store: one upload per slot at a

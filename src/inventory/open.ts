@@ -6,7 +6,8 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '../config/settings.ts';
-import { fsLockSpace, type LockSpace } from '../lock/space.ts';
+import { fsLockSpace } from '../lock/fs.ts';
+import { type LockSpace } from '../lock/lock.ts';
 import { RepositoryError } from '../storage/errors.ts';
 import { FsStore, MARKER_NAME } from '../storage/fs/index.ts';
 import type { Store } from '../storage/store.ts';
@@ -77,7 +78,7 @@ export async function openMaintenanceRepository(settings: Settings): Promise<Mai
   if (settings.storage !== 's3') return openForMaintenance(settings.fileRepo);
   const [{ openS3 }, { s3LockSpace }] = await Promise.all([
     import('../storage/s3/settings.ts'),
-    import('../lock/s3-lock.ts'),
+    import('../lock/s3.ts'),
   ]);
   let opened;
   try {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fsLockSpace } from './space.ts';
+import { fsLockSpace } from './fs.ts';
 import { sharedSlotClaims, CLAIMS_FOLDER } from './slot-claims.ts';
 import { newSlotId } from '../slots/id.ts';
 

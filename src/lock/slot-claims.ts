@@ -14,8 +14,7 @@
  * A single node needs none of this (its in-process registry, src/http/gate.ts, is enough and
  * costs no I/O): serve uses claims only in cluster mode.
  */
-import { LockHeldError } from './lease-lock.ts';
-import type { LockSpace } from './space.ts';
+import { LockHeldError, type LockSpace } from './lock.ts';
 
 /** Where the claims live in the lock space. */
 export const CLAIMS_FOLDER = 'claims';

@@ -7,10 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimVerdict, CLAIM_SWEEP_MARGIN, ORPHAN_CLAIM_AGE, sweepClaims } from './claim-sweep.ts';
 import { purgeOnce } from './job.ts';
-import { fsLockSpace, type LockSpace } from '../lock/space.ts';
-import { s3LockSpace } from '../lock/s3-lock.ts';
+import { fsLockSpace } from '../lock/fs.ts';
+import { type LockSpace, LockLostError, type HeldLock, type LockEntry, type LockOwner } from '../lock/lock.ts';
+import { s3LockSpace } from '../lock/s3.ts';
 import { CLAIMS_FOLDER, sharedSlotClaims } from '../lock/slot-claims.ts';
-import { LockLostError, type HeldLock, type LockEntry, type LockOwner } from '../lock/lease-lock.ts';
 import { MemoryConditionalObjects } from '../storage/s3/conditional.ts';
 import { FsStore } from '../storage/fs/index.ts';
 import { S3Store } from '../storage/s3/index.ts';
@@ -91,7 +91,7 @@ const names = async (locks: LockSpace): Promise<string[]> => {
 async function claimAndDie(dir: string, id: string, until: number): Promise<void> {
   const code =
     `const { sharedSlotClaims } = await import(${JSON.stringify(new URL('../lock/slot-claims.ts', import.meta.url).href)});` +
-    `const { fsLockSpace } = await import(${JSON.stringify(new URL('../lock/space.ts', import.meta.url).href)});` +
+    `const { fsLockSpace } = await import(${JSON.stringify(new URL('../lock/fs.ts', import.meta.url).href)});` +
     `const c = await sharedSlotClaims(fsLockSpace(${JSON.stringify(dir)})).claim(${JSON.stringify(id)}, ${until});` +
     `process.stdout.write(c ? 'held\\n' : 'refused\\n'); setInterval(() => {}, 1000);`;
   const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });

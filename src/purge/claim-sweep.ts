@@ -18,8 +18,7 @@
  * rule and removes, a few entries at a time, checking the maintenance lock before every removal. purge runs it after the
  * retention rules (job.ts).
  */
-import { LockLostError, type HeldLock, type LockEntry } from '../lock/lease-lock.ts';
-import type { LockSpace } from '../lock/space.ts';
+import { LockLostError, type HeldLock, type LockEntry, type LockSpace } from '../lock/lock.ts';
 import { CLAIM_LEASE, CLAIMS_FOLDER } from '../lock/slot-claims.ts';
 
 /** How long after its slot's expiry a claim that nobody holds is kept (ms). */

@@ -5,8 +5,8 @@
 import type { Settings } from '../config/settings.ts';
 import type { Store } from '../storage/store.ts';
 import type { Logger } from '../log.ts';
-import { LockHeldError, type LockOptions } from '../lock/lease-lock.ts';
-import { fsLockSpace, MAINTENANCE_LOCK, type LockSpace } from '../lock/space.ts';
+import { LockHeldError, type LockOptions, MAINTENANCE_LOCK, type LockSpace } from '../lock/lock.ts';
+import { fsLockSpace } from '../lock/fs.ts';
 import type { Ledger } from '../inventory/ledger.ts';
 import { inFlightWindow } from '../inventory/in-flight.ts';
 import { DEFAULT_SIZE_GRACE, type RetentionPolicy } from './policy.ts';

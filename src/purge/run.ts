@@ -5,7 +5,7 @@
  */
 import { statfs } from 'node:fs/promises';
 import type { PartialUpload, Store, UploadMeta } from '../storage/store.ts';
-import type { HeldLock } from '../lock/lease-lock.ts';
+import type { HeldLock } from '../lock/lock.ts';
 import type { Ledger } from '../inventory/ledger.ts';
 import { IndexRepair, type RepairReport } from '../inventory/repair.ts';
 import type { ClaimSweepReport } from './claim-sweep.ts';

@@ -22,7 +22,7 @@ import { SlotLimits } from '../quota/slot-limits.ts';
 import { inFlightWindow } from '../inventory/in-flight.ts';
 import { FsIndexStore, type IndexStore } from '../inventory/index-store.ts';
 import { Ledger } from '../inventory/ledger.ts';
-import type { LockSpace } from '../lock/space.ts';
+import type { LockSpace } from '../lock/lock.ts';
 import { RepositoryUsage } from '../inventory/usage.ts';
 
 /** What a slot policy sees of a request (a subset of the XMPP layer's SlotRequestContext). */

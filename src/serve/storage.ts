@@ -8,7 +8,8 @@ import type { Settings } from '../config/settings.ts';
 import type { IndexStore } from '../inventory/index-store.ts';
 import type { Slot } from '../slots/slot.ts';
 import { FsStore } from '../storage/fs/index.ts';
-import { fsLockSpace, type LockSpace } from '../lock/space.ts';
+import { fsLockSpace } from '../lock/fs.ts';
+import { type LockSpace } from '../lock/lock.ts';
 import type { Store } from '../storage/store.ts';
 
 /** Opened storage, as serve uses it. */
@@ -49,7 +50,7 @@ export async function openServeStorage(settings: () => Settings, repositoryPath:
   }
   const [{ openS3 }, { s3LockSpace }] = await Promise.all([
     import('../storage/s3/settings.ts'),
-    import('../lock/s3-lock.ts'),
+    import('../lock/s3.ts'),
   ]);
   const { store, index } = await openS3(s);
   const direct = (): boolean => settings().s3UploadMode === 'direct';

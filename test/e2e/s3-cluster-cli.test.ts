@@ -13,8 +13,8 @@ import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph
 import { configSandbox, type ConfigSandbox } from '../support/config-cli.ts';
 import { openfireXml, type ServeConfig } from '../support/serve.ts';
 import { S3Store } from '../../src/storage/s3/index.ts';
-import { s3LockSpace } from '../../src/lock/s3-lock.ts';
-import { MAINTENANCE_LOCK } from '../../src/lock/space.ts';
+import { s3LockSpace } from '../../src/lock/s3.ts';
+import { MAINTENANCE_LOCK } from '../../src/lock/lock.ts';
 import { newSlotId } from '../../src/slots/id.ts';
 import { ExitCode } from '../../src/cli/exit-codes.ts';
 

@@ -3,7 +3,8 @@
  * "acquired" (after it has confirmed the lock through two heartbeats) or "held", then keeps the
  * lock until stdin closes. Started by lock.test.ts, never on its own.
  */
-import { acquireLock, LockHeldError } from '../../src/lock/lease-lock.ts';
+import { acquireLock } from '../../src/lock/fs.ts';
+import { LockHeldError } from '../../src/lock/lock.ts';
 
 const path = process.argv[2] as string;
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));

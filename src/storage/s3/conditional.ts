@@ -10,7 +10,7 @@
  * therefore sends the ETag unquoted; when that is refused although the object still has that very
  * ETag (a store that wants quotes), it retries once quoted. DeleteObject's If-Match is ignored by
  * radosgw 16 — so nothing here deletes conditionally; users of this module replace objects
- * instead of deleting them (src/lock/s3-lock.ts writes a "released" version), and delete() is
+ * instead of deleting them (src/lock/s3.ts writes a "released" version), and delete() is
  * only for objects nobody can write any more (src/purge/claim-sweep.ts).
  */
 import type * as S3 from '@aws-sdk/client-s3';

@@ -1,9 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { acquireS3Lock, s3LockInfo, s3LockSpace } from './s3-lock.ts';
-import { LockHeldError, LockLostError } from './lease-lock.ts';
+import { acquireS3Lock, s3LockInfo, s3LockSpace } from './s3.ts';
+import { LockHeldError, LockLostError, MAINTENANCE_LOCK } from './lock.ts';
 import { MemoryConditionalObjects, type ConditionalObjects } from '../storage/s3/conditional.ts';
-import { MAINTENANCE_LOCK } from './space.ts';
 import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph.ts';
 import { S3Store } from '../storage/s3/index.ts';
 

@@ -1,9 +1,8 @@
 /**
- * The cross-node lock of lease-lock.ts for nodes that share only an S3 bucket: one small object
- * per lock, every change a conditional PUT, so no two contenders can both win.
+ * Locks for nodes that share only an S3 bucket: one small object per lock, every change a
+ * conditional PUT, so no two contenders can both win. Owner, stale and pause rules: lock.ts.
  *
- * - Acquire: read the object. Absent → PUT with `If-None-Match: *`. Released, or stale (heartbeat
- *   older than the lease, or a dead pid on this very machine — the rules of lease-lock.ts) → PUT
+ * - Acquire: read the object. Absent → PUT with `If-None-Match: *`. Released, or stale → PUT
  *   with `If-Match: <the ETag read>`, so of several contenders that judged the same version stale
  *   exactly one replaces it. Held and fresh → LockHeldError. A lost race → read again.
  * - Hold: every `heartbeat` ms the owner rewrites its heartbeat with `If-Match: <its last ETag>`.
@@ -17,12 +16,13 @@
  *   take any more (LockOwner.until passed: a slot claim) is removed by purge's sweep instead
  *   (src/purge/claim-sweep.ts).
  *
- * Both conditions are atomic on AWS S3 and on radosgw (checked in s3-lock.test.ts against a real
- * radosgw). Clocks of the nodes must agree within a small part of the lease (NTP), as for files.
+ * Both conditions are atomic on AWS S3 and on radosgw (checked in s3.test.ts against a real
+ * radosgw).
  */
 import { randomBytes } from 'node:crypto';
 import { PreconditionFailedError, type ConditionalObjects, type VersionedText } from '../storage/s3/conditional.ts';
 import {
+  DEFAULT_LEASE,
   isStale,
   LockHeldError,
   LockLostError,
@@ -32,10 +32,8 @@ import {
   type LockEntry,
   type LockOptions,
   type LockOwner,
-} from './lease-lock.ts';
-import type { LockSpace } from './space.ts';
-
-const DEFAULT_LEASE = 120_000;
+  type LockSpace,
+} from './lock.ts';
 
 /** What a lock object says. */
 type LockState =

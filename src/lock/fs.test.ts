@@ -3,16 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  LockHeldError,
-  LockLostError,
-  acquireLock,
-  isStale,
-  lockInfo,
-  parseOwner,
-  thisMachine,
-  type LockOwner,
-} from './lease-lock.ts';
+import { LockHeldError, LockLostError, isStale, parseOwner, thisMachine, type LockOwner } from './lock.ts';
+import { acquireLock, lockInfo } from './fs.ts';
 
 async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lock-test-'));
