@@ -8,12 +8,14 @@ import { CliError, ExitCode } from './exit-codes.ts';
  * const { settings, store, ledger, repo } = await openMaintenance(config);
  */
 export async function openMaintenance(configFile: string) {
-  const [{ loadSettings }, { clusterLayers }, { openMaintenanceRepository, RepositoryNotFoundError }] =
-    await Promise.all([
+  const [{ loadSettings }, { clusterLayers }, { openStorage, RepositoryNotFoundError }, { Ledger }] = await Promise.all(
+    [
       import('../config/load.ts'),
       import('../cluster/config-layer.ts'),
-      import('../inventory/open.ts'),
-    ]);
+      import('../repository/open.ts'),
+      import('../inventory/ledger.ts'),
+    ],
+  );
   const { ConfigError } = await import('../config/errors.ts');
   let settings;
   try {
@@ -23,7 +25,8 @@ export async function openMaintenance(configFile: string) {
     throw err;
   }
   try {
-    return { settings, ...(await openMaintenanceRepository(settings)) };
+    const { store, location, index, locks } = await openStorage(settings, { create: false });
+    return { settings, repo: location, store, ledger: new Ledger(index), locks };
   } catch (err) {
     if (err instanceof RepositoryNotFoundError) throw new CliError(err.message, ExitCode.Usage);
     throw err;

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { acquireLock } from '../lock/fs.ts';
 import { LockHeldError, type HeldLock, type LockOptions } from '../lock/lock.ts';
 import type { Logger } from '../log.ts';
-import { CLUSTER_DIR } from './shared-config.ts';
+import { CLUSTER_DIR } from './shared-config/store.ts';
 
 /** Default lease: three missed heartbeats. */
 export const DEFAULT_LEASE_MS = 6000;

@@ -9,7 +9,7 @@ import { ensureSlotSecret, loadLayers, loadSettings, settingsFromLayers } from '
 import { readProperty, parseOpenfireXml } from '../config/openfire-xml.ts';
 import { Resolver } from '../config/resolve.ts';
 import { clusterLayers, clusterOf, clusterStoreOf, ClusterTargetError, writeTarget } from './config-layer.ts';
-import { sharedConfigPath } from './shared-config.ts';
+import { sharedConfigPath } from './shared-config/fs.ts';
 
 const xml = (general: Record<string, string>, specific: Record<string, string> = {}) => {
   const leaves = (o: Record<string, string>) =>

@@ -24,9 +24,11 @@ import { readProperty } from '../config/openfire-xml.ts';
 import type { SharedLayers } from '../config/load.ts';
 import { Resolver, type Layer } from '../config/resolve.ts';
 import { InvalidValue } from '../config/types.ts';
-import type { ConditionalObjects } from '../storage/s3/conditional.ts';
-import { FsSharedConfigStore, type SharedConfigStore } from './shared-config.ts';
-import { S3SharedConfigStore } from './s3-shared-config.ts';
+import { S3Connection } from '../storage/s3/client.ts';
+import { S3ConditionalObjects } from '../storage/s3/conditional.ts';
+import { FsSharedConfigStore } from './shared-config/fs.ts';
+import { type SharedConfigStore } from './shared-config/store.ts';
+import { S3SharedConfigStore } from './shared-config/s3.ts';
 
 /** The shared document's name under the shared place (`{fileRepo}/` or `{s3Prefix}`). */
 const SHARED_CONFIG_NAME = 'cluster/openfire.xml';
@@ -69,19 +71,14 @@ function s3SharedConfigStore(local: (short: PropertyKey) => string | undefined):
   const endpoint = parsed(catalogue.s3Endpoint, local('s3Endpoint'));
   const accessKey = parsed(catalogue.s3AccessKey, local('s3AccessKey'));
   const secretKey = parsed(catalogue.s3SecretKey, local('s3SecretKey'));
-  const options = {
+  const connection = new S3Connection({
     bucket,
-    prefix,
     region: parsed(catalogue.s3Region, local('s3Region')) ?? 'us-east-1',
     forcePathStyle: parsed(catalogue.s3ForcePathStyle, local('s3ForcePathStyle')) ?? endpoint !== undefined,
     ...(endpoint !== undefined ? { endpoint } : {}),
     ...(accessKey !== undefined && secretKey !== undefined ? { accessKey, secretKey } : {}),
-  };
-  let objects: Promise<ConditionalObjects> | undefined;
-  const open = (): Promise<ConditionalObjects> =>
-    (objects ??= import('../storage/s3/index.ts').then(({ S3Store }) => new S3Store(options).conditionalObjects()));
-  const key = `${prefix}${SHARED_CONFIG_NAME}`;
-  return new S3SharedConfigStore(open, key, `s3://${bucket}/${key}`);
+  });
+  return new S3SharedConfigStore(new S3ConditionalObjects(connection), `${prefix}${SHARED_CONFIG_NAME}`);
 }
 
 function parsed<T>(p: Property<T>, text: string | undefined): T | undefined {

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { watchSharedConfig } from './config-watch.ts';
-import { FsSharedConfigStore, sharedConfigPath } from './shared-config.ts';
+import { FsSharedConfigStore, sharedConfigPath } from './shared-config/fs.ts';
 
 const P = 'plugin.httpfileupload.';
 

@@ -3,7 +3,7 @@
  * document changed: dynamic properties then apply without a restart, restart-only ones are
  * logged as needing one (serve's reload does both). One open + fstat per poll.
  */
-import { lastReadVersion, type SharedConfigStore } from './shared-config.ts';
+import { lastReadVersion, type SharedConfigStore } from './shared-config/store.ts';
 
 export interface SharedConfigWatchOptions {
   store: Pick<SharedConfigStore, 'location' | 'version'>;

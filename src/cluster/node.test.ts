@@ -9,7 +9,7 @@ import { silentLogger } from '../log.ts';
 import { testSettings } from '../../test/support/http-kit.ts';
 import { componentLeasePath, type LeaseView } from './component-lease.ts';
 import { createClusterNode, type LeasedComponent } from './node.ts';
-import { FsSharedConfigStore } from './shared-config.ts';
+import { FsSharedConfigStore } from './shared-config/fs.ts';
 
 /** Records what the cluster node asks of the component. */
 class FakeComponent extends EventEmitter implements LeasedComponent {

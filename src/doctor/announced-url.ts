@@ -101,7 +101,7 @@ export async function roundTrip(settings: Settings, secret: string, timeoutMs: n
     const date = Date.parse(String(outcome.get.headers.date ?? ''));
     if (Number.isFinite(date)) outcome.serverDate = date;
   }
-  outcome.removal = await removeProbe(settings.fileRepo, slot.id);
+  outcome.removal = await removeProbe(settings, slot.id);
   return outcome;
 }
 

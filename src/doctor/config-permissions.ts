@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { readConfigDocument, secretsIn } from '../config/edit.ts';
 import { GENERAL_PREFIX, SERVER_SPECIFIC_PREFIX } from '../config/catalogue.ts';
-import { sharedConfigPath } from '../cluster/shared-config.ts';
+import { sharedConfigPath } from '../cluster/shared-config/fs.ts';
 import type { Settings } from '../config/settings.ts';
 import { shellQuote } from './config-check.ts';
 import { fail, pass, skip, type CheckResult } from './result.ts';

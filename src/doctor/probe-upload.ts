@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Settings } from '../config/settings.ts';
 import { describeError, errorCode } from './result.ts';
 import { probeHttp } from './http-probe.ts';
 
@@ -143,17 +144,21 @@ export function leftNote(
 }
 
 /**
- * Removes a probe upload from a local repository (and from the inventory serve keeps), so doctor
- * leaves nothing behind. Never throws: says what happened.
+ * Removes a probe upload from the local repository (the fileRepo folder) and from the inventory
+ * serve keeps, so doctor leaves nothing behind. Never throws: says what happened.
  *
  * @example
- * await removeProbe('/var/lib/fileupload', id); // 'removed' | 'not-local' | 'not-found' | 'failed: …'
+ * await removeProbe(settings, id); // 'removed' | 'not-local' | 'not-found' | 'failed: …'
  */
-export async function removeProbe(fileRepo: string | undefined, id: string): Promise<string> {
-  if (fileRepo === undefined) return 'not-local';
+export async function removeProbe(settings: Settings, id: string): Promise<string> {
+  if (settings.fileRepo === undefined) return 'not-local';
   try {
-    const { openForMaintenance } = await import('../inventory/open.ts');
-    const { store, ledger } = await openForMaintenance(fileRepo);
+    const [{ openStorage }, { Ledger }] = await Promise.all([
+      import('../repository/open.ts'),
+      import('../inventory/ledger.ts'),
+    ]);
+    const { store, index } = await openStorage({ ...settings, storage: 'fs' }, { create: false });
+    const ledger = new Ledger(index);
     const meta = await store.stat(id);
     if (meta === undefined) return 'not-found';
     if (!(await store.delete(id))) return 'not-found';

@@ -227,7 +227,7 @@ export async function checkUserPath(settings: Settings, o: UserPathOptions): Pro
     steps.push(`PUT ${putResult.status}`);
     const getResult = await getProbe(getUrl, o.timeoutMs);
     const id = idFromUrl(getUrl);
-    const removal = id ? await removeProbe(settings.fileRepo, id) : 'unknown id';
+    const removal = id ? await removeProbe(settings, id) : 'unknown id';
     if (!getResult.ok) {
       const f = stepFailure('GET', base, getResult);
       return fail(CHECK, `${steps.join(', ')}, but ${f.message}`, f.fix);

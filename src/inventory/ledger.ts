@@ -14,7 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { Slot } from '../slots/slot.ts';
 import type { UploadMeta } from '../storage/store.ts';
 import { GroupCommit } from './group-commit.ts';
-import type { IndexStore } from './index-store.ts';
+import type { IndexStore } from './index-store/store.ts';
 import { PendingJournal, type JournalSlot, type PendingSlot } from './pending-journal.ts';
 import {
   deltaName,

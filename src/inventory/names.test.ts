@@ -15,7 +15,7 @@ import {
   timedName,
   userKey,
 } from './names.ts';
-import { keySegments } from './index-store.ts';
+import { keySegments } from './index-store/store.ts';
 import { BloomFilter } from './bloom.ts';
 
 test('entry names round-trip and sort by time', () => {

@@ -4,7 +4,8 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsIndexStore, type IndexStore } from './index-store.ts';
+import { FsIndexStore } from './index-store/fs.ts';
+import { type IndexStore } from './index-store/store.ts';
 import { parseBatch, parseOpenSegment } from './names.ts';
 import { PendingJournal, SEGMENT_MAX_AGE, decodeSlots, type PendingSlot } from './pending-journal.ts';
 

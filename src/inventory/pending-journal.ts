@@ -32,7 +32,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Purpose } from '../slots/slot.ts';
 import { GroupCommit } from './group-commit.ts';
-import type { IndexStore } from './index-store.ts';
+import type { IndexStore } from './index-store/store.ts';
 import {
   batchName,
   forgottenName,

@@ -22,7 +22,7 @@
  */
 import type { Store, UploadMeta } from '../storage/store.ts';
 import { BloomFilter } from './bloom.ts';
-import type { IndexStore } from './index-store.ts';
+import type { IndexStore } from './index-store/store.ts';
 import { DAY_MS, type Ledger } from './ledger.ts';
 import {
   isUserKey,

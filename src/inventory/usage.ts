@@ -22,7 +22,7 @@
  * background here; only the very first use without any total.json waits for one.
  */
 import type { Store } from '../storage/store.ts';
-import type { IndexStore } from './index-store.ts';
+import type { IndexStore } from './index-store/store.ts';
 import { parseBatch, parseDelta, parseOpenSegment, paths } from './names.ts';
 import { SEGMENT_MAX_AGE, decodeSlots } from './pending-journal.ts';
 import { inFlightFor, type InFlightSettings } from './in-flight.ts';

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { acquireS3Lock, s3LockInfo, s3LockSpace } from './s3.ts';
 import { LockHeldError, LockLostError, MAINTENANCE_LOCK } from './lock.ts';
-import { MemoryConditionalObjects, type ConditionalObjects } from '../storage/s3/conditional.ts';
+import { MemoryConditionalObjects, S3ConditionalObjects, type ConditionalObjects } from '../storage/s3/conditional.ts';
 import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph.ts';
 import { S3Store } from '../storage/s3/index.ts';
 
@@ -77,7 +77,7 @@ describe('S3 lock on a real radosgw', () => {
       secretKey: rgw.secretKey,
       prefix: 'fu',
     });
-    objects = await store.conditionalObjects();
+    objects = new S3ConditionalObjects(store.connection);
   });
   after(async () => {
     await store?.close();

@@ -226,7 +226,7 @@ export async function inspectS3Lock(
  * Locks as objects under `prefix` of a bucket (`{prefix}locks/purge.lock`, …).
  *
  * @example
- * const locks = s3LockSpace(await store.conditionalObjects(), store.layout.prefix);
+ * const locks = s3LockSpace(new S3ConditionalObjects(store.connection), store.layout.prefix);
  * const lock = await locks.acquire(MAINTENANCE_LOCK, { command: 'purge' });
  */
 export function s3LockSpace(objects: ConditionalObjects, prefix: string): LockSpace {

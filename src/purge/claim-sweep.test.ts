@@ -11,7 +11,7 @@ import { fsLockSpace } from '../lock/fs.ts';
 import { type LockSpace, LockLostError, type HeldLock, type LockEntry, type LockOwner } from '../lock/lock.ts';
 import { s3LockSpace } from '../lock/s3.ts';
 import { CLAIMS_FOLDER, sharedSlotClaims } from '../lock/slot-claims.ts';
-import { MemoryConditionalObjects } from '../storage/s3/conditional.ts';
+import { MemoryConditionalObjects, S3ConditionalObjects } from '../storage/s3/conditional.ts';
 import { FsStore } from '../storage/fs/index.ts';
 import { S3Store } from '../storage/s3/index.ts';
 import { newSlotId } from '../slots/id.ts';
@@ -267,7 +267,7 @@ describe('sweepClaims on a real radosgw', () => {
   });
 
   test('every upload leaves a released claim object; purge removes those of expired slots and keeps the rest', async () => {
-    const locks = s3LockSpace(await store.conditionalObjects(), store.layout.prefix);
+    const locks = s3LockSpace(new S3ConditionalObjects(store.connection), store.layout.prefix);
     const claims = sharedSlotClaims(locks);
     const expired = Array.from({ length: 5 }, () => newSlotId());
     for (const id of expired) await (await claims.claim(id, Date.now() - CLAIM_SWEEP_MARGIN - 1000))!.release();

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsIndexStore } from '../inventory/index-store.ts';
+import { FsIndexStore } from '../inventory/index-store/fs.ts';
 import { DAY_MS, Ledger } from '../inventory/ledger.ts';
 import { userKey } from '../inventory/names.ts';
 import { RepositoryUsage, writeTotal } from '../inventory/usage.ts';

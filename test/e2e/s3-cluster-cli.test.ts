@@ -13,6 +13,7 @@ import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph
 import { configSandbox, type ConfigSandbox } from '../support/config-cli.ts';
 import { openfireXml, type ServeConfig } from '../support/serve.ts';
 import { S3Store } from '../../src/storage/s3/index.ts';
+import { S3ConditionalObjects } from '../../src/storage/s3/conditional.ts';
 import { s3LockSpace } from '../../src/lock/s3.ts';
 import { MAINTENANCE_LOCK } from '../../src/lock/lock.ts';
 import { newSlotId } from '../../src/slots/id.ts';
@@ -111,7 +112,7 @@ describe('maintenance and cluster configuration on S3 without a shared folder (r
   });
 
   it('while another node holds the maintenance lock in the bucket, purge and slots rm exit 3', async () => {
-    const locks = s3LockSpace(await store.conditionalObjects(), PREFIX);
+    const locks = s3LockSpace(new S3ConditionalObjects(store.connection), PREFIX);
     const held = await locks.acquire(MAINTENANCE_LOCK, { command: 'purge' });
     try {
       for (const args of [['purge'], ['slots', 'rm', newSlotId()]]) {
@@ -159,7 +160,7 @@ describe('maintenance and cluster configuration on S3 without a shared folder (r
     ]);
     assert.equal(a.code, 0, a.stderr);
     assert.equal(b.code, 0, b.stderr);
-    const doc = (await (await store.conditionalObjects()).get(`${PREFIX}cluster/openfire.xml`))!.text;
+    const doc = (await new S3ConditionalObjects(store.connection).get(`${PREFIX}cluster/openfire.xml`))!.text;
     assert.match(doc, /<slotLifetime>7m<\/slotLifetime>/);
     assert.match(doc, /<maxAge>3d<\/maxAge>/);
     assert.match(doc, /<maxFileSize>7M<\/maxFileSize>/);

@@ -12,7 +12,7 @@ import { FsStore } from '../../src/storage/fs/index.ts';
 import { encodeHeader } from '../../src/storage/fs/format.ts';
 import type { UploadMeta } from '../../src/storage/store.ts';
 import { newSlotId } from '../../src/slots/id.ts';
-import { indexLedger } from '../../src/inventory/open.ts';
+import { indexLedger } from '../../src/repository/open.ts';
 import type { Ledger } from '../../src/inventory/ledger.ts';
 import { openfireXml, runFileupload, type ServeConfig } from '../support/serve.ts';
 

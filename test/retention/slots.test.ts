@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { newSlotId } from '../../src/slots/id.ts';
 import type { Slot } from '../../src/slots/slot.ts';
 import { parseBatch, parseOpenSegment, userKey } from '../../src/inventory/names.ts';
-import { FsIndexStore } from '../../src/inventory/index-store.ts';
+import { FsIndexStore } from '../../src/inventory/index-store/fs.ts';
 import { Ledger } from '../../src/inventory/ledger.ts';
 import { listTree } from '../support/tree.ts';
 import { DAY, HOUR, MIN, makeRepo } from './fixtures.ts';

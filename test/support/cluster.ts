@@ -12,7 +12,8 @@ import { fetchAdmin, fetchStatus } from '../../src/status/admin-client.ts';
 import type { StatusSnapshot } from '../../src/status/snapshot.ts';
 import { openfireXml, startServe, type ServeConfig, type ServeProcess } from './serve.ts';
 import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph.ts';
-import { S3Store } from '../../src/storage/s3/index.ts';
+import { S3Connection } from '../../src/storage/s3/client.ts';
+import { S3ConditionalObjects } from '../../src/storage/s3/conditional.ts';
 
 /**
  * The shared place of a cluster. `nodeProperties` go into every node's own file (they locate the
@@ -76,21 +77,22 @@ export async function s3ClusterStorage(): Promise<ClusterStorage & { rgw: Radosg
     rgw,
     nodeProperties,
     async writeSharedConfig(props) {
-      const store = new S3Store({
+      const connection = new S3Connection({
         endpoint: rgw.endpoint,
         bucket: rgw.bucket,
         region: rgw.region,
         forcePathStyle: true,
         accessKey: rgw.accessKey,
         secretKey: rgw.secretKey,
-        prefix,
       });
       try {
-        await (
-          await store.conditionalObjects()
-        ).putIfAbsent(`${prefix}cluster/openfire.xml`, openfireXml(props), 'application/xml');
+        await new S3ConditionalObjects(connection).putIfAbsent(
+          `${prefix}cluster/openfire.xml`,
+          openfireXml(props),
+          'application/xml',
+        );
       } finally {
-        await store.close();
+        await connection.close();
       }
     },
     stop: () => rgw.stop(),

@@ -13,9 +13,7 @@
  * instead of deleting them (src/lock/s3.ts writes a "released" version), and delete() is
  * only for objects nobody can write any more (src/purge/claim-sweep.ts).
  */
-import type * as S3 from '@aws-sdk/client-s3';
-
-type Sdk = typeof import('@aws-sdk/client-s3');
+import { statusOf, type S3Connection } from './client.ts';
 
 /** A small object as read: its text and the ETag that a conditional write names. */
 export interface VersionedText {
@@ -56,8 +54,6 @@ export interface ConditionalObjects {
   delete(key: string): Promise<void>;
 }
 
-const statusOf = (err: unknown): number | undefined =>
-  (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
 const nameOf = (err: unknown): string | undefined => (err as { name?: string } | null)?.name;
 const isNotFound = (err: unknown): boolean =>
   statusOf(err) === 404 || ['NotFound', 'NoSuchKey'].includes(nameOf(err) ?? '');
@@ -67,36 +63,29 @@ const lostRace = (err: unknown): boolean =>
 const unquote = (etag: string): string => etag.replace(/^W\//, '').replace(/^"(.*)"$/, '$1');
 
 /**
- * ConditionalObjects on an S3 client (share the store's: S3Store.conditionalObjects()).
+ * ConditionalObjects in a bucket, on its shared client.
  *
  * @example
- * const objects = await s3store.conditionalObjects();
+ * const objects = new S3ConditionalObjects(store.connection);
  * const etag = await objects.putIfAbsent('fu/locks/purge.lock', JSON.stringify(owner));
  */
 export class S3ConditionalObjects implements ConditionalObjects {
   readonly location: string;
-  readonly #sdk: Sdk;
-  readonly #client: S3.S3Client;
+  readonly #connection: S3Connection;
   readonly #bucket: string;
-  readonly #timeout: number;
 
-  constructor(options: { sdk: Sdk; client: S3.S3Client; bucket: string; location: string; timeout?: number }) {
-    this.#sdk = options.sdk;
-    this.#client = options.client;
-    this.#bucket = options.bucket;
-    this.location = options.location;
-    this.#timeout = options.timeout ?? 30_000;
-  }
-
-  #deadline(): { abortSignal: AbortSignal } {
-    return { abortSignal: AbortSignal.timeout(this.#timeout) };
+  constructor(connection: S3Connection) {
+    this.#connection = connection;
+    this.#bucket = connection.bucket;
+    this.location = `s3://${connection.bucket}/`;
   }
 
   async get(key: string): Promise<VersionedText | undefined> {
+    const { sdk, client } = await this.#connection.context();
     try {
-      const out = await this.#client.send(
-        new this.#sdk.GetObjectCommand({ Bucket: this.#bucket, Key: key }),
-        this.#deadline(),
+      const out = await client.send(
+        new sdk.GetObjectCommand({ Bucket: this.#bucket, Key: key }),
+        this.#connection.deadline(),
       );
       const text = (await out.Body?.transformToString('utf8')) ?? '';
       return { text, etag: out.ETag ?? '', lastModified: out.LastModified?.getTime() };
@@ -107,10 +96,11 @@ export class S3ConditionalObjects implements ConditionalObjects {
   }
 
   async etag(key: string): Promise<string | undefined> {
+    const { sdk, client } = await this.#connection.context();
     try {
-      const out = await this.#client.send(
-        new this.#sdk.HeadObjectCommand({ Bucket: this.#bucket, Key: key }),
-        this.#deadline(),
+      const out = await client.send(
+        new sdk.HeadObjectCommand({ Bucket: this.#bucket, Key: key }),
+        this.#connection.deadline(),
       );
       return out.ETag ?? '';
     } catch (err) {
@@ -125,16 +115,17 @@ export class S3ConditionalObjects implements ConditionalObjects {
     contentType: string,
     condition: { IfNoneMatch: string } | { IfMatch: string },
   ): Promise<string> {
+    const { sdk, client } = await this.#connection.context();
     try {
-      const out = await this.#client.send(
-        new this.#sdk.PutObjectCommand({
+      const out = await client.send(
+        new sdk.PutObjectCommand({
           Bucket: this.#bucket,
           Key: key,
           Body: text,
           ContentType: contentType,
           ...condition,
         }),
-        this.#deadline(),
+        this.#connection.deadline(),
       );
       return out.ETag ?? '';
     } catch (err) {
@@ -161,15 +152,16 @@ export class S3ConditionalObjects implements ConditionalObjects {
   }
 
   async *list(prefix: string): AsyncIterable<string> {
+    const { sdk, client } = await this.#connection.context();
     let token: string | undefined;
     for (;;) {
-      const out = await this.#client.send(
-        new this.#sdk.ListObjectsV2Command({
+      const out = await client.send(
+        new sdk.ListObjectsV2Command({
           Bucket: this.#bucket,
           Prefix: prefix,
           ...(token ? { ContinuationToken: token } : {}),
         }),
-        this.#deadline(),
+        this.#connection.deadline(),
       );
       for (const o of out.Contents ?? []) if (o.Key !== undefined) yield o.Key;
       if (!out.IsTruncated || !out.NextContinuationToken) return;
@@ -178,7 +170,8 @@ export class S3ConditionalObjects implements ConditionalObjects {
   }
 
   async delete(key: string): Promise<void> {
-    await this.#client.send(new this.#sdk.DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), this.#deadline());
+    const { sdk, client } = await this.#connection.context();
+    await client.send(new sdk.DeleteObjectCommand({ Bucket: this.#bucket, Key: key }), this.#connection.deadline());
   }
 }
 

@@ -26,6 +26,7 @@ import { Ledger, type JournalSlot } from '../../inventory/ledger.ts';
 import { parseBatch } from '../../inventory/names.ts';
 import { RepositoryUsage, writeTotal } from '../../inventory/usage.ts';
 import { S3Store, type S3StoreOptions } from './index.ts';
+import { S3IndexStore } from '../../inventory/index-store/s3.ts';
 
 // One throw-away Ceph + radosgw for the whole file (~2 s); each suite works under its own prefix.
 let rgwStarted: Promise<RadosgwServer> | undefined;
@@ -329,7 +330,7 @@ describe('s3 store: purge (src/purge) on S3 with the index in the bucket', () =>
     const store = await storeFor({ pageSize: 2 });
     await store.open();
     try {
-      const ledger = new Ledger(await store.indexStore());
+      const ledger = new Ledger(new S3IndexStore(store.connection, store.layout.index));
       const now = Date.now();
       const up = async (over: Partial<Parameters<S3Store['write']>[0]>) => {
         const m = {
@@ -382,7 +383,7 @@ describe('s3 store: the inventory ledger in the bucket (batched pending slots an
     const store = await storeFor({ pageSize: 2 });
     await store.open();
     try {
-      const index = await store.indexStore();
+      const index = new S3IndexStore(store.connection, store.layout.index);
       assert.equal('append' in index, false, 'S3 has no append: the journal writes an object per batch');
       const ledger = new Ledger(index);
       const together = Array.from({ length: 5 }, () => slotOf({ size: 100 }));
@@ -547,7 +548,7 @@ describe('s3 store: open, marker, index', () => {
   test('the S3 index stores, lists (paged, folders and entries) and deletes entries', async () => {
     const store = await storeFor({ pageSize: 2 });
     try {
-      const index = await store.indexStore();
+      const index = new S3IndexStore(store.connection, store.layout.index);
       await index.put('users/ab/stored/1.x');
       await index.put('users/ab/stored/2.y', 'data');
       await index.put('users/ab/stored/3.z');

@@ -1,7 +1,7 @@
 /**
  * The S3 store: uploads as objects of an S3-compatible object store (AWS S3, Ceph radosgw, …),
- * through the AWS SDK v3, which is loaded on first use so that commands that never touch S3 stay
- * fast. Layout: see keys.ts; metadata: see meta.ts.
+ * through the AWS SDK v3 and the bucket's shared client (client.ts). Layout: see keys.ts; metadata:
+ * see meta.ts.
  *
  * Proxy mode (serve receives the body): write() streams it — never buffered — as ONE PutObject
  * with `If-None-Match: *` for bodies up to `multipartThreshold` (5 GiB, the S3 single-PUT limit),
@@ -19,8 +19,6 @@
  * recordSlot() writes the slot record, so metadata reaches the store on every S3 flavour; reads
  * join the record when the object has no metadata of its own.
  */
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
 import { isSlotId } from '../../slots/id.ts';
@@ -40,8 +38,7 @@ import {
 } from './meta.ts';
 import { errCode } from '../../errno.ts';
 import { noop } from '../../noop.ts';
-
-type Sdk = typeof import('@aws-sdk/client-s3');
+import { S3Connection, statusOf, type S3ConnectionOptions, type S3Context } from './client.ts';
 
 /** The largest object one PutObject may create on AWS S3. */
 export const MAX_SINGLE_PUT = 5 * 1024 ** 3;
@@ -52,19 +49,9 @@ const MAX_PARTS = 10_000;
 const MAX_PRESIGN_SECONDS = 7 * 24 * 3600;
 
 /** How to reach the bucket, and tuning. */
-export interface S3StoreOptions {
-  bucket: string;
-  /** Default us-east-1 (radosgw accepts any region of its zonegroup). */
-  region?: string;
-  /** e.g. http://127.0.0.1:7480; default: AWS's endpoint for the region. */
-  endpoint?: string;
+export interface S3StoreOptions extends S3ConnectionOptions {
   /** Key prefix (a "folder" in the bucket); default none. */
   prefix?: string;
-  /** Both or neither; neither = the AWS SDK's default chain (environment, profile, instance role). */
-  accessKey?: string;
-  secretKey?: string;
-  /** Path-style URLs (http://host/bucket/key), needed by radosgw and most self-hosted stores. */
-  forcePathStyle?: boolean;
   /** Bodies larger than this go up as multipart uploads; default (and at most) 5 GiB. */
   multipartThreshold?: number;
   /** Part size of multipart uploads (grown so that no upload needs more than 10000 parts); default 64 MiB. */
@@ -73,21 +60,8 @@ export interface S3StoreOptions {
   listConcurrency?: number;
   /** Keys per listing request; default (and at most) 1000. */
   pageSize?: number;
-  /** Deadline of each metadata request (HEAD, DELETE, listing, small objects), ms; default 30 s. */
-  requestTimeout?: number;
 }
 
-interface Ctx {
-  sdk: Sdk;
-  client: S3.S3Client;
-}
-
-const quietLogger = { trace() {}, debug() {}, info() {}, warn() {}, error() {} };
-
-/** HTTP status of an SDK error, if it came from a response. */
-function statusOf(err: unknown): number | undefined {
-  return (err as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-}
 function nameOf(err: unknown): string | undefined {
   return (err as { name?: string; Code?: string } | null)?.Code ?? (err as { name?: string } | null)?.name;
 }
@@ -136,7 +110,9 @@ interface Listed {
 async function* emptyBody(): AsyncIterable<Uint8Array> {}
 
 /**
- * Creates the S3 store (nothing is loaded or contacted before the first call).
+ * Creates the S3 store (nothing is loaded or contacted before the first call). `connection`: the
+ * bucket's client when other users of the bucket share it (default: one of its own, from `options`);
+ * the store closes it.
  *
  * @example
  * const store = new S3Store({ endpoint: 'http://127.0.0.1:7480', bucket: 'uploads', forcePathStyle: true,
@@ -147,69 +123,36 @@ export class S3Store implements Store {
   readonly kind = 's3' as const;
   readonly bucket: string;
   readonly layout: KeyLayout;
-  readonly #options: S3StoreOptions;
+  /** The bucket's client, for the other users of the bucket (index, locks, shared configuration). */
+  readonly connection: S3Connection;
   readonly #multipartThreshold: number;
   readonly #partSize: number;
   readonly #concurrency: number;
   readonly #timeout: number;
   readonly #pageSize: number;
-  #ctx: Promise<Ctx> | undefined;
-  #closed = false;
 
-  constructor(options: S3StoreOptions) {
-    if ((options.accessKey === undefined) !== (options.secretKey === undefined)) {
-      throw new RangeError('S3 access key and secret key go together');
-    }
-    this.#options = options;
-    this.bucket = options.bucket;
+  constructor(options: S3StoreOptions, connection: S3Connection = new S3Connection(options)) {
+    this.connection = connection;
+    this.bucket = connection.bucket;
     this.layout = keyLayout(options.prefix ?? '');
     this.#multipartThreshold = Math.min(MAX_SINGLE_PUT, options.multipartThreshold ?? MAX_SINGLE_PUT);
     this.#partSize = Math.max(MIN_PART_SIZE, options.partSize ?? 64 * 1024 * 1024);
     this.#concurrency = Math.max(1, options.listConcurrency ?? 16);
-    this.#timeout = options.requestTimeout ?? 30_000;
+    this.#timeout = connection.timeout;
     this.#pageSize = Math.min(1000, Math.max(1, options.pageSize ?? 1000));
   }
 
   /** Where the store is, for logs and messages (no credentials). */
   get location(): string {
-    const where = this.#options.endpoint ?? `AWS ${this.#options.region ?? 'us-east-1'}`;
-    return `s3://${this.bucket}/${this.layout.prefix} at ${where}`;
+    return `s3://${this.bucket}/${this.layout.prefix} at ${this.connection.endpoint}`;
   }
 
-  /** Loads the SDK and builds the client once. */
-  #context(): Promise<Ctx> {
-    if (this.#closed) return Promise.reject(new Error('S3 store is closed'));
-    this.#ctx ??= (async () => {
-      const sdk = await import('@aws-sdk/client-s3');
-      const o = this.#options;
-      const client = new sdk.S3Client({
-        region: o.region ?? 'us-east-1',
-        ...(o.endpoint !== undefined ? { endpoint: o.endpoint } : {}),
-        forcePathStyle: o.forcePathStyle ?? false,
-        ...(o.accessKey !== undefined && o.secretKey !== undefined
-          ? { credentials: { accessKeyId: o.accessKey, secretAccessKey: o.secretKey } }
-          : {}),
-        // The SDK default adds CRC32 checksums: streamed PutObject then fails (411) on radosgw,
-        // and presigned URLs get an empty-body x-amz-checksum-crc32 that real S3 rejects.
-        requestChecksumCalculation: 'WHEN_REQUIRED',
-        responseChecksumValidation: 'WHEN_REQUIRED',
-        // Failed streamed requests would otherwise be reported with console.warn.
-        logger: quietLogger,
-        requestHandler: {
-          connectionTimeout: 10_000,
-          // Concurrent uploads and downloads each hold a connection: the default 50 would queue them.
-          httpAgent: new HttpAgent({ keepAlive: true, maxSockets: 1024 }),
-          httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets: 1024 }),
-        },
-      });
-      return { sdk, client };
-    })();
-    return this.#ctx;
+  #context(): Promise<S3Context> {
+    return this.connection.context();
   }
 
-  /** A deadline for one metadata request. */
   #deadline(): { abortSignal: AbortSignal } {
-    return { abortSignal: AbortSignal.timeout(this.#timeout) };
+    return this.connection.deadline();
   }
 
   /**
@@ -306,11 +249,7 @@ export class S3Store implements Store {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    const ctx = this.#ctx;
-    this.#ctx = undefined;
-    if (ctx) (await ctx.catch(() => undefined))?.client.destroy();
+    await this.connection.close();
   }
 
   /** HEAD of a key: the object facts, or undefined when there is none. */
@@ -401,7 +340,7 @@ export class S3Store implements Store {
    * request here and is what the call rejects with.
    */
   async #sendStreamed<T>(
-    ctx: Ctx,
+    ctx: S3Context,
     make: (body: Readable | Uint8Array) => S3.PutObjectCommand | S3.UploadPartCommand,
     reader: BodyReader,
     length: number,
@@ -437,7 +376,7 @@ export class S3Store implements Store {
   }
 
   async #putSingle(
-    ctx: Ctx,
+    ctx: S3Context,
     key: string,
     meta: UploadMeta,
     reader: BodyReader,
@@ -470,7 +409,7 @@ export class S3Store implements Store {
   }
 
   async #putMultipart(
-    ctx: Ctx,
+    ctx: S3Context,
     key: string,
     meta: UploadMeta,
     reader: BodyReader,
@@ -886,45 +825,6 @@ export class S3Store implements Store {
       Metadata: encodeUploadMeta(slot),
     });
     return getSignedUrl(client, command, { expiresIn: seconds, signableHeaders: signed, signingDate: new Date(now) });
-  }
-
-  /**
-   * Conditional small-object writes in this bucket (locks, the cluster configuration), sharing
-   * this store's client; keys are full keys (see keys.ts for the layout). Works before open().
-   *
-   * @example
-   * const objects = await store.conditionalObjects();
-   * await objects.putIfAbsent(store.layout.prefix + 'locks/purge.lock', '{}');
-   */
-  async conditionalObjects(): Promise<import('./conditional.ts').S3ConditionalObjects> {
-    const { S3ConditionalObjects } = await import('./conditional.ts');
-    const { sdk, client } = await this.#context();
-    return new S3ConditionalObjects({
-      sdk,
-      client,
-      bucket: this.bucket,
-      location: `s3://${this.bucket}/`,
-      timeout: this.#timeout,
-    });
-  }
-
-  /**
-   * The inventory index kept in this bucket under `{prefix}index/` (see index-store.ts).
-   *
-   * @example
-   * const ledger = new Ledger(store.indexStore());
-   */
-  async indexStore(): Promise<import('./index-store.ts').S3IndexStore> {
-    const { S3IndexStore } = await import('./index-store.ts');
-    const { sdk, client } = await this.#context();
-    return new S3IndexStore({
-      sdk,
-      client,
-      bucket: this.bucket,
-      prefix: this.layout.index,
-      timeout: this.#timeout,
-      pageSize: this.#pageSize,
-    });
   }
 }
 

@@ -4,7 +4,7 @@
  *   {prefix}.fileupload-repository   marker: this prefix belongs to fileupload (maintenance checks it)
  *   {prefix}files/{id}               one published upload; its metadata is the object's x-amz-meta-fu-*
  *   {prefix}slots/{id}.json          direct mode: the slot record written when the slot was issued
- *   {prefix}index/…                  the inventory index (S3IndexStore)
+ *   {prefix}index/…                  the inventory index (src/inventory/index-store/s3.ts)
  *
  * Keys are only ever built from ids that pass isSlotId, so no key outside these folders can be
  * named through an id.

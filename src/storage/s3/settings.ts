@@ -1,11 +1,10 @@
 /**
- * The S3 store as the configuration describes it (storage = s3): for serve and for the
- * maintenance commands (purge, slots), which open an existing repository only.
+ * The S3 store as the configuration describes it (storage = s3). src/repository/open.ts opens it
+ * with its index and locks; doctor inspects it.
  */
 import type { Settings } from '../../config/settings.ts';
 import { RepositoryError } from '../errors.ts';
-import type { S3IndexStore } from './index-store.ts';
-import type { S3Store, S3StoreOptions } from './index.ts';
+import type { S3StoreOptions } from './index.ts';
 
 /**
  * The S3 store options of a configuration.
@@ -26,28 +25,4 @@ export function s3OptionsFrom(settings: Settings): S3StoreOptions {
       ? { accessKey: settings.s3AccessKey, secretKey: settings.s3SecretKey }
       : {}),
   };
-}
-
-/**
- * Opens the configured bucket (loading the AWS SDK) and its inventory index. `create: false`
- * (maintenance) refuses a bucket/prefix that serve never initialised. Throws RepositoryError
- * naming the problem; closes the store on failure.
- *
- * @example
- * const { store, index } = await openS3(settings, { create: false });
- * const ledger = new Ledger(index);
- */
-export async function openS3(
-  settings: Settings,
-  options: { create?: boolean } = {},
-): Promise<{ store: S3Store; index: S3IndexStore }> {
-  const { S3Store } = await import('./index.ts');
-  const store = new S3Store(s3OptionsFrom(settings));
-  try {
-    await store.open(options);
-    return { store, index: await store.indexStore() };
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
 }

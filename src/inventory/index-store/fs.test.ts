@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs
 import { readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { FsIndexStore } from './index-store.ts';
+import { FsIndexStore } from './fs.ts';
 
 async function temp() {
   const dir = await mkdtemp(join(tmpdir(), 'index-store-'));

@@ -1,48 +1,21 @@
 /**
- * The cluster's shared configuration: one openfire.xml-format document that every node of a
- * cluster reads, kept in the shared repository folder (`{fileRepo}/cluster/openfire.xml`).
+ * The cluster's shared configuration in the shared repository folder
+ * (`{fileRepo}/cluster/openfire.xml`).
  *
- * Behind a small interface so that another shared place (an S3 bucket: GET, HEAD for the ETag,
- * conditional PUT with If-Match / If-None-Match for writes) can stand in for the folder.
- *
- * Writers take a lock in the same folder (src/lock: O_EXCL + heartbeat), so two `config set` on
- * two nodes at once cannot lose one of the changes; each write is atomic (temp file + rename), so
- * readers see the old or the new document, never a mix.
+ * Writers take a lock in the same folder (src/lock/fs.ts: O_EXCL + heartbeat), so two `config set`
+ * on two nodes at once cannot lose one of the changes; each write is atomic (temp file + rename),
+ * so readers see the old or the new document, never a mix.
  */
 import { constants } from 'node:fs';
 import { chown, mkdir, open, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { readConfigDocument, setConfigProperty, unsetConfigProperty } from '../config/edit.ts';
-import { NEW_FILE_MODE } from '../config/file.ts';
-import { readProperty, type XmlDocument } from '../config/openfire-xml.ts';
-import { acquireLock } from '../lock/fs.ts';
-import { LockHeldError, type HeldLock } from '../lock/lock.ts';
-import { errCode } from '../errno.ts';
-
-/** A place all nodes read the cluster-wide properties from. */
-export interface SharedConfigStore {
-  /** Where it is, for messages (`/srv/upload/cluster/openfire.xml`, `s3://bucket/prefix/…`). */
-  readonly location: string;
-  /**
-   * The document (undefined when there is none yet) and the version it was read at. Throws
-   * ConfigSyntaxError (with line:column) for a malformed document.
-   */
-  read(): Promise<{ doc: XmlDocument | undefined; version: string }>;
-  /**
-   * A cheap token that changes whenever the document is replaced (`absent` when there is none).
-   * On NFS it opens the file, so close-to-open consistency shows a change made on another node.
-   */
-  version(): Promise<string>;
-  /** Sets a dotted property (the caller validated the value). */
-  set(dotted: string, value: string): Promise<void>;
-  /** Removes a dotted property; false when it was not set. */
-  unset(dotted: string): Promise<boolean>;
-  /** Sets the property unless it has a value already; returns the value it has afterwards. */
-  setIfAbsent(dotted: string, value: string): Promise<string>;
-}
-
-/** Sub-folder of the repository that holds everything the nodes of a cluster share besides uploads. */
-export const CLUSTER_DIR = 'cluster';
+import { readConfigDocument, setConfigProperty, unsetConfigProperty } from '../../config/edit.ts';
+import { NEW_FILE_MODE } from '../../config/file.ts';
+import { readProperty, type XmlDocument } from '../../config/openfire-xml.ts';
+import { acquireLock } from '../../lock/fs.ts';
+import { LockHeldError, type HeldLock } from '../../lock/lock.ts';
+import { errCode } from '../../errno.ts';
+import { CLUSTER_DIR, recordRead, type SharedConfigStore } from './store.ts';
 
 /**
  * Where the shared configuration of a repository lives.
@@ -52,26 +25,6 @@ export const CLUSTER_DIR = 'cluster';
  */
 export function sharedConfigPath(repo: string): string {
   return join(repo, CLUSTER_DIR, 'openfire.xml');
-}
-
-/** The version this process last read, per location (so a watcher starts from what serve loaded). */
-const lastRead = new Map<string, string>();
-/**
- * The map behind lastReadVersion, for other SharedConfigStore implementations to record reads.
- *
- * @example
- * lastReadVersionMap.set(store.location, etag);
- */
-export const lastReadVersionMap: Map<string, string> = lastRead;
-
-/**
- * The version of the shared document at `location` that this process read last, if any.
- *
- * @example
- * if ((await store.version()) !== lastReadVersion(store.location)) await reload();
- */
-export function lastReadVersion(location: string): string | undefined {
-  return lastRead.get(location);
 }
 
 export interface FsSharedConfigOptions {
@@ -105,7 +58,7 @@ export class FsSharedConfigStore implements SharedConfigStore {
     // Version first: a write between the two reads makes the next poll read again, never miss.
     const version = await this.version();
     const { doc } = await readConfigDocument(this.location);
-    lastRead.set(this.location, version);
+    recordRead(this.location, version);
     return { doc, version };
   }
 

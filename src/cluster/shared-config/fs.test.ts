@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { chmod, chown, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readProperty } from '../config/openfire-xml.ts';
-import { FsSharedConfigStore, lastReadVersion, sharedConfigPath } from './shared-config.ts';
+import { readProperty } from '../../config/openfire-xml.ts';
+import { FsSharedConfigStore, sharedConfigPath } from './fs.ts';
+import { lastReadVersion } from './store.ts';
 
 async function withRepo(f: (repo: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'shared-config-'));

@@ -14,9 +14,9 @@ import {
   unsetProperty,
   EMPTY_DOCUMENT,
   type XmlDocument,
-} from '../config/openfire-xml.ts';
-import { PreconditionFailedError, type ConditionalObjects } from '../storage/s3/conditional.ts';
-import { lastReadVersionMap, type SharedConfigStore } from './shared-config.ts';
+} from '../../config/openfire-xml.ts';
+import { PreconditionFailedError, type ConditionalObjects } from '../../storage/s3/conditional.ts';
+import { recordRead, type SharedConfigStore } from './store.ts';
 
 /** Bounded retries of a write that keeps losing races (each retry re-reads). */
 const MAX_TRIES = 20;
@@ -25,30 +25,30 @@ const MAX_TRIES = 20;
  * The shared configuration as one object of the bucket.
  *
  * @example
- * const store = new S3SharedConfigStore(() => s3store.conditionalObjects(), 'fu/cluster/openfire.xml', 's3://uploads/fu/cluster/openfire.xml');
+ * const store = new S3SharedConfigStore(new S3ConditionalObjects(connection), 'fu/cluster/openfire.xml');
  * await store.set('plugin.httpfileupload.maxFileSize', '100M');
  */
 export class S3SharedConfigStore implements SharedConfigStore {
   readonly location: string;
   readonly key: string;
-  readonly #objects: () => Promise<ConditionalObjects>;
+  readonly #objects: ConditionalObjects;
 
-  constructor(objects: () => Promise<ConditionalObjects>, key: string, location: string) {
+  constructor(objects: ConditionalObjects, key: string) {
     this.#objects = objects;
     this.key = key;
-    this.location = location;
+    this.location = objects.location + key;
   }
 
   async read(): Promise<{ doc: XmlDocument | undefined; version: string }> {
-    const o = await (await this.#objects()).get(this.key);
+    const o = await this.#objects.get(this.key);
     const version = o?.etag ?? 'absent';
     const doc = o && o.text.replace(/^\uFEFF/, '').trim() !== '' ? parseOpenfireXml(o.text, this.location) : undefined;
-    lastReadVersionMap.set(this.location, version);
+    recordRead(this.location, version);
     return { doc, version };
   }
 
   async version(): Promise<string> {
-    return (await (await this.#objects()).etag(this.key)) ?? 'absent';
+    return (await this.#objects.etag(this.key)) ?? 'absent';
   }
 
   async set(dotted: string, value: string): Promise<void> {
@@ -89,7 +89,7 @@ export class S3SharedConfigStore implements SharedConfigStore {
    * reported (ConfigSyntaxError from the parse in `edit`) and never overwritten.
    */
   async #change(edit: (text: string | undefined) => string | undefined): Promise<void> {
-    const objects = await this.#objects();
+    const objects = this.#objects;
     for (let i = 0; i < MAX_TRIES; i++) {
       const current = await objects.get(this.key);
       if (current && current.text.trim() !== '') parseOpenfireXml(current.text, this.location);
