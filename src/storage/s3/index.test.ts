@@ -8,8 +8,6 @@ import {
   CreateMultipartUploadCommand,
   GetBucketCorsCommand,
   GetBucketLifecycleConfigurationCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
   PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
@@ -21,12 +19,7 @@ import { startRadosgw, type RadosgwServer } from '../../../scripts/testservers/c
 import { newSlotId } from '../../slots/id.ts';
 import type { Slot } from '../../slots/slot.ts';
 import { RepositoryError } from '../errors.ts';
-import { runPurge } from '../../purge/run.ts';
-import { Ledger, type JournalSlot } from '../../inventory/ledger.ts';
-import { parseBatch } from '../../inventory/names.ts';
-import { RepositoryUsage, writeTotal } from '../../inventory/usage.ts';
 import { S3Store, type S3StoreOptions } from './index.ts';
-import { S3IndexStore } from '../../inventory/index-store/s3.ts';
 
 // One throw-away Ceph + radosgw for the whole file (~2 s); each suite works under its own prefix.
 let rgwStarted: Promise<RadosgwServer> | undefined;
@@ -325,139 +318,6 @@ describe('s3 store: partial uploads for purge', () => {
   });
 });
 
-describe('s3 store: purge (src/purge) on S3 with the index in the bucket', () => {
-  test('expired and too old uploads and abandoned slot records go; the rest stays', async () => {
-    const store = await storeFor({ pageSize: 2 });
-    await store.open();
-    try {
-      const ledger = new Ledger(new S3IndexStore(store.connection, store.layout.index));
-      const now = Date.now();
-      const up = async (over: Partial<Parameters<S3Store['write']>[0]>) => {
-        const m = {
-          id: newSlotId(),
-          filename: 'f',
-          size: 3,
-          contentType: 'text/plain',
-          uploader: 'a@b',
-          issuedAt: now,
-          purpose: 'message' as const,
-          ...over,
-        };
-        const stored = await store.write(m, once(Buffer.from('abc')));
-        await ledger.recordUploadStored(stored);
-        return stored;
-      };
-      const expired = await up({ purpose: 'ephemeral', expireBefore: now - 1000 });
-      const keep = await up({});
-      const permanent = await up({ purpose: 'permanent' });
-      const abandoned = slotOf({ issuedAt: now - 7_200_000, expiresAt: now - 3_600_000 });
-      await store.recordSlot(abandoned);
-      const summary = await runPurge({
-        store,
-        ledger,
-        now: now + 10 * 86_400_000,
-        policy: {
-          maxAge: 86_400_000,
-          maxAgePurposes: ['message', 'ephemeral'],
-          maxRepoSize: undefined,
-          abandonAfter: 300_000,
-          sizeGrace: 60_000,
-        },
-      });
-      assert.equal(summary.failed, 0);
-      assert.equal(summary.rules.expired.count, 1);
-      assert.equal(summary.rules.maxAge.count, 1, 'the message upload is older than maxAge by then');
-      assert.equal(summary.rules.abandoned.count, 1);
-      assert.equal(await store.stat(expired.id), undefined);
-      assert.equal(await store.stat(keep.id), undefined);
-      assert.ok(await store.stat(permanent.id), 'permanent uploads are not aged out');
-      for await (const p of store.listPartial()) assert.fail(`left: ${p.name}`);
-    } finally {
-      await store.close();
-    }
-  });
-});
-
-describe('s3 store: the inventory ledger in the bucket (batched pending slots and deltas)', () => {
-  test('slots recorded together share a batch object (one per batch, no open segment); listing pages through batches; forget adds tombstones, batches untouched', async () => {
-    const store = await storeFor({ pageSize: 2 });
-    await store.open();
-    try {
-      const index = new S3IndexStore(store.connection, store.layout.index);
-      assert.equal('append' in index, false, 'S3 has no append: the journal writes an object per batch');
-      const ledger = new Ledger(index);
-      const together = Array.from({ length: 5 }, () => slotOf({ size: 100 }));
-      await Promise.all(together.map((s) => ledger.recordSlotIssued(s)));
-      const alone = [slotOf({ size: 100 }), slotOf({ size: 100 })];
-      for (const s of alone) await ledger.recordSlotIssued(s);
-      const batchNames = async (): Promise<string[]> => {
-        const out: string[] = [];
-        for await (const n of index.list('pending')) out.push(n);
-        return out.sort();
-      };
-      const batches = await batchNames();
-      assert.equal(batches.length, 3, '5 slots at once + 2 one by one: 3 batch objects');
-      assert.ok(
-        batches.every((n) => parseBatch(n)),
-        `sealed batch names only: ${batches.join(', ')}`,
-      );
-      const listed = new Map<string, JournalSlot>();
-      for await (const p of ledger.pendingSlots()) listed.set(p.id, p);
-      assert.deepEqual(
-        [...listed.keys()].sort(),
-        [...together, ...alone].map((s) => s.id).sort(),
-        'three listing pages of 2',
-      );
-      const sharedBody = await index.get(`pending/${listed.get(together[0]!.id)!.batch}`);
-
-      await ledger.forgetPending([listed.get(together[0]!.id)!, listed.get(together[1]!.id)!]);
-      const after: string[] = [];
-      for await (const p of ledger.pendingSlots()) after.push(p.id);
-      assert.equal(after.length, 5);
-      assert.ok(!after.includes(together[0]!.id) && !after.includes(together[1]!.id));
-      await ledger.forgetPending([listed.get(alone[0]!.id)!]);
-      after.length = 0;
-      for await (const p of ledger.pendingSlots()) after.push(p.id);
-      assert.ok(!after.includes(alone[0]!.id));
-      assert.deepEqual(await batchNames(), batches, 'batch objects untouched, even the one with nothing left');
-      assert.deepEqual(await index.get(`pending/${listed.get(together[0]!.id)!.batch}`), sharedBody);
-      const tombstones: string[] = [];
-      for await (const n of index.list('pending-forgotten')) tombstones.push(n);
-      assert.equal(tombstones.length, 3, 'one tombstone object per forgotten slot');
-      await ledger.close(); // nothing to seal on S3
-
-      // Uploads of two of the slots: one delta object for both, and they no longer count as pending.
-      const now = Date.now();
-      await writeTotal(index, { bytes: 0, files: 0, at: now - 60_000 });
-      await Promise.all(
-        [together[2]!, together[3]!].map((s) =>
-          ledger.recordUploadStored({
-            id: s.id,
-            filename: s.filename,
-            size: s.size,
-            contentType: 'application/octet-stream',
-            uploader: s.uploader,
-            issuedAt: s.issuedAt,
-            storedAt: now,
-            purpose: 'message',
-          }),
-        ),
-      );
-      const deltas: string[] = [];
-      for await (const n of index.list('usage/delta')) deltas.push(n);
-      assert.equal(deltas.length, 1);
-      const usage = await new RepositoryUsage(store, index, { slotLifetime: () => 300_000 }).current();
-      assert.equal(usage.storedFiles, 2);
-      assert.equal(usage.storedBytes, 200);
-      // 700 recorded − 200 uploaded: batches keep their names, so forgotten slots (whose URLs
-      // still work) count until their batch expires.
-      assert.equal(usage.pendingBytes, 500);
-    } finally {
-      await store.close();
-    }
-  });
-});
-
 describe('s3 store: the documented bucket rules (contrib/s3)', () => {
   const contrib = (name: string): unknown =>
     JSON.parse(readFileSync(join(import.meta.dirname, '../../../contrib/s3', name), 'utf8'));
@@ -507,7 +367,7 @@ describe('s3 store: the documented bucket rules (contrib/s3)', () => {
   });
 });
 
-describe('s3 store: open, marker, index', () => {
+describe('s3 store: open, marker', () => {
   test('open() creates the marker; open({ create: false }) refuses a prefix without one', async () => {
     const store = await storeFor();
     try {
@@ -542,47 +402,6 @@ describe('s3 store: open, marker, index', () => {
       } finally {
         await store.close();
       }
-    }
-  });
-
-  test('the S3 index stores, lists (paged, folders and entries) and deletes entries', async () => {
-    const store = await storeFor({ pageSize: 2 });
-    try {
-      const index = new S3IndexStore(store.connection, store.layout.index);
-      await index.put('users/ab/stored/1.x');
-      await index.put('users/ab/stored/2.y', 'data');
-      await index.put('users/ab/stored/3.z');
-      await index.put('users/cd/stored/1.x');
-      await index.put('total', '{"bytes":1}');
-      const names = async (folder: string): Promise<string[]> => {
-        const out: string[] = [];
-        for await (const n of index.list(folder)) out.push(n);
-        return out.sort();
-      };
-      assert.deepEqual(await names('users'), ['ab', 'cd']);
-      assert.deepEqual(await names('users/ab/stored'), ['1.x', '2.y', '3.z']);
-      assert.deepEqual(await names('nothing'), []);
-      assert.equal((await index.get('users/ab/stored/2.y'))?.toString(), 'data');
-      assert.equal((await index.get('users/ab/stored/1.x'))?.length, 0);
-      assert.equal(await index.get('users/ab/stored/9'), undefined);
-      assert.equal(await index.delete('users/ab/stored/2.y'), true);
-      assert.equal(await index.delete('users/ab/stored/2.y'), false);
-      assert.deepEqual(await names('users/ab/stored'), ['1.x', '3.z']);
-      await assert.rejects(index.put('../escape'), RangeError);
-      const s3 = await rawClient();
-      try {
-        const out = await s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: store.layout.index }));
-        assert.ok(
-          (out.Contents ?? []).every((o) => o.Key?.startsWith(store.layout.index)),
-          'everything under {prefix}index/',
-        );
-        const head = await s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: `${store.layout.index}total` }));
-        assert.equal(head.ContentLength, 11);
-      } finally {
-        s3.destroy();
-      }
-    } finally {
-      await store.close();
     }
   });
 });

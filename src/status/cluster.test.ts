@@ -4,9 +4,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LiveState } from '../status/live.ts';
-import { clusterText, formatSnapshotText } from '../status/format.ts';
-import { createMetricsRegistry } from '../status/metrics.ts';
+import { LiveState } from './live.ts';
+import { clusterText, formatSnapshotText } from './format.ts';
+import { createMetricsRegistry } from './metrics.ts';
 import { sample } from '../../test/support/prometheus.ts';
 
 const at = 1_700_000_000_000;

@@ -1,0 +1,179 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startRadosgw, type RadosgwServer } from '../../../scripts/testservers/ceph.ts';
+import { newSlotId } from '../../slots/id.ts';
+import type { Slot } from '../../slots/slot.ts';
+import { S3Store } from '../../storage/s3/index.ts';
+import { Ledger, type JournalSlot } from '../ledger.ts';
+import { parseBatch } from '../names.ts';
+import { RepositoryUsage, writeTotal } from '../usage.ts';
+import { S3IndexStore } from './s3.ts';
+
+// One throw-away Ceph + radosgw for the whole file; each test works under its own prefix.
+let rgwStarted: Promise<RadosgwServer> | undefined;
+const rgw = (): Promise<RadosgwServer> => (rgwStarted ??= startRadosgw());
+after(async () => {
+  if (rgwStarted) await (await rgwStarted).stop();
+});
+
+async function storeFor(): Promise<S3Store> {
+  const r = await rgw();
+  return new S3Store({
+    endpoint: r.endpoint,
+    region: r.region,
+    bucket: r.bucket,
+    accessKey: r.accessKey,
+    secretKey: r.secretKey,
+    forcePathStyle: true,
+    prefix: `t-${randomBytes(6).toString('hex')}`,
+  });
+}
+
+function slotOf(over: Partial<Slot> = {}): Slot {
+  const now = Date.now();
+  return {
+    id: newSlotId(),
+    filename: 'Grüße 1.txt',
+    size: 5,
+    uploader: 'zoë@example.org',
+    issuedAt: now,
+    expiresAt: now + 300_000,
+    purpose: 'message',
+    ...over,
+  };
+}
+
+async function rawClient(): Promise<S3Client> {
+  const r = await rgw();
+  return new S3Client({
+    endpoint: r.endpoint,
+    region: r.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: r.accessKey, secretAccessKey: r.secretKey },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+test('the S3 index stores, lists (paged, folders and entries) and deletes entries', async () => {
+  const store = await storeFor();
+  try {
+    const index = new S3IndexStore(store.connection, store.layout.index, { pageSize: 2 });
+    await index.put('users/ab/stored/1.x');
+    await index.put('users/ab/stored/2.y', 'data');
+    await index.put('users/ab/stored/3.z');
+    await index.put('users/cd/stored/1.x');
+    await index.put('total', '{"bytes":1}');
+    const names = async (folder: string): Promise<string[]> => {
+      const out: string[] = [];
+      for await (const n of index.list(folder)) out.push(n);
+      return out.sort();
+    };
+    assert.deepEqual(await names('users'), ['ab', 'cd']);
+    assert.deepEqual(await names('users/ab/stored'), ['1.x', '2.y', '3.z']);
+    assert.deepEqual(await names('nothing'), []);
+    assert.equal((await index.get('users/ab/stored/2.y'))?.toString(), 'data');
+    assert.equal((await index.get('users/ab/stored/1.x'))?.length, 0);
+    assert.equal(await index.get('users/ab/stored/9'), undefined);
+    assert.equal(await index.delete('users/ab/stored/2.y'), true);
+    assert.equal(await index.delete('users/ab/stored/2.y'), false);
+    assert.deepEqual(await names('users/ab/stored'), ['1.x', '3.z']);
+    await assert.rejects(index.put('../escape'), RangeError);
+    const s3 = await rawClient();
+    try {
+      const out = await s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: store.layout.index }));
+      assert.ok(
+        (out.Contents ?? []).every((o) => o.Key?.startsWith(store.layout.index)),
+        'everything under {prefix}index/',
+      );
+      const head = await s3.send(new HeadObjectCommand({ Bucket: store.bucket, Key: `${store.layout.index}total` }));
+      assert.equal(head.ContentLength, 11);
+    } finally {
+      s3.destroy();
+    }
+  } finally {
+    await store.close();
+  }
+});
+
+describe('the inventory ledger in the bucket (batched pending slots and deltas)', () => {
+  test('slots recorded together share a batch object (one per batch, no open segment); listing pages through batches; forget adds tombstones, batches untouched', async () => {
+    const store = await storeFor();
+    await store.open();
+    try {
+      const index = new S3IndexStore(store.connection, store.layout.index, { pageSize: 2 });
+      assert.equal('append' in index, false, 'S3 has no append: the journal writes an object per batch');
+      const ledger = new Ledger(index);
+      const together = Array.from({ length: 5 }, () => slotOf({ size: 100 }));
+      await Promise.all(together.map((s) => ledger.recordSlotIssued(s)));
+      const alone = [slotOf({ size: 100 }), slotOf({ size: 100 })];
+      for (const s of alone) await ledger.recordSlotIssued(s);
+      const batchNames = async (): Promise<string[]> => {
+        const out: string[] = [];
+        for await (const n of index.list('pending')) out.push(n);
+        return out.sort();
+      };
+      const batches = await batchNames();
+      assert.equal(batches.length, 3, '5 slots at once + 2 one by one: 3 batch objects');
+      assert.ok(
+        batches.every((n) => parseBatch(n)),
+        `sealed batch names only: ${batches.join(', ')}`,
+      );
+      const listed = new Map<string, JournalSlot>();
+      for await (const p of ledger.pendingSlots()) listed.set(p.id, p);
+      assert.deepEqual(
+        [...listed.keys()].sort(),
+        [...together, ...alone].map((s) => s.id).sort(),
+        'three listing pages of 2',
+      );
+      const sharedBody = await index.get(`pending/${listed.get(together[0]!.id)!.batch}`);
+
+      await ledger.forgetPending([listed.get(together[0]!.id)!, listed.get(together[1]!.id)!]);
+      const after: string[] = [];
+      for await (const p of ledger.pendingSlots()) after.push(p.id);
+      assert.equal(after.length, 5);
+      assert.ok(!after.includes(together[0]!.id) && !after.includes(together[1]!.id));
+      await ledger.forgetPending([listed.get(alone[0]!.id)!]);
+      after.length = 0;
+      for await (const p of ledger.pendingSlots()) after.push(p.id);
+      assert.ok(!after.includes(alone[0]!.id));
+      assert.deepEqual(await batchNames(), batches, 'batch objects untouched, even the one with nothing left');
+      assert.deepEqual(await index.get(`pending/${listed.get(together[0]!.id)!.batch}`), sharedBody);
+      const tombstones: string[] = [];
+      for await (const n of index.list('pending-forgotten')) tombstones.push(n);
+      assert.equal(tombstones.length, 3, 'one tombstone object per forgotten slot');
+      await ledger.close(); // nothing to seal on S3
+
+      // Uploads of two of the slots: one delta object for both, and they no longer count as pending.
+      const now = Date.now();
+      await writeTotal(index, { bytes: 0, files: 0, at: now - 60_000 });
+      await Promise.all(
+        [together[2]!, together[3]!].map((s) =>
+          ledger.recordUploadStored({
+            id: s.id,
+            filename: s.filename,
+            size: s.size,
+            contentType: 'application/octet-stream',
+            uploader: s.uploader,
+            issuedAt: s.issuedAt,
+            storedAt: now,
+            purpose: 'message',
+          }),
+        ),
+      );
+      const deltas: string[] = [];
+      for await (const n of index.list('usage/delta')) deltas.push(n);
+      assert.equal(deltas.length, 1);
+      const usage = await new RepositoryUsage(store, index, { slotLifetime: () => 300_000 }).current();
+      assert.equal(usage.storedFiles, 2);
+      assert.equal(usage.storedBytes, 200);
+      // 700 recorded − 200 uploaded: batches keep their names, so forgotten slots (whose URLs
+      // still work) count until their batch expires.
+      assert.equal(usage.pendingBytes, 500);
+    } finally {
+      await store.close();
+    }
+  });
+});
