@@ -17,7 +17,7 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { errCode } from '../errno.ts';
 
-/** Who holds a lock, as written in the lock file. */
+/** Who holds a lock, as written in the lock. */
 export interface LockOwner {
   /** Host name, for people. */
   host: string;
@@ -94,7 +94,7 @@ export interface HeldLock {
   readonly signal: AbortSignal;
   /** Throws LockLostError unless the lock is certainly still ours. Cheap: no I/O. */
   assertHeld(): void;
-  /** Stops the heartbeat and removes the lock file (if it is still ours). */
+  /** Stops the heartbeat and gives the lock back (if it is still ours). */
   release(): Promise<void>;
 }
 
