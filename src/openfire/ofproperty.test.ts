@@ -87,6 +87,10 @@ test('a damaged row is refused with file and line', async (t) => {
   );
   writeFileSync(file, "INSERT INTO OFPROPERTY VALUES('a','b',0,NULL,'extra')\n");
   await assert.rejects(readHsqldbProperties(file), /5 values; expected name, propValue/);
+  writeFileSync(file, 'CREATE CACHED TABLE PUBLIC.OFPROPERTY(NAME VARCHAR(100) NOT NULL)\n');
+  await assert.rejects(readHsqldbProperties(file), /not a MEMORY table/);
+  writeFileSync(file, "INSERT INTO OFPROPERTY VALUES('a','b',0,NULL,'extra')\n");
+  await assert.rejects(readHsqldbProperties(file), /5 values; expected name, propValue/);
 });
 
 test('a PostgreSQL dump with COPY: tab-separated, \\N for NULL, backslash escapes', async (t) => {
@@ -193,4 +197,22 @@ test('the import’s properties: the plugin’s, the domain, the FQDN and the HT
   assert.ok(importProperty('httpbind.port.secure'));
   assert.ok(!importProperty('passwordKey'));
   assert.ok(!importProperty('plugin.httpfileuploadx'));
+});
+
+test('files a real HSQLDB 2.7 wrote: Openfire’s ofProperty DDL and statements, killed before a checkpoint', async () => {
+  // fixtures/embedded-db: HSQLDB 2.7.1 ran Openfire's CREATE TABLE ofProperty and JiveProperties'
+  // INSERT, then (logged, not checkpointed) its UPDATE, DELETE … OR name LIKE and INSERT.
+  const script = new URL('./fixtures/embedded-db/openfire.script', import.meta.url).pathname;
+  const props = await readHsqldbProperties(script);
+  assert.deepEqual(Object.fromEntries(props), {
+    'plugin.httpfileupload.clamavHost': {
+      value: 'O/6254IEYaVKiyGzS5FgFQ==',
+      encrypted: true,
+      iv: 'tOABsJ6gkWrO5+acg9eKlA==',
+    },
+    'plugin.httpfileupload.fileRepo': { value: "/srv/café 'q' \\u005c x\ny\té𝄞", encrypted: false, iv: undefined },
+    'plugin.httpfileupload.maxFileSize': { value: '0', encrypted: false, iv: undefined },
+    'xmpp.domain': { value: 'example.org', encrypted: false, iv: undefined },
+    'plugin.httpfileupload.clamavEnabled': { value: 'true', encrypted: false, iv: undefined },
+  });
 });

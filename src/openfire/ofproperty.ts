@@ -42,6 +42,7 @@ type Dialect = 'hsqldb' | 'postgresql' | 'mysql';
 const TABLE = String.raw`(?:(?:"[^"]+"|\x60[^\x60]+\x60|\w+)\.)?(?:"ofproperty"|\x60ofproperty\x60|ofproperty)`;
 const HSQLDB_INSERT = new RegExp(String.raw`^INSERT INTO ${TABLE} VALUES\(`, 'i');
 const HSQLDB_DELETE = new RegExp(String.raw`^DELETE FROM ${TABLE} WHERE `, 'i');
+const HSQLDB_CACHED = new RegExp(String.raw`^CREATE (?:CACHED|TEXT) TABLE ${TABLE}\(`, 'i');
 const DUMP_INSERT = new RegExp(String.raw`^INSERT\s+INTO\s+${TABLE}\s*(\(([^)]*)\))?\s*VALUES\s*`, 'i');
 const DUMP_COPY = new RegExp(String.raw`^COPY\s+${TABLE}\s*(?:\(([^)]*)\))?\s+FROM\s+stdin;\s*$`, 'i');
 /** Statements longer than this are not ofProperty rows; refusing them keeps memory bounded. */
@@ -87,6 +88,13 @@ async function replayHsqldb(file: string, out: Map<string, StoredProperty>, filt
       if (parsed === undefined || line.slice(parsed.end).trim() !== '')
         throw new OpenfireFormatError(file, 'an ofProperty row that does not parse', lineNo);
       keep(out, filter, rowOf(parsed.values, undefined, file, lineNo));
+    } else if (HSQLDB_CACHED.test(line)) {
+      // Openfire's tables are MEMORY tables; a CACHED or TEXT one keeps its rows outside the script.
+      throw new OpenfireFormatError(
+        file,
+        'ofProperty is not a MEMORY table, so its rows are not in the script; give a SQL dump of it instead',
+        lineNo,
+      );
     } else if (HSQLDB_DELETE.test(line)) {
       const name = deletedName(line.replace(HSQLDB_DELETE, ''), file, lineNo);
       out.delete(name);
