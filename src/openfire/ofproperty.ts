@@ -2,9 +2,10 @@
  * Openfire's general properties, the ofProperty table, read from what an admin has: the embedded
  * HSQLDB database's `openfire.script` and `openfire.log` (one SQL statement a line, replayed in
  * that order), or a dump of the table from PostgreSQL (`INSERT` or `COPY … FROM stdin`) or
- * MySQL/MariaDB (`INSERT … VALUES (…),(…)`). The columns are `name, propValue` (Openfire's schema
- * before version 26), `+ encrypted` (26) and `+ iv` (27, Openfire 4.3 and later), in that order
- * in every database. Files are read line by line; only the properties asked for are kept.
+ * MySQL/MariaDB (`INSERT … VALUES (…),(…)`). The columns are `name, propValue` (before Openfire
+ * 4.2), `+ encrypted` (4.2, schema 26) and `+ iv` (4.3 and later, schema 27), in that order in
+ * every database. HSQLDB logs a transaction's rows when it commits, so the log's COMMIT lines need
+ * no bookkeeping. Files are read line by line; only the properties asked for are kept.
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
