@@ -48,6 +48,8 @@ test('security.xml: the obfuscated current key is read (Openfire’s test vector
   assert.equal(shipped.algorithm, 'Blowfish');
   assert.equal(shipped.key, undefined);
   assert.equal(parseSecurityXml('<security/>').algorithm, 'Blowfish', 'Blowfish unless AES is named');
+  const one = parseSecurityXml('<security><encrypt><property><name> only.one </name></property></encrypt></security>');
+  assert.deepEqual([...one.encryptedNames], ['only.one']);
 });
 
 test('AES with a custom key: the key’s first 16 UTF-8 bytes, IV from the iv attribute (CBC ≤ 5.0, GCM 5.1+)', () => {
