@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import { openServeStorage } from './storage.ts';
 import { RepositoryError } from '../storage/errors.ts';
 import { createHttpApp, startHttpServer, type HttpServer } from '../http/index.ts';
-import { createUploadComponent, type UploadComponent } from '../xmpp/component.ts';
+import { createUploadComponent, type UploadComponent } from '../xmpp/service.ts';
 import { LiveState, thresholdsFromSettings } from '../status/live.ts';
 import { createMetricsRegistry } from '../status/metrics.ts';
 import { startAdminServers, AdminBindError, type AdminServers } from '../status/admin-server.ts';
