@@ -29,7 +29,7 @@ function recorded(overrides: Partial<ConnectionOptions> & { port: number }) {
   const connection = createComponentConnection({
     settings: () => ({ domain: 'upload.localhost', sharedSecret: 'secret', xmppHost: '127.0.0.1', xmppPort: port }),
     answer: () => Promise.reject(new Error('no IQ is expected')),
-    emit: (...event) => {
+    emit: (...event: unknown[]) => {
       events.push(event);
       for (const w of [...waiters]) {
         if (!w.match(event)) continue;
