@@ -81,7 +81,8 @@ export interface ConnectionTuning {
   pingKeepalive?: {
     interval: number;
     timeout: number;
-    /** default: the parent domain */ to?: string;
+    /** Default: the parent domain. */
+    to?: string;
   };
   now?: () => number;
   random?: () => number;

@@ -48,9 +48,9 @@ export interface UploadComponentHooks {
    */
   onSlotIssued?: (slot: Slot, ctx: SlotRequestContext) => void | Promise<void>;
   /**
-   * Failover: asked before every attempt; false → state 'standby', ask again after
-   * `standbyInterval`. Servers accept one connection per component JID, so nodes that lose the
-   * race get `conflict` anyway; this hook lets a lease decide instead.
+   * Failover: the connection's shouldConnect (asked before every attempt; false → 'standby').
+   * Servers accept one connection per component JID, so nodes that lose the race get `conflict`
+   * anyway; this hook lets a lease decide instead.
    */
   shouldConnect?: () => boolean | Promise<boolean>;
   /**
