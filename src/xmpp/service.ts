@@ -22,7 +22,7 @@ import { createIqRouter, type IqAnswer } from './iq-router.ts';
 import { discoInfo } from './disco.ts';
 import {
   createComponentConnection,
-  type ComponentState,
+  type ComponentConnection,
   type ConnectionEvents,
   type ConnectionOptions,
   type ConnectionStats,
@@ -71,16 +71,10 @@ export interface UploadComponentOptions extends ConnectionTuning {
   extraFeatures?: readonly string[];
 }
 
-export interface UploadComponent {
-  readonly state: ComponentState;
+/** The connection's lifecycle (start, stop, online), with the slot counters and events added. */
+export interface UploadComponent extends ComponentConnection {
   /** A snapshot of the counters. */
   readonly stats: ComponentStats;
-  /** Starts connecting (and keeps reconnecting) in the background; no-op when running. */
-  start(): void;
-  /** Closes the connection, cancels retries; resolves when closed (bounded wait). */
-  stop(): Promise<void>;
-  /** Resolves when online (at once if already); rejects after `timeoutMs` or on stop(). */
-  online(timeoutMs?: number): Promise<void>;
   on<K extends keyof UploadComponentEvents>(
     event: K,
     listener: (...args: UploadComponentEvents[K]) => void,
@@ -214,8 +208,7 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
       return connection.state;
     },
     get stats() {
-      const { attempts, connects, reconnects, failures, disconnects, ...since } = connection.stats;
-      return { attempts, connects, reconnects, failures, disconnects, slotsIssued, slotsRefused, ...since };
+      return { ...connection.stats, slotsIssued, slotsRefused };
     },
     start: () => connection.start(),
     stop: () => connection.stop(),
