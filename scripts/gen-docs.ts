@@ -6,6 +6,7 @@
  *   scripts/node24 scripts/gen-docs.ts          rewrite the files
  *   scripts/node24 scripts/gen-docs.ts --check  exit 1 and name the files that are out of date
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,28 @@ function exitCodesRoff(): string {
   );
 }
 
+/**
+ * The folders of src/ as their README.md files describe them: what each holds and what it may
+ * import (the lines eslint.config.js enforces), one row per folder.
+ */
+function layersMarkdown(root: string = ROOT): string {
+  const rows: string[] = [];
+  const visit = (dir: string): void => {
+    for (const entry of readdirSync(join(root, dir), { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .sort((a, b) => a.name.localeCompare(b.name))) {
+      const folder = `${dir}/${entry.name}`;
+      const text = readFileSync(join(root, folder, 'README.md'), 'utf8');
+      const holds = /^# \S+ — (.*)$/m.exec(text)?.[1] ?? '';
+      const may = /^May import: (.*)$/m.exec(text)?.[1] ?? '';
+      rows.push(`| \`${folder}/\` | ${holds} | ${may} |`);
+      visit(folder);
+    }
+  };
+  visit('src');
+  return ['| folder | holds | may import |', '|---|---|---|', ...rows].join('\n') + '\n';
+}
+
 /** A generated region of a file. */
 export interface Region {
   /** Path relative to the checkout. */
@@ -66,6 +89,12 @@ export const REGIONS: Region[] = [
     start: '.\\" config-reference:start',
     end: '.\\" config-reference:end',
     body: roffReference,
+  },
+  {
+    file: 'docs/ARCHITECTURE.md',
+    start: '<!-- layers:start -->',
+    end: '<!-- layers:end -->',
+    body: () => layersMarkdown(),
   },
   { file: 'man/fileupload.1', start: '.\\" exit-codes:start', end: '.\\" exit-codes:end', body: exitCodesRoff },
 ];

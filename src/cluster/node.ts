@@ -18,7 +18,7 @@ import {
   type LeaseView,
 } from './component-lease.ts';
 
-/** The parts of the upload component a cluster node drives (src/xmpp/component.ts). */
+/** The parts of the upload component a cluster node drives (src/xmpp/service.ts). */
 export interface LeasedComponent {
   start(): void;
   stop(): Promise<void>;

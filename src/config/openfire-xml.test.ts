@@ -8,6 +8,7 @@ import {
   leafNames,
   lineCol,
   parseOpenfireXml,
+  readAttributes,
   readProperty,
   setProperty,
   unsetProperty,
@@ -192,4 +193,17 @@ test('malformed documents are reported with line and column', () => {
 test('lineCol', () => {
   assert.deepEqual(lineCol('ab\ncd\n', 0), { line: 1, col: 1 });
   assert.deepEqual(lineCol('ab\ncd\n', 4), { line: 2, col: 2 });
+});
+
+test('attributes of a property element, as Openfire marks encrypted values', () => {
+  const doc = parseOpenfireXml(
+    `<jive><plugin><httpfileupload><serverspecific>\n` +
+      `<clamavHost encrypted="true" iv='MDEy&amp;NDU2'>abc</clamavHost><plain>1</plain><empty a = "x&#x41;" />` +
+      `</serverspecific></httpfileupload></plugin></jive>`,
+  );
+  const base = 'plugin.httpfileupload.serverspecific.';
+  assert.deepEqual(readAttributes(doc, base + 'clamavHost'), { encrypted: 'true', iv: 'MDEy&NDU2' });
+  assert.deepEqual(readAttributes(doc, base + 'plain'), {});
+  assert.deepEqual(readAttributes(doc, base + 'empty'), { a: 'xA' });
+  assert.equal(readAttributes(doc, base + 'missing'), undefined);
 });

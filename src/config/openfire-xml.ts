@@ -85,6 +85,23 @@ export function readProperty(doc: XmlDocument, dotted: string): string | undefin
 }
 
 /**
+ * The attributes of a dotted property's element, values entity-decoded, or undefined when the
+ * element does not exist. Openfire marks encrypted values with them (`encrypted="true" iv="…"`).
+ *
+ * @example
+ * readAttributes(parseOpenfireXml('<jive><a encrypted="true">x</a></jive>'), 'a'); // { encrypted: 'true' }
+ */
+export function readAttributes(doc: XmlDocument, dotted: string): Record<string, string> | undefined {
+  const el = findPath(doc.root, dotted.split('.')).element;
+  if (!el) return undefined;
+  const out: Record<string, string> = {};
+  const tag = doc.text.slice(el.start + 1 + el.name.length, el.openEnd);
+  for (const m of tag.matchAll(/([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g))
+    out[m[1] as string] = decodeEntities(m[2] ?? m[3] ?? '');
+  return out;
+}
+
+/**
  * Dotted names of the leaf elements (no child elements) below `prefix`, e.g. to spot misspelt
  * properties. Only the first element of a name is looked at, as everywhere else.
  *

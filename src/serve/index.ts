@@ -6,7 +6,7 @@ import type { Logger } from '../log.ts';
 import { openServeStorage } from './storage.ts';
 import { RepositoryError } from '../storage/errors.ts';
 import { createHttpApp, startHttpServer, type HttpServer } from '../http/index.ts';
-import { createUploadComponent, type UploadComponent } from '../xmpp/component.ts';
+import { createUploadComponent, type UploadComponent } from '../xmpp/service.ts';
 import { LiveState, thresholdsFromSettings } from '../status/live.ts';
 import { createMetricsRegistry } from '../status/metrics.ts';
 import { startAdminServers, AdminBindError, type AdminServers } from '../status/admin-server.ts';
@@ -49,7 +49,7 @@ async function readSettings(configFile: string): Promise<Settings> {
  * Starts `fileupload serve`: validates the configuration (generating slotSecret on first start),
  * checks the repository, listens on webHost:webPort and connects the component, which keeps
  * reconnecting in the background. Configuration problems reject with ServeConfigError before
- * anything listens.
+ * anything listens; a failure later in start-up stops what was started before it rejects.
  *
  * @example
  * const serve = await startServe({ configFile: '/etc/fileupload/openfire.xml', logger });
@@ -75,44 +75,29 @@ export async function startServe(options: { configFile: string; logger: Logger }
     throw err;
   }
 
+  // Each part's stop is registered as the part starts: a failure further down stops what was
+  // started, in reverse order, as this scope is left; once all is up, stop() owns them.
+  await using starting = new AsyncDisposableStack();
   const repository = await resolveRepository(settings.fileRepo);
+  starting.defer(() => repository.dispose());
   if (repository.temporary && settings.storage === 'fs') {
     logger.warn(
       'plugin.httpfileupload.fileRepo is not set: uploads go to a temporary folder that is deleted when serve stops',
-      {
-        repository: repository.path,
-      },
+      { repository: repository.path },
     );
   }
-  let storage: Awaited<ReturnType<typeof openServeStorage>>;
-  try {
-    storage = await openServeStorage(() => settings, repository.path);
-  } catch (err) {
-    await repository.dispose();
-    if (err instanceof RepositoryError) {
-      throw new ServeConfigError(
-        `plugin.httpfileupload.${settings.storage === 's3' ? 's3Bucket' : 'fileRepo'}: ${err.message}`,
-      );
-    }
-    throw err;
-  }
+  const storage = await openServeStorage(() => settings, repository.path).catch(failWith(storageProblem, settings));
   const { store } = storage;
+  starting.defer(() => store.close());
 
   const live = new LiveState({ node: settings.nodeName, thresholds: thresholdsFromSettings(settings) });
-  let admin: AdminServers;
-  try {
-    admin = await startAdminServers({
-      settings,
-      live,
-      registry: createMetricsRegistry(live),
-      log: logger.child({ component: 'admin' }),
-    });
-  } catch (err) {
-    await store.close();
-    await repository.dispose();
-    if (err instanceof AdminBindError) throw new ServeConfigError(err.message);
-    throw err;
-  }
+  const admin = await startAdminServers({
+    settings,
+    live,
+    registry: createMetricsRegistry(live),
+    log: logger.child({ component: 'admin' }),
+  }).catch(failWith(adminProblem, settings));
+  starting.defer(() => admin.close());
 
   const retention = createRetention({
     settings: () => settings,
@@ -129,6 +114,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
         durationMs: summary.durationMs,
       }),
   });
+  starting.defer(() => retention.stop());
   const liveHooks = liveHttpHooks(live);
   const app = createHttpApp({
     settings,
@@ -144,32 +130,28 @@ export async function startServe(options: { configFile: string; logger: Logger }
       },
     },
   });
-  let http: HttpServer;
-  try {
-    http = await startHttpServer(app, settings);
-  } catch (err) {
-    await retention.stop();
-    await admin.close();
-    await store.close();
-    await repository.dispose();
-    const code = errCode(err);
-    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
-      throw new ServeConfigError(
-        `cannot listen on ${settings.webHost}:${settings.webPort} (${code}); check plugin.httpfileupload.webHost and webPort`,
-      );
-    }
-    if (code === 'ENOENT' || code === 'EISDIR' || /tls|certificate|key|PEM/i.test(String((err as Error).message))) {
-      throw new ServeConfigError(`TLS: ${(err as Error).message}`);
-    }
-    throw err;
-  }
-
+  const http = await startHttpServer(app, settings).catch(failWith(listenProblem, settings));
+  // At once when start-up fails further down; on stop() the endpoint has drained by then (below).
+  starting.defer(() => http.close());
   live.watchConnections('http', () => http.connections());
+
+  const sampler = startRepoSampler({
+    live,
+    // On S3 there is no local disk to report: the figures come from the bucket's index only.
+    ...(store.kind === 'fs' ? { repo: repository.path } : {}),
+    usage: async () => {
+      const u = await retention.usage.current();
+      return { bytes: u.storedBytes, files: u.storedFiles };
+    },
+    onError: (err) => logger.warn('repository figures unavailable', { err }),
+  });
+  starting.defer(() => sampler.stop());
 
   // A cluster node connects the component only while it holds the lease (src/cluster).
   const cluster: ClusterNode | undefined = settings.cluster
     ? createClusterNode({ settings, logger, locks: storage.locks })
     : undefined;
+  if (cluster) starting.defer(() => cluster.stop());
   const xmpp = createUploadComponent({
     settings: () => settings,
     logger: logger.child({ component: 'xmpp' }),
@@ -187,17 +169,13 @@ export async function startServe(options: { configFile: string; logger: Logger }
   });
   observeComponent(live, xmpp);
   cluster?.attach({ component: xmpp, live, reload: () => running.reload() });
-  xmpp.start();
-  const sampler = startRepoSampler({
-    live,
-    // On S3 there is no local disk to report: the figures come from the bucket's index only.
-    ...(store.kind === 'fs' ? { repo: repository.path } : {}),
-    usage: async () => {
-      const u = await retention.usage.current();
-      return { bytes: u.storedBytes, files: u.storedFiles };
-    },
-    onError: (err) => logger.warn('repository figures unavailable', { err }),
+  let clean = true;
+  starting.defer(async () => {
+    // Both stop at once: the component hands out no more slots (one would point at a closing
+    // listener) while the endpoint drains the uploads in flight.
+    [clean] = await Promise.all([http.drain(settings.shutdownTimeout), xmpp.stop()]);
   });
+  xmpp.start();
 
   const connections = http.connections();
   logger.info('ready', {
@@ -210,6 +188,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
     xmpp: `${settings.xmppHost}:${settings.xmppPort}`,
   });
 
+  const stops = starting.move();
   let stopping: Promise<{ clean: boolean }> | undefined;
   const running: RunningServe = {
     settings,
@@ -236,15 +215,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
     stop() {
       stopping ??= (async () => {
         logger.info('shutting down', { timeoutMs: settings.shutdownTimeout });
-        // Both stop at once: the component hands out no more slots (one would point at a closing
-        // listener) while the endpoint drains the uploads in flight.
-        const [clean] = await Promise.all([http.drain(settings.shutdownTimeout), xmpp.stop()]);
-        await cluster?.stop();
-        await sampler.stop();
-        await retention.stop();
-        await admin.close();
-        await store.close();
-        await repository.dispose();
+        await stops.disposeAsync();
         logger.info('stopped', { clean });
         return { clean };
       })();
@@ -252,4 +223,37 @@ export async function startServe(options: { configFile: string; logger: Logger }
     },
   };
   return running;
+}
+
+/** Rejects with what `problem` makes of the error: a ServeConfigError when it is the operator's to fix. */
+function failWith(problem: (err: unknown, settings: Settings) => unknown, settings: Settings) {
+  return (err: unknown): never => {
+    throw problem(err, settings);
+  };
+}
+
+/** The storage is not usable: the property that points at it. */
+function storageProblem(err: unknown, settings: Settings): unknown {
+  if (!(err instanceof RepositoryError)) return err;
+  const property = settings.storage === 's3' ? 's3Bucket' : 'fileRepo';
+  return new ServeConfigError(`plugin.httpfileupload.${property}: ${err.message}`);
+}
+
+/** An admin listener could not bind (its message names the property). */
+function adminProblem(err: unknown): unknown {
+  return err instanceof AdminBindError ? new ServeConfigError(err.message) : err;
+}
+
+/** The endpoint could not listen, or its TLS certificate or key is unusable. */
+function listenProblem(err: unknown, settings: Settings): unknown {
+  const code = errCode(err);
+  if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+    return new ServeConfigError(
+      `cannot listen on ${settings.webHost}:${settings.webPort} (${code}); check plugin.httpfileupload.webHost and webPort`,
+    );
+  }
+  if (code === 'ENOENT' || code === 'EISDIR' || /tls|certificate|key|PEM/i.test(String((err as Error).message))) {
+    return new ServeConfigError(`TLS: ${(err as Error).message}`);
+  }
+  return err;
 }

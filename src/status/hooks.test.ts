@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { LiveState } from './live.ts';
 import { observeComponent, type ObservableComponent } from './hooks.ts';
-import { createUploadComponent } from '../xmpp/component.ts';
+import { createUploadComponent } from '../xmpp/service.ts';
 import { fileTooLarge, forbidden } from '../xmpp/refusal.ts';
 import { testSettings } from '../../test/support/http-kit.ts';
 import { freePort } from '../../scripts/testservers/processes.ts';

@@ -49,7 +49,7 @@ export function recordSlotOutcome(
   else live.slotRefused(refusalReason(outcome.refusal));
 }
 
-/** The part of the XMPP component (src/xmpp/component.ts) the live state listens to. */
+/** The part of the XMPP component (src/xmpp/service.ts) the live state listens to. */
 export interface ObservableComponent {
   readonly state: string;
   on(event: 'state', listener: (state: string, previous: string) => void): unknown;

@@ -9,13 +9,21 @@
  */
 export {
   createUploadComponent,
-  type ComponentState,
   type ComponentStats,
   type UploadComponent,
   type UploadComponentEvents,
   type UploadComponentHooks,
   type UploadComponentOptions,
-} from './component.ts';
+} from './service.ts';
+export {
+  createComponentConnection,
+  type ComponentConnection,
+  type ComponentState,
+  type ConnectionEvents,
+  type ConnectionOptions,
+  type ConnectionStats,
+  type ConnectionTuning,
+} from './connection.ts';
 export {
   allow,
   refuse,

@@ -1,11 +1,12 @@
 /**
  * `serve` as a process: kill -9 in the middle of an upload, SIGTERM while an upload runs, a
- * configuration error, the XMPP server restarting, a wrong component secret. Each case has its
- * own Prosody and serve, so they run concurrently.
+ * configuration error, a busy port, the XMPP server restarting, a wrong component secret. Each
+ * case has its own Prosody and serve, so they run concurrently.
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startProsody } from '../../scripts/testservers/prosody.ts';
@@ -163,6 +164,32 @@ describe('serve lifecycle', { concurrency: true }, () => {
       assert.match(r.stdout + r.stderr, named, `${property}: the problem is named`);
       assert.doesNotMatch(r.stdout, /"msg":"ready"/);
       if (typeof config.webPort === 'number') assert.equal(await portAccepts(config.webPort), false);
+    }
+  });
+
+  it('a web port in use exits 2 after undoing what had started: the temporary repository is gone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fileupload-busyport-'));
+    trackDir(dir);
+    const config = await serveConfigFor(undefined, { xmppPort: await freePort(), fileRepo: undefined });
+    const file = join(dir, 'openfire.xml');
+    writeFileSync(file, openfireXml(config));
+    const squatter = createServer();
+    await new Promise<void>((resolve) => squatter.listen(Number(config.webPort), '127.0.0.1', resolve));
+    try {
+      const r = await runFileupload(['--config', file, 'serve']);
+      assert.equal(r.code, 2, `exit ${r.code}\n${r.stdout}${r.stderr}`);
+      assert.match(
+        r.stdout + r.stderr,
+        new RegExp(`cannot listen on 127\\.0\\.0\\.1:${config.webPort} \\(EADDRINUSE\\)`),
+      );
+      const temporary = r.stdout
+        .split('\n')
+        .map((line) => (line.startsWith('{') ? (JSON.parse(line) as LogLine) : undefined))
+        .find((line) => String(line?.msg).startsWith('plugin.httpfileupload.fileRepo is not set'));
+      assert.equal(typeof temporary?.repository, 'string', r.stdout);
+      assert.equal(existsSync(String(temporary?.repository)), false, 'the temporary repository is removed');
+    } finally {
+      squatter.close();
     }
   });
 

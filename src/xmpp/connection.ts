@@ -1,44 +1,35 @@
 /**
- * The upload service as an XEP-0114 external component: one supervised @xmpp/component
- * connection (fresh per attempt, reconnected with capped exponential backoff and jitter), IQs
- * routed to disco/ping/version/time and slot requests, slots issued through the policy chain.
+ * The component's connection to its XMPP server (XEP-0114), supervised: one @xmpp/component
+ * entity per attempt, reconnected with capped exponential backoff and jitter; TCP keepalive (and an
+ * optional XEP-0199 ping) notice a server that vanished; a shouldConnect hook keeps a node standing
+ * by while another one serves (failover). Every IQ get/set addressed to the component is handed to
+ * `answer`: what the component says is service.ts's business, this module only carries it.
  *
- * Settings may be given as a function: each connection attempt reads the connection properties
- * again (a corrected sharedSecret applies at the next retry) and each request reads the limits,
- * access list and announced URL again (dynamic properties apply without a restart).
+ * Each attempt reads the connection settings again: a corrected sharedSecret applies at the next
+ * retry.
  */
-import { EventEmitter } from 'node:events';
 import { domainToASCII } from 'node:url';
 import { component as xmppComponent, type Component } from '@xmpp/component';
 import type { Settings } from '../config/settings.ts';
-import { createLogger, type Logger } from '../log.ts';
-import type { Purpose, Slot } from '../slots/slot.ts';
-import { appVersion } from '../version.ts';
+import { parentDomain } from '../config/types.ts';
+import type { Logger } from '../log.ts';
 import { xml } from './xml.ts';
 import { NS_PING } from './namespaces.ts';
-import { parentDomain } from '../config/types.ts';
-import { accessPolicy } from './access.ts';
-import { purposePolicy, sizePolicy, type Requester, type SlotPolicy, type SlotRequestContext } from './policy.ts';
-import type { SlotRefusal } from './refusal.ts';
-import { issueSlot } from './issue-slot.ts';
-import { announcedEndpoint } from '../slots/urls.ts';
-import { createSlotHandler } from './slot-handler.ts';
-import { createIqRouter, type IqAnswer } from './iq-router.ts';
+import type { IqAnswer, IqRequest } from './iq-router.ts';
 import { boundedErrorReply, stanzaError } from './stanza-error.ts';
-import { discoInfo } from './disco.ts';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { describeFailure, type ConnectionFailure, type ConnectionTarget } from './connection-failure.ts';
 
 /**
  * idle: not started · connecting: an attempt is under way · online: handshake done, serving ·
  * offline / auth-failed / conflict: the last attempt failed (or the connection dropped) for that
- * reason, a retry is scheduled · standby: hooks.shouldConnect said no (failover), asking again
- * soon · stopped: stop() was called.
+ * reason, a retry is scheduled · standby: shouldConnect said no (failover), asking again soon ·
+ * stopped: stop() was called.
  */
 export type ComponentState =
   'idle' | 'connecting' | 'online' | 'offline' | 'auth-failed' | 'conflict' | 'standby' | 'stopped';
 
-export interface ComponentStats {
+export interface ConnectionStats {
   /** Connection attempts made. */
   attempts: number;
   /** Times the component went online. */
@@ -49,8 +40,6 @@ export interface ComponentStats {
   failures: number;
   /** Online connections that ended without stop(). */
   disconnects: number;
-  slotsIssued: number;
-  slotsRefused: number;
   /** ms since epoch, while online. */
   onlineSince?: number;
   /** ms since epoch of the next attempt, while one is scheduled. */
@@ -58,45 +47,15 @@ export interface ComponentStats {
   lastFailure?: ConnectionFailure & { at: number };
 }
 
-export interface UploadComponentEvents {
+export interface ConnectionEvents {
   state: [state: ComponentState, previous: ComponentState];
   online: [];
   /** A failed attempt or a dropped connection; a retry is scheduled. */
   offline: [failure: ConnectionFailure];
-  slot: [slot: Slot, ctx: SlotRequestContext];
-  refused: [refusal: SlotRefusal, requester: Requester | undefined];
 }
 
-export interface UploadComponentHooks {
-  /** Run after the built-in access, size and purpose policies (quota, rate limits…). */
-  policies?: readonly SlotPolicy[];
-  /**
-   * Awaited after a slot is signed and before it is answered (record pending slots, count).
-   * Throwing refuses the request with wait/internal-server-error.
-   */
-  onSlotIssued?: (slot: Slot, ctx: SlotRequestContext) => void | Promise<void>;
-  /**
-   * Failover: asked before every attempt; false → state 'standby', ask again after
-   * `standbyInterval`. Servers accept one connection per component JID, so nodes that lose the
-   * race get `conflict` anyway; this hook lets a lease decide instead.
-   */
-  shouldConnect?: () => boolean | Promise<boolean>;
-  /**
-   * Direct-to-storage uploads: a URL that replaces the slot's PUT URL (a presigned S3
-   * PUT), or undefined to keep serve's own. Awaited before onSlotIssued; throwing refuses the
-   * request with wait/internal-server-error. The GET URL stays serve's.
-   */
-  putUrlFor?: (slot: Slot) => string | undefined | Promise<string | undefined>;
-}
-
-export interface UploadComponentOptions {
-  settings: Settings | (() => Settings);
-  logger?: Logger;
-  hooks?: UploadComponentHooks;
-  /** Purposes accepted and advertised; default ['message'] (the meaning of no purpose). */
-  purposes?: readonly Purpose[];
-  /** More disco#info features. */
-  extraFeatures?: readonly string[];
+/** How the connection is supervised; every field has a default. */
+export interface ConnectionTuning {
   backoff?: Partial<BackoffOptions>;
   /** How long one attempt (TCP connect + stream + handshake) may take (ms); default 10 s. */
   connectTimeout?: number;
@@ -119,29 +78,38 @@ export interface UploadComponentOptions {
    * connections for one component and balances stanzas — replies included — among them, so with
    * more than one node connected a node would miss its own answers and reconnect for nothing.
    */
-  pingKeepalive?: { interval: number; timeout: number; /** default: the parent domain */ to?: string };
+  pingKeepalive?: {
+    interval: number;
+    timeout: number;
+    /** Default: the parent domain. */
+    to?: string;
+  };
   now?: () => number;
   random?: () => number;
 }
 
-export interface UploadComponent {
+export interface ConnectionOptions extends ConnectionTuning {
+  /** Where to connect and as whom; read at every attempt. */
+  settings: () => Pick<Settings, 'domain' | 'sharedSecret' | 'xmppHost' | 'xmppPort'>;
+  /** Answers an IQ get/set addressed to the component; a throw is answered wait/internal-server-error. */
+  answer: (iq: IqRequest) => Promise<IqAnswer>;
+  /** Asked before every attempt; false → state 'standby', ask again after standbyInterval. */
+  shouldConnect?: () => boolean | Promise<boolean>;
+  /** Reports the connection's events; a listener's failure is the caller's to contain. */
+  emit: <K extends keyof ConnectionEvents>(event: K, ...args: ConnectionEvents[K]) => void;
+  log: Logger;
+}
+
+export interface ComponentConnection {
   readonly state: ComponentState;
   /** A snapshot of the counters. */
-  readonly stats: ComponentStats;
+  readonly stats: ConnectionStats;
   /** Starts connecting (and keeps reconnecting) in the background; no-op when running. */
   start(): void;
   /** Closes the connection, cancels retries; resolves when closed (bounded wait). */
   stop(): Promise<void>;
   /** Resolves when online (at once if already); rejects after `timeoutMs` or on stop(). */
   online(timeoutMs?: number): Promise<void>;
-  on<K extends keyof UploadComponentEvents>(
-    event: K,
-    listener: (...args: UploadComponentEvents[K]) => void,
-  ): UploadComponent;
-  off<K extends keyof UploadComponentEvents>(
-    event: K,
-    listener: (...args: UploadComponentEvents[K]) => void,
-  ): UploadComponent;
 }
 
 const named = (name: string, message: string): Error => Object.assign(new Error(message), { name });
@@ -191,38 +159,20 @@ function destroy(e: Component): void {
 }
 
 /**
- * Creates the upload component. Nothing happens until start().
+ * Creates the supervised connection. Nothing happens until start().
  *
  * @example
- * const xmpp = createUploadComponent({
- *   settings: () => currentSettings,
- *   logger: log,
- *   purposes: ['message', 'ephemeral'],
- *   hooks: {
- *     policies: [async ({ requester, request }) => {
- *       const d = await guard.check({ uploader: requester.bare, size: request.size });
- *       return d.ok ? allow : refuse(d);
- *     }],
- *     onSlotIssued: (slot) => guard.recordSlotIssued(slot),
- *   },
+ * const connection = createComponentConnection({
+ *   settings: () => settings,
+ *   answer: (iq) => route(iq),
+ *   emit: (event, ...args) => events.emit(event, ...args),
+ *   log,
  * });
- * xmpp.on('state', (state) => metrics.xmppState.set(state));
- * xmpp.start();
- * // on SIGTERM:
- * await xmpp.stop();
+ * connection.start();
+ * await connection.online(10_000);
  */
-export function createUploadComponent(options: UploadComponentOptions): UploadComponent {
-  const settingsOption = options.settings;
-  const getSettings: () => Settings = typeof settingsOption === 'function' ? settingsOption : () => settingsOption;
-  {
-    const s = getSettings();
-    const missing = (['domain', 'sharedSecret', 'slotSecret'] as const).filter((k) => !s[k]);
-    if (missing.length > 0)
-      throw new TypeError(`the upload component needs ${missing.map((k) => `plugin.httpfileupload.${k}`).join(', ')}`);
-  }
-  const log = (options.logger ?? createLogger()).child({ component: 'xmpp' });
-  const hooks = options.hooks ?? {};
-  const purposes: readonly Purpose[] = options.purposes ?? ['message'];
+export function createComponentConnection(options: ConnectionOptions): ComponentConnection {
+  const { settings: getSettings, answer, shouldConnect, emit, log } = options;
   const backoff: BackoffOptions = { ...DEFAULT_BACKOFF, ...options.backoff };
   const connectTimeout = options.connectTimeout ?? 10_000;
   const stableAfter = options.stableAfter ?? 60_000;
@@ -232,103 +182,24 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
   const now = options.now ?? Date.now;
   const random = options.random ?? Math.random;
 
-  const events = new EventEmitter<UploadComponentEvents>();
-  const emit = <K extends keyof UploadComponentEvents>(event: K, ...args: UploadComponentEvents[K]) => {
-    try {
-      (events.emit as (e: K, ...a: UploadComponentEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      // A broken listener (metrics, status) must not break the service.
-      log.error('component event listener failed', { event, err });
-    }
-  };
-
   let state: ComponentState = 'idle';
-  const stats: ComponentStats = {
-    attempts: 0,
-    connects: 0,
-    reconnects: 0,
-    failures: 0,
-    disconnects: 0,
-    slotsIssued: 0,
-    slotsRefused: 0,
-  };
+  const stats: ConnectionStats = { attempts: 0, connects: 0, reconnects: 0, failures: 0, disconnects: 0 };
   let running = false;
   let entity: Component | undefined;
   let retryTimer: NodeJS.Timeout | undefined;
   let keepaliveTimer: NodeJS.Timeout | undefined;
   /** Consecutive failures: the backoff exponent. */
   let failuresInRow = 0;
+  /** online() callers, told of every state change. */
+  const waiters = new Set<(state: ComponentState) => void>();
 
   const setState = (next: ComponentState) => {
     if (next === state) return;
     const previous = state;
     state = next;
     emit('state', next, previous);
+    for (const waiter of [...waiters]) waiter(next);
   };
-
-  const slotHandler = createSlotHandler({
-    policies: () => {
-      const s = getSettings();
-      return [
-        accessPolicy(s.domain, s.allowedDomains),
-        sizePolicy(s.maxFileSize),
-        purposePolicy(purposes),
-        ...(hooks.policies ?? []),
-      ];
-    },
-    issue: (request, uploader, at) => {
-      const s = getSettings();
-      const issued = issueSlot(request, uploader, at, {
-        secret: s.slotSecret ?? '',
-        endpoint: announcedEndpoint(s),
-        lifetime: s.slotLifetime,
-      });
-      const putUrlFor = hooks.putUrlFor;
-      if (!putUrlFor) return issued;
-      return Promise.resolve(putUrlFor(issued.slot)).then((put) =>
-        put === undefined ? issued : { ...issued, urls: { ...issued.urls, put } },
-      );
-    },
-    ...(hooks.onSlotIssued ? { onSlotIssued: hooks.onSlotIssued } : {}),
-    now,
-    log,
-  });
-
-  const route = createIqRouter({
-    discoInfo: () =>
-      discoInfo({
-        maxFileSize: getSettings().maxFileSize,
-        purposes,
-        ...(options.extraFeatures ? { extraFeatures: options.extraFeatures } : {}),
-      }),
-    version: { name: 'fileupload', version: appVersion },
-    now: () => new Date(now()),
-    slotRequest: async (payload, from): Promise<IqAnswer> => {
-      const outcome = await slotHandler(payload, from);
-      if (outcome.ok) {
-        stats.slotsIssued++;
-        const { slot } = outcome;
-        log.info('slot issued', {
-          id: slot.id,
-          uploader: slot.uploader,
-          size: slot.size,
-          purpose: slot.purpose,
-          namespace: outcome.ctx.request.namespace,
-        });
-        emit('slot', slot, outcome.ctx);
-        return { type: 'result', payload: outcome.answer };
-      }
-      stats.slotsRefused++;
-      const { refusal } = outcome;
-      log.info('slot refused', {
-        requester: outcome.requester?.bare ?? from,
-        condition: refusal.condition,
-        text: refusal.text,
-      });
-      emit('refused', refusal, outcome.requester);
-      return { type: 'error', error: outcome.error };
-    },
-  });
 
   const schedule = (delay: number) => {
     clearTimeout(retryTimer);
@@ -369,10 +240,10 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
     stats.nextAttemptAt = undefined;
     if (!running) return;
     try {
-      if (hooks.shouldConnect) {
+      if (shouldConnect) {
         let go = false;
         try {
-          go = await hooks.shouldConnect();
+          go = await shouldConnect();
         } catch (err) {
           log.warn('shouldConnect hook failed; standing by', { err });
         }
@@ -430,9 +301,9 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
     };
     e.middleware.use(async (ctx, next) => {
       if (ctx.name !== 'iq' || (ctx.type !== 'get' && ctx.type !== 'set') || !ctx.element) return next();
-      let answer: IqAnswer;
+      let answered: IqAnswer;
       try {
-        answer = await route({
+        answered = await answer({
           type: ctx.type,
           from: ctx.stanza.attrs.from,
           to: ctx.stanza.attrs.to,
@@ -441,10 +312,10 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
       } catch (err) {
         // Answered here rather than by xmpp.js, whose 'error' event would read as a connection problem.
         log.error('IQ handling failed', { err, from: ctx.stanza.attrs.from });
-        answer = { type: 'error', error: stanzaError('wait', 'internal-server-error') };
+        answered = { type: 'error', error: stanzaError('wait', 'internal-server-error') };
       }
       // @xmpp/iq/callee: an <error/> element → error reply, another element → result payload, true → empty result.
-      return answer.type === 'error' ? answer.error : (answer.payload ?? true);
+      return answered.type === 'error' ? answered.error : (answered.payload ?? true);
     });
     e.on('disconnect', () => {
       if (!online || entity !== e) return;
@@ -504,7 +375,7 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
     }
   };
 
-  const api: UploadComponent = {
+  return {
     get state() {
       return state;
     },
@@ -540,36 +411,19 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
       if (state === 'online') return Promise.resolve();
       if (state === 'stopped') return Promise.reject(new Error('the upload component was stopped'));
       return new Promise((resolve, reject) => {
-        const cleanup = () => {
+        const waiter = (next: ComponentState) => {
+          if (next !== 'online' && next !== 'stopped') return;
+          waiters.delete(waiter);
           clearTimeout(timer);
-          events.off('online', onOnline);
-          events.off('state', onState);
-        };
-        const onOnline = () => {
-          cleanup();
-          resolve();
-        };
-        const onState = (next: ComponentState) => {
-          if (next !== 'stopped') return;
-          cleanup();
-          reject(new Error('the upload component was stopped'));
+          if (next === 'online') resolve();
+          else reject(new Error('the upload component was stopped'));
         };
         const timer = setTimeout(() => {
-          cleanup();
+          waiters.delete(waiter);
           reject(new Error(`the upload component is not online after ${timeoutMs} ms (state: ${state})`));
         }, timeoutMs);
-        events.on('online', onOnline);
-        events.on('state', onState);
+        waiters.add(waiter);
       });
     },
-    on(event, listener) {
-      events.on(event, listener as never);
-      return api;
-    },
-    off(event, listener) {
-      events.off(event, listener as never);
-      return api;
-    },
   };
-  return api;
 }

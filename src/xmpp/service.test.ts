@@ -14,7 +14,7 @@ import { createLogger } from '../log.ts';
 import type { Settings } from '../config/settings.ts';
 import { settingsFromLayers } from '../config/load.ts';
 import { defaultsLayer, mapLayer } from '../config/resolve.ts';
-import { createUploadComponent, type UploadComponent, type UploadComponentOptions } from './component.ts';
+import { createUploadComponent, type UploadComponent, type UploadComponentOptions } from './service.ts';
 
 type Line = Record<string, unknown> & { msg: string; level: string };
 
