@@ -34,7 +34,6 @@ import {
   parseTimed,
   paths,
   storedName,
-  timedName,
   userKey,
 } from './names.ts';
 import { SEGMENT_MAX_AGE } from './pending-journal.ts';

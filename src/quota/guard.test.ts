@@ -210,7 +210,7 @@ test('a pending slot counts while its upload may run: slot lifetime + upload dea
 });
 
 test('daily quota: a pending slot counts a day after its upload could end at the latest', async () => {
-  let now = T0;
+  const now = T0;
   const t = await setup({ dailyQuota: 1000 }, () => now);
   try {
     assert.ok((await t.guard.check({ uploader: ALICE, size: 900 })).ok);
