@@ -103,7 +103,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
     settings: () => settings,
     repo: repository.path,
     store,
-    ...(storage.index ? { index: storage.index } : {}),
+    index: storage.index,
     locks: storage.locks,
     logger,
     onPurge: (summary) =>

@@ -9,6 +9,8 @@ import { silentLogger } from '../log.ts';
 import { newSlotId } from '../slots/id.ts';
 import { FsStore } from '../storage/fs/index.ts';
 import { parseBatch, parseOpenSegment } from '../inventory/names.ts';
+import { FsIndexStore } from '../inventory/index-store/fs.ts';
+import { fsLockSpace } from '../lock/fs.ts';
 import { createRetention } from './retention.ts';
 
 test('stop() seals the pending journal segment serve was appending to', async () => {
@@ -17,7 +19,15 @@ test('stop() seals the pending journal segment serve was appending to', async ()
   await store.open();
   try {
     const settings = settingsFromLayers([defaultsLayer()]);
-    const retention = createRetention({ settings: () => settings, repo, store, logger: silentLogger, schedule: false });
+    const retention = createRetention({
+      settings: () => settings,
+      repo,
+      store,
+      index: new FsIndexStore(join(repo, 'index')),
+      locks: fsLockSpace(repo),
+      logger: silentLogger,
+      schedule: false,
+    });
     const now = Date.now();
     const slots = [1, 2, 3].map((size) => ({
       id: newSlotId(),
@@ -54,7 +64,15 @@ test('the default settings: the daily quota is on, and a flood past the request 
   try {
     const settings = settingsFromLayers([defaultsLayer()]);
     assert.equal(settings.dailyQuota, 10 * settings.maxFileSize, 'daily quota by default');
-    const retention = createRetention({ settings: () => settings, repo, store, logger: silentLogger, schedule: false });
+    const retention = createRetention({
+      settings: () => settings,
+      repo,
+      store,
+      index: new FsIndexStore(join(repo, 'index')),
+      locks: fsLockSpace(repo),
+      logger: silentLogger,
+      schedule: false,
+    });
     const ctx = { requester: { bare: 'alice@example.org' }, request: { size: 1000 } };
     const userDir = join(repo, 'index', 'users');
     for (let i = 0; i < settings.slotRequestBurst; i++)

@@ -10,7 +10,6 @@
  * The types below are structural twins of the XMPP layer's SlotPolicy / SlotRefusal, so this
  * module does not depend on it.
  */
-import { join } from 'node:path';
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
 import { PURPOSES, type Purpose, type Slot } from '../slots/slot.ts';
@@ -20,7 +19,6 @@ import type { PurgeSummary } from '../purge/run.ts';
 import { QuotaGuard } from '../quota/guard.ts';
 import { SlotLimits } from '../quota/slot-limits.ts';
 import { inFlightWindow } from '../inventory/in-flight.ts';
-import { FsIndexStore } from '../inventory/index-store/fs.ts';
 import { type IndexStore } from '../inventory/index-store/store.ts';
 import { Ledger } from '../inventory/ledger.ts';
 import type { LockSpace } from '../lock/lock.ts';
@@ -78,10 +76,10 @@ export interface RetentionOptions {
   logger: Logger;
   /** Run purge every purgeInterval (default true). */
   schedule?: boolean;
-  /** Index storage (default `{repo}/index` on the filesystem). */
-  index?: IndexStore;
-  /** Where purge takes its cross-node lock (the bucket on S3); default the folder `repo`. */
-  locks?: LockSpace;
+  /** The inventory index (src/repository/open.ts opens it beside the store). */
+  index: IndexStore;
+  /** Where purge takes its cross-node lock: the folder, or the bucket on S3. */
+  locks: LockSpace;
   /** Told after every completed scheduled purge (status and metrics). */
   onPurge?: (summary: PurgeSummary) => void;
 }
@@ -90,13 +88,13 @@ export interface RetentionOptions {
  * Builds the retention parts for serve.
  *
  * @example
- * const retention = createRetention({ settings: () => settings, repo, store, logger });
+ * const retention = createRetention({ settings: () => settings, repo, store, index, locks, logger });
  * const component = startComponent({ …, purposes: retention.purposes,
  *   hooks: { policies: [retention.quotaPolicy], onSlotIssued: retention.onSlotIssued } });
  */
 export function createRetention(options: RetentionOptions): Retention {
   const log = options.logger.child({ component: 'retention' });
-  const index = options.index ?? new FsIndexStore(join(options.repo, 'index'));
+  const { index } = options;
   const ledger = new Ledger(index);
   const usage = new RepositoryUsage(options.store, index, {
     slotLifetime: () => options.settings().slotLifetime,
@@ -123,7 +121,7 @@ export function createRetention(options: RetentionOptions): Retention {
           store: options.store,
           ledger,
           logger: options.logger,
-          ...(options.locks ? { locks: options.locks } : {}),
+          locks: options.locks,
           ...(options.onPurge ? { onSummary: options.onPurge } : {}),
         });
   return {
