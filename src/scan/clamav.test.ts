@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import {
   ClamdClient,
+  checkStreamMaxLength,
   chunkHeader,
   clamdPing,
   clamdScan,
@@ -161,6 +162,17 @@ describe('against a real clamd', { skip: clamdMissing() }, () => {
         new RegExp(`its StreamMaxLength is below the ${allowed} bytes allowed here`),
       );
     }
+  });
+
+  test('checkStreamMaxLength passes at clamd’s StreamMaxLength and fails, saying why, above it', async () => {
+    assert.deepEqual(await checkStreamMaxLength(at), { ok: true, reply: 'stream: OK' });
+    const above = { ...at, streamMaxLength: clamd.streamMaxLength + 1 };
+    const r = await checkStreamMaxLength(above);
+    assert.equal(r.ok, false);
+    assert.match(
+      (r as { reason: string }).reason,
+      new RegExp(`its StreamMaxLength is below the ${clamd.streamMaxLength + 1} bytes allowed here`),
+    );
   });
 
   test('an upload that cannot be read rejects (not clamd’s fault: no verdict) and frees its turn', async () => {

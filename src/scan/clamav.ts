@@ -294,6 +294,31 @@ export async function clamdScan(
 }
 
 /**
+ * Whether clamd takes a stream of exactly `streamMaxLength` bytes (zeros), i.e. its own
+ * StreamMaxLength is not smaller: for `doctor`. Sends the whole length, so it takes as long as
+ * scanning an upload of that size.
+ *
+ * @example
+ * const r = await checkStreamMaxLength({ host: '127.0.0.1', port: 3310, streamMaxLength: 25 * 1024 * 1024 });
+ * if (!r.ok) console.error(r.reason); // "… refused the upload as too large: its StreamMaxLength is below …"
+ */
+export async function checkStreamMaxLength(options: ClamdConnectionOptions): Promise<ClamdAnswer> {
+  const length = options.streamMaxLength ?? DEFAULT_STREAM_MAX_LENGTH;
+  const zeros = Buffer.alloc(CHUNK);
+  const verdict = await clamdScan(options, async function* () {
+    for (let left = length; left > 0; left -= CHUNK) yield zeros.subarray(0, Math.min(CHUNK, left));
+  });
+  switch (verdict.verdict) {
+    case 'clean':
+      return { ok: true, reply: 'stream: OK' };
+    case 'error':
+      return { ok: false, reason: verdict.reason };
+    default:
+      return { ok: false, reason: `clamd answered ${length} zero bytes with ${JSON.stringify(verdict)}` };
+  }
+}
+
+/**
  * At most `limit` holders at once; the others wait in order of arrival, each for at most
  * `maxWait` milliseconds.
  *
