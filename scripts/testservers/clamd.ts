@@ -118,7 +118,8 @@ export function clamdConfig(c: { dir: string; port: number; streamMaxLength: num
 
 /**
  * Starts clamd on a free loopback port with EICAR's signature and `options.signatures`, and
- * resolves once it answers PING. Rejects (after cleaning up) with its log if it does not start.
+ * resolves once its log says it bound the port (clamd binds only after loading the database) and
+ * it answers PING. Rejects (after cleaning up) with its log if it does not start.
  *
  * @example
  * const clamd = await startClamd({ signatures: [{ name: 'Test.Custom', content }] });
@@ -157,6 +158,8 @@ export async function startClamd(options: ClamdTestOptions = {}): Promise<ClamdT
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     writeFileSync(configFile, clamdConfig({ dir, port, streamMaxLength, maxThreads }));
+    const logOffset = existsSync(logFile) ? readFileSync(logFile, 'utf8').length : 0;
+    const ownLog = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(logOffset) : '');
     const out = openSync(outFile, 'a');
     const started = Date.now();
     try {
@@ -173,6 +176,8 @@ export async function startClamd(options: ClamdTestOptions = {}): Promise<ClamdT
       const state = await waitFor(
         async () => {
           if (!p.running()) return 'exited' as const;
+          // Another test's clamd may hold the port: trust a PONG only once this one has bound it.
+          if (!ownLog().includes(`TCP: Bound to [127.0.0.1]:${port}`)) return false;
           return (await clamdPing({ host: '127.0.0.1', port, connectionTimeout: 1000, replyTimeout: 1000 })).ok
             ? ('up' as const)
             : false;
@@ -181,7 +186,7 @@ export async function startClamd(options: ClamdTestOptions = {}): Promise<ClamdT
       );
       if (state === 'up')
         return { host: '127.0.0.1', port, streamMaxLength, dir, startMs: Date.now() - started, logs, stop };
-      if (attempt >= 3 || !/bind\(\)|Address already in use/.test(logs()))
+      if (attempt >= 3 || !/Cannot bind to .*Address already in use/.test(ownLog()))
         throw new Error('clamd exited during start-up');
     } catch (err) {
       const text = logs();
