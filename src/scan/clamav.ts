@@ -135,9 +135,6 @@ function describeError(err: Error & { code?: string }, where: string): string {
   switch (err.code) {
     case 'ECONNREFUSED':
       return `${where} refused the connection (is clamd running and listening there?)`;
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return `${where} closed the connection without answering`;
     case 'ENOTFOUND':
     case 'EAI_AGAIN':
       return `${where}: host name not found`;
@@ -174,10 +171,8 @@ function exchange(
     const socket = connect({ host: options.host, port: options.port });
     const received: Buffer[] = [];
     let settled = false;
-    /** Body bytes sent, and whether the terminating chunk went out. */
+    /** Body bytes handed to the socket. */
     let sent = 0;
-    let bodyDone = open === undefined;
-    let connected = false;
     const settle = (answer: Exchange | Error) => {
       if (settled) return;
       settled = true;
@@ -192,7 +187,6 @@ function exchange(
     );
     socket.once('connect', () => {
       clearTimeout(connectTimer);
-      connected = true;
       socket.setTimeout(replyTimeout);
       socket.write(`${form}${command}${form === 'z' ? '\0' : '\n'}`);
       if (open) send(open).catch((err: unknown) => settle(err as Error));
@@ -205,25 +199,27 @@ function exchange(
       const all = Buffer.concat(received);
       settle({ ok: true, reply: all.subarray(0, all.indexOf(terminator)).toString('utf8') });
     });
+    /**
+     * clamd hung up without an answer (a reset or an end). With an upload sent, even all of it
+     * (the kernel's buffers take megabytes before clamd reads any), its refusal may be what the
+     * reset swallowed.
+     */
+    const hungUp = (): Exchange => ({
+      ok: false,
+      reason:
+        sent === 0
+          ? `${where} closed the connection without answering`
+          : `${where} closed the connection without answering, ${sent} bytes of the upload sent: ${tooSmall(limit)}, or clamd stopped`,
+    });
     // An answer without its terminator still counts (the connection ends with the answer).
     socket.on('end', () =>
+      settle(received.length > 0 ? { ok: true, reply: Buffer.concat(received).toString('utf8').trim() } : hungUp()),
+    );
+    socket.on('error', (err: Error & { code?: string }) =>
       settle(
-        received.length > 0
-          ? { ok: true, reply: Buffer.concat(received).toString('utf8').trim() }
-          : { ok: false, reason: `${where} closed the connection without answering` },
+        err.code === 'EPIPE' || err.code === 'ECONNRESET' ? hungUp() : { ok: false, reason: describeError(err, where) },
       ),
     );
-    socket.on('error', (err: Error & { code?: string }) => {
-      const hungUp = err.code === 'EPIPE' || err.code === 'ECONNRESET';
-      if (!hungUp || bodyDone || !connected) {
-        settle({ ok: false, reason: describeError(err, where) });
-        return;
-      }
-      settle({
-        ok: false,
-        reason: `${where} closed the connection after ${sent} bytes of the upload without answering: ${tooSmall(limit)}, or clamd stopped`,
-      });
-    });
 
     const send = async (openBody: () => AsyncIterable<Uint8Array>) => {
       for await (const data of openBody()) {
@@ -237,9 +233,7 @@ function exchange(
           if (!socket.write(part)) await drained(socket);
         }
       }
-      if (settled || socket.destroyed) return;
-      bodyDone = true;
-      socket.write(chunkHeader(0));
+      if (!settled && !socket.destroyed) socket.write(chunkHeader(0));
     };
   });
 }
