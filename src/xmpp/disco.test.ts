@@ -14,6 +14,7 @@ const BASE = [
   'urn:xmpp:ping',
   'jabber:iq:version',
   'urn:xmpp:time',
+  'jabber:iq:last',
 ];
 
 test('disco#info: store/file identity, the features, a max-file-size form per upload namespace', () => {

@@ -13,6 +13,7 @@ import {
   NS_DATA_FORMS,
   NS_DISCO_INFO,
   NS_DISCO_ITEMS,
+  NS_LAST,
   NS_PING,
   NS_PURPOSE,
   NS_TIME,
@@ -59,6 +60,7 @@ export function discoFeatures(options: DiscoOptions): string[] {
     NS_PING,
     NS_VERSION,
     NS_TIME,
+    NS_LAST,
     ...(options.purposes ?? []).map((p) => `${NS_PURPOSE}#${p}`),
     ...(options.extraFeatures ?? []),
   ];

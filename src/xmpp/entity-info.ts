@@ -1,6 +1,9 @@
-/** Answers of XEP-0092 (software version) and XEP-0202 (entity time). XEP-0199 ping needs none. */
+/**
+ * Answers of XEP-0092 (software version), XEP-0202 (entity time) and XEP-0012 (last activity).
+ * XEP-0199 ping needs none.
+ */
 import { xml, type Element } from './xml.ts';
-import { NS_TIME, NS_VERSION } from './namespaces.ts';
+import { NS_LAST, NS_TIME, NS_VERSION } from './namespaces.ts';
 
 export interface SoftwareVersion {
   name: string;
@@ -49,4 +52,16 @@ export function formatTzo(minutesEast: number): string {
 export function timeQuery(now: Date, minutesEast: number = -now.getTimezoneOffset()): Element {
   const utc = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return xml('time', { xmlns: NS_TIME }, xml('tzo', {}, formatTzo(minutesEast)), xml('utc', {}, utc));
+}
+
+/**
+ * The jabber:iq:last <query/> of a service: XEP-0012 §5 has a server or component answer with
+ * its uptime in whole seconds (the Openfire plugin answers it too; clients show it as "up for").
+ *
+ * @example
+ * lastActivityQuery(Date.parse('2026-01-01T00:00:00Z'), Date.parse('2026-01-01T01:00:00.900Z')).toString();
+ * // <query xmlns="jabber:iq:last" seconds="3600"/>
+ */
+export function lastActivityQuery(startedAt: number, now: number): Element {
+  return xml('query', { xmlns: NS_LAST, seconds: String(Math.max(0, Math.floor((now - startedAt) / 1000))) });
 }

@@ -53,6 +53,27 @@ test('ping, version, time', async () => {
   );
 });
 
+test('last activity: the uptime in whole seconds', async () => {
+  let clock = Date.parse('2020-01-02T03:04:05Z');
+  const uptime = createIqRouter({
+    discoInfo: () => discoInfo({ maxFileSize: 100 }),
+    version: { name: 'fileupload', version: '9.9.9' },
+    now: () => new Date(clock),
+    startedAt: clock - 90_500,
+    slotRequest: async () => ({ type: 'result' }),
+  });
+  const ask = () =>
+    uptime({
+      type: 'get',
+      from: 'a@example.org/r',
+      to: 'upload.example.org',
+      payload: parseXml("<query xmlns='jabber:iq:last'/>"),
+    });
+  assert.equal(show(await ask()), 'result <query xmlns="jabber:iq:last" seconds="90"/>');
+  clock += 10_000;
+  assert.equal(show(await ask()), 'result <query xmlns="jabber:iq:last" seconds="100"/>');
+});
+
 test('slot requests in each namespace go to the slot handler with the sender', async () => {
   asked.length = 0;
   for (const ns of ['urn:xmpp:http:upload:0', 'urn:xmpp:http:upload', 'eu:siacs:conversations:http:upload']) {

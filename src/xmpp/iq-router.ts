@@ -1,14 +1,14 @@
 /**
- * Answers every IQ get/set addressed to the component: disco#info/#items, ping, version, time and
- * slot requests; anything else gets cancel/feature-not-implemented (clients treat it like
+ * Answers every IQ get/set addressed to the component: disco#info/#items, ping, version, time, last
+ * activity (uptime) and slot requests; anything else gets cancel/feature-not-implemented (clients treat it like
  * RFC 6120's service-unavailable).
  */
 import type { Element } from './xml.ts';
-import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_PING, NS_TIME, NS_VERSION } from './namespaces.ts';
+import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_LAST, NS_PING, NS_TIME, NS_VERSION } from './namespaces.ts';
 import { stanzaError } from './stanza-error.ts';
 import { isSlotRequest } from './slot-request.ts';
 import { discoItems } from './disco.ts';
-import { timeQuery, versionQuery, type SoftwareVersion } from './entity-info.ts';
+import { lastActivityQuery, timeQuery, versionQuery, type SoftwareVersion } from './entity-info.ts';
 import { parseJid } from './jid.ts';
 
 export interface IqRequest {
@@ -28,6 +28,8 @@ export interface IqRouterOptions {
   discoInfo: () => Element;
   version: SoftwareVersion;
   now?: () => Date;
+  /** When the service started (ms since epoch), for jabber:iq:last; default: when the router is made. */
+  startedAt?: number;
   /** Answers a slot request in any upload namespace. */
   slotRequest: (payload: Element, from: string | undefined) => Promise<IqAnswer>;
 }
@@ -46,6 +48,7 @@ const notImplemented = (): IqAnswer => ({
  */
 export function createIqRouter(options: IqRouterOptions): (iq: IqRequest) => Promise<IqAnswer> {
   const now = options.now ?? (() => new Date());
+  const startedAt = options.startedAt ?? now().getTime();
   return async ({ type, from, to, payload }) => {
     // The component is one entity: nobody lives at user@upload.example.org (RFC 6120 §10.5.3.1).
     if (to !== undefined && (parseJid(to)?.local ?? '') !== '') {
@@ -62,6 +65,8 @@ export function createIqRouter(options: IqRouterOptions): (iq: IqRequest) => Pro
     if (name === 'ping' && ns === NS_PING) return { type: 'result' };
     if (name === 'query' && ns === NS_VERSION) return { type: 'result', payload: versionQuery(options.version) };
     if (name === 'time' && ns === NS_TIME) return { type: 'result', payload: timeQuery(now()) };
+    if (name === 'query' && ns === NS_LAST)
+      return { type: 'result', payload: lastActivityQuery(startedAt, now().getTime()) };
     if (isSlotRequest(payload)) return options.slotRequest(payload, from);
     return notImplemented();
   };

@@ -20,6 +20,7 @@ export const NS_DATA_FORMS = 'jabber:x:data';
 export const NS_PING = 'urn:xmpp:ping';
 export const NS_VERSION = 'jabber:iq:version';
 export const NS_TIME = 'urn:xmpp:time';
+export const NS_LAST = 'jabber:iq:last';
 
 /**
  * True for the namespaces of a slot request.

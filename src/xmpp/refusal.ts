@@ -36,7 +36,7 @@ export interface SlotRefusal {
  * Malformed request: modify/bad-request.
  *
  * @example
- * badRequest('the size is not a positive integer')
+ * badRequest('the size is not a whole number of bytes')
  */
 export function badRequest(text: string): SlotRefusal {
   return { type: 'modify', condition: 'bad-request', text };

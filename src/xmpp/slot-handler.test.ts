@@ -85,6 +85,15 @@ test('refusals: stranger → forbidden, too large → file-too-large, malformed 
   const tooLarge = await handle(request("filename='a' size='1001'"), 'a@example.org/r');
   assert.ok(!tooLarge.ok);
   assert.match(tooLarge.error.toString(), /<max-file-size>1000<\/max-file-size>/);
+  // Each XEP-0363 version's client looks for <file-too-large/> in its own namespace.
+  for (const ns of ['urn:xmpp:http:upload:0', 'urn:xmpp:http:upload', 'eu:siacs:conversations:http:upload']) {
+    const legacy = await handle(
+      parseXml(`<request xmlns='${ns}'><filename>a</filename><size>1001</size></request>`),
+      'a@example.org/r',
+    );
+    assert.ok(!legacy.ok);
+    assert.equal(legacy.error.getChild('file-too-large')?.getNS(), ns, legacy.error.toString());
+  }
 });
 
 test('extra policies run after the built-in ones; a quota refusal carries its retry stamp', async () => {

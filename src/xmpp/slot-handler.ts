@@ -13,6 +13,7 @@ import { forbidden, internalError, type SlotRefusal } from './refusal.ts';
 import { refusalError } from './stanza-error.ts';
 import { slotAnswer } from './slot-answer.ts';
 import type { IssuedSlot } from './issue-slot.ts';
+import { isUploadNamespace, NS_UPLOAD, type UploadNamespace } from './namespaces.ts';
 
 export type SlotOutcome =
   | { ok: true; slot: Slot; answer: Element; ctx: SlotRequestContext; urls: IssuedSlot['urls'] }
@@ -53,28 +54,35 @@ export function createSlotHandler(
   options: SlotHandlerOptions,
 ): (payload: Element, from: string | undefined) => Promise<SlotOutcome> {
   const now = options.now ?? Date.now;
-  const refused = (refusal: SlotRefusal, requester?: Requester, request?: SlotRequest): SlotOutcome => {
-    const outcome: SlotOutcome = { ok: false, refusal, error: refusalError(refusal) };
+  const refused = (
+    refusal: SlotRefusal,
+    namespace: UploadNamespace,
+    requester?: Requester,
+    request?: SlotRequest,
+  ): SlotOutcome => {
+    const outcome: SlotOutcome = { ok: false, refusal, error: refusalError(refusal, namespace) };
     if (requester) outcome.requester = requester;
     if (request) outcome.request = request;
     return outcome;
   };
   return async (payload, from) => {
+    const ns = payload.getNS();
+    const namespace = isUploadNamespace(ns) ? ns : NS_UPLOAD;
     const requester = requesterOf(from);
-    if (!requester) return refused(forbidden('The request has no valid sender'));
+    if (!requester) return refused(forbidden('The request has no valid sender'), namespace);
     const at = now();
     const parsed = parseSlotRequest(payload, at);
-    if (!parsed.ok) return refused(parsed.refusal, requester);
+    if (!parsed.ok) return refused(parsed.refusal, namespace, requester);
     const ctx: SlotRequestContext = { request: parsed.request, requester, now: at };
     try {
       const decision = await runPolicies(options.policies(), ctx);
-      if (!decision.ok) return refused(decision.refusal, requester, parsed.request);
+      if (!decision.ok) return refused(decision.refusal, namespace, requester, parsed.request);
       const { slot, urls } = await options.issue(parsed.request, requester.bare, at);
       await options.onSlotIssued?.(slot, ctx);
       return { ok: true, slot, urls, ctx, answer: slotAnswer(parsed.request, urls) };
     } catch (err) {
       options.log?.error('slot request failed', { err, requester: requester.bare, filename: parsed.request.filename });
-      return refused(internalError(), requester, parsed.request);
+      return refused(internalError(), namespace, requester, parsed.request);
     }
   };
 }

@@ -93,10 +93,8 @@ test('missing filename or size → bad-request', () => {
   badRequest("<request xmlns='urn:xmpp:http:upload:0'/>", /no filename/);
 });
 
-test('a size that is not a positive safe integer → bad-request', () => {
+test('a size that is not a whole number of bytes → bad-request; 0 is a size', () => {
   for (const size of [
-    '0',
-    '00',
     '-0',
     '-5',
     '1.5',
@@ -115,9 +113,14 @@ test('a size that is not a positive safe integer → bad-request', () => {
     '9007199254740992',
     '99999999999999999999',
   ]) {
-    badRequest(`<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='${size}'/>`, /not a positive integer/);
+    badRequest(
+      `<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='${size}'/>`,
+      /not a whole number of bytes/,
+    );
   }
   assert.ok(parse("<request xmlns='urn:xmpp:http:upload:0' filename='a.txt' size='9007199254740991'/>").ok);
+  const empty = parse("<request xmlns='urn:xmpp:http:upload:0' filename='empty.txt' size='0'/>");
+  assert.ok(empty.ok && empty.request.size === 0, 'an empty file gets a slot');
 });
 
 test('a malformed filename → bad-request naming the problem', () => {

@@ -18,7 +18,7 @@ export interface SlotRequest {
   namespace: UploadNamespace;
   shape: RequestShape;
   filename: string;
-  /** Bytes; a positive safe integer. */
+  /** Bytes; a safe integer, 0 or more. */
   size: number;
   /** As requested (trimmed); absent when not given or empty. */
   contentType?: string;
@@ -63,11 +63,12 @@ function quote(value: string): string {
   return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
 }
 
+/** A size in bytes: a whole number, 0 included (an empty file is a file; the Openfire plugin takes it too). */
 function parseSize(raw: string): number | undefined {
   const s = raw.trim();
   if (!/^\d+$/.test(s)) return undefined;
   const n = Number(s);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  return Number.isSafeInteger(n) ? n : undefined;
 }
 
 function parsePurpose(request: Element, now: number): { purpose: Purpose; expireBefore?: number } | SlotRefusal {
@@ -118,7 +119,7 @@ export function parseSlotRequest(el: Element, now: number): ParsedSlotRequest {
   if (rawSize === undefined) return { ok: false, refusal: badRequest('the request has no size') };
   const size = parseSize(rawSize);
   if (size === undefined)
-    return { ok: false, refusal: badRequest(`the size ${quote(rawSize)} is not a positive integer`) };
+    return { ok: false, refusal: badRequest(`the size ${quote(rawSize)} is not a whole number of bytes`) };
 
   const rawType = field('content-type')?.trim();
   const request: SlotRequest = { namespace, shape, filename, size, purpose: 'message' };

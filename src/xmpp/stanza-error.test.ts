@@ -14,6 +14,17 @@ test('file too large: modify/not-acceptable with file-too-large and max-file-siz
   );
 });
 
+test('file-too-large and retry come in the namespace of the request', () => {
+  assert.match(
+    refusalError(fileTooLarge(20000), 'urn:xmpp:http:upload').toString(),
+    /<file-too-large xmlns="urn:xmpp:http:upload"><max-file-size>20000<\/max-file-size><\/file-too-large>/,
+  );
+  assert.match(
+    refusalError(quotaExceeded('Wait', Date.UTC(2017, 11, 3)), 'eu:siacs:conversations:http:upload').toString(),
+    /<retry xmlns="eu:siacs:conversations:http:upload" stamp="2017-12-03T00:00:00Z"\/>/,
+  );
+});
+
 test('quota: wait/resource-constraint with an XEP-0082 UTC retry stamp, or without one', () => {
   assert.equal(
     refusalError(quotaExceeded('Quota reached', Date.UTC(2017, 11, 3, 23, 42, 5))).toString(),

@@ -1,6 +1,6 @@
 /** Builds the <error/> child of an IQ error (RFC 6120 §8.3) from a refusal. */
 import { xml, type Element } from './xml.ts';
-import { NS_STANZAS, NS_UPLOAD } from './namespaces.ts';
+import { NS_STANZAS, NS_UPLOAD, type UploadNamespace } from './namespaces.ts';
 import type { ErrorCondition, ErrorType, SlotRefusal } from './refusal.ts';
 
 /**
@@ -36,21 +36,22 @@ export function stanzaError(
 }
 
 /**
- * The <error/> for a refused slot request. The application elements are in the
- * urn:xmpp:http:upload:0 namespace whatever namespace the request came in, as XEP-0363 defines
- * them only there.
+ * The <error/> for a refused slot request. The application elements (<file-too-large/>, <retry/>)
+ * are in the namespace the request came in: each version of XEP-0363 defines them in its own
+ * namespace, and a client of an older one looks for them there (the Openfire plugin answers the
+ * same way).
  *
  * @example
  * refusalError(fileTooLarge(1000)).toString();
  * // <error type="modify"><not-acceptable …/><text …>…</text><file-too-large xmlns="urn:xmpp:http:upload:0"><max-file-size>1000</max-file-size></file-too-large></error>
  */
-export function refusalError(refusal: SlotRefusal): Element {
+export function refusalError(refusal: SlotRefusal, namespace: UploadNamespace = NS_UPLOAD): Element {
   const extra: Element[] = [];
   if (refusal.maxFileSize !== undefined) {
-    extra.push(xml('file-too-large', { xmlns: NS_UPLOAD }, xml('max-file-size', {}, String(refusal.maxFileSize))));
+    extra.push(xml('file-too-large', { xmlns: namespace }, xml('max-file-size', {}, String(refusal.maxFileSize))));
   }
   if (refusal.retryAt !== undefined) {
-    extra.push(xml('retry', { xmlns: NS_UPLOAD, stamp: xmppTimestamp(refusal.retryAt) }));
+    extra.push(xml('retry', { xmlns: namespace, stamp: xmppTimestamp(refusal.retryAt) }));
   }
   return stanzaError(refusal.type, refusal.condition, refusal.text, ...extra);
 }

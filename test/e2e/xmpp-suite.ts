@@ -51,6 +51,7 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
         'urn:xmpp:ping',
         'jabber:iq:version',
         'urn:xmpp:time',
+        'jabber:iq:last',
       ]) {
         assert.ok(info.features.includes(feature), `feature ${feature} in ${info.features.join(', ')}`);
       }
@@ -60,12 +61,17 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
       assert.equal(found.maxFileSize, MAX);
     });
 
-    it('answers ping, version and time', async () => {
+    it('answers ping, version, last activity and time', async () => {
       const ping = await stack.alice.iq(stack.service, 'get', xml('ping', { xmlns: 'urn:xmpp:ping' }));
       assert.equal(ping.type, 'result');
       const version = await stack.alice.iq(stack.service, 'get', xml('query', { xmlns: 'jabber:iq:version' }));
       assert.equal(version.type, 'result');
       assert.ok(version.stanza.getChild('query', 'jabber:iq:version')?.getChildText('name'), 'version has a name');
+      const last = await stack.alice.iq(stack.service, 'get', xml('query', { xmlns: 'jabber:iq:last' }));
+      assert.equal(last.type, 'result');
+      const seconds = last.stanza.getChild('query', 'jabber:iq:last')?.attrs.seconds;
+      assert.match(String(seconds), /^\d+$/, 'last activity is the uptime in seconds');
+      assert.ok(Number(seconds) < 3600, `uptime ${seconds} s of a service started by this test`);
       const time = await stack.alice.iq(stack.service, 'get', xml('time', { xmlns: 'urn:xmpp:time' }));
       assert.equal(time.type, 'result');
       const utc = time.stanza.getChild('time', 'urn:xmpp:time')?.getChildText('utc') ?? '';
@@ -126,6 +132,23 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
       });
     }
 
+    it('takes an empty file: size 0 → slot → PUT of no bytes → GET 200 with an empty body', async () => {
+      for (const namespace of UPLOAD_NAMESPACES) {
+        const slot = await mustGetSlot(stack.alice, stack.service, {
+          namespace,
+          shape: 'children',
+          filename: 'empty.txt',
+          size: 0,
+        });
+        const put = await putToSlot(slot, Buffer.alloc(0), { contentType: 'text/plain' });
+        assert.equal(put.status, 201, `${namespace}: PUT ${put.status} ${put.body.toString()}`);
+        const get = await http(slot.get);
+        assert.equal(get.status, 200, namespace);
+        assert.equal(get.headers['content-length'], '0');
+        assert.equal(get.bodySha256, sha256(Buffer.alloc(0)));
+      }
+    });
+
     it('accepts a filename of exactly 255 UTF-8 bytes', async () => {
       const filename = 'é'.repeat(127) + 'a'; // 255 bytes, 128 characters
       const slot = await stack.alice.requestSlot(stack.service, {
@@ -150,6 +173,12 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
           assert.equal(r.error.type, 'modify');
           assert.equal(r.error.condition, 'not-acceptable');
           assert.equal(r.error.maxFileSize, MAX, `${namespace} ${shape}: max-file-size in ${r.stanza.toString()}`);
+          const tooLarge = r.error.extra.find((el) => el.name === 'file-too-large');
+          assert.equal(
+            tooLarge?.attrs.xmlns,
+            namespace,
+            `${namespace} ${shape}: file-too-large in the request's namespace`,
+          );
         }
       }
       // The limit itself is fine.
@@ -166,7 +195,6 @@ export function xmppSuite(kind: 'prosody' | 'ejabberd'): void {
       ['no filename', { namespace: NS_UPLOAD_0, shape: 'attributes', size: 10 }],
       ['no size', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'a.txt' }],
       ['empty filename', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: '', size: 10 }],
-      ['size 0', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'a.txt', size: 0 }],
       ['negative size', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'a.txt', size: -5 }],
       ['size not a number', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'a.txt', size: 'ten' }],
       ['fractional size', { namespace: NS_UPLOAD_0, shape: 'attributes', filename: 'a.txt', size: '1.5' }],
