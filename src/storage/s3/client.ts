@@ -50,8 +50,9 @@ export function statusOf(err: unknown): number | undefined {
  *
  * @example
  * const connection = new S3Connection({ endpoint: 'http://127.0.0.1:7480', bucket: 'uploads', forcePathStyle: true });
- * const store = new S3Store({ bucket: 'uploads' }, connection);
  * const objects = new S3ConditionalObjects(connection);
+ * await objects.putIfAbsent('fu/cluster/openfire.xml', doc, 'application/xml');
+ * await connection.close();
  */
 export class S3Connection {
   readonly bucket: string;

@@ -110,9 +110,9 @@ interface Listed {
 async function* emptyBody(): AsyncIterable<Uint8Array> {}
 
 /**
- * Creates the S3 store (nothing is loaded or contacted before the first call). `connection`: the
- * bucket's client when other users of the bucket share it (default: one of its own, from `options`);
- * the store closes it.
+ * Creates the S3 store (nothing is loaded or contacted before the first call). Its `connection`
+ * is the bucket's client, which the index store and the conditional objects share; closing the
+ * store closes it.
  *
  * @example
  * const store = new S3Store({ endpoint: 'http://127.0.0.1:7480', bucket: 'uploads', forcePathStyle: true,
@@ -123,7 +123,7 @@ export class S3Store implements Store {
   readonly kind = 's3' as const;
   readonly bucket: string;
   readonly layout: KeyLayout;
-  /** The bucket's client, for the other users of the bucket (index, locks, shared configuration). */
+  /** The bucket's client, for the other users of the bucket (index, locks). */
   readonly connection: S3Connection;
   readonly #multipartThreshold: number;
   readonly #partSize: number;
@@ -131,7 +131,8 @@ export class S3Store implements Store {
   readonly #timeout: number;
   readonly #pageSize: number;
 
-  constructor(options: S3StoreOptions, connection: S3Connection = new S3Connection(options)) {
+  constructor(options: S3StoreOptions) {
+    const connection = new S3Connection(options);
     this.connection = connection;
     this.bucket = connection.bucket;
     this.layout = keyLayout(options.prefix ?? '');
