@@ -8,7 +8,7 @@ import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import type * as S3 from '@aws-sdk/client-s3';
 
-export type Sdk = typeof import('@aws-sdk/client-s3');
+type Sdk = typeof import('@aws-sdk/client-s3');
 
 /** How to reach the bucket. */
 export interface S3ConnectionOptions {
