@@ -18,6 +18,7 @@ import {
   isDomainName,
   parentDomain,
   listType,
+  millisecondsType,
   originType,
   pathType,
   portType,
@@ -121,6 +122,7 @@ function define<K extends PropertyKey>(short: K, spec: Spec<Settings[K]>): Prope
 const PROTOCOLS = ['http', 'https'] as const;
 const STORAGES = ['fs', 's3'] as const;
 const S3_UPLOAD_MODES = ['proxy', 'direct'] as const;
+const CLAMAV_TOO_LARGE = ['refuse', 'publish-unscanned'] as const;
 
 /**
  * Every property, keyed by short name, in documentation order (the Openfire plugin's six first).
@@ -539,6 +541,68 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     values: S3_UPLOAD_MODES,
     default: 'proxy',
     help: 'proxy: clients PUT to serve, which streams to S3; direct: the slot PUT URL is a presigned S3 URL and upload bytes never pass through serve.',
+    restart: false,
+  }),
+  // Malware scanning with clamd: the Openfire plugin's four properties (its names and defaults), then fileupload's own.
+  clamavEnabled: define('clamavEnabled', {
+    value: booleanType(),
+    default: 'false',
+    ruleNote: 'not with s3UploadMode direct (serve never sees those bytes)',
+    help: 'Scan every upload with clamd (ClamAV) before it is published; an infected upload is refused (422) and never stored.',
+    restart: false,
+  }),
+  clamavHost: define('clamavHost', {
+    value: hostType(),
+    default: '127.0.0.1',
+    help: 'Host of clamd (its TCPAddr); the bytes are sent with INSTREAM, so clamd needs no access to the repository.',
+    restart: false,
+  }),
+  clamavPort: define('clamavPort', {
+    value: portType(),
+    default: '3310',
+    help: "clamd's TCP port (its TCPSocket).",
+    restart: false,
+  }),
+  clamavConnectionTimeout: define('clamavConnectionTimeout', {
+    value: millisecondsType(durationType({ min: 100, max: 600_000 })),
+    default: '3000',
+    defaultText: '3000 (3 s)',
+    ruleNote: 'a plain number is milliseconds, as in the Openfire plugin',
+    help: 'How long to wait for clamd to accept a connection; past it the scan counts as failed (see clamavFailOpen).',
+    restart: false,
+  }),
+  clamavScanTimeout: define('clamavScanTimeout', {
+    value: durationType({ min: 1000, max: 86_400_000 }),
+    default: '150s',
+    help: "A scan that makes no progress for this long (clamd taking no bytes or not answering), or waits this long for its turn, counts as failed (see clamavFailOpen); above clamd's MaxScanTime (120 s by default).",
+    restart: false,
+  }),
+  clamavMaxConcurrentScans: define('clamavMaxConcurrentScans', {
+    value: integerType(1, 1000),
+    default: '4',
+    ruleNote: "keep it below clamd's MaxThreads (10, or 12 in Debian's clamd.conf)",
+    help: 'Scans sent to clamd at once; further finished uploads wait for a turn (on S3 their bodies wait too).',
+    restart: false,
+  }),
+  clamavFailOpen: define('clamavFailOpen', {
+    value: booleanType(),
+    default: 'false',
+    help: 'When clamd cannot scan an upload (down, timed out, busy): false refuses it (503 with Retry-After); true publishes it unscanned, logged.',
+    restart: false,
+  }),
+  clamavTooLarge: define('clamavTooLarge', {
+    value: enumType(CLAMAV_TOO_LARGE),
+    values: CLAMAV_TOO_LARGE,
+    default: 'refuse',
+    help: 'An upload larger than clamavStreamMaxLength cannot be scanned: refuse it (413), or publish-unscanned; logged either way.',
+    restart: false,
+  }),
+  clamavStreamMaxLength: define('clamavStreamMaxLength', {
+    value: sizeType({ min: 1 }),
+    default: '25M',
+    defaultText: "25M (Debian's clamd.conf)",
+    ruleNote: "set it to clamd's StreamMaxLength (doctor checks it)",
+    help: 'Largest upload clamd scans; larger ones follow clamavTooLarge.',
     restart: false,
   }),
 };

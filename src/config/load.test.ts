@@ -71,6 +71,15 @@ test('a missing file gives every default, typed', async () => {
       s3SecretKey: undefined,
       s3ForcePathStyle: false,
       s3UploadMode: 'proxy',
+      clamavEnabled: false,
+      clamavHost: '127.0.0.1',
+      clamavPort: 3310,
+      clamavConnectionTimeout: 3000,
+      clamavScanTimeout: 150_000,
+      clamavMaxConcurrentScans: 4,
+      clamavFailOpen: false,
+      clamavTooLarge: 'refuse',
+      clamavStreamMaxLength: 25 * 1024 * 1024,
     });
   });
 });
@@ -164,6 +173,32 @@ test('storage s3 needs a bucket; S3 keys go together', () => {
     [s.storage, s.s3Bucket, s.s3Endpoint, s.s3Prefix, s.s3ForcePathStyle, s.s3UploadMode],
     ['s3', 'bk1', 'http://127.0.0.1:7480', 'fu/', true, 'proxy'],
   );
+});
+
+test("ClamAV: the Openfire plugin's plain-number timeout is milliseconds; not with s3UploadMode direct", () => {
+  const s = settingsFromLayers([
+    mapLayer('general', { clamavEnabled: 'true', clamavConnectionTimeout: '5000', clamavScanTimeout: '90' }),
+    defaultsLayer(host),
+  ]);
+  assert.deepEqual([s.clamavEnabled, s.clamavConnectionTimeout, s.clamavScanTimeout], [true, 5000, 90_000]);
+  assert.equal(
+    settingsFromLayers([mapLayer('general', { clamavConnectionTimeout: '2s' }), defaultsLayer(host)])
+      .clamavConnectionTimeout,
+    2000,
+  );
+  assert.throws(
+    () => settingsFromLayers([mapLayer('general', { clamavConnectionTimeout: '5' }), defaultsLayer(host)]),
+    (err: unknown) => err instanceof ConfigError && err.property === 'plugin.httpfileupload.clamavConnectionTimeout',
+  );
+  const direct = { storage: 's3', s3Bucket: 'bk1', s3UploadMode: 'direct' };
+  assert.throws(
+    () => settingsFromLayers([mapLayer('general', { ...direct, clamavEnabled: 'true' }), defaultsLayer(host)]),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.property === 'plugin.httpfileupload.clamavEnabled' &&
+      /serve never sees the bytes/.test(err.message),
+  );
+  assert.equal(settingsFromLayers([mapLayer('general', direct), defaultsLayer(host)]).clamavEnabled, false);
 });
 
 test('TLS certificate and key go together', () => {

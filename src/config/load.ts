@@ -123,6 +123,14 @@ export function settingsFromLayers(layers: readonly Layer[]): Settings {
       rule: missing.rule,
     });
   }
+  if (out.clamavEnabled === true && out.storage === 's3' && out.s3UploadMode === 'direct' && problems.length === 0) {
+    problems.push({
+      property: catalogue.clamavEnabled.name,
+      message:
+        'is true but s3UploadMode is direct: clients upload straight to the bucket, so serve never sees the bytes to scan (use s3UploadMode proxy)',
+      rule: catalogue.clamavEnabled.rule,
+    });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return out as unknown as Settings;
 }

@@ -92,4 +92,20 @@ export interface Settings {
   s3ForcePathStyle: boolean;
   /** proxy: bytes through serve; direct: presigned S3 PUT URLs in slots. */
   s3UploadMode: 'proxy' | 'direct';
+  /** Scan every upload with clamd before it is published. */
+  clamavEnabled: boolean;
+  clamavHost: string;
+  clamavPort: number;
+  /** To establish the connection to clamd (ms). */
+  clamavConnectionTimeout: number;
+  /** Without progress, or waiting for a turn, before a scan fails (ms). */
+  clamavScanTimeout: number;
+  /** Scans sent to clamd at once. */
+  clamavMaxConcurrentScans: number;
+  /** A scan that fails (clamd down, timed out) publishes unscanned instead of refusing. */
+  clamavFailOpen: boolean;
+  /** An upload over clamavStreamMaxLength: refused, or published unscanned. */
+  clamavTooLarge: 'refuse' | 'publish-unscanned';
+  /** clamd's StreamMaxLength in bytes: larger uploads are not scanned. */
+  clamavStreamMaxLength: number;
 }

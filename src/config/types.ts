@@ -403,3 +403,20 @@ export function addressBlockType(): ValueType<string> {
     },
   };
 }
+
+/**
+ * A duration where a plain number means milliseconds, as the Openfire plugin writes its timeouts
+ * (`clamavConnectionTimeout` 3000); numbers with units as for `base`, whose bounds apply to both.
+ *
+ * @example
+ * millisecondsType(durationType({ min: 100 })).parse('3000'); // 3000
+ * millisecondsType(durationType({ min: 100 })).parse('3s');   // 3000
+ */
+export function millisecondsType(base: ValueType<number>): ValueType<number> {
+  return {
+    type: 'duration',
+    // The base rule's bounds ("; at least 100ms") follow the duration words.
+    rule: `a number of milliseconds, or a duration with units ms, s, m, h, e.g. 3000 or 3s${base.rule.slice(DURATION_RULE.length)}`,
+    parse: (t) => base.parse(/^\d+$/.test(t) ? `${t}ms` : t),
+  };
+}

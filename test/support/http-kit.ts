@@ -81,6 +81,15 @@ export function testSettings(over: Partial<Settings> = {}): Settings {
     s3SecretKey: undefined,
     s3ForcePathStyle: false,
     s3UploadMode: 'proxy',
+    clamavEnabled: false,
+    clamavHost: '127.0.0.1',
+    clamavPort: 3310,
+    clamavConnectionTimeout: 3000,
+    clamavScanTimeout: 150_000,
+    clamavMaxConcurrentScans: 4,
+    clamavFailOpen: false,
+    clamavTooLarge: 'refuse',
+    clamavStreamMaxLength: 25 * 1024 * 1024,
     ...over,
   };
 }
