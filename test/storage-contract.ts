@@ -3,8 +3,15 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { newSlotId } from '../src/slots/id.ts';
-import type { Store, UploadMeta } from '../src/storage/store.ts';
-import { InvalidIdError, SizeMismatchError, UploadAbortedError, UploadExistsError } from '../src/storage/errors.ts';
+import { readFile } from 'node:fs/promises';
+import type { Store, UploadInspector, UploadMeta } from '../src/storage/store.ts';
+import {
+  InvalidIdError,
+  SizeMismatchError,
+  UploadAbortedError,
+  UploadExistsError,
+  UploadRefusedError,
+} from '../src/storage/errors.ts';
 
 /**
  * The storage contract: every Store backend (fs now, s3 later) must pass this suite unchanged.
@@ -87,6 +94,43 @@ export function storeContract(
         return true;
       });
       await assertNothingOf(store, input.id);
+    });
+
+    test('an inspector sees exactly the body before it is published; its refusal publishes nothing', async () => {
+      for (const size of [0, 5, 200 * 1024, 3 * 1024 * 1024 + 17]) {
+        for (const refuse of [false, true]) {
+          const data = randomBytes(size);
+          const input = meta({ size });
+          const seen: { bytes?: Buffer; publishedYet?: boolean } = {};
+          const verdict = async (id: string, bytes: Buffer): Promise<void> => {
+            seen.bytes = bytes;
+            seen.publishedYet = (await store.stat(id)) !== undefined;
+            if (refuse) throw new UploadRefusedError(422, 'refused by the inspector');
+          };
+          const inspect: UploadInspector = {
+            inspectFile: async (m, path, start) => verdict(m.id, (await readFile(path)).subarray(start)),
+            inspectStream: (m) => {
+              const chunks: Buffer[] = [];
+              return {
+                push: async (chunk) => void chunks.push(Buffer.from(chunk)),
+                end: () => verdict(m.id, Buffer.concat(chunks)),
+                abort: () => {},
+              };
+            },
+          };
+          const writing = store.write(input, chunked(data, [1, 65536, 7, 300_000]), { inspect });
+          if (refuse) {
+            await assert.rejects(writing, (err: unknown) => err instanceof UploadRefusedError && err.status === 422);
+            await assertNothingOf(store, input.id);
+          } else {
+            await writing;
+            const got = await store.read(input.id);
+            assert.equal(sha(await collect(got!.body)), sha(data));
+          }
+          assert.equal(seen.bytes && sha(seen.bytes), sha(data), `the inspector saw the body (${size} bytes)`);
+          assert.equal(seen.publishedYet, false, 'inspected before it was published');
+        }
+      }
     });
 
     test('a body longer than the size is refused as soon as it passes the size', async () => {

@@ -7,7 +7,7 @@ import { parseUploadPath, slotToken } from './path.ts';
 import { essence, sameMediaType, FALLBACK_CONTENT_TYPE } from './media-type.ts';
 import { verifySlot } from '../slots/sign.ts';
 import { announcedEndpoint, baseUrl, encodePathSegment } from '../slots/urls.ts';
-import { StoreError, UploadExistsError } from '../storage/errors.ts';
+import { StoreError, UploadExistsError, UploadRefusedError } from '../storage/errors.ts';
 import { requestBody } from './request-body.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
 import { requestRemote } from './connection-limit.ts';
@@ -37,9 +37,12 @@ import { errCode } from '../errno.ts';
  *
  * Statuses: 201 published · 403 missing/forged/expired slot · 404 not an upload URL ·
  * 408 too slow or idle · 409 already uploaded, an upload of the slot running, or (to a stalled
- * upload) a newer PUT took over · 413 size ≠ slot size or over maxFileSize · 415 Content-Type ≠
- * slot's · 503 shutting down, or the cluster claim lost mid-upload (this node paused longer than
- * the claim's lease) · 507 disk full.
+ * upload) a newer PUT took over · 413 size ≠ slot size or over maxFileSize, or (clamavEnabled)
+ * larger than clamavStreamMaxLength with clamavTooLarge refuse · 415 Content-Type ≠ slot's ·
+ * 422 malware found (clamavEnabled; the body names the signature) · 503 shutting down, the
+ * cluster claim lost mid-upload (this node paused longer than the claim's lease), or clamd
+ * unable to scan with clamavFailOpen false (with Retry-After) · 507 disk full. The scan's
+ * refusals come from the store (UploadRefusedError), after the whole body has arrived.
  * A client that goes away leaves nothing behind.
  *
  * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono (why:
@@ -278,6 +281,8 @@ function failureOf(
     return { status: 499, reason: 'client went away', headers: {} };
   // drain() ran out of time.
   if (aborted !== undefined) return { status: 503, reason: 'server is shutting down, try again', headers: RETRY_SOON };
+  if (err instanceof UploadRefusedError && err.retryAfter !== undefined)
+    return { status: err.status, reason: err.message, headers: { 'Retry-After': String(err.retryAfter) } };
   if (err instanceof StoreError) return { status: err.status, reason: err.message, headers: {} };
   return { status: 500, reason: 'internal error', headers: {} };
 }

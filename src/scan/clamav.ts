@@ -400,11 +400,14 @@ export class ClamdClient {
     return clamdVersion(this.options);
   }
 
-  /** Scans the file at `path`, read in chunks as clamd takes them; a larger file than `streamMaxLength` is not sent. */
-  async scanFile(path: string): Promise<ScanVerdict> {
+  /**
+   * Scans the file at `path` from byte `start` on (a store's temp file after its metadata header),
+   * read in chunks as clamd takes them; more than `streamMaxLength` bytes are not sent.
+   */
+  async scanFile(path: string, start = 0): Promise<ScanVerdict> {
     const { size } = await stat(path);
-    if (size > (this.options.streamMaxLength ?? DEFAULT_STREAM_MAX_LENGTH)) return { verdict: 'too-large' };
-    return this.scanStream(() => createReadStream(path, { highWaterMark: CHUNK }));
+    if (size - start > (this.options.streamMaxLength ?? DEFAULT_STREAM_MAX_LENGTH)) return { verdict: 'too-large' };
+    return this.scanStream(() => createReadStream(path, { start, highWaterMark: CHUNK }));
   }
 
   /**

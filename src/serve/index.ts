@@ -13,6 +13,7 @@ import { startAdminServers, AdminBindError, type AdminServers } from '../status/
 import { liveHttpHooks, observeComponent } from '../status/hooks.ts';
 import { startRepoSampler } from '../status/repo-sampler.ts';
 import { createRetention } from './retention.ts';
+import { createUploadScanner, inspectingStore } from './scan.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
@@ -116,9 +117,15 @@ export async function startServe(options: { configFile: string; logger: Logger }
   });
   starting.defer(() => retention.stop());
   const liveHooks = liveHttpHooks(live);
+  // Uploads are scanned before they are published while clamavEnabled (read at each upload).
+  const scanner = createUploadScanner({
+    settings: () => settings,
+    logger: logger.child({ component: 'scan' }),
+    onVerdict: (verdict) => live.scanned(verdict),
+  });
   const app = createHttpApp({
     settings,
-    store,
+    store: inspectingStore(store, () => settings.clamavEnabled, scanner),
     logger: logger.child({ component: 'http' }),
     // Nodes behind one load balancer: a slot's upload is claimed where they all see it.
     ...(settings.cluster ? { claims: sharedSlotClaims(storage.locks) } : {}),

@@ -52,6 +52,8 @@ export interface LiveCounters {
   purgeDeleted: number;
   purgeDeletedBytes: number;
   purgeFailed: number;
+  /** Uploads scanned for malware, by verdict (reasons.ts SCAN_VERDICTS). */
+  scans: ReadonlyMap<string, number>;
 }
 
 /** What serve tells about a starting upload. */
@@ -140,6 +142,7 @@ export class LiveState {
     purgeDeleted: 0,
     purgeDeletedBytes: 0,
     purgeFailed: 0,
+    scans: new Map<string, number>(),
   };
   private readonly rate: { slots: RateWindow; uploads: RateWindow; bytesIn: RateWindow; bytesOut: RateWindow };
 
@@ -255,6 +258,11 @@ export class LiveState {
     if (!(n > 0)) return;
     this.count.bytesSent += n;
     this.rate.bytesOut.add(n);
+  }
+
+  /** An upload was scanned for malware; `verdict` is one of SCAN_VERDICTS (reasons.ts). */
+  scanned(verdict: string): void {
+    bump(this.count.scans, verdict);
   }
 
   /** A purge run finished. */

@@ -15,6 +15,7 @@ test('every metric follows the live state', async () => {
   assert.equal(sample(text, 'fileupload_slots_issued_total'), 0);
   assert.equal(sample(text, 'fileupload_slots_refused_total', { reason: 'quota' }), 0, 'known reasons start at 0');
   assert.equal(sample(text, 'fileupload_xmpp_connected'), 0);
+  assert.equal(sample(text, 'fileupload_scans_total', { verdict: 'infected' }), 0, 'every verdict starts at 0');
   assert.equal(sample(text, 'fileupload_xmpp_state', { state: 'connecting' }), 1);
   assert.equal(sample(text, 'fileupload_repository_bytes'), undefined, 'unknown until measured');
   assert.equal(sample(text, 'fileupload_filesystem_free_bytes'), undefined);
@@ -35,6 +36,9 @@ test('every metric follows the live state', async () => {
   live.purgeRun({ deleted: 2, bytes: 300, failed: 1, durationMs: 4 });
   live.setThresholds({ maxRepoSize: 10_000 });
   live.error('boom');
+  live.scanned('clean');
+  live.scanned('clean');
+  live.scanned('infected');
 
   text = await registry.metrics();
   const expected: [string, Record<string, string>, number][] = [
@@ -44,6 +48,9 @@ test('every metric follows the live state', async () => {
     ['fileupload_slots_refused_total', { reason: 'too-large' }, 1],
     ['fileupload_uploads_completed_total', {}, 1],
     ['fileupload_uploads_failed_total', { reason: 'client-gone' }, 1],
+    ['fileupload_scans_total', { verdict: 'clean' }, 2],
+    ['fileupload_scans_total', { verdict: 'infected' }, 1],
+    ['fileupload_scans_total', { verdict: 'error' }, 0],
     ['fileupload_bytes_received_total', {}, 160],
     ['fileupload_bytes_sent_total', {}, 777],
     ['fileupload_uploads_in_flight', {}, 1],

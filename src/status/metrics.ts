@@ -5,7 +5,7 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LiveState } from './live.ts';
 import { XMPP_STATES } from './snapshot.ts';
-import { REFUSAL_REASONS } from './reasons.ts';
+import { REFUSAL_REASONS, SCAN_VERDICTS } from './reasons.ts';
 
 /** A gauge whose NaN samples are left out: an unknown value (free disk on S3) is absent, not 0. */
 class OptionalGauge<T extends string> extends Gauge<T> {
@@ -24,10 +24,15 @@ function setCounter(c: Counter, total: number): void {
 }
 
 /** Sets a labelled counter from a map of totals; `zero` labels always appear (0 when unseen). */
-function setLabelled(c: Counter<'reason'>, totals: ReadonlyMap<string, number>, zero: readonly string[] = []): void {
+function setLabelled<L extends string>(
+  c: Counter<L>,
+  totals: ReadonlyMap<string, number>,
+  zero: readonly string[] = [],
+  label = 'reason' as L,
+): void {
   c.reset();
-  for (const reason of zero) c.inc({ reason }, 0);
-  for (const [reason, n] of totals) c.inc({ reason }, n);
+  for (const value of zero) c.inc({ [label]: value } as Partial<Record<L, string>>, 0);
+  for (const [value, n] of totals) c.inc({ [label]: value } as Partial<Record<L, string>>, n);
 }
 
 /** The holder as metrics show it: the cluster lease's, or on a single node this node while online. */
@@ -101,6 +106,15 @@ export function createMetricsRegistry(live: LiveState, options: MetricsOptions =
     registers,
     collect() {
       setLabelled(this, c().uploadsFailed);
+    },
+  });
+  new Counter({
+    name: 'fileupload_scans_total',
+    help: 'Uploads scanned for malware (clamavEnabled), by verdict: clean, infected, too-large (not scanned), error (clamd could not scan).',
+    labelNames: ['verdict'] as const,
+    registers,
+    collect() {
+      setLabelled(this, c().scans, SCAN_VERDICTS, 'verdict');
     },
   });
   new Counter({

@@ -56,6 +56,7 @@ export const FAILURE_REASONS = [
   'timeout',
   'storage-full',
   'shutdown',
+  'malware',
   'internal-error',
 ] as const;
 
@@ -66,6 +67,7 @@ export const FAILURE_REASONS = [
  * uploadFailureReason(499); // 'client-gone'
  * uploadFailureReason(507); // 'storage-full'
  * uploadFailureReason(408); // 'timeout' (idle, or past the upload deadline)
+ * uploadFailureReason(422); // 'malware' (the scan found some)
  * uploadFailureReason(418); // 'http-418'
  */
 export function uploadFailureReason(status: number): string {
@@ -80,6 +82,8 @@ export function uploadFailureReason(status: number): string {
       return 'timeout';
     case 507:
       return 'storage-full';
+    case 422:
+      return 'malware';
     case 503:
       return 'shutdown';
     case 500:
@@ -89,3 +93,6 @@ export function uploadFailureReason(status: number): string {
       return Number.isInteger(status) && status >= 100 && status <= 999 ? `http-${status}` : 'other';
   }
 }
+
+/** Verdicts of malware scans (clamd's, src/scan/clamav.ts). */
+export const SCAN_VERDICTS = ['clean', 'infected', 'too-large', 'error'] as const;

@@ -81,6 +81,22 @@ export class UploadAbortedError extends StoreError {
 }
 
 /**
+ * The upload's inspector (WriteOptions.inspect: malware scanning) refused it: nothing was
+ * published. `status` and `message` are the answer; `retryAfter`, in seconds, when the cause
+ * passes (the scanner is unreachable).
+ *
+ * @example
+ * throw new UploadRefusedError(422, 'upload refused: malware found (Eicar-Signature)');
+ */
+export class UploadRefusedError extends StoreError {
+  readonly retryAfter: number | undefined;
+  constructor(status: number, message: string, options?: { retryAfter?: number; cause?: unknown }) {
+    super(message, status, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.retryAfter = options?.retryAfter;
+  }
+}
+
+/**
  * An id that is not a slot id reached the store; storage refuses to build any path from it.
  *
  * @example

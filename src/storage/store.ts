@@ -117,6 +117,49 @@ export interface StoredBody {
   bytes?: Uint8Array;
 }
 
+/**
+ * Looks at an upload's bytes once the whole body has arrived and before it is published (serve
+ * scans for malware with it): resolving lets the upload be published, rejecting (with
+ * UploadRefusedError, errors.ts) refuses it, and the store removes everything written. A store
+ * calls one of the two methods, once per write.
+ *
+ * @example
+ * await store.write(meta, body, { inspect: { inspectFile: async (m, path, start) => {}, inspectStream: () => feed } });
+ */
+export interface UploadInspector {
+  /** The complete body is the local file `path` from byte `start` on (the store's temp file). */
+  inspectFile(meta: UploadMeta, path: string, start: number): Promise<void>;
+  /** For a store that keeps no local copy: a feed of the body's chunks as they pass. */
+  inspectStream(meta: UploadMeta): InspectionFeed;
+}
+
+/** The body of one upload, handed to an UploadInspector as it passes. */
+export interface InspectionFeed {
+  /**
+   * Takes the next chunk (never modified, never kept past the call's settling); resolves when
+   * the next may come, so a slow inspector slows the upload instead of filling memory. Rejects
+   * once the upload is refused already (the rest need not be read).
+   */
+  push(chunk: Uint8Array): Promise<void>;
+  /** The body has ended with exactly its size: resolves to publish, rejects to refuse. */
+  end(): Promise<void>;
+  /** The upload failed for another reason: stop looking. */
+  abort(): void;
+}
+
+/** What a write may be told besides its body. */
+export interface WriteOptions {
+  /** Aborting stops waiting for the body at once and removes everything written. */
+  signal?: AbortSignal;
+  /**
+   * The caller gives each chunk of the body up, and the store may free its memory once written
+   * (storage/release.ts); a store may ignore it.
+   */
+  releaseChunks?: boolean;
+  /** Looks at the complete body before it is published, and may refuse it. */
+  inspect?: UploadInspector;
+}
+
 /** An unfinished upload (temp file) as purge sees it. */
 export interface PartialUpload {
   name: string;
@@ -146,15 +189,12 @@ export interface Store {
   /**
    * Streams `body` in and publishes it atomically with `meta` (storedAt = publish time); see the
    * errors in errors.ts. The existence check happens before the first chunk is pulled, so a
-   * second PUT is refused without reading its body. An abort of `signal` stops waiting for the
-   * body at once and removes everything written. `releaseChunks`: the caller gives each chunk of
-   * `body` up, and the store may free its memory once written (storage/release.ts); a store may
-   * ignore it.
+   * second PUT is refused without reading its body. See WriteOptions.
    */
   write(
     meta: Omit<UploadMeta, 'storedAt'>,
     body: AsyncIterable<Uint8Array>,
-    options?: { signal?: AbortSignal; releaseChunks?: boolean },
+    options?: WriteOptions,
   ): Promise<UploadMeta>;
   /** Metadata of a published upload, or undefined. */
   stat(id: string): Promise<UploadMeta | undefined>;

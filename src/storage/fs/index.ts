@@ -25,7 +25,7 @@ import {
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { isSlotId } from '../../slots/id.ts';
-import type { PartialUpload, ReadSelection, Store, StoredBody, UploadMeta } from '../store.ts';
+import type { PartialUpload, ReadSelection, Store, StoredBody, UploadMeta, WriteOptions } from '../store.ts';
 import {
   InvalidIdError,
   isNoSpaceError,
@@ -34,7 +34,7 @@ import {
   UploadAbortedError,
   UploadExistsError,
 } from '../errors.ts';
-import { CorruptUploadError } from './format.ts';
+import { CorruptUploadError, encodeHeader } from './format.ts';
 import { readUpload, statUpload } from './read.ts';
 import { DEFAULT_CACHE_BYTES, SmallUploadCache } from './cache.ts';
 import { datasync, receive } from './receive.ts';
@@ -243,7 +243,7 @@ export class FsStore implements Store {
   async write(
     input: Omit<UploadMeta, 'storedAt'>,
     body: AsyncIterable<Uint8Array>,
-    options: { signal?: AbortSignal; releaseChunks?: boolean } = {},
+    options: WriteOptions = {},
   ): Promise<UploadMeta> {
     const target = this.#filePath(input.id);
     const { signal } = options;
@@ -261,14 +261,11 @@ export class FsStore implements Store {
     try {
       fd = await fsCall<number>((cb) => openCb(tmp, CREATE_FLAGS, this.#fileMode, cb));
       created = true;
-      const meta = await receive(
-        fd,
-        { ...input, storedAt: Date.now() },
-        body,
-        signal,
-        this.#durable,
-        options.releaseChunks === true,
-      );
+      const begun: UploadMeta = { ...input, storedAt: Date.now() };
+      const meta = await receive(fd, begun, body, signal, this.#durable, options.releaseChunks === true);
+      // Inspected as written (in the page cache), before the sync: a refused upload costs no flush.
+      // The final header has the first one's length (receive.ts), so the body starts there.
+      if (options.inspect) await options.inspect.inspectFile(meta, tmp, encodeHeader(begun).length);
       let moved: boolean;
       const finish = this.#finisher();
       if (finish) {

@@ -5,11 +5,14 @@
  *
  * The last bytes are held back until the body has ended: S3 publishes an object as soon as it
  * has received Content-Length bytes, so a body that turns out too long (or fails) after its
- * announced size must be stopped before its final piece goes out.
+ * announced size must be stopped before its final piece goes out. An inspector's feed (malware
+ * scanning) gets every chunk as it is pulled, and its verdict is awaited at that same point, so
+ * a refused body is never published either.
  */
 import { Readable } from 'node:stream';
 import { SizeMismatchError, UploadAbortedError } from '../errors.ts';
 import { noop } from '../../noop.ts';
+import type { InspectionFeed } from '../store.ts';
 
 /**
  * Reads an upload body of exactly `size` bytes.
@@ -32,10 +35,13 @@ export class BodyReader {
   #finished = false;
   #closed = false;
   #rejectPending: ((err: unknown) => void) | undefined;
+  readonly #feed: InspectionFeed | undefined;
+  #verdict: Promise<void> | undefined;
   readonly #onAbort = (): void => this.#rejectPending?.(new UploadAbortedError({ cause: this.#signal?.reason }));
 
-  constructor(source: AsyncIterable<Uint8Array>, size: number, signal?: AbortSignal) {
+  constructor(source: AsyncIterable<Uint8Array>, size: number, signal?: AbortSignal, feed?: InspectionFeed) {
     this.size = size;
+    this.#feed = feed;
     this.#it = source[Symbol.asyncIterator]();
     this.#signal = signal;
     signal?.addEventListener('abort', this.#onAbort, { once: true });
@@ -51,7 +57,10 @@ export class BodyReader {
       }
       this.received += r.value.length;
       if (this.received > this.size) throw new SizeMismatchError(this.size, this.received);
-      if (r.value.length > 0) return r.value;
+      if (r.value.length === 0) continue;
+      // Waits while the inspector is busy: its pace is the upload's, memory stays bounded.
+      if (this.#feed) await this.#feed.push(r.value);
+      return r.value;
     }
   }
 
@@ -68,7 +77,10 @@ export class BodyReader {
     });
   }
 
-  /** Resolves when the source has ended with exactly `size` bytes (throws otherwise). */
+  /**
+   * Resolves when the source has ended with exactly `size` bytes (throws otherwise) and the
+   * inspector, if any, lets the body be published (throws its refusal otherwise).
+   */
   async expectEnd(): Promise<void> {
     if (this.#rest !== undefined) throw new SizeMismatchError(this.size, this.received);
     for (;;) {
@@ -76,6 +88,7 @@ export class BodyReader {
       if (r.done) {
         this.#finished = true;
         if (this.received !== this.size) throw new SizeMismatchError(this.size, this.received);
+        if (this.#feed) await (this.#verdict ??= this.#feed.end());
         return;
       }
       this.received += r.value.length;

@@ -23,7 +23,7 @@ import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
 import { isSlotId } from '../../slots/id.ts';
 import type { Slot } from '../../slots/slot.ts';
-import type { PartialUpload, ReadSelection, Store, StoredBody, UploadMeta } from '../store.ts';
+import type { PartialUpload, ReadSelection, Store, StoredBody, UploadMeta, WriteOptions } from '../store.ts';
 import { RepositoryError, StorageFullError, UploadAbortedError, UploadExistsError } from '../errors.ts';
 import { BodyReader } from './body.ts';
 import { idOfKey, keyLayout, parsePartialName, partialName, slotRecordKey, uploadKey, type KeyLayout } from './keys.ts';
@@ -310,7 +310,7 @@ export class S3Store implements Store {
   async write(
     input: Omit<UploadMeta, 'storedAt'>,
     body: AsyncIterable<Uint8Array>,
-    options: { signal?: AbortSignal } = {},
+    options: WriteOptions = {},
   ): Promise<UploadMeta> {
     const key = uploadKey(this.layout, input.id);
     const { signal } = options;
@@ -320,12 +320,15 @@ export class S3Store implements Store {
     if ((await this.#head(key)) !== undefined) throw new UploadExistsError(input.id);
 
     const meta: UploadMeta = { ...input, storedAt: Date.now() };
-    const reader = new BodyReader(body, input.size, signal);
+    // The bytes are not on a local disk: an inspector sees them as they pass (body.ts).
+    const feed = options.inspect?.inspectStream(meta);
+    const reader = new BodyReader(body, input.size, signal, feed);
     try {
       if (input.size <= this.#multipartThreshold) await this.#putSingle(ctx, key, meta, reader, signal);
       else await this.#putMultipart(ctx, key, meta, reader, signal);
       return meta;
     } catch (err) {
+      feed?.abort();
       if (signal?.aborted && !(err instanceof UploadAbortedError) && !(err instanceof UploadExistsError)) {
         throw new UploadAbortedError({ cause: err });
       }
