@@ -3,11 +3,12 @@
  * same time; each has its own short timeout, so a run takes a few seconds at worst.
  *
  * Order: config, repository, same-filesystem, free-space, slot-secret, config-permissions, tls,
- * xmpp, web-port, announced-url, clock, and user-upload (with --as).
+ * xmpp, web-port, announced-url, clock, clamav, and user-upload (with --as).
  */
 import type { Settings } from '../config/settings.ts';
 import { adminEndpoints, fetchLiveStatus, type LiveStatus } from './admin.ts';
 import { notTested, roundTrip, roundTripVerdict, type RoundTripOutcome } from './announced-url.ts';
+import { clamavVerdict, gatherClamavFacts } from './clamav.ts';
 import { clockVerdict, ntpSynchronized } from './clock.ts';
 import { checkConfig, cliFor } from './config-check.ts';
 import { configFilesOf, configPermissionsVerdict, gatherConfigFileFacts } from './config-permissions.ts';
@@ -82,7 +83,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       ));
     return { bind, serveAnswers };
   })();
-  const [repository, tlsFiles, ntp, web, xmpp, configFiles] = await Promise.all([
+  const [repository, tlsFiles, ntp, web, xmpp, configFiles, clamav] = await Promise.all([
     settings.storage === 's3'
       ? import('./bucket.ts').then((b) => b.gatherBucketFacts(settings, timeoutMs))
       : gatherRepositoryFacts(settings.fileRepo, settings.maxFileSize),
@@ -91,6 +92,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     webProbe,
     webProbe.then((w) => xmppCheck(settings, live, live !== undefined || w.serveAnswers, timeoutMs, cli)),
     gatherConfigFileFacts(configFilesOf(options.configFile, settings)),
+    gatherClamavFacts(settings, timeoutMs),
   ]);
 
   const serveRunning = live !== undefined || web.serveAnswers;
@@ -144,6 +146,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     ),
     tripResult,
     clockVerdict({ now: Date.now(), others, ntpSynchronized: ntp }),
+    clamavVerdict(clamav, cli),
   ];
   if (options.as !== undefined) {
     results.push(await checkUserPath(settings, { ...options.as, timeoutMs, configCli: cli }));

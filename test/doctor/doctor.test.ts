@@ -142,6 +142,7 @@ describe('a good setup', () => {
         'web-port',
         'announced-url',
         'clock',
+        'clamav',
       ],
     );
     for (const name of [
