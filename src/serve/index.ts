@@ -13,7 +13,7 @@ import { startAdminServers, AdminBindError, type AdminServers } from '../status/
 import { liveHttpHooks, observeComponent } from '../status/hooks.ts';
 import { startRepoSampler } from '../status/repo-sampler.ts';
 import { createRetention } from './retention.ts';
-import { createUploadScanner, inspectingStore } from './scan.ts';
+import { announceScanning, createUploadScanner, inspectingStore } from './scan.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
@@ -194,6 +194,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
     repository: storage.location,
     xmpp: `${settings.xmppHost}:${settings.xmppPort}`,
   });
+
+  void announceScanning(settings, logger.child({ component: 'scan' }));
 
   const stops = starting.move();
   let stopping: Promise<{ clean: boolean }> | undefined;

@@ -10,7 +10,7 @@
  */
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
-import { ClamdClient, type ClamdClientOptions, type ScanVerdict } from '../scan/clamav.ts';
+import { ClamdClient, clamdVersion, type ClamdClientOptions, type ScanVerdict } from '../scan/clamav.ts';
 import { ScanFeed } from '../scan/feed.ts';
 import { scanDecision } from '../scan/policy.ts';
 import { UploadRefusedError } from '../storage/errors.ts';
@@ -130,4 +130,31 @@ export function inspectingStore(store: Store, enabled: () => boolean, inspect: U
     deletePartial: (name) => store.deletePartial(name),
     close: () => store.close(),
   };
+}
+
+/**
+ * Says at start whether uploads are scanned and, if so, whether clamd answers: a clamd that is
+ * down means refused uploads (or unscanned ones with clamavFailOpen), which the admin should
+ * learn before the first user does. Never throws.
+ *
+ * @example
+ * void announceScanning(settings, logger);
+ */
+export async function announceScanning(settings: Settings, logger: Logger): Promise<void> {
+  if (!settings.clamavEnabled) return;
+  const where = `${settings.clamavHost}:${settings.clamavPort}`;
+  const answer = await clamdVersion({
+    host: settings.clamavHost,
+    port: settings.clamavPort,
+    connectionTimeout: settings.clamavConnectionTimeout,
+    replyTimeout: settings.clamavConnectionTimeout,
+  });
+  if (answer.ok) logger.info('uploads are scanned for malware', { clamd: where, version: answer.reply });
+  else
+    logger.error(
+      settings.clamavFailOpen
+        ? 'clamd does not answer: uploads are published unscanned until it does'
+        : 'clamd does not answer: uploads are refused until it does',
+      { clamd: where, reason: answer.reason },
+    );
 }

@@ -85,6 +85,12 @@ describe('ClamAV before publish on fs storage (clamd, serve, Prosody)', { skip: 
     assert.deepEqual(tempFiles(), [], 'no temp file left');
   };
 
+  it('serve says at start that uploads are scanned, and by which clamd', async () => {
+    const line = await stack.serve.waitForLog('uploads are scanned for malware');
+    assert.equal(line.clamd, `${clamd.host}:${clamd.port}`);
+    assert.match(String(line.version), /^ClamAV \d/);
+  });
+
   it('EICAR is refused (422 naming the signature), never served, logged with slot id, uploader and signature', async () => {
     const { slot, put, id, from } = await upload(EICAR, 'eicar.com');
     assert.equal(put.status, 422, put.body.toString());
