@@ -166,7 +166,8 @@ export interface WriteTarget {
   readonly name: string;
   /** The file (or shared place) written. */
   readonly location: string;
-  set(value: string): Promise<void>;
+  /** Writes the value; resolves to a note for the user about how it was written (see setConfigProperty), if any. */
+  set(value: string): Promise<string | undefined>;
   unset(): Promise<boolean>;
 }
 
@@ -220,7 +221,10 @@ export function writeTarget(
     layer: CLUSTER_SOURCE,
     name: property.name,
     location: store.location,
-    set: (value) => store.set(property.name, value),
+    set: async (value) => {
+      await store.set(property.name, value);
+      return undefined;
+    },
     unset: () => store.unset(property.name),
   };
 }
