@@ -258,7 +258,7 @@ async function engine() {
         type: p.type,
         restart: p.restart,
         secret: p.secret,
-        error: err.message,
+        error: `${err.property}: ${err.message}`,
       };
     }
     let error: string | undefined;

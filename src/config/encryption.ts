@@ -43,7 +43,8 @@ export function mayHoldEncrypted(text: string): boolean {
 
 /**
  * An encrypted property whose value does not decrypt. It is an invalid value of that property:
- * validation names it and the file, and serve refuses to start.
+ * validation names it and the file, and serve refuses to start. The message follows the
+ * property's name (`NAME: is encrypted in FILE but …`).
  *
  * @example
  * if (err instanceof UndecryptableValue) console.error(err.property, err.message);
@@ -121,7 +122,7 @@ export class ConfigEncryption {
    * property, the file and what did not fit.
    */
   decrypt(property: string, stored: EncryptedValue): string {
-    const where = `${property} in ${this.configFile} is encrypted`;
+    const where = `is encrypted in ${this.configFile}`;
     if (!this.cipher) throw new UndecryptableValue(property, `${where}, but ${this.problem ?? 'there is no key'}`);
     try {
       return this.cipher.decrypt(property, stored);
@@ -132,7 +133,7 @@ export class ConfigEncryption {
         this.state === 'absent'
           ? `with Openfire's default key (there is no ${this.securityFile}; copy Openfire's conf/security.xml there)`
           : `with ${this.securityFile}`;
-      throw new UndecryptableValue(property, `${where} and does not decrypt ${using}: ${reason}`);
+      throw new UndecryptableValue(property, `${where} but does not decrypt ${using}: ${reason}`);
     }
   }
 
@@ -179,9 +180,6 @@ export function readValue(
   const attrs = readAttributes(doc, dotted);
   if (attrs?.[ENCRYPTED_ATTRIBUTE] === undefined) return text;
   if (!encryption)
-    throw new UndecryptableValue(
-      dotted,
-      `${dotted} in ${configFile} is encrypted, but no security.xml was read for it`,
-    );
+    throw new UndecryptableValue(dotted, `is encrypted in ${configFile}, but no security.xml was read for it`);
   return encryption.decrypt(dotted, { value: text, iv: attrs[IV_ATTRIBUTE] });
 }
