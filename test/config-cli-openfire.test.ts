@@ -209,6 +209,14 @@ test('the component library’s names: an alias is set under its property; an op
     refused.stderr,
     /wildcardCORS is an option of the component library that fileupload does not read: CORS follows corsOrigins/,
   );
+  // It can be removed, though, in any spelling.
+  const removed = run(file, ['config', 'unset', 'plugin.httpfileupload.wildcardCORS']);
+  assert.deepEqual([removed.code, removed.stdout], [0, 'plugin.httpfileupload.wildcardCORS removed\n'], removed.stderr);
+  assert.doesNotMatch(await readFile(file, 'utf8'), /wildcardCORS/);
+  assert.equal(
+    run(file, ['config', 'unset', 'wildcardCORS']).stdout,
+    'plugin.httpfileupload.wildcardCORS was not set\n',
+  );
   const temp = run(file, ['config', 'get', 'tempFileRepo']);
   assert.equal(temp.code, ExitCode.Usage);
   assert.match(temp.stderr, /tempFileRepo is an option of the component library that fileupload does not read/);

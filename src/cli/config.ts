@@ -131,7 +131,15 @@ A file that holds a secret is written without permissions for "other" users: a n
     .option('--local', "on a cluster node: remove it from this node's own file instead of the shared one")
     .action(async (name: string, opts: { serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { lookup, write, describe, target } = await engine();
+      const { lookup, write, describe, target, unreadElement, unsetElement } = await engine();
+      // An option of the component library that is not read can still be removed from the file.
+      const unread = unreadElement(name, opts.serverSpecific === true);
+      if (unread) {
+        const removed = await write(() => unsetElement(g.config, unread));
+        if (g.json) process.stdout.write(JSON.stringify({ name: unread, removed, file: g.config }) + '\n');
+        else process.stdout.write(`${unread} ${removed ? 'removed' : 'was not set'}\n`);
+        return;
+      }
       const { property, serverSpecific } = lookup(name);
       const t = await target(g.config, property, {
         serverSpecific: serverSpecific || opts.serverSpecific === true,
@@ -322,7 +330,26 @@ async function engine() {
     return write(async () => clusterMod.writeTarget(file, layers, property, opts));
   };
 
-  return { lookup, checkValue, describe, strayNames, write, target, properties, SERVER_SPECIFIC_PREFIX };
+  /** The element an option of the component library that is not read is written as, or undefined for any other name. */
+  const unreadElement = (name: string, serverSpecific: boolean): string | undefined => {
+    if (lookupProperty(name) || !compatMod.unreadOption(name)) return undefined;
+    const short = name.replace(/^(?:plugin\.httpfileupload\.)?(?:serverspecific\.)?/, '');
+    const specific = serverSpecific || /^(?:plugin\.httpfileupload\.)?serverspecific\./.test(name);
+    return (specific ? SERVER_SPECIFIC_PREFIX : GENERAL_PREFIX) + short;
+  };
+
+  return {
+    lookup,
+    checkValue,
+    describe,
+    strayNames,
+    write,
+    target,
+    unreadElement,
+    unsetElement: editMod.unsetConfigProperty,
+    properties,
+    SERVER_SPECIFIC_PREFIX,
+  };
 }
 
 /** Longest value read from standard input or a file (a value is one line). */

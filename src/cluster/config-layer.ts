@@ -20,7 +20,7 @@ import {
   type PropertyKey,
 } from '../config/catalogue.ts';
 import { setConfigProperty, unsetConfigProperty } from '../config/edit.ts';
-import { readProperty } from '../config/openfire-xml.ts';
+import { readValue } from '../config/encryption.ts';
 import type { SharedLayers } from '../config/load.ts';
 import { Resolver, type Layer } from '../config/resolve.ts';
 import { InvalidValue } from '../config/types.ts';
@@ -123,7 +123,10 @@ export async function readClusterLayer(store: SharedConfigStore): Promise<Cluste
     source: CLUSTER_SOURCE,
     store,
     version,
-    get: (short) => (doc && !catalogue[short].local ? readProperty(doc, GENERAL_PREFIX + short) : undefined),
+    // fileupload never encrypts the shared document: a value marked encrypted there is an invalid
+    // value (it names the element), never its ciphertext taken for the value.
+    get: (short) =>
+      doc && !catalogue[short].local ? readValue(doc, GENERAL_PREFIX + short, undefined, store.location) : undefined,
   };
 }
 

@@ -180,6 +180,9 @@ export function readValue(
   const attrs = readAttributes(doc, dotted);
   if (attrs?.[ENCRYPTED_ATTRIBUTE] === undefined) return text;
   if (!encryption)
-    throw new UndecryptableValue(dotted, `is encrypted in ${configFile}, but no security.xml was read for it`);
+    throw new UndecryptableValue(
+      dotted,
+      `is encrypted in ${configFile}, where no key applies; set it again in clear with fileupload config set`,
+    );
   return encryption.decrypt(dotted, { value: text, iv: attrs[IV_ATTRIBUTE] });
 }

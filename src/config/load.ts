@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import {
   catalogue,
   GENERAL_PREFIX,
+  lookupProperty,
   properties,
   SERVER_SPECIFIC_PREFIX,
   type Property,
@@ -127,8 +128,10 @@ export function settingsFromLayers(layers: readonly Layer[]): Settings {
     } catch (err) {
       if (!(err instanceof UndecryptableValue)) throw err;
       // A computed default that reads the value meets the same error: name the property once.
-      if (!undecryptable.has(err.property))
-        problems.push({ property: err.property, message: err.message, rule: p.rule });
+      if (!undecryptable.has(err.property)) {
+        const rule = lookupProperty(err.property)?.property.rule ?? p.rule;
+        problems.push({ property: err.property, message: err.message, rule });
+      }
       undecryptable.add(err.property);
       continue;
     }

@@ -71,7 +71,7 @@ export function markdownCompatibility(): string {
     `and only \`${SERVER_SPECIFIC_PREFIX}<name>\` and \`<fqdn>\` in openfire.xml; both forms are read here.`,
     'Values Openfire encrypted (`encrypted="true"`) are decrypted with the security.xml beside the',
     'configuration file. An option marked "not read" is reported by `config list`, `doctor` and `serve`',
-    'when the file holds it, and `config set` refuses it.',
+    'when the file holds it; `config set` refuses it and `config unset` removes it.',
     '',
     '| Name | In | Default there | fileupload | Default here | Difference |',
     '|---|---|---|---|---|---|',
