@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { callHook, type HttpDeps } from './deps.ts';
+import { callHook, type HttpDeps, type NodeHandler } from './deps.ts';
 import { corsHeaders } from './cors.ts';
 import { writeText } from './reply.ts';
-import { nodeRoute } from './node-route.ts';
 import { parseUploadPath, slotToken } from './path.ts';
 import { essence, sameMediaType, FALLBACK_CONTENT_TYPE } from './media-type.ts';
 import { verifySlot } from '../slots/sign.ts';
@@ -42,19 +41,18 @@ import { errCode } from '../errno.ts';
  * the claim's lease) · 507 disk full.
  * A client that goes away leaves nothing behind.
  *
- * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono (why:
- * node-route.ts); anything but a PUT under {root}/ is left to Hono.
+ * The route `PUT {root}/*` (app.ts); it answers on the Node request/response.
  *
  * @example
  * const upload = createUploadHandler(deps);
- * createServer((req, res) => { if (!upload(req, res)) other(req, res); });
+ * createServer((req, res) => void upload(req, res, performance.now()));
  */
-export function createUploadHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createUploadHandler(deps: HttpDeps): NodeHandler {
   // Large fast bodies go by splice(2), and the 201 by sendmsg(2), when the addon loads (not with
   // FILEUPLOAD_SENDFILE=0).
   const native = processSendfile().addon;
   const splicer = native?.spliceStep ? native : undefined;
-  return nodeRoute(deps, ['PUT'], (req, res, started) => handlePut(req, res, deps, started, splicer, native));
+  return (req, res, started) => handlePut(req, res, deps, started, splicer, native);
 }
 
 async function handlePut(
