@@ -46,12 +46,6 @@ export type HttpApp = Hono<HttpEnv> & {
 };
 
 /**
- * A target a Web URL would rewrite (a backslash, a dot segment): Hono gets it as that URL, or
- * @hono/node-server refuses it with 400, as for any request no route matches on its raw target.
- */
-const REWRITTEN_TARGET = /\\|\/\.\.?(?:\/|$)/;
-
-/**
  * The HTTP endpoint: PUT, GET/HEAD and OPTIONS under `{announcedWebContextRoot}/{id}/{filename}`,
  * 405 with Allow for other methods there, 404 elsewhere. Every answer carries the safe headers
  * and CORS. Needs @hono/node-server (the handlers stream through the Node request/response);
@@ -127,15 +121,19 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
     writeText(res, 500, 'internal error', cors(req));
   };
 
-  // Method and path → handler, matched in this order by Hono's router. Hono answers HEAD with
-  // the GET route. The PUT and GET routes take every target under {root}/: their handlers answer
-  // 404 for one that is not an upload URL.
+  const upload = createUploadHandler(deps);
+  const download = createDownloadHandler(deps);
+  // Method and path → handler, in the order Hono's router matches them; Hono answers HEAD with
+  // the GET route. Every target under {root}/ is the upload's or the download's (they answer 404
+  // for one that is no upload URL).
   const routes: Record<string, NodeHandler> = {
-    [`PUT ${root}/*`]: createUploadHandler(deps),
-    [`GET ${root}/*`]: createDownloadHandler(deps),
+    [`PUT ${root}/:target{.*}`]: upload,
+    [`GET ${root}/:target{.*}`]: download,
     [`OPTIONS ${root}/:id/:filename`]: (req, res, started) => handleOptions(req, res, deps, started),
     [`ALL ${root}/:id/:filename`]: methodNotAllowed,
   };
+  /** The routes serve() runs straight off the router's match (see routeOf). */
+  const hot = new Set<NodeHandler>([upload, download]);
 
   const endRequest = (): void => gate.endRequest();
   // Every request is counted until its response is fully sent (or its connection gone), so
@@ -155,7 +153,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
       run(handle, c.env.incoming, c.env.outgoing);
       return RESPONSE_ALREADY_SENT;
     };
-    direct.set(handler, handle);
+    if (hot.has(handle)) direct.set(handler, handle);
     return handler;
   };
   const direct = new WeakMap<Handler<HttpEnv>, NodeHandler>();
@@ -177,21 +175,27 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const viaHono = getRequestListener(app.fetch, {
     // HTTP/1.0 clients may omit Host; the handlers only use the path.
     hostname: 'localhost',
+    // Hono answers HEAD with a copy of the GET route's Response; @hono/node-server's own Response
+    // class would drop what RESPONSE_ALREADY_SENT says in that copy and write a second head.
+    overrideGlobalObjects: false,
     // A target the Web Request cannot hold is a bad request; any other error goes on to failed().
     errorHandler: (err: unknown) => (err instanceof RequestError ? textReply(400, 'bad request') : Promise.reject(err)),
   });
   /**
-   * The route of a request, matched by Hono's router on the method and the raw target's path,
+   * The hot route of a request, matched by Hono's router on the method and the raw target's path
    * before any Web Request or Hono Context exists. Uploads and downloads are most of the traffic,
    * and building those layers for each costs more main-thread time than its own work (a small
-   * upload's checks and the store's bookkeeping, a small cached download altogether); the
-   * handlers need only the Node request/response anyway.
+   * upload's checks and the store's bookkeeping, a small cached download altogether); their
+   * handlers need only the Node request/response anyway. Every other request goes through
+   * app.fetch, with @hono/node-server's checks of the Host header and the target.
    */
   const routeOf = (req: IncomingMessage): NodeHandler | undefined => {
     const url = req.url ?? '';
+    // Not a plain path (absolute form, a backslash): app.fetch takes it as its Web URL says, or
+    // @hono/node-server refuses it with 400.
+    if (url.charCodeAt(0) !== 47 /* / */ || url.includes('\\')) return undefined;
     const query = url.indexOf('?');
     const path = query < 0 ? url : url.slice(0, query);
-    if (path.charCodeAt(0) !== 47 /* / */ || REWRITTEN_TARGET.test(path)) return undefined;
     const method = req.method === 'HEAD' ? 'GET' : (req.method ?? '');
     const first = app.router.match(method, path)[0][0];
     return first === undefined ? undefined : direct.get(first[0][0]);
@@ -199,7 +203,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const serve = (req: IncomingMessage, res: ServerResponse): void => {
     const handle = routeOf(req);
     if (handle) return run(handle, req, res);
-    // No route on the raw target: Hono sees the request as its Web URL says (404, or a route).
+    // Hono sees the request as its Web URL says.
     viaHono(req, res).catch((err: unknown) => failed(err, req, res, performance.now()));
   };
 

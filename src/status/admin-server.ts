@@ -160,6 +160,8 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
   const server = createServer(
     getRequestListener(adminApp(context, options.log).fetch, {
       hostname: 'localhost',
+      // As the HTTP endpoint's (src/http/app.ts): HEAD answers that write themselves stay sent.
+      overrideGlobalObjects: false,
       // A target or Host header the Web Request cannot hold.
       errorHandler: (err: unknown) =>
         err instanceof RequestError
