@@ -162,11 +162,13 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       hostname: 'localhost',
       // As the HTTP endpoint's (src/http/app.ts): HEAD answers that write themselves stay sent.
       overrideGlobalObjects: false,
-      // A target or Host header the Web Request cannot hold.
-      errorHandler: (err: unknown) =>
-        err instanceof RequestError
-          ? new Response('bad request\n', { status: 400, headers: { ...ADMIN_HEADERS, 'Content-Type': TEXT } })
-          : Promise.reject(err),
+      // A target or Host header the Web Request cannot hold is a bad request; anything else here
+      // failed outside the routes (their failures are onError's).
+      errorHandler: (err: unknown) => {
+        if (err instanceof RequestError) return textResponse(400, 'bad request\n');
+        options.log?.error('admin request failed', { err });
+        return textResponse(500, 'internal error\n');
+      },
     }),
   );
   server.requestTimeout = 10_000;
@@ -280,6 +282,11 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     return RESPONSE_ALREADY_SENT;
   });
   return app;
+}
+
+/** A text answer as a Web Response, for where no Node response is at hand. */
+function textResponse(status: number, body: string): Response {
+  return new Response(body, { status, headers: { 'Content-Type': TEXT, ...ADMIN_HEADERS } });
 }
 
 /** Answers on the Node response (headers set on it before, like Allow, go along). */
