@@ -66,7 +66,8 @@ async function handlePut(
   const { settings, store, logger, hooks } = deps;
   const cors = corsHeaders(incoming.headers.origin, settings.corsOrigins, false);
   const remote = requestRemote(incoming);
-  let id: string | undefined;
+  const path = parseUploadPath(incoming.url ?? '', deps.root);
+  const id = path?.id;
   let received = 0;
   let handedOver = false; // the body went by splice: the connection closes after the answer
 
@@ -94,9 +95,7 @@ async function handlePut(
     writeText(outgoing, status, message, headers);
   };
 
-  const path = parseUploadPath(incoming.url ?? '', deps.root);
   if (!path) return refuse(404, 'not found');
-  id = path.id;
 
   const token = slotToken(path.query, incoming.headers.authorization);
   if (token === undefined) return refuse(403, 'missing slot token');
