@@ -11,7 +11,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ExitCode } from '../src/cli/exit-codes.ts';
-import { markdownReference, roffReference } from '../src/config/reference.ts';
+import { markdownCompatibility, markdownReference, roffCompatibility, roffReference } from '../src/config/reference.ts';
 
 /** The checkout this script belongs to. */
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -83,12 +83,24 @@ export const REGIONS: Region[] = [
     end: '<!-- config-reference:end -->',
     body: markdownReference,
   },
+  {
+    file: 'README.md',
+    start: '<!-- openfire-names:start -->',
+    end: '<!-- openfire-names:end -->',
+    body: markdownCompatibility,
+  },
   { file: 'README.md', start: '<!-- exit-codes:start -->', end: '<!-- exit-codes:end -->', body: exitCodesMarkdown },
   {
     file: 'man/fileupload-config.1',
     start: '.\\" config-reference:start',
     end: '.\\" config-reference:end',
     body: roffReference,
+  },
+  {
+    file: 'man/fileupload-config.1',
+    start: '.\\" openfire-names:start',
+    end: '.\\" openfire-names:end',
+    body: roffCompatibility,
   },
   {
     file: 'docs/ARCHITECTURE.md',

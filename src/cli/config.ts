@@ -94,7 +94,7 @@ A file that holds a secret is written without permissions for "other" users: a n
         const written = specific ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
         const text = checkValue(property, written, await valueArgument(written, value, opts.fromFile));
         const t = await target(g.config, property, { serverSpecific: specific, local: opts.local === true });
-        await write(() => t.set(text));
+        const note = await write(() => t.set(text));
         const resolver = await readBack(g.config, t.name);
         const row = describe(resolver, property, false);
         const shown = property.secret ? MASK : text;
@@ -112,6 +112,7 @@ A file that holds a secret is written without permissions for "other" users: a n
         } else {
           process.stdout.write(`${t.name} = ${shown}${t.layer === 'cluster' ? ` (cluster: ${t.location})` : ''}\n`);
         }
+        if (note) process.stderr.write(`fileupload: note: ${note}\n`);
         notes(resolver, property, row.source, t.layer);
         if (property.secret && value !== undefined && value !== '-') {
           process.stderr.write(
@@ -130,7 +131,15 @@ A file that holds a secret is written without permissions for "other" users: a n
     .option('--local', "on a cluster node: remove it from this node's own file instead of the shared one")
     .action(async (name: string, opts: { serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { lookup, write, describe, target } = await engine();
+      const { lookup, write, describe, target, unreadElement, unsetElement } = await engine();
+      // An option of the component library that is not read can still be removed from the file.
+      const unread = unreadElement(name, opts.serverSpecific === true);
+      if (unread) {
+        const removed = await write(() => unsetElement(g.config, unread));
+        if (g.json) process.stdout.write(JSON.stringify({ name: unread, removed, file: g.config }) + '\n');
+        else process.stdout.write(`${unread} ${removed ? 'removed' : 'was not set'}\n`);
+        return;
+      }
       const { property, serverSpecific } = lookup(name);
       const t = await target(g.config, property, {
         serverSpecific: serverSpecific || opts.serverSpecific === true,
@@ -182,25 +191,28 @@ A file that holds a secret is written without permissions for "other" users: a n
           );
         process.stdout.write(lines.join('\n') + '\n');
       }
-      for (const stray of await strayNames(g.config)) {
-        process.stderr.write(`fileupload: warning: ${stray}\n`);
-      }
+      const { strays, compat } = await strayNames(g.config);
+      for (const stray of strays) process.stderr.write(`fileupload: warning: ${stray}\n`);
+      for (const note of compat) process.stderr.write(`fileupload: note: ${note}\n`);
       invalidExit(rows.filter((r) => r.error));
     });
 }
 
 /** The configuration engine, loaded on demand. */
 async function engine() {
-  const [catalogueMod, typesMod, errorsMod, loadMod, editMod, xmlMod, clusterMod, lockMod] = await Promise.all([
-    import('../config/catalogue.ts'),
-    import('../config/types.ts'),
-    import('../config/errors.ts'),
-    import('../config/load.ts'),
-    import('../config/edit.ts'),
-    import('../config/openfire-xml.ts'),
-    import('../cluster/config-layer.ts'),
-    import('../lock/lock.ts'),
-  ]);
+  const [catalogueMod, typesMod, errorsMod, loadMod, editMod, xmlMod, clusterMod, lockMod, compatMod, encryptionMod] =
+    await Promise.all([
+      import('../config/catalogue.ts'),
+      import('../config/types.ts'),
+      import('../config/errors.ts'),
+      import('../config/load.ts'),
+      import('../config/edit.ts'),
+      import('../config/openfire-xml.ts'),
+      import('../cluster/config-layer.ts'),
+      import('../lock/lock.ts'),
+      import('../config/compat.ts'),
+      import('../config/encryption.ts'),
+    ]);
   type Property = import('../config/catalogue.ts').Property;
   type Resolver = import('../config/resolve.ts').Resolver;
   const { lookupProperty, suggestProperty, properties, GENERAL_PREFIX, SERVER_SPECIFIC_PREFIX } = catalogueMod;
@@ -208,6 +220,8 @@ async function engine() {
   const lookup = (name: string) => {
     const found = lookupProperty(name);
     if (found) return found;
+    const unread = compatMod.unreadOption(name);
+    if (unread) throw new CliError(compatMod.notReadNote(name, unread), ExitCode.Usage);
     const hint = suggestProperty(name);
     throw new CliError(
       `unknown property "${name}"${hint.length ? `; did you mean ${hint.join(' or ')}?` : ''} ("fileupload config list" shows every property)`,
@@ -235,8 +249,26 @@ async function engine() {
   };
 
   const describe = (resolver: Resolver, p: Property, showSecrets: boolean): Row => {
-    const r = resolver.resolve(p.short);
-    const def = resolver.defaultValue(p.short) ?? null;
+    let r: ReturnType<Resolver['resolve']>;
+    let def: string | null;
+    try {
+      r = resolver.resolve(p.short);
+      def = resolver.defaultValue(p.short) ?? null;
+    } catch (err) {
+      // A value Openfire encrypted that does not decrypt (or a default computed from one).
+      if (!(err instanceof encryptionMod.UndecryptableValue)) throw err;
+      const source = err.property.startsWith(SERVER_SPECIFIC_PREFIX) ? 'serverspecific' : 'general';
+      return {
+        name: p.name,
+        value: null,
+        source,
+        default: null,
+        type: p.type,
+        restart: p.restart,
+        secret: p.secret,
+        error: `${err.property}: ${err.message}`,
+      };
+    }
     let error: string | undefined;
     if (r.text !== undefined) {
       try {
@@ -259,20 +291,24 @@ async function engine() {
     };
   };
 
-  /** Elements under plugin.httpfileupload that are no property (typos are otherwise silent). */
-  const strayNames = async (file: string): Promise<string[]> => {
+  /**
+   * Elements under plugin.httpfileupload that are no property (typos are otherwise silent), and
+   * the notes on names of the Openfire plugin and its component library read differently here.
+   */
+  const strayNames = async (file: string): Promise<{ strays: string[]; compat: string[] }> => {
     const { doc } = await editMod.readConfigDocument(file);
-    if (!doc) return [];
+    if (!doc) return { strays: [], compat: [] };
     const names = [
       ...xmlMod.leafNames(doc, GENERAL_PREFIX.slice(0, -1)),
       ...xmlMod.leafNames(doc, SERVER_SPECIFIC_PREFIX.slice(0, -1)),
     ];
-    return names
-      .filter((n) => !lookupProperty(n))
+    const strays = names
+      .filter((n) => !lookupProperty(n) && !compatMod.unreadOption(n))
       .map((n) => {
         const hint = suggestProperty(n);
         return `${n} in the configuration file is not a known property and is ignored${hint.length ? ` (did you mean ${hint.join(' or ')}?)` : ''}`;
       });
+    return { strays, compat: compatMod.compatibilityNotes(doc).map((n) => n.text) };
   };
 
   /** Runs a file change, turning config and file-system errors into CLI errors. */
@@ -294,7 +330,26 @@ async function engine() {
     return write(async () => clusterMod.writeTarget(file, layers, property, opts));
   };
 
-  return { lookup, checkValue, describe, strayNames, write, target, properties, SERVER_SPECIFIC_PREFIX };
+  /** The element an option of the component library that is not read is written as, or undefined for any other name. */
+  const unreadElement = (name: string, serverSpecific: boolean): string | undefined => {
+    if (lookupProperty(name) || !compatMod.unreadOption(name)) return undefined;
+    const short = name.replace(/^(?:plugin\.httpfileupload\.)?(?:serverspecific\.)?/, '');
+    const specific = serverSpecific || /^(?:plugin\.httpfileupload\.)?serverspecific\./.test(name);
+    return (specific ? SERVER_SPECIFIC_PREFIX : GENERAL_PREFIX) + short;
+  };
+
+  return {
+    lookup,
+    checkValue,
+    describe,
+    strayNames,
+    write,
+    target,
+    unreadElement,
+    unsetElement: editMod.unsetConfigProperty,
+    properties,
+    SERVER_SPECIFIC_PREFIX,
+  };
 }
 
 /** Longest value read from standard input or a file (a value is one line). */

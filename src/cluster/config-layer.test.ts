@@ -99,6 +99,22 @@ test('a missing shared document is an empty layer; a malformed one is an error n
   });
 });
 
+test('a value marked encrypted in the shared document is an invalid value naming it, never its ciphertext', async () => {
+  await withCluster(async ({ repo, node, shared }) => {
+    await writeFile(node, xml({ fileRepo: repo, cluster: 'true' }));
+    await writeFile(
+      shared,
+      '<jive><plugin><httpfileupload><xmppHost encrypted="true">0a1b</xmppHost></httpfileupload></plugin></jive>',
+    );
+    await assert.rejects(loadSettings(node, { cluster: clusterLayers }), (err: unknown) => {
+      assert.ok(err instanceof ConfigError);
+      assert.equal(err.property, 'plugin.httpfileupload.xmppHost');
+      assert.match(err.message, new RegExp(`is encrypted in ${shared}, where no key applies; set it again in clear`));
+      return true;
+    });
+  });
+});
+
 test('cluster = true without fileRepo is a configuration error naming cluster', async () => {
   await withCluster(async ({ node }) => {
     await writeFile(node, xml({ cluster: 'true' }));

@@ -20,7 +20,7 @@ import {
   type PropertyKey,
 } from '../config/catalogue.ts';
 import { setConfigProperty, unsetConfigProperty } from '../config/edit.ts';
-import { readProperty } from '../config/openfire-xml.ts';
+import { readValue } from '../config/encryption.ts';
 import type { SharedLayers } from '../config/load.ts';
 import { Resolver, type Layer } from '../config/resolve.ts';
 import { InvalidValue } from '../config/types.ts';
@@ -123,7 +123,10 @@ export async function readClusterLayer(store: SharedConfigStore): Promise<Cluste
     source: CLUSTER_SOURCE,
     store,
     version,
-    get: (short) => (doc && !catalogue[short].local ? readProperty(doc, GENERAL_PREFIX + short) : undefined),
+    // fileupload never encrypts the shared document: a value marked encrypted there is an invalid
+    // value (it names the element), never its ciphertext taken for the value.
+    get: (short) =>
+      doc && !catalogue[short].local ? readValue(doc, GENERAL_PREFIX + short, undefined, store.location) : undefined,
   };
 }
 
@@ -166,7 +169,8 @@ export interface WriteTarget {
   readonly name: string;
   /** The file (or shared place) written. */
   readonly location: string;
-  set(value: string): Promise<void>;
+  /** Writes the value; resolves to a note for the user about how it was written (see setConfigProperty), if any. */
+  set(value: string): Promise<string | undefined>;
   unset(): Promise<boolean>;
 }
 
@@ -220,7 +224,10 @@ export function writeTarget(
     layer: CLUSTER_SOURCE,
     name: property.name,
     location: store.location,
-    set: (value) => store.set(property.name, value),
+    set: async (value) => {
+      await store.set(property.name, value);
+      return undefined;
+    },
     unset: () => store.unset(property.name),
   };
 }

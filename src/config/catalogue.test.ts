@@ -59,6 +59,9 @@ test('seed defaults', () => {
   assert.equal(catalogue.maxFileSize.default(ctx()), '52428800');
   assert.equal(catalogue.announcedWebProtocol.default(ctx()), 'https');
   assert.equal(catalogue.announcedWebHost.default(ctx()), 'box.example.org');
+  // The Openfire plugin announces Openfire's FQDN: the file's <fqdn> when it has one.
+  assert.equal(catalogue.announcedWebHost.default({ ...ctx(), fqdn: () => 'xmpp.example.org' }), 'xmpp.example.org');
+  assert.equal(catalogue.announcedWebHost.default({ ...ctx(), fqdn: () => undefined }), 'box.example.org');
   assert.equal(catalogue.announcedWebPort.default(ctx()), '7443');
   assert.equal(catalogue.announcedWebPort.default(ctx({ announcedWebProtocol: 'http' })), '7070');
   assert.equal(catalogue.announcedWebContextRoot.default(ctx()), '/httpfileupload');
@@ -86,6 +89,11 @@ test('sizes, durations and 0 or less = unlimited', () => {
   assert.equal(ok('maxFileSize', '-1'), -1);
   assert.equal(ok('maxFileSize', '-2'), -1);
   assert.equal(ok('maxFileSize', '0'), -1);
+  // Unlimited is still announced (src/xmpp/disco.ts), as a large number: the help says why.
+  assert.match(
+    catalogue.maxFileSize.help,
+    /Dino before 0\.5 .*refuses an upload service that announces no max-file-size/,
+  );
   assert.equal(ok('dailyQuota', '0'), -1);
   bad('maxFileSize', 'big', /not a size/);
   bad('maxFileSize', '-2.5', /not a size/);
@@ -164,6 +172,16 @@ test('names: short, full and serverspecific spellings; suggestions for typos', (
     serverSpecific: true,
   });
   assert.deepEqual(lookupProperty('serverspecific.fileRepo'), { property: catalogue.fileRepo, serverSpecific: true });
+  // The component library's webContextRoot is an alias, in every spelling.
+  assert.deepEqual(lookupProperty('webContextRoot'), {
+    property: catalogue.announcedWebContextRoot,
+    serverSpecific: false,
+  });
+  assert.deepEqual(lookupProperty('plugin.httpfileupload.serverspecific.webContextRoot'), {
+    property: catalogue.announcedWebContextRoot,
+    serverSpecific: true,
+  });
+  assert.equal(lookupProperty('wildcardCORS'), undefined, 'an option fileupload does not read is no alias');
   assert.equal(lookupProperty('maxfilesize'), undefined);
   assert.equal(lookupProperty('plugin.httpfileupload.serverspecific'), undefined);
   assert.equal(lookupProperty('toString'), undefined);

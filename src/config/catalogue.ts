@@ -44,6 +44,8 @@ export interface DefaultContext {
   value(short: PropertyKey): string | undefined;
   /** This machine's host name. */
   hostname(): string;
+  /** Openfire's FQDN (`<fqdn>` at the top of the configuration file), undefined when it has none. */
+  fqdn?(): string | undefined;
 }
 
 /**
@@ -78,6 +80,12 @@ export interface Property<T = unknown> {
   readonly local: boolean;
   /** Allowed words of an enum property. */
   readonly values?: readonly string[];
+  /**
+   * Other names of the property: options of the component library the Openfire plugin embeds
+   * (guusdk/httpfileuploadcomponent) that mean the same. Accepted wherever a name is, and read
+   * from the file when the property's own element is absent (see src/config/compat.ts).
+   */
+  readonly aliases: readonly string[];
   /** Checks and converts a trimmed, non-empty text (throws InvalidValue). */
   readonly parse: (text: string) => T;
   /** The typed value when no layer and no default gives one. */
@@ -96,6 +104,8 @@ interface Spec<T> {
   /** See {@link Property.local}; default false. */
   local?: boolean;
   values?: readonly string[];
+  /** See {@link Property.aliases}. */
+  aliases?: readonly string[];
   unset?: T;
 }
 
@@ -114,6 +124,7 @@ function define<K extends PropertyKey>(short: K, spec: Spec<Settings[K]>): Prope
     secret: spec.secret ?? false,
     local: spec.local ?? false,
     ...(spec.values ? { values: spec.values } : {}),
+    aliases: spec.aliases ?? [],
     parse: spec.value.parse,
     unset: spec.unset as Settings[K],
   };
@@ -144,7 +155,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     value: sizeType({ unlimited: true }),
     default: '52428800',
     defaultText: '52428800 (50 MiB)',
-    help: 'Largest file a client may upload, announced to clients in disco.',
+    help: 'Largest file a client may upload, announced to clients in disco. Unlimited is announced as 9007199254740991 (2^53 - 1) rather than left out, as XEP-0363 would allow: Dino before 0.5 (fixed upstream in November 2023) refuses an upload service that announces no max-file-size.',
     restart: false,
   }),
   announcedWebProtocol: define('announcedWebProtocol', {
@@ -156,8 +167,10 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
   }),
   announcedWebHost: define('announcedWebHost', {
     value: hostType(),
-    default: (ctx) => ctx.hostname(),
-    defaultText: "this machine's host name",
+    // The Openfire plugin announces Openfire's FQDN, which Openfire keeps in openfire.xml.
+    default: (ctx) => ctx.fqdn?.() ?? ctx.hostname(),
+    defaultText:
+      "the <fqdn> of the configuration file (Openfire's FQDN, as the Openfire plugin announces), else this machine's host name",
     help: 'Host name in the URLs handed to clients (IDN names are sent in ASCII form).',
     restart: false,
   }),
@@ -172,6 +185,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     value: urlPathType(),
     default: '/httpfileupload',
     help: 'Path prefix of the URLs handed to clients and served by the HTTP endpoint.',
+    aliases: ['webContextRoot'],
     // The HTTP routes are built once at start.
     restart: true,
   }),
@@ -615,13 +629,18 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
  */
 export const properties: readonly Property[] = Object.values(catalogue) as Property[];
 
+/** Alias → the property it names. */
+const byAlias = new Map<string, Property>(properties.flatMap((p) => p.aliases.map((a) => [a, p] as const)));
+
 /**
  * Finds a property by any accepted spelling: short (`maxFileSize`), full
  * (`plugin.httpfileupload.maxFileSize`), serverspecific (`plugin.httpfileupload.serverspecific.maxFileSize`
- * or `serverspecific.maxFileSize`). `serverSpecific` tells whether the spelling named that layer.
+ * or `serverspecific.maxFileSize`), and each of these with an alias (`webContextRoot`) in place
+ * of the short name. `serverSpecific` tells whether the spelling named that layer.
  *
  * @example
  * lookupProperty('serverspecific.maxFileSize'); // { property: catalogue.maxFileSize, serverSpecific: true }
+ * lookupProperty('webContextRoot');             // { property: catalogue.announcedWebContextRoot, serverSpecific: false }
  * lookupProperty('nope');                        // undefined
  */
 export function lookupProperty(name: string): { property: Property; serverSpecific: boolean } | undefined {
@@ -636,6 +655,8 @@ export function lookupProperty(name: string): { property: Property; serverSpecif
     const short = name.slice(prefix.length);
     if (Object.hasOwn(catalogue, short))
       return { property: catalogue[short as PropertyKey] as Property, serverSpecific };
+    const aliased = byAlias.get(short);
+    if (aliased) return { property: aliased, serverSpecific };
   }
   return undefined;
 }

@@ -2,13 +2,18 @@
  * Reading the configuration document and changing properties in it. Every change is checked
  * against a freshly parsed document first: a malformed file is reported and never written. A
  * document that holds a secret after the change is written without "other" permission bits.
+ * A value Openfire keeps encrypted stays encrypted, or is written in clear without its
+ * encryption attributes (never plaintext marked as encrypted).
  */
 import { properties, SERVER_SPECIFIC_PREFIX } from './catalogue.ts';
+import { ConfigEncryption, ENCRYPTED_ATTRIBUTE, IV_ATTRIBUTE, mayHoldEncrypted } from './encryption.ts';
 import { readConfigText, writeConfigText, type ConfigText } from './file.ts';
 import {
   EMPTY_DOCUMENT,
   parseOpenfireXml,
+  readAttributes,
   readProperty,
+  setAttributes,
   setProperty,
   unsetProperty,
   type XmlDocument,
@@ -19,19 +24,25 @@ export interface ConfigDocument {
   file: string;
   content: ConfigText | undefined;
   doc: XmlDocument | undefined;
+  /** The encryption settings beside the file; read only when the document marks a value encrypted. */
+  encryption: ConfigEncryption | undefined;
 }
 
 /**
  * Reads and parses the file. Missing or empty (whitespace only) → no document, all defaults.
  * Throws ConfigSyntaxError (with line:column) for malformed XML or a root other than `<jive>`.
+ * When an element is marked encrypted, the security.xml beside the file is read too.
  *
  * @example
- * const { doc } = await readConfigDocument('/etc/fileupload/openfire.xml');
+ * const { doc, encryption } = await readConfigDocument('/etc/fileupload/openfire.xml');
  */
 export async function readConfigDocument(file: string): Promise<ConfigDocument> {
   const content = await readConfigText(file);
-  if (!content || content.text.replace(/^\uFEFF/, '').trim() === '') return { file, content, doc: undefined };
-  return { file, content, doc: parseOpenfireXml(content.text, file) };
+  if (!content || content.text.replace(/^\uFEFF/, '').trim() === '')
+    return { file, content, doc: undefined, encryption: undefined };
+  const doc = parseOpenfireXml(content.text, file);
+  const encryption = mayHoldEncrypted(content.text) ? await ConfigEncryption.load(file) : undefined;
+  return { file, content, doc, encryption };
 }
 
 /**
@@ -64,15 +75,42 @@ async function writeDocument(file: string, content: ConfigText): Promise<void> {
  * file (mode 0600) when missing; a file that then holds a secret loses its "other" permission
  * bits (owner and group are kept). The caller validates the value first.
  *
+ * An element Openfire marked encrypted gets the new value encrypted with the security.xml beside
+ * the file (a new `iv` for AES); without a usable security.xml the value is written in clear and
+ * the `encrypted` and `iv` attributes go (see ConfigEncryption.reencrypt for why). Returns a note
+ * for the user in that case, else undefined.
+ *
  * @example
- * await setConfigProperty(file, 'plugin.httpfileupload.maxFileSize', '100M');
+ * const note = await setConfigProperty(file, 'plugin.httpfileupload.maxFileSize', '100M');
+ * if (note) console.error(`note: ${note}`);
  */
-export async function setConfigProperty(file: string, dotted: string, value: string): Promise<void> {
-  const { content } = await readConfigDocument(file);
+export async function setConfigProperty(file: string, dotted: string, value: string): Promise<string | undefined> {
+  const { content, doc, encryption } = await readConfigDocument(file);
   const base: ConfigText = content && content.text.trim() !== '' ? content : { text: EMPTY_DOCUMENT, encoding: 'utf8' };
-  const text = setProperty(base.text, dotted, value, { asciiOnly: base.encoding !== 'utf8' });
-  if (content && text === content.text) return;
+  const asciiOnly = base.encoding !== 'utf8';
+  const encrypted = doc !== undefined && readAttributes(doc, dotted)?.[ENCRYPTED_ATTRIBUTE] !== undefined;
+  let text: string;
+  let note: string | undefined;
+  if (!encrypted) {
+    text = setProperty(base.text, dotted, value, { asciiOnly });
+  } else {
+    const enc = encryption ?? (await ConfigEncryption.load(file));
+    const sealed = enc.reencrypt(value);
+    if (sealed) {
+      text = setAttributes(setProperty(base.text, dotted, sealed.value, { asciiOnly }), dotted, {
+        [IV_ATTRIBUTE]: sealed.iv,
+      });
+    } else {
+      text = setAttributes(setProperty(base.text, dotted, value, { asciiOnly }), dotted, {
+        [ENCRYPTED_ATTRIBUTE]: undefined,
+        [IV_ATTRIBUTE]: undefined,
+      });
+      note = `${dotted} was encrypted in ${file}; it is now written in clear, without the encrypted attribute, because ${enc.whyClear()} (Openfire reads a clear value as it stands)`;
+    }
+  }
+  if (content && text === content.text) return note;
   await writeDocument(file, { text, encoding: base.encoding });
+  return note;
 }
 
 /**

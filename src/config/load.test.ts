@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, ConfigSyntaxError } from './errors.ts';
-import { ensureSlotSecret, loadSettings, requireProperties, settingsFromLayers } from './load.ts';
+import { documentLayers, ensureSlotSecret, loadSettings, requireProperties, settingsFromLayers } from './load.ts';
+import { parseOpenfireXml } from './openfire-xml.ts';
 import { defaultsLayer, mapLayer } from './resolve.ts';
 
 const host = { hostname: () => 'box.example.org' };
@@ -311,4 +312,57 @@ test('ensureSlotSecret on a configuration it cannot write: a ConfigError naming 
       else await chmod(dir, 0o755);
     }
   });
+});
+
+test('announcedWebHost defaults to the file’s <fqdn> (trimmed, lower-cased as Openfire reads it), else the host name', async () => {
+  await withDir(async (dir) => {
+    const file = join(dir, 'openfire.xml');
+    await writeFile(file, '<jive>\n  <fqdn> XMPP.Example.org </fqdn>\n</jive>\n');
+    assert.equal((await loadSettings(file, host)).announcedWebHost, 'xmpp.example.org');
+    await writeFile(
+      file,
+      '<jive><fqdn>xmpp.example.org</fqdn><plugin><httpfileupload><announcedWebHost>files.example.org</announcedWebHost></httpfileupload></plugin></jive>',
+    );
+    assert.equal((await loadSettings(file, host)).announcedWebHost, 'files.example.org', 'a set value wins');
+    await writeFile(file, '<jive><fqdn></fqdn></jive>');
+    assert.equal((await loadSettings(file, host)).announcedWebHost, 'box.example.org');
+    assert.throws(
+      () =>
+        settingsFromLayers(
+          documentLayers({ doc: parseOpenfireXml('<jive><fqdn>not a host!</fqdn></jive>'), encryption: undefined }),
+        ),
+      /announcedWebHost: "not a host!" is neither a host name nor an IP address \(from default\)/,
+    );
+  });
+});
+
+test('the component library’s webContextRoot is read as announcedWebContextRoot, which wins when both are set', () => {
+  const settings = (xml: string) =>
+    settingsFromLayers(
+      documentLayers(
+        {
+          doc: parseOpenfireXml(`<jive><plugin><httpfileupload>${xml}</httpfileupload></plugin></jive>`),
+          encryption: undefined,
+        },
+        host,
+      ),
+    );
+  assert.equal(settings('<webContextRoot>/files</webContextRoot>').announcedWebContextRoot, '/files');
+  assert.equal(
+    settings('<webContextRoot>/files</webContextRoot><announcedWebContextRoot>/up</announcedWebContextRoot>')
+      .announcedWebContextRoot,
+    '/up',
+  );
+  assert.equal(
+    settings('<announcedWebContextRoot></announcedWebContextRoot><webContextRoot>/files</webContextRoot>')
+      .announcedWebContextRoot,
+    '/files',
+    'an empty element is unset, so the alias counts',
+  );
+  assert.equal(
+    settings(
+      '<webContextRoot>/files</webContextRoot><serverspecific><webContextRoot>/node</webContextRoot></serverspecific>',
+    ).announcedWebContextRoot,
+    '/node',
+  );
 });

@@ -6,12 +6,14 @@ import { randomBytes } from 'node:crypto';
 import {
   catalogue,
   GENERAL_PREFIX,
+  lookupProperty,
   properties,
   SERVER_SPECIFIC_PREFIX,
   type Property,
   type PropertyKey,
 } from './catalogue.ts';
-import { readConfigDocument, setConfigProperty } from './edit.ts';
+import { readConfigDocument, setConfigProperty, type ConfigDocument } from './edit.ts';
+import { readValue, UndecryptableValue, type ConfigEncryption } from './encryption.ts';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { readProperty, type XmlDocument } from './openfire-xml.ts';
 import { defaultsLayer, Resolver, type Layer } from './resolve.ts';
@@ -21,15 +23,55 @@ import { errCode } from '../errno.ts';
 
 /**
  * The two layers an openfire.xml holds: `serverspecific` (this node's overrides) and `general`.
- * Both are empty when there is no document.
+ * Both are empty when there is no document. A value Openfire marked encrypted is decrypted with
+ * `encryption` (a value that does not decrypt throws UndecryptableValue, an InvalidValue, when
+ * it is resolved); a property's alias counts when its own element has no value.
  *
  * @example
- * const layers = [...fileLayers(doc), defaultsLayer()];
+ * const { doc, encryption } = await readConfigDocument(file);
+ * const layers = [...fileLayers(doc, encryption), defaultsLayer()];
  */
-export function fileLayers(doc: XmlDocument | undefined): Layer[] {
+export function fileLayers(doc: XmlDocument | undefined, encryption?: ConfigEncryption): Layer[] {
+  const layer = (source: string, prefix: string): Layer => ({
+    source,
+    get: (short) => {
+      if (!doc) return undefined;
+      const own = readValue(doc, prefix + short, encryption, encryption?.configFile);
+      if (own !== undefined && own.trim() !== '') return own;
+      for (const alias of catalogue[short].aliases) {
+        const text = readValue(doc, prefix + alias, encryption, encryption?.configFile);
+        if (text !== undefined && text.trim() !== '') return text;
+      }
+      return own;
+    },
+  });
+  return [layer('serverspecific', SERVER_SPECIFIC_PREFIX), layer('general', GENERAL_PREFIX)];
+}
+
+/**
+ * Openfire's FQDN as the file gives it (`<fqdn>` under the root, trimmed and lower-cased as
+ * Openfire reads it), or undefined when it has none.
+ *
+ * @example
+ * fqdnOf(parseOpenfireXml('<jive><fqdn> XMPP.Example.org </fqdn></jive>')); // 'xmpp.example.org'
+ */
+export function fqdnOf(doc: XmlDocument | undefined): string | undefined {
+  const fqdn = doc ? readProperty(doc, 'fqdn')?.toLowerCase() : undefined;
+  return fqdn === '' ? undefined : fqdn;
+}
+
+/**
+ * The layers of a read configuration file followed by the defaults (whose announcedWebHost
+ * default is the file's `<fqdn>`), without the cluster layer.
+ *
+ * @example
+ * const layers = documentLayers(await readConfigDocument(file));
+ */
+export function documentLayers(read: Pick<ConfigDocument, 'doc' | 'encryption'>, opts: LoadOptions = {}): Layer[] {
+  const fqdn = fqdnOf(read.doc);
   return [
-    { source: 'serverspecific', get: (short) => (doc ? readProperty(doc, SERVER_SPECIFIC_PREFIX + short) : undefined) },
-    { source: 'general', get: (short) => (doc ? readProperty(doc, GENERAL_PREFIX + short) : undefined) },
+    ...fileLayers(read.doc, read.encryption),
+    defaultsLayer({ ...(opts.hostname ? { hostname: opts.hostname } : {}), ...(fqdn ? { fqdn } : {}) }),
   ];
 }
 
@@ -63,8 +105,7 @@ export interface LoadOptions {
  * const resolver = new Resolver(await loadLayers(file, { cluster: clusterLayers }));
  */
 export async function loadLayers(file: string, opts: LoadOptions = {}): Promise<Layer[]> {
-  const { doc } = await readConfigDocument(file);
-  const layers = [...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})];
+  const layers = documentLayers(await readConfigDocument(file), opts);
   return opts.cluster ? opts.cluster.add(layers) : layers;
 }
 
@@ -79,8 +120,21 @@ export function settingsFromLayers(layers: readonly Layer[]): Settings {
   const resolver = new Resolver(layers);
   const out: Record<string, unknown> = {};
   const problems: ConfigProblem[] = [];
+  const undecryptable = new Set<string>();
   for (const p of properties) {
-    const r = resolver.resolve(p.short);
+    let r: ReturnType<Resolver['resolve']>;
+    try {
+      r = resolver.resolve(p.short);
+    } catch (err) {
+      if (!(err instanceof UndecryptableValue)) throw err;
+      // A computed default that reads the value meets the same error: name the property once.
+      if (!undecryptable.has(err.property)) {
+        const rule = lookupProperty(err.property)?.property.rule ?? p.rule;
+        problems.push({ property: err.property, message: err.message, rule });
+      }
+      undecryptable.add(err.property);
+      continue;
+    }
     if (r.text === undefined) {
       out[p.short] = p.unset;
       continue;

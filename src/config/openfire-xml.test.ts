@@ -10,6 +10,7 @@ import {
   parseOpenfireXml,
   readAttributes,
   readProperty,
+  setAttributes,
   setProperty,
   unsetProperty,
 } from './openfire-xml.ts';
@@ -206,4 +207,24 @@ test('attributes of a property element, as Openfire marks encrypted values', () 
   assert.deepEqual(readAttributes(doc, base + 'plain'), {});
   assert.deepEqual(readAttributes(doc, base + 'empty'), { a: 'xA' });
   assert.equal(readAttributes(doc, base + 'missing'), undefined);
+});
+
+test('setAttributes changes only the named attributes of the start tag', () => {
+  const text = `<jive>\n  <a  encrypted='true'   iv="b2xk" keep="1">v</a>\n  <e other="x"/>\n</jive>\n`;
+  assert.equal(
+    setAttributes(text, 'a', { iv: 'bmV3' }),
+    `<jive>\n  <a  encrypted='true'   iv="bmV3" keep="1">v</a>\n  <e other="x"/>\n</jive>\n`,
+  );
+  assert.equal(
+    setAttributes(text, 'a', { encrypted: undefined, iv: undefined }),
+    `<jive>\n  <a keep="1">v</a>\n  <e other="x"/>\n</jive>\n`,
+  );
+  assert.equal(
+    setAttributes(text, 'e', { iv: 'a"b<' }),
+    `<jive>\n  <a  encrypted='true'   iv="b2xk" keep="1">v</a>\n  <e other="x" iv="a&quot;b&lt;"/>\n</jive>\n`,
+  );
+  assert.equal(setAttributes(text, 'missing', { iv: 'x' }), text);
+  assert.equal(setAttributes('<jive><b>1</b></jive>', 'b', { iv: undefined }), '<jive><b>1</b></jive>');
+  const round = setAttributes(text, 'e', { iv: 'x' });
+  assert.deepEqual(readAttributes(parseOpenfireXml(round), 'e'), { other: 'x', iv: 'x' });
 });

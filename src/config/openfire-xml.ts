@@ -171,6 +171,39 @@ export function setProperty(text: string, dotted: string, value: string, opts: W
 }
 
 /**
+ * Returns the text with attributes of an existing property element changed: a string sets the
+ * attribute (in place when present, else appended to the start tag), undefined removes it. Only
+ * those attributes change; the others, their quotes and the spacing between them stay as written.
+ * Unchanged text when the element does not exist.
+ *
+ * @example
+ * setAttributes('<jive><a encrypted="true" iv="x">v</a></jive>', 'a', { encrypted: undefined, iv: undefined });
+ * // '<jive><a>v</a></jive>'
+ */
+export function setAttributes(text: string, dotted: string, changes: Record<string, string | undefined>): string {
+  const el = findPath(parseOpenfireXml(text).root, dotted.split('.')).element;
+  if (!el) return text;
+  const nameEnd = el.start + 1 + el.name.length;
+  const closer = el.selfClosing ? text.lastIndexOf('/', el.openEnd - 1) : el.openEnd - 1;
+  let tag = text.slice(nameEnd, closer);
+  const pending = new Map(Object.entries(changes));
+  tag = tag.replace(/(\s+)([^\s=/>]+)(\s*=\s*)(?:"[^"]*"|'[^']*')/g, (all, space: string, name: string, eq: string) => {
+    if (!pending.has(name)) return all;
+    const value = pending.get(name);
+    pending.delete(name);
+    return value === undefined ? '' : `${space}${name}${eq}"${escapeAttribute(value)}"`;
+  });
+  const trailing = /\s*$/.exec(tag)?.[0] ?? '';
+  tag = tag.slice(0, tag.length - trailing.length);
+  for (const [name, value] of pending) if (value !== undefined) tag += ` ${name}="${escapeAttribute(value)}"`;
+  return text.slice(0, nameEnd) + tag + trailing + text.slice(closer);
+}
+
+function escapeAttribute(value: string): string {
+  return escapeText(value).replace(/"/g, '&quot;');
+}
+
+/**
  * Returns the text without the property's element (and its line, when it stood alone on it).
  * Ancestors that held nothing else and have no attributes are removed too, the root never.
  * Unchanged text when the property is not present.

@@ -38,15 +38,17 @@ export interface Resolved {
 
 /**
  * The built-in defaults as the last layer (computed defaults see the other layers' values).
+ * `fqdn` is Openfire's FQDN when the configuration file names one (the announcedWebHost default).
  *
  * @example
- * const layers = [...fileLayers(doc), defaultsLayer()];
+ * const layers = [...fileLayers(doc), defaultsLayer({ fqdn: 'xmpp.example.org' })];
  */
-export function defaultsLayer(opts: { hostname?: () => string } = {}): Layer {
+export function defaultsLayer(opts: { hostname?: () => string; fqdn?: string } = {}): Layer {
   const host = opts.hostname ?? osHostname;
+  const fqdn = () => opts.fqdn;
   return {
     source: 'default',
-    get: (short, ctx) => catalogue[short].default({ value: ctx.value, hostname: host }),
+    get: (short, ctx) => catalogue[short].default({ value: ctx.value, hostname: host, fqdn }),
   };
 }
 

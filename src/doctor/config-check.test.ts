@@ -75,6 +75,47 @@ test('an unknown name warns with a suggestion', async () => {
   assert.match(result.message, /plugin\.httpfileupload\.maxFilesize \(did you mean maxFileSize\?\)/);
 });
 
+test('an encrypted value is read as Openfire does; one that does not decrypt fails naming it and the file', async () => {
+  // '127.0.0.1' as Openfire's Blowfish writes it under its default key (no security.xml here).
+  const blowfish = 'fae8f71ba71587eded2c85991a03167600c731c08505bbda1fc2c2714fb1411e';
+  const ok = file(
+    'encrypted.xml',
+    `<domain>upload.example.org</domain><sharedSecret encrypted="true">${blowfish}</sharedSecret>`,
+  );
+  const good = await checkConfig(ok, { hostname });
+  assert.equal(good.result.status, 'pass');
+  assert.equal(good.settings?.sharedSecret, '127.0.0.1');
+  const bad = file(
+    'undecryptable.xml',
+    '<domain>upload.example.org</domain><sharedSecret encrypted="true" iv="MDEyMzQ1Njc4OWFiY2RlZg==">c2VjcmV0</sharedSecret>',
+  );
+  const { result, settings } = await checkConfig(bad, { hostname });
+  assert.equal(result.status, 'fail');
+  assert.match(
+    result.message,
+    new RegExp(
+      `plugin\\.httpfileupload\\.sharedSecret: is encrypted in ${bad} but does not decrypt with Openfire's default key`,
+    ),
+  );
+  assert.match(result.fix ?? '', /correct sharedSecret/);
+  assert.equal(settings, undefined);
+});
+
+test('an option of the component library that is not read warns with why; an alias does not', async () => {
+  const f = file(
+    'component.xml',
+    '<domain>upload.example.org</domain><sharedSecret>s</sharedSecret><webContextRoot>/f</webContextRoot><contentSecurityPolicy>x</contentSecurityPolicy>',
+  );
+  const { result, settings } = await checkConfig(f, { hostname });
+  assert.equal(result.status, 'warn');
+  assert.match(
+    result.message,
+    /is valid, but plugin\.httpfileupload\.contentSecurityPolicy is an option of the component library that fileupload does not read: /,
+  );
+  assert.doesNotMatch(result.message, /webContextRoot|unknown/);
+  assert.equal(settings?.announcedWebContextRoot, '/f');
+});
+
 test('cliFor adds --config only for a non-default file, quoted when needed', () => {
   assert.equal(cliFor('/etc/fileupload/openfire.xml'), 'fileupload');
   assert.equal(cliFor('/tmp/my conf.xml'), "fileupload --config '/tmp/my conf.xml'");

@@ -1,14 +1,16 @@
 /**
- * Check `config`: the configuration file exists, parses, every value is valid, and the two
- * properties nothing works without (domain, sharedSecret) are set. Unknown names (typos) warn.
+ * Check `config`: the configuration file exists, parses, every value is valid (an encrypted one
+ * decrypts), and the two properties nothing works without (domain, sharedSecret) are set.
+ * Unknown names (typos) warn, and so do names of the Openfire plugin's component library that
+ * have no effect here.
  */
 import { DEFAULT_CONFIG_PATH } from '../config/file.ts';
 import { GENERAL_PREFIX, SERVER_SPECIFIC_PREFIX, lookupProperty, suggestProperty } from '../config/catalogue.ts';
-import { readConfigDocument } from '../config/edit.ts';
+import { compatibilityNotes, unreadOption } from '../config/compat.ts';
+import { readConfigDocument, type ConfigDocument } from '../config/edit.ts';
 import { ConfigError, ConfigSyntaxError } from '../config/errors.ts';
-import { fileLayers, requireProperties, settingsFromLayers, type LoadOptions } from '../config/load.ts';
+import { documentLayers, requireProperties, settingsFromLayers, type LoadOptions } from '../config/load.ts';
 import { leafNames, type XmlDocument } from '../config/openfire-xml.ts';
-import { defaultsLayer } from '../config/resolve.ts';
 import { withClusterLayer } from '../cluster/config-layer.ts';
 import type { Settings } from '../config/settings.ts';
 import { describeError, errorCode, fail, pass, warn, type CheckResult } from './result.ts';
@@ -56,7 +58,7 @@ export function strayProperties(doc: XmlDocument): string[] {
     ...leafNames(doc, SERVER_SPECIFIC_PREFIX.slice(0, -1)),
   ];
   return names
-    .filter((n) => !lookupProperty(n))
+    .filter((n) => !lookupProperty(n) && !unreadOption(n))
     .map((n) => {
       const hint = suggestProperty(n);
       return hint.length > 0 ? `${n} (did you mean ${hint.join(' or ')}?)` : n;
@@ -73,9 +75,9 @@ export function strayProperties(doc: XmlDocument): string[] {
  */
 export async function checkConfig(configFile: string, opts: LoadOptions = {}): Promise<ConfigOutcome> {
   const cli = cliFor(configFile);
-  let doc: XmlDocument | undefined;
+  let read: ConfigDocument;
   try {
-    const read = await readConfigDocument(configFile);
+    read = await readConfigDocument(configFile);
     if (read.content === undefined) {
       return {
         settings: undefined,
@@ -86,7 +88,6 @@ export async function checkConfig(configFile: string, opts: LoadOptions = {}): P
         ),
       };
     }
-    doc = read.doc;
   } catch (err) {
     if (err instanceof ConfigSyntaxError) {
       return {
@@ -110,9 +111,7 @@ export async function checkConfig(configFile: string, opts: LoadOptions = {}): P
   let settings: Settings;
   try {
     // A cluster node's shared document counts too (domain and sharedSecret usually live there).
-    settings = settingsFromLayers(
-      await withClusterLayer([...fileLayers(doc), defaultsLayer(opts.hostname ? { hostname: opts.hostname } : {})]),
-    );
+    settings = settingsFromLayers(await withClusterLayer(documentLayers(read, opts)));
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     const names = err.problems.map((p) => p.property.replace(GENERAL_PREFIX, ''));
@@ -142,14 +141,23 @@ export async function checkConfig(configFile: string, opts: LoadOptions = {}): P
     };
   }
 
-  const stray = doc ? strayProperties(doc) : [];
-  if (stray.length > 0) {
+  const doc = read.doc;
+  const unknown = doc ? strayProperties(doc) : [];
+  const ignored = compatibilityNotes(doc)
+    .filter((n) => n.ignored)
+    .map((n) => n.text);
+  if (unknown.length + ignored.length > 0) {
+    const found = [
+      ...(unknown.length > 0 ? [`ignores unknown name${unknown.length === 1 ? '' : 's'}: ${unknown.join(', ')}`] : []),
+      ...ignored,
+    ];
+    const count = unknown.length + ignored.length;
     return {
       settings,
       result: warn(
         CHECK,
-        `${configFile} is valid, but ignores unknown name${stray.length === 1 ? '' : 's'}: ${stray.join(', ')}`,
-        `rename or remove ${stray.length === 1 ? 'it' : 'them'} ("fileupload config list" shows every property)`,
+        `${configFile} is valid, but ${found.join('; ')}`,
+        `rename or remove ${count === 1 ? 'it' : 'them'} ("fileupload config list" shows every property)`,
       ),
     };
   }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { announcedMaxFileSize, discoFeatures, discoInfo, discoItems } from './disco.ts';
+import { catalogue } from '../config/catalogue.ts';
 
 const form = (ns: string, max: string) =>
   `<x xmlns="jabber:x:data" type="result"><field var="FORM_TYPE" type="hidden"><value>${ns}</value></field><field var="max-file-size"><value>${max}</value></field></x>`;
@@ -55,4 +56,11 @@ test('purposes and extra features are appended, without duplicates', () => {
 
 test('disco#items is empty', () => {
   assert.equal(discoItems().toString(), '<query xmlns="http://jabber.org/protocol/disco#items"/>');
+});
+
+test('maxFileSize 0 or negative, as the Openfire plugin writes unlimited, is announced as 2^53-1, never left out', () => {
+  for (const configured of ['0', '-1', '-5']) {
+    const xmlText = discoInfo({ maxFileSize: catalogue.maxFileSize.parse(configured) }).toString();
+    assert.equal(xmlText.match(/<value>9007199254740991<\/value>/g)?.length, 3, configured);
+  }
 });
