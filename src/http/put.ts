@@ -177,7 +177,8 @@ async function handlePut(
     });
     receiving = { watch, upload };
     // The watch judges idleness while the body arrives; the socket's own timeout would close the
-    // connection without a word at about the same moment, so it rests until the body is in.
+    // connection without a word at about the same moment, so it rests until the upload is
+    // answered: publishing (a sync, a malware scan with its own timeout) may take longer.
     const socket = incoming.socket;
     const socketTimeout = socket.timeout ?? 0;
     if (socketTimeout > 0) socket.setTimeout(0);
@@ -187,7 +188,6 @@ async function handlePut(
       watching = false;
       receiving = undefined; // publishing: a newer PUT no longer stops it
       watch.stop();
-      if (socketTimeout > 0 && !socket.destroyed) socket.setTimeout(socketTimeout);
     };
 
     if (length === undefined) incoming.once('end', bodyDone);
@@ -253,6 +253,7 @@ async function handlePut(
       return refuse(status, reason, failure.headers);
     } finally {
       bodyDone();
+      if (socketTimeout > 0 && !socket.destroyed) socket.setTimeout(socketTimeout);
       incoming.off('end', bodyDone);
       incoming.off('close', onClose);
       taken.lost?.removeEventListener('abort', onLost);

@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createServer, type Socket } from 'node:net';
 import {
   clamdMissing,
   EICAR,
@@ -164,6 +165,34 @@ describe('ClamAV before publish on fs storage (clamd, serve, Prosody)', { skip: 
       from: open.from,
     });
     await reload(clamav);
+  });
+
+  it('a clamd that accepts and never answers: the scan timeout refuses the upload with 503, even past the socket timeout', async () => {
+    // A stuck daemon: connections are taken, nothing is ever answered.
+    const held = new Set<Socket>();
+    const stuck = createServer((socket) => {
+      held.add(socket);
+      socket.resume();
+    });
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (stuck.address() as { port: number }).port;
+      // The socket's own timeout is idleTimeout + 5 s: the 8 s scan timeout ends after it.
+      await reload({ ...clamav, clamavPort: port, clamavScanTimeout: '8s', idleTimeout: '1s' });
+      const { slot, put, from } = await upload(randomFile(2000), 'stuck.bin');
+      assert.equal(put.status, 503, `${put.error ?? ''} ${put.body.toString()}`);
+      assert.ok(Number(put.headers['retry-after']) > 0, 'Retry-After');
+      await assertNothingLeft(slot.get);
+      const line = await stack.serve.waitForLog(
+        (l) => l.msg === 'upload refused: it could not be scanned for malware',
+        { from },
+      );
+      assert.match(String(line.reason), /made no progress for 8000 ms/);
+    } finally {
+      for (const socket of held) socket.destroy();
+      stuck.close();
+      await reload(clamav);
+    }
   });
 
   it('larger than clamavStreamMaxLength: refused with 413 by default, published unscanned when told; logged both ways', async () => {
