@@ -15,7 +15,10 @@ import {
   startClamd,
   type ClamdTestServer,
 } from '../../scripts/testservers/clamd.ts';
+import { writeFileSync } from 'node:fs';
+import { freePort } from '../../scripts/testservers/processes.ts';
 import { http, randomFile, sha256 } from '../support/http.ts';
+import { openfireXml, type ServeConfig } from '../support/serve.ts';
 import { mustGetSlot, putToSlot, startStack, type Stack } from '../support/stack.ts';
 import { NS_UPLOAD_0 } from '../support/xmpp-client.ts';
 
@@ -67,6 +70,14 @@ describe('ClamAV before publish on S3 in proxy mode (clamd, radosgw, serve, Pros
     }
   };
 
+  /** Rewrites the config with `over` on top of the first start's and reloads serve. */
+  const reload = async (over: ServeConfig): Promise<void> => {
+    const from = stack.serve.logLines().length;
+    writeFileSync(stack.serve.configFile, openfireXml({ ...stack.config, ...over }));
+    process.kill(stack.serve.pid, 'SIGHUP');
+    await stack.serve.waitForLog('configuration reloaded', { from });
+  };
+
   const upload = async (file: Buffer, filename: string) => {
     const slot = await mustGetSlot(stack.alice, stack.service, {
       namespace: NS_UPLOAD_0,
@@ -100,6 +111,28 @@ describe('ClamAV before publish on S3 in proxy mode (clamd, radosgw, serve, Pros
       const got = await http(slot.get);
       assert.equal(got.status, 200);
       assert.equal(got.bodySha256, sha256(file));
+    }
+  });
+
+  it('refused before the body is in: clamd down (503, Retry-After), larger than clamavStreamMaxLength (413); no object', async () => {
+    const file = randomFile(2 * MiB);
+    try {
+      await reload({ clamavPort: await freePort() });
+      const down = await upload(file, 'while-down.bin');
+      assert.equal(down.put.status, 503, `${down.put.error ?? ''} ${down.put.body.toString()}`);
+      assert.ok(Number(down.put.headers['retry-after']) > 0, 'Retry-After');
+      // Answered while most of the body was unread: the connection closes after the answer.
+      assert.equal(down.put.headers.connection, 'close');
+      assert.equal(await inBucket(down.id), false);
+
+      await reload({ clamavStreamMaxLength: '1M' });
+      const large = await upload(file, 'too-large.bin');
+      assert.equal(large.put.status, 413, `${large.put.error ?? ''} ${large.put.body.toString()}`);
+      assert.equal(large.put.headers.connection, 'close');
+      assert.equal(await inBucket(large.id), false);
+      assert.equal((await http(large.slot.get)).status, 404);
+    } finally {
+      await reload({});
     }
   });
 });
