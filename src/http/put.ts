@@ -41,7 +41,7 @@ import { errCode } from '../errno.ts';
  * 422 malware found (clamavEnabled; the body names the signature) · 503 shutting down, the
  * cluster claim lost mid-upload (this node paused longer than the claim's lease), or clamd
  * unable to scan with clamavFailOpen false (with Retry-After) · 507 disk full. The scan's
- * refusals come from the store (UploadRefusedError), after the whole body has arrived.
+ * refusals come from the store (UploadRefusedError, with the Retry-After it asks for).
  * A client that goes away leaves nothing behind.
  *
  * The route `PUT {root}/*` (app.ts); it answers on the Node request/response.
