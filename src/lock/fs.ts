@@ -21,15 +21,17 @@ import { dirname, join } from 'node:path';
 import { errCode } from '../errno.ts';
 import {
   DEFAULT_LEASE,
+  holdLock,
   isStale,
   LockHeldError,
-  LockLostError,
+  lockTiming,
   newOwner,
   parseOwner,
   type HeldLock,
   type LockEntry,
   type LockOptions,
   type LockOwner,
+  type LockRecord,
   type LockSpace,
 } from './lock.ts';
 
@@ -69,9 +71,8 @@ async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; 
  * try { lock.assertHeld(); await work(lock.signal); } finally { await lock.release(); }
  */
 export async function acquireLock(path: string, options: LockOptions = {}): Promise<HeldLock> {
-  const now = options.now ?? Date.now;
-  const lease = options.lease ?? DEFAULT_LEASE;
-  const beat = options.heartbeat ?? Math.max(1, Math.floor(lease / 4));
+  const timing = lockTiming(options);
+  const { now, lease } = timing;
   await mkdir(dirname(path), { recursive: true, mode: LOCK_FOLDER_MODE });
   const token = randomBytes(12).toString('base64url');
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -92,7 +93,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
         await unlink(path).catch(() => {});
         throw err;
       }
-      return hold(path, fh, owner, { lease, beat, now });
+      return holdLock(path, owner, fileRecord(path, fh, owner), timing);
     }
     const current = await readOwner(path);
     if (!current) continue; // released meanwhile: try again
@@ -161,57 +162,21 @@ async function takeOver(
   }
 }
 
-function hold(
-  path: string,
-  fh: FileHandle,
-  owner: LockOwner,
-  opts: { lease: number; beat: number; now: () => number },
-): HeldLock {
-  const controller = new AbortController();
-  let confirmed = owner.heartbeat;
-  let released = false;
-  let beating: Promise<void> | undefined;
-
-  const lose = (): void => {
-    if (!controller.signal.aborted) controller.abort(new LockLostError(path));
-  };
-  const renew = async (): Promise<void> => {
-    const at = opts.now();
-    const seen = await readOwner(path).catch(() => undefined);
-    if (seen?.owner?.token !== owner.token) {
-      lose();
-      return;
-    }
-    owner.heartbeat = at;
-    await fh.write(encode(owner), 0, FILE_SIZE, 0);
-    confirmed = at;
-  };
-  const timer = setInterval(() => {
-    if (beating || released) return;
-    beating = renew()
-      .catch(() => lose())
-      .finally(() => {
-        beating = undefined;
-      });
-  }, opts.beat);
-  timer.unref();
-
+/** The lock file at `path`, held through its open handle `fh`. */
+function fileRecord(path: string, fh: FileHandle, owner: LockOwner): LockRecord {
   return {
-    path,
-    owner,
-    signal: controller.signal,
-    assertHeld() {
-      if (controller.signal.aborted || released) throw new LockLostError(path);
-      if (opts.now() - confirmed > opts.lease / 2) {
-        lose();
-        throw new LockLostError(path);
+    // A beat whose read or write fails counts as a lost lock, not as one to try again.
+    expireUnconfirmed: false,
+    async beat(heartbeat) {
+      try {
+        if ((await readOwner(path))?.owner?.token !== owner.token) return false;
+        await fh.write(encode({ ...owner, heartbeat }), 0, FILE_SIZE, 0);
+        return true;
+      } catch {
+        return false;
       }
     },
-    async release() {
-      if (released) return;
-      released = true;
-      clearInterval(timer);
-      await beating;
+    async drop() {
       try {
         const seen = await readOwner(path);
         if (seen?.owner?.token === owner.token) await unlink(path).catch(() => {});

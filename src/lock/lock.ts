@@ -101,6 +101,103 @@ export interface HeldLock {
 /** A lock without a heartbeat for this long is stale (ms), unless the caller says otherwise. */
 export const DEFAULT_LEASE = 120_000;
 
+/** The lease, renewal interval and clock of one lock, with LockOptions' defaults filled in. */
+export interface LockTiming {
+  lease: number;
+  beat: number;
+  now: () => number;
+}
+
+/**
+ * LockOptions' timing with the defaults: the lease DEFAULT_LEASE, a renewal every quarter of it.
+ *
+ * @example
+ * const { lease, now } = lockTiming(options);
+ */
+export function lockTiming(options: LockOptions): LockTiming {
+  const lease = options.lease ?? DEFAULT_LEASE;
+  return { lease, beat: options.heartbeat ?? Math.max(1, Math.floor(lease / 4)), now: options.now ?? Date.now };
+}
+
+/** What a backend does with the owner record of a lock it holds; holdLock() runs the rest. */
+export interface LockRecord {
+  /**
+   * Writes `heartbeat` into the owner record: true when written, false when the lock is no
+   * longer ours. A rejection is a failure that the next beat tries again.
+   */
+  beat(heartbeat: number): Promise<boolean>;
+  /** Gives the lock back, once no beat is in flight; `lost` when the lock was lost meanwhile. */
+  drop(lost: boolean): Promise<void>;
+  /**
+   * true: once no beat has been confirmed for half the lease, the lock counts as lost without
+   * waiting for assertHeld(), and no beat follows a loss; for a store whose beats fail now and
+   * then and are retried (S3). false: beats go on until release.
+   */
+  expireUnconfirmed: boolean;
+}
+
+/**
+ * Holds a lock its backend has just taken: renews it every `timing.beat` ms through
+ * `record.beat()` (one beat at a time), aborts `signal` when a beat finds the lock no longer
+ * ours, applies the pause rule in assertHeld() and, on release, stops the beats and waits for
+ * the one in flight before `record.drop()`.
+ *
+ * @example
+ * return holdLock(path, owner, fileRecord(path, fh, owner), lockTiming(options));
+ */
+export function holdLock(path: string, owner: LockOwner, record: LockRecord, timing: LockTiming): HeldLock {
+  const { lease, beat, now } = timing;
+  const controller = new AbortController();
+  let confirmed = owner.heartbeat;
+  let released = false;
+  let beating: Promise<void> | undefined;
+  const lose = (): void => {
+    if (!controller.signal.aborted) controller.abort(new LockLostError(path));
+  };
+  const renew = async (): Promise<void> => {
+    const at = now();
+    if (await record.beat(at)) {
+      owner.heartbeat = at;
+      confirmed = at;
+    } else lose();
+  };
+  const timer = setInterval(() => {
+    if (released) return;
+    if (record.expireUnconfirmed) {
+      if (controller.signal.aborted) return;
+      // Beats that keep failing (store unreachable): after half the lease another node may soon
+      // judge the lock stale, so the holder stops as assertHeld() would.
+      if (now() - confirmed > lease / 2) return lose();
+    }
+    if (beating) return;
+    beating = renew()
+      .catch(() => {})
+      .finally(() => {
+        beating = undefined;
+      });
+  }, beat);
+  timer.unref();
+  return {
+    path,
+    owner,
+    signal: controller.signal,
+    assertHeld() {
+      if (controller.signal.aborted || released) throw new LockLostError(path);
+      if (now() - confirmed > lease / 2) {
+        lose();
+        throw new LockLostError(path);
+      }
+    },
+    async release() {
+      if (released) return;
+      released = true;
+      clearInterval(timer);
+      await beating;
+      await record.drop(controller.signal.aborted);
+    },
+  };
+}
+
 let machineId: string | undefined;
 /**
  * Identifies the pid space of this process: equal machine ids mean a pid in the lock can be

@@ -1,10 +1,9 @@
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { acquireS3Lock, s3LockInfo, s3LockSpace } from './s3.ts';
 import { LockHeldError, LockLostError, MAINTENANCE_LOCK } from './lock.ts';
 import { MemoryConditionalObjects, S3ConditionalObjects, type ConditionalObjects } from '../storage/s3/conditional.ts';
-import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph.ts';
-import { S3Store } from '../storage/s3/index.ts';
+import { testRadosgw } from '../../test/support/radosgw.ts';
 
 const KEY = 'fu/locks/purge.lock';
 
@@ -63,25 +62,11 @@ describe('S3 lock (in-memory conditional objects)', () => {
 });
 
 describe('S3 lock on a real radosgw', () => {
-  let rgw: RadosgwServer;
-  let store: S3Store;
+  const rgw = testRadosgw();
   let objects: ConditionalObjects;
   before(async () => {
-    rgw = await startRadosgw();
-    store = new S3Store({
-      endpoint: rgw.endpoint,
-      bucket: rgw.bucket,
-      region: rgw.region,
-      forcePathStyle: true,
-      accessKey: rgw.accessKey,
-      secretKey: rgw.secretKey,
-      prefix: 'fu',
-    });
+    const store = await rgw.store({ prefix: 'fu' });
     objects = new S3ConditionalObjects(store.connection);
-  });
-  after(async () => {
-    await store?.close();
-    await rgw?.stop();
   });
 
   test('of 12 concurrent acquirers exactly one wins (If-None-Match: *)', async () => {
@@ -123,7 +108,7 @@ describe('S3 lock on a real radosgw', () => {
 
   test('renewal by If-Match works on radosgw (its ETag must be sent unquoted) and a LockSpace names the key', async () => {
     const locks = s3LockSpace(objects, 'fu/');
-    assert.equal(locks.where(MAINTENANCE_LOCK), `s3://${rgw.bucket}/fu/locks/purge.lock`);
+    assert.equal(locks.where(MAINTENANCE_LOCK), `s3://${(await rgw.server()).bucket}/fu/locks/purge.lock`);
     const l = await locks.acquire(MAINTENANCE_LOCK, { command: 'renew', lease: 600, heartbeat: 50 });
     await new Promise((r) => setTimeout(r, 900));
     assert.doesNotThrow(() => l.assertHeld(), 'renewed beyond the lease');

@@ -23,15 +23,17 @@ import { randomBytes } from 'node:crypto';
 import { PreconditionFailedError, type ConditionalObjects, type VersionedText } from '../storage/s3/conditional.ts';
 import {
   DEFAULT_LEASE,
+  holdLock,
   isStale,
   LockHeldError,
-  LockLostError,
+  lockTiming,
   newOwner,
   parseOwner,
   type HeldLock,
   type LockEntry,
   type LockOptions,
   type LockOwner,
+  type LockRecord,
   type LockSpace,
 } from './lock.ts';
 
@@ -71,9 +73,8 @@ export async function acquireS3Lock(
   key: string,
   options: LockOptions = {},
 ): Promise<HeldLock> {
-  const now = options.now ?? Date.now;
-  const lease = options.lease ?? DEFAULT_LEASE;
-  const beat = options.heartbeat ?? Math.max(1, Math.floor(lease / 4));
+  const timing = lockTiming(options);
+  const { now, lease } = timing;
   const where = objects.location + key;
   const token = randomBytes(12).toString('base64url');
   let last: LockState = { kind: 'absent' };
@@ -94,7 +95,7 @@ export async function acquireS3Lock(
           throw new LockHeldError(where, undefined);
         etag = await objects.putIfMatch(key, last.etag, encode(owner));
       }
-      return hold(objects, key, where, owner, etag, { lease, beat, now });
+      return holdLock(where, owner, objectRecord(objects, key, owner, etag, now), timing);
     } catch (err) {
       if (!(err instanceof PreconditionFailedError)) throw err;
       // Someone else changed it between our read and write: look again.
@@ -103,22 +104,15 @@ export async function acquireS3Lock(
   throw new LockHeldError(where, last.kind === 'held' ? last.owner : undefined);
 }
 
-function hold(
+/** The lock object `key`, held as the version `etag` names. */
+function objectRecord(
   objects: ConditionalObjects,
   key: string,
-  where: string,
   owner: LockOwner,
   firstEtag: string,
-  opts: { lease: number; beat: number; now: () => number },
-): HeldLock {
-  const controller = new AbortController();
+  now: () => number,
+): LockRecord {
   let etag = firstEtag;
-  let confirmed = owner.heartbeat;
-  let released = false;
-  let beating: Promise<void> | undefined;
-  const lose = (): void => {
-    if (!controller.signal.aborted) controller.abort(new LockLostError(where));
-  };
   /** Writes `next` over our version; on a refusal, adopts a version that is still ours (a write whose answer got lost). */
   const write = async (next: LockOwner, releasing: boolean): Promise<boolean> => {
     for (let tries = 0; tries < 2; tries++) {
@@ -135,46 +129,14 @@ function hold(
     }
     return false;
   };
-  const renew = async (): Promise<void> => {
-    const at = opts.now();
-    if (await write({ ...owner, heartbeat: at }, false)) {
-      owner.heartbeat = at;
-      confirmed = at;
-    } else lose();
-  };
-  const timer = setInterval(() => {
-    if (released || controller.signal.aborted) return;
-    // Renewals that keep failing (store unreachable): after half the lease another node may soon
-    // judge the lock stale, so the holder stops as assertHeld() would.
-    if (opts.now() - confirmed > opts.lease / 2) return lose();
-    if (beating) return;
-    // A failed request is retried at the next beat.
-    beating = renew()
-      .catch(() => {})
-      .finally(() => {
-        beating = undefined;
-      });
-  }, opts.beat);
-  timer.unref();
   return {
-    path: where,
-    owner,
-    signal: controller.signal,
-    assertHeld() {
-      if (controller.signal.aborted || released) throw new LockLostError(where);
-      if (opts.now() - confirmed > opts.lease / 2) {
-        lose();
-        throw new LockLostError(where);
-      }
-    },
-    async release() {
-      if (released) return;
-      released = true;
-      clearInterval(timer);
-      await beating;
-      if (controller.signal.aborted) return;
+    // A failed request (network) is retried at the next beat, for at most half the lease.
+    expireUnconfirmed: true,
+    beat: (heartbeat) => write({ ...owner, heartbeat }, false),
+    async drop(lost) {
+      if (lost) return;
       // Unreachable store: the lock expires after the lease; the caller's work is done anyway.
-      await write({ ...owner, heartbeat: opts.now() }, true).catch(() => false);
+      await write({ ...owner, heartbeat: now() }, true).catch(() => false);
     },
   };
 }

@@ -15,7 +15,7 @@ import { MemoryConditionalObjects, S3ConditionalObjects } from '../storage/s3/co
 import { FsStore } from '../storage/fs/index.ts';
 import { S3Store } from '../storage/s3/index.ts';
 import { newSlotId } from '../slots/id.ts';
-import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph.ts';
+import { testRadosgw } from '../../test/support/radosgw.ts';
 
 const NOW = 1_800_000_000_000;
 const owner = (over: Partial<LockOwner> = {}): LockOwner => ({
@@ -247,23 +247,10 @@ describe('sweepClaims, many claims and a lost lock (in-memory conditional object
 });
 
 describe('sweepClaims on a real radosgw', () => {
-  let rgw: RadosgwServer;
+  const rgw = testRadosgw();
   let store: S3Store;
   before(async () => {
-    rgw = await startRadosgw();
-    store = new S3Store({
-      endpoint: rgw.endpoint,
-      bucket: rgw.bucket,
-      region: rgw.region,
-      forcePathStyle: true,
-      accessKey: rgw.accessKey,
-      secretKey: rgw.secretKey,
-      prefix: 'fu/',
-    });
-  });
-  after(async () => {
-    await store?.close();
-    await rgw?.stop();
+    store = await rgw.store({ prefix: 'fu/' });
   });
 
   test('every upload leaves a released claim object; purge removes those of expired slots and keeps the rest', async () => {
@@ -288,7 +275,7 @@ describe('sweepClaims on a real radosgw', () => {
       minUploadRate: 4096,
       maxFileSize: 52_428_800,
     };
-    const summary = await purgeOnce({ settings, repo: rgw.dir, store, locks });
+    const summary = await purgeOnce({ settings, repo: (await rgw.server()).dir, store, locks });
     assert.deepEqual(summary.claims, { listed: 7, removed: 5, failed: 0 });
     assert.deepEqual(await names(locks), [`claims/${valid}.claim`, `claims/${running}.claim`].sort());
     // The kept claims still work: the valid slot can be claimed again, the running one cannot.

@@ -1,47 +1,14 @@
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph.ts';
+import { slotOf, testRadosgw } from '../../test/support/radosgw.ts';
 import { newSlotId } from '../slots/id.ts';
-import type { Slot } from '../slots/slot.ts';
 import { S3Store } from '../storage/s3/index.ts';
 import { S3IndexStore } from '../inventory/index-store/s3.ts';
 import { Ledger } from '../inventory/ledger.ts';
 import { runPurge } from './run.ts';
 
 // One throw-away Ceph + radosgw for the whole file; each test works under its own prefix.
-let rgwStarted: Promise<RadosgwServer> | undefined;
-const rgw = (): Promise<RadosgwServer> => (rgwStarted ??= startRadosgw());
-after(async () => {
-  if (rgwStarted) await (await rgwStarted).stop();
-});
-
-async function storeFor(): Promise<S3Store> {
-  const r = await rgw();
-  return new S3Store({
-    endpoint: r.endpoint,
-    region: r.region,
-    bucket: r.bucket,
-    accessKey: r.accessKey,
-    secretKey: r.secretKey,
-    forcePathStyle: true,
-    prefix: `t-${randomBytes(6).toString('hex')}`,
-  });
-}
-
-function slotOf(over: Partial<Slot> = {}): Slot {
-  const now = Date.now();
-  return {
-    id: newSlotId(),
-    filename: 'Grüße 1.txt',
-    size: 5,
-    uploader: 'zoë@example.org',
-    issuedAt: now,
-    expiresAt: now + 300_000,
-    purpose: 'message',
-    ...over,
-  };
-}
+const rgw = testRadosgw();
 
 async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
   yield b;
@@ -49,7 +16,7 @@ async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
 
 describe('purge on S3 with the index in the bucket', () => {
   test('expired and too old uploads and abandoned slot records go; the rest stays', async () => {
-    const store = await storeFor();
+    const store = await rgw.store();
     await store.open();
     try {
       const ledger = new Ledger(new S3IndexStore(store.connection, store.layout.index, { pageSize: 2 }));

@@ -1,64 +1,17 @@
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
-import { startRadosgw, type RadosgwServer } from '../../../scripts/testservers/ceph.ts';
-import { newSlotId } from '../../slots/id.ts';
-import type { Slot } from '../../slots/slot.ts';
-import { S3Store } from '../../storage/s3/index.ts';
+import { HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { slotOf, testRadosgw } from '../../../test/support/radosgw.ts';
 import { Ledger, type JournalSlot } from '../ledger.ts';
 import { parseBatch } from '../names.ts';
 import { RepositoryUsage, writeTotal } from '../usage.ts';
 import { S3IndexStore } from './s3.ts';
 
 // One throw-away Ceph + radosgw for the whole file; each test works under its own prefix.
-let rgwStarted: Promise<RadosgwServer> | undefined;
-const rgw = (): Promise<RadosgwServer> => (rgwStarted ??= startRadosgw());
-after(async () => {
-  if (rgwStarted) await (await rgwStarted).stop();
-});
-
-async function storeFor(): Promise<S3Store> {
-  const r = await rgw();
-  return new S3Store({
-    endpoint: r.endpoint,
-    region: r.region,
-    bucket: r.bucket,
-    accessKey: r.accessKey,
-    secretKey: r.secretKey,
-    forcePathStyle: true,
-    prefix: `t-${randomBytes(6).toString('hex')}`,
-  });
-}
-
-function slotOf(over: Partial<Slot> = {}): Slot {
-  const now = Date.now();
-  return {
-    id: newSlotId(),
-    filename: 'Grüße 1.txt',
-    size: 5,
-    uploader: 'zoë@example.org',
-    issuedAt: now,
-    expiresAt: now + 300_000,
-    purpose: 'message',
-    ...over,
-  };
-}
-
-async function rawClient(): Promise<S3Client> {
-  const r = await rgw();
-  return new S3Client({
-    endpoint: r.endpoint,
-    region: r.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: r.accessKey, secretAccessKey: r.secretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+const rgw = testRadosgw();
 
 test('the S3 index stores, lists (paged, folders and entries) and deletes entries', async () => {
-  const store = await storeFor();
+  const store = await rgw.store();
   try {
     const index = new S3IndexStore(store.connection, store.layout.index, { pageSize: 2 });
     await index.put('users/ab/stored/1.x');
@@ -81,7 +34,7 @@ test('the S3 index stores, lists (paged, folders and entries) and deletes entrie
     assert.equal(await index.delete('users/ab/stored/2.y'), false);
     assert.deepEqual(await names('users/ab/stored'), ['1.x', '3.z']);
     await assert.rejects(index.put('../escape'), RangeError);
-    const s3 = await rawClient();
+    const s3 = await rgw.client();
     try {
       const out = await s3.send(new ListObjectsV2Command({ Bucket: store.bucket, Prefix: store.layout.index }));
       assert.ok(
@@ -100,7 +53,7 @@ test('the S3 index stores, lists (paged, folders and entries) and deletes entrie
 
 describe('the inventory ledger in the bucket (batched pending slots and deltas)', () => {
   test('slots recorded together share a batch object (one per batch, no open segment); listing pages through batches; forget adds tombstones, batches untouched', async () => {
-    const store = await storeFor();
+    const store = await rgw.store();
     await store.open();
     try {
       const index = new S3IndexStore(store.connection, store.layout.index, { pageSize: 2 });

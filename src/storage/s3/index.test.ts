@@ -11,51 +11,19 @@ import {
   PutBucketCorsCommand,
   PutBucketLifecycleConfigurationCommand,
   PutObjectCommand,
-  S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { storeContract } from '../../../test/storage-contract.ts';
-import { startRadosgw, type RadosgwServer } from '../../../scripts/testservers/ceph.ts';
+import { slotOf, testRadosgw } from '../../../test/support/radosgw.ts';
 import { newSlotId } from '../../slots/id.ts';
-import type { Slot } from '../../slots/slot.ts';
 import { RepositoryError } from '../errors.ts';
 import { S3Store, type S3StoreOptions } from './index.ts';
 
 // One throw-away Ceph + radosgw for the whole file (~2 s); each suite works under its own prefix.
-let rgwStarted: Promise<RadosgwServer> | undefined;
-const rgw = (): Promise<RadosgwServer> => (rgwStarted ??= startRadosgw());
-after(async () => {
-  if (rgwStarted) await (await rgwStarted).stop();
-});
-
-async function storeFor(over: Partial<S3StoreOptions> = {}): Promise<S3Store> {
-  const r = await rgw();
-  return new S3Store({
-    endpoint: r.endpoint,
-    region: r.region,
-    bucket: r.bucket,
-    accessKey: r.accessKey,
-    secretKey: r.secretKey,
-    forcePathStyle: true,
-    prefix: `t-${randomBytes(6).toString('hex')}`,
-    ...over,
-  });
-}
-
-async function rawClient(): Promise<S3Client> {
-  const r = await rgw();
-  return new S3Client({
-    endpoint: r.endpoint,
-    region: r.region,
-    forcePathStyle: true,
-    credentials: { accessKeyId: r.accessKey, secretAccessKey: r.secretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-    responseChecksumValidation: 'WHEN_REQUIRED',
-  });
-}
+const rgw = testRadosgw();
 
 storeContract('s3 (radosgw)', async () => {
-  const store = await storeFor();
+  const store = await rgw.store();
   await store.open();
   return { store, cleanup: async () => {} };
 });
@@ -63,7 +31,7 @@ storeContract('s3 (radosgw)', async () => {
 // Bodies over 1 MiB go up as streamed multipart uploads (5 MiB parts): the contract's 2–10 MiB
 // bodies exercise that path, its 300 KiB concurrency test the single PUT.
 storeContract('s3 (radosgw, multipart above 1 MiB, 3 keys per listing page)', async () => {
-  const store = await storeFor({ multipartThreshold: 1024 * 1024, pageSize: 3 });
+  const store = await rgw.store({ multipartThreshold: 1024 * 1024, pageSize: 3 });
   await store.open();
   return { store, cleanup: async () => {} };
 });
@@ -78,20 +46,6 @@ async function collect(body: AsyncIterable<Uint8Array>): Promise<Buffer> {
 
 async function* once(b: Uint8Array): AsyncGenerator<Uint8Array> {
   yield b;
-}
-
-function slotOf(over: Partial<Slot> = {}): Slot {
-  const now = Date.now();
-  return {
-    id: newSlotId(),
-    filename: 'Grüße 1.txt',
-    size: 5,
-    uploader: 'zoë@example.org',
-    issuedAt: now,
-    expiresAt: now + 300_000,
-    purpose: 'message',
-    ...over,
-  };
 }
 
 /** A raw HTTP PUT (no headers added by any library): status and body text. */
@@ -119,7 +73,7 @@ function rawPut(
 describe('s3 store: direct mode (presigned PUT to radosgw)', () => {
   let store: S3Store;
   before(async () => {
-    store = await storeFor();
+    store = await rgw.store();
     await store.open();
   });
   after(() => store.close());
@@ -205,7 +159,7 @@ describe('s3 store: direct mode (presigned PUT to radosgw)', () => {
     // What happens on S3 flavours that drop x-amz-meta-* query parameters of presigned URLs.
     const slot = slotOf({ size: 4, contentType: 'image/png', purpose: 'profile' });
     await store.recordSlot(slot);
-    const s3 = await rawClient();
+    const s3 = await rgw.client();
     try {
       await s3.send(
         new PutObjectCommand({
@@ -237,7 +191,7 @@ describe('s3 store: direct mode (presigned PUT to radosgw)', () => {
 
   test('an object that is neither ours nor recorded is not served', async () => {
     const id = newSlotId();
-    const s3 = await rawClient();
+    const s3 = await rgw.client();
     try {
       await s3.send(new PutObjectCommand({ Bucket: store.bucket, Key: `${store.layout.files}${id}`, Body: 'foreign' }));
     } finally {
@@ -251,7 +205,7 @@ describe('s3 store: direct mode (presigned PUT to radosgw)', () => {
 describe('s3 store: partial uploads for purge', () => {
   let store: S3Store;
   before(async () => {
-    store = await storeFor({ pageSize: 2 });
+    store = await rgw.store({ pageSize: 2 });
     await store.open();
   });
   after(() => store.close());
@@ -291,7 +245,7 @@ describe('s3 store: partial uploads for purge', () => {
   test('an incomplete multipart upload is a partial with its parts size, and is aborted by deletePartial', async () => {
     const id = newSlotId();
     const key = `${store.layout.files}${id}`;
-    const s3 = await rawClient();
+    const s3 = await rgw.client();
     try {
       const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: store.bucket, Key: key }));
       await s3.send(
@@ -323,9 +277,9 @@ describe('s3 store: the documented bucket rules (contrib/s3)', () => {
     JSON.parse(readFileSync(join(import.meta.dirname, '../../../contrib/s3', name), 'utf8'));
 
   test('radosgw accepts lifecycle.json (age limit, slot records, abandoned multipart uploads)', async () => {
-    const r = await rgw();
+    const r = await rgw.server();
     await r.createBucket('lifecycle-test');
-    const s3 = await rawClient();
+    const s3 = await rgw.client();
     try {
       const config = contrib('lifecycle.json') as { Rules: { ID: string }[] };
       await s3.send(
@@ -342,9 +296,9 @@ describe('s3 store: the documented bucket rules (contrib/s3)', () => {
   });
 
   test('radosgw accepts cors.json, and a browser preflight for a direct PUT then passes', async () => {
-    const r = await rgw();
+    const r = await rgw.server();
     await r.createBucket('cors-test');
-    const s3 = await rawClient();
+    const s3 = await rgw.client();
     try {
       await s3.send(
         new PutBucketCorsCommand({ Bucket: 'cors-test', CORSConfiguration: contrib('cors.json') as never }),
@@ -369,7 +323,7 @@ describe('s3 store: the documented bucket rules (contrib/s3)', () => {
 
 describe('s3 store: open, marker', () => {
   test('open() creates the marker; open({ create: false }) refuses a prefix without one', async () => {
-    const store = await storeFor();
+    const store = await rgw.store();
     try {
       await assert.rejects(
         store.open({ create: false }),
@@ -384,14 +338,14 @@ describe('s3 store: open, marker', () => {
   });
 
   test('open() names the problem: missing bucket, wrong secret, nothing listening', async () => {
-    const r = await rgw();
+    const r = await rgw.server();
     const cases: [Partial<S3StoreOptions>, RegExp][] = [
       [{ bucket: 'no-such-bucket' }, /no-such-bucket.*(NotFound|NoSuchBucket|404)/],
       [{ secretKey: 'wrong' }, /(Forbidden|403|SignatureDoesNotMatch)/],
       [{ endpoint: 'http://127.0.0.1:9' }, /ECONNREFUSED/],
     ];
     for (const [over, pattern] of cases) {
-      const store = await storeFor({ ...over, requestTimeout: 5000 });
+      const store = await rgw.store({ ...over, requestTimeout: 5000 });
       try {
         await assert.rejects(store.open(), (e: unknown) => {
           assert.ok(e instanceof RepositoryError, String(e));
