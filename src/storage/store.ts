@@ -129,7 +129,8 @@ export interface PartialUpload {
  * A place uploads live. Every implementation (fs, s3) passes the same contract test.
  * Guarantees: nothing is visible before the whole body has arrived with exactly `meta.size`
  * bytes; a second write of an id fails with UploadExistsError; an aborted write leaves nothing.
- * Ids that are not slot ids (isSlotId) are refused (InvalidIdError) before any path is built.
+ * Ids that are neither slot ids nor imported ids (isStoredId) are refused (InvalidIdError) before
+ * any path is built.
  * Errors: see errors.ts (UploadExistsError 409, SizeMismatchError 413, StorageFullError 507,
  * UploadAbortedError, InvalidIdError).
  *
@@ -149,12 +150,13 @@ export interface Store {
    * second PUT is refused without reading its body. An abort of `signal` stops waiting for the
    * body at once and removes everything written. `releaseChunks`: the caller gives each chunk of
    * `body` up, and the store may free its memory once written (storage/release.ts); a store may
-   * ignore it.
+   * ignore it. `storedAt`: keep this publish time instead (an imported upload keeps the time it
+   * was first stored).
    */
   write(
     meta: Omit<UploadMeta, 'storedAt'>,
     body: AsyncIterable<Uint8Array>,
-    options?: { signal?: AbortSignal; releaseChunks?: boolean },
+    options?: { signal?: AbortSignal; releaseChunks?: boolean; storedAt?: number },
   ): Promise<UploadMeta>;
   /** Metadata of a published upload, or undefined. */
   stat(id: string): Promise<UploadMeta | undefined>;

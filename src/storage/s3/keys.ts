@@ -6,10 +6,10 @@
  *   {prefix}slots/{id}.json          direct mode: the slot record written when the slot was issued
  *   {prefix}index/…                  the inventory index (src/inventory/index-store/s3.ts)
  *
- * Keys are only ever built from ids that pass isSlotId, so no key outside these folders can be
+ * Keys are only ever built from ids that pass isStoredId (slot records: isSlotId), so no key outside these folders can be
  * named through an id.
  */
-import { isSlotId } from '../../slots/id.ts';
+import { isSlotId, isStoredId } from '../../slots/id.ts';
 import { InvalidIdError } from '../errors.ts';
 
 /** Name of the marker object (same name as the fs repository's marker file). */
@@ -59,13 +59,13 @@ export function keyLayout(prefix: string): KeyLayout {
 }
 
 /**
- * The object key of an upload; InvalidIdError for anything that is not a slot id.
+ * The object key of an upload; InvalidIdError for anything that is not a stored-upload id.
  *
  * @example
  * uploadKey(keyLayout(''), id); // 'files/' + id
  */
 export function uploadKey(layout: KeyLayout, id: string): string {
-  if (!isSlotId(id)) throw new InvalidIdError(id);
+  if (!isStoredId(id)) throw new InvalidIdError(id);
   return layout.files + id;
 }
 
@@ -95,7 +95,7 @@ export function idOfKey(layout: KeyLayout, key: string): string | undefined {
   else if (key.startsWith(layout.slots) && key.endsWith('.json'))
     rest = key.slice(layout.slots.length, -'.json'.length);
   else return undefined;
-  return isSlotId(rest) ? rest : undefined;
+  return key.startsWith(layout.files) ? (isStoredId(rest) ? rest : undefined) : isSlotId(rest) ? rest : undefined;
 }
 
 /**
