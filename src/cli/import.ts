@@ -83,6 +83,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     { loadSettings },
     { clusterLayers },
     { openStorage, RepositoryNotFoundError },
+    { RepositoryError },
     { Ledger },
     { formatSize },
     fs,
@@ -96,6 +97,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     import('../config/load.ts'),
     import('../cluster/config-layer.ts'),
     import('../repository/open.ts'),
+    import('../storage/errors.ts'),
     import('../inventory/ledger.ts'),
     import('../config/units.ts'),
     import('node:fs/promises'),
@@ -151,17 +153,9 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     await fs.rm(scratch, { recursive: true, force: true });
   }
   settings = settings!;
-  if (!dryRun) {
-    try {
-      outcomes = await applyProperties(configFile, planned, { dryRun: false });
-    } catch (err) {
-      usage(err);
-    }
-  }
-  outcomes = outcomes!;
 
-  // 3. The uploads.
-  let uploads;
+  // 3. This repository, opened (serve's layout made when missing) before the file is written.
+  let opened: Awaited<ReturnType<typeof openStorage>> | undefined;
   if (source !== undefined) {
     const st = await fs.stat(source).catch(() => undefined);
     if (!st?.isDirectory())
@@ -169,12 +163,28 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
         `the plugin's repository ${source} is not a folder${opts.repo === undefined ? ' (its fileRepo): give the folder with --repo DIR' : ''}`,
         ExitCode.Usage,
       );
-    let opened;
     try {
       opened = await openStorage(settings, { create: !dryRun });
     } catch (err) {
-      if (!(dryRun && err instanceof RepositoryNotFoundError)) usage(err);
+      if (!(dryRun && err instanceof RepositoryNotFoundError)) {
+        if (err instanceof RepositoryError) throw new CliError(err.message, ExitCode.Usage);
+        usage(err);
+      }
     }
+  }
+  if (!dryRun) {
+    try {
+      outcomes = await applyProperties(configFile, planned, { dryRun: false });
+    } catch (err) {
+      await opened?.store.close();
+      usage(err);
+    }
+  }
+  outcomes = outcomes!;
+
+  // 4. The uploads.
+  let uploads;
+  if (source !== undefined) {
     const sameFolder =
       settings.storage === 'fs' &&
       settings.fileRepo !== undefined &&
@@ -199,7 +209,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     }
   }
 
-  // 4. The report.
+  // 5. The report.
   const shown = (o: { value: string; secret: boolean }): string => (o.secret ? '(hidden)' : o.value);
   const quoted = (text: string): string => (/[\x00-\x1f\x7f]/.test(text) ? JSON.stringify(text) : text);
   if (json) {
