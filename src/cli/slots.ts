@@ -11,7 +11,8 @@ durations back from now (30m, 12h, 7d) or ISO 8601 instants (2030-06-01, 2030-06
 
 --json prints one object per line:
   {"id","filename","size","contentType","uploader","created","expires","purpose","state"}
-with times as ISO 8601 UTC strings (expires null when no age rule applies), size in bytes.`;
+with times as ISO 8601 UTC strings (expires null when no age rule applies), size in bytes.
+Uploads imported from the Openfire plugin have the state "imported" and an empty uploader.`;
 
 const RM_HELP = `
 Removes stored uploads (and forgets pending slots) by id, or everything of one user with

@@ -123,6 +123,14 @@ test('applying never overwrites what the file sets, creates it 0600, and a dry r
       ['kept', 'unchanged'],
     );
 
+    const other = await applyProperties(
+      file,
+      [{ name: 'plugin.httpfileupload.serverspecific.maxFileSize', value: '5M', from: 'z', secret: false }],
+      { dryRun: false },
+    );
+    assert.equal(other[0]!.action, 'kept', 'a value in the other layer is the admin’s too');
+    assert.doesNotMatch(await readFile(file, 'utf8'), /serverspecific/);
+
     const fresh = join(dir, 'new.xml');
     await applyProperties(fresh, planned, { dryRun: false });
     assert.equal((await stat(fresh)).mode & 0o777, 0o600);

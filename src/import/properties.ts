@@ -256,18 +256,26 @@ export async function applyProperties(
   const { doc } = await readConfigDocument(file);
   const out: PropertyOutcome[] = [];
   for (const p of planned) {
-    const current = doc ? readProperty(doc, p.name) : undefined;
-    if (current !== undefined && current.trim() !== '') {
-      const encrypted = doc !== undefined && readAttributes(doc, p.name)?.encrypted !== undefined;
-      if (!encrypted && current.trim() === p.value) {
+    // The property in either layer is the admin's: a serverspecific value written beside their
+    // general one would silently win over it.
+    const layers = p.name.startsWith(SERVER_SPECIFIC_PREFIX)
+      ? [p.name, GENERAL_PREFIX + p.name.slice(SERVER_SPECIFIC_PREFIX.length)]
+      : p.name.startsWith(GENERAL_PREFIX)
+        ? [p.name, SERVER_SPECIFIC_PREFIX + p.name.slice(GENERAL_PREFIX.length)]
+        : [p.name];
+    const set = doc ? layers.find((name) => (readProperty(doc, name) ?? '').trim() !== '') : undefined;
+    if (doc && set !== undefined) {
+      const current = readProperty(doc, set)!.trim();
+      const encrypted = readAttributes(doc, set)?.encrypted !== undefined;
+      if (set === p.name && !encrypted && current === p.value) {
         out.push({ ...p, action: 'unchanged' });
         continue;
       }
       out.push({
         ...p,
         action: 'kept',
-        current: p.secret || encrypted ? '(hidden)' : current.trim(),
-        note: `${file} already sets it: left as it is (fileupload config set ${p.name} … to change it)`,
+        current: p.secret || encrypted ? '(hidden)' : current,
+        note: `${file} already sets ${set}: left as it is (fileupload config set to change it)`,
       });
       continue;
     }

@@ -1,0 +1,484 @@
+/**
+ * The migration from the Openfire plugin, as the README's guide does it: an Openfire-shaped
+ * install (conf/openfire.xml as Openfire writes it, with encrypted and clear plugin properties;
+ * conf/security.xml with AES under its own key; the embedded database's HSQLDB script and log;
+ * the plugin's raw repository with both id forms, several content types and a large file), then
+ * `fileupload import openfire` (a dry run that changes nothing, the import, a second run that
+ * imports nothing new), `slots ls`, serve on the written configuration, and every old URL with the
+ * plugin's file names and with any other name after the id — directly and through nginx set up
+ * with the `location` blocks of the README's migration guide.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, portAccepts, spawnGroup, trackDir, waitFor } from '../../scripts/testservers/processes.ts';
+import { OpenfireCipher, parseSecurityXml } from '../../src/openfire/cipher.ts';
+import { http, sha256 } from '../support/http.ts';
+import { NGINX } from '../support/nginx-lb.ts';
+import {
+  REPO_ROOT,
+  listTree,
+  openfireXml,
+  runFileupload,
+  serveConfigFor,
+  startServe,
+  type ServeProcess,
+} from '../support/serve.ts';
+
+const MiB = 1024 * 1024;
+
+/** Openfire's built-in AES key and the fixed IV it obfuscates security.xml's key with (AesEncryptor). */
+const OPENFIRE_AES_KEY = Buffer.from('f2465d2ad1730b18cb8695a3b1e58927', 'hex');
+const OPENFIRE_LEGACY_IV = Buffer.from('cd91a7c5278b39e0fa72d02983659d74', 'hex');
+
+/** One upload the plugin stored, and the name its chat link carries. */
+interface PluginFile {
+  id: string;
+  name: string;
+  data: Buffer;
+  type: string;
+  mtime: Date;
+}
+
+const secureId = (): string => {
+  for (;;) {
+    const id = randomBytes(20).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+};
+
+const FILES: PluginFile[] = [
+  {
+    // A leading '-' (the plugin's ids may start with one).
+    id: `-${secureId().slice(1)}`,
+    name: 'photo.png',
+    data: Buffer.concat([Buffer.from('\x89PNG\r\n\x1a\n', 'latin1'), randomBytes(40_000)]),
+    type: 'image/png',
+    mtime: new Date('2023-05-04T10:00:00Z'),
+  },
+  {
+    id: secureId(),
+    name: 'Bericht März.pdf',
+    data: Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(3000)]),
+    type: 'application/pdf',
+    mtime: new Date('2024-01-02T03:04:05Z'),
+  },
+  {
+    id: crypto.randomUUID(),
+    name: 'holiday.mp4',
+    data: Buffer.concat([Buffer.from('\0\0\0\x18ftypisom', 'latin1'), randomBytes(24 * MiB)]),
+    type: 'video/mp4',
+    mtime: new Date('2022-12-24T18:00:00Z'),
+  },
+  {
+    id: crypto.randomUUID(),
+    name: 'cat.jpg',
+    data: Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), randomBytes(2000)]),
+    type: 'image/jpeg',
+    mtime: new Date('2021-07-01T00:00:00Z'),
+  },
+  {
+    id: secureId(),
+    name: 'notes.txt',
+    data: Buffer.from('plain text: the plugin kept no type, so none is sniffed\n'),
+    type: 'application/octet-stream',
+    mtime: new Date('2025-02-02T02:02:02Z'),
+  },
+];
+
+/** The fixture's HSQLDB header (Openfire's embedded database as HSQLDB 2.7 writes it), up to the rows. */
+function hsqldbHeader(): string {
+  const fixture = readFileSync(join(REPO_ROOT, 'src/openfire/fixtures/embedded-db/openfire.script'), 'utf8');
+  const lines = fixture.split('\n');
+  return lines.slice(0, lines.lastIndexOf('SET SCHEMA PUBLIC') + 1).join('\n');
+}
+
+const sql = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+interface Install {
+  home: string;
+  pluginRepo: string;
+}
+
+/** Writes an Openfire home as Openfire 4.x/5.x leaves it, with the plugin's repository beside it. */
+function buildOpenfire(dir: string): Install {
+  const home = join(dir, 'openfire');
+  const pluginRepo = join(dir, 'openfire-uploads');
+  mkdirSync(join(home, 'conf'), { recursive: true });
+  mkdirSync(join(home, 'embedded-db'));
+  mkdirSync(pluginRepo);
+
+  const key = 'q8vM2pL0xZ7rT4nB';
+  const obfuscate = createCipheriv('aes-128-cbc', OPENFIRE_AES_KEY, OPENFIRE_LEGACY_IV);
+  const obfuscated = Buffer.concat([obfuscate.update(key, 'utf8'), obfuscate.final()]).toString('base64');
+  const securityXml = `<?xml version="1.0" encoding="UTF-8"?>
+
+<!--
+    This file stores security-related properties needed by Openfire.
+-->
+
+<security>
+  <encrypt>
+    <algorithm>AES</algorithm>
+    <key>
+      <current>${obfuscated}</current>
+    </key>
+    <property>
+      <name>database.defaultProvider.username</name>
+      <name>database.defaultProvider.password</name>
+      <name>plugin.httpfileupload.announcedWebHost</name>
+    </property>
+  </encrypt>
+</security>
+`;
+  writeFileSync(join(home, 'conf', 'security.xml'), securityXml);
+  const cipher = new OpenfireCipher(parseSecurityXml(securityXml));
+  const host = cipher.encrypt('files.example.org');
+  const port = cipher.encrypt('443');
+
+  writeFileSync(
+    join(home, 'conf', 'openfire.xml'),
+    `<?xml version="1.0" encoding="UTF-8"?>
+
+<!--
+    This file stores bootstrap properties needed by Openfire.
+    Property names must be in the format: "prop.name.is.blah=value"
+    That will be stored as:
+        <prop>
+            <name>
+                <is>
+                    <blah>value</blah>
+                </is>
+            </name>
+        </prop>
+
+    Most properties are stored in the Openfire database. A
+    property viewer and editor is included in the admin console.
+-->
+<!-- root element, all properties must be under this element -->
+<jive>
+  <adminConsole>
+    <!-- Disable either port by setting the value to -1 -->
+    <port>9090</port>
+    <securePort>9091</securePort>
+    <interface>127.0.0.1</interface>
+  </adminConsole>
+  <locale>en</locale>
+  <!-- Network settings. By default, Openfire will bind to all network interfaces.
+      Alternatively, you can specify a specific network interfaces that the server
+      will listen on. For example, 127.0.0.1. This setting is generally only useful
+       on multi-homed servers. -->
+  <!--
+    <network>
+        <interface></interface>
+    </network>
+    -->
+  <connectionProvider>
+    <className>org.jivesoftware.database.EmbeddedConnectionProvider</className>
+  </connectionProvider>
+  <setup>true</setup>
+  <fqdn>xmpp.example.org</fqdn>
+  <plugin>
+    <httpfileupload>
+      <serverspecific>
+        <fileRepo>${pluginRepo}</fileRepo>
+        <announcedWebPort encrypted="true" iv="${port.iv}">${port.value}</announcedWebPort>
+        <webContextRoot>/httpfileupload</webContextRoot>
+        <wildcardCORS>true</wildcardCORS>
+      </serverspecific>
+    </httpfileupload>
+  </plugin>
+</jive>
+`,
+  );
+
+  const row = (name: string, value: string, iv?: string): string =>
+    `INSERT INTO OFPROPERTY VALUES(${sql(name)},${sql(value)},${iv ? 1 : 0},${iv ? sql(iv) : 'NULL'})`;
+  writeFileSync(
+    join(home, 'embedded-db', 'openfire.script'),
+    [
+      hsqldbHeader(),
+      row('plugin.httpfileupload.announcedWebHost', host.value, host.iv),
+      row('plugin.httpfileupload.announcedWebProtocol', 'https'),
+      row('plugin.httpfileupload.fileRepo', pluginRepo),
+      row('plugin.httpfileupload.maxFileSize', '52428800'),
+      row('provider.admin.className', 'org.jivesoftware.openfire.admin.DefaultAdminProvider'),
+      row('xmpp.domain', 'example.org'),
+      '',
+    ].join('\n'),
+  );
+  // Changes HSQLDB has not checkpointed into the script yet: the size limit raised later.
+  writeFileSync(
+    join(home, 'embedded-db', 'openfire.log'),
+    [
+      '/*C2*/SET SCHEMA PUBLIC',
+      "DELETE FROM OFPROPERTY WHERE NAME='plugin.httpfileupload.maxFileSize'",
+      row('plugin.httpfileupload.maxFileSize', '104857600'),
+      'COMMIT',
+      '',
+    ].join('\n'),
+  );
+
+  for (const f of FILES) {
+    const path = join(pluginRepo, f.id);
+    writeFileSync(path, f.data);
+    utimesSync(path, f.mtime, f.mtime);
+  }
+  // Not uploads: the plugin never served these.
+  writeFileSync(join(pluginRepo, 'README.txt'), 'not an upload');
+  writeFileSync(join(pluginRepo, crypto.randomUUID().toUpperCase()), 'an upper-case UUID');
+  return { home, pluginRepo };
+}
+
+/** The README's nginx configuration of the migration guide: its `map` and `location` blocks. */
+function guideNginxBlocks(): { map: string; locations: string } {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('<!-- migration-nginx:start -->');
+  const end = readme.indexOf('<!-- migration-nginx:end -->');
+  assert.ok(start >= 0 && end > start, 'README has the migration guide’s nginx block');
+  const text = readme.slice(start, end);
+  const map = /^\s*(map \$http_upgrade[^\n]*)$/m.exec(text)?.[1];
+  const locations = [...text.matchAll(/^( *location [^\n]*\{\n[\s\S]*?^ *\})$/gm)].map((m) => m[1]!);
+  assert.ok(map, 'the guide’s map line');
+  assert.equal(locations.length, 2, 'the guide has two locations: fileupload and Openfire');
+  return { map, locations: locations.join('\n') };
+}
+
+interface NginxProxy {
+  origin: string;
+  stop(): Promise<void>;
+}
+
+/** nginx on a free loopback port with the guide's blocks, its upstreams moved to the test's ports. */
+async function startGuideProxy(serveUpstream: string, openfireUpstream: string): Promise<NginxProxy> {
+  const dir = mkdtempSync(join(tmpdir(), 'fileupload-import-nginx-'));
+  trackDir(dir);
+  for (const sub of ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(dir, sub));
+  const port = await freePort();
+  const { map, locations } = guideNginxBlocks();
+  const conf = `${process.getuid?.() === 0 ? 'user root root;\n' : ''}daemon off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/client_body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  ${map}
+  server {
+    listen 127.0.0.1:${port};
+${locations.replaceAll('127.0.0.1:12121', serveUpstream).replaceAll('127.0.0.1:7070', openfireUpstream)}
+  }
+}
+`;
+  writeFileSync(join(dir, 'nginx.conf'), conf);
+  const proc = spawnGroup(NGINX, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', join(dir, 'error.log')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    background: true,
+  });
+  let stderr = '';
+  proc.child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  try {
+    await waitFor(async () => proc.running() && (await portAccepts(port)), { timeoutMs: 5000, describe: 'nginx' });
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw new Error(`nginx did not start: ${(err as Error).message}\n${stderr}`);
+  }
+  return { origin: `http://127.0.0.1:${port}`, stop: () => proc.stop('SIGQUIT', 3000).then(() => {}) };
+}
+
+/** The old URL of an upload with `name` after the id, as the plugin built it (name percent-encoded). */
+const oldPath = (id: string, name: string): string => `/httpfileupload/${id}/${encodeURIComponent(name)}`;
+
+describe('import openfire, then the plugin’s old URLs through serve and through the guide’s nginx', () => {
+  let dir: string;
+  let install: Install;
+  let configFile: string;
+  let repo: string;
+  let config: Awaited<ReturnType<typeof serveConfigFor>>;
+  let serve: ServeProcess | undefined;
+  let openfireStandIn: Server | undefined;
+  let proxy: NginxProxy | undefined;
+
+  const importRun = async (...args: string[]) => {
+    const r = await runFileupload(['--config', configFile, '--json', 'import', 'openfire', install.home, ...args], {
+      timeoutMs: 120_000,
+    });
+    return { ...r, report: r.code === 0 ? JSON.parse(r.stdout) : undefined };
+  };
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fileupload-import-'));
+    trackDir(dir);
+    install = buildOpenfire(dir);
+    // Step 1 of the guide: what the admin sets before importing (no XMPP server here).
+    config = await serveConfigFor(undefined);
+    repo = String(config.fileRepo);
+    const adminConfig = { ...config, maxFileSize: undefined, announcedWebHost: undefined, domain: undefined };
+    configFile = join(dir, 'etc', 'openfire.xml');
+    mkdirSync(join(dir, 'etc'));
+    writeFileSync(configFile, openfireXml(adminConfig));
+  });
+
+  after(async () => {
+    await proxy?.stop();
+    await serve?.stop();
+    await new Promise<void>((resolve) => (openfireStandIn ? openfireStandIn.close(() => resolve()) : resolve()));
+  });
+
+  it('a dry run reports what it would do and changes nothing', async () => {
+    const configBefore = readFileSync(configFile);
+    const repoBefore = listTree(repo);
+    const pluginBefore = listTree(install.pluginRepo);
+    const r = await importRun('--dry-run');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.report.dryRun, true);
+    assert.equal(r.report.uploads.imported, FILES.length);
+    assert.equal(
+      r.report.uploads.importedBytes,
+      FILES.reduce((n, f) => n + f.data.length, 0),
+    );
+    assert.deepEqual(readFileSync(configFile), configBefore);
+    assert.deepEqual(listTree(repo), repoBefore);
+    assert.deepEqual(listTree(install.pluginRepo), pluginBefore);
+  });
+
+  it('the import writes the plugin’s properties, decrypted and under fileupload’s names, keeping the admin’s', async () => {
+    const r = await importRun();
+    assert.equal(r.code, 0, r.stderr);
+    const byName = Object.fromEntries(
+      (r.report.properties as { name: string; value: string; action: string; current?: string }[]).map((p) => [
+        p.name,
+        p,
+      ]),
+    );
+    // The database (script, then the log's later value), decrypted with security.xml's own key.
+    assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.value, 'files.example.org');
+    assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.action, 'set');
+    assert.equal(byName['plugin.httpfileupload.maxFileSize']?.value, '104857600');
+    // openfire.xml: an encrypted serverspecific value and an alias, under fileupload's names.
+    assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.action, 'kept');
+    assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.value, '443');
+    assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebContextRoot']?.action, 'kept');
+    assert.equal(byName['fqdn']?.value, 'xmpp.example.org');
+    assert.equal(byName['plugin.httpfileupload.domain']?.value, 'httpfileupload.example.org');
+    // The admin's repository wins over the plugin's folder, in either layer.
+    assert.equal(byName['plugin.httpfileupload.serverspecific.fileRepo']?.action, 'kept');
+    assert.equal(byName['plugin.httpfileupload.fileRepo']?.current, repo);
+    assert.ok(
+      (r.report.notes as { from: string; text: string }[]).some(
+        (n) => n.from.includes('wildcardCORS') && /does not read it/.test(n.text),
+      ),
+    );
+
+    const written = readFileSync(configFile, 'utf8');
+    assert.match(written, /<announcedWebHost>files\.example\.org<\/announcedWebHost>/);
+    assert.match(written, /<fqdn>xmpp\.example\.org<\/fqdn>/);
+    assert.doesNotMatch(written, /serverspecific|encrypted=/);
+    assert.match(written, new RegExp(`<fileRepo>${repo}</fileRepo>`));
+
+    const u = r.report.uploads;
+    assert.deepEqual(
+      [u.source, u.repository, u.found, u.imported, u.already, u.failed.length],
+      [install.pluginRepo, repo, FILES.length, FILES.length, 0, 0],
+    );
+    assert.deepEqual(
+      u.skipped.map((s: { name: string }) => s.name).sort(),
+      [...readdirSync(install.pluginRepo).filter((n) => !FILES.some((f) => f.id === n))].sort(),
+    );
+    // --copy (the default): the plugin's files are where they were.
+    for (const f of FILES) assert.equal(statSync(join(install.pluginRepo, f.id)).size, f.data.length);
+  });
+
+  it('a second run imports nothing new', async () => {
+    const before = listTree(repo).filter((p) => p.startsWith('files/'));
+    const r = await importRun();
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([r.report.uploads.imported, r.report.uploads.already], [0, FILES.length]);
+    assert.ok(r.report.properties.every((p: { action: string }) => p.action !== 'set'));
+    assert.deepEqual(
+      listTree(repo).filter((p) => p.startsWith('files/')),
+      before,
+    );
+  });
+
+  it('slots ls lists them as imported, with their ages and types and no uploader', async () => {
+    const r = await runFileupload(['--config', configFile, '--json', 'slots', 'ls']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.equal(rows.length, FILES.length);
+    for (const f of FILES) {
+      const row = rows.find((x) => x.id === f.id);
+      assert.ok(row, f.id);
+      assert.deepEqual(
+        [row.state, row.uploader, row.size, row.contentType, row.created, row.purpose],
+        ['imported', '', f.data.length, f.type, f.mtime.toISOString(), 'message'],
+      );
+    }
+    const mine = await runFileupload(['--config', configFile, '--json', 'slots', 'ls', '--user', 'alice@example.org']);
+    assert.equal(mine.stdout.trim(), '', 'no user’s listing shows them');
+  });
+
+  it('serve answers every old URL byte for byte, with the plugin’s names and any other', async () => {
+    serve = await startServe({ config, configFile, writeConfig: false });
+    for (const f of FILES) {
+      for (const name of [f.name, 'anything else.bin', f.id]) {
+        const get = await http(serve.origin + oldPath(f.id, name), { discardBody: f.data.length > MiB });
+        assert.equal(get.status, 200, `${f.id}/${name}`);
+        assert.equal(get.bodySha256, sha256(f.data), `${f.id}/${name}: the same bytes`);
+        assert.equal(get.headers['content-length'], String(f.data.length));
+        assert.equal(get.headers['content-type'], f.type);
+        assert.equal(get.headers['x-content-type-options'], 'nosniff');
+        assert.ok(
+          String(get.headers['content-disposition']).includes(`filename*=UTF-8''${encodeURIComponent(name)}`),
+          `${name}: ${get.headers['content-disposition']}`,
+        );
+        const head = await http(serve.origin + oldPath(f.id, name), { method: 'HEAD' });
+        assert.equal(head.status, 200);
+        assert.equal(head.headers['content-length'], String(f.data.length));
+        assert.equal(head.bodyLength, 0);
+      }
+    }
+    const uuid = FILES.find((f) => f.id.length === 36)!;
+    const upper = await http(serve.origin + oldPath(uuid.id.toUpperCase(), uuid.name), { discardBody: true });
+    assert.equal(upper.bodySha256, sha256(uuid.data), 'a UUID in upper case is the same upload');
+    const ranged = await http(serve.origin + oldPath(FILES[0]!.id, 'x'), { headers: { range: 'bytes=0-7' } });
+    assert.deepEqual([ranged.status, ranged.body], [206, FILES[0]!.data.subarray(0, 8)]);
+
+    assert.equal((await http(`${serve.origin}${oldPath(secureId(), 'x')}`)).status, 404, 'an id never imported');
+    const put = await http(serve.origin + oldPath(FILES[4]!.id, 'notes.txt'), { method: 'PUT', body: 'overwrite' });
+    assert.ok(put.status >= 400 && put.status < 500, `a PUT to an imported id is refused (${put.status})`);
+    const still = await http(serve.origin + oldPath(FILES[4]!.id, 'notes.txt'));
+    assert.deepEqual(still.body, FILES[4]!.data);
+  });
+
+  it('through the guide’s nginx, /httpfileupload/ reaches serve and the rest reaches Openfire', async () => {
+    assert.ok(serve, 'serve runs');
+    openfireStandIn = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(`openfire ${req.url}`);
+    });
+    await new Promise<void>((resolve) => openfireStandIn!.listen(0, '127.0.0.1', resolve));
+    const address = openfireStandIn.address();
+    assert.ok(address && typeof address === 'object');
+    proxy = await startGuideProxy(`127.0.0.1:${config.webPort}`, `127.0.0.1:${address.port}`);
+    for (const f of FILES) {
+      const r = await http(proxy.origin + oldPath(f.id, f.name), { discardBody: f.data.length > MiB });
+      assert.equal(r.status, 200, f.name);
+      assert.equal(r.bodySha256, sha256(f.data), `${f.name} through nginx`);
+    }
+    const bosh = await http(`${proxy.origin}/http-bind/`);
+    assert.deepEqual([bosh.status, bosh.body.toString()], [200, 'openfire /http-bind/']);
+  });
+});
