@@ -6,7 +6,7 @@
  * `fileupload import openfire` (a dry run that changes nothing, the import, a second run that
  * imports nothing new), `slots ls`, serve on the written configuration, and every old URL with the
  * plugin's file names and with any other name after the id — directly and through nginx set up
- * with the `location` blocks of the README's migration guide.
+ * with the `location` blocks of the README's migration guide; then purge's maxAge on them.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -480,5 +480,25 @@ describe('import openfire, then the plugin’s old URLs through serve and throug
     }
     const bosh = await http(`${proxy.origin}/http-bind/`);
     assert.deepEqual([bosh.status, bosh.body.toString()], [200, 'openfire /http-bind/']);
+  });
+
+  it('imported uploads follow the retention rules like any other: maxAge takes those older than it', async () => {
+    assert.ok(serve, 'serve runs');
+    const cutoff = Date.parse('2023-06-01T00:00:00Z');
+    const days = Math.ceil((Date.now() - cutoff) / 86_400_000);
+    const old = FILES.filter((f) => f.mtime.getTime() < Date.now() - days * 86_400_000);
+    assert.ok(old.length > 0 && old.length < FILES.length, 'some are older than maxAge, some are not');
+    const set = await runFileupload(['--config', configFile, 'config', 'set', 'maxAge', `${days}d`]);
+    assert.equal(set.code, 0, set.stderr);
+    const r = await runFileupload(['--config', configFile, '--json', 'purge']);
+    assert.equal(r.code, 0, r.stderr);
+    const deleted = (JSON.parse(r.stdout).deletions as { id: string; rule: string }[])
+      .filter((d) => d.rule === 'maxAge')
+      .map((d) => d.id);
+    assert.deepEqual(deleted.sort(), old.map((f) => f.id).sort());
+    for (const f of FILES) {
+      const got = await http(serve.origin + oldPath(f.id, f.name), { method: 'HEAD' });
+      assert.equal(got.status, old.includes(f) ? 404 : 200, f.name);
+    }
   });
 });
