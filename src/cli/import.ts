@@ -127,8 +127,21 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     usage(err);
   }
   sources = sources!;
-  const { planned, notes } = planProperties(sources);
+  const plan = planProperties(sources);
+  const notes = plan.notes;
   const source = opts.repo ?? pluginFileRepo(sources);
+  // In a bucket, the plugin's folder is only read: fileRepo would name a folder nothing uses.
+  let inBucket = false;
+  try {
+    inBucket = (await loadSettings(configFile, { cluster: clusterLayers })).storage === 's3';
+  } catch (err) {
+    usage(err);
+  }
+  const planned = plan.planned.filter((p) => {
+    if (!inBucket || !/^plugin\.httpfileupload\.(serverspecific\.)?fileRepo$/.test(p.name)) return true;
+    notes.push({ from: p.from, text: 'not written: the uploads live in the S3 bucket; this folder is only read' });
+    return false;
+  });
 
   // 2. The configuration as it will be: the changes applied to a private copy first, so a
   //    configuration that would not load is refused before the real file is touched.

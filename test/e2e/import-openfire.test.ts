@@ -6,7 +6,8 @@
  * `fileupload import openfire` (a dry run that changes nothing, the import, a second run that
  * imports nothing new), `slots ls`, serve on the written configuration, and every old URL with the
  * plugin's file names and with any other name after the id — directly and through nginx set up
- * with the `location` blocks of the README's migration guide; then purge's maxAge on them.
+ * with the `location` blocks of the README's migration guide; then purge's maxAge on them. Into a
+ * folder and into an S3 bucket (a throw-away radosgw), where every upload is streamed in.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,6 +16,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph.ts';
 import { freePort, portAccepts, spawnGroup, trackDir, waitFor } from '../../scripts/testservers/processes.ts';
 import { OpenfireCipher, parseSecurityXml } from '../../src/openfire/cipher.ts';
 import { http, sha256 } from '../support/http.ts';
@@ -30,6 +33,7 @@ import {
 } from '../support/serve.ts';
 
 const MiB = 1024 * 1024;
+const PREFIX = 'imported/';
 
 /** Openfire's built-in AES key and the fixed IV it obfuscates security.xml's key with (AesEncryptor). */
 const OPENFIRE_AES_KEY = Buffer.from('f2465d2ad1730b18cb8695a3b1e58927', 'hex');
@@ -298,207 +302,269 @@ ${locations.replaceAll('127.0.0.1:12121', serveUpstream).replaceAll('127.0.0.1:7
 /** The old URL of an upload with `name` after the id, as the plugin built it (name percent-encoded). */
 const oldPath = (id: string, name: string): string => `/httpfileupload/${id}/${encodeURIComponent(name)}`;
 
-describe('import openfire, then the plugin’s old URLs through serve and through the guide’s nginx', () => {
-  let dir: string;
-  let install: Install;
-  let configFile: string;
-  let repo: string;
-  let config: Awaited<ReturnType<typeof serveConfigFor>>;
-  let serve: ServeProcess | undefined;
-  let openfireStandIn: Server | undefined;
-  let proxy: NginxProxy | undefined;
+/** Where the imported uploads go: FILEUPLOAD_IMPORT_STORAGE=fs,s3 (default both). */
+const STORAGES = (process.env.FILEUPLOAD_IMPORT_STORAGE ?? 'fs,s3')
+  .split(',')
+  .map((x) => x.trim())
+  .filter((x): x is 'fs' | 's3' => x === 'fs' || x === 's3');
 
-  const importRun = async (...args: string[]) => {
-    const r = await runFileupload(['--config', configFile, '--json', 'import', 'openfire', install.home, ...args], {
-      timeoutMs: 120_000,
-    });
-    return { ...r, report: r.code === 0 ? JSON.parse(r.stdout) : undefined };
-  };
+for (const storage of STORAGES)
+  describe(`import openfire into ${storage === 'fs' ? 'a folder' : 'an S3 bucket (radosgw)'}, then the plugin’s old URLs through serve and through the guide’s nginx`, () => {
+    let dir: string;
+    let install: Install;
+    let configFile: string;
+    let repo: string;
+    let rgw: RadosgwServer | undefined;
+    let s3: S3Client | undefined;
+    let config: Awaited<ReturnType<typeof serveConfigFor>>;
+    let serve: ServeProcess | undefined;
+    let openfireStandIn: Server | undefined;
+    let proxy: NginxProxy | undefined;
 
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fileupload-import-'));
-    trackDir(dir);
-    install = buildOpenfire(dir);
-    // Step 1 of the guide: what the admin sets before importing (no XMPP server here).
-    config = await serveConfigFor(undefined);
-    repo = String(config.fileRepo);
-    const adminConfig = { ...config, maxFileSize: undefined, announcedWebHost: undefined, domain: undefined };
-    configFile = join(dir, 'etc', 'openfire.xml');
-    mkdirSync(join(dir, 'etc'));
-    writeFileSync(configFile, openfireXml(adminConfig));
-  });
+    const importRun = async (...args: string[]) => {
+      const r = await runFileupload(['--config', configFile, '--json', 'import', 'openfire', install.home, ...args], {
+        timeoutMs: 120_000,
+      });
+      return { ...r, report: r.code === 0 ? JSON.parse(r.stdout) : undefined };
+    };
 
-  after(async () => {
-    await proxy?.stop();
-    await serve?.stop();
-    await new Promise<void>((resolve) => (openfireStandIn ? openfireStandIn.close(() => resolve()) : resolve()));
-  });
-
-  it('a dry run reports what it would do and changes nothing', async () => {
-    const configBefore = readFileSync(configFile);
-    const repoBefore = listTree(repo);
-    const pluginBefore = listTree(install.pluginRepo);
-    const r = await importRun('--dry-run');
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.report.dryRun, true);
-    assert.equal(r.report.uploads.imported, FILES.length);
-    assert.equal(
-      r.report.uploads.importedBytes,
-      FILES.reduce((n, f) => n + f.data.length, 0),
-    );
-    assert.deepEqual(readFileSync(configFile), configBefore);
-    assert.deepEqual(listTree(repo), repoBefore);
-    assert.deepEqual(listTree(install.pluginRepo), pluginBefore);
-  });
-
-  it('the import writes the plugin’s properties, decrypted and under fileupload’s names, keeping the admin’s', async () => {
-    const r = await importRun();
-    assert.equal(r.code, 0, r.stderr);
-    const byName = Object.fromEntries(
-      (r.report.properties as { name: string; value: string; action: string; current?: string }[]).map((p) => [
-        p.name,
-        p,
-      ]),
-    );
-    // The database (script, then the log's later value), decrypted with security.xml's own key.
-    assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.value, 'files.example.org');
-    assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.action, 'set');
-    assert.equal(byName['plugin.httpfileupload.maxFileSize']?.value, '104857600');
-    // openfire.xml: an encrypted serverspecific value and an alias, under fileupload's names.
-    assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.action, 'kept');
-    assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.value, '443');
-    assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebContextRoot']?.action, 'kept');
-    assert.equal(byName['fqdn']?.value, 'xmpp.example.org');
-    assert.equal(byName['plugin.httpfileupload.domain']?.value, 'httpfileupload.example.org');
-    // The admin's repository wins over the plugin's folder, in either layer.
-    assert.equal(byName['plugin.httpfileupload.serverspecific.fileRepo']?.action, 'kept');
-    assert.equal(byName['plugin.httpfileupload.fileRepo']?.current, repo);
-    assert.ok(
-      (r.report.notes as { from: string; text: string }[]).some(
-        (n) => n.from.includes('wildcardCORS') && /does not read it/.test(n.text),
-      ),
-    );
-
-    const written = readFileSync(configFile, 'utf8');
-    assert.match(written, /<announcedWebHost>files\.example\.org<\/announcedWebHost>/);
-    assert.match(written, /<fqdn>xmpp\.example\.org<\/fqdn>/);
-    assert.doesNotMatch(written, /serverspecific|encrypted=/);
-    assert.match(written, new RegExp(`<fileRepo>${repo}</fileRepo>`));
-
-    const u = r.report.uploads;
-    assert.deepEqual(
-      [u.source, u.repository, u.found, u.imported, u.already, u.failed.length],
-      [install.pluginRepo, repo, FILES.length, FILES.length, 0, 0],
-    );
-    assert.deepEqual(
-      u.skipped.map((s: { name: string }) => s.name).sort(),
-      [...readdirSync(install.pluginRepo).filter((n) => !FILES.some((f) => f.id === n))].sort(),
-    );
-    // --copy (the default): the plugin's files are where they were.
-    for (const f of FILES) assert.equal(statSync(join(install.pluginRepo, f.id)).size, f.data.length);
-  });
-
-  it('a second run imports nothing new', async () => {
-    const before = listTree(repo).filter((p) => p.startsWith('files/'));
-    const r = await importRun();
-    assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual([r.report.uploads.imported, r.report.uploads.already], [0, FILES.length]);
-    assert.ok(r.report.properties.every((p: { action: string }) => p.action !== 'set'));
-    assert.deepEqual(
-      listTree(repo).filter((p) => p.startsWith('files/')),
-      before,
-    );
-  });
-
-  it('slots ls lists them as imported, with their ages and types and no uploader', async () => {
-    const r = await runFileupload(['--config', configFile, '--json', 'slots', 'ls']);
-    assert.equal(r.code, 0, r.stderr);
-    const rows = r.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.equal(rows.length, FILES.length);
-    for (const f of FILES) {
-      const row = rows.find((x) => x.id === f.id);
-      assert.ok(row, f.id);
-      assert.deepEqual(
-        [row.state, row.uploader, row.size, row.contentType, row.created, row.purpose],
-        ['imported', '', f.data.length, f.type, f.mtime.toISOString(), 'message'],
-      );
-    }
-    const mine = await runFileupload(['--config', configFile, '--json', 'slots', 'ls', '--user', 'alice@example.org']);
-    assert.equal(mine.stdout.trim(), '', 'no user’s listing shows them');
-  });
-
-  it('serve answers every old URL byte for byte, with the plugin’s names and any other', async () => {
-    serve = await startServe({ config, configFile, writeConfig: false });
-    for (const f of FILES) {
-      for (const name of [f.name, 'anything else.bin', f.id]) {
-        const get = await http(serve.origin + oldPath(f.id, name), { discardBody: f.data.length > MiB });
-        assert.equal(get.status, 200, `${f.id}/${name}`);
-        assert.equal(get.bodySha256, sha256(f.data), `${f.id}/${name}: the same bytes`);
-        assert.equal(get.headers['content-length'], String(f.data.length));
-        assert.equal(get.headers['content-type'], f.type);
-        assert.equal(get.headers['x-content-type-options'], 'nosniff');
-        assert.ok(
-          String(get.headers['content-disposition']).includes(`filename*=UTF-8''${encodeURIComponent(name)}`),
-          `${name}: ${get.headers['content-disposition']}`,
-        );
-        const head = await http(serve.origin + oldPath(f.id, name), { method: 'HEAD' });
-        assert.equal(head.status, 200);
-        assert.equal(head.headers['content-length'], String(f.data.length));
-        assert.equal(head.bodyLength, 0);
+    before(async () => {
+      dir = mkdtempSync(join(tmpdir(), 'fileupload-import-'));
+      trackDir(dir);
+      install = buildOpenfire(dir);
+      // Step 1 of the guide: what the admin sets before importing (no XMPP server here).
+      if (storage === 's3') {
+        rgw = await startRadosgw();
+        s3 = new S3Client({
+          endpoint: rgw.endpoint,
+          region: rgw.region,
+          forcePathStyle: true,
+          credentials: { accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey },
+        });
+        config = await serveConfigFor(undefined, {
+          fileRepo: undefined,
+          storage: 's3',
+          s3Endpoint: rgw.endpoint,
+          s3Bucket: rgw.bucket,
+          s3Region: rgw.region,
+          s3AccessKey: rgw.accessKey,
+          s3SecretKey: rgw.secretKey,
+          s3Prefix: PREFIX,
+        });
+      } else {
+        config = await serveConfigFor(undefined);
+        repo = String(config.fileRepo);
       }
-    }
-    const uuid = FILES.find((f) => f.id.length === 36)!;
-    const upper = await http(serve.origin + oldPath(uuid.id.toUpperCase(), uuid.name), { discardBody: true });
-    assert.equal(upper.bodySha256, sha256(uuid.data), 'a UUID in upper case is the same upload');
-    const ranged = await http(serve.origin + oldPath(FILES[0]!.id, 'x'), { headers: { range: 'bytes=0-7' } });
-    assert.deepEqual([ranged.status, ranged.body], [206, FILES[0]!.data.subarray(0, 8)]);
-
-    assert.equal((await http(`${serve.origin}${oldPath(secureId(), 'x')}`)).status, 404, 'an id never imported');
-    const put = await http(serve.origin + oldPath(FILES[4]!.id, 'notes.txt'), { method: 'PUT', body: 'overwrite' });
-    assert.ok(put.status >= 400 && put.status < 500, `a PUT to an imported id is refused (${put.status})`);
-    const still = await http(serve.origin + oldPath(FILES[4]!.id, 'notes.txt'));
-    assert.deepEqual(still.body, FILES[4]!.data);
-  });
-
-  it('through the guide’s nginx, /httpfileupload/ reaches serve and the rest reaches Openfire', async () => {
-    assert.ok(serve, 'serve runs');
-    openfireStandIn = createServer((req, res) => {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(`openfire ${req.url}`);
+      const adminConfig = { ...config, maxFileSize: undefined, announcedWebHost: undefined, domain: undefined };
+      configFile = join(dir, 'etc', 'openfire.xml');
+      mkdirSync(join(dir, 'etc'));
+      writeFileSync(configFile, openfireXml(adminConfig));
     });
-    await new Promise<void>((resolve) => openfireStandIn!.listen(0, '127.0.0.1', resolve));
-    const address = openfireStandIn.address();
-    assert.ok(address && typeof address === 'object');
-    proxy = await startGuideProxy(`127.0.0.1:${config.webPort}`, `127.0.0.1:${address.port}`);
-    for (const f of FILES) {
-      const r = await http(proxy.origin + oldPath(f.id, f.name), { discardBody: f.data.length > MiB });
-      assert.equal(r.status, 200, f.name);
-      assert.equal(r.bodySha256, sha256(f.data), `${f.name} through nginx`);
-    }
-    const bosh = await http(`${proxy.origin}/http-bind/`);
-    assert.deepEqual([bosh.status, bosh.body.toString()], [200, 'openfire /http-bind/']);
-  });
 
-  it('imported uploads follow the retention rules like any other: maxAge takes those older than it', async () => {
-    assert.ok(serve, 'serve runs');
-    const cutoff = Date.parse('2023-06-01T00:00:00Z');
-    const days = Math.ceil((Date.now() - cutoff) / 86_400_000);
-    const old = FILES.filter((f) => f.mtime.getTime() < Date.now() - days * 86_400_000);
-    assert.ok(old.length > 0 && old.length < FILES.length, 'some are older than maxAge, some are not');
-    const set = await runFileupload(['--config', configFile, 'config', 'set', 'maxAge', `${days}d`]);
-    assert.equal(set.code, 0, set.stderr);
-    const r = await runFileupload(['--config', configFile, '--json', 'purge']);
-    assert.equal(r.code, 0, r.stderr);
-    const deleted = (JSON.parse(r.stdout).deletions as { id: string; rule: string }[])
-      .filter((d) => d.rule === 'maxAge')
-      .map((d) => d.id);
-    assert.deepEqual(deleted.sort(), old.map((f) => f.id).sort());
-    for (const f of FILES) {
-      const got = await http(serve.origin + oldPath(f.id, f.name), { method: 'HEAD' });
-      assert.equal(got.status, old.includes(f) ? 404 : 200, f.name);
-    }
+    after(async () => {
+      await proxy?.stop();
+      await serve?.stop();
+      await new Promise<void>((resolve) => (openfireStandIn ? openfireStandIn.close(() => resolve()) : resolve()));
+      s3?.destroy();
+      await rgw?.stop();
+    });
+
+    /** Everything stored: the repository folder's files, or the bucket's keys under the prefix. */
+    const stored = async (): Promise<string[]> => {
+      if (storage === 'fs') return listTree(repo);
+      const keys: string[] = [];
+      let token: string | undefined;
+      do {
+        const page = await s3!.send(
+          new ListObjectsV2Command({ Bucket: rgw!.bucket, Prefix: PREFIX, ContinuationToken: token }),
+        );
+        for (const o of page.Contents ?? []) keys.push(o.Key!);
+        token = page.NextContinuationToken;
+      } while (token);
+      return keys.sort();
+    };
+
+    it('a dry run reports what it would do and changes nothing', async () => {
+      const configBefore = readFileSync(configFile);
+      const repoBefore = await stored();
+      const pluginBefore = listTree(install.pluginRepo);
+      const r = await importRun('--dry-run');
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.report.dryRun, true);
+      assert.equal(r.report.uploads.imported, FILES.length);
+      assert.equal(
+        r.report.uploads.importedBytes,
+        FILES.reduce((n, f) => n + f.data.length, 0),
+      );
+      assert.deepEqual(readFileSync(configFile), configBefore);
+      assert.deepEqual(await stored(), repoBefore);
+      assert.deepEqual(listTree(install.pluginRepo), pluginBefore);
+    });
+
+    it('the import writes the plugin’s properties, decrypted and under fileupload’s names, keeping the admin’s', async () => {
+      const r = await importRun();
+      assert.equal(r.code, 0, r.stderr);
+      const byName = Object.fromEntries(
+        (r.report.properties as { name: string; value: string; action: string; current?: string }[]).map((p) => [
+          p.name,
+          p,
+        ]),
+      );
+      // The database (script, then the log's later value), decrypted with security.xml's own key.
+      assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.value, 'files.example.org');
+      assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.action, 'set');
+      assert.equal(byName['plugin.httpfileupload.maxFileSize']?.value, '104857600');
+      // openfire.xml: an encrypted serverspecific value and an alias, under fileupload's names.
+      assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.action, 'kept');
+      assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.value, '443');
+      assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebContextRoot']?.action, 'kept');
+      assert.equal(byName['fqdn']?.value, 'xmpp.example.org');
+      assert.equal(byName['plugin.httpfileupload.domain']?.value, 'httpfileupload.example.org');
+      const notes = r.report.notes as { from: string; text: string }[];
+      if (storage === 'fs') {
+        // The admin's repository wins over the plugin's folder, in either layer.
+        assert.equal(byName['plugin.httpfileupload.serverspecific.fileRepo']?.action, 'kept');
+        assert.equal(byName['plugin.httpfileupload.fileRepo']?.current, repo);
+      } else {
+        // In a bucket, the plugin's folder is only read.
+        assert.equal(byName['plugin.httpfileupload.fileRepo'], undefined);
+        assert.equal(byName['plugin.httpfileupload.serverspecific.fileRepo'], undefined);
+        assert.equal(notes.filter((n) => n.from.includes('fileRepo') && /only read/.test(n.text)).length, 2);
+      }
+      assert.ok(notes.some((n) => n.from.includes('wildcardCORS') && /does not read it/.test(n.text)));
+
+      const written = readFileSync(configFile, 'utf8');
+      assert.match(written, /<announcedWebHost>files\.example\.org<\/announcedWebHost>/);
+      assert.match(written, /<fqdn>xmpp\.example\.org<\/fqdn>/);
+      assert.doesNotMatch(written, /serverspecific|encrypted=/);
+      if (storage === 'fs') assert.match(written, new RegExp(`<fileRepo>${repo}</fileRepo>`));
+      else assert.doesNotMatch(written, /fileRepo/);
+
+      const u = r.report.uploads;
+      assert.deepEqual(
+        [u.source, u.found, u.imported, u.already, u.failed.length],
+        [install.pluginRepo, FILES.length, FILES.length, 0, 0],
+      );
+      if (storage === 'fs') assert.equal(u.repository, repo);
+      else assert.match(u.repository, new RegExp(`^s3://${rgw!.bucket}/${PREFIX}`));
+      assert.deepEqual(
+        u.skipped.map((s: { name: string }) => s.name).sort(),
+        [...readdirSync(install.pluginRepo).filter((n) => !FILES.some((f) => f.id === n))].sort(),
+      );
+      // --copy (the default): the plugin's files are where they were.
+      for (const f of FILES) assert.equal(statSync(join(install.pluginRepo, f.id)).size, f.data.length);
+    });
+
+    it('a second run imports nothing new', async () => {
+      const before = (await stored()).filter((p) => p.includes('files/'));
+      const r = await importRun();
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual([r.report.uploads.imported, r.report.uploads.already], [0, FILES.length]);
+      assert.ok(r.report.properties.every((p: { action: string }) => p.action !== 'set'));
+      assert.equal(before.length, FILES.length);
+      assert.deepEqual(
+        (await stored()).filter((p) => p.includes('files/')),
+        before,
+      );
+    });
+
+    it('slots ls lists them as imported, with their ages and types and no uploader', async () => {
+      const r = await runFileupload(['--config', configFile, '--json', 'slots', 'ls']);
+      assert.equal(r.code, 0, r.stderr);
+      const rows = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      assert.equal(rows.length, FILES.length);
+      for (const f of FILES) {
+        const row = rows.find((x) => x.id === f.id);
+        assert.ok(row, f.id);
+        assert.deepEqual(
+          [row.state, row.uploader, row.size, row.contentType, row.created, row.purpose],
+          ['imported', '', f.data.length, f.type, f.mtime.toISOString(), 'message'],
+        );
+      }
+      const mine = await runFileupload([
+        '--config',
+        configFile,
+        '--json',
+        'slots',
+        'ls',
+        '--user',
+        'alice@example.org',
+      ]);
+      assert.equal(mine.stdout.trim(), '', 'no user’s listing shows them');
+    });
+
+    it('serve answers every old URL byte for byte, with the plugin’s names and any other', async () => {
+      serve = await startServe({ config, configFile, writeConfig: false });
+      for (const f of FILES) {
+        for (const name of [f.name, 'anything else.bin', f.id]) {
+          const get = await http(serve.origin + oldPath(f.id, name), { discardBody: f.data.length > MiB });
+          assert.equal(get.status, 200, `${f.id}/${name}`);
+          assert.equal(get.bodySha256, sha256(f.data), `${f.id}/${name}: the same bytes`);
+          assert.equal(get.headers['content-length'], String(f.data.length));
+          assert.equal(get.headers['content-type'], f.type);
+          assert.equal(get.headers['x-content-type-options'], 'nosniff');
+          assert.ok(
+            String(get.headers['content-disposition']).includes(`filename*=UTF-8''${encodeURIComponent(name)}`),
+            `${name}: ${get.headers['content-disposition']}`,
+          );
+          const head = await http(serve.origin + oldPath(f.id, name), { method: 'HEAD' });
+          assert.equal(head.status, 200);
+          assert.equal(head.headers['content-length'], String(f.data.length));
+          assert.equal(head.bodyLength, 0);
+        }
+      }
+      const uuid = FILES.find((f) => f.id.length === 36)!;
+      const upper = await http(serve.origin + oldPath(uuid.id.toUpperCase(), uuid.name), { discardBody: true });
+      assert.equal(upper.bodySha256, sha256(uuid.data), 'a UUID in upper case is the same upload');
+      const ranged = await http(serve.origin + oldPath(FILES[0]!.id, 'x'), { headers: { range: 'bytes=0-7' } });
+      assert.deepEqual([ranged.status, ranged.body], [206, FILES[0]!.data.subarray(0, 8)]);
+
+      assert.equal((await http(`${serve.origin}${oldPath(secureId(), 'x')}`)).status, 404, 'an id never imported');
+      const put = await http(serve.origin + oldPath(FILES[4]!.id, 'notes.txt'), { method: 'PUT', body: 'overwrite' });
+      assert.ok(put.status >= 400 && put.status < 500, `a PUT to an imported id is refused (${put.status})`);
+      const still = await http(serve.origin + oldPath(FILES[4]!.id, 'notes.txt'));
+      assert.deepEqual(still.body, FILES[4]!.data);
+    });
+
+    it('through the guide’s nginx, /httpfileupload/ reaches serve and the rest reaches Openfire', async () => {
+      assert.ok(serve, 'serve runs');
+      openfireStandIn = createServer((req, res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`openfire ${req.url}`);
+      });
+      await new Promise<void>((resolve) => openfireStandIn!.listen(0, '127.0.0.1', resolve));
+      const address = openfireStandIn.address();
+      assert.ok(address && typeof address === 'object');
+      proxy = await startGuideProxy(`127.0.0.1:${config.webPort}`, `127.0.0.1:${address.port}`);
+      for (const f of FILES) {
+        const r = await http(proxy.origin + oldPath(f.id, f.name), { discardBody: f.data.length > MiB });
+        assert.equal(r.status, 200, f.name);
+        assert.equal(r.bodySha256, sha256(f.data), `${f.name} through nginx`);
+      }
+      const bosh = await http(`${proxy.origin}/http-bind/`);
+      assert.deepEqual([bosh.status, bosh.body.toString()], [200, 'openfire /http-bind/']);
+    });
+
+    it('imported uploads follow the retention rules like any other: maxAge takes those older than it', async () => {
+      assert.ok(serve, 'serve runs');
+      const cutoff = Date.parse('2023-06-01T00:00:00Z');
+      const days = Math.ceil((Date.now() - cutoff) / 86_400_000);
+      const old = FILES.filter((f) => f.mtime.getTime() < Date.now() - days * 86_400_000);
+      assert.ok(old.length > 0 && old.length < FILES.length, 'some are older than maxAge, some are not');
+      const set = await runFileupload(['--config', configFile, 'config', 'set', 'maxAge', `${days}d`]);
+      assert.equal(set.code, 0, set.stderr);
+      const r = await runFileupload(['--config', configFile, '--json', 'purge']);
+      assert.equal(r.code, 0, r.stderr);
+      const deleted = (JSON.parse(r.stdout).deletions as { id: string; rule: string }[])
+        .filter((d) => d.rule === 'maxAge')
+        .map((d) => d.id);
+      assert.deepEqual(deleted.sort(), old.map((f) => f.id).sort());
+      for (const f of FILES) {
+        const got = await http(serve.origin + oldPath(f.id, f.name), { method: 'HEAD' });
+        assert.equal(got.status, old.includes(f) ? 404 : 200, f.name);
+      }
+    });
   });
-});
