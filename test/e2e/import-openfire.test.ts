@@ -568,3 +568,39 @@ for (const storage of STORAGES)
       }
     });
   });
+
+describe('import openfire: every bad input is refused with exit code 2 and changes nothing', () => {
+  let dir: string;
+  let install: Install;
+  let configFile: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'fileupload-import-bad-'));
+    trackDir(dir);
+    install = buildOpenfire(dir);
+    configFile = join(dir, 'openfire.xml');
+  });
+
+  const refused = async (args: string[], message: RegExp): Promise<void> => {
+    const before = listTree(dir);
+    const r = await runFileupload(['--config', configFile, 'import', 'openfire', ...args]);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stdout, '');
+    assert.deepEqual(listTree(dir), before, 'nothing was written');
+  };
+
+  it('names what is wrong', async () => {
+    await refused([join(dir, 'nowhere')], /nowhere\/conf\/openfire\.xml does not exist: OPENFIRE_HOME is the folder/);
+    await refused([install.home, '--link'], /--link is not offered: .*metadata header.*--move/);
+    await refused([install.home, '--move', '--copy'], /--move or --copy, not both/);
+    await refused([install.home, '--repo', join(dir, 'gone')], /the plugin's repository .*gone is not a folder/);
+    await refused([install.home, '--properties', join(dir, 'missing.sql')], /missing\.sql/);
+  });
+
+  it('refuses a value that security.xml does not decrypt, before writing anything', async () => {
+    const security = join(install.home, 'conf', 'security.xml');
+    writeFileSync(security, readFileSync(security, 'utf8').replace(/<current>[^<]*<\/current>/, '<current></current>'));
+    await refused([install.home], /cannot decrypt property plugin\.httpfileupload\.\S+: the AES key of security\.xml/);
+  });
+});
