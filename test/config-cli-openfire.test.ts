@@ -13,6 +13,7 @@ import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/pr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from './support/config-cli.ts';
+import { serveConfigFor, startServe } from './support/serve.ts';
 import { ExitCode } from '../src/cli/exit-codes.ts';
 import { OpenfireCipher, parseSecurityXml } from '../src/openfire/cipher.ts';
 
@@ -220,4 +221,23 @@ test('the component library’s names: an alias is set under its property; an op
   const temp = run(file, ['config', 'get', 'tempFileRepo']);
   assert.equal(temp.code, ExitCode.Usage);
   assert.match(temp.stderr, /tempFileRepo is an option of the component library that fileupload does not read/);
+});
+
+test('serve says once at start which component library options it does not read', async () => {
+  const serve = await startServe({
+    config: await serveConfigFor(undefined, { wildcardCORS: 'true', contentSecurityPolicy: "default-src 'none'" }),
+    waitFor: 'ready',
+  });
+  try {
+    const notes = serve
+      .logLines()
+      .filter((l) => l.level === 'warn' && /option of the component library/.test(String(l.msg)));
+    assert.deepEqual(
+      notes.map((l) => /(wildcardCORS|contentSecurityPolicy)/.exec(String(l.msg))?.[1]).sort(),
+      ['contentSecurityPolicy', 'wildcardCORS'],
+      JSON.stringify(notes),
+    );
+  } finally {
+    await serve.stop();
+  }
 });

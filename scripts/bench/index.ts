@@ -485,7 +485,7 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
       );
     }
     const smallUrl = async (t: Target) => {
-      let url = small.get(t.name);
+      const url = small.get(t.name);
       if (url) return url;
       const { put, get } = t.urls('small.bin', 64 * KiB);
       const r = await streamRequest({ url: put, method: 'PUT', size: 64 * KiB, signal: AbortSignal.timeout(10_000) });

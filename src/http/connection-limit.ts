@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from '../log.ts';
 import { AddressSet, addressKey, clientAddress } from './forwarded.ts';
 import { writeText } from './reply.ts';
+import { tcpSocketOf } from './node-internals.ts';
 
 /** Descriptors kept out of the derived global cap: the process itself, the repository and index
  * (journals, locks, purge), the XMPP connection, the admin API and refusals being answered. */
@@ -162,7 +163,7 @@ interface Conn {
 }
 
 const kConn = Symbol('connection');
-type Tracked = Socket & { [kConn]?: Conn; _parent?: Tracked };
+type Tracked = Socket & { [kConn]?: Conn };
 
 /** Forwarded client addresses of requests from trusted proxies (for the request log). */
 const forwardedRemotes = new WeakMap<IncomingMessage, string>();
@@ -246,7 +247,7 @@ export class ConnectionGuard {
     });
     if (this.#options.tls) {
       server.on('secureConnection', (tlsSocket: Tracked) => {
-        const conn = tlsSocket._parent?.[kConn];
+        const conn = (tcpSocketOf(tlsSocket) as Tracked | undefined)?.[kConn];
         if (conn) conn.httpSocket = tlsSocket;
       });
     }
@@ -303,7 +304,7 @@ export class ConnectionGuard {
    */
   request(req: IncomingMessage, res: ServerResponse): boolean {
     const socket = req.socket as Tracked;
-    const conn = socket[kConn] ?? socket._parent?.[kConn];
+    const conn = socket[kConn] ?? (tcpSocketOf(socket) as Tracked | undefined)?.[kConn];
     if (!conn) return false;
     let forwarded: string | undefined;
     if (conn.proxy) {

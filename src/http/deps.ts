@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../storage/store.ts';
@@ -22,6 +23,12 @@ export interface HttpDeps {
   /** Logs the outcome of one request and tells the onRequest hook. */
   record(outcome: RequestOutcome): void;
 }
+
+/**
+ * A route's handler (app.ts): it answers on the Node request/response itself. `started` is when
+ * the request was taken (performance.now()). A rejection or throw is answered 500 by the app.
+ */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse, started: number) => Promise<void> | void;
 
 /** One request's outcome, as logged (never the body, never the token). */
 export interface RequestOutcome {

@@ -53,8 +53,7 @@ test('waitAbandoned: a holder without a body byte for supersedeIdleMs is stopped
   const gate = new RequestGate();
   let idle = 4_999;
   let stopped = 0;
-  let release: (() => void) | undefined;
-  release = gate.claimSlot('a', {
+  const release: (() => void) | undefined = gate.claimSlot('a', {
     clientGone: () => false,
     idleFor: () => idle,
     supersede: () => (stopped++, release!()),

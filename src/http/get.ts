@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import type { HttpDeps } from './deps.ts';
+import type { HttpDeps, NodeHandler } from './deps.ts';
 import type { ReadSelection, StoredBody, UploadMeta } from '../storage/store.ts';
 import { corsHeaders } from './cors.ts';
 import { writeEmpty, writeText } from './reply.ts';
@@ -8,7 +8,6 @@ import { parseDownloadPath } from './path.ts';
 import { decideDownload, type DownloadDecision } from './download-policy.ts';
 import { downloadHeaders, SAFE_HEADERS, validatorHeaders } from './headers.ts';
 import { contentRange } from './range.ts';
-import { nodeRoute } from './node-route.ts';
 import { processSendfile, type SendfileAddon } from '../native/sendfile.ts';
 import { SENDFILE_MIN_BYTES, sendfileSender, sendfileSocket } from './sendfile.ts';
 import { sendNow } from './send-now.ts';
@@ -16,20 +15,18 @@ import { HeadMemo } from './head-memo.ts';
 import { requestRemote } from './connection-limit.ts';
 
 /**
- * GET and HEAD: the download path, on the Node request/response directly; the server offers
- * every GET and HEAD here before Hono (why: node-route.ts), and Hono answers the rest.
+ * GET and HEAD: the route `GET {root}/*` (app.ts), on the Node request/response.
  *
  * {root}/{id}/{filename}: the stored bytes with the stored type and the safe headers. One read of
  * the upload decides everything (404 wrong name, 410 expired ephemeral, 304, 416, 206, 200);
  * bodies are written straight to the socket. An upload imported from the Openfire plugin answers
- * its old URL, {root}/{id}/{anything} (path.ts); anything else under {root}/ is 404. Requests
- * outside {root}/ are left to Hono (see node-route.ts).
+ * its old URL, {root}/{id}/{anything} (path.ts); anything else under {root}/ is 404.
  *
  * @example
  * const download = createDownloadHandler(deps);
- * createServer((req, res) => { if (!download(req, res)) other(req, res); });
+ * createServer((req, res) => void download(req, res, performance.now()));
  */
-export function createDownloadHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createDownloadHandler(deps: HttpDeps): NodeHandler {
   const { logger } = deps;
   // Large bodies go by sendfile(2), small ones held in memory by one sendmsg(2) (send-now.ts),
   // when the addon loads (not with FILEUPLOAD_SENDFILE=0).
@@ -38,9 +35,7 @@ export function createDownloadHandler(deps: HttpDeps): (req: IncomingMessage, re
   else logger.info('large downloads are copied through memory (no sendfile)', { reason: native.reason });
   const sendfile = native.addon;
   const heads = new HeadMemo();
-  return nodeRoute(deps, ['GET', 'HEAD'], (req, res, started) =>
-    serveDownload(req, res, deps, started, sendfile, heads),
-  );
+  return (req, res, started) => serveDownload(req, res, deps, started, sendfile, heads);
 }
 
 async function serveDownload(

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { headless, lastRequestOnConnection, putHead, waitingHead } from './node-internals.ts';
 
 /**
  * Response heads of popular downloads, built by Node once and then reused. Building a head
@@ -12,16 +13,10 @@ import type { ServerResponse } from 'node:http';
  * 2xx with a body (Node keeps extra state for 204, 304 and 1xx), a plain HTTP/1.1 keep-alive
  * response with a Date and no headers set on it before (Node adds Connection and Keep-Alive
  * after the Date line), no Expect, not the last request of a connection. From Node's internals
- * this relies on `res._header` (where writeHead leaves the head until it is sent) only; a head
- * not found there, or not ending as expected, is simply not kept. A reused head does not set
- * Node's `_contentLength`: `strictContentLength` does not check such a response.
+ * (node-internals.ts) this relies on where writeHead leaves the head until it is sent; a head not
+ * found there, or not ending as expected, is simply not kept. A reused head does not set Node's
+ * content length: `strictContentLength` does not check such a response.
  */
-
-interface HeadInternals {
-  _header?: unknown;
-  /** Set by Node's server on the response to a connection's last allowed request. */
-  maxRequestsOnConnectionReached?: unknown;
-}
 
 interface Memo {
   status: number;
@@ -56,8 +51,7 @@ export class HeadMemo {
   writeHead(res: ServerResponse, status: number, headers: Readonly<Record<string, string>>, reusable: boolean): void {
     const plain = reusable && status >= 200 && status < 300 && status !== 204 && plainKeepAlive(res);
     const memo = plain ? this.#memos.get(headers) : undefined;
-    const internals = res as unknown as HeadInternals;
-    if (memo !== undefined && memo.status === status && internals._header == null) {
+    if (memo !== undefined && memo.status === status && headless(res)) {
       const now = this.#now();
       // Also when the clock went back: the Date would otherwise stay until it caught up.
       if (now >= memo.until || now < memo.until - 1000) {
@@ -66,13 +60,13 @@ export class HeadMemo {
       }
       res.statusCode = status;
       res.statusMessage = memo.message;
-      internals._header = memo.head;
+      putHead(res, memo.head);
       return;
     }
     res.writeHead(status, headers as Record<string, string>);
     if (!plain) return;
-    const head = internals._header;
-    if (typeof head !== 'string') return;
+    const head = waitingHead(res);
+    if (head === undefined) return;
     const at = head.lastIndexOf('\r\nDate: ');
     const end = at < 0 ? -1 : head.indexOf('\r\n', at + 2);
     if (end < 0 || !head.startsWith('Connection: keep-alive\r\n', end + 2)) return;
@@ -97,7 +91,7 @@ function plainKeepAlive(res: ServerResponse): boolean {
   const req = res.req as ServerResponse['req'] | undefined;
   return (
     res.shouldKeepAlive &&
-    (res as unknown as HeadInternals).maxRequestsOnConnectionReached === false &&
+    lastRequestOnConnection(res) === false &&
     res.sendDate &&
     // Headers set before writeHead would be part of the head, and may be this request's own.
     res.getHeaderNames().length === 0 &&

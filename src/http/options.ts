@@ -1,8 +1,7 @@
-import type { Context } from 'hono';
-import type { HttpEnv } from './index.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HttpDeps } from './deps.ts';
 import { corsHeaders, CORS_ALLOW_METHODS } from './cors.ts';
-import { emptyReply, textReply } from './reply.ts';
+import { writeEmpty, writeText } from './reply.ts';
 import { parseUploadPath } from './path.ts';
 
 /**
@@ -11,16 +10,14 @@ import { parseUploadPath } from './path.ts';
  * Access-Control-Allow-* headers.
  *
  * @example
- * app.options(`${root}/:id/:filename`, (c) => handleOptions(c, deps));
+ * const routes = { [`OPTIONS ${root}/:id/:filename`]: (req, res, started) => handleOptions(req, res, deps, started) };
  */
-export function handleOptions(c: Context<HttpEnv>, deps: HttpDeps): Response {
-  const started = performance.now();
-  const incoming = c.env.incoming;
-  const origin = incoming.headers.origin;
-  if (!parseUploadPath(incoming.url ?? '', deps.root)) {
+export function handleOptions(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, started: number): void {
+  const origin = req.headers.origin;
+  if (!parseUploadPath(req.url ?? '', deps.root)) {
     deps.record({ method: 'OPTIONS', status: 404, bytes: 0, started });
-    return textReply(404, 'not found', corsHeaders(origin, deps.settings.corsOrigins, false));
+    return writeText(res, 404, 'not found', corsHeaders(origin, deps.settings.corsOrigins, false));
   }
   deps.record({ method: 'OPTIONS', status: 204, bytes: 0, started });
-  return emptyReply(204, { Allow: CORS_ALLOW_METHODS, ...corsHeaders(origin, deps.settings.corsOrigins, true) });
+  writeEmpty(res, 204, { Allow: CORS_ALLOW_METHODS, ...corsHeaders(origin, deps.settings.corsOrigins, true) });
 }

@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { callHook, type HttpDeps } from './deps.ts';
+import { callHook, type HttpDeps, type NodeHandler } from './deps.ts';
 import { corsHeaders } from './cors.ts';
 import { writeText } from './reply.ts';
-import { nodeRoute } from './node-route.ts';
 import { parseUploadPath, slotToken } from './path.ts';
 import { essence, sameMediaType, FALLBACK_CONTENT_TYPE } from './media-type.ts';
 import { verifySlot } from '../slots/sign.ts';
@@ -42,19 +41,18 @@ import { errCode } from '../errno.ts';
  * the claim's lease) · 507 disk full.
  * A client that goes away leaves nothing behind.
  *
- * Like downloads (get.ts), uploads run on the Node request/response directly, before Hono (why:
- * node-route.ts); anything but a PUT under {root}/ is left to Hono.
+ * The route `PUT {root}/*` (app.ts); it answers on the Node request/response.
  *
  * @example
  * const upload = createUploadHandler(deps);
- * createServer((req, res) => { if (!upload(req, res)) other(req, res); });
+ * createServer((req, res) => void upload(req, res, performance.now()));
  */
-export function createUploadHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function createUploadHandler(deps: HttpDeps): NodeHandler {
   // Large fast bodies go by splice(2), and the 201 by sendmsg(2), when the addon loads (not with
   // FILEUPLOAD_SENDFILE=0).
   const native = processSendfile().addon;
   const splicer = native?.spliceStep ? native : undefined;
-  return nodeRoute(deps, ['PUT'], (req, res, started) => handlePut(req, res, deps, started, splicer, native));
+  return (req, res, started) => handlePut(req, res, deps, started, splicer, native);
 }
 
 async function handlePut(
@@ -68,7 +66,8 @@ async function handlePut(
   const { settings, store, logger, hooks } = deps;
   const cors = corsHeaders(incoming.headers.origin, settings.corsOrigins, false);
   const remote = requestRemote(incoming);
-  let id: string | undefined;
+  const path = parseUploadPath(incoming.url ?? '', deps.root);
+  const id = path?.id;
   let received = 0;
   let handedOver = false; // the body went by splice: the connection closes after the answer
 
@@ -96,9 +95,7 @@ async function handlePut(
     writeText(outgoing, status, message, headers);
   };
 
-  const path = parseUploadPath(incoming.url ?? '', deps.root);
   if (!path) return refuse(404, 'not found');
-  id = path.id;
 
   const token = slotToken(path.query, incoming.headers.authorization);
   if (token === undefined) return refuse(403, 'missing slot token');

@@ -4,12 +4,11 @@ import { sendNow } from './send-now.ts';
 import { SAFE_HEADERS } from './headers.ts';
 
 /**
- * A short text/plain answer (errors, 201) carrying the safe headers, the given CORS headers and
- * `Cache-Control: no-store` (a 404 now may be a 200 after the upload). With the addon it leaves
- * through sendNow (send-now.ts).
+ * writeText's answer as a Web Response, for where there is no Node response to write to (the
+ * bad request @hono/node-server refuses before Hono gets it).
  *
  * @example
- * return textReply(403, 'slot expired', cors);
+ * return textReply(400, 'bad request');
  */
 export function textReply(status: number, message: string, headers: Record<string, string> = {}): Response {
   return new Response(`${message}\n`, {
@@ -24,18 +23,9 @@ export function textReply(status: number, message: string, headers: Record<strin
 }
 
 /**
- * A body-less answer (HEAD, 204, 304) with the safe headers plus `headers`.
- *
- * @example
- * return emptyReply(304, { ...validatorHeaders(meta, now), ...cors });
- */
-export function emptyReply(status: number, headers: Record<string, string>): Response {
-  return new Response(null, { status, headers: { ...SAFE_HEADERS, ...headers } });
-}
-
-/**
- * textReply written straight to a Node response (the GET/HEAD path, which bypasses Hono): the
- * same status line, headers and body.
+ * A short text/plain answer (errors, 201) carrying the safe headers, the given CORS headers and
+ * `Cache-Control: no-store` (a 404 now may be a 200 after the upload). With the addon it leaves
+ * through sendNow (send-now.ts).
  *
  * @example
  * writeText(res, 404, 'not found', cors);
@@ -60,7 +50,7 @@ export function writeText(
 }
 
 /**
- * emptyReply written straight to a Node response.
+ * A body-less answer (HEAD, 204, 304) with the safe headers plus `headers`.
  *
  * @example
  * writeEmpty(res, 304, { ...validatorHeaders(meta, now), ...cors });

@@ -1,5 +1,4 @@
 import type { IncomingMessage } from 'node:http';
-import type { Socket } from 'node:net';
 import { TLSSocket } from 'node:tls';
 import type { SendfileAddon } from '../native/sendfile.ts';
 import { spliceFromSocket } from '../native/splice.ts';
@@ -7,14 +6,7 @@ import type { HandedOverBody, HandOverBody } from '../storage/store.ts';
 import { noteBodyBytes } from './memory.ts';
 import { idleWatch } from './socket-idle.ts';
 import { errCode } from '../errno.ts';
-
-/** The parts of Node's TCP handle (no public API) that the hand-over uses. */
-interface TcpHandle {
-  fd?: unknown;
-  reading?: boolean;
-  readStop?: () => number;
-  readStart?: () => number;
-}
+import { tcpHandle } from './node-internals.ts';
 
 /**
  * An upload's request body as the store pulls it: counts every byte (`onBytes`, also for bytes
@@ -76,7 +68,7 @@ export function requestBody(
       // From now on nothing may read this socket through Node: its HTTP parser would take the
       // bytes for body that the kernel moves elsewhere. Node restarts reading when a consumer
       // wants more (IncomingMessage._read → socket.resume), so readStart becomes a no-op.
-      handle.readStop!();
+      handle.readStop();
       handle.reading = false;
       handle.readStart = () => 0;
       handedOver = true;
@@ -116,12 +108,4 @@ export function requestBody(
       };
     },
   });
-}
-
-/** Node's TCP handle under `socket` when it has a usable descriptor and read controls. */
-function tcpHandle(socket: Socket): TcpHandle | undefined {
-  const handle = (socket as unknown as { _handle?: TcpHandle | null })._handle;
-  if (!handle || typeof handle.fd !== 'number' || handle.fd < 0) return undefined;
-  if (typeof handle.readStop !== 'function' || typeof handle.readStart !== 'function') return undefined;
-  return handle;
 }

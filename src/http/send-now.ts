@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { SendfileAddon } from '../native/sendfile.ts';
-import { sendfileSocket, socketFd } from './sendfile.ts';
+import { sendfileSocket } from './sendfile.ts';
+import { markHeadSent, putHead, socketFd, waitingHead } from './node-internals.ts';
 
 /**
  * Small answers whose bytes are in memory (a cached download, a HEAD) leave in one sendmsg(2)
@@ -12,17 +13,11 @@ import { sendfileSocket, socketFd } from './sendfile.ts';
  * Node still does everything else: writeHead() validates the headers and builds the head (Date,
  * keep-alive; or HeadMemo reuses one Node built), and end() finishes the response, so
  * keep-alive, pipelining and the next request work as on Node's own path. What this relies on
- * from Node's internals is small and checked on every call:
- * after writeHead() the head waits in `res._header` (a string) with `res._headerSent` false, and
- * a response whose head counts as sent and that gets no more body finishes without writing.
- * Anything else (no addon, TLS, bytes already queued on the socket, a head not where expected)
- * takes Node's normal path.
+ * from Node's internals (node-internals.ts) is small and checked on every call: after
+ * writeHead() the head waits on the response, and a response whose head counts as sent and that
+ * gets no more body finishes without writing. Anything else (no addon, TLS, bytes already queued
+ * on the socket, a head not where expected) takes Node's normal path.
  */
-
-interface HeadInternals {
-  _header?: unknown;
-  _headerSent?: unknown;
-}
 
 const EMPTY = new Uint8Array(0);
 
@@ -39,18 +34,10 @@ const EMPTY = new Uint8Array(0);
 export function sendNow(addon: SendfileAddon | undefined, res: ServerResponse, body: Uint8Array = EMPTY): boolean {
   const send = addon?.sendNow;
   const socket = send ? sendfileSocket(res) : undefined;
-  const internals = res as unknown as HeadInternals;
-  const head = internals._header;
+  const head = waitingHead(res);
   // writableLength 0: nothing of ours (an earlier response's tail) is still queued in Node.
   // writable: Node writes nothing either once the socket is ending (a client's half-close).
-  if (
-    !send ||
-    !socket ||
-    !socket.writable ||
-    socket.writableLength !== 0 ||
-    typeof head !== 'string' ||
-    internals._headerSent !== false
-  ) {
+  if (!send || !socket || !socket.writable || socket.writableLength !== 0 || head === undefined) {
     res.end(body.length > 0 ? body : undefined);
     return true;
   }
@@ -62,11 +49,11 @@ export function sendNow(addon: SendfileAddon | undefined, res: ServerResponse, b
   }
   if (sent < head.length) {
     // Node prepends what is left of the head to the body it writes.
-    internals._header = head.slice(sent);
+    putHead(res, head.slice(sent));
     res.end(body.length > 0 ? body : undefined);
     return true;
   }
-  internals._headerSent = true;
+  markHeadSent(res);
   const bodySent = sent - head.length;
   if (bodySent < body.length) res.end(body.subarray(bodySent));
   else res.end();

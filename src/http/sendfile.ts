@@ -4,6 +4,7 @@ import { TLSSocket } from 'node:tls';
 import { sendFileToSocket, type SendfileAddon } from '../native/sendfile.ts';
 import type { FileRangeSender } from '../storage/store.ts';
 import { idleWatch } from './socket-idle.ts';
+import { socketFd } from './node-internals.ts';
 
 /**
  * The zero-copy download path: head through Node, body by sendfile(2) straight from the upload's
@@ -26,17 +27,6 @@ export function sendfileSocket(res: ServerResponse): Socket | undefined {
   const socket = res.socket;
   if (!socket || socket.destroyed || socket instanceof TLSSocket) return undefined;
   return socketFd(socket) === undefined ? undefined : socket;
-}
-
-/**
- * The descriptor under a net.Socket (Node's TCP handle has it on Unix; no public API).
- *
- * @example
- * const fd = socketFd(res.socket); // undefined: TLS, a pipe, or closed
- */
-export function socketFd(socket: Socket): number | undefined {
-  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
-  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /**

@@ -4,11 +4,9 @@ import { createSecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { getRequestListener, RequestError } from '@hono/node-server';
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
-import type { HttpApp } from './index.ts';
-import { textReply } from './reply.ts';
+import type { HttpApp } from './app.ts';
 import {
   ConnectionGuard,
   connectionLimits,
@@ -88,15 +86,6 @@ export async function startHttpServer(
   if ((tlsCertificate === undefined) !== (tlsKey === undefined)) {
     throw new Error('plugin.httpfileupload.tlsCertificate and tlsKey must be set together');
   }
-  const viaHono = getRequestListener(app.fetch, {
-    // HTTP/1.0 clients may omit Host; the handlers only use the path.
-    hostname: 'localhost',
-    errorHandler: (err: unknown) => {
-      if (err instanceof RequestError) return textReply(400, 'bad request');
-      logger.error('request failed', { err });
-      return textReply(500, 'internal error');
-    },
-  });
   const openFiles = options.openFiles ?? openFileLimit();
   const startLimits = connectionLimits(settings, openFiles);
   if (openFiles !== undefined && startLimits.max * DESCRIPTORS_PER_CONNECTION + RESERVED_DESCRIPTORS > openFiles) {
@@ -117,11 +106,9 @@ export async function startHttpServer(
     tls: tlsCertificate !== undefined,
     logger,
   });
-  // Downloads and uploads skip Hono (why: node-route.ts).
-  const { download, upload } = app;
+  const serve = app.serve;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    if (guard.request(req, res)) return;
-    if (!download(req, res) && !upload(req, res)) void viaHono(req, res);
+    if (!guard.request(req, res)) serve(req, res);
   };
   const serverOptions = {
     // What a request body may buffer before its socket stops being read (Node's default is

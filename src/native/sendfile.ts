@@ -203,7 +203,7 @@ const MAX_BACKOFF_MS = 20;
  * duplicate taken now, so call this in the same tick as checking the socket is alive.
  *
  * @example
- * const sent = await sendFileToSocket(addon, socket._handle.fd, fd, 0, size, { signal });
+ * const sent = await sendFileToSocket(addon, tcpFd, fd, 0, size, { signal });
  */
 export function sendFileToSocket(
   addon: SendfileAddon,

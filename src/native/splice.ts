@@ -35,7 +35,7 @@ const MAX_BACKOFF_MS = 50;
  * checking the socket is alive; neither descriptor is closed.
  *
  * @example
- * await spliceFromSocket(addon, socket._handle.fd, fd, position, rest, { signal, onProgress });
+ * await spliceFromSocket(addon, tcpFd, fd, position, rest, { signal, onProgress });
  */
 export function spliceFromSocket(
   addon: SendfileAddon,

@@ -1,6 +1,7 @@
 import type { Settings } from '../config/settings.ts';
 import { ConfigError } from '../config/errors.ts';
 import { ensureSlotSecret, loadSettings, requireProperties } from '../config/load.ts';
+import { configNotes } from '../config/compat.ts';
 import { clusterLayers } from '../cluster/config-layer.ts';
 import type { Logger } from '../log.ts';
 import { openServeStorage } from './storage.ts';
@@ -74,6 +75,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
     if (err instanceof ConfigError) throw new ServeConfigError(err.message);
     throw err;
   }
+  // Openfire names this version reads differently or not at all: said once, not silently ignored.
+  for (const note of await configNotes(configFile)) logger.warn(note, { config: configFile });
 
   // Each part's stop is registered as the part starts: a failure further down stops what was
   // started, in reverse order, as this scope is left; once all is up, stop() owns them.

@@ -5,15 +5,25 @@
  * (see admin-auth.ts). It refuses to listen where other hosts could reach it unless told to, and
  * answers only loopback Host names over TCP (a web page cannot read it through DNS rebinding).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { isIPv4, isIPv6 } from 'node:net';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
+import { Hono, type Context as HonoContext } from 'hono';
+import { getRequestListener, RequestError, type HttpBindings } from '@hono/node-server';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Logger } from '../log.ts';
 import type { LiveState } from './live.ts';
 import { ConnectionGuard } from '../http/connection-limit.ts';
-import { adminProof, adminToken, checkAdminCredential, CHALLENGE_HEADER, PROOF_HEADER } from './admin-auth.ts';
+import {
+  adminProof,
+  adminToken,
+  checkAdminCredential,
+  CHALLENGE_HEADER,
+  PROOF_HEADER,
+  type AdminCredential,
+} from './admin-auth.ts';
 import { withoutUploadDetails } from './snapshot.ts';
 import { errCode } from '../errno.ts';
 
@@ -147,13 +157,20 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     overSocket: socketPath !== undefined,
     token: options.token,
   };
-  const server = createServer((req, res) => {
-    handle(req, res, context).catch((err: unknown) => {
-      options.log?.error('admin request failed', { err, url: req.url });
-      if (!res.headersSent) reply(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
-      else res.destroy();
-    });
-  });
+  const server = createServer(
+    getRequestListener(adminApp(context, options.log).fetch, {
+      hostname: 'localhost',
+      // As the HTTP endpoint's (src/http/app.ts): HEAD answers that write themselves stay sent.
+      overrideGlobalObjects: false,
+      // A target or Host header the Web Request cannot hold is a bad request; anything else here
+      // failed outside the routes (their failures are onError's).
+      errorHandler: (err: unknown) => {
+        if (err instanceof RequestError) return textResponse(400, 'bad request\n');
+        options.log?.error('admin request failed', { err });
+        return textResponse(500, 'internal error\n');
+      },
+    }),
+  );
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   const guard = new ConnectionGuard({
@@ -201,62 +218,84 @@ const INDEX =
   'fileupload admin API\n\nGET /metrics  Prometheus metrics\nGET /status   live state as JSON (see fileupload-status(1));\n' +
   '              file names and uploaders need "Authorization: Bearer TOKEN" or the unix socket\n';
 
-async function handle(req: IncomingMessage, res: ServerResponse, ctx: Context): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.setHeader('Allow', 'GET, HEAD');
-    return reply(res, 405, 'text/plain; charset=utf-8', 'method not allowed: the admin API is read-only (GET)\n');
-  }
-  if (ctx.checkHost) {
-    const header = req.headers.host;
-    if (header !== undefined && !isLoopbackHost(hostOfHeader(header))) {
+type AdminEnv = { Bindings: HttpBindings; Variables: { credential: AdminCredential } };
+
+const TEXT = 'text/plain; charset=utf-8';
+/** On every answer of the admin API besides its type and length. */
+const ADMIN_HEADERS: Readonly<Record<string, string>> = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+};
+
+/**
+ * The admin API's routes. Every request passes the checks first, in this order: GET or HEAD
+ * (405), a loopback Host over TCP (403), the token when one is sent (401).
+ */
+function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
+  const app = new Hono<AdminEnv>();
+  app.use(async (c, next) => {
+    const req = c.env.incoming;
+    const res = c.env.outgoing;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return reply(c, 405, TEXT, 'method not allowed: the admin API is read-only (GET)\n');
+    }
+    if (ctx.checkHost) {
+      const header = req.headers.host;
+      if (header !== undefined && !isLoopbackHost(hostOfHeader(header))) {
+        return reply(c, 403, TEXT, 'forbidden: the admin API answers loopback host names only\n');
+      }
+    }
+    // Proves to a client that this is serve before it sends the token (see adminProof).
+    const challenge = req.headers[CHALLENGE_HEADER];
+    const proof =
+      ctx.token !== undefined && typeof challenge === 'string' ? adminProof(ctx.token, challenge) : undefined;
+    if (proof !== undefined) res.setHeader(PROOF_HEADER, proof);
+    const credential = ctx.overSocket ? 'valid' : checkAdminCredential(req.headers.authorization, ctx.token);
+    if (credential === 'wrong') {
+      // A wrong token is an error, not an anonymous request: its sender expects upload details.
+      res.setHeader('WWW-Authenticate', 'Bearer realm="fileupload admin API"');
       return reply(
-        res,
-        403,
-        'text/plain; charset=utf-8',
-        'forbidden: the admin API answers loopback host names only\n',
+        c,
+        401,
+        TEXT,
+        'unauthorized: wrong admin token (is it derived from the slotSecret serve runs with?)\n',
       );
     }
-  }
-  // Proves to a client that this is serve before it sends the token (see adminProof).
-  const challenge = req.headers[CHALLENGE_HEADER];
-  const proof = ctx.token !== undefined && typeof challenge === 'string' ? adminProof(ctx.token, challenge) : undefined;
-  if (proof !== undefined) res.setHeader(PROOF_HEADER, proof);
-  const credential = ctx.overSocket ? 'valid' : checkAdminCredential(req.headers.authorization, ctx.token);
-  if (credential === 'wrong') {
-    // A wrong token is an error, not an anonymous request: its sender expects upload details.
-    res.setHeader('WWW-Authenticate', 'Bearer realm="fileupload admin API"');
-    return reply(
-      res,
-      401,
-      'text/plain; charset=utf-8',
-      'unauthorized: wrong admin token (is it derived from the slotSecret serve runs with?)\n',
-    );
-  }
-  const path = (req.url ?? '/').split('?')[0];
-  switch (path) {
-    case '/metrics':
-      return reply(res, 200, ctx.registry.contentType, await ctx.registry.metrics());
-    case '/status': {
-      const snapshot = ctx.live.snapshot();
-      const shown = credential === 'valid' ? snapshot : withoutUploadDetails(snapshot);
-      return reply(res, 200, 'application/json; charset=utf-8', `${JSON.stringify(shown)}\n`);
-    }
-    case '/':
-      return reply(res, 200, 'text/plain; charset=utf-8', INDEX);
-    default:
-      return reply(res, 404, 'text/plain; charset=utf-8', 'not found: try /metrics or /status\n');
-  }
+    c.set('credential', credential);
+    await next();
+    return undefined;
+  });
+  app.get('/metrics', async (c) => reply(c, 200, ctx.registry.contentType, await ctx.registry.metrics()));
+  app.get('/status', (c) => {
+    const snapshot = ctx.live.snapshot();
+    const shown = c.get('credential') === 'valid' ? snapshot : withoutUploadDetails(snapshot);
+    return reply(c, 200, 'application/json; charset=utf-8', `${JSON.stringify(shown)}\n`);
+  });
+  app.get('/', (c) => reply(c, 200, TEXT, INDEX));
+  app.notFound((c) => reply(c, 404, TEXT, 'not found: try /metrics or /status\n'));
+  app.onError((err, c) => {
+    const res = c.env.outgoing;
+    log?.error('admin request failed', { err, url: c.env.incoming.url });
+    if (!res.headersSent) return reply(c, 500, TEXT, 'internal error\n');
+    res.destroy();
+    return RESPONSE_ALREADY_SENT;
+  });
+  return app;
 }
 
-function reply(res: ServerResponse, status: number, type: string, body: string): void {
+/** A text answer as a Web Response, for where no Node response is at hand. */
+function textResponse(status: number, body: string): Response {
+  return new Response(body, { status, headers: { 'Content-Type': TEXT, ...ADMIN_HEADERS } });
+}
+
+/** Answers on the Node response (headers set on it before, like Allow, go along). */
+function reply(c: HonoContext<AdminEnv>, status: number, type: string, body: string): Response {
+  const res: ServerResponse = c.env.outgoing;
   const bytes = Buffer.from(body, 'utf8');
-  res.writeHead(status, {
-    'Content-Type': type,
-    'Content-Length': bytes.length,
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  });
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': bytes.length, ...ADMIN_HEADERS });
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
+  return RESPONSE_ALREADY_SENT;
 }
 
 function listen(

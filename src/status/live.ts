@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { appVersion } from '../version.ts';
 import type { Settings } from '../config/settings.ts';
 import { RateWindow } from './rates.ts';
+import type { RefusalReason } from '../http/connection-limit.ts';
 import {
   STATUS_SCHEMA,
   type ClusterFigures,
@@ -324,7 +325,7 @@ export class LiveState {
       sum.perAddressMax =
         sum.perAddressMax === null || f.perAddressMax === null ? null : Math.max(sum.perAddressMax, f.perAddressMax);
       sum.evicted += f.evicted;
-      for (const [reason, n] of Object.entries(f.refused)) sum.refused[reason] = (sum.refused[reason] ?? 0) + n;
+      for (const reason of Object.keys(f.refused) as RefusalReason[]) sum.refused[reason] += f.refused[reason];
     }
     return result;
   }

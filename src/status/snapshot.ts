@@ -4,6 +4,10 @@
  * ever added (a removal or change of meaning bumps `schema`). Times are ms since the epoch, sizes
  * and byte counts are bytes; `null` means unknown or not configured.
  */
+import type { ConnectionFigures } from '../http/connection-limit.ts';
+
+/** One listener's connections (see CONNECTION LIMITS in fileupload-serve(1)); defined where they are counted. */
+export type { ConnectionFigures };
 
 /** The component connection's state (see src/xmpp): `standby` = another node holds the JID. */
 export const XMPP_STATES = ['connecting', 'online', 'offline', 'auth-failed', 'conflict', 'standby'] as const;
@@ -112,20 +116,6 @@ export interface ClusterFigures {
   holding: boolean;
   /** When the holder took it; null when unknown. */
   holderSince: number | null;
-}
-
-/** One listener's connections (see CONNECTION LIMITS in fileupload-serve(1)). */
-export interface ConnectionFigures {
-  /** Connections open now. */
-  open: number;
-  /** The global cap; null = none. */
-  max: number | null;
-  /** The per-address cap; null = none. */
-  perAddressMax: number | null;
-  /** Refused since start, by reason: global (cap reached), address (one address's cap), forwarded (a client behind a trusted proxy over its cap). */
-  refused: Record<string, number>;
-  /** Idle connections closed to make room near the global cap. */
-  evicted: number;
 }
 
 /** One recorded error. */
