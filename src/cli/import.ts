@@ -176,6 +176,20 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
         `the plugin's repository ${source} is not a folder${opts.repo === undefined ? ' (its fileRepo): give the folder with --repo DIR' : ''}`,
         ExitCode.Usage,
       );
+    if (settings.storage === 'fs') {
+      // The folder is the admin's to make (owner, mode, file system), as for serve.
+      const where = settings.fileRepo;
+      if (where === undefined)
+        throw new CliError(
+          'plugin.httpfileupload.fileRepo is set neither in the configuration nor by the plugin: set where the uploads go first (fileupload config set fileRepo /var/lib/fileupload)',
+          ExitCode.Usage,
+        );
+      if (!(await fs.stat(where).catch(() => undefined))?.isDirectory())
+        throw new CliError(
+          `the repository ${where} is not a folder: create it first (install -d -o fileupload -m 0750 ${where})`,
+          ExitCode.Usage,
+        );
+    }
     try {
       opened = await openStorage(settings, { create: !dryRun });
     } catch (err) {

@@ -596,6 +596,9 @@ describe('import openfire: every bad input is refused with exit code 2 and chang
     await refused([install.home, '--move', '--copy'], /--move or --copy, not both/);
     await refused([install.home, '--repo', join(dir, 'gone')], /the plugin's repository .*gone is not a folder/);
     await refused([install.home, '--properties', join(dir, 'missing.sql')], /missing\.sql/);
+    writeFileSync(configFile, openfireXml({ fileRepo: join(dir, 'no-such-repository') }));
+    await refused([install.home], /the repository .*no-such-repository is not a folder: create it first/);
+    await refused([install.home, '--dry-run'], /no-such-repository is not a folder/);
   });
 
   it('refuses a value that security.xml does not decrypt, before writing anything', async () => {
