@@ -77,7 +77,7 @@ test("GET and HEAD take the Openfire plugin's old URLs of imported uploads, with
     'a UUID is looked up in lower case',
   );
   assert.equal(parseDownloadPath(`http://h${root}/${uuid}/f`, root)?.id, uuid);
-  for (const odd of ['%zz', '..', '%2e%2e', 'a%2Fb', 'a%5Cb'])
+  for (const odd of ['%zz', '..', '%2e%2e', 'a%2Fb', 'a%5Cb', 'x'.repeat(256), '%C3%BC'.repeat(128)])
     assert.equal(parseDownloadPath(`${root}/${secure}/${odd}`, root)?.filename, secure, `${odd}: the id names it`);
   assert.deepEqual(parseDownloadPath(`${root}/${id}/f`, root), { id, filename: 'f', query: '', imported: false });
   for (const p of [

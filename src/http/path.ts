@@ -94,7 +94,9 @@ export function parseDownloadPath(target: string, contextRoot: string): Download
   } catch {
     filename = id;
   }
-  if (filename === '.' || filename === '..' || /[/\\\0]/.test(filename)) filename = id;
+  // A name no file system would hold is not one: the id stands for it.
+  if (filename === '.' || filename === '..' || /[/\\\0]/.test(filename) || Buffer.byteLength(filename) > 255)
+    filename = id;
   return { id, filename, query: q === -1 ? '' : raw.slice(q + 1), imported: true };
 }
 
