@@ -130,6 +130,16 @@ test('applying never overwrites what the file sets, creates it 0600, and a dry r
     );
     assert.equal(other[0]!.action, 'kept', 'a value in the other layer is the admin’s too');
     assert.doesNotMatch(await readFile(file, 'utf8'), /serverspecific/);
+    await writeFile(
+      file,
+      '<jive><plugin><httpfileupload><webContextRoot>/up</webContextRoot></httpfileupload></plugin></jive>\n',
+    );
+    const aliased = await applyProperties(
+      file,
+      [{ name: 'plugin.httpfileupload.announcedWebContextRoot', value: '/httpfileupload', from: 'z', secret: false }],
+      { dryRun: false },
+    );
+    assert.deepEqual([aliased[0]!.action, aliased[0]!.current], ['kept', '/up'], 'and under an alias');
 
     const fresh = join(dir, 'new.xml');
     await applyProperties(fresh, planned, { dryRun: false });

@@ -256,13 +256,17 @@ export async function applyProperties(
   const { doc } = await readConfigDocument(file);
   const out: PropertyOutcome[] = [];
   for (const p of planned) {
-    // The property in either layer is the admin's: a serverspecific value written beside their
-    // general one would silently win over it.
-    const layers = p.name.startsWith(SERVER_SPECIFIC_PREFIX)
-      ? [p.name, GENERAL_PREFIX + p.name.slice(SERVER_SPECIFIC_PREFIX.length)]
-      : p.name.startsWith(GENERAL_PREFIX)
-        ? [p.name, SERVER_SPECIFIC_PREFIX + p.name.slice(GENERAL_PREFIX.length)]
-        : [p.name];
+    // The property in either layer, under any of its names, is the admin's: a serverspecific
+    // value written beside their general one would silently win over it.
+    const property = lookupProperty(p.name)?.property;
+    const layers = property
+      ? [
+          p.name,
+          ...[GENERAL_PREFIX, SERVER_SPECIFIC_PREFIX].flatMap((prefix) =>
+            [property.short, ...property.aliases].map((n) => prefix + n),
+          ),
+        ]
+      : [p.name];
     const set = doc ? layers.find((name) => (readProperty(doc, name) ?? '').trim() !== '') : undefined;
     if (doc && set !== undefined) {
       const current = readProperty(doc, set)!.trim();
