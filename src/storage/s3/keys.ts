@@ -6,8 +6,8 @@
  *   {prefix}slots/{id}.json          direct mode: the slot record written when the slot was issued
  *   {prefix}index/…                  the inventory index (src/inventory/index-store/s3.ts)
  *
- * Keys are only ever built from ids that pass isStoredId (slot records: isSlotId), so no key outside these folders can be
- * named through an id.
+ * Keys are only ever built from ids that pass isStoredId (slot records: isSlotId), so no key
+ * outside these folders can be named through an id.
  */
 import { isSlotId, isStoredId } from '../../slots/id.ts';
 import { InvalidIdError } from '../errors.ts';
@@ -125,8 +125,9 @@ export function partialName(p: PartialName): string {
 export function parsePartialName(name: string): PartialName | undefined {
   const slot = /^([A-Za-z0-9_-]{24})\.slot$/.exec(name);
   if (slot) return { kind: 'slot', id: slot[1]! };
-  const mpu = /^([A-Za-z0-9_-]{24})\.([A-Za-z0-9_-]{1,1400})\.mpu$/.exec(name);
-  if (!mpu) return undefined;
+  // The id of a multipart upload may be an imported one (an import into the bucket that stopped).
+  const mpu = /^([A-Za-z0-9_-]{24}|[A-Za-z0-9_-]{27}|[0-9a-f-]{36})\.([A-Za-z0-9_-]{1,1400})\.mpu$/.exec(name);
+  if (!mpu || !isStoredId(mpu[1]!)) return undefined;
   const uploadId = Buffer.from(mpu[2]!, 'base64url').toString('utf8');
   if (uploadId === '' || /[\x00-\x1f]/.test(uploadId)) return undefined;
   return { kind: 'multipart', id: mpu[1]!, uploadId };
