@@ -607,3 +607,55 @@ describe('import openfire: every bad input is refused with exit code 2 and chang
     await refused([install.home], /cannot decrypt property plugin\.httpfileupload\.\S+: the AES key of security\.xml/);
   });
 });
+
+describe('import openfire --properties: a SQL dump of ofProperty instead of the embedded database', () => {
+  it('reads the general properties from the dump, encrypted ones decrypted', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fileupload-import-dump-'));
+    trackDir(dir);
+    const install = buildOpenfire(dir);
+    const cipher = new OpenfireCipher(
+      parseSecurityXml(readFileSync(join(install.home, 'conf', 'security.xml'), 'utf8')),
+    );
+    const host = cipher.encrypt('dump.example.net');
+    const dump = join(dir, 'ofproperty.sql');
+    writeFileSync(
+      dump,
+      [
+        '--',
+        '-- PostgreSQL database dump',
+        '--',
+        'COPY public.ofproperty (name, propvalue, encrypted, iv) FROM stdin;',
+        `plugin.httpfileupload.announcedWebHost\t${host.value}\t1\t${host.iv}`,
+        'plugin.httpfileupload.maxFileSize\t2097152\t0\t\\N',
+        'xmpp.domain\texample.net\t0\t\\N',
+        '\\.',
+        '',
+      ].join('\n'),
+    );
+    const configFile = join(dir, 'openfire.xml');
+    writeFileSync(configFile, openfireXml({ fileRepo: mkdtempSync(join(dir, 'repo-')) }));
+    const r = await runFileupload([
+      '--config',
+      configFile,
+      '--json',
+      'import',
+      'openfire',
+      install.home,
+      '--properties',
+      dump,
+      '--dry-run',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assert.ok(report.read.includes(dump));
+    assert.ok(!report.read.some((f: string) => f.endsWith('openfire.script')), 'the embedded database is not read');
+    const values = Object.fromEntries(
+      (report.properties as { name: string; value: string; from: string }[]).map((p) => [p.name, p]),
+    );
+    assert.equal(values['plugin.httpfileupload.announcedWebHost']?.value, 'dump.example.net');
+    assert.equal(values['plugin.httpfileupload.maxFileSize']?.value, '2097152');
+    assert.match(values['plugin.httpfileupload.maxFileSize']!.from, /ofproperty\.sql/);
+    assert.equal(values['plugin.httpfileupload.domain']?.value, 'httpfileupload.example.net');
+    assert.equal(report.uploads.imported, FILES.length, 'the plugin’s folder comes from openfire.xml');
+  });
+});
