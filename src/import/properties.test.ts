@@ -55,14 +55,17 @@ test('a property’s own name wins over its alias, whichever comes first', () =>
     const { planned, notes } = planProperties({ properties: props, fqdn: undefined, openfire: new Map() });
     assert.deepEqual(
       planned.map((p) => [p.name, p.value]),
-      [['plugin.httpfileupload.announcedWebContextRoot', '/announcedWebContextRoot']],
+      [
+        ['plugin.httpfileupload.announcedWebContextRoot', '/announcedWebContextRoot'],
+        ['plugin.httpfileupload.announcedWebPort', '7443'],
+      ],
     );
     assert.equal(notes.length, 1);
     assert.match(notes[0]!.from, /webContextRoot/);
   }
 });
 
-test('the announced port falls back on the plain HTTP-bind port when the plugin announces http', () => {
+test('the announced port is the HTTP-bind port the plugin announced, Openfire’s default included', () => {
   const { planned } = planProperties({
     properties: src({ 'plugin.httpfileupload.announcedWebProtocol': 'http' }),
     fqdn: undefined,
@@ -72,6 +75,28 @@ test('the announced port falls back on the plain HTTP-bind port when the plugin 
     ]),
   });
   assert.equal(planned.find((p) => p.name.endsWith('announcedWebPort'))?.value, '7080');
+  const port = (openfire: Map<string, string>, protocol?: string) =>
+    planProperties({
+      properties: src(protocol ? { 'plugin.httpfileupload.announcedWebProtocol': protocol } : {}),
+      fqdn: undefined,
+      openfire,
+    }).planned.find((p) => p.name.endsWith('announcedWebPort'))?.value;
+  assert.equal(port(new Map()), '7443', 'Openfire’s default is written too');
+  assert.equal(port(new Map(), 'http'), '7070');
+  assert.equal(
+    port(new Map(), undefined),
+    port(new Map([['httpbind.port.plain', '1']])),
+    'the plain port does not matter for https',
+  );
+  assert.equal(
+    planProperties({
+      properties: src({ 'plugin.httpfileupload.serverspecific.announcedWebPort': '443' }),
+      fqdn: undefined,
+      openfire: new Map([['httpbind.port.secure', '7445']]),
+    }).planned.filter((p) => p.name.endsWith('announcedWebPort')).length,
+    1,
+    'the plugin’s own value, when it has one, is the only one',
+  );
 });
 
 test('the plugin’s repository is its serverspecific fileRepo, else the general one', () => {

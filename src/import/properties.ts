@@ -152,8 +152,8 @@ export async function readOpenfireSources(home: string, options: { dump?: string
  * A general property keeps its layer (general or serverspecific) under fileupload's own name
  * (aliases resolved); `<fqdn>` is written as is (the default announcedWebHost, as in the
  * plugin); the plugin's defaults that came from Openfire (its component address
- * `httpfileupload.{xmpp.domain}`, the HTTP-bind port it announced) are written when the plugin
- * did not set them, since fileupload cannot know them.
+ * `httpfileupload.{xmpp.domain}`, the HTTP-bind port it announced, Openfire's default 7443 or
+ * 7070 included) are written when the plugin did not set them, since fileupload cannot know them.
  *
  * @example
  * planProperties(sources).planned; // [{ name: 'plugin.httpfileupload.maxFileSize', value: '0', from: '…', secret: false }, …]
@@ -215,14 +215,17 @@ export function planProperties(sources: Pick<OpenfireSources, 'properties' | 'fq
   if (!has('domain') && domain)
     add(`${GENERAL_PREFIX}domain`, `httpfileupload.${domain}`, 'xmpp.domain (the plugin’s component address)');
   if (!has('announcedWebPort')) {
+    // Written even when it is Openfire's default: the migration moves Openfire's own HTTP-bind
+    // port away, and a later run must not announce the moved port instead of the proxy's.
     const plain = valueOf('announcedWebProtocol') === 'http';
-    const bind = sources.openfire.get(plain ? 'httpbind.port.plain' : 'httpbind.port.secure')?.trim();
-    if (bind && /^\d+$/.test(bind))
-      add(
-        `${GENERAL_PREFIX}announcedWebPort`,
-        bind,
-        `${plain ? 'httpbind.port.plain' : 'httpbind.port.secure'} (the port the plugin announced)`,
-      );
+    const name = plain ? 'httpbind.port.plain' : 'httpbind.port.secure';
+    const bind = sources.openfire.get(name)?.trim();
+    const port = bind && /^\d+$/.test(bind) ? bind : plain ? '7070' : '7443';
+    add(
+      `${GENERAL_PREFIX}announcedWebPort`,
+      port,
+      `${name} (the port the plugin announced${bind ? '' : ', Openfire’s default'})`,
+    );
   }
   return { planned: [...planned.values()].map(({ alias: _alias, ...p }) => p), notes };
 }
