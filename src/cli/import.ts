@@ -216,6 +216,9 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
       settings.storage === 'fs' &&
       settings.fileRepo !== undefined &&
       path.resolve(settings.fileRepo) === path.resolve(source);
+    // A large repository takes a while: a terminal sees the count go up.
+    const tty = process.stderr.isTTY === true;
+    let seen = 0;
     try {
       const result = await importPluginUploads({
         source,
@@ -224,6 +227,9 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
         mode,
         dryRun,
         ...(sameFolder ? { ignore: OWN_LAYOUT } : {}),
+        ...(tty && !dryRun
+          ? { onUpload: () => void process.stderr.write(`\r\x1b[Kimport: ${++seen} uploads done`) }
+          : {}),
       });
       uploads = {
         source,
@@ -232,6 +238,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
         ...result,
       };
     } finally {
+      if (tty && seen > 0) process.stderr.write('\r\x1b[K');
       await opened?.store.close();
     }
   }

@@ -14,7 +14,6 @@
  */
 import { createReadStream } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
-import { isImportedId } from '../slots/id.ts';
 import type { Store, UploadMeta } from '../storage/store.ts';
 import type { Ledger } from '../inventory/ledger.ts';
 import { scanPluginRepository, type SkippedEntry } from '../openfire/repository.ts';
@@ -82,11 +81,6 @@ export async function importPluginUploads(options: UploadImportOptions): Promise
       continue;
     }
     result.found++;
-    // isPluginUploadId and isImportedId state the same rule on two layers.
-    if (!isImportedId(entry.id)) {
-      result.skipped.push({ name: entry.id, reason: 'not an id fileupload can take over' });
-      continue;
-    }
     try {
       const existing = store ? await store.stat(entry.id) : undefined;
       if (existing) {
