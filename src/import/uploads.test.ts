@@ -90,6 +90,9 @@ test('move removes each plugin file once its copy is published; a size clash is 
       })(),
     );
     const ledger = new Ledger(new FsIndexStore(join(repo, 'index')));
+    const dry = await importPluginUploads({ source: plugin, store, ledger: undefined, mode: 'move', dryRun: true });
+    assert.deepEqual([dry.imported, dry.removed, dry.failed.length], [1, 1, 1]);
+    assert.deepEqual((await readdir(plugin)).sort(), [SECURE, UUID].sort(), 'a dry run removes nothing');
     const r = await importPluginUploads({ source: plugin, store, ledger, mode: 'move', dryRun: false });
     assert.deepEqual([r.imported, r.removed], [1, 1]);
     assert.equal(r.failed.length, 1);

@@ -33,7 +33,7 @@ export interface UploadImportResult {
   importedBytes: number;
   /** Already in the repository with the same size (an earlier run). */
   already: number;
-  /** Plugin files removed after their copy (move). */
+  /** Plugin files removed after their copy (move; dry run: would be). */
   removed: number;
   /** Entries of the folder that are not plugin uploads, with why. */
   skipped: { name: string; reason: string }[];
@@ -95,6 +95,7 @@ export async function importPluginUploads(options: UploadImportOptions): Promise
       if (options.dryRun) {
         result.imported++;
         result.importedBytes += entry.size;
+        if (options.mode === 'move') result.removed++;
         continue;
       }
       if (!store || !ledger) throw new Error('no repository to import into');
