@@ -329,6 +329,27 @@ export function storeContract(
       );
     });
 
+    test('uploads imported from the Openfire plugin keep their ids and their publish time', async () => {
+      const storedAt = Date.parse('2023-05-04T10:00:00Z');
+      const ids = [`-${randomBytes(20).toString('base64url').slice(1)}`, crypto.randomUUID()];
+      for (const id of ids) {
+        const input = meta({ id, filename: id, uploader: '', size: 5, issuedAt: storedAt });
+        const stored = await store.write(input, chunked(Buffer.from('hello')), { storedAt });
+        assert.deepEqual(stored, { ...input, storedAt });
+        assert.deepEqual(await store.stat(id), stored);
+        const got = await store.read(id);
+        assert.equal(got && sha(await collect(got.body)), sha(Buffer.from('hello')));
+      }
+      const listed = new Set<string>();
+      for await (const m of store.list()) listed.add(m.id);
+      for (const id of ids) assert.ok(listed.has(id), `${id} is listed`);
+      for (const id of ids) assert.equal(await store.delete(id), true);
+      for (const bad of [ids[1]!.toUpperCase(), 'A'.repeat(26), 'A'.repeat(28), `${ids[1]!.slice(0, -1)}g`]) {
+        assert.equal(await store.stat(bad), undefined, bad);
+        await assert.rejects(store.write(meta({ id: bad, size: 1 }), chunked(Buffer.from('x'))), InvalidIdError, bad);
+      }
+    });
+
     test('delete removes a published upload', async () => {
       const input = meta({ size: 2 });
       await store.write(input, chunked(Buffer.from('hi')));

@@ -6,6 +6,7 @@ import { registerSlots } from './slots.ts';
 import { registerStatus } from './status.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerCompletion } from './completion.ts';
+import { registerImport } from './import.ts';
 
 /**
  * The subcommands `fileupload` offers. Only commands that work are registered here:
@@ -19,5 +20,6 @@ export function registerCommands(program: Command): void {
   registerSlots(program);
   registerStatus(program);
   registerDoctor(program);
+  registerImport(program);
   registerCompletion(program);
 }

@@ -11,7 +11,8 @@ durations back from now (30m, 12h, 7d) or ISO 8601 instants (2030-06-01, 2030-06
 
 --json prints one object per line:
   {"id","filename","size","contentType","uploader","created","expires","purpose","state"}
-with times as ISO 8601 UTC strings (expires null when no age rule applies), size in bytes.`;
+with times as ISO 8601 UTC strings (expires null when no age rule applies), size in bytes.
+Uploads imported from the Openfire plugin have the state "imported" and an empty uploader.`;
 
 const RM_HELP = `
 Removes stored uploads (and forgets pending slots) by id, or everything of one user with
@@ -69,7 +70,7 @@ export function registerSlots(program: Command): void {
     .command('ls')
     .description('list pending slots and stored uploads, newest first')
     .option('--user <jid>', 'only this bare JID')
-    .option('--state <state>', 'only pending or stored')
+    .option('--state <state>', 'only pending, stored (imported included) or imported')
     .option('--since <time>', 'only created at or after this time')
     .option('--older-than <time>', 'only created before this time')
     .option('--limit <n>', 'at most n rows')
@@ -89,8 +90,11 @@ export function registerSlots(program: Command): void {
       ) => {
         const g = globalOptions(cmd);
         const now = Date.now();
-        if (opts.state !== undefined && opts.state !== 'pending' && opts.state !== 'stored') {
-          throw new CliError(`--state ${JSON.stringify(opts.state)}: expected pending or stored`, ExitCode.Usage);
+        if (opts.state !== undefined && !['pending', 'stored', 'imported'].includes(opts.state)) {
+          throw new CliError(
+            `--state ${JSON.stringify(opts.state)}: expected pending, stored or imported`,
+            ExitCode.Usage,
+          );
         }
         let limit: number | undefined;
         if (opts.limit !== undefined) {
@@ -101,7 +105,7 @@ export function registerSlots(program: Command): void {
         if (opts.user !== undefined) bareJidOption(opts.user);
         const filter = {
           ...(opts.user !== undefined ? { user: opts.user } : {}),
-          ...(opts.state !== undefined ? { state: opts.state as 'pending' | 'stored' } : {}),
+          ...(opts.state !== undefined ? { state: opts.state as 'pending' | 'stored' | 'imported' } : {}),
           ...(opts.since !== undefined ? { since: await parseTime('--since', opts.since, now) } : {}),
           ...(opts.olderThan !== undefined ? { before: await parseTime('--older-than', opts.olderThan, now) } : {}),
           ...(limit !== undefined ? { limit } : {}),
@@ -132,7 +136,7 @@ export function registerSlots(program: Command): void {
             await write(JSON.stringify({ ...r, created: iso(r.created), expires: iso(r.expires) }) + '\n');
           } else {
             await write(
-              `${r.id.padEnd(24)}  ${r.state.padEnd(7)}  ${formatSize(r.size).padStart(10)}  ${when(r.created)}  ${when(r.expires)}  ${r.purpose.padEnd(9)}  ${clip(r.contentType ?? '-', 24)}  ${clip(r.uploader, 28)}  ${JSON.stringify(r.filename)}\n`,
+              `${r.id.padEnd(24)}  ${r.state.padEnd(7)}  ${formatSize(r.size).padStart(10)}  ${when(r.created)}  ${when(r.expires)}  ${r.purpose.padEnd(9)}  ${clip(r.contentType ?? '-', 24)}  ${clip(r.uploader === '' ? '(imported)' : r.uploader, 28)}  ${JSON.stringify(r.filename)}\n`,
             );
           }
         }
@@ -157,8 +161,8 @@ export function registerSlots(program: Command): void {
       if (ids.length > 0 && opts.user !== undefined)
         throw new CliError('name the ids to remove or --user JID, not both', ExitCode.Usage);
       if (opts.user !== undefined) bareJidOption(opts.user);
-      const { isSlotId } = await import('../slots/id.ts');
-      const bad = ids.filter((id) => !isSlotId(id));
+      const { isStoredId } = await import('../slots/id.ts');
+      const bad = ids.filter((id) => !isStoredId(id));
       if (bad.length > 0)
         throw new CliError(`not an upload id: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, ExitCode.Usage);
       const { store, ledger, locks } = await openMaintenance(g.config);

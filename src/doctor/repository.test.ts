@@ -32,6 +32,26 @@ after(() => {
 const statuses = (facts: RepositoryFacts) => repositoryVerdicts(facts).map((r) => `${r.check}:${r.status}`);
 
 describe('repository checks on real folders', () => {
+  test('raw uploads of the Openfire plugin that were not imported are warned about, imported ones are not', async () => {
+    const repo = join(root, 'openfire');
+    mkdirSync(join(repo, 'files'), { recursive: true });
+    mkdirSync(join(repo, 'tmp'));
+    const secure = '-q3W0n7V4uXy1Z2a_bC-dEfGhIj';
+    const uuid = '9b2f4c1e-8d3a-4f6b-a1c2-3d4e5f6a7b8c';
+    writeFileSync(join(repo, secure), 'raw');
+    writeFileSync(join(repo, uuid), 'raw');
+    writeFileSync(join(repo, 'notes.txt'), 'not an upload');
+    let r = repositoryVerdict(await gatherRepositoryFacts(repo, 1024));
+    assert.equal(r.status, 'warn');
+    assert.match(r.message, /holds 2 uploads of the Openfire plugin that are not imported .*old URLs answer 404/);
+    assert.match(r.fix ?? '', /import openfire/);
+    writeFileSync(join(repo, 'files', uuid), 'imported');
+    r = repositoryVerdict(await gatherRepositoryFacts(repo, 1024));
+    assert.match(r.message, new RegExp(`holds 1 upload of the Openfire plugin that is not imported \\(${secure}\\)`));
+    writeFileSync(join(repo, 'files', secure), 'imported');
+    assert.equal(repositoryVerdict(await gatherRepositoryFacts(repo, 1024)).status, 'pass');
+  });
+
   test('a writable folder passes all three and the probe file is gone afterwards', async () => {
     const repo = join(root, 'good');
     mkdirSync(join(repo, 'tmp'), { recursive: true });

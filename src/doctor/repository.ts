@@ -1,14 +1,16 @@
 /**
  * Checks `repository`, `same-filesystem` and `free-space`: the folder uploads live in exists and
- * is writable, temp files (tmp/) land on the same filesystem as published ones (files/) so that
+ * is writable (and holds no raw upload of the Openfire plugin that was not imported: its old URL
+ * would answer 404), temp files (tmp/) land on the same filesystem as published ones (files/) so that
  * publishing is one atomic link(), and there is room for uploads. Facts are gathered once
  * (gatherRepositoryFacts); the verdicts are pure functions of them.
  */
 import { randomBytes } from 'node:crypto';
-import { link, lstat, stat, statfs, unlink, writeFile } from 'node:fs/promises';
+import { link, lstat, opendir, stat, statfs, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatSize } from '../config/units.ts';
 import { MARKER_NAME } from '../storage/fs/index.ts';
+import { isImportedId } from '../slots/id.ts';
 import { describeError, errorCode, fail, pass, skip, warn, type CheckResult } from './result.ts';
 
 /** What the filesystem says about the repository. */
@@ -32,6 +34,8 @@ export interface RepositoryFacts {
   space: { available: number; size: number } | undefined;
   /** The largest upload (-1 = unlimited). */
   maxFileSize: number;
+  /** Raw files of the Openfire plugin directly in the folder with no upload of that id in files/. */
+  notImported?: { count: number; first: string };
 }
 
 async function devOf(path: string): Promise<number | undefined> {
@@ -96,6 +100,7 @@ export async function gatherRepositoryFacts(path: string | undefined, maxFileSiz
   } finally {
     await unlink(probe).catch(() => {});
   }
+  facts.notImported = await pluginFilesNotImported(path);
   try {
     const s = await statfs(path);
     facts.space = { available: s.bavail * s.bsize, size: s.blocks * s.bsize };
@@ -103,6 +108,26 @@ export async function gatherRepositoryFacts(path: string | undefined, maxFileSiz
     facts.space = undefined;
   }
   return facts;
+}
+
+/** Counts the Openfire plugin's raw uploads (`{fileRepo}/{id}`) that have no `files/{id}` beside them. */
+async function pluginFilesNotImported(path: string): Promise<RepositoryFacts['notImported']> {
+  let count = 0;
+  let first = '';
+  try {
+    for await (const e of await opendir(path, { bufferSize: 256 })) {
+      if (!e.isFile() || !isImportedId(e.name)) continue;
+      const imported = await lstat(join(path, 'files', e.name)).then(
+        () => true,
+        () => false,
+      );
+      if (imported) continue;
+      if (count++ === 0) first = e.name;
+    }
+  } catch {
+    return undefined;
+  }
+  return count > 0 ? { count, first } : undefined;
 }
 
 /**
@@ -164,6 +189,14 @@ export function repositoryVerdict(f: RepositoryFacts, configCli = 'fileupload'):
       );
     }
     return fail(C, `cannot write in ${f.probedIn}: ${message}`, `check ${f.path} (permissions, mount options)`);
+  }
+  if (f.notImported) {
+    const n = f.notImported.count;
+    return warn(
+      C,
+      `${f.path} holds ${n} upload${n === 1 ? '' : 's'} of the Openfire plugin that ${n === 1 ? 'is' : 'are'} not imported (${f.notImported.first}${n > 1 ? ', …' : ''}): ${n === 1 ? 'its' : 'their'} old URLs answer 404`,
+      `${configCli} import openfire OPENFIRE_HOME (see man fileupload-import)`,
+    );
   }
   const who = process.getuid?.() === 0 ? ' (tested as root: the service user needs write access too)' : '';
   return pass(C, `${f.path} exists and is writable${who}${f.marker ? '' : '; serve initialises it on first start'}`);

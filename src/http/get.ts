@@ -4,7 +4,7 @@ import type { HttpDeps, NodeHandler } from './deps.ts';
 import type { ReadSelection, StoredBody, UploadMeta } from '../storage/store.ts';
 import { corsHeaders } from './cors.ts';
 import { writeEmpty, writeText } from './reply.ts';
-import { parseUploadPath } from './path.ts';
+import { parseDownloadPath } from './path.ts';
 import { decideDownload, type DownloadDecision } from './download-policy.ts';
 import { downloadHeaders, SAFE_HEADERS, validatorHeaders } from './headers.ts';
 import { contentRange } from './range.ts';
@@ -19,7 +19,8 @@ import { requestRemote } from './connection-limit.ts';
  *
  * {root}/{id}/{filename}: the stored bytes with the stored type and the safe headers. One read of
  * the upload decides everything (404 wrong name, 410 expired ephemeral, 304, 416, 206, 200);
- * bodies are written straight to the socket; anything else under {root}/ is 404.
+ * bodies are written straight to the socket. An upload imported from the Openfire plugin answers
+ * its old URL, {root}/{id}/{anything} (path.ts); anything else under {root}/ is 404.
  *
  * @example
  * const download = createDownloadHandler(deps);
@@ -49,7 +50,7 @@ async function serveDownload(
   const h = req.headers;
   const cors = corsHeaders(h.origin, deps.settings.corsOrigins, false);
   const remote = requestRemote(req);
-  const path = parseUploadPath(req.url ?? '', deps.root);
+  const path = parseDownloadPath(req.url ?? '', deps.root);
   const answer = (status: number, message: string, extra?: Record<string, string>): void => {
     deps.record({ method, status, bytes: 0, started, id: path?.id, remote, reason: message });
     writeText(res, status, message, extra ? { ...cors, ...extra } : cors);
@@ -61,7 +62,8 @@ async function serveDownload(
   const decide = (meta: UploadMeta): ReadSelection => {
     decision = decideDownload(
       meta,
-      path.filename,
+      // The Openfire plugin kept no name: any name after an imported id is the upload's own.
+      path.imported ? meta.filename : path.filename,
       {
         ifNoneMatch: one(h['if-none-match']),
         ifModifiedSince: h['if-modified-since'],
@@ -84,7 +86,8 @@ async function serveDownload(
     stored = await deps.store.read(path.id, decide);
   }
   if (!stored) return answer(404, 'not found');
-  const meta = stored.meta;
+  // An imported upload is named by its URL, as the Openfire plugin's downloads were.
+  const meta = path.imported ? { ...stored.meta, filename: path.filename } : stored.meta;
   // Set by decide() inside read(); TypeScript cannot see the callback ran.
   const d = decision as DownloadDecision;
 

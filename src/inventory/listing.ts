@@ -6,6 +6,7 @@
 import type { Purpose } from '../slots/slot.ts';
 import type { Store, UploadMeta } from '../storage/store.ts';
 import { retentionDeadline } from '../slots/purposes.ts';
+import { isImportedId } from '../slots/id.ts';
 import type { Ledger, PendingSlot } from './ledger.ts';
 import { externalSort, type ExternalSortOptions } from './external-sort.ts';
 
@@ -21,14 +22,16 @@ export interface SlotRow {
   /** Pending: when the PUT URL stops working. Stored: when retention removes it (null: not by age). */
   expires: number | null;
   purpose: Purpose;
-  state: 'pending' | 'stored';
+  /** `imported`: a stored upload taken over from the Openfire plugin (no uploader known). */
+  state: 'pending' | 'stored' | 'imported';
 }
 
 /** Filters of `slots ls`. */
 export interface SlotFilter {
   /** Bare JID (case-insensitive). */
   user?: string;
-  state?: 'pending' | 'stored';
+  /** `stored` includes the imported uploads; `imported` is only those. */
+  state?: 'pending' | 'stored' | 'imported';
   /** Only rows created at or after this instant. */
   since?: number;
   /** Only rows created before this instant. */
@@ -64,7 +67,7 @@ export function storedRow(meta: UploadMeta, maxAge: number | undefined, purposes
     created: meta.storedAt,
     expires: retentionDeadline(meta, maxAge, purposes) ?? null,
     purpose: meta.purpose,
-    state: 'stored',
+    state: isImportedId(meta.id) ? 'imported' : 'stored',
   };
 }
 
@@ -95,7 +98,7 @@ export function pendingRow(p: PendingSlot): SlotRow {
  * matches(row, { user: 'alice@example.org', state: 'stored' });
  */
 export function matches(row: SlotRow, f: SlotFilter): boolean {
-  if (f.state && row.state !== f.state) return false;
+  if (f.state && row.state !== f.state && !(f.state === 'stored' && row.state === 'imported')) return false;
   if (f.user !== undefined && row.uploader.toLowerCase() !== f.user.toLowerCase()) return false;
   if (f.since !== undefined && row.created < f.since) return false;
   if (f.before !== undefined && row.created >= f.before) return false;
@@ -116,7 +119,7 @@ export async function* listSlots(deps: ListDeps, filter: SlotFilter = {}): Async
   const key = (r: SlotRow): string =>
     `${String(newestFirst ? MAX_TIME - r.created : r.created).padStart(13, '0')}.${r.id}`;
   async function* rows(): AsyncGenerator<[string, string]> {
-    if (filter.state !== 'stored') {
+    if (filter.state === undefined || filter.state === 'pending') {
       for await (const p of deps.ledger.pendingSlots()) {
         if (p.expiresAt <= deps.now) continue;
         const row = pendingRow(p);

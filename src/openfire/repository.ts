@@ -8,12 +8,8 @@
  */
 import { opendir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isImportedId } from '../slots/id.ts';
 import { SNIFF_BYTES, sniffContentType } from './sniff.ts';
-
-/** SecureUUID ids: exactly 27 characters of the URL-safe base64 alphabet ('-' may lead). */
-const SECURE_ID = /^[A-Za-z0-9_-]{27}$/;
-/** LegacyUUID ids as the plugin names their files (UUID.toString(): lower case). */
-const LEGACY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** An upload of the plugin. */
 export interface PluginUpload {
@@ -42,7 +38,9 @@ export interface SkippedEntry {
  * isPluginUploadId('9b2f4c1e-8d3a-4f6b-a1c2-3d4e5f6a7b8c'); // true
  */
 export function isPluginUploadId(name: string): boolean {
-  return SECURE_ID.test(name) || LEGACY_ID.test(name);
+  // SecureUUID (27 base64url characters) or LegacyUUID (UUID.toString(): lower case): the ids
+  // fileupload keeps for the uploads it imports.
+  return isImportedId(name);
 }
 
 /**

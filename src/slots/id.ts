@@ -25,3 +25,35 @@ export function newSlotId(): string {
 export function isSlotId(id: string): boolean {
   return SLOT_ID_PATTERN.test(id);
 }
+
+/**
+ * Ids of uploads imported from the Openfire plugin (`fileupload import openfire`): 27 base64url
+ * characters (160 random bits; '-' may lead) or a 36-character UUID, lower case as the plugin
+ * names its files. Never minted here and never accepted for a PUT (a slot token signs only slot
+ * ids): they name stored uploads only.
+ */
+const IMPORTED_SECURE_ID = /^[A-Za-z0-9_-]{27}$/;
+const IMPORTED_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * True when `id` is the id of an upload imported from the Openfire plugin.
+ *
+ * @example
+ * isImportedId('-q3W0n7V4uXy1Z2a_bC-dEfGhIj');          // true
+ * isImportedId('9b2f4c1e-8d3a-4f6b-a1c2-3d4e5f6a7b8c'); // true
+ * isImportedId('q3W0n7V4uXy1Z2a_bC-dEfGh');             // false (a slot id)
+ */
+export function isImportedId(id: string): boolean {
+  return IMPORTED_SECURE_ID.test(id) || IMPORTED_UUID.test(id);
+}
+
+/**
+ * True when `id` may name a stored upload: a slot id or an imported one. Storage builds paths
+ * and keys only from such ids.
+ *
+ * @example
+ * if (!isStoredId(id)) throw new InvalidIdError(id);
+ */
+export function isStoredId(id: string): boolean {
+  return isSlotId(id) || isImportedId(id);
+}

@@ -158,6 +158,8 @@ export interface WriteOptions {
   releaseChunks?: boolean;
   /** Looks at the complete body before it is published, and may refuse it. */
   inspect?: UploadInspector;
+  /** Keep this publish time instead of now (an imported upload keeps the time it was first stored). */
+  storedAt?: number;
 }
 
 /** An unfinished upload (temp file) as purge sees it. */
@@ -172,7 +174,8 @@ export interface PartialUpload {
  * A place uploads live. Every implementation (fs, s3) passes the same contract test.
  * Guarantees: nothing is visible before the whole body has arrived with exactly `meta.size`
  * bytes; a second write of an id fails with UploadExistsError; an aborted write leaves nothing.
- * Ids that are not slot ids (isSlotId) are refused (InvalidIdError) before any path is built.
+ * Ids that are neither slot ids nor imported ids (isStoredId) are refused (InvalidIdError) before
+ * any path is built.
  * Errors: see errors.ts (UploadExistsError 409, SizeMismatchError 413, StorageFullError 507,
  * UploadAbortedError, InvalidIdError).
  *

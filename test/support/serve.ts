@@ -124,6 +124,8 @@ export interface StartServeOptions {
   config: ServeConfig;
   /** Reuse a config file path (restart of the same node); default a new temp dir. */
   configFile?: string;
+  /** false: `configFile` is used as it stands (written by the test), `config` only says its ports. */
+  writeConfig?: boolean;
   /** What to wait for: the "ready" line (default), also "xmpp online", or nothing. */
   waitFor?: 'ready' | 'xmpp online' | 'nothing';
   timeoutMs?: number;
@@ -149,7 +151,7 @@ export async function startServe(options: StartServeOptions): Promise<ServeProce
     configFile = join(dir, 'openfire.xml');
   }
   mkdirSync(dirname(configFile), { recursive: true });
-  writeFileSync(configFile, openfireXml(options.config));
+  if (options.writeConfig !== false) writeFileSync(configFile, openfireXml(options.config));
 
   const [command = FILEUPLOAD_BIN, ...prefixArgs] = options.prefix ?? [];
   const args = [...(options.prefix ? [...prefixArgs, FILEUPLOAD_BIN] : []), '--config', configFile, 'serve'];

@@ -24,7 +24,7 @@ import {
 } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { isSlotId } from '../../slots/id.ts';
+import { isStoredId } from '../../slots/id.ts';
 import type { PartialUpload, ReadSelection, Store, StoredBody, UploadMeta, WriteOptions } from '../store.ts';
 import {
   InvalidIdError,
@@ -53,7 +53,7 @@ import { noop } from '../../noop.ts';
  * `link(tmp, files/{id})` + unlink where the addon or the file system cannot: atomic, and
  * exclusive either way (EEXIST → 409), so two nodes on a shared folder cannot both publish one
  * slot and a reader never sees a partial file. Paths are
- * only ever built from ids that pass isSlotId, and files are opened with O_NOFOLLOW, so nothing
+ * only ever built from ids that pass isStoredId, and files are opened with O_NOFOLLOW, so nothing
  * outside the repository is reachable.
  *
  * Everything in it is the service's alone: uploads 0600, folders 0700 (serve is the only reader;
@@ -68,7 +68,7 @@ const FOLDER_MODE = 0o700;
 
 /** Name of the marker file that identifies a fileupload repository. */
 export const MARKER_NAME = '.fileupload-repository';
-const PARTIAL_NAME = /^([A-Za-z0-9_-]{24})\.[A-Za-z0-9_-]{1,32}\.part$/;
+const PARTIAL_NAME = /^([A-Za-z0-9_-]{24}|[A-Za-z0-9_-]{27}|[0-9a-f-]{36})\.[A-Za-z0-9_-]{1,32}\.part$/;
 
 const O_NOFOLLOW = constants.O_NOFOLLOW;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW;
@@ -235,8 +235,8 @@ export class FsStore implements Store {
   }
 
   #filePath(id: string): string {
-    // The only place a path is built from an id: nothing but a slot id ever gets here.
-    if (!isSlotId(id)) throw new InvalidIdError(id);
+    // The only place a path is built from an id: nothing but a stored-upload id ever gets here.
+    if (!isStoredId(id)) throw new InvalidIdError(id);
     return this.#filesPrefix + id;
   }
 
@@ -261,8 +261,16 @@ export class FsStore implements Store {
     try {
       fd = await fsCall<number>((cb) => openCb(tmp, CREATE_FLAGS, this.#fileMode, cb));
       created = true;
-      const begun: UploadMeta = { ...input, storedAt: Date.now() };
-      const meta = await receive(fd, begun, body, signal, this.#durable, options.releaseChunks === true);
+      const begun: UploadMeta = { ...input, storedAt: options.storedAt ?? Date.now() };
+      const meta = await receive(
+        fd,
+        begun,
+        body,
+        signal,
+        this.#durable,
+        options.releaseChunks === true,
+        options.storedAt !== undefined,
+      );
       // Inspected as written (in the page cache), before the sync: a refused upload costs no flush.
       // The final header has the first one's length (receive.ts), so the body starts there.
       if (options.inspect) await options.inspect.inspectFile(meta, tmp, encodeHeader(begun).length);
@@ -367,7 +375,7 @@ export class FsStore implements Store {
   }
 
   async stat(id: string): Promise<UploadMeta | undefined> {
-    if (!isSlotId(id)) return undefined;
+    if (!isStoredId(id)) return undefined;
     return statUpload(this.#filePath(id), id, this.#cache);
   }
 
@@ -375,7 +383,7 @@ export class FsStore implements Store {
     id: string,
     select?: ReadSelection | ((meta: UploadMeta) => ReadSelection),
   ): Promise<StoredBody | undefined> {
-    if (!isSlotId(id)) return undefined;
+    if (!isStoredId(id)) return undefined;
     return readUpload(
       this.#filePath(id),
       id,
@@ -400,7 +408,7 @@ export class FsStore implements Store {
   }
 
   async delete(id: string): Promise<boolean> {
-    if (!isSlotId(id)) return false;
+    if (!isStoredId(id)) return false;
     this.#cache?.delete(id);
     try {
       await unlink(this.#filePath(id));
@@ -413,7 +421,7 @@ export class FsStore implements Store {
 
   async *list(): AsyncIterable<UploadMeta> {
     for await (const entry of entries(this.filesDir)) {
-      if (!entry.isFile() || !isSlotId(entry.name)) continue;
+      if (!entry.isFile() || !isStoredId(entry.name)) continue;
       let meta: UploadMeta | undefined;
       try {
         meta = await this.stat(entry.name);

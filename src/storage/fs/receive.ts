@@ -78,7 +78,7 @@ const batchLimit = (): number =>
  * batchLimit(), then reading waits), so a fast client gets large writes and a slow one small
  * ones. Resolves with the final metadata (storedAt = now) once header and body are written.
  * With `release`, each chunk's memory is freed as soon as it is written (release.ts): the caller
- * gives the chunks up.
+ * gives the chunks up. With `keepStoredAt`, `meta.storedAt` is kept as given.
  *
  * @example
  * const meta = await receive(fd, { ...input, storedAt: Date.now() }, request, signal, true, true);
@@ -90,6 +90,7 @@ export async function receive(
   signal: AbortSignal | undefined,
   durable: boolean,
   release = false,
+  keepStoredAt = false,
 ): Promise<UploadMeta> {
   const done = release ? releaseChunks : noop;
   const header = encodeHeader(meta);
@@ -228,8 +229,9 @@ export async function receive(
     await syncing;
     if (writeError !== undefined) throw writeError;
 
-    // Published now: the header is written last so storedAt is the completion time.
-    const final: UploadMeta = { ...meta, storedAt: Date.now() };
+    // Published now: the header is written last so storedAt is the completion time (or the
+    // given one: an imported upload keeps the time it was first stored).
+    const final: UploadMeta = keepStoredAt ? meta : { ...meta, storedAt: Date.now() };
     const finalHeader = encodeHeader(final, header.length - 8);
     if (!streaming) {
       await write(fd, [finalHeader, ...pending], 0, pendingBytes);

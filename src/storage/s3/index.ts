@@ -21,7 +21,7 @@
  */
 import type { Readable } from 'node:stream';
 import type * as S3 from '@aws-sdk/client-s3';
-import { isSlotId } from '../../slots/id.ts';
+import { isSlotId, isStoredId } from '../../slots/id.ts';
 import type { Slot } from '../../slots/slot.ts';
 import type { PartialUpload, ReadSelection, Store, StoredBody, UploadMeta, WriteOptions } from '../store.ts';
 import { RepositoryError, StorageFullError, UploadAbortedError, UploadExistsError } from '../errors.ts';
@@ -293,6 +293,8 @@ export class S3Store implements Store {
   }
 
   async #slotRecord(id: string): Promise<SlotRecord | undefined> {
+    // Only slots have records (direct mode); an imported upload never had one.
+    if (!isSlotId(id)) return undefined;
     const text = await this.#getText(slotRecordKey(this.layout, id));
     return text === undefined ? undefined : decodeSlotRecord(text, id);
   }
@@ -319,7 +321,7 @@ export class S3Store implements Store {
     const ctx = await this.#context();
     if ((await this.#head(key)) !== undefined) throw new UploadExistsError(input.id);
 
-    const meta: UploadMeta = { ...input, storedAt: Date.now() };
+    const meta: UploadMeta = { ...input, storedAt: options.storedAt ?? Date.now() };
     // The bytes are not on a local disk: an inspector sees them as they pass (body.ts).
     const feed = options.inspect?.inspectStream(meta);
     const reader = new BodyReader(body, input.size, signal, feed);
@@ -483,7 +485,7 @@ export class S3Store implements Store {
   // ---- read ----
 
   async stat(id: string): Promise<UploadMeta | undefined> {
-    if (!isSlotId(id)) return undefined;
+    if (!isStoredId(id)) return undefined;
     const head = await this.#head(uploadKey(this.layout, id));
     return head && this.#metaOf(id, head);
   }
@@ -492,7 +494,7 @@ export class S3Store implements Store {
     id: string,
     select?: ReadSelection | ((meta: UploadMeta) => ReadSelection),
   ): Promise<StoredBody | undefined> {
-    if (!isSlotId(id)) return undefined;
+    if (!isStoredId(id)) return undefined;
     if (select === null) {
       const meta = await this.stat(id);
       return meta && { meta, body: emptyBody() };
@@ -598,10 +600,13 @@ export class S3Store implements Store {
   // ---- delete and listings ----
 
   async delete(id: string): Promise<boolean> {
-    if (!isSlotId(id)) return false;
+    if (!isStoredId(id)) return false;
     const key = uploadKey(this.layout, id);
     const existed = (await this.#head(key)) !== undefined;
-    await Promise.all([existed ? this.#deleteKey(key) : undefined, this.#deleteKey(slotRecordKey(this.layout, id))]);
+    await Promise.all([
+      existed ? this.#deleteKey(key) : undefined,
+      isSlotId(id) ? this.#deleteKey(slotRecordKey(this.layout, id)) : undefined,
+    ]);
     return existed;
   }
 

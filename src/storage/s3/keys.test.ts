@@ -40,3 +40,18 @@ test('keys: prefix normalisation, ids only, partial names', () => {
   for (const bad of ['', 'x.slot', `${id}.slot.x`, '../files/x', `${id}..mpu`, `${id}.AA==.mpu`])
     assert.equal(parsePartialName(bad), undefined, bad);
 });
+
+test('keys: uploads imported from the Openfire plugin have keys and multipart names; slot records never', () => {
+  const layout = keyLayout('fu');
+  for (const imported of ['-q3W0n7V4uXy1Z2a_bC-dEfGhIj', '9b2f4c1e-8d3a-4f6b-a1c2-3d4e5f6a7b8c']) {
+    assert.equal(uploadKey(layout, imported), `fu/files/${imported}`);
+    assert.equal(idOfKey(layout, `fu/files/${imported}`), imported);
+    assert.equal(idOfKey(layout, `fu/slots/${imported}.json`), undefined);
+    assert.throws(() => slotRecordKey(layout, imported), InvalidIdError);
+    const p = { kind: 'multipart' as const, id: imported, uploadId: '2~x' };
+    assert.deepEqual(parsePartialName(partialName(p)), p);
+    assert.equal(parsePartialName(`${imported}.slot`), undefined);
+  }
+  assert.equal(parsePartialName(`${'-'.repeat(36)}.eA.mpu`), undefined);
+  assert.throws(() => uploadKey(layout, '9B2F4C1E-8D3A-4F6B-A1C2-3D4E5F6A7B8C'), InvalidIdError);
+});

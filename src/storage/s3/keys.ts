@@ -6,10 +6,10 @@
  *   {prefix}slots/{id}.json          direct mode: the slot record written when the slot was issued
  *   {prefix}index/…                  the inventory index (src/inventory/index-store/s3.ts)
  *
- * Keys are only ever built from ids that pass isSlotId, so no key outside these folders can be
- * named through an id.
+ * Keys are only ever built from ids that pass isStoredId (slot records: isSlotId), so no key
+ * outside these folders can be named through an id.
  */
-import { isSlotId } from '../../slots/id.ts';
+import { isSlotId, isStoredId } from '../../slots/id.ts';
 import { InvalidIdError } from '../errors.ts';
 
 /** Name of the marker object (same name as the fs repository's marker file). */
@@ -59,13 +59,13 @@ export function keyLayout(prefix: string): KeyLayout {
 }
 
 /**
- * The object key of an upload; InvalidIdError for anything that is not a slot id.
+ * The object key of an upload; InvalidIdError for anything that is not a stored-upload id.
  *
  * @example
  * uploadKey(keyLayout(''), id); // 'files/' + id
  */
 export function uploadKey(layout: KeyLayout, id: string): string {
-  if (!isSlotId(id)) throw new InvalidIdError(id);
+  if (!isStoredId(id)) throw new InvalidIdError(id);
   return layout.files + id;
 }
 
@@ -95,7 +95,7 @@ export function idOfKey(layout: KeyLayout, key: string): string | undefined {
   else if (key.startsWith(layout.slots) && key.endsWith('.json'))
     rest = key.slice(layout.slots.length, -'.json'.length);
   else return undefined;
-  return isSlotId(rest) ? rest : undefined;
+  return key.startsWith(layout.files) ? (isStoredId(rest) ? rest : undefined) : isSlotId(rest) ? rest : undefined;
 }
 
 /**
@@ -125,8 +125,9 @@ export function partialName(p: PartialName): string {
 export function parsePartialName(name: string): PartialName | undefined {
   const slot = /^([A-Za-z0-9_-]{24})\.slot$/.exec(name);
   if (slot) return { kind: 'slot', id: slot[1]! };
-  const mpu = /^([A-Za-z0-9_-]{24})\.([A-Za-z0-9_-]{1,1400})\.mpu$/.exec(name);
-  if (!mpu) return undefined;
+  // The id of a multipart upload may be an imported one (an import into the bucket that stopped).
+  const mpu = /^([A-Za-z0-9_-]{24}|[A-Za-z0-9_-]{27}|[0-9a-f-]{36})\.([A-Za-z0-9_-]{1,1400})\.mpu$/.exec(name);
+  if (!mpu || !isStoredId(mpu[1]!)) return undefined;
   const uploadId = Buffer.from(mpu[2]!, 'base64url').toString('utf8');
   if (uploadId === '' || /[\x00-\x1f]/.test(uploadId)) return undefined;
   return { kind: 'multipart', id: mpu[1]!, uploadId };
