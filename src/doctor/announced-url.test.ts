@@ -75,10 +75,11 @@ describe('the announced URL round trip through a real HTTP endpoint', () => {
     assert.match(r.fix ?? '', /reverse proxy must pass \/elsewhere\//);
   });
 
-  test('https announced where plain http listens fails as a TLS problem', async () => {
+  test('https announced where plain http listens fails, saying so in words', async () => {
     const r = roundTripVerdict(await roundTrip({ ...settings, announcedWebProtocol: 'https' }, SECRET, TIMEOUT));
     assert.equal(r.status, 'fail');
-    assert.match(r.message, /TLS failed/);
+    assert.match(r.message, /127\.0\.0\.1:\d+ answers plain HTTP, not TLS/);
+    assert.match(r.fix ?? '', /set tlsCertificate and tlsKey/);
   });
 
   describe('through a reverse proxy that drops headers', () => {

@@ -13,6 +13,7 @@ import { signSlot } from '../slots/sign.ts';
 import type { Slot } from '../slots/slot.ts';
 import { announcedEndpoint, baseUrl, slotUrls } from '../slots/urls.ts';
 import { fail, pass, warn, type CheckResult } from './result.ts';
+import { explainTlsFailure } from './tls.ts';
 import {
   getProbe,
   leftNote,
@@ -139,12 +140,8 @@ export function stepFailure(
         fix: `check that ${hostPort} is reachable (firewall, announcedWebHost, announcedWebPort)`,
       };
     }
-    if (/CERT|SSL|TLS|EPROTO|self.signed|altname/i.test(`${code} ${s.error}`)) {
-      return {
-        message: `${step} ${base}: TLS failed: ${s.error}`,
-        fix: `clients verify the certificate of ${u.hostname}: serve a valid certificate for it (tlsCertificate/tlsKey or the reverse proxy), and make announcedWebProtocol match what listens on ${hostPort}`,
-      };
-    }
+    const tls = explainTlsFailure(s, hostPort);
+    if (tls !== undefined) return { message: `${step} ${base}: ${tls.message}`, fix: tls.fix };
     return {
       message: `${step} ${base}: ${s.error}`,
       fix: 'check announcedWebProtocol, announcedWebHost and announcedWebPort',

@@ -38,7 +38,30 @@ export function sha256(bytes: Uint8Array): string {
 export type StepOutcome =
   | { ok: true; status: number; headers: IncomingHttpHeaders; body: Buffer }
   | { ok: false; status: number; body: string }
-  | { ok: false; error: string; code: string | undefined };
+  | ({ ok: false } & ConnectionFailure);
+
+/** A request that got no HTTP answer: the error, its code, and the names of a certificate it rejected. */
+export interface ConnectionFailure {
+  error: string;
+  code: string | undefined;
+  /** The rejected certificate's subjectAltName ("DNS:a, DNS:b"), when TLS verification failed. */
+  certNames?: string;
+}
+
+/**
+ * What went wrong with a request, for explainTlsFailure and the check messages.
+ *
+ * @example
+ * connectionFailure(err); // { error: 'connect ECONNREFUSED 127.0.0.1:7443', code: 'ECONNREFUSED' }
+ */
+export function connectionFailure(err: unknown): ConnectionFailure {
+  const names = (err as { cert?: { subjectaltname?: unknown } } | undefined)?.cert?.subjectaltname;
+  return {
+    error: describeError(err),
+    code: errorCode(err),
+    ...(typeof names === 'string' && names !== '' ? { certNames: names } : {}),
+  };
+}
 
 /**
  * PUTs the probe body to `putUrl` (with the slot's headers); ok on 200/201.
@@ -62,7 +85,7 @@ export async function putProbe(
     if (r.status === 200 || r.status === 201) return { ok: true, status: r.status, headers: r.headers, body: r.body };
     return { ok: false, status: r.status, body: r.body.toString('utf8', 0, 200).trim() };
   } catch (err) {
-    return { ok: false, error: describeError(err), code: errorCode(err) };
+    return { ok: false, ...connectionFailure(err) };
   }
 }
 
@@ -100,7 +123,7 @@ export async function getProbe(
     if (r.status === 200) return { ok: true, status: r.status, headers: r.headers, body: r.body };
     return { ok: false, status: r.status, body: r.body.toString('utf8', 0, 200).trim() };
   } catch (err) {
-    return { ok: false, error: describeError(err), code: errorCode(err) };
+    return { ok: false, ...connectionFailure(err) };
   }
 }
 

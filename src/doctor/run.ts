@@ -130,6 +130,8 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     tlsVerdict({
       protocol: settings.announcedWebProtocol,
       host: settings.announcedWebHost,
+      port: settings.announcedWebPort,
+      webPort: settings.webPort,
       ...tlsFiles,
       now: Date.now(),
     }),

@@ -1,10 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCa, type CertFiles } from '../../test/doctor/certs.ts';
-import { readTlsFiles, tlsVerdict, type TlsInput } from './tls.ts';
+import { probeHttp } from './http-probe.ts';
+import { connectionFailure, type ConnectionFailure } from './probe-upload.ts';
+import { explainTlsFailure, readTlsFiles, tlsVerdict, type TlsInput } from './tls.ts';
 
 const DAY = 86_400_000;
 let dir: string;
@@ -20,7 +25,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function input(files: { cert?: string; key?: string }, over: Partial<TlsInput> = {}): Promise<TlsInput> {
   const read = await readTlsFiles(files.cert, files.key);
-  return { protocol: 'https', host: 'upload.example.org', ...read, now: Date.now(), ...over };
+  return { protocol: 'https', host: 'upload.example.org', port: 443, webPort: 7443, ...read, now: Date.now(), ...over };
 }
 
 describe('tlsVerdict', () => {
@@ -97,5 +102,99 @@ describe('tlsVerdict', () => {
   test('without built-in TLS: plain http warns, https (reverse proxy) is skipped', async () => {
     assert.equal(tlsVerdict(await input({}, { protocol: 'http' })).status, 'warn');
     assert.equal(tlsVerdict(await input({}, { protocol: 'https' })).status, 'skip');
+  });
+
+  test('https announced for webPort itself without built-in TLS fails, naming both properties and the fix', async () => {
+    const r = tlsVerdict(await input({}, { port: 7443, webPort: 7443 }));
+    assert.equal(r.status, 'fail');
+    assert.match(r.message, /announcedWebProtocol is https for announcedWebPort 7443, which is webPort/);
+    assert.match(r.message, /tlsCertificate\/tlsKey are not set/);
+    assert.match(r.fix ?? '', /set tlsCertificate and tlsKey, or point announcedWebPort at the TLS reverse proxy/);
+    assert.equal(tlsVerdict(await input({}, { port: 7443, webPort: 7443, protocol: 'http' })).status, 'warn');
+    assert.equal(tlsVerdict(await input(good, { port: 7443, webPort: 7443 })).status, 'pass');
+  });
+});
+
+describe('explainTlsFailure on the errors of real TLS connections', () => {
+  const servers: Server[] = [];
+  after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
+
+  /** A listener on 127.0.0.1: HTTPS with `files`, or plain HTTP without. */
+  async function listen(files?: CertFiles): Promise<number> {
+    const handler = (_req: unknown, res: { end(body: string): void }) => res.end('ok');
+    const server = files
+      ? createHttpsServer({ cert: readFileSync(files.cert), key: readFileSync(files.key) }, handler)
+      : createHttpServer(handler);
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** Connects as clients do, to `name` at 127.0.0.1:port, trusting `ca` alone when given (the machine's CAs otherwise). */
+  function failureOf(port: number, name: string, ca?: string): Promise<ConnectionFailure> {
+    return new Promise((resolve, reject) => {
+      const r = httpsRequest(
+        { host: '127.0.0.1', port, servername: name, agent: false, ...(ca ? { ca: readFileSync(ca) } : {}) },
+        (res) => {
+          res.resume();
+          reject(new Error(`TLS worked: status ${res.statusCode}`));
+        },
+      );
+      r.on('error', (err) => resolve(connectionFailure(err)));
+      r.end();
+    });
+  }
+
+  test('https to a plain HTTP listener: "answers plain HTTP", with the TLS settings as the fix', async () => {
+    const port = await listen();
+    const err = await probeHttp(`https://127.0.0.1:${port}/`, { method: 'GET', timeoutMs: 3000 }).then(
+      () => assert.fail('a plain HTTP listener completed a TLS handshake'),
+      (e: unknown) => connectionFailure(e),
+    );
+    const x = explainTlsFailure(err, `127.0.0.1:${port}`);
+    assert.equal(x?.message, `127.0.0.1:${port} answers plain HTTP, not TLS`);
+    assert.match(x?.fix ?? '', /set tlsCertificate and tlsKey .* or announce the port of the TLS reverse proxy/);
+  });
+
+  test('a self-signed certificate: says so, and the fix is NODE_EXTRA_CA_CERTS (not a Node option)', async () => {
+    const port = await listen(ca.selfSigned('self-served', ['upload.example.org']));
+    const x = explainTlsFailure(await failureOf(port, 'upload.example.org'), `upload.example.org:${port}`);
+    assert.match(x?.message ?? '', /^the certificate of upload\.example\.org:\d+ is self-signed/);
+    assert.match(x?.fix ?? '', /NODE_EXTRA_CA_CERTS=\/path\/ca\.pem/);
+    assert.doesNotMatch(x?.fix ?? '', /use-system-ca/);
+  });
+
+  test('a certificate of a private CA: an untrusted CA, with the same fix', async () => {
+    const port = await listen(good);
+    const x = explainTlsFailure(await failureOf(port, 'upload.example.org'), `upload.example.org:${port}`);
+    assert.match(x?.message ?? '', /is signed by a CA this machine does not trust/);
+    assert.match(x?.fix ?? '', /NODE_EXTRA_CA_CERTS=\/path\/ca\.pem/);
+  });
+
+  test('a certificate for other names: lists them', async () => {
+    const port = await listen(ca.issue('others', { names: ['files.example.net', 'cdn.example.net'] }));
+    const x = explainTlsFailure(await failureOf(port, 'upload.example.org', ca.caCert), `upload.example.org:${port}`);
+    assert.match(x?.message ?? '', /is for other names: files\.example\.net, cdn\.example\.net$/);
+    assert.match(x?.fix ?? '', /a certificate that names upload\.example\.org/);
+  });
+
+  test('an expired certificate: says it expired, the fix is to renew', async () => {
+    const port = await listen(
+      ca.issue('expired-served', {
+        names: ['upload.example.org'],
+        notBefore: Date.now() - 60 * DAY,
+        notAfter: Date.now() - 30 * DAY,
+      }),
+    );
+    const x = explainTlsFailure(await failureOf(port, 'upload.example.org', ca.caCert), `upload.example.org:${port}`);
+    assert.match(x?.message ?? '', /the certificate of upload\.example\.org:\d+ has expired/);
+    assert.match(x?.fix ?? '', /renew/);
+  });
+
+  test('a refused connection is no TLS failure', () => {
+    assert.equal(
+      explainTlsFailure({ code: 'ECONNREFUSED', error: 'connect ECONNREFUSED 127.0.0.1:1' }, 'x:1'),
+      undefined,
+    );
   });
 });

@@ -2,6 +2,7 @@ import type { Settings } from '../config/settings.ts';
 import { ConfigError } from '../config/errors.ts';
 import { ensureSlotSecret, loadSettings, requireProperties } from '../config/load.ts';
 import { configNotes } from '../config/compat.ts';
+import { plainHttpsMismatch, PLAIN_HTTPS_FIX } from '../config/plain-https.ts';
 import { clusterLayers } from '../cluster/config-layer.ts';
 import type { Logger } from '../log.ts';
 import { openServeStorage } from './storage.ts';
@@ -78,6 +79,8 @@ export async function startServe(options: { configFile: string; logger: Logger }
   }
   // Openfire names this version reads differently or not at all: said once, not silently ignored.
   for (const note of await configNotes(configFile)) logger.warn(note, { config: configFile });
+  const plainHttps = plainHttpsMismatch(settings);
+  if (plainHttps !== undefined) logger.warn(`${plainHttps}; ${PLAIN_HTTPS_FIX}`, { config: configFile });
 
   // Each part's stop is registered as the part starts: a failure further down stops what was
   // started, in reverse order, as this scope is left; once all is up, stop() owns them.
