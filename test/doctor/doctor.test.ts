@@ -404,10 +404,51 @@ describe('one broken piece at a time', () => {
       const bad = JSON.parse(untrusted.stdout) as Report;
       assert.equal(untrusted.code, 1);
       assert.deepEqual(failed(bad), ['announced-url']);
-      assert.match(byName(bad, 'announced-url').message, /TLS failed: .*(certificate|verify)/i);
+      assert.match(byName(bad, 'announced-url').message, /is signed by a CA this machine does not trust/);
+      assert.match(byName(bad, 'announced-url').fix ?? '', /NODE_EXTRA_CA_CERTS=\/path\/ca\.pem/);
     } finally {
       await tlsServe.stop();
     }
+  });
+
+  test('https announced for the port serve answers in plain HTTP: serve warns at start, doctor fails naming it', async () => {
+    const webPort = await freePort();
+    const config: ServeConfig = {
+      ...good,
+      domain: SPARE,
+      fileRepo: mkdtempSync(join(work, 'plain-repo-')),
+      webPort,
+      announcedWebPort: webPort,
+      announcedWebProtocol: 'https',
+      adminPort: 0,
+    };
+    const plainServe = await startServe({ config, waitFor: 'xmpp online' });
+    try {
+      const warning = plainServe
+        .logLines()
+        .find((l) => l.level === 'warn' && /announcedWebProtocol is https/.test(String(l.msg)));
+      assert.ok(warning, JSON.stringify(plainServe.logLines()));
+      assert.match(String(warning.msg), new RegExp(`announcedWebPort ${webPort}, which is webPort`));
+      assert.match(String(warning.msg), /tlsCertificate\/tlsKey are not set.*; set tlsCertificate and tlsKey/);
+
+      const { code, report } = await doctor(config);
+      assert.equal(code, 1);
+      assert.deepEqual(failed(report), ['tls', 'announced-url']);
+      assert.match(
+        byName(report, 'tls').message,
+        /announcedWebProtocol is https for announcedWebPort \d+, which is webPort/,
+      );
+      assert.match(byName(report, 'tls').fix ?? '', /set tlsCertificate and tlsKey/);
+      assert.match(
+        byName(report, 'announced-url').message,
+        new RegExp(`127\\.0\\.0\\.1:${webPort} answers plain HTTP, not TLS`),
+      );
+    } finally {
+      await plainServe.stop();
+    }
+    // Stopped, the same configuration still fails: the rule needs no running serve.
+    const stopped = await doctor(config);
+    assert.equal(byName(stopped.report, 'tls').status, 'fail');
   });
 
   test('an unreadable configuration: only the config check, exit 2', async () => {
