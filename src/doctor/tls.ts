@@ -182,6 +182,16 @@ const UNKNOWN_CA_CODES = new Set([
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
 ]);
 
+/**
+ * True for the codes of a certificate chain that ends at a CA this process does not trust (self-signed included).
+ *
+ * @example
+ * untrustedCa('DEPTH_ZERO_SELF_SIGNED_CERT'); // true
+ */
+export function untrustedCa(code: string | undefined): boolean {
+  return code !== undefined && UNKNOWN_CA_CODES.has(code);
+}
+
 /** How doctor is told to trust a private CA: the single binary takes no Node options, but this variable. */
 export const EXTRA_CA_FIX =
   'if the certificate is from a private CA (or self-signed) on purpose, run doctor with NODE_EXTRA_CA_CERTS=/path/ca.pem (clients must trust it too); else serve a certificate from a public CA';
@@ -205,7 +215,7 @@ export function explainTlsFailure(
       fix: `announcedWebProtocol https needs TLS on ${hostPort}: set tlsCertificate and tlsKey when serve itself listens there, or announce the port of the TLS reverse proxy`,
     };
   }
-  if (code !== undefined && UNKNOWN_CA_CODES.has(code)) {
+  if (untrustedCa(code)) {
     const what =
       code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? 'is self-signed' : 'is signed by a CA this machine does not trust';
     return { message: `the certificate of ${hostPort} ${what} (${code})`, fix: EXTRA_CA_FIX };

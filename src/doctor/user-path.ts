@@ -21,6 +21,7 @@ import {
   sha256,
 } from './probe-upload.ts';
 import { describeError, fail, pass, warn, type CheckResult } from './result.ts';
+import { EXTRA_CA_FIX, explainTlsFailure, untrustedCa } from './tls.ts';
 
 /** This check's id in the report. */
 export const CHECK = 'user-upload';
@@ -279,12 +280,15 @@ function loginFailure(err: unknown, who: string, host: string, port: number): Ch
         `${host}:${port} did not open an XMPP stream for ${who}: ${err.message}`,
         `check that it is the c2s port of the server for ${who.split('@')[1]}, ${flags}`,
       );
-    case 'starttls':
+    case 'starttls': {
+      const tls = explainTlsFailure({ code: err.code, error: err.message }, `${host}:${port}`);
+      const trust = untrustedCa(err.code) ? EXTRA_CA_FIX : 'the XMPP server needs a valid certificate for its domain';
       return fail(
         CHECK,
-        `STARTTLS with ${host}:${port} failed: ${err.message}`,
-        'the XMPP server needs a valid certificate for its domain (or run doctor with --insecure-xmpp-tls to test the rest)',
+        `STARTTLS with ${host}:${port} failed: ${tls?.message ?? err.message}`,
+        `${trust} (or run doctor with --insecure-xmpp-tls to test the rest)`,
       );
+    }
     case 'auth':
       if (err.condition === 'not-authorized')
         return fail(
