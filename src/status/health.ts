@@ -2,16 +2,10 @@
  * The verdict `fileupload status` ends with, for monitoring: healthy, or degraded with the reasons.
  * serve puts it into every snapshot; the CLI turns it into its exit code.
  */
-import type { XmppState } from './snapshot.ts';
+import type { Health, XmppState } from './snapshot.ts';
 
 /** How far back internal errors make serve degraded, in seconds. */
 export const INTERNAL_ERROR_WINDOW_SECONDS = 300;
-
-/** Healthy, or degraded with one sentence per reason. */
-export interface Health {
-  status: 'healthy' | 'degraded';
-  reasons: string[];
-}
 
 /** What the verdict depends on. */
 export interface HealthInput {

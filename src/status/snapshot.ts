@@ -5,13 +5,15 @@
  * and byte counts are bytes; `null` means unknown or not configured.
  */
 import type { ConnectionFigures } from '../http/connection-limit.ts';
-import type { Health } from './health.ts';
 
 /** One listener's connections (see CONNECTION LIMITS in fileupload-serve(1)); defined where they are counted. */
 export type { ConnectionFigures };
 
-/** The verdict for monitoring (see src/status/health.ts). */
-export type { Health };
+/** The verdict for monitoring, healthy or degraded with one sentence per reason (see src/status/health.ts). */
+export interface Health {
+  status: 'healthy' | 'degraded';
+  reasons: string[];
+}
 
 /** The component connection's state (see src/xmpp): `standby` = another node holds the JID. */
 export const XMPP_STATES = ['connecting', 'online', 'offline', 'auth-failed', 'conflict', 'standby'] as const;
