@@ -19,11 +19,12 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** What each exit code means; a new ExitCode without a text here fails the type check. */
 export const EXIT_CODE_TEXT: Record<keyof typeof ExitCode, string> = {
   Ok: 'success',
-  Failure: 'failure: the command ran but something did not work (a check failed, a deletion failed, a server error)',
+  Failure:
+    'failure: the command ran but something did not work (a check failed, a deletion failed, a server error; status: serve runs degraded)',
   Usage:
     'usage or configuration error: bad arguments, an unknown property, an invalid value or a malformed configuration file; nothing was changed',
   Locked: 'another process holds the lock (purge, slots rm); try again later',
-  Unavailable: 'the running serve could not be reached (status)',
+  Unavailable: 'the running serve could not be reached (status: not running)',
 };
 
 function exitCodesMarkdown(): string {

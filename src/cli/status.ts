@@ -14,8 +14,12 @@ File names and uploaders of running uploads are shown to whoever can read the
 configuration (the service user, root): status sends the admin token derived from
 slotSecret (or uses the unix socket). Anybody else sees the counters only.
 
-Exit codes: 0 shown, 2 configuration error or admin API turned off,
-4 serve is not running or its admin API does not answer.`;
+Exit codes (like systemctl is-active; the live view exits 0):
+  0  healthy: XMPP online (or standby on a cluster node), no internal error
+     in the last 5 minutes, no restart pending
+  1  degraded: serve runs, but one of these is not so (the reasons are shown)
+  2  configuration error, or the admin API is turned off
+  4  not running: serve's admin API does not answer`;
 
 interface StatusOptions {
   url?: string;
@@ -78,13 +82,16 @@ export function registerStatus(program: Command): void {
       }
       if (reader.note !== undefined && first.uploadDetails === false)
         process.stderr.write(`fileupload: note: ${reader.note}\n`);
-      if (g.json) {
-        process.stdout.write(`${JSON.stringify(first, null, 2)}\n`);
-        return;
-      }
-      if (opts.once === true || process.stdout.isTTY !== true) {
-        const { formatSnapshotText } = await import('../status/format.ts');
-        process.stdout.write(formatSnapshotText(first));
+      if (g.json || opts.once === true || process.stdout.isTTY !== true) {
+        const { healthOf } = await import('../status/health.ts');
+        // A serve older than the verdict: judged by its connection alone.
+        const health = first.health ?? healthOf({ xmpp: first.xmpp, recentInternalErrors: 0, restartPending: [] });
+        if (g.json) process.stdout.write(`${JSON.stringify(first, null, 2)}\n`);
+        else {
+          const { formatSnapshotText } = await import('../status/format.ts');
+          process.stdout.write(formatSnapshotText(first));
+        }
+        process.exitCode = health.status === 'healthy' ? ExitCode.Ok : ExitCode.Failure;
         return;
       }
       // Standard output is a terminal, so somebody is watching: Ink would draw only the last

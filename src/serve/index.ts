@@ -97,7 +97,13 @@ export async function startServe(options: { configFile: string; logger: Logger }
   const { store } = storage;
   starting.defer(() => store.close());
 
-  const live = new LiveState({ node: settings.nodeName, thresholds: thresholdsFromSettings(settings) });
+  const live = new LiveState({
+    node: settings.nodeName,
+    thresholds: thresholdsFromSettings(settings),
+    domain: settings.domain,
+    xmppServer: `${settings.xmppHost}:${settings.xmppPort}`,
+    repository: storage.location,
+  });
   const admin = await startAdminServers({
     settings,
     live,
@@ -222,6 +228,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
       }
       const pending = changedNeedingRestart(settings, next);
       applyReload(settings, next);
+      live.restartPending(pending);
       live.setThresholds(thresholdsFromSettings(settings));
       http.reloadTimeouts();
       await http.reloadTls();

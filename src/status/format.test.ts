@@ -97,3 +97,24 @@ test('without the admin credential the text names no upload and says who may see
   assert.match(text, /^ {2}\(file names and uploaders need the admin credential: run as the service user or root/m);
   assert.match(text, /^ {2}an upload: 25% \(50 B of 200 B\), started /m);
 });
+
+test('the text names the component, its server and repository, the verdict, and counts internal errors', () => {
+  const live = new LiveState({
+    node: 'node-a',
+    domain: 'upload.example.org',
+    xmppServer: 'xmpp.example.org:5347',
+    repository: 's3://uploads/',
+  });
+  live.xmppState('auth-failed', 'the server refused the handshake');
+  live.slotRefused('internal-error');
+  const text = formatSnapshotText(live.snapshot());
+  assert.match(
+    text,
+    /^health: degraded: xmpp is auth-failed \(the server refused the handshake\); 1 internal error in the last 5 minutes$/m,
+  );
+  assert.match(text, /^component: upload\.example\.org, xmpp server xmpp\.example\.org:5347$/m);
+  assert.match(text, /^repository location: s3:\/\/uploads\/$/m);
+  assert.match(text, /^internal errors: 1 \(1 in the last 5 minutes\)$/m);
+  assert.doesNotMatch(text, /errors: none/, 'never "none" beside an internal error');
+  assert.match(text, /internal error: a slot request was refused with internal-error/);
+});

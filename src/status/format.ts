@@ -161,6 +161,39 @@ export function clusterText(s: Pick<StatusSnapshot, 'cluster' | 'node' | 'now'>)
   return `cluster: component held by ${by}${c.holder !== null && c.holderSince !== null ? ` for ${formatSpan(s.now - c.holderSince)}` : ''} (this node ${s.node} stands by)`;
 }
 
+/**
+ * The verdict for monitoring; null from a serve that does not give one.
+ *
+ * @example
+ * healthText(snapshot); // 'degraded: xmpp is auth-failed; restart pending: plugin.httpfileupload.webPort changed'
+ */
+export function healthText(s: Pick<StatusSnapshot, 'health'>): string | null {
+  if (s.health === undefined) return null;
+  return s.health.reasons.length === 0 ? s.health.status : `${s.health.status}: ${s.health.reasons.join('; ')}`;
+}
+
+/**
+ * Which component this is and which XMPP server it talks to; null from a serve that does not say.
+ *
+ * @example
+ * componentText(snapshot); // 'upload.example.org, xmpp server 127.0.0.1:5347'
+ */
+export function componentText(s: Pick<StatusSnapshot, 'domain' | 'xmppServer'>): string | null {
+  if (s.domain === undefined && s.xmppServer === undefined) return null;
+  return `${s.domain ?? '?'}, xmpp server ${s.xmppServer ?? '?'}`;
+}
+
+/**
+ * The internal errors since start and recently; null from a serve that does not count them.
+ *
+ * @example
+ * internalErrorsText(snapshot); // '3 (1 in the last 5 minutes)'
+ */
+export function internalErrorsText(s: Pick<StatusSnapshot, 'internalErrors'>): string | null {
+  const i = s.internalErrors;
+  return i === undefined ? null : `${i.total} (${i.lastFiveMinutes} in the last 5 minutes)`;
+}
+
 /** Said where upload details are left out: who can see them. */
 export const UPLOAD_DETAILS_HIDDEN =
   'file names and uploaders need the admin credential: run as the service user or root, who can read the configuration';
@@ -189,6 +222,10 @@ export function formatSnapshotText(s: StatusSnapshot): string {
   const lines: string[] = [];
   const ago = (t: number) => `${formatSpan(s.now - t)} ago`;
   lines.push(`fileupload ${s.version} on ${s.node} (pid ${s.pid}), up ${formatSpan(s.uptimeSeconds * 1000)}`);
+  const health = healthText(s);
+  if (health !== null) lines.push(`health: ${health}`);
+  const component = componentText(s);
+  if (component !== null) lines.push(`component: ${component}`);
   lines.push(
     `xmpp: ${s.xmpp.state} for ${formatSpan(s.now - s.xmpp.since)}, ${plural(s.xmpp.reconnects, 'reconnect')}` +
       (s.xmpp.detail ? ` (${s.xmpp.detail})` : ''),
@@ -209,6 +246,7 @@ export function formatSnapshotText(s: StatusSnapshot): string {
   }
   if (s.inFlightCount > s.inFlight.length) lines.push(`  … and ${s.inFlightCount - s.inFlight.length} more`);
   const repo = s.repo;
+  if (s.repository !== undefined) lines.push(`repository location: ${s.repository}`);
   lines.push(
     repo.updatedAt === null
       ? 'repository: not measured yet'
@@ -248,6 +286,8 @@ export function formatSnapshotText(s: StatusSnapshot): string {
         .join('; ')}`,
     );
   }
+  const internal = internalErrorsText(s);
+  if (internal !== null) lines.push(`internal errors: ${internal}`);
   if (s.errors.length === 0) lines.push('errors: none');
   else {
     lines.push(`errors (latest ${s.errors.length} of ${tot.errors}):`);

@@ -30,6 +30,7 @@ export function liveHttpHooks(live: LiveState): Required<HttpHooks> {
     onUploadFailed: (e) => live.uploadFailed(e.id, uploadFailureReason(e.status)),
     onRequest: (e) => {
       if (e.method === 'GET' && e.bytes > 0) live.bytesOut(e.bytes);
+      if (e.status === 500) live.internalError(`${e.method} answered 500`);
     },
   };
 }

@@ -228,3 +228,39 @@ test('rate and unused-slot refusals have their own reason word, through the poli
   live.slotRefused(refusalReason(quotaExceeded('x')));
   assert.deepEqual(live.snapshot().totals.slotsRefused, { rate: 1, quota: 1 });
 });
+
+test('internal errors are counted, listed and judged for five minutes; a pending restart too', () => {
+  const c = clock();
+  const live = new LiveState({
+    now: c.now,
+    domain: 'upload.example.org',
+    xmppServer: '127.0.0.1:5347',
+    repository: '/srv/uploads',
+  });
+  live.xmppState('online');
+  let s = live.snapshot();
+  assert.deepEqual([s.domain, s.xmppServer, s.repository], ['upload.example.org', '127.0.0.1:5347', '/srv/uploads']);
+  assert.deepEqual(s.health, { status: 'healthy', reasons: [] });
+  assert.deepEqual(s.internalErrors, { total: 0, lastFiveMinutes: 0 });
+
+  live.slotRefused('internal-error');
+  live.slotRefused('quota');
+  live.internalError('PUT answered 500');
+  s = live.snapshot();
+  assert.deepEqual(s.internalErrors, { total: 2, lastFiveMinutes: 2 }, 'a quota refusal is no internal error');
+  assert.equal(s.errors.length, 2, 'internal errors are listed with the errors');
+  assert.match(s.errors[1]?.message ?? '', /internal error: PUT answered 500/);
+  assert.deepEqual(s.health?.reasons, ['2 internal errors in the last 5 minutes']);
+
+  c.advance(300_000);
+  s = live.snapshot();
+  assert.deepEqual(s.internalErrors, { total: 2, lastFiveMinutes: 0 });
+  assert.equal(s.health?.status, 'healthy', 'five minutes later they no longer degrade');
+
+  live.restartPending(['plugin.httpfileupload.webPort']);
+  s = live.snapshot();
+  assert.deepEqual(s.restartPending, ['plugin.httpfileupload.webPort']);
+  assert.equal(s.health?.status, 'degraded');
+  live.restartPending([]);
+  assert.equal(live.snapshot().health?.status, 'healthy', 'the property was changed back');
+});

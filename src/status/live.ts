@@ -7,6 +7,7 @@ import { hostname } from 'node:os';
 import { appVersion } from '../version.ts';
 import type { Settings } from '../config/settings.ts';
 import { RateWindow } from './rates.ts';
+import { healthOf, INTERNAL_ERROR_WINDOW_SECONDS } from './health.ts';
 import type { RefusalReason } from '../http/connection-limit.ts';
 import {
   STATUS_SCHEMA,
@@ -37,6 +38,12 @@ export interface LiveStateOptions {
   rateAverageSeconds?: number;
   /** Step of the rate history, in seconds (default 5). */
   historyStepSeconds?: number;
+  /** The component's domain. */
+  domain?: string;
+  /** The XMPP server the component connects to, host:port. */
+  xmppServer?: string;
+  /** Where uploads are stored (a folder, s3://bucket/). */
+  repository?: string;
 }
 
 /** Counters since start, as the metrics read them. */
@@ -119,6 +126,10 @@ export class LiveState {
   private readonly averageSeconds: number;
   private readonly historyStep: number;
   private readonly windowSeconds: number;
+  private readonly where: Pick<LiveStateOptions, 'domain' | 'xmppServer' | 'repository'>;
+  private pendingRestart: string[] = [];
+  private internalErrorTotal = 0;
+  private readonly internalErrorWindow: RateWindow;
 
   private xmpp: { state: XmppState; since: number; detail: string | null };
   private readonly inFlight = new Map<string, InFlightUpload>();
@@ -159,6 +170,8 @@ export class LiveState {
     this.historyStep = options.historyStepSeconds ?? 5;
     const w = () => new RateWindow(windowSeconds, this.now);
     this.rate = { slots: w(), uploads: w(), bytesIn: w(), bytesOut: w() };
+    this.internalErrorWindow = new RateWindow(INTERNAL_ERROR_WINDOW_SECONDS + 1, this.now);
+    this.where = { domain: options.domain, xmppServer: options.xmppServer, repository: options.repository };
     this.xmpp = { state: 'connecting', since: this.startedAt, detail: null };
     this.thresholdValues = {
       maxFileSize: null,
@@ -210,6 +223,23 @@ export class LiveState {
   /** A slot request was refused; `reason` is a short word (see reasons.ts). */
   slotRefused(reason: string): void {
     bump(this.count.slotsRefused, reason);
+    if (reason === 'internal-error') this.internalError('a slot request was refused with internal-error');
+  }
+
+  /**
+   * serve failed where it should not have (an HTTP 500 answer; slotRefused reports its own
+   * internal-error refusals): counted apart, since monitoring reads the recent ones, and listed
+   * with the errors. `what` says what failed; the log has the cause.
+   */
+  internalError(what: string): void {
+    this.internalErrorTotal++;
+    this.internalErrorWindow.add();
+    this.error(`internal error: ${what} (the log has the cause)`);
+  }
+
+  /** The properties (full names) changed in the file that wait for a restart; empty: none. */
+  restartPending(names: readonly string[]): void {
+    this.pendingRestart = [...names];
   }
 
   /** A PUT passed its checks and its body is being read. */
@@ -375,6 +405,8 @@ export class LiveState {
       listed.push({ ...u });
     }
     const c = this.count;
+    const recentInternalErrors = this.internalErrorWindow.sum(INTERNAL_ERROR_WINDOW_SECONDS);
+    const where = Object.fromEntries(Object.entries(this.where).filter(([, v]) => v !== undefined));
     return {
       schema: STATUS_SCHEMA,
       version: this.version,
@@ -422,6 +454,10 @@ export class LiveState {
       errors: this.errorRing.map((e) => ({ ...e })),
       cluster: this.clusterFigures ? { ...this.clusterFigures } : null,
       connections: this.connections(),
+      ...where,
+      internalErrors: { total: this.internalErrorTotal, lastFiveMinutes: recentInternalErrors },
+      restartPending: [...this.pendingRestart],
+      health: healthOf({ xmpp: this.xmpp, recentInternalErrors, restartPending: this.pendingRestart }),
     };
   }
 }

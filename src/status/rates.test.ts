@@ -68,3 +68,15 @@ test('ignores zero, negative and NaN counts; rejects a tiny window', () => {
   assert.equal(w.perSecond(5), 0);
   assert.throws(() => new RateWindow(1), RangeError);
 });
+
+test('sum counts the running second and forgets what left the window', () => {
+  const c = clock();
+  const w = new RateWindow(301, c.now);
+  w.add(2);
+  assert.equal(w.sum(300), 2, 'an event counts in the second it happens');
+  c.advance(299_000);
+  w.add();
+  assert.equal(w.sum(300), 3);
+  c.advance(1000);
+  assert.equal(w.sum(300), 1, 'the first events are 300 s old now');
+});

@@ -66,6 +66,21 @@ export class RateWindow {
   }
 
   /**
+   * The events of the last `lastSeconds` seconds, the running one included (a fresh event counts
+   * at once).
+   *
+   * @example
+   * new RateWindow(301).sum(300); // events of the last five minutes
+   */
+  sum(lastSeconds: number): number {
+    const n = Math.max(1, Math.min(Math.floor(lastSeconds), this.seconds));
+    const current = Math.floor(this.now() / 1000);
+    let total = 0;
+    for (let s = current - n + 1; s <= current; s++) total += this.at(s);
+    return total;
+  }
+
+  /**
    * Per-second averages of consecutive steps of `stepSeconds`, oldest first, ending with the last
    * complete second; as many points as fit in the window (at most `points`).
    *

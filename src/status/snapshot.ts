@@ -9,6 +9,12 @@ import type { ConnectionFigures } from '../http/connection-limit.ts';
 /** One listener's connections (see CONNECTION LIMITS in fileupload-serve(1)); defined where they are counted. */
 export type { ConnectionFigures };
 
+/** The verdict for monitoring, healthy or degraded with one sentence per reason (see src/status/health.ts). */
+export interface Health {
+  status: 'healthy' | 'degraded';
+  reasons: string[];
+}
+
 /** The component connection's state (see src/xmpp): `standby` = another node holds the JID. */
 export const XMPP_STATES = ['connecting', 'online', 'offline', 'auth-failed', 'conflict', 'standby'] as const;
 export type XmppState = (typeof XMPP_STATES)[number];
@@ -177,6 +183,28 @@ export interface StatusSnapshot {
   cluster?: ClusterFigures | null;
   /** Connections by listener: `http` (the endpoint) and `admin` (absent from older serves). */
   connections?: Record<string, ConnectionFigures>;
+  /** The component's domain, the JID it serves (absent from older serves). */
+  domain?: string;
+  /** The XMPP server the component connects to, host:port (absent from older serves). */
+  xmppServer?: string;
+  /** Where uploads are stored: the folder, or the S3 bucket (absent from older serves). */
+  repository?: string;
+  /**
+   * Internal errors: slot requests refused with internal-error and HTTP 500 answers, since start
+   * and in the last five minutes (absent from older serves).
+   */
+  internalErrors?: { total: number; lastFiveMinutes: number };
+  /**
+   * Properties (full names) changed in the configuration file since serve started that take
+   * effect only after a restart; empty when none (absent from older serves).
+   */
+  restartPending?: string[];
+  /**
+   * healthy, or degraded with the reasons: the component connection is not online (standby is
+   * healthy), internal errors in the last five minutes, a restart pending. `fileupload status`
+   * exits 1 when degraded (absent from older serves).
+   */
+  health?: Health;
 }
 
 /**

@@ -159,3 +159,21 @@ test('without the admin credential the view shows progress but no file name or u
   assert.match(frame, /an upload\s+█+░+\s+50% /);
   assert.match(frame, /need the admin credential: run as the service user or root/);
 });
+
+test('the view names the component, its XMPP server and the repository, gives the verdict and counts internal errors', () => {
+  const live = new LiveState({
+    domain: 'upload.example.org',
+    xmppServer: 'xmpp.example.org:5347',
+    repository: '/var/lib/fileupload',
+  });
+  live.xmppState('online');
+  live.slotRefused('internal-error');
+  const ui = render(h(StatusView, { snapshot: live.snapshot(), source: 'x', paused: false, width: 200 }));
+  const frame = ui.lastFrame() ?? '';
+  ui.unmount();
+  assert.match(frame, /Health\s+degraded · 1 internal error in the last 5 minutes/);
+  assert.match(frame, /Component\s+upload\.example\.org, xmpp server xmpp\.example\.org:5347/);
+  assert.match(frame, /Repository\s+\/var\/lib\/fileupload/);
+  assert.match(frame, /internal errors 1 \(1 in the last 5 minutes\)/);
+  assert.doesNotMatch(frame, /Errors\s+none/);
+});

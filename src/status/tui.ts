@@ -18,6 +18,9 @@ import {
   progressBar,
   sparkline,
   UPLOAD_DETAILS_HIDDEN,
+  componentText,
+  healthText,
+  internalErrorsText,
 } from './format.ts';
 import type { StatusSnapshot, XmppState } from './snapshot.ts';
 
@@ -90,6 +93,20 @@ export function StatusView(props: StatusViewProps) {
       s.xmpp.detail ? h(Text, { dimColor: true }, ` · ${s.xmpp.detail}`) : null,
     ),
   );
+
+  const health = s.health
+    ? h(
+        Line,
+        { label: 'Health' },
+        h(
+          Text,
+          { color: s.health.status === 'healthy' ? 'green' : 'yellow', bold: true },
+          healthText(s)?.replace(/: /, ' · '),
+        ),
+      )
+    : null;
+  const componentLine = componentText(s);
+  const component = componentLine !== null ? h(Line, { label: 'Component' }, h(Text, null, componentLine)) : null;
 
   const cluster = s.cluster
     ? h(Line, { label: 'Cluster' }, h(Text, null, clusterText(s).replace(/^cluster: /, '')))
@@ -181,6 +198,7 @@ export function StatusView(props: StatusViewProps) {
     h(
       Box,
       { flexDirection: 'column' },
+      s.repository !== undefined ? h(Text, { wrap: 'truncate-middle' }, s.repository) : null,
       h(
         Text,
         null,
@@ -229,6 +247,7 @@ export function StatusView(props: StatusViewProps) {
     h(
       Box,
       { flexDirection: 'column' },
+      internalErrorsText(s) !== null ? h(Text, null, `internal errors ${internalErrorsText(s)}`) : null,
       s.errors.length === 0 ? h(Text, { dimColor: true }, 'none') : null,
       ...s.errors
         .slice(-5)
@@ -255,7 +274,9 @@ export function StatusView(props: StatusViewProps) {
     Box,
     { flexDirection: 'column', width },
     header,
+    health,
     xmpp,
+    component,
     cluster,
     rates,
     throughput,
