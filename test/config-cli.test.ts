@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { configSandbox, OPENFIRE_FIXTURE, type ConfigSandbox } from './support/config-cli.ts';
 import { properties } from '../src/config/catalogue.ts';
 
@@ -29,16 +30,23 @@ test('--help lists config; config --help lists its subcommands', () => {
   for (const c of ['get', 'set', 'unset', 'list']) assert.match(sub.stdout, new RegExp(`^\\s+${c} `, 'm'));
 });
 
-test('missing file: every value is a default; nothing is created by reading', async () => {
-  assert.deepEqual(json(['config', 'get', 'maxFileSize']), {
+test('missing file: reading it is an error naming it (exit 2), and creates nothing', async () => {
+  const r = t.run(['config', 'get', 'xmppPort']);
+  assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', `fileupload: ${t.file}: file not found\n`]);
+  assert.equal(await t.bytes(), undefined);
+});
+
+test('empty file: every value is a default', async () => {
+  const file = join(t.dir, 'empty.xml');
+  await writeFile(file, '');
+  assert.deepEqual(JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', 'maxFileSize']).stdout), {
     name: 'plugin.httpfileupload.maxFileSize',
     value: '52428800',
     source: 'default',
     default: '52428800',
   });
-  const r = t.run(['config', 'get', 'xmppPort']);
+  const r = t.runBare(['-c', file, 'config', 'get', 'xmppPort']);
   assert.deepEqual([r.code, r.stdout], [0, '5275\n']);
-  assert.equal(await t.bytes(), undefined);
 });
 
 test('set creates the file (and its directory) with mode 0600; three levels of precedence', async () => {
