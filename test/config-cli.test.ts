@@ -27,7 +27,7 @@ test('--help lists config; config --help lists its subcommands', () => {
   assert.match(top.stdout, /^\s+config\s+show and change the configuration/m);
   const sub = t.run(['config', '--help']);
   assert.equal(sub.code, 0);
-  for (const c of ['get', 'set', 'unset', 'list']) assert.match(sub.stdout, new RegExp(`^\\s+${c} `, 'm'));
+  for (const c of ['get', 'set', 'unset', 'list', 'check']) assert.match(sub.stdout, new RegExp(`^\\s+${c} `, 'm'));
 });
 
 test('missing file: reading it is an error naming it (exit 2), and creates nothing', async () => {

@@ -28,9 +28,9 @@ export function globalOptions(cmd: Command): GlobalOptions {
 
 /**
  * Subcommands that run without the configuration file: `config set` and `import openfire` create
- * it, and `completion` never reads it.
+ * it, `config check` reports a missing file in its own output, and `completion` never reads it.
  */
-const WITHOUT_FILE = new Set(['config set', 'import openfire', 'completion']);
+const WITHOUT_FILE = new Set(['config set', 'import openfire', 'config check', 'completion']);
 
 /**
  * Refuses to run a subcommand whose configuration file does not exist (exit 2), whether the path
