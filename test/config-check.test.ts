@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -125,4 +125,28 @@ test('malformed XML and a missing file: exit 2 with the reason', async () => {
     notes: [],
   });
   await assert.rejects(stat(missing), { code: 'ENOENT' });
+});
+
+test('a cluster node: the shared document in the repository counts, one in the bucket is not fetched', async () => {
+  const repo = join(dir, 'repo');
+  await mkdir(join(repo, 'cluster'), { recursive: true });
+  await writeFile(
+    join(repo, 'cluster', 'openfire.xml'),
+    `<jive><plugin><httpfileupload>${VALID}</httpfileupload></plugin></jive>\n`,
+  );
+  const fsNode = await conf(`<cluster>true</cluster><fileRepo>${repo}</fileRepo>`);
+  const r = await check(fsNode, true);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  // The bucket's endpoint is the listener that counts connections: none may arrive.
+  const port = (xmpp.address() as AddressInfo).port;
+  const s3Node = await conf(
+    `<cluster>true</cluster><storage>s3</storage><s3Bucket>uploads</s3Bucket><s3Endpoint>http://127.0.0.1:${port}</s3Endpoint>`,
+  );
+  const s = await check(s3Node, true);
+  assert.equal(s.code, 0, s.stdout + s.stderr);
+  const out = JSON.parse(s.stdout) as { ok: boolean; notes: string[] };
+  assert.equal(out.ok, true);
+  assert.match(out.notes[0] ?? '', /shared configuration in the bucket .* was not read/);
+  assert.match(s.stderr, /^fileupload: note: the shared configuration in the bucket/m);
+  assert.equal(connections, 0);
 });

@@ -110,13 +110,16 @@ export async function checkConfigFile(file: string): Promise<CheckReport> {
 
   let layers;
   const notes: string[] = [];
+  let sharedUnread = false;
   try {
     const local = documentLayers(read);
     // Offline: a shared document in the repository is a file; one in the bucket needs the network.
     const { enabled, store } = clusterOf(local);
-    if (enabled && store !== undefined && !(store instanceof FsSharedConfigStore))
+    const inBucket = enabled && store !== undefined && !(store instanceof FsSharedConfigStore) ? store : undefined;
+    sharedUnread = inBucket !== undefined;
+    if (inBucket)
       notes.push(
-        `the shared configuration in the bucket (${store.location}) was not read: values set there are not checked`,
+        `the shared configuration in the bucket (${inBucket.location}) was not read: values set there are not checked`,
       );
     layers = await withClusterLayer(local, (l) => {
       const s = openSharedConfigStore(l);
@@ -127,7 +130,7 @@ export async function checkConfigFile(file: string): Promise<CheckReport> {
   }
 
   // domain and sharedSecret may be in a shared document that was not read: then they are not required here.
-  const required = notes.length > 0 ? [] : (['domain', 'sharedSecret'] as const);
+  const required = sharedUnread ? [] : (['domain', 'sharedSecret'] as const);
   const problems: CheckProblem[] = [];
   try {
     requireProperties(settingsFromLayers(layers), required);
