@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { configSandbox, OPENFIRE_FIXTURE, type ConfigSandbox } from './support/config-cli.ts';
 import { properties } from '../src/config/catalogue.ts';
 
@@ -26,19 +27,26 @@ test('--help lists config; config --help lists its subcommands', () => {
   assert.match(top.stdout, /^\s+config\s+show and change the configuration/m);
   const sub = t.run(['config', '--help']);
   assert.equal(sub.code, 0);
-  for (const c of ['get', 'set', 'unset', 'list']) assert.match(sub.stdout, new RegExp(`^\\s+${c} `, 'm'));
+  for (const c of ['get', 'set', 'unset', 'list', 'check']) assert.match(sub.stdout, new RegExp(`^\\s+${c} `, 'm'));
 });
 
-test('missing file: every value is a default; nothing is created by reading', async () => {
-  assert.deepEqual(json(['config', 'get', 'maxFileSize']), {
+test('missing file: reading it is an error naming it (exit 2), and creates nothing', async () => {
+  const r = t.run(['config', 'get', 'xmppPort']);
+  assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', `fileupload: ${t.file}: file not found\n`]);
+  assert.equal(await t.bytes(), undefined);
+});
+
+test('empty file: every value is a default', async () => {
+  const file = join(t.dir, 'empty.xml');
+  await writeFile(file, '');
+  assert.deepEqual(JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', 'maxFileSize']).stdout), {
     name: 'plugin.httpfileupload.maxFileSize',
     value: '52428800',
     source: 'default',
     default: '52428800',
   });
-  const r = t.run(['config', 'get', 'xmppPort']);
+  const r = t.runBare(['-c', file, 'config', 'get', 'xmppPort']);
   assert.deepEqual([r.code, r.stdout], [0, '5275\n']);
-  assert.equal(await t.bytes(), undefined);
 });
 
 test('set creates the file (and its directory) with mode 0600; three levels of precedence', async () => {

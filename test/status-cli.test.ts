@@ -43,7 +43,7 @@ after(async () => {
 
 async function status(args: string[], config?: Record<string, string | number>) {
   const file = join(dir, `config-${Math.random().toString(36).slice(2)}.xml`);
-  if (config) await writeFile(file, openfireXml(config));
+  await writeFile(file, openfireXml(config ?? {}));
   return run(FILEUPLOAD_BIN, ['--config', file, 'status', ...args], { timeoutMs: 20_000 });
 }
 

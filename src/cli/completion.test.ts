@@ -67,7 +67,7 @@ describe('bash', () => {
   test('subcommands at the top and below config', () => {
     assert.deepEqual(complete('fileupload', 'do'), ['doctor']);
     assert.ok(complete('fileupload', '').includes('serve'));
-    assert.deepEqual(complete('fileupload', 'config', ''), ['get', 'set', 'unset', 'list', 'help']);
+    assert.deepEqual(complete('fileupload', 'config', ''), ['get', 'set', 'unset', 'list', 'check', 'help']);
   });
 
   test('property names after config get/set/unset, full names after "plugin."', () => {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { errCode } from '../errno.ts';
+import { registerConfigCheck } from './config-check.ts';
 
 /** What secret values look like in `config get`/`config list` without --show-secrets. */
 export const MASK = '********';
@@ -9,7 +10,7 @@ export const MASK = '********';
 const NAME_HELP = 'property name: short (maxFileSize) or full (plugin.httpfileupload.maxFileSize)';
 
 /**
- * Registers `fileupload config get|set|unset|list`. The configuration modules (and the XML
+ * Registers `fileupload config get|set|unset|list|check`. The configuration modules (and the XML
  * parser) load only when a config subcommand runs.
  *
  * @example
@@ -196,6 +197,8 @@ A file that holds a secret is written without permissions for "other" users: a n
       for (const note of compat) process.stderr.write(`fileupload: note: ${note}\n`);
       invalidExit(rows.filter((r) => r.error));
     });
+
+  registerConfigCheck(config);
 }
 
 /** The configuration engine, loaded on demand. */

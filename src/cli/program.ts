@@ -3,6 +3,7 @@ import { CliError, ExitCode } from './exit-codes.ts';
 import { DEFAULT_CONFIG_PATH } from '../config/file.ts';
 import { versionText } from '../version.ts';
 import { registerCommands } from './commands.ts';
+import { requireConfigFile } from './context.ts';
 
 const EXIT_CODES_HELP = `
 Exit codes (the same for every subcommand):
@@ -32,7 +33,8 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
     .configureHelp({ sortSubcommands: false })
-    .exitOverride();
+    .exitOverride()
+    .hook('preAction', (_root, action) => requireConfigFile(action));
   registerCommands(program);
   for (const cmd of program.commands) cmd.exitOverride();
   return program;
