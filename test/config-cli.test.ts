@@ -234,3 +234,24 @@ test('an Openfire openfire.xml: set and unset touch nothing but the property', a
   run('config', 'unset', 'domain');
   assert.equal(await readFile(file, 'utf8'), original);
 });
+
+test('get of a property neither set nor defaulted prints nothing and exits 1; one with a default exits 0', async () => {
+  const file = join(t.dir, 'unset-get.xml');
+  await writeFile(file, '<jive></jive>\n');
+  let r = t.runBare(['-c', file, 'config', 'get', 'fileRepo']);
+  assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', '']);
+  r = t.runBare(['--json', '-c', file, 'config', 'get', 'fileRepo']);
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(JSON.parse(r.stdout), {
+    name: 'plugin.httpfileupload.fileRepo',
+    value: null,
+    source: 'default',
+    default: null,
+  });
+  r = t.runBare(['-c', file, 'config', 'get', 'xmppPort']);
+  assert.deepEqual([r.code, r.stdout], [0, '5275\n']);
+  assert.equal(JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', 'xmppPort']).stdout).source, 'default');
+  assert.equal(t.runBare(['-c', file, 'config', 'set', 'fileRepo', join(t.dir, 'repo')]).code, 0);
+  r = t.runBare(['-c', file, 'config', 'get', 'fileRepo']);
+  assert.deepEqual([r.code, r.stdout], [0, join(t.dir, 'repo') + '\n'], r.stderr);
+});

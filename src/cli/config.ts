@@ -32,7 +32,7 @@ An empty value counts as unset. Run "fileupload config list" for every property.
 
   config
     .command('get')
-    .description('print the effective value of a property')
+    .description('print the effective value of a property (exit 1 when it is neither set nor has a default)')
     .argument('<name>', NAME_HELP)
     .option('--show-secrets', 'print secret values instead of masking them')
     .action(async (name: string, opts: { showSecrets?: boolean }, cmd: Command) => {
@@ -50,10 +50,12 @@ An empty value counts as unset. Run "fileupload config list" for every property.
         };
         if (row.error) out.error = row.error;
         process.stdout.write(JSON.stringify(out) + '\n');
-      } else {
-        process.stdout.write((row.value ?? '') + '\n');
+      } else if (row.value !== null) {
+        process.stdout.write(row.value + '\n');
       }
       if (row.error) invalidExit([row]);
+      // Neither set nor defaulted: exit 1 like `git config`, so `if fileupload config get X` works.
+      else if (row.value === null) process.exitCode = ExitCode.Failure;
     });
 
   config
