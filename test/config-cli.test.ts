@@ -255,3 +255,24 @@ test('get of a property neither set nor defaulted prints nothing and exits 1; on
   r = t.runBare(['-c', file, 'config', 'get', 'fileRepo']);
   assert.deepEqual([r.code, r.stdout], [0, join(t.dir, 'repo') + '\n'], r.stderr);
 });
+
+test('set takes a value starting with a dash without --; options after it still count', async () => {
+  const file = join(t.dir, 'negative.xml');
+  await writeFile(file, '<jive></jive>\n');
+  let r = t.runBare(['-c', file, 'config', 'set', 'slotLifetime', '-5m']);
+  assert.equal(r.code, 2);
+  assert.equal(r.stdout, '');
+  assert.match(
+    r.stderr,
+    /^fileupload: plugin\.httpfileupload\.slotLifetime: "-5m" is not a duration; nothing was changed/,
+  );
+  assert.equal(await readFile(file, 'utf8'), '<jive></jive>\n');
+  r = t.runBare(['-c', file, 'config', 'set', 'slotLifetime', '-5m', '--bogus']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /unknown option '--bogus'/);
+  r = t.runBare(['-c', file, 'config', 'set', 'maxFileSize', '-1', '--server-specific', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((JSON.parse(r.stdout) as { name: string }).name, 'plugin.httpfileupload.serverspecific.maxFileSize');
+  assert.equal(t.runBare(['-c', file, 'config', 'get', 'maxFileSize']).stdout, '-1\n');
+  assert.match(await readFile(file, 'utf8'), /<maxFileSize>-1<\/maxFileSize>/);
+});

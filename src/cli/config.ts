@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Command, type ParseOptionsResult } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { errCode } from '../errno.ts';
@@ -58,8 +58,9 @@ An empty value counts as unset. Run "fileupload config list" for every property.
       else if (row.value === null) process.exitCode = ExitCode.Failure;
     });
 
-  config
-    .command('set')
+  const set = new ValueCommand('set').copyInheritedSettings(config);
+  config.addCommand(set);
+  set
     .description('validate a value and write it to the configuration file')
     .argument('<name>', NAME_HELP)
     .argument(
@@ -201,6 +202,32 @@ A file that holds a secret is written without permissions for "other" users: a n
     });
 
   registerConfigCheck(config);
+}
+
+/** Marks an argument that looks like an option but is a value (see ValueCommand). */
+const VALUE_MARK = '\0';
+
+/**
+ * A command whose arguments may start with '-': `config set slotLifetime -5m` hands -5m to the
+ * property's own validation instead of failing as an unknown option. Only a single-dash argument
+ * that names no option of the command or its parents counts as a value; `--` words stay options,
+ * so a mistyped long option is still reported as one.
+ */
+class ValueCommand extends Command {
+  override parseOptions(args: string[]): ParseOptionsResult {
+    const options = [...this.options];
+    for (let c = this.parent; c; c = c.parent) options.push(...c.options);
+    const named = (arg: string) => options.find((o) => o.short === arg || o.long === arg);
+    const marked = args.map((arg, i) => {
+      const prev = named(args[i - 1] ?? '');
+      if (prev && (prev.required || prev.optional)) return arg; // the value of the option before it
+      if (!/^-[^-]/.test(arg) || arg === '-h' || named(arg.slice(0, 2))) return arg;
+      return VALUE_MARK + arg;
+    });
+    const { operands, unknown } = super.parseOptions(marked);
+    const unmark = (a: string) => (a.startsWith(VALUE_MARK) ? a.slice(VALUE_MARK.length) : a);
+    return { operands: operands.map(unmark), unknown: unknown.map(unmark) };
+  }
 }
 
 /** The configuration engine, loaded on demand. */
