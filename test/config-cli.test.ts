@@ -276,3 +276,18 @@ test('set takes a value starting with a dash without --; options after it still 
   assert.equal(t.runBare(['-c', file, 'config', 'get', 'maxFileSize']).stdout, '-1\n');
   assert.match(await readFile(file, 'utf8'), /<maxFileSize>-1<\/maxFileSize>/);
 });
+
+test('set keeps the file’s space indentation when one line is indented with a tab', async () => {
+  const file = join(t.dir, 'spaces.xml');
+  const before = '<jive>\n\t<locale>en</locale>\n  <adminConsole>\n    <port>9090</port>\n  </adminConsole>\n</jive>\n';
+  await writeFile(file, before);
+  const r = t.runBare(['-c', file, 'config', 'set', 'maxFileSize', '10M']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(
+    await readFile(file, 'utf8'),
+    before.replace(
+      '</jive>',
+      '  <plugin>\n    <httpfileupload>\n      <maxFileSize>10M</maxFileSize>\n    </httpfileupload>\n  </plugin>\n</jive>',
+    ),
+  );
+});

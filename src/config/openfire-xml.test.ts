@@ -128,6 +128,27 @@ test('self-closing elements, CRLF, tabs, BOM and a DOCTYPE', () => {
   assert.equal(setProperty('<jive/>', 'a', 'v'), '<jive>\n  <a>v</a>\n</jive>');
 });
 
+test('a new element takes the indentation most of its siblings use; a stray tab line does not decide', () => {
+  const t =
+    '<jive>\n\t<locale>en</locale>\n  <adminConsole>\n    <port>9090</port>\n  </adminConsole>\n  <network/>\n</jive>\n';
+  assert.equal(
+    setProperty(t, P + 'maxFileSize', '1'),
+    '<jive>\n\t<locale>en</locale>\n  <adminConsole>\n    <port>9090</port>\n  </adminConsole>\n  <network/>\n' +
+      '  <plugin>\n    <httpfileupload>\n      <maxFileSize>1</maxFileSize>\n    </httpfileupload>\n  </plugin>\n</jive>\n',
+  );
+  const tie = '<jive>\n\t<locale>en</locale>\n  <adminConsole>\n    <port>9090</port>\n  </adminConsole>\n</jive>\n';
+  assert.equal(
+    setProperty(tie, 'a', 'v'),
+    tie.replace('</jive>', '  <a>v</a>\n</jive>'),
+    'a tie goes to the document style',
+  );
+  const mostlyTabs = '<jive>\n\t<a>1</a>\n\t<b>2</b>\n  <c>3</c>\n</jive>\n';
+  assert.equal(
+    setProperty(mostlyTabs, 'd.e', 'v'),
+    mostlyTabs.replace('</jive>', '\t<d>\n\t\t<e>v</e>\n\t</d>\n</jive>'),
+  );
+});
+
 test('comments and CDATA inside a property element', () => {
   const t = '<jive><a><!-- note --> old </a><b><![CDATA[x<y]]></b></jive>';
   assert.equal(read(t, 'a'), 'old');

@@ -336,28 +336,47 @@ function lineIndent(text: string, pos: number): string {
   return /^[ \t]*$/.test(before) ? before : '';
 }
 
-/** The document's indentation step: a tab, or the smallest indentation of an indented tag line. */
+/**
+ * The document's indentation step: a tab when most indented tag lines start with one, else the
+ * smallest indentation of a space-indented tag line; one stray tab line does not decide it.
+ */
 function indentUnit(text: string): string {
   let spaces = Infinity;
+  let tabbed = 0;
+  let spaced = 0;
   for (const m of text.matchAll(/\n([ \t]+)</g)) {
     const ws = m[1] ?? '';
-    if (ws.startsWith('\t')) return '\t';
-    spaces = Math.min(spaces, ws.length);
+    if (ws.startsWith('\t')) {
+      tabbed++;
+    } else {
+      spaced++;
+      spaces = Math.min(spaces, ws.length);
+    }
   }
+  if (tabbed > spaced) return '\t';
   return spaces === Infinity ? '  ' : ' '.repeat(Math.min(spaces, 8));
 }
 
-/** The indentation of the element's first child element or comment that starts its own line. */
+/**
+ * The indentation most of the element's child elements and comments that start their own line
+ * have (on a tie, the one in the document's style, else the first), so a new sibling lines up
+ * with the others.
+ */
 function existingChildIndent(text: string, el: XmlElement): string | undefined {
+  const counts = new Map<string, number>();
   for (let i = 1; i < el.children.length; i++) {
     const c = el.children[i];
     const prev = el.children[i - 1];
     if (!c || !prev || (c.kind !== 'element' && c.kind !== 'comment') || prev.kind !== 'text') continue;
     const ws = text.slice(prev.start, prev.end);
     const m = /\n([ \t]*)$/.exec(ws);
-    if (m) return m[1];
+    if (m) counts.set(m[1] ?? '', (counts.get(m[1] ?? '') ?? 0) + 1);
   }
-  return undefined;
+  const docStyle = indentUnit(text)[0];
+  const score = (indent: string) => (counts.get(indent) ?? 0) * 2 + (indent[0] === docStyle ? 1 : 0);
+  let best: string | undefined;
+  for (const indent of counts.keys()) if (best === undefined || score(indent) > score(best)) best = indent;
+  return best;
 }
 
 const NAME = /[A-Za-z_:\u00c0-\uffff][-A-Za-z0-9_:.\u00b7\u00c0-\uffff]*/y;
