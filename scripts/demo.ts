@@ -5,10 +5,12 @@
  * (the whole path a client takes) and prints what to try next. Ctrl-C (or SIGTERM) stops
  * everything and removes every temporary file.
  *
- *   scripts/node24 scripts/demo.ts [--exit-after-check] [--bin PATH]
+ *   scripts/node24 scripts/demo.ts [--exit-after-check] [--bin PATH] [--web-port N] [--admin-port N]
  *
  * --exit-after-check  stop after the doctor run and exit with its code (CI, tests; needs no stdin)
  * --bin PATH          the fileupload to run (default dist/fileupload when built and fresh, else bin/fileupload)
+ * --web-port N        serve's HTTP port (default: a free one), so a client can be pointed at a known port
+ * --admin-port N      serve's admin port (/metrics; default: a free one)
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync } from 'node:fs';
@@ -18,18 +20,36 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { binaryIsStale } from './build/freshness.ts';
 import { startProsody } from './testservers/prosody.ts';
-import { freePort, removeDir, run, spawnGroup, trackDir, waitFor, type GroupProcess } from './testservers/processes.ts';
+import {
+  freePort,
+  portAccepts,
+  removeDir,
+  run,
+  spawnGroup,
+  trackDir,
+  waitFor,
+  type GroupProcess,
+} from './testservers/processes.ts';
 import type { XmppTestServer } from './testservers/server.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DOMAIN = 'localhost';
 const COMPONENT = `upload.${DOMAIN}`;
 
-const USAGE = `usage: scripts/node24 scripts/demo.ts [--exit-after-check] [--bin PATH]
+const USAGE = `usage: scripts/node24 scripts/demo.ts [--exit-after-check] [--bin PATH] [--web-port N] [--admin-port N]
 
 Starts Prosody (loopback, two accounts) and fileupload serve, runs fileupload doctor --as,
 then keeps running until Ctrl-C. --exit-after-check stops after the check and exits with the
-doctor's exit code.`;
+doctor's exit code. serve listens on free ports of 127.0.0.1 unless --web-port (HTTP) or
+--admin-port (/metrics) name them.`;
+
+/** A port given on the command line, or undefined when absent; throws for anything but 1–65535. */
+export function portOption(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const port = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new Error(`--${name}: "${value}" is not a port (1-65535)`);
+  return port;
+}
 
 /**
  * The fileupload to demonstrate: the single binary when it is built and up to date with the
@@ -68,8 +88,29 @@ async function stopAll(r: Running): Promise<void> {
  * @example
  * process.exitCode = await demo({ exitAfterCheck: true, bin: defaultBin() });
  */
-export async function demo(options: { exitAfterCheck: boolean; bin: string }): Promise<number> {
+export async function demo(options: {
+  exitAfterCheck: boolean;
+  bin: string;
+  webPort?: number;
+  adminPort?: number;
+}): Promise<number> {
   const { bin } = options;
+  if (options.webPort !== undefined && options.webPort === options.adminPort) {
+    say(`fileupload demo: --web-port and --admin-port are both ${options.webPort}; give two different ports`);
+    return 2;
+  }
+  // Checked before anything starts, so a busy port costs no Prosody start and leaves nothing behind.
+  for (const [flag, port] of [
+    ['--web-port', options.webPort],
+    ['--admin-port', options.adminPort],
+  ] as const) {
+    if (port !== undefined && (await portAccepts(port))) {
+      say(
+        `fileupload demo: 127.0.0.1:${port} (${flag}) is in use; give another port, or leave ${flag} out for a free one`,
+      );
+      return 1;
+    }
+  }
   const running: Running = { prosody: undefined, serve: undefined, dir: undefined };
   let stopping = false;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -116,8 +157,9 @@ export async function demo(options: { exitAfterCheck: boolean; bin: string }): P
     for (const u of users) say(`  account ${u.user}@${DOMAIN}  password ${u.password}`);
 
     // 2. The configuration, written the way an administrator would.
-    const webPort = await freePort();
-    const adminPort = await freePort();
+    const webPort = options.webPort ?? (await freePort());
+    let adminPort = options.adminPort ?? (await freePort());
+    while (adminPort === webPort) adminPort = await freePort();
     const settings: [string, string][] = [
       ['domain', COMPONENT],
       ['sharedSecret', prosody.componentSecret],
@@ -234,14 +276,20 @@ Press Ctrl-C to stop everything; the temporary files under ${dir} are removed.`)
 
 if (import.meta.main) {
   let parsed;
+  let webPort: number | undefined;
+  let adminPort: number | undefined;
   try {
     parsed = parseArgs({
       options: {
         'exit-after-check': { type: 'boolean' },
         bin: { type: 'string' },
+        'web-port': { type: 'string' },
+        'admin-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
+    webPort = portOption('web-port', parsed.values['web-port']);
+    adminPort = portOption('admin-port', parsed.values['admin-port']);
   } catch (err) {
     process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
     process.exit(2);
@@ -252,6 +300,8 @@ if (import.meta.main) {
     void demo({
       exitAfterCheck: parsed.values['exit-after-check'] === true,
       bin: resolve(parsed.values.bin ?? defaultBin()),
+      webPort,
+      adminPort,
     }).then((code) => {
       process.exitCode = code;
     });

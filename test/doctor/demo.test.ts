@@ -6,7 +6,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { portAccepts, spawnGroup, waitFor } from '../../scripts/testservers/processes.ts';
+import { createServer } from 'node:net';
+import { freePort, portAccepts, spawnGroup, waitFor } from '../../scripts/testservers/processes.ts';
 import { REPO_ROOT } from '../support/serve.ts';
 
 const NODE = join(REPO_ROOT, 'scripts', 'node24');
@@ -54,8 +55,9 @@ describe('npm run demo', { concurrency: true }, () => {
     await assertNothingLeft(places(out));
   });
 
-  test('interactive: prints what to try next, and SIGINT stops everything cleanly', async () => {
-    const demo = startDemo([]);
+  test('interactive, on the ports given: prints what to try next, and SIGINT stops everything cleanly', async () => {
+    const [webPort, adminPort] = [await freePort(), await freePort()];
+    const demo = startDemo(['--web-port', String(webPort), '--admin-port', String(adminPort)]);
     await waitFor(() => demo.output().includes('Press Ctrl-C') || !demo.p.running(), {
       timeoutMs: 60_000,
       describe: 'the demo to be ready',
@@ -63,13 +65,35 @@ describe('npm run demo', { concurrency: true }, () => {
     const out = demo.output();
     assert.match(out, /Things to try:/);
     assert.match(out, /--config \S+openfire\.xml status/);
-    assert.match(out, /curl -s http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    assert.match(out, new RegExp(`curl -s http://127\\.0\\.0\\.1:${adminPort}/metrics`));
     const where = places(out);
+    assert.equal(where.web, webPort);
     assert.equal(await portAccepts(where.web), true, 'serve listens while the demo runs');
     process.kill(demo.p.pid, 'SIGINT');
     const { code } = await demo.p.exited;
     assert.equal(code, 0, demo.output());
     assert.match(demo.output(), /SIGINT: stopping serve and Prosody/);
     await assertNothingLeft(where);
+  });
+
+  test('a --web-port in use: says so and exits 1 before starting anything; a bad port exits 2', async () => {
+    const busy = createServer().listen(0, '127.0.0.1');
+    await new Promise((resolve) => busy.once('listening', resolve));
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const demo = startDemo(['--exit-after-check', '--web-port', String(port)]);
+      const { code } = await demo.p.exited;
+      assert.equal(code, 1, demo.output());
+      assert.equal(
+        demo.output(),
+        `fileupload demo: 127.0.0.1:${port} (--web-port) is in use; give another port, or leave --web-port out for a free one\n`,
+      );
+    } finally {
+      busy.close();
+    }
+    const bad = startDemo(['--admin-port', 'http']);
+    const { code } = await bad.p.exited;
+    assert.equal(code, 2);
+    assert.match(bad.output(), /^--admin-port: "http" is not a port \(1-65535\)\nusage: /);
   });
 });
