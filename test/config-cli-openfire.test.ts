@@ -16,11 +16,9 @@ import { BIN } from './support/config-cli.ts';
 import { serveConfigFor, startServe } from './support/serve.ts';
 import { ExitCode } from '../src/cli/exit-codes.ts';
 import { OpenfireCipher, parseSecurityXml } from '../src/openfire/cipher.ts';
+import { AES_GCM, AES_GCM_PLAIN, KEY_OBFUSCATED } from '../src/openfire/fixtures/known-answers.ts';
 
-// Written by Openfire's own classes (the known answers of src/openfire/cipher.test.ts).
-const KEY_OBFUSCATED = 'PwwA2Ejt1HDS0xwbEg4qMyjp04YCjvnKGUIbRUqszuo=';
-const AES_GCM = { value: '3GUtP0t5Vz8FCComgIQP+Ntj3W+Uf3PzW0qaICoz', iv: 'MDEyMzQ1Njc4OWFiY2RlZg==' };
-const SECRET = 'gcm secret ✓';
+const SECRET = AES_GCM_PLAIN;
 
 const SECURITY = `<?xml version="1.0" encoding="UTF-8"?>
 <security>

@@ -9,12 +9,8 @@ import { ConfigEncryption, mayHoldEncrypted, readValue, securityFileOf, Undecryp
 import { ConfigError } from './errors.ts';
 import { loadSettings } from './load.ts';
 import { parseOpenfireXml, readAttributes, readProperty } from './openfire-xml.ts';
+import { AES_GCM, KEY_OBFUSCATED } from '../openfire/fixtures/known-answers.ts';
 
-// Values written by Openfire's own classes (the known answers of src/openfire/cipher.test.ts).
-/** security.xml's obfuscated form of the key 'Lorem ipsum dolor sit amet'. */
-const KEY_OBFUSCATED = 'PwwA2Ejt1HDS0xwbEg4qMyjp04YCjvnKGUIbRUqszuo=';
-/** 'gcm secret ✓' under AES-GCM with that key (Openfire 5.1+), and its iv. */
-const AES_GCM = { value: '3GUtP0t5Vz8FCComgIQP+Ntj3W+Uf3PzW0qaICoz', iv: 'MDEyMzQ1Njc4OWFiY2RlZg==' };
 /** '127.0.0.1' under Blowfish with Openfire's default key (no security.xml, or one without a key). */
 const BLOWFISH_DEFAULT = 'fae8f71ba71587eded2c85991a03167600c731c08505bbda1fc2c2714fb1411e';
 

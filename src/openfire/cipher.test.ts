@@ -4,6 +4,7 @@ import { createCipheriv } from 'node:crypto';
 import { BlowfishCipher, openfireBlowfishEncrypt, openfireBlowfishKey } from './blowfish.ts';
 import { DEFAULT_SECURITY, OpenfireCipher, parseSecurityXml } from './cipher.ts';
 import { OpenfireDecryptError, OpenfireFormatError } from './errors.ts';
+import { AES_GCM, AES_GCM_PLAIN, KEY, KEY_OBFUSCATED } from './fixtures/known-answers.ts';
 
 /** Openfire’s AesEncryptorTest: this text under the built-in key and fixed IV (also how security.xml hides the key). */
 const LOREM = 'Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do eiusmod';
@@ -120,19 +121,11 @@ test('a security.xml Openfire did not write is refused with the file named', () 
   );
 });
 
-// Produced by Openfire's own org.jivesoftware.util.Blowfish, AesEncryptor and Obfuscator
-// (igniterealtime/Openfire 5.2.0-SNAPSHOT, commit 3709dd4), run on a JVM.
-const KEY = 'Lorem ipsum dolor sit amet';
-const KEY_OBFUSCATED = 'PwwA2Ejt1HDS0xwbEg4qMyjp04YCjvnKGUIbRUqszuo=';
-
 test('known answers from Openfire’s classes: AES-GCM with iv (5.1+), AES legacy, obfuscated key', () => {
   const s = parseSecurityXml(securityXml('AES', KEY_OBFUSCATED));
   assert.equal(s.key, KEY);
   const c = new OpenfireCipher(s);
-  assert.equal(
-    c.decrypt('p', { value: '3GUtP0t5Vz8FCComgIQP+Ntj3W+Uf3PzW0qaICoz', iv: 'MDEyMzQ1Njc4OWFiY2RlZg==' }),
-    'gcm secret ✓',
-  );
+  assert.equal(c.decrypt('p', AES_GCM), AES_GCM_PLAIN);
   const dflt = new OpenfireCipher({ ...DEFAULT_SECURITY, algorithm: 'AES' });
   assert.equal(dflt.decrypt('p', { value: 'hAfJhQWdFB7m1vqYWRhvLw==', iv: undefined }), 'legacy cbc');
 });

@@ -4,6 +4,7 @@ import { leafNames, parseOpenfireXml, readAttributes, readProperty } from '../co
 import { DEFAULT_SECURITY, OpenfireCipher } from './cipher.ts';
 import { OpenfireDecryptError } from './errors.ts';
 import { readOpenfireXmlValues, type OpenfireXmlReader } from './xml.ts';
+import { AES_GCM, AES_GCM_PLAIN, KEY } from './fixtures/known-answers.ts';
 
 const reader = (text: string): OpenfireXmlReader => {
   const doc = parseOpenfireXml(text);
@@ -60,14 +61,11 @@ test('fqdn and the plugin’s properties; an encrypted Blowfish value (Openfire�
 });
 
 test('AES-GCM with the iv attribute (Openfire 5.1+), and clear text without the attribute', () => {
-  // Written by Openfire's own AesEncryptor with key 'Lorem ipsum dolor sit amet'.
-  const cipher = new OpenfireCipher({ ...DEFAULT_SECURITY, algorithm: 'AES', key: 'Lorem ipsum dolor sit amet' });
-  const gcm = OPENFIRE_XML(
-    '<clamavHost encrypted="true" iv="MDEyMzQ1Njc4OWFiY2RlZg==">3GUtP0t5Vz8FCComgIQP+Ntj3W+Uf3PzW0qaICoz</clamavHost>',
-  );
+  const cipher = new OpenfireCipher({ ...DEFAULT_SECURITY, algorithm: 'AES', key: KEY });
+  const gcm = OPENFIRE_XML(`<clamavHost encrypted="true" iv="${AES_GCM.iv}">${AES_GCM.value}</clamavHost>`);
   assert.equal(
     readOpenfireXmlValues(reader(gcm), cipher).properties.get('plugin.httpfileupload.serverspecific.clamavHost'),
-    'gcm secret ✓',
+    AES_GCM_PLAIN,
   );
   const clear = OPENFIRE_XML('<clamavHost>clamd.local</clamavHost>');
   assert.equal(
