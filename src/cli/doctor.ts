@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
+import { fail } from './output.ts';
 
 const HELP = `
 Checks, in this order (one line each: pass, warn, fail or skip, with the fix to try):
@@ -100,7 +101,10 @@ export function registerDoctor(program: Command): void {
       process.stdout.write(
         g.json ? formatJson(report.results, report.summary) : formatReport(report.results, report.summary, colour),
       );
-      process.exitCode = report.configUnusable ? ExitCode.Usage : report.summary.ok ? ExitCode.Ok : ExitCode.Failure;
+      const failed = report.results.filter((r) => r.status === 'fail').map((r) => r.check);
+      if (report.configUnusable) fail('invalid-config', 'the configuration cannot be used', ExitCode.Usage);
+      else if (!report.summary.ok) fail('check-failed', `failed: ${failed.join(', ')}`, ExitCode.Failure);
+      else process.exitCode = ExitCode.Ok;
     });
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
+import { fail, printJson } from './output.ts';
 
 const HELP = `
 Takes over an Openfire install with the HTTP File Upload plugin (OPENFIRE_HOME holds
@@ -247,16 +248,14 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
   const shown = (o: { value: string; secret: boolean }): string => (o.secret ? '(hidden)' : o.value);
   const quoted = (text: string): string => (/[\x00-\x1f\x7f]/.test(text) ? JSON.stringify(text) : text);
   if (json) {
-    process.stdout.write(
-      JSON.stringify({
-        dryRun,
-        read: sources.read,
-        config: configFile,
-        properties: outcomes.map((o) => ({ ...o, value: shown(o), secret: undefined })),
-        notes,
-        uploads: uploads ?? null,
-      }) + '\n',
-    );
+    printJson({
+      dryRun,
+      read: sources.read,
+      config: configFile,
+      properties: outcomes.map((o) => ({ ...o, value: shown(o), secret: undefined })),
+      notes,
+      uploads: uploads ?? null,
+    });
   } else {
     const out: string[] = [];
     const would = (done: string, todo: string): string => (dryRun ? todo : done);
@@ -288,5 +287,6 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     }
     process.stdout.write(out.join('\n') + '\n');
   }
-  if (uploads && uploads.failed.length > 0) process.exitCode = ExitCode.Failure;
+  if (uploads && uploads.failed.length > 0)
+    fail('failed', `${uploads.failed.length} uploads could not be imported`, ExitCode.Failure);
 }

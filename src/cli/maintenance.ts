@@ -21,14 +21,14 @@ export async function openMaintenance(configFile: string) {
   try {
     settings = await loadSettings(configFile, { cluster: clusterLayers });
   } catch (err) {
-    if (err instanceof ConfigError) throw new CliError(err.message, ExitCode.Usage);
+    if (err instanceof ConfigError) throw new CliError(err.message, ExitCode.Usage, 'invalid-config');
     throw err;
   }
   try {
     const { store, location, index, locks } = await openStorage(settings, { create: false });
     return { settings, repo: location, store, ledger: new Ledger(index), locks };
   } catch (err) {
-    if (err instanceof RepositoryNotFoundError) throw new CliError(err.message, ExitCode.Usage);
+    if (err instanceof RepositoryNotFoundError) throw new CliError(err.message, ExitCode.Usage, 'invalid-config');
     throw err;
   }
 }

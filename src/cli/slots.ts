@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { lockedExit, openMaintenance } from './maintenance.ts';
+import { fail } from './output.ts';
 
 const LS_HELP = `
 Lists pending slots (issued, not uploaded, not expired — from every node sharing the
@@ -300,6 +301,7 @@ export function registerSlots(program: Command): void {
             '\n',
         );
       }
-      if (missing > 0 || failed > 0) process.exitCode = ExitCode.Failure;
+      if (failed > 0) fail('failed', `${failed} could not be removed`, ExitCode.Failure);
+      else if (missing > 0) fail('not-found', `${missing} not found`, ExitCode.Failure);
     });
 }
