@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
-import { fail, printJson } from './output.ts';
+import { fail, printJson, typedValue } from './output.ts';
 
 const HELP = `
 Takes over an Openfire install with the HTTP File Upload plugin (OPENFIRE_HOME holds
@@ -23,7 +23,7 @@ of this repository under the same id, so its old URL {contextRoot}/{id}/{name} k
 Uploads stored here carry a metadata header (and on S3 are objects), so a plugin file is
 always copied, never linked. A second run skips what is already imported.
 
---json prints {"dryRun", "read", "config", "properties": [{name, value, from, action}…],
+--json prints {"dryRun", "read", "config", "properties": [{name, value, text, from, action}…],
 "notes": [{from, text}…], "uploads": {source, repository, mode, found, imported,
 importedBytes, already, removed, skipped, failed}}.
 
@@ -246,13 +246,20 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
 
   // 5. The report.
   const shown = (o: { value: string; secret: boolean }): string => (o.secret ? '(hidden)' : o.value);
+  // Under --json a property's value is typed like everywhere (see output.ts), its text beside it.
+  const { lookupProperty } = await import('../config/catalogue.ts');
+  const typed = (o: { name: string; value: string; secret: boolean }) => {
+    const property = lookupProperty(o.name)?.property;
+    const text = shown(o);
+    return { value: property && !o.secret ? typedValue(property, text) : text, text };
+  };
   const quoted = (text: string): string => (/[\x00-\x1f\x7f]/.test(text) ? JSON.stringify(text) : text);
   if (json) {
     printJson({
       dryRun,
       read: sources.read,
       config: configFile,
-      properties: outcomes.map((o) => ({ ...o, value: shown(o), secret: undefined })),
+      properties: outcomes.map((o) => ({ ...o, ...typed(o), secret: undefined })),
       notes,
       uploads: uploads ?? null,
     });

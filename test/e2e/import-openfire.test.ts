@@ -405,7 +405,7 @@ for (const storage of STORAGES)
       const r = await importRun();
       assert.equal(r.code, 0, r.stderr);
       const byName = Object.fromEntries(
-        (r.report.properties as { name: string; value: string; action: string; current?: string }[]).map((p) => [
+        (r.report.properties as { name: string; value: unknown; action: string; current?: string }[]).map((p) => [
           p.name,
           p,
         ]),
@@ -413,10 +413,10 @@ for (const storage of STORAGES)
       // The database (script, then the log's later value), decrypted with security.xml's own key.
       assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.value, 'files.example.org');
       assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.action, 'set');
-      assert.equal(byName['plugin.httpfileupload.maxFileSize']?.value, '104857600');
+      assert.equal(byName['plugin.httpfileupload.maxFileSize']?.value, 104857600);
       // openfire.xml: an encrypted serverspecific value and an alias, under fileupload's names.
       assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.action, 'kept');
-      assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.value, '443');
+      assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.value, 443);
       assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebContextRoot']?.action, 'kept');
       assert.equal(byName['fqdn']?.value, 'xmpp.example.org');
       assert.equal(byName['plugin.httpfileupload.domain']?.value, 'httpfileupload.example.org');
@@ -650,10 +650,10 @@ describe('import openfire --properties: a SQL dump of ofProperty instead of the 
     assert.ok(report.read.includes(dump));
     assert.ok(!report.read.some((f: string) => f.endsWith('openfire.script')), 'the embedded database is not read');
     const values = Object.fromEntries(
-      (report.properties as { name: string; value: string; from: string }[]).map((p) => [p.name, p]),
+      (report.properties as { name: string; value: unknown; from: string }[]).map((p) => [p.name, p]),
     );
     assert.equal(values['plugin.httpfileupload.announcedWebHost']?.value, 'dump.example.net');
-    assert.equal(values['plugin.httpfileupload.maxFileSize']?.value, '2097152');
+    assert.equal(values['plugin.httpfileupload.maxFileSize']?.value, 2097152);
     assert.match(values['plugin.httpfileupload.maxFileSize']!.from, /ofproperty\.sql/);
     assert.equal(values['plugin.httpfileupload.domain']?.value, 'httpfileupload.example.net');
     assert.equal(report.uploads.imported, FILES.length, 'the plugin’s folder comes from openfire.xml');
