@@ -29,7 +29,7 @@ export function buildProgram(): Command {
         .env('FILEUPLOAD_CONFIG')
         .default(DEFAULT_CONFIG_PATH),
     )
-    .option('--json', 'machine-readable JSON output where the output is data')
+    .option('--json', 'JSON output, and errors as one JSON object on stderr (the same for every subcommand)')
     .version(versionText(), '-V, --version', 'print the version and the embedded Node version')
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
