@@ -116,11 +116,11 @@ test('config get and list decrypt; a secret stays masked unless --show-secrets',
   );
   assert.match(
     run(file, ['config', 'list']).stderr,
-    /^fileupload: note: plugin\.httpfileupload\.wildcardCORS is an option of the component library that fileupload does not read: CORS follows corsOrigins/,
+    /^fileupload: note: plugin\.httpfileupload\.wildcardCORS is an option of the component library that fileupload does not read: CORS follows corsOrigins/m,
   );
   assert.match(
     list.stderr,
-    /note: plugin\.httpfileupload\.webContextRoot is read as plugin\.httpfileupload\.announcedWebContextRoot/,
+    /"note":"plugin\.httpfileupload\.webContextRoot is read as plugin\.httpfileupload\.announcedWebContextRoot/,
   );
   assert.doesNotMatch(list.stderr, /not a known property/);
 });
