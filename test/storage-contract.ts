@@ -362,9 +362,12 @@ export function storeContract(
 
     test('a tombstone replaces a published upload: not stat, read or listed, and a write of the id is refused unread', async () => {
       const input = meta({ size: 2 });
+      assert.equal(await store.occupant(input.id), undefined);
       const stored = await store.write(input, chunked(Buffer.from('hi')));
+      assert.equal(await store.occupant(input.id), 'upload');
       assert.deepEqual(await store.tombstone(input.id), stored, 'resolves to the upload it removed');
       await assertNothingOf(store, input.id);
+      assert.equal(await store.occupant(input.id), 'tombstone');
       let pulled = false;
       async function* again(): AsyncGenerator<Uint8Array> {
         pulled = true;
@@ -378,6 +381,7 @@ export function storeContract(
       assert.equal(await store.dropTombstone(input.id), true);
       assert.equal(await store.dropTombstone(input.id), false);
       await assertNothingOf(store, input.id);
+      assert.equal(await store.occupant(input.id), undefined);
     });
 
     test('a tombstone of an id never uploaded refuses its first write; dropTombstone leaves uploads alone', async () => {

@@ -148,7 +148,9 @@ async function handlePut(
   async function receiveUpload(taken: SlotHold): Promise<void> {
     if (expectsContinue(incoming)) {
       // The client waits for our go before sending the body: refuse a second upload right now.
-      if ((await store.stat(slot.id)) !== undefined) return refuse(409, 'already uploaded');
+      const occupant = await store.occupant(slot.id);
+      if (occupant === 'upload') return refuse(409, 'already uploaded');
+      if (occupant === 'tombstone') return refuse(410, 'upload removed');
       outgoing.writeContinue();
     }
 

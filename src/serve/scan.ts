@@ -127,6 +127,7 @@ export function inspectingStore(store: Store, enabled: () => boolean, inspect: U
     delete: (id) => store.delete(id),
     tombstone: (id) => store.tombstone(id),
     dropTombstone: (id) => store.dropTombstone(id),
+    occupant: (id) => store.occupant(id),
     list: () => store.list(),
     listPartial: () => store.listPartial(),
     deletePartial: (name) => store.deletePartial(name),

@@ -220,6 +220,12 @@ export interface Store {
   tombstone(id: string): Promise<UploadMeta | undefined>;
   /** Drops the tombstone of `id`; false when there was none (an upload there is left alone). */
   dropTombstone(id: string): Promise<boolean>;
+  /**
+   * What a write of `id` would find in its place now: a published upload (the write would fail
+   * with UploadExistsError), a tombstone (UploadRemovedError), or nothing. For answering before
+   * a body is sent (Expect: 100-continue); the write itself checks again.
+   */
+  occupant(id: string): Promise<'upload' | 'tombstone' | undefined>;
   /** Every published upload, streamed (memory independent of the count), in no particular order. */
   list(): AsyncIterable<UploadMeta>;
   /** Unfinished uploads (for purge). */

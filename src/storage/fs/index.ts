@@ -468,6 +468,13 @@ export class FsStore implements Store {
     return meta;
   }
 
+  async occupant(id: string): Promise<'upload' | 'tombstone' | undefined> {
+    if (!isStoredId(id)) return undefined;
+    const st = lstatSync(this.#filePath(id), { throwIfNoEntry: false });
+    if (st === undefined) return undefined;
+    return st.isSymbolicLink() ? 'tombstone' : 'upload';
+  }
+
   async dropTombstone(id: string): Promise<boolean> {
     if (!isStoredId(id)) return false;
     const target = this.#filePath(id);

@@ -510,6 +510,13 @@ export class S3Store implements Store {
     return head && this.#metaOf(id, head);
   }
 
+  async occupant(id: string): Promise<'upload' | 'tombstone' | undefined> {
+    if (!isStoredId(id)) return undefined;
+    const head = await this.#head(uploadKey(this.layout, id));
+    if (head === undefined) return undefined;
+    return isTombstone(head) ? 'tombstone' : 'upload';
+  }
+
   async read(
     id: string,
     select?: ReadSelection | ((meta: UploadMeta) => ReadSelection),
