@@ -51,10 +51,13 @@ describe('npm run package', () => {
   const dirs = ['a', 'b', 'x'].map((n) => mkdtempSync(join(tmpdir(), `package-${n}-`)));
   const [out, again, extracted] = dirs as [string, string, string];
   const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
-  const deb = join(out, `fileupload_${pkg.version}_${arch}.deb`);
+  const deb = join(out, `fileupload_${debianVersion(pkg.version)}_${arch}.deb`);
   const folder = `fileupload-${pkg.version}-linux-x64`;
   const tarball = join(out, `${folder}.tar.gz`);
-  const epoch = Number(execFileSync('git', ['-C', ROOT, 'log', '-1', '--format=%ct'], { encoding: 'utf8' }));
+  const epoch = Number(
+    process.env.SOURCE_DATE_EPOCH ??
+      execFileSync('git', ['-C', ROOT, 'log', '-1', '--format=%ct'], { encoding: 'utf8' }),
+  );
   // dpkg-deb and tar print times in the local time zone: UTC makes them comparable.
   const utc = { ...process.env, TZ: 'UTC' };
   const stamp = new Date(epoch * 1000).toISOString().slice(0, 16).replace('T', ' ');
