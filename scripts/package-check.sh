@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the .deb of `npm run package` on this machine and checks what the package promises:
 # the service user, its repository and a configuration it can read but not change, man pages,
-# completions, a unit that `systemd-analyze verify` accepts, doctor run as the service user; a
-# reinstall (the upgrade path) that keeps configuration and data, remove that keeps them, purge
-# that deletes them and the user. Needs root; works without systemd running (CI, containers).
+# completions, a unit that `systemd-analyze verify` accepts, doctor run as the service user; an
+# upgrade (the same package with a higher version) that keeps configuration and data, remove that
+# keeps them, purge that deletes them and the user. Needs root; works without systemd running
+# (CI, containers).
 # Refuses to run where fileupload is installed or its user or folders exist, and purges the
 # package again on failure, so the machine is left as it was found.
 #
@@ -44,12 +45,14 @@ fi
 for path in $repo /etc/fileupload; do [ ! -e $path ] || die "$path exists: not touching it"; done
 ! getent passwd fileupload >/dev/null || die "a user fileupload exists: not touching it"
 
+work=$(mktemp -d)
 cleanup() {
   local code=$?
   if [ $code -ne 0 ] && dpkg-query -W fileupload >/dev/null 2>&1; then
     say "purging after the failure"
     dpkg -P fileupload >/dev/null || true
   fi
+  rm -rf "$work"
 }
 trap cleanup EXIT
 
@@ -101,13 +104,18 @@ say "systemd-analyze verify (Documentation=man: resolves through the installed p
 verify=$(systemd-analyze verify /lib/systemd/system/fileupload.service 2>&1) || die "verify failed: $verify"
 [ -z "$verify" ] || die "verify warns: $verify"
 
-say "reinstall (the upgrade path): configuration and data stay"
+say "upgrade to the same package with a higher version: configuration and data stay"
 runuser -u fileupload -- sh -c "echo upload >$repo/package-check-file"
 before=$(sha256sum $config)
-dpkg -i "$deb" >/dev/null
-[ "$(sha256sum $config)" = "$before" ] || die "the reinstall changed $config"
+dpkg-deb -R "$deb" "$work/newer"
+sed -i 's/^Version: .*/&+check1/' "$work/newer/DEBIAN/control"
+dpkg-deb --root-owner-group -Zgzip -z1 -b "$work/newer" "$work/newer.deb" >/dev/null
+dpkg -i "$work/newer.deb" >/dev/null
+dpkg-query -W -f '${Version}' fileupload | grep -q '+check1$' || die "the upgrade did not install"
+[ "$(sha256sum $config)" = "$before" ] || die "the upgrade changed $config"
 expect_perms $config "640 root:fileupload"
-[ -f $repo/package-check-file ] || die "the reinstall lost the repository's file"
+expect_perms $repo "750 fileupload:fileupload"
+[ -f $repo/package-check-file ] || die "the upgrade lost the repository's file"
 
 say "dpkg -r: configuration, data and user stay"
 dpkg -r fileupload >/dev/null
