@@ -6,10 +6,10 @@ const HELP = `
 Checks, in this order (one line each: pass, warn, fail or skip, with the fix to try):
   config           the file parses, every value is valid, domain and sharedSecret are set
   repository       fileRepo exists and is writable
-  ownership        everything under fileRepo belongs to the folder's owner (the user serve
-                   runs as); looks at 100000 entries at most
   same-filesystem  tmp/ and files/ are on the repository's filesystem (atomic publish)
   free-space       room for uploads of maxFileSize
+  ownership        everything under fileRepo belongs to the folder's owner (the user serve
+                   runs as); looks at 100000 entries at most
   slot-secret      slotSecret is set and strong
   tls              built-in TLS: certificate readable, matches the key, not expiring, names
                    announcedWebHost; without it, whether clients accept the announced URLs

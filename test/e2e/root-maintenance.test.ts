@@ -143,12 +143,18 @@ describe('maintenance as root on a repository the service user owns', { skip: !i
     assert.ok(slot.ok);
     assert.equal((await putToSlot(slot, Buffer.from('bye!!'))).status, 201);
     const id = new URL(slot.get).pathname.split('/').at(-2)!;
-    const rm = await runFileupload(['--config', configFile, 'slots', 'rm', id]);
-    assert.equal(rm.code, 0, rm.stdout + rm.stderr);
-    assert.match(rm.stderr, /running as nobody \(uid 65534\)/);
-    assert.equal((await http(slot.get)).status, 404);
-    const purge = await runFileupload(['--config', configFile, 'purge']);
-    assert.equal(purge.code, 0, purge.stdout + purge.stderr);
+    // Root's alone: the commands read it before they become the service user.
+    chmodSync(configFile, 0o600);
+    try {
+      const rm = await runFileupload(['--config', configFile, 'slots', 'rm', id]);
+      assert.equal(rm.code, 0, rm.stdout + rm.stderr);
+      assert.match(rm.stderr, /running as nobody \(uid 65534\)/);
+      assert.equal((await http(slot.get)).status, 404);
+      const purge = await runFileupload(['--config', configFile, 'purge']);
+      assert.equal(purge.code, 0, purge.stdout + purge.stderr);
+    } finally {
+      chmodSync(configFile, 0o640);
+    }
     assert.deepEqual(notOwnedByService(repo), []);
   });
 
@@ -165,6 +171,9 @@ describe('maintenance as root on a repository the service user owns', { skip: !i
     assert.equal(status.code, 1, 'degraded: an internal error in the last 5 minutes');
     const snapshot = JSON.parse(status.stdout) as { internalErrors?: { lastFiveMinutes: number } };
     assert.ok((snapshot.internalErrors?.lastFiveMinutes ?? 0) >= 1, status.stdout);
+    const text = await runFileupload(['--config', configFile, 'status', '--once']);
+    assert.match(text.stdout, /internal errors: [1-9]/);
+    assert.doesNotMatch(text.stdout, /errors: none/);
 
     const doctor = await runFileupload(['--config', configFile, '--json', 'doctor', '--timeout', '3s']);
     assert.equal(doctor.code, 1);
