@@ -1,7 +1,17 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -52,24 +62,37 @@ describe('on real folders', { skip: !isRoot && 'needs root to give files to anot
     assert.match(owner.group, /^(nogroup|nobody)$/);
   });
 
-  test("restoreOwnership gives root's entries to the owner, leaves others and what links point to", async () => {
+  test("restoreOwnership gives root's entries to the owner; leaves other owners, links and hard links to root's files", async () => {
     const repo = join(work, 'restore');
     mkdirSync(join(repo, 'index', 'users'), { recursive: true });
     writeFileSync(join(repo, 'index', 'users', 'entry'), '');
     writeFileSync(join(repo, 'third'), '');
     chownSync(join(repo, 'third'), 4711, 4711);
     const outside = join(work, 'outside');
-    writeFileSync(outside, '');
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'secret'), '');
     symlinkSync(outside, join(repo, 'link'));
+    linkSync(join(outside, 'secret'), join(repo, 'hardlink'));
     chownSync(repo, OTHER, OTHER);
     const changed = await restoreOwnership(repo, { uid: OTHER, gid: OTHER });
-    assert.equal(changed, 4, 'index, index/users, index/users/entry and link');
-    for (const p of ['index', 'index/users', 'index/users/entry', 'link']) {
+    assert.equal(changed, 3, 'index, index/users, index/users/entry');
+    for (const p of ['index', 'index/users', 'index/users/entry']) {
       const st = lstatSync(join(repo, p));
       assert.deepEqual([st.uid, st.gid], [OTHER, OTHER], p);
     }
     assert.equal(lstatSync(join(repo, 'third')).uid, 4711);
-    assert.equal(lstatSync(outside).uid, 0, 'the link is changed, not its target');
+    assert.equal(lstatSync(join(repo, 'link')).uid, 0, 'a link is not followed');
+    assert.equal(lstatSync(outside).uid, 0);
+    assert.equal(lstatSync(join(outside, 'secret')).uid, 0, "a hard link to root's file is left alone");
+  });
+
+  test('restoreOwnership follows fileRepo itself when it is a link', async () => {
+    const real = join(work, 'real-repo');
+    mkdirSync(join(real, 'files'), { recursive: true });
+    chownSync(real, OTHER, OTHER);
+    symlinkSync(real, join(work, 'repo-link'));
+    assert.equal(await restoreOwnership(join(work, 'repo-link'), { uid: OTHER, gid: OTHER }), 1);
+    assert.equal(lstatSync(join(real, 'files')).uid, OTHER);
   });
 
   /** Runs actAsRepositoryOwner in a child (it changes the process for good) and reports its uids. */

@@ -10,8 +10,8 @@
  * entries it created to the owner instead (restoreOwnership). A repository owned by root changes
  * nothing: root is then the service user.
  */
-import { readFileSync } from 'node:fs';
-import { lchown, lstat, opendir, stat } from 'node:fs/promises';
+import { constants, readFileSync } from 'node:fs';
+import { open, opendir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Settings } from '../config/settings.ts';
 import { errCode } from '../errno.ts';
@@ -128,15 +128,19 @@ export async function ownerToRestore(settings: Pick<Settings, 'storage' | 'fileR
   return owner !== undefined && mustActAsOwner(process.geteuid?.(), owner) ? owner : undefined;
 }
 
-function gone(err: unknown): undefined {
-  if (errCode(err) === 'ENOENT') return undefined;
-  throw err;
-}
+/** Open flags that never follow a link and never wait (a FIFO someone left there). */
+const PIN = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 /**
- * Gives every entry under `folder` that root owns to `owner` (lchown: a link is changed, never
- * what it points to), for a command that had to write as root. Walks the whole folder; returns
- * how many entries it changed.
+ * Gives every entry under `folder` that root owns to `owner`, for a command that had to write as
+ * root; returns how many entries it changed. Walks the whole folder.
+ *
+ * The owner can change the folder while root walks it, so nothing is changed by path: each entry
+ * is opened without following a link, checked and changed through that descriptor (fstat,
+ * fchown), and a folder is listed through its descriptor (/proc/self/fd), so a link or a
+ * renamed folder cannot lead root outside. A file with more than one name is left alone (it
+ * could be a hard link to a file of root's elsewhere), and so are links, sockets and FIFOs: the
+ * repository has none of its own.
  *
  * @example
  * const owner = await ownerToRestore(settings);
@@ -145,18 +149,29 @@ function gone(err: unknown): undefined {
  */
 export async function restoreOwnership(folder: string, owner: Pick<Owner, 'uid' | 'gid'>): Promise<number> {
   let changed = 0;
-  const visit = async (path: string): Promise<void> => {
-    // serve may remove an entry meanwhile (an upload published, a purge): gone is fine.
-    const st = await lstat(path).catch(gone);
-    if (st === undefined) return;
-    if (st.uid === 0) {
-      if ((await lchown(path, owner.uid, owner.gid).then(() => true, gone)) === true) changed++;
+  const visit = async (path: string, flags = PIN): Promise<void> => {
+    // ELOOP: a link; ENXIO: a socket; ENOENT: gone meanwhile (serve publishes and purges).
+    const fh = await open(path, flags).catch((err: unknown) => {
+      if (['ELOOP', 'ENXIO', 'ENOENT'].includes(String(errCode(err)))) return undefined;
+      throw err;
+    });
+    if (fh === undefined) return;
+    try {
+      const st = await fh.stat();
+      const mine = st.isDirectory() || (st.isFile() && st.nlink === 1);
+      if (!mine) return;
+      if (st.uid === 0) {
+        await fh.chown(owner.uid, owner.gid);
+        changed++;
+      }
+      if (!st.isDirectory()) return;
+      const pinned = `/proc/self/fd/${fh.fd}`;
+      for await (const e of await opendir(pinned, { bufferSize: 256 })) await visit(join(pinned, e.name));
+    } finally {
+      await fh.close();
     }
-    if (!st.isDirectory()) return;
-    const dir = await opendir(path, { bufferSize: 256 }).catch(gone);
-    if (dir === undefined) return;
-    for await (const e of dir) await visit(join(path, e.name));
   };
-  await visit(folder);
+  // fileRepo itself may be a link the admin made.
+  await visit(folder, constants.O_RDONLY | constants.O_DIRECTORY);
   return changed;
 }
