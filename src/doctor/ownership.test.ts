@@ -45,6 +45,18 @@ describe('ownership verdict', () => {
     assert.equal(r.fix, 'chown -R fileupload:uploaders /var/lib/fileupload');
   });
 
+  test("a folder of root's with entries of another user warns: it does not tell serve's user", () => {
+    const r = ownershipVerdict({
+      ...base,
+      owner: { uid: 0, gid: 0, user: 'root', group: 'root' },
+      strangers: [{ path: 'files', owner: 'fileupload (uid 998)' }],
+      strangerCount: 1,
+    });
+    assert.equal(r.status, 'warn');
+    assert.match(r.message, /owned by root, 1 entry under it by other users: files \(fileupload \(uid 998\)\)/);
+    assert.doesNotMatch(r.fix ?? '', /root:root/);
+  });
+
   test('a walk stopped at the limit says so', () => {
     assert.match(ownershipVerdict({ ...base, complete: false, visited: 100 }).message, /first 100 entries only/);
   });

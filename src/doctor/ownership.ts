@@ -10,7 +10,7 @@ import { lstatSync } from 'node:fs';
 import { opendir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { describeOwner, ownerOf, type Owner } from '../repository/owner.ts';
-import { fail, pass, skip, type CheckResult } from './result.ts';
+import { fail, pass, skip, warn, type CheckResult } from './result.ts';
 
 /** This check's id in the report. */
 export const CHECK = 'ownership';
@@ -117,6 +117,14 @@ export function ownershipVerdict(f: OwnershipFacts): CheckResult {
   const n = f.strangerCount;
   const listed = f.strangers.map((s) => `${s.path} (${s.owner})`).join(', ');
   const more = n > f.strangers.length ? ` and ${n - f.strangers.length} more` : '';
+  if (f.owner.uid === 0) {
+    // A folder of root's tells nothing about serve's user (it may write there through the group).
+    return warn(
+      CHECK,
+      `${f.path} is owned by root, ${n} entr${n === 1 ? 'y' : 'ies'} under it by other users: ${listed}${more}${partly}; maintenance commands run as root write there as root`,
+      `give the folder and everything under it to the user serve runs as (User= of its systemd unit): chown -R USER: ${f.path}`,
+    );
+  }
   return fail(
     CHECK,
     `${f.path} is owned by ${owner}, but ${n} entr${n === 1 ? 'y' : 'ies'} under it ${n === 1 ? 'is' : 'are'} not: ${listed}${more}${partly}; serve runs as the folder's owner and may fail to write there`,
