@@ -86,6 +86,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     { openStorage, RepositoryNotFoundError },
     { RepositoryError },
     { Ledger },
+    { ownerToRestore, restoreOwnership },
     { formatSize },
     fs,
     os,
@@ -100,6 +101,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     import('../repository/open.ts'),
     import('../storage/errors.ts'),
     import('../inventory/ledger.ts'),
+    import('../repository/owner.ts'),
     import('../config/units.ts'),
     import('node:fs/promises'),
     import('node:os'),
@@ -169,7 +171,10 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
   settings = settings!;
 
   // 3. This repository, opened (serve's layout made when missing) before the file is written.
+  //    Run as root, this process reads the plugin's files as root, so what it writes into a
+  //    folder another user owns is given to that owner afterwards.
   let opened: Awaited<ReturnType<typeof openStorage>> | undefined;
+  let owner: Awaited<ReturnType<typeof ownerToRestore>>;
   if (source !== undefined) {
     const st = await fs.stat(source).catch(() => undefined);
     if (!st?.isDirectory())
@@ -191,6 +196,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
           ExitCode.Usage,
         );
     }
+    if (!dryRun) owner = await ownerToRestore(settings);
     try {
       opened = await openStorage(settings, { create: !dryRun });
     } catch (err) {
@@ -205,6 +211,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
       outcomes = await applyProperties(configFile, planned, { dryRun: false });
     } catch (err) {
       await opened?.store.close();
+      if (owner !== undefined && settings.fileRepo !== undefined) await restoreOwnership(settings.fileRepo, owner);
       usage(err);
     }
   }
@@ -241,6 +248,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     } finally {
       if (tty && seen > 0) process.stderr.write('\r\x1b[K');
       await opened?.store.close();
+      if (owner !== undefined && settings.fileRepo !== undefined) await restoreOwnership(settings.fileRepo, owner);
     }
   }
 

@@ -12,7 +12,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -658,4 +668,41 @@ describe('import openfire --properties: a SQL dump of ofProperty instead of the 
     assert.equal(values['plugin.httpfileupload.domain']?.value, 'httpfileupload.example.net');
     assert.equal(report.uploads.imported, FILES.length, 'the plugin’s folder comes from openfire.xml');
   });
+});
+
+describe('import openfire as root into a repository folder the service user owns', () => {
+  it(
+    'gives every entry it created there to the folder’s owner; the plugin’s files keep theirs',
+    { skip: process.geteuid?.() !== 0 && 'needs root' },
+    async () => {
+      const SERVICE = 65534; // nobody
+      const dir = mkdtempSync(join(tmpdir(), 'fileupload-import-owner-'));
+      trackDir(dir);
+      const install = buildOpenfire(dir);
+      const config = await serveConfigFor(undefined);
+      const repo = String(config.fileRepo);
+      chownSync(repo, SERVICE, SERVICE);
+      const configFile = join(dir, 'openfire.xml');
+      writeFileSync(
+        configFile,
+        openfireXml({ ...config, maxFileSize: undefined, announcedWebHost: undefined, domain: undefined }),
+      );
+      const r = await runFileupload(['--config', configFile, '--json', 'import', 'openfire', install.home], {
+        timeoutMs: 120_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).uploads.imported, FILES.length);
+      // Folders too (the index's key folders): listTree names files only.
+      const notService = ['', ...readdirSync(repo, { recursive: true, encoding: 'utf8' })]
+        .map((p) => ({ p, st: lstatSync(join(repo, p)) }))
+        .filter(({ st }) => st.uid !== SERVICE || st.gid !== SERVICE)
+        .map(({ p, st }) => `${p} ${st.uid}:${st.gid}`);
+      assert.deepEqual(notService, []);
+      assert.ok(
+        listTree(repo).some((p) => p.startsWith('index/')),
+        'the inventory was written',
+      );
+      for (const f of FILES) assert.equal(statSync(join(install.pluginRepo, f.id)).uid, 0);
+    },
+  );
 });
