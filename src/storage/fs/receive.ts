@@ -152,6 +152,7 @@ export async function receive(
   try {
     const handed: HandedOverBody | undefined =
       meta.size >= HAND_OVER_MIN_SIZE && isHandOverBody(body) ? await body.handOver() : undefined;
+    const gathers = meta.size >= HAND_OVER_MIN_SIZE;
     // Handed over, the iterator yields nothing more: the loop ends at once.
     for await (const chunk of handed ? [] : abortable(body, signal)) {
       if (writeError !== undefined) throw writeError;
@@ -172,8 +173,21 @@ export async function receive(
         }
         streaming = true;
       }
-      if (inflight === undefined) flush();
-      else if (pendingBytes >= limit) {
+      if (inflight === undefined) {
+        // A large body that stays with Node (TLS, no addon, chunked) gathers a whole batch
+        // first: its chunks are small (16 KiB under TLS), and one write per chunk made it
+        // hundreds of thousands of writes per GiB on the main thread. Memory stays bounded by
+        // batchLimit (the budget shared by all uploads), and a trickle still reaches the file
+        // often enough for its mtime (see TOUCH_EVERY_MS).
+        if (!gathers || pendingBytes >= limit) flush();
+        else {
+          const now = Date.now();
+          if (now - touched >= TOUCH_EVERY_MS) {
+            touched = now;
+            flush();
+          }
+        }
+      } else if (pendingBytes >= limit) {
         await inflight;
         if (writeError !== undefined) throw writeError;
         flush();
