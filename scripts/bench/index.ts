@@ -61,6 +61,8 @@ const PHASES = [
   'defaults',
 ] as const;
 type Phase = (typeof PHASES)[number];
+/** Only when asked for by --phases: each adds minutes to a full bench and repeats another phase's point. */
+const OPT_IN: readonly Phase[] = ['curl-plain'];
 /** Phases measured in every run; the others run once. */
 const hasRunPhases = (phases: ReadonlySet<Phase>) => [...phases].some((p) => p !== 'defaults');
 
@@ -71,7 +73,7 @@ Starts nginx (${NGINX_BIN}, 1 worker, WebDAV PUT, own config in a temp dir) and
 \`fileupload serve\` side by side on 127.0.0.1 and measures them alternately:
   put1g   PUT one stream of --big-mib MiB (MB/s)        get1g   GET it back (MB/s)
   curl    the same PUT with curl -T, which sends Expect: 100-continue (MB/s, server CPU s per GiB)
-  curl-plain  the same without Expect (curl -H 'Expect:')
+  curl-plain  the same without Expect (curl -H 'Expect:'; only when named in --phases)
   throttled   --throttled-mib MiB with curl --limit-rate ${THROTTLE_RATE} (server CPU s per GiB)
   tls     the curl PUT over HTTPS: serve's built-in TLS, nginx with the same self-signed
           certificate (MB/s, server CPU s per GiB)
@@ -92,7 +94,8 @@ would reach raised (the first lines name them and their values). Once, after the
 
 Options:
   --runs N            runs to take medians of (default 4: each server goes first equally often)
-  --phases LIST       comma-separated subset of: ${PHASES.join(',')} (default all)
+  --phases LIST       comma-separated subset of: ${PHASES.join(',')}
+                      (default all but ${OPT_IN.join(',')})
   --nginx-only        do not start serve (harness check)
   --serve-bin PATH    run PATH instead of dist/fileupload (when newer than src/) or bin/fileupload
   --big-mib N         size of the one-stream phases in MiB (default 1024)
@@ -103,7 +106,7 @@ Options:
   --no-ceiling        skip the client-ceiling check against a null server
   --dir PATH          where the temporary server dirs go (default ${tmpdir()}; same filesystem for both)
   --out FILE          result JSON (default bench-results/<timestamp>.json)
-  --max-minutes N     stop starting new runs after this long (default 9)
+  --max-minutes N     stop starting new runs after this long (default 12)
   --cpu-prof          run serve with --cpu-prof; profiles land in bench-results/profiles/<timestamp>/
                       (open in Chrome DevTools or speedscope; combine with --phases for one phase)
   --compare A B       print two result files side by side and exit
@@ -167,7 +170,7 @@ function parseOptions(argv: string[]): Options | { compare: [string, string] } |
   }
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const phases = new Set<Phase>();
-  for (const p of (values.phases ?? PHASES.join(','))
+  for (const p of (values.phases ?? PHASES.filter((q) => !OPT_IN.includes(q)).join(','))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
@@ -188,7 +191,7 @@ function parseOptions(argv: string[]): Options | { compare: [string, string] } |
     ceiling: !values['no-ceiling'],
     dir: values.dir ?? tmpdir(),
     out: values.out,
-    maxMinutes: positiveInt('max-minutes', values['max-minutes'], 9),
+    maxMinutes: positiveInt('max-minutes', values['max-minutes'], 12),
     cpuProf: values['cpu-prof'] ?? false,
   };
 }
@@ -828,7 +831,14 @@ async function main(argv: string[]): Promise<number> {
     mkdirSync(profileDir, { recursive: true });
     notes.push(`CPU profiles of serve (one per run, written when it exits): ${profileDir}; profiling slows serve down`);
   }
-  const tls = opts.phases.has('tls') ? benchTls(mkdirOf(join(base, 'tls'))) : undefined;
+  let tls: BenchTls | undefined;
+  if (opts.phases.has('tls') && runsWanted > 0) {
+    try {
+      tls = benchTls(mkdirOf(join(base, 'tls')));
+    } catch (e) {
+      notes.push(`tls skipped: no certificate (openssl): ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
   const ctx: RunContext = { opts, base, command, xmpp, prosody, xmppPassword, live, profileDir, limits, tls };
   for (let i = 0; i < runsWanted && !isInterrupted(); i++) {
     const elapsed = (performance.now() - t0) / 60_000;
