@@ -18,7 +18,7 @@ import { STEP_BLOCKED, STEP_DONE, STEP_EOF, errnoError, onDuplicate, type Sendfi
 export interface SpliceOptions {
   /** Fail with ETIMEDOUT after this long without a byte arriving (default 60 s). */
   idleMs?: number;
-  /** Stops while waiting for the client, or after the step in flight (≤ maxStep bytes or ~10 ms). */
+  /** Stops while waiting for the client at once, else after the step in flight (≤ maxStep bytes). */
   signal?: AbortSignal;
   /** Called after each step that moved something, with the bytes that step moved. */
   onProgress?: (moved: number) => void;

@@ -175,10 +175,10 @@ export async function receive(
       }
       if (inflight === undefined) {
         // A large body that stays with Node (TLS, no addon, chunked) gathers a whole batch
-        // first: its chunks are small (16 KiB under TLS), and one write per chunk made it
-        // hundreds of thousands of writes per GiB on the main thread. Memory stays bounded by
-        // batchLimit (the budget shared by all uploads), and a trickle still reaches the file
-        // often enough for its mtime (see TOUCH_EVERY_MS).
+        // first: its chunks are small (16 KiB under TLS), and writing each at once costs a
+        // syscall per chunk on the main thread. Memory stays bounded by batchLimit (the budget
+        // shared by all uploads), and a trickle still reaches the file often enough for its
+        // mtime (see TOUCH_EVERY_MS).
         if (!gathers || pendingBytes >= limit) flush();
         else {
           const now = Date.now();
