@@ -32,10 +32,11 @@ const CANCELLED = osConstants.errno.ECANCELED;
  */
 const WAKE_BYTES = 1024 * 1024;
 /**
- * A wait is ended this often to take what is queued below WAKE_BYTES: a client that trickles
- * still makes progress (the upload's own idle watch counts bytes), and a stalled one is seen.
+ * A wait is ended this often (or 8 times per idleMs, if more often) to take what is queued below
+ * WAKE_BYTES: a client that trickles still shows progress to the upload's own idle watch, at
+ * most this late, and a stalled one is seen.
  */
-const SWEEP_MS = 1_000;
+const SWEEP_MS = 250;
 
 /**
  * Moves exactly `length` bytes from the TCP socket `socketFd` into `fileFd` at `offset`. Rejects
@@ -71,7 +72,7 @@ export function spliceFromSocket(
     // Both end a wait for the client; the next step then looks at the signal and the idle time
     // (a step in flight finishes first).
     const wake = (): void => void (waiting && stopWaiting(from));
-    const sweep = setInterval(wake, Math.min(SWEEP_MS, idleMs / 4));
+    const sweep = setInterval(wake, Math.min(SWEEP_MS, idleMs / 8));
     signal?.addEventListener('abort', wake, { once: true });
     const finish = (err?: unknown): void => {
       clearInterval(sweep);
