@@ -1,5 +1,5 @@
 import * as esbuild from 'esbuild';
-import { inkReconcilerPlugin, yogaShimPlugin } from './esbuild-plugins.ts';
+import { commanderLazySpawnPlugin, inkReconcilerPlugin, yogaShimPlugin } from './esbuild-plugins.ts';
 
 /** What `bundle` wrote and what went into it. */
 export interface BundleResult {
@@ -18,7 +18,8 @@ const BANNER = `var ${IMPORT_META_URL}=require("node:url").pathToFileURL(__filen
 /**
  * Bundles `entry` and everything it imports into one minified CommonJS file for Node 24
  * (a Node 24 single executable takes a CommonJS main only). JSON imports are inlined, React runs
- * its production build, `yoga-layout` and ink's reconciler are made top-level-await free.
+ * its production build, `yoga-layout` and ink's reconciler are made top-level-await free, and
+ * commander loads node:child_process only when it spawns.
  * An external source map is written beside the bundle; none is embedded.
  *
  * @example
@@ -43,7 +44,7 @@ export async function bundle(entry: string, outfile: string): Promise<BundleResu
       'import.meta.dirname': '__dirname',
     },
     banner: { js: BANNER },
-    plugins: [yogaShimPlugin(), inkReconcilerPlugin()],
+    plugins: [yogaShimPlugin(), inkReconcilerPlugin(), commanderLazySpawnPlugin()],
   });
   const out = Object.entries(result.metafile.outputs).find(([file]) => file.endsWith('.cjs'));
   return {

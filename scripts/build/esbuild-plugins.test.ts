@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
-import { INK_RECONCILER_PATCHES, applyPatches } from './esbuild-plugins.ts';
+import { COMMANDER_PATCHES, INK_RECONCILER_PATCHES, applyPatches } from './esbuild-plugins.ts';
 import { bundle } from './bundle.ts';
 import { NODE24, ROOT } from './paths.ts';
 
@@ -23,6 +23,13 @@ test("the installed ink's reconciler takes the patch and then converts to Common
   const source = readFileSync(reconciler, 'utf8');
   await assert.rejects(toCjs(source), /[Tt]op-level await/);
   await toCjs(applyPatches(source, INK_RECONCILER_PATCHES, reconciler));
+});
+
+test("the installed commander's command.js takes the patch and no longer imports node:child_process", async () => {
+  const file = join(ROOT, 'node_modules', 'commander', 'lib', 'command.js');
+  const patched = applyPatches(readFileSync(file, 'utf8'), COMMANDER_PATCHES, file);
+  assert.doesNotMatch(patched, /from 'node:child_process'/);
+  await toCjs(patched);
 });
 
 test('a bundled ink 6 + react 19 entry renders after awaiting yoga ready', async () => {

@@ -67,6 +67,35 @@ export function applyPatches(source: string, patches: readonly Patch[], file: st
 }
 
 /**
+ * commander's lib/command.js: node:child_process (with net, dgram and the stream stack behind it)
+ * is loaded only when a subcommand is an external executable, which fileupload never registers.
+ */
+export const COMMANDER_PATCHES: readonly Patch[] = [
+  {
+    why: 'node:child_process loaded at start-up for executable subcommands only',
+    find: "import childProcess from 'node:child_process';",
+    replace:
+      "const childProcess = { spawn: (...args) => process.getBuiltinModule('node:child_process').spawn(...args) };",
+  },
+];
+
+/**
+ * An esbuild plugin applying `patches` to the files matching `filter`, failing loudly when one no
+ * longer applies.
+ */
+function patchPlugin(name: string, filter: RegExp, patches: readonly Patch[]): Plugin {
+  return {
+    name,
+    setup(build) {
+      build.onLoad({ filter }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        return { contents: applyPatches(source, patches, args.path), loader: 'js' };
+      });
+    },
+  };
+}
+
+/**
  * Neutralises the two dev-only top-level awaits in ink's reconciler, failing loudly when the
  * patch no longer applies.
  *
@@ -74,13 +103,24 @@ export function applyPatches(source: string, patches: readonly Patch[], file: st
  * await esbuild.build({ bundle: true, format: 'cjs', plugins: [inkReconcilerPlugin()] });
  */
 export function inkReconcilerPlugin(): Plugin {
-  return {
-    name: 'ink-reconciler-patch',
-    setup(build) {
-      build.onLoad({ filter: /[\\/]node_modules[\\/]ink[\\/]build[\\/]reconciler\.js$/ }, async (args) => {
-        const source = await readFile(args.path, 'utf8');
-        return { contents: applyPatches(source, INK_RECONCILER_PATCHES, args.path), loader: 'js' };
-      });
-    },
-  };
+  return patchPlugin(
+    'ink-reconciler-patch',
+    /[\\/]node_modules[\\/]ink[\\/]build[\\/]reconciler\.js$/,
+    INK_RECONCILER_PATCHES,
+  );
+}
+
+/**
+ * Keeps commander from loading node:child_process before it spawns anything, so `--help` and every
+ * subcommand start without it.
+ *
+ * @example
+ * await esbuild.build({ bundle: true, format: 'cjs', plugins: [commanderLazySpawnPlugin()] });
+ */
+export function commanderLazySpawnPlugin(): Plugin {
+  return patchPlugin(
+    'commander-lazy-spawn',
+    /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/,
+    COMMANDER_PATCHES,
+  );
 }
