@@ -1,21 +1,26 @@
 /**
  * What the single binary loads before it answers: `--help` and `--version` must not load what
- * only a subcommand needs. Runs the binary's own bundle (dist/fileupload.cjs, built with it) on
- * the same Node with a preloaded script that lists the Node built-in modules loaded after start.
+ * only a subcommand needs, and serve is ready before it loads what only requests outside the
+ * upload and download routes need. Runs the binary's own bundle (dist/fileupload.cjs, built with
+ * it) on the same Node with a preloaded script that lists the Node built-in modules loaded.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureBinary } from '../scripts/build/freshness.ts';
 import { SEA_EXEC_ARGV } from '../scripts/build/sea.ts';
 import { NODE24 } from '../scripts/build/paths.ts';
+import { freePort } from '../scripts/testservers/processes.ts';
+import { openfireXml, serveConfigFor } from './support/serve.ts';
 
 let dir = '';
 let bundle = '';
 let preload = '';
+let readyPreload = '';
 
 before(async () => {
   bundle = `${await ensureBinary()}.cjs`;
@@ -27,6 +32,21 @@ before(async () => {
     `const before = new Set(process.moduleLoadList);
      process.on('exit', () => require('node:fs').writeSync(3, process.moduleLoadList
        .filter((m) => !before.has(m) && m.startsWith('NativeModule ')).map((m) => m.slice(13)).join('\\n')));`,
+  );
+  readyPreload = join(dir, 'loaded-at-ready.cjs');
+  // Prints the built-in modules loaded when serve writes its "ready" line, as one stderr line.
+  writeFileSync(
+    readyPreload,
+    `const write = process.stdout.write.bind(process.stdout);
+     let seen = false;
+     process.stdout.write = (chunk, ...rest) => {
+       if (!seen && String(chunk).includes('"msg":"ready"')) {
+         seen = true;
+         const loaded = process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice(13));
+         require('node:fs').writeSync(2, 'loaded at ready: ' + loaded.join(' ') + '\\n');
+       }
+       return write(chunk, ...rest);
+     };`,
   );
 });
 
@@ -72,3 +92,34 @@ for (const args of [['--help'], ['--version'], ['serve', '--help']]) {
     assert.ok(modules.size > 0);
   });
 }
+
+test('serve is ready before it loads the Web Request layer, and answers through it right after', async () => {
+  // XMPP at a closed port: serve keeps retrying quietly, the endpoint runs regardless.
+  const config = await serveConfigFor(undefined, { xmppPort: await freePort() });
+  const configFile = join(dir, 'openfire.xml');
+  writeFileSync(configFile, openfireXml(config));
+  const child = spawn(NODE24, [...SEA_EXEC_ARGV, '--require', readyPreload, bundle, '--config', configFile, 'serve'], {
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    for await (const line of createInterface({ input: child.stdout })) {
+      if (line.includes('"msg":"ready"')) break;
+    }
+    const loaded = new Set(/loaded at ready: (.*)/.exec(stderr)?.[1]?.split(' '));
+    assert.ok(loaded.has('http'), `the preload reported: ${stderr}`);
+    assert.equal(loaded.has('internal/deps/undici/undici'), false, 'undici loaded before ready');
+    assert.equal(loaded.has('http2'), false, 'http2 loaded before ready');
+    // A target outside the upload routes goes through Hono's Web Request: 404 from the app, and
+    // the CORS and safety headers every answer carries.
+    const res = await fetch(`http://127.0.0.1:${config.webPort}/no-such-place`);
+    assert.equal(res.status, 404);
+    assert.equal(await res.text(), 'not found\n');
+    assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((resolve) => child.once('close', resolve));
+  }
+});

@@ -7,7 +7,7 @@ import { clusterLayers } from '../cluster/config-layer.ts';
 import type { Logger } from '../log.ts';
 import { openServeStorage } from './storage.ts';
 import { RepositoryError } from '../storage/errors.ts';
-import { createHttpApp, startHttpServer, type HttpServer } from '../http/index.ts';
+import { createHttpApp, loadNodeAdapter, startHttpServer, type HttpServer } from '../http/index.ts';
 import { createUploadComponent, type UploadComponent } from '../xmpp/service.ts';
 import { LiveState, thresholdsFromSettings } from '../status/live.ts';
 import { createMetricsRegistry } from '../status/metrics.ts';
@@ -208,6 +208,9 @@ export async function startServe(options: { configFile: string; logger: Logger }
   });
 
   void announceScanning(settings, logger.child({ component: 'scan' }));
+  // What only requests outside the upload and download routes need loads once serve is ready
+  // (after the ready line is written): uploads and downloads are served meanwhile.
+  setImmediate(() => void loadNodeAdapter());
 
   const stops = starting.move();
   let stopping: Promise<{ clean: boolean }> | undefined;

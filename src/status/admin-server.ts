@@ -11,11 +11,11 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { chmod, lstat, unlink } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { Hono, type Context as HonoContext } from 'hono';
-import { getRequestListener, RequestError, type HttpBindings } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from '../log.ts';
 import type { LiveState } from './live.ts';
 import { ConnectionGuard } from '../http/connection-limit.ts';
+import { lazyRequestListener, nodeAdapter } from '../http/node-adapter.ts';
 import {
   adminProof,
   adminToken,
@@ -157,8 +157,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     overSocket: socketPath !== undefined,
     token: options.token,
   };
-  const server = createServer(
-    getRequestListener(adminApp(context, options.log).fetch, {
+  const app = adminApp(context, options.log);
+  const listener = lazyRequestListener(({ getRequestListener, RequestError }) =>
+    getRequestListener(app.fetch, {
       hostname: 'localhost',
       // As the HTTP endpoint's (src/http/app.ts): HEAD answers that write themselves stay sent.
       overrideGlobalObjects: false,
@@ -171,6 +172,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       },
     }),
   );
+  const server = createServer((req, res) => {
+    listener(req, res).catch((err: unknown) => {
+      options.log?.error('admin request failed', { err });
+      res.destroy();
+    });
+  });
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   const guard = new ConnectionGuard({
@@ -279,7 +286,7 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     log?.error('admin request failed', { err, url: c.env.incoming.url });
     if (!res.headersSent) return reply(c, 500, TEXT, 'internal error\n');
     res.destroy();
-    return RESPONSE_ALREADY_SENT;
+    return nodeAdapter().RESPONSE_ALREADY_SENT;
   });
   return app;
 }
@@ -295,7 +302,7 @@ function reply(c: HonoContext<AdminEnv>, status: number, type: string, body: str
   const bytes = Buffer.from(body, 'utf8');
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': bytes.length, ...ADMIN_HEADERS });
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
-  return RESPONSE_ALREADY_SENT;
+  return nodeAdapter().RESPONSE_ALREADY_SENT;
 }
 
 function listen(
