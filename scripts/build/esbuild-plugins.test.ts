@@ -40,23 +40,25 @@ test('a bundled ink 6 + react 19 entry renders after awaiting yoga ready', async
     const entry = join(dir, 'entry.ts');
     writeFileSync(
       entry,
-      `import React from 'react';
-       void (async () => {
+      `void (async () => {
          const yoga = await import('yoga-layout');
          if (!(yoga.ready instanceof Promise)) throw new Error('yoga-layout was not replaced by the shim');
          await yoga.ready;
+         const { default: React } = await import('react');
          const { renderToString, Text, Box } = await import('ink');
          process.stdout.write(renderToString(React.createElement(Box, { borderStyle: 'single' },
            React.createElement(Text, null, 'bundled ink renders'))) + '\\n');
        })();`,
     );
-    const { outfile, inputs } = await bundle(entry, join(dir, 'entry.cjs'));
+    const { outfile, libfile, inputs } = await bundle(entry, join(dir, 'entry.cjs'));
     assert.ok(!inputs.some((f) => f.endsWith('yoga-layout/dist/src/index.js')), 'real yoga entry not bundled');
+    assert.ok(libfile !== undefined, 'what the entry imports lazily is in the lib');
     // Run outside the checkout so nothing can be resolved from node_modules at run time.
     const runDir = mkdtempSync(join(tmpdir(), 'ink-check-'));
     try {
       const copy = join(runDir, 'entry.cjs');
       writeFileSync(copy, readFileSync(outfile));
+      writeFileSync(join(runDir, 'entry.lib.cjs'), readFileSync(libfile));
       const out = execFileSync(NODE24, [copy], { cwd: runDir, encoding: 'utf8', env: {} });
       assert.match(out, /│bundled ink renders\s*│/);
     } finally {

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'esbuild';
 
@@ -123,4 +124,44 @@ export function commanderLazySpawnPlugin(): Plugin {
     /[\\/]node_modules[\\/]commander[\\/]lib[\\/]command\.js$/,
     COMMANDER_PATCHES,
   );
+}
+
+/** The module (bundled into the main script) that loads the lib; see scripts/build/lazy-lib.ts. */
+export const LAZY_LIB = fileURLToPath(new URL('./lazy-lib.ts', import.meta.url));
+
+/**
+ * Keeps out of the bundle every module the bundle reaches only through `import()`: each such
+ * `import()` gets, instead, the module from the lib script (scripts/build/lazy-lib.ts), and
+ * `found` collects them (key: the path relative to `root` → absolute path) for the lib's build.
+ * Node built-ins stay plain `import()`s.
+ *
+ * @example
+ * const lazy = new Map<string, string>();
+ * await esbuild.build({ bundle: true, format: 'cjs', plugins: [lazyImportsPlugin(lazy, ROOT)] });
+ */
+export function lazyImportsPlugin(found: Map<string, string>, root: string): Plugin {
+  return {
+    name: 'lazy-lib',
+    setup(build) {
+      build.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.kind !== 'dynamic-import' || args.pluginData === LAZY_LIB) return undefined;
+        const resolved = await build.resolve(args.path, {
+          kind: args.kind,
+          importer: args.importer,
+          resolveDir: args.resolveDir,
+          pluginData: LAZY_LIB,
+        });
+        if (resolved.errors.length > 0) return { errors: resolved.errors };
+        if (resolved.external) return undefined;
+        const key = relative(root, resolved.path);
+        found.set(key, resolved.path);
+        return { path: key, namespace: 'fileupload-lib' };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'fileupload-lib' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(LAZY_LIB)}).lazyModule(${JSON.stringify(args.path)});`,
+        loader: 'js',
+        resolveDir: root,
+      }));
+    },
+  };
 }
