@@ -93,7 +93,7 @@ for (const args of [['--help'], ['--version'], ['serve', '--help']]) {
   });
 }
 
-test('serve is ready before it loads the Web Request layer, and answers through it right after', async () => {
+test('serve is ready before it loads the Web Request layer and the metrics, and answers with both right after', async () => {
   // XMPP at a closed port: serve keeps retrying quietly, the endpoint runs regardless.
   const config = await serveConfigFor(undefined, { xmppPort: await freePort() });
   const configFile = join(dir, 'openfire.xml');
@@ -110,14 +110,20 @@ test('serve is ready before it loads the Web Request layer, and answers through 
     }
     const loaded = new Set(/loaded at ready: (.*)/.exec(stderr)?.[1]?.split(' '));
     assert.ok(loaded.has('http'), `the preload reported: ${stderr}`);
-    assert.equal(loaded.has('internal/deps/undici/undici'), false, 'undici loaded before ready');
-    assert.equal(loaded.has('http2'), false, 'http2 loaded before ready');
+    // undici and http2 come with @hono/node-server; zlib, perf_hooks and v8 with prom-client.
+    const early = ['internal/deps/undici/undici', 'http2', 'zlib', 'perf_hooks', 'v8'].filter((m) => loaded.has(m));
+    assert.deepEqual(early, [], `loaded before ready: ${early.join(', ')}`);
     // A target outside the upload routes goes through Hono's Web Request: 404 from the app, and
     // the CORS and safety headers every answer carries.
     const res = await fetch(`http://127.0.0.1:${config.webPort}/no-such-place`);
     assert.equal(res.status, 404);
     assert.equal(await res.text(), 'not found\n');
     assert.equal(res.headers.get('x-content-type-options'), 'nosniff');
+    // The admin API answers /metrics from the registry created after ready.
+    const metrics = await fetch(`http://127.0.0.1:${config.adminPort}/metrics`);
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+    assert.match(await metrics.text(), /^fileupload_info\{version="[^"]+",node="[^"]+"\} 1$/m);
   } finally {
     child.kill('SIGTERM');
     await new Promise((resolve) => child.once('close', resolve));

@@ -9,11 +9,11 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { isIPv4, isIPv6 } from 'node:net';
 import { chmod, lstat, unlink } from 'node:fs/promises';
-import type { Registry } from 'prom-client';
 import { Hono, type Context as HonoContext } from 'hono';
 import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from '../log.ts';
 import type { LiveState } from './live.ts';
+import type { MetricsSource } from './metrics-source.ts';
 import { ConnectionGuard } from '../http/connection-limit.ts';
 import { lazyRequestListener, nodeAdapter } from '../http/node-adapter.ts';
 import {
@@ -39,7 +39,7 @@ export type AdminTarget = { host: string; port: number } | { socketPath: string 
 
 export interface AdminServerOptions {
   live: LiveState;
-  registry: Registry;
+  registry: MetricsSource;
   /** Listen address; default 127.0.0.1. Anything but loopback needs `allowNonLoopback`. */
   host?: string;
   /** TCP port (0 = any free port, for tests). */
@@ -213,7 +213,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
 interface Context {
   live: LiveState;
-  registry: Registry;
+  registry: MetricsSource;
   checkHost: boolean;
   /** Requests arrive over the unix socket (0600): they count as authenticated. */
   overSocket: boolean;
@@ -273,7 +273,10 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     await next();
     return undefined;
   });
-  app.get('/metrics', async (c) => reply(c, 200, ctx.registry.contentType, await ctx.registry.metrics()));
+  app.get('/metrics', async (c) => {
+    const text = await ctx.registry.metrics();
+    return reply(c, 200, ctx.registry.contentType, text);
+  });
   app.get('/status', (c) => {
     const snapshot = ctx.live.snapshot();
     const shown = c.get('credential') === 'valid' ? snapshot : withoutUploadDetails(snapshot);
@@ -395,7 +398,7 @@ export interface AdminServers {
 export async function startAdminServers(options: {
   settings: { adminPort: number; adminSocket: string | undefined; slotSecret?: string | undefined };
   live: LiveState;
-  registry: Registry;
+  registry: MetricsSource;
   log?: Logger;
 }): Promise<AdminServers> {
   const token = options.settings.slotSecret !== undefined ? adminToken(options.settings.slotSecret) : undefined;
