@@ -11,6 +11,7 @@ import {
   UploadAbortedError,
   UploadExistsError,
   UploadRefusedError,
+  UploadRemovedError,
 } from '../src/storage/errors.ts';
 
 /**
@@ -357,6 +358,64 @@ export function storeContract(
       assert.equal(await store.stat(input.id), undefined);
       assert.equal(await store.read(input.id), undefined);
       assert.equal(await store.delete(input.id), false);
+    });
+
+    test('a tombstone replaces a published upload: not stat, read or listed, and a write of the id is refused unread', async () => {
+      const input = meta({ size: 2 });
+      assert.equal(await store.occupant(input.id), undefined);
+      const stored = await store.write(input, chunked(Buffer.from('hi')));
+      assert.equal(await store.occupant(input.id), 'upload');
+      assert.deepEqual(await store.tombstone(input.id), stored, 'resolves to the upload it removed');
+      await assertNothingOf(store, input.id);
+      assert.equal(await store.occupant(input.id), 'tombstone');
+      let pulled = false;
+      async function* again(): AsyncGenerator<Uint8Array> {
+        pulled = true;
+        yield Buffer.from('hi');
+      }
+      await assert.rejects(store.write(input, again()), UploadRemovedError);
+      assert.equal(pulled, false, 'the body is never read');
+      assert.equal(await store.tombstone(input.id), undefined, 'a second tombstone finds no upload');
+      assert.equal(await store.delete(input.id), false, 'delete sees no upload either');
+      await assert.rejects(store.write(input, chunked(Buffer.from('hi'))), UploadRemovedError, 'still there');
+      assert.equal(await store.dropTombstone(input.id), true);
+      assert.equal(await store.dropTombstone(input.id), false);
+      await assertNothingOf(store, input.id);
+      assert.equal(await store.occupant(input.id), undefined);
+    });
+
+    test('a tombstone of an id never uploaded refuses its first write; dropTombstone leaves uploads alone', async () => {
+      const input = meta({ size: 1 });
+      assert.equal(await store.tombstone(input.id), undefined);
+      await assert.rejects(store.write(input, chunked(Buffer.from('x'))), UploadRemovedError);
+      await assertNothingOf(store, input.id);
+      const other = meta({ size: 1 });
+      await store.write(other, chunked(Buffer.from('y')));
+      assert.equal(await store.dropTombstone(other.id), false);
+      assert.ok(await store.stat(other.id), 'an upload is not a tombstone');
+      assert.equal(await store.dropTombstone('../files/x'), false);
+      assert.equal(await store.dropTombstone(input.id), true);
+    });
+
+    test('a write under way when the tombstone lands does not publish', async () => {
+      const input = meta({ size: 4 });
+      let go!: () => void;
+      const gate = new Promise<void>((resolve) => (go = resolve));
+      let started!: () => void;
+      const pulling = new Promise<void>((resolve) => (started = resolve));
+      async function* body(): AsyncGenerator<Uint8Array> {
+        yield Buffer.from('ab');
+        started();
+        await gate;
+        yield Buffer.from('cd');
+      }
+      const writing = store.write(input, body());
+      await pulling;
+      assert.equal(await store.tombstone(input.id), undefined);
+      go();
+      await assert.rejects(writing, UploadRemovedError);
+      await assertNothingOf(store, input.id);
+      assert.equal(await store.dropTombstone(input.id), true);
     });
 
     test('list streams every published upload exactly once, and may be stopped early', async () => {

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { lockedExit, openMaintenance } from './maintenance.ts';
+import { fail, notice } from './output.ts';
 
 const LS_HELP = `
 Lists pending slots (issued, not uploaded, not expired — from every node sharing the
@@ -16,9 +17,15 @@ Uploads imported from the Openfire plugin have the state "imported" and an empty
 
 const RM_HELP = `
 Removes stored uploads (and forgets pending slots) by id, or everything of one user with
---user (e.g. when an account is deleted). Runs under the same lock as purge: exit code 3
-when a purge or another "slots rm" holds it. A forgotten pending slot's upload URL stays
-valid until it expires; run the command again after that to catch a late upload.`;
+--user (e.g. when an account is deleted). Removed means gone, on every node sharing the
+repository: neither is listed again, a GET answers 404, and a PUT to the slot's URL answers
+410 from that moment (a tombstone where the upload would be; purge drops it once the slot
+has expired). Runs under the same lock as purge: exit code 3 when a purge or another
+"slots rm" holds it.
+
+With s3UploadMode direct, clients PUT to the bucket with presigned URLs, which cannot be
+revoked: a removed slot's URL still works until the slot expires, and its upload is then
+listed again; run the command once more after the slot lifetime.`;
 
 /** Parses --since / --older-than: a duration back from `now` or an ISO 8601 instant. */
 async function parseTime(option: string, text: string, now: number): Promise<number> {
@@ -165,12 +172,19 @@ export function registerSlots(program: Command): void {
       const bad = ids.filter((id) => !isStoredId(id));
       if (bad.length > 0)
         throw new CliError(`not an upload id: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, ExitCode.Usage);
-      const { store, ledger, locks } = await openMaintenance(g.config);
-      const [{ MAINTENANCE_LOCK }, { formatSize }, { userKey }] = await Promise.all([
+      const { settings, store, ledger, locks } = await openMaintenance(g.config);
+      const [{ MAINTENANCE_LOCK }, { formatSize }, { userKey }, { removeForGood }] = await Promise.all([
         import('../lock/lock.ts'),
         import('../config/units.ts'),
         import('../inventory/names.ts'),
+        import('../inventory/removal.ts'),
       ]);
+      if (store.kind === 's3' && settings.s3UploadMode === 'direct' && !dryRun) {
+        notice(
+          'note',
+          's3UploadMode is direct: the presigned PUT URLs of removed slots cannot be revoked and stay valid until their slots expire',
+        );
+      }
       let lock;
       try {
         lock = await locks.acquire(MAINTENANCE_LOCK, { command: dryRun ? 'slots rm --dry-run' : 'slots rm' });
@@ -203,6 +217,10 @@ export function registerSlots(program: Command): void {
           );
         }
       };
+      // The live journal entries of the ids and the user's slots: pending or uploaded, each goes
+      // for good (removal.ts), a tombstone refusing its URL.
+      const live = new Map<string, import('../inventory/ledger.ts').PendingSlot>();
+      const now = Date.now();
       try {
         const removeUpload = async (meta: import('../storage/store.ts').UploadMeta): Promise<void> => {
           lock.assertHeld();
@@ -213,8 +231,12 @@ export function registerSlots(program: Command): void {
             return;
           }
           try {
-            if (await store.delete(meta.id)) {
-              await ledger.recordUploadDeleted(meta);
+            const slot = live.get(meta.id);
+            const gone = await removeForGood(
+              { store, ledger, now },
+              { id: meta.id, upload: meta, ...(slot !== undefined ? { slot } : {}) },
+            );
+            if (gone !== undefined) {
               removed++;
               removedBytes += meta.size;
               report({ id: meta.id, filename: meta.filename, size: meta.size, state: 'stored', outcome: 'removed' });
@@ -234,19 +256,19 @@ export function registerSlots(program: Command): void {
             });
           }
         };
-        // Pending slots to forget: by id, or every slot of the user (bounded by the ids given or
-        // by one user's pending slots). Collected first, then forgotten — a tombstone each, the
-        // batches stay as written. Expired ones are left out: their URL no longer works, and
-        // `slots ls` does not show them either.
+        // Slots to forget: by id, or every slot of the user (bounded by the ids given or by one
+        // user's pending slots). Collected first, then forgotten — a tombstone each, the batches
+        // stay as written. Expired ones are left out: their URL no longer works, and `slots ls`
+        // does not show them either. An uploaded one is removed as an upload below, its slot
+        // forgotten with it.
         const wantedIds = new Set(ids);
         const user = opts.user !== undefined ? userKey(opts.user) : undefined;
-        const now = Date.now();
         const pendingFound = new Map<string, import('../inventory/ledger.ts').PendingSlot>();
         for await (const p of ledger.pendingSlots()) {
           if (!wantedIds.has(p.id) && userKey(p.uploader) !== user) continue;
-          if (pendingFound.has(p.id) || p.expiresAt <= now) continue;
-          if ((await store.stat(p.id)) !== undefined) continue; // uploaded: removed as an upload below
-          pendingFound.set(p.id, p);
+          if (live.has(p.id) || p.expiresAt <= now) continue;
+          live.set(p.id, p);
+          if ((await store.stat(p.id)) === undefined) pendingFound.set(p.id, p);
         }
         for (const p of pendingFound.values()) {
           lock.assertHeld();
@@ -254,7 +276,8 @@ export function registerSlots(program: Command): void {
           let error: string | undefined;
           if (!dryRun) {
             try {
-              await ledger.forgetPending([p]);
+              // An upload that arrived since the look above goes with it, counted as the slot.
+              await removeForGood({ store, ledger, now }, { id: p.id, slot: p });
             } catch (err) {
               outcome = 'failed';
               error = (err as Error).message;
@@ -300,6 +323,7 @@ export function registerSlots(program: Command): void {
             '\n',
         );
       }
-      if (missing > 0 || failed > 0) process.exitCode = ExitCode.Failure;
+      if (failed > 0) fail('failed', `${failed} could not be removed`, ExitCode.Failure);
+      else if (missing > 0) fail('not-found', `${missing} not found`, ExitCode.Failure);
     });
 }

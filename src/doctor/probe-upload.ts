@@ -168,7 +168,8 @@ export function leftNote(
 
 /**
  * Removes a probe upload from the local repository (the fileRepo folder) and from the inventory
- * serve keeps, so doctor leaves nothing behind. Never throws: says what happened.
+ * serve keeps, its slot included (inventory/removal.ts), so doctor leaves nothing listed. Never
+ * throws: says what happened.
  *
  * @example
  * await removeProbe(settings, id); // 'removed' | 'not-local' | 'not-found' | 'failed: …'
@@ -176,17 +177,18 @@ export function leftNote(
 export async function removeProbe(settings: Settings, id: string): Promise<string> {
   if (settings.fileRepo === undefined) return 'not-local';
   try {
-    const [{ openStorage }, { Ledger }] = await Promise.all([
+    const [{ openStorage }, { Ledger }, { liveSlots, removeForGood }] = await Promise.all([
       import('../repository/open.ts'),
       import('../inventory/ledger.ts'),
+      import('../inventory/removal.ts'),
     ]);
     const { store, index } = await openStorage({ ...settings, storage: 'fs' }, { create: false });
     const ledger = new Ledger(index);
-    const meta = await store.stat(id);
-    if (meta === undefined) return 'not-found';
-    if (!(await store.delete(id))) return 'not-found';
-    await ledger.recordUploadDeleted(meta);
-    return 'removed';
+    // The way `slots rm` goes: the probe's slot (serve's, with --as) is forgotten with it.
+    const now = Date.now();
+    const slot = (await liveSlots(ledger, [id], now)).get(id);
+    const removed = await removeForGood({ store, ledger, now }, { id, ...(slot !== undefined ? { slot } : {}) });
+    return removed === undefined ? 'not-found' : 'removed';
   } catch (err) {
     return `failed: ${describeError(err)}`;
   }

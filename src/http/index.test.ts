@@ -291,6 +291,16 @@ describe('PUT', () => {
     assert.equal(r.status, 409);
     assert.doesNotMatch(r.raw, /100 Continue/);
 
+    // Removed (`slots rm`): the tombstone answers before the body is sent.
+    const removed = kit.slot({ size: 5 });
+    await kit.store.tombstone(removed.id);
+    const gone = await rawRequest(
+      kit.origin,
+      `PUT ${removed.path}?t=${removed.token} HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n`,
+    );
+    assert.equal(gone.status, 410);
+    assert.doesNotMatch(gone.raw, /100 Continue/);
+
     const fresh = kit.slot({ size: 5 });
     const r2 = await new Promise<{ status: number; continued: boolean }>((resolve, reject) => {
       let continued = false;

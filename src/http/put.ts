@@ -36,7 +36,8 @@ import { errCode } from '../errno.ts';
  *
  * Statuses: 201 published · 403 missing/forged/expired slot · 404 not an upload URL ·
  * 408 too slow or idle · 409 already uploaded, an upload of the slot running, or (to a stalled
- * upload) a newer PUT took over · 413 size ≠ slot size or over maxFileSize, or (clamavEnabled)
+ * upload) a newer PUT took over · 410 removed by `slots rm` (the store's tombstone, met by the
+ * existence check) · 413 size ≠ slot size or over maxFileSize, or (clamavEnabled)
  * larger than clamavStreamMaxLength with clamavTooLarge refuse · 415 Content-Type ≠ slot's ·
  * 422 malware found (clamavEnabled; the body names the signature) · 503 shutting down, the
  * cluster claim lost mid-upload (this node paused longer than the claim's lease), or clamd
@@ -147,7 +148,9 @@ async function handlePut(
   async function receiveUpload(taken: SlotHold): Promise<void> {
     if (expectsContinue(incoming)) {
       // The client waits for our go before sending the body: refuse a second upload right now.
-      if ((await store.stat(slot.id)) !== undefined) return refuse(409, 'already uploaded');
+      const occupant = await store.occupant(slot.id);
+      if (occupant === 'upload') return refuse(409, 'already uploaded');
+      if (occupant === 'tombstone') return refuse(410, 'upload removed');
       outgoing.writeContinue();
     }
 

@@ -283,13 +283,48 @@ test("repair drops open segments (a dead node's) and tombstones once past their 
     const liveTomb = forgottenName({ expiresAt: old + 1, id: 'live' });
     await t.index.put(`pending-forgotten/${staleTomb}`);
     await t.index.put(`pending-forgotten/${liveTomb}`);
-    const store = { kind: 'fs', stat: async () => ({}) } as unknown as Store;
+    const dropped: string[] = [];
+    const store = {
+      kind: 'fs',
+      stat: async () => ({}),
+      dropTombstone: async (id: string) => dropped.push(id) > 0,
+    } as unknown as Store;
     const repair = new IndexRepair(t.ledger, store, { now: T0, slotLifetime: lifetime, margin });
     await repair.before();
     const report = await repair.after({ bytes: 0, files: 0 });
     assert.deepEqual(await t.ls('pending'), [young]);
     assert.deepEqual(await t.ls('pending-forgotten'), [liveTomb]);
+    assert.deepEqual(dropped, ['stale'], "the store's tombstone goes with the index's");
     assert.equal(report.expired, 2);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+test('repair keeps a tombstone while an upload of its slot may still be running (the in-flight window)', async () => {
+  const t = await setup(() => T0);
+  try {
+    const lifetime = 15 * 60_000;
+    const margin = 10 * 60_000;
+    const window = lifetime + 60 * 60_000;
+    const old = T0 - margin;
+    // Issued a lifetime before expiresAt: uploads of the slot may run until issue + window.
+    const running = forgottenName({ expiresAt: old - 1, id: 'running' });
+    const over = forgottenName({ expiresAt: old - (window - lifetime) - 1, id: 'over' });
+    await t.index.put(`pending-forgotten/${running}`);
+    await t.index.put(`pending-forgotten/${over}`);
+    const dropped: string[] = [];
+    const store = { kind: 'fs', dropTombstone: async (id: string) => dropped.push(id) > 0 } as unknown as Store;
+    const repair = new IndexRepair(t.ledger, store, {
+      now: T0,
+      slotLifetime: lifetime,
+      inFlightWindow: window,
+      margin,
+    });
+    await repair.before();
+    await repair.after({ bytes: 0, files: 0 });
+    assert.deepEqual(await t.ls('pending-forgotten'), [running]);
+    assert.deepEqual(dropped, ['over']);
   } finally {
     await t.cleanup();
   }

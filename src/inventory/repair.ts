@@ -13,8 +13,9 @@
  *                     are removed (pending entries once their upload can no longer be running:
  *                     the slot lifetime plus its upload deadline, in-flight.ts; pending batches
  *                     once their newest slot is past the in-flight window, open segments — a
- *                     crashed node's — once firstAt + 5 s is, tombstones of forgotten slots once
- *                     their expiry is, deltas once also older than the window); usage/total.json
+ *                     crashed node's — once firstAt + 5 s is, tombstones of forgotten slots —
+ *                     with the store's tombstone of the id — once their slot's window is, deltas
+ *                     once also older than the window); usage/total.json
  *                     gets the listing's byte count
  *
  * Constant memory (two fixed filters); entries younger than `margin` are left alone, since serve
@@ -159,9 +160,13 @@ export class IndexRepair {
       const newest = open ? open.firstAt + SEGMENT_MAX_AGE : parseBatch(name)?.at;
       if (newest !== undefined && newest + this.#window < old) await this.#drop(`${paths.pending}/${name}`);
     }
+    // A forgotten slot's record goes with its tombstone in the store (removal.ts), once no upload
+    // of the slot can be running: issued a lifetime before expiresAt, it may run for the window.
     for await (const name of this.#index.list(paths.forgotten)) {
       const f = parseForgotten(name);
-      if (f && f.expiresAt < old) await this.#drop(`${paths.forgotten}/${name}`);
+      if (!f || f.expiresAt - this.#slotLifetime + this.#window >= old) continue;
+      await this.#store.dropTombstone(f.id);
+      await this.#drop(`${paths.forgotten}/${name}`);
     }
     // Deltas of the last in-flight window stay even when the new total has them: usage.ts takes
     // recent uploads off the pending batches' bytes.

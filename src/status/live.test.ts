@@ -130,6 +130,7 @@ test('reason words for refusals and HTTP failures', () => {
   assert.equal(uploadFailureReason(413), 'size-mismatch');
   assert.equal(uploadFailureReason(507), 'storage-full');
   assert.equal(uploadFailureReason(408), 'timeout');
+  assert.equal(uploadFailureReason(503), 'unavailable');
   assert.equal(uploadFailureReason(418), 'http-418');
   assert.equal(uploadFailureReason(12345), 'other');
 });

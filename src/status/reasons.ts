@@ -55,7 +55,7 @@ export const FAILURE_REASONS = [
   'conflict',
   'timeout',
   'storage-full',
-  'shutdown',
+  'unavailable',
   'malware',
   'internal-error',
 ] as const;
@@ -68,6 +68,7 @@ export const FAILURE_REASONS = [
  * uploadFailureReason(507); // 'storage-full'
  * uploadFailureReason(408); // 'timeout' (idle, or past the upload deadline)
  * uploadFailureReason(422); // 'malware' (the scan found some)
+ * uploadFailureReason(503); // 'unavailable' (shutting down, or the scanner is down)
  * uploadFailureReason(418); // 'http-418'
  */
 export function uploadFailureReason(status: number): string {
@@ -85,7 +86,8 @@ export function uploadFailureReason(status: number): string {
     case 422:
       return 'malware';
     case 503:
-      return 'shutdown';
+      // Shutting down, a lost cluster claim or an unreachable malware scanner: all pass in seconds.
+      return 'unavailable';
     case 500:
       return 'internal-error';
     default:

@@ -68,7 +68,7 @@ export interface Totals {
   /** Refused slot requests by reason (too-large, bad-request, forbidden, quota, rate, pending-slots, not-implemented, internal-error…). */
   slotsRefused: Record<string, number>;
   uploadsCompleted: number;
-  /** Failed uploads by reason (client-gone, size-mismatch, conflict, storage-full, shutdown, internal-error, http-NNN). */
+  /** Failed uploads by reason (FAILURE_REASONS in reasons.ts, or http-NNN). */
   uploadsFailed: Record<string, number>;
   bytesReceived: number;
   bytesSent: number;

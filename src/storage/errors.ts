@@ -34,6 +34,22 @@ export class UploadExistsError extends StoreError {
 }
 
 /**
+ * The upload of this id was removed (`slots rm`, doctor's probe): its tombstone refuses every
+ * write of it while its slot could still be used (Store.tombstone). 410 rather than 403: the
+ * slot itself is genuine, the answer says the upload is gone for good and a retry cannot help.
+ *
+ * @example
+ * throw new UploadRemovedError(id); // → 410
+ */
+export class UploadRemovedError extends StoreError {
+  readonly id: string;
+  constructor(id: string) {
+    super('upload removed', 410);
+    this.id = id;
+  }
+}
+
+/**
  * The body did not have exactly the announced size: `received` is what arrived before the check
  * fired (for "too long" that is the first count past `expected`; the rest is never read).
  *

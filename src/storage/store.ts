@@ -173,11 +173,12 @@ export interface PartialUpload {
 /**
  * A place uploads live. Every implementation (fs, s3) passes the same contract test.
  * Guarantees: nothing is visible before the whole body has arrived with exactly `meta.size`
- * bytes; a second write of an id fails with UploadExistsError; an aborted write leaves nothing.
+ * bytes; a second write of an id fails with UploadExistsError, a write of a tombstoned id with
+ * UploadRemovedError; an aborted write leaves nothing.
  * Ids that are neither slot ids nor imported ids (isStoredId) are refused (InvalidIdError) before
  * any path is built.
- * Errors: see errors.ts (UploadExistsError 409, SizeMismatchError 413, StorageFullError 507,
- * UploadAbortedError, InvalidIdError).
+ * Errors: see errors.ts (UploadExistsError 409, UploadRemovedError 410, SizeMismatchError 413,
+ * StorageFullError 507, UploadAbortedError, InvalidIdError).
  *
  * @example
  * const store: Store = new FsStore('/srv/fileupload');
@@ -209,6 +210,22 @@ export interface Store {
   read(id: string, select?: ReadSelection | ((meta: UploadMeta) => ReadSelection)): Promise<StoredBody | undefined>;
   /** Removes a published upload; false when it was not there. */
   delete(id: string): Promise<boolean>;
+  /**
+   * Removes the published upload of `id`, if there is one, and leaves a tombstone in its place,
+   * where the existence check of every write looks: from now on a write of `id` fails with
+   * UploadRemovedError (410), on every node sharing the store, while stat, read and list see
+   * nothing. Resolves to the metadata of the upload it removed. The tombstone stays until
+   * dropTombstone (purge drops it once the slot has expired, from the index's record of it).
+   */
+  tombstone(id: string): Promise<UploadMeta | undefined>;
+  /** Drops the tombstone of `id`; false when there was none (an upload there is left alone). */
+  dropTombstone(id: string): Promise<boolean>;
+  /**
+   * What a write of `id` would find in its place now: a published upload (the write would fail
+   * with UploadExistsError), a tombstone (UploadRemovedError), or nothing. For answering before
+   * a body is sent (Expect: 100-continue); the write itself checks again.
+   */
+  occupant(id: string): Promise<'upload' | 'tombstone' | undefined>;
   /** Every published upload, streamed (memory independent of the count), in no particular order. */
   list(): AsyncIterable<UploadMeta>;
   /** Unfinished uploads (for purge). */

@@ -135,6 +135,7 @@ describe('a good setup', () => {
         'repository',
         'same-filesystem',
         'free-space',
+        'ownership',
         'slot-secret',
         'config-permissions',
         'tls',
@@ -149,6 +150,7 @@ describe('a good setup', () => {
       'config',
       'repository',
       'same-filesystem',
+      'ownership',
       'slot-secret',
       'config-permissions',
       'web-port',
@@ -188,7 +190,19 @@ describe('a good setup', () => {
       user.message,
       /alice@localhost logged in at 127\.0\.0\.1:\d+ .*found upload\.localhost in disco .*got a slot, PUT 201, GET returned the same sha256/,
     );
-    assert.deepEqual(readdirSync(join(String(good.fileRepo), 'files')), []);
+    // The probe goes the way of `slots rm`: no file left, its slot (serve's) not listed as pending,
+    // its id kept only as a tombstone until the slot expires.
+    const files = readdirSync(join(String(good.fileRepo), 'files'), { withFileTypes: true });
+    assert.deepEqual(
+      files.filter((e) => !e.isSymbolicLink()).map((e) => e.name),
+      [],
+    );
+    assert.equal(files.length, 1, 'the probe slot is tombstoned');
+    const file = join(work, `config-${++n}.xml`);
+    writeFileSync(file, openfireXml(good), { mode: 0o600 });
+    const ls = await runFileupload(['--config', file, '--json', 'slots', 'ls']);
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.equal(ls.stdout, '', 'the probe is listed neither as stored nor as pending');
   });
 
   test('--as with a wrong password fails the user-upload check only', async () => {

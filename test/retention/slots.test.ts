@@ -4,13 +4,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { newSlotId } from '../../src/slots/id.ts';
 import type { Slot } from '../../src/slots/slot.ts';
 import { parseBatch, parseOpenSegment, userKey } from '../../src/inventory/names.ts';
 import { FsIndexStore } from '../../src/inventory/index-store/fs.ts';
 import { Ledger } from '../../src/inventory/ledger.ts';
+import { FsStore } from '../../src/storage/fs/index.ts';
+import { UploadRemovedError } from '../../src/storage/errors.ts';
 import { listTree } from '../support/tree.ts';
 import { DAY, HOUR, MIN, makeRepo } from './fixtures.ts';
 
@@ -174,7 +176,16 @@ test('slots rm --user: every upload and pending slot of that user goes, with the
     const r = await repo.cli('slots', 'rm', '--user', 'alice@example.org');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /slots rm: removed 2 uploads \(30 B\), forgot 1 pending slot\n$/);
-    assert.deepEqual(await readdir(join(repo.dir, 'files')), [b1.id]);
+    const files = await readdir(join(repo.dir, 'files'), { withFileTypes: true });
+    assert.deepEqual(
+      files.filter((f) => f.isFile()).map((f) => f.name),
+      [b1.id],
+    );
+    assert.deepEqual(
+      files.filter((f) => f.isSymbolicLink()).map((f) => f.name),
+      [aliceSlot.id],
+      'the live pending slot left a tombstone; the uploads, whose slots expired long ago, did not',
+    );
     assert.deepEqual(await readdir(join(repo.dir, 'index', 'users', userKey('alice@example.org'), 'stored')), []);
     // No per-user quota here: slots never had a per-user pending entry.
     assert.deepEqual(
@@ -277,6 +288,75 @@ test('slots rm of pending slots: tombstones hide them from slots ls; the journal
     );
   } finally {
     await serve.close();
+    await repo.remove();
+  }
+});
+
+test('slots rm of an upload whose slot is still live: not listed again (neither stored nor pending), its id refused', async () => {
+  const repo = await makeRepo();
+  const store = new FsStore(repo.dir, { durable: false });
+  try {
+    await store.open();
+    const slot = pendingSlot({ uploader: 'erin@example.org', size: 5 });
+    await repo.ledger.recordSlotIssued(slot);
+    const { expiresAt: _expiresAt, ...fields } = slot;
+    const meta = await store.write(
+      { ...fields, contentType: 'image/png' },
+      (async function* () {
+        yield Buffer.from('hello');
+      })(),
+    );
+    await repo.ledger.recordUploadStored(meta);
+    const before = lines((await repo.cli('--json', 'slots', 'ls')).stdout);
+    assert.deepEqual(
+      before.map((r) => [r.id, r.state]),
+      [[slot.id, 'stored']],
+    );
+
+    const r = await repo.cli('slots', 'rm', '--user', 'erin@example.org');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /removed 1 upload \(5 B\), forgot 0 pending slots\n$/);
+    const ls = await repo.cli('--json', 'slots', 'ls');
+    assert.equal(ls.code, 0, ls.stderr);
+    assert.deepEqual(lines(ls.stdout), [], 'the slot of a removed upload is not listed as pending');
+    assert.equal(await store.stat(slot.id), undefined);
+    assert.ok((await lstat(join(repo.dir, 'files', slot.id))).isSymbolicLink(), 'a tombstone in its place');
+    await assert.rejects(
+      store.write(
+        { ...fields, contentType: 'image/png' },
+        (async function* () {
+          yield Buffer.from('again');
+        })(),
+      ),
+      UploadRemovedError,
+    );
+    assert.equal((await repo.cli('slots', 'rm', slot.id)).code, 1, 'gone: nothing left to remove');
+  } finally {
+    await store.close();
+    await repo.remove();
+  }
+});
+
+test('purge drops a tombstone with the index record of its slot once the slot and its uploads are over', async () => {
+  const repo = await makeRepo();
+  const store = new FsStore(repo.dir, { durable: false });
+  try {
+    await store.open();
+    const old = pendingSlot({ issuedAt: Date.now() - 3 * DAY, expiresAt: Date.now() - 3 * DAY + 5 * MIN });
+    const live = pendingSlot();
+    for (const s of [old, live]) {
+      await repo.ledger.forgetPending([{ ...s, contentType: s.contentType }]);
+      await store.tombstone(s.id);
+    }
+    const r = await repo.cli('purge');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await readdir(join(repo.dir, 'files')), [live.id], 'the live slot keeps its tombstone');
+    assert.deepEqual(
+      (await readdir(join(repo.dir, 'index', 'pending-forgotten'))).map((n) => n.endsWith(live.id)),
+      [true],
+    );
+  } finally {
+    await store.close();
     await repo.remove();
   }
 });

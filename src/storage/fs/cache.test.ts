@@ -4,7 +4,7 @@ import { mkdtemp, rm, readFile, writeFile, unlink, symlink, stat } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsStore } from './index.ts';
-import { SmallUploadCache, MAX_CACHED_BODY } from './cache.ts';
+import { SmallUploadCache, MAX_CACHED_BODY, ENTRY_BYTES } from './cache.ts';
 import { newSlotId } from '../../slots/id.ts';
 import type { UploadMeta } from '../store.ts';
 
@@ -88,6 +88,35 @@ describe('small-upload cache in the fs store (several processes on one repositor
       }
     }));
 
+  test('a stat keeps the metadata alone, large or small; a removal by another process is seen at once', () =>
+    withRepo(async (dir) => {
+      const a = new FsStore(dir);
+      const b = new FsStore(dir);
+      await a.open();
+      await b.open();
+      try {
+        const large = meta(MAX_CACHED_BODY + 1);
+        await b.write(large, once(Buffer.alloc(large.size, 1)));
+        const small = meta(5);
+        await b.write(small, once(Buffer.from('small')));
+        const first = await a.stat(large.id);
+        assert.equal(first?.size, large.size);
+        assert.strictEqual(await a.stat(large.id), first, 'the second stat is answered from memory');
+        assert.ok(await b.delete(large.id));
+        assert.equal(await a.stat(large.id), undefined);
+        assert.equal((await a.stat(small.id))?.size, 5);
+        assert.strictEqual(await a.stat(small.id), await a.stat(small.id), 'the second stat is answered from memory');
+        assert.equal(await text(a, small.id), 'small', 'a read after a stat reads the body');
+        assert.equal(await text(a, small.id), 'small');
+        assert.ok(await b.delete(small.id));
+        assert.equal(await a.stat(small.id), undefined);
+        assert.equal(await a.read(small.id), undefined);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }));
+
   test('ranges and null selections of a cached upload', () =>
     withRepo(async (dir) => {
       const store = new FsStore(dir);
@@ -113,17 +142,18 @@ describe('SmallUploadCache', () => {
       const file = join(dir, 'f');
       await writeFile(file, 'x');
       const id = await stat(file);
-      const cache = new SmallUploadCache(300);
+      const full = 3 * (100 + ENTRY_BYTES);
+      const cache = new SmallUploadCache(full);
       const entry = (n: number) => ({ ...meta(n), storedAt: 1 });
       const [m1, m2, m3] = [entry(100), entry(100), entry(100)];
       cache.set(m1, Buffer.alloc(100), id);
       cache.set(m2, Buffer.alloc(100), id);
       cache.set(m3, Buffer.alloc(100), id);
-      assert.equal(cache.bytes, 300);
+      assert.equal(cache.bytes, full);
       assert.ok(cache.get(m1.id, file), 'm1 used: it gets a second chance');
       const m4 = entry(100);
       cache.set(m4, Buffer.alloc(100), id);
-      assert.equal(cache.bytes, 300);
+      assert.equal(cache.bytes, full);
       assert.ok(cache.get(m1.id, file));
       assert.equal(cache.get(m2.id, file), undefined, 'the oldest unused entry went');
       assert.ok(cache.get(m3.id, file));

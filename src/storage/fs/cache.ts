@@ -4,7 +4,9 @@ import type { UploadMeta } from '../store.ts';
 /**
  * A bounded in-memory copy of small, recently read uploads, so a file that many people download
  * (a picture posted to a busy group chat) costs one lstat on the main thread per download instead
- * of an open, a read and a close through the thread pool.
+ * of an open, a read and a close through the thread pool. Uploads that were only asked about (a
+ * HEAD: clients ask for the size before they download) or are too large to hold keep their
+ * metadata alone, for the same price per HEAD.
  *
  * Correct across processes and nodes sharing the repository: published files never change in
  * place, so an entry stays valid exactly as long as the path still names the same inode. Every
@@ -26,8 +28,8 @@ export interface FileIdentity {
 
 interface Entry extends FileIdentity {
   meta: UploadMeta;
-  /** The body, exactly meta.size bytes, owned by the cache (never a pooled buffer). */
-  body: Buffer;
+  /** The body, exactly meta.size bytes, owned by the cache (never a pooled buffer); undefined: metadata only. */
+  body: Buffer | undefined;
   /** Read since the eviction scan last passed it (second chance). */
   used: boolean;
 }
@@ -36,6 +38,8 @@ interface Entry extends FileIdentity {
 export const DEFAULT_CACHE_BYTES = 16 * 1024 * 1024;
 /** Bodies larger than this are never cached: they are cheap to stream relative to their size. */
 export const MAX_CACHED_BODY = 128 * 1024;
+/** What an entry counts against the budget besides its body: metadata-only entries are bounded too. */
+export const ENTRY_BYTES = 512;
 
 /**
  * Bounded by bytes, keyed by upload id, evicting approximately the least recently used entry
@@ -45,7 +49,7 @@ export const MAX_CACHED_BODY = 128 * 1024;
  *
  * @example
  * const cache = new SmallUploadCache(16 * 1024 * 1024);
- * const hit = cache.get(id, path); // { meta, body } or undefined
+ * const hit = cache.get(id, path); // { meta, body } (body undefined: metadata only) or undefined
  */
 export class SmallUploadCache {
   readonly maxBytes: number;
@@ -57,7 +61,7 @@ export class SmallUploadCache {
     this.maxBytes = Math.max(0, maxBytes);
   }
 
-  /** Bytes of bodies held. */
+  /** Bytes held: the bodies, and ENTRY_BYTES per entry. */
   get bytes(): number {
     return this.#bytes;
   }
@@ -71,9 +75,9 @@ export class SmallUploadCache {
    * The cached upload `id` if the file at `path` is still the one it was read from.
    *
    * @example
-   * const hit = cache.get(id, join(filesDir, id)); if (hit) serve(hit.meta, hit.body);
+   * const hit = cache.get(id, join(filesDir, id)); if (hit?.body) serve(hit.meta, hit.body);
    */
-  get(id: string, path: string): { meta: UploadMeta; body: Buffer } | undefined {
+  get(id: string, path: string): { meta: UploadMeta; body: Buffer | undefined } | undefined {
     const e = this.#entries.get(id);
     if (e === undefined) return undefined;
     const st = lstatSync(path, { throwIfNoEntry: false });
@@ -100,25 +104,45 @@ export class SmallUploadCache {
    * const copy = cache.set(meta, bodyBytes, fstatSync(fd));
    */
   set(meta: UploadMeta, body: Uint8Array, identity: FileIdentity): Buffer | undefined {
-    if (body.length !== meta.size || body.length > MAX_CACHED_BODY || body.length > this.maxBytes) return undefined;
-    this.delete(meta.id);
+    if (body.length !== meta.size || body.length > MAX_CACHED_BODY || body.length + ENTRY_BYTES > this.maxBytes)
+      return undefined;
     // An exact-size copy: the source is usually a pooled read buffer several times larger.
     const copy = Buffer.allocUnsafeSlow(body.length);
     copy.set(body);
+    this.#insert(meta, copy, identity);
+    return copy;
+  }
+
+  /**
+   * Keeps the metadata of `meta` as read from the file `identity` names, unless its body is
+   * already held for that very file.
+   *
+   * @example
+   * cache.setMeta(meta, fstatSync(fd));
+   */
+  setMeta(meta: UploadMeta, identity: FileIdentity): void {
+    if (ENTRY_BYTES > this.maxBytes) return;
+    const e = this.#entries.get(meta.id);
+    if (e?.body !== undefined && e.ino === identity.ino && e.dev === identity.dev && e.ctimeMs === identity.ctimeMs)
+      return;
+    this.#insert(meta, undefined, identity);
+  }
+
+  #insert(meta: UploadMeta, body: Buffer | undefined, identity: FileIdentity): void {
+    this.delete(meta.id);
     // Frozen: every hit hands out this very object.
     Object.freeze(meta);
     this.#entries.set(meta.id, {
       meta,
-      body: copy,
+      body,
       dev: identity.dev,
       ino: identity.ino,
       ctimeMs: identity.ctimeMs,
       size: identity.size,
       used: false,
     });
-    this.#bytes += copy.length;
+    this.#bytes += (body?.length ?? 0) + ENTRY_BYTES;
     this.#evict();
-    return copy;
   }
 
   /** Drops entries, oldest first, until within budget; a recently used one goes to the back once. */
@@ -134,7 +158,7 @@ export class SmallUploadCache {
         e.used = false;
         this.#entries.set(id, e);
       } else {
-        this.#bytes -= e.body.length;
+        this.#bytes -= (e.body?.length ?? 0) + ENTRY_BYTES;
       }
     }
   }
@@ -149,7 +173,7 @@ export class SmallUploadCache {
     const e = this.#entries.get(id);
     if (e === undefined) return;
     this.#entries.delete(id);
-    this.#bytes -= e.body.length;
+    this.#bytes -= (e.body?.length ?? 0) + ENTRY_BYTES;
   }
 
   /** Forgets everything. */

@@ -5,6 +5,7 @@ import {
   lstatSync,
   open as openCb,
   rename as renameCb,
+  symlink as symlinkCb,
   unlink as unlinkCb,
   type Dirent,
 } from 'node:fs';
@@ -33,6 +34,7 @@ import {
   StorageFullError,
   UploadAbortedError,
   UploadExistsError,
+  UploadRemovedError,
 } from '../errors.ts';
 import { CorruptUploadError, encodeHeader } from './format.ts';
 import { readUpload, statUpload } from './read.ts';
@@ -46,7 +48,9 @@ import { noop } from '../../noop.ts';
  * The filesystem store. Layout of a repository:
  *
  *   {root}/.fileupload-repository   marker: this folder belongs to fileupload (purge relies on it)
- *   {root}/files/{id}               one published upload: header (metadata) + body, see format.ts
+ *   {root}/files/{id}               one published upload: header (metadata) + body, see format.ts;
+ *                                   or a tombstone (a symlink to TOMBSTONE_TARGET): removed by
+ *                                   `slots rm`, no upload may be published under this id
  *   {root}/tmp/{id}.{rand}.part     an upload in progress (same filesystem, so publishing is atomic)
  *
  * Publishing is `renameat2(tmp, files/{id}, RENAME_NOREPLACE)` through the native addon, or
@@ -55,6 +59,10 @@ import { noop } from '../../noop.ts';
  * slot and a reader never sees a partial file. Paths are
  * only ever built from ids that pass isStoredId, and files are opened with O_NOFOLLOW, so nothing
  * outside the repository is reachable.
+ *
+ * A tombstone is a symlink so that the one lstat a write already does to refuse a second upload
+ * tells the two apart (409 or 410) without another call, and so that list() (a file type from
+ * readdir) and reads (O_NOFOLLOW) pass it by without a look inside; its target names nothing.
  *
  * Everything in it is the service's alone: uploads 0600, folders 0700 (serve is the only reader;
  * a listable files/ would hand every local user every upload's id, which is most of its URL).
@@ -68,6 +76,11 @@ const FOLDER_MODE = 0o700;
 
 /** Name of the marker file that identifies a fileupload repository. */
 export const MARKER_NAME = '.fileupload-repository';
+/**
+ * What a tombstone symlink points to: not a stored id, so never a file in files/ (and a link is
+ * never followed anyway).
+ */
+export const TOMBSTONE_TARGET = 'removed';
 const PARTIAL_NAME = /^([A-Za-z0-9_-]{24}|[A-Za-z0-9_-]{27}|[0-9a-f-]{36})\.[A-Za-z0-9_-]{1,32}\.part$/;
 
 const O_NOFOLLOW = constants.O_NOFOLLOW;
@@ -249,7 +262,8 @@ export class FsStore implements Store {
     const { signal } = options;
     if (!Number.isSafeInteger(input.size) || input.size < 0) throw new RangeError(`invalid size ${input.size}`);
     if (signal?.aborted) throw new UploadAbortedError({ cause: signal.reason });
-    if (existsSync(target)) throw new UploadExistsError(input.id);
+    const existing = lstatSync(target, { throwIfNoEntry: false });
+    if (existing) throw existing.isSymbolicLink() ? new UploadRemovedError(input.id) : new UploadExistsError(input.id);
 
     // Only the existence check and small writes (receive.ts) run on the main thread. Creating,
     // closing, linking and unlinking go through the thread pool: on a journalling or network
@@ -282,7 +296,7 @@ export class FsStore implements Store {
         const closing = fd;
         fd = undefined;
         const outcome = await finish(closing, this.#durable, tmp, target);
-        if (outcome === 'exists') throw new UploadExistsError(input.id);
+        if (outcome === 'exists') throw existsError(target, input.id);
         if (outcome === 'renamed') moved = true;
         else {
           // This file system cannot: link from now on (unless a publish of its own was given).
@@ -327,7 +341,7 @@ export class FsStore implements Store {
     if (this.#rename) {
       const outcome = await this.#rename(tmp, target);
       if (outcome === 'renamed') return true;
-      if (outcome === 'exists') throw new UploadExistsError(id);
+      if (outcome === 'exists') throw existsError(target, id);
       this.#rename = null; // this file system cannot: link from now on
     }
     if (this.#canLink) {
@@ -335,13 +349,13 @@ export class FsStore implements Store {
         await fsCall<void>((cb) => linkCb(tmp, target, cb));
         return false;
       } catch (err) {
-        if (errCode(err) === 'EEXIST') throw new UploadExistsError(id);
+        if (errCode(err) === 'EEXIST') throw existsError(target, id);
         throw err;
       }
     }
     // No hard links on this filesystem: a small window remains in which two writers of one id
     // can both pass the check; the later rename wins. Both bodies had the slot's exact size.
-    if (existsSync(target)) throw new UploadExistsError(id);
+    if (existsSync(target)) throw existsError(target, id);
     await fsCall<void>((cb) => renameCb(tmp, target, cb));
     return true;
   }
@@ -410,8 +424,63 @@ export class FsStore implements Store {
   async delete(id: string): Promise<boolean> {
     if (!isStoredId(id)) return false;
     this.#cache?.delete(id);
+    const target = this.#filePath(id);
+    // A tombstone is no upload: it stays until dropTombstone.
+    if (lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()) return false;
     try {
-      await unlink(this.#filePath(id));
+      await unlink(target);
+      return true;
+    } catch (err) {
+      if (errCode(err) === 'ENOENT') return false;
+      throw err;
+    }
+  }
+
+  async tombstone(id: string): Promise<UploadMeta | undefined> {
+    const target = this.#filePath(id);
+    this.#cache?.delete(id);
+    try {
+      await fsCall<void>((cb) => symlinkCb(TOMBSTONE_TARGET, target, cb));
+      if (this.#durable) await this.#syncFilesDir();
+      return undefined;
+    } catch (err) {
+      if (errCode(err) !== 'EEXIST') throw err;
+    }
+    // Something is there: a tombstone already, or an upload, which a tombstone replaces in one
+    // rename — no moment without either, so no write can publish in between.
+    if (lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()) return undefined;
+    let meta: UploadMeta | undefined;
+    try {
+      meta = await this.stat(id);
+    } catch (err) {
+      if (!(err instanceof CorruptUploadError)) throw err;
+    }
+    const tmp = `${this.#tmpPrefix}${id}.${tempSuffix()}.part`;
+    await fsCall<void>((cb) => symlinkCb(TOMBSTONE_TARGET, tmp, cb));
+    try {
+      await fsCall<void>((cb) => renameCb(tmp, target, cb));
+    } catch (err) {
+      await fsCall<void>((cb) => unlinkCb(tmp, cb)).catch(noop);
+      throw err;
+    }
+    this.#cache?.delete(id);
+    if (this.#durable) await this.#syncFilesDir();
+    return meta;
+  }
+
+  async occupant(id: string): Promise<'upload' | 'tombstone' | undefined> {
+    if (!isStoredId(id)) return undefined;
+    const st = lstatSync(this.#filePath(id), { throwIfNoEntry: false });
+    if (st === undefined) return undefined;
+    return st.isSymbolicLink() ? 'tombstone' : 'upload';
+  }
+
+  async dropTombstone(id: string): Promise<boolean> {
+    if (!isStoredId(id)) return false;
+    const target = this.#filePath(id);
+    if (!lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()) return false;
+    try {
+      await unlink(target);
       return true;
     } catch (err) {
       if (errCode(err) === 'ENOENT') return false;
@@ -472,6 +541,13 @@ function tempSuffix(): string {
 /** A node:fs callback call as a promise (lighter than fs/promises, which wraps every fd). */
 function fsCall<T>(start: (cb: (err: NodeJS.ErrnoException | null, value?: T) => void) => void): Promise<T> {
   return new Promise((resolve, reject) => start((err, value) => (err ? reject(err) : resolve(value as T))));
+}
+
+/** The error for a publish that found `target` taken: a tombstone (410) or an upload (409). */
+function existsError(target: string, id: string): UploadExistsError | UploadRemovedError {
+  return lstatSync(target, { throwIfNoEntry: false })?.isSymbolicLink()
+    ? new UploadRemovedError(id)
+    : new UploadExistsError(id);
 }
 
 /** Whether anything is at `path` (not following a symlink); no exception for "no". */

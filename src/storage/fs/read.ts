@@ -147,6 +147,7 @@ export async function statUpload(path: string, id: string, cache?: SmallUploadCa
   try {
     const head = await readHead(fd, id, statReads);
     head.pool?.give(head.buf);
+    if (cache) rememberMeta(cache, fd, head.meta);
     return head.meta;
   } finally {
     await closeFd(fd);
@@ -169,7 +170,7 @@ export async function readUpload(
   cache?: SmallUploadCache,
 ): Promise<StoredBody | undefined> {
   const hit = cache?.get(id, path);
-  if (hit) return fromMemory(hit.meta, hit.body, select);
+  if (hit?.body) return fromMemory(hit.meta, hit.body, select);
   const fd = await openUpload(path);
   if (fd === undefined) return undefined;
   let head: Head;
@@ -228,6 +229,17 @@ function remember(cache: SmallUploadCache, fd: number, meta: UploadMeta, body: B
   }
   // nlink 0: removed while we read it; the next read finds out what is there now.
   return st.nlink > 0 ? cache.set(meta, body, st) : undefined;
+}
+
+/** Caches the metadata of an upload still published, with the identity of its file. */
+function rememberMeta(cache: SmallUploadCache, fd: number, meta: UploadMeta): void {
+  let st;
+  try {
+    st = fstatSync(fd);
+  } catch {
+    return;
+  }
+  if (st.nlink > 0) cache.setMeta(meta, st);
 }
 
 /** The selection of a whole body held in memory that nobody modifies (the cache's copy). */

@@ -14,6 +14,10 @@
  *   check it atomically at publish). Multipart completion honours `If-None-Match` on AWS but not
  *   on radosgw 16, where a HEAD right before completion leaves a window of one request.
  *
+ * A tombstone (Store.tombstone) is an empty object at the upload's key with TOMBSTONE_METADATA:
+ * the HEAD before a write sees it (410), `If-None-Match: *` keeps an upload under way from
+ * publishing over it, and stat, read and list pass it by.
+ *
  * Direct mode (clients PUT to S3 themselves): presignPut() makes the slot's PUT URL — length,
  * type (when the slot has one) and the metadata as signed `x-amz-meta-*` query parameters — and
  * recordSlot() writes the slot record, so metadata reaches the store on every S3 flavour; reads
@@ -24,17 +28,25 @@ import type * as S3 from '@aws-sdk/client-s3';
 import { isSlotId, isStoredId } from '../../slots/id.ts';
 import type { Slot } from '../../slots/slot.ts';
 import type { PartialUpload, ReadSelection, Store, StoredBody, UploadMeta, WriteOptions } from '../store.ts';
-import { RepositoryError, StorageFullError, UploadAbortedError, UploadExistsError } from '../errors.ts';
+import {
+  RepositoryError,
+  StorageFullError,
+  UploadAbortedError,
+  UploadExistsError,
+  UploadRemovedError,
+} from '../errors.ts';
 import { BodyReader } from './body.ts';
 import { idOfKey, keyLayout, parsePartialName, partialName, slotRecordKey, uploadKey, type KeyLayout } from './keys.ts';
 import {
   decodeSlotRecord,
   encodeSlotRecord,
   encodeUploadMeta,
+  isTombstone,
   metaFromObject,
   metaFromRecord,
   type ObjectHead,
   type SlotRecord,
+  TOMBSTONE_METADATA,
 } from './meta.ts';
 import { errCode } from '../../errno.ts';
 import { noop } from '../../noop.ts';
@@ -301,6 +313,7 @@ export class S3Store implements Store {
 
   /** The metadata of object `id`: its own, else its slot record's (direct mode); undefined if neither. */
   async #metaOf(id: string, head: ObjectHead): Promise<UploadMeta | undefined> {
+    if (isTombstone(head)) return undefined;
     const own = metaFromObject(id, head);
     if (own) return own;
     const record = await this.#slotRecord(id);
@@ -319,7 +332,8 @@ export class S3Store implements Store {
     if (!Number.isSafeInteger(input.size) || input.size < 0) throw new RangeError(`invalid size ${input.size}`);
     if (signal?.aborted) throw new UploadAbortedError({ cause: signal.reason });
     const ctx = await this.#context();
-    if ((await this.#head(key)) !== undefined) throw new UploadExistsError(input.id);
+    const existing = await this.#head(key);
+    if (existing) throw isTombstone(existing) ? new UploadRemovedError(input.id) : new UploadExistsError(input.id);
 
     const meta: UploadMeta = { ...input, storedAt: options.storedAt ?? Date.now() };
     // The bytes are not on a local disk: an inspector sees them as they pass (body.ts).
@@ -334,7 +348,13 @@ export class S3Store implements Store {
       if (signal?.aborted && !(err instanceof UploadAbortedError) && !(err instanceof UploadExistsError)) {
         throw new UploadAbortedError({ cause: err });
       }
-      throw mapWriteError(err, input.id);
+      const mapped = mapWriteError(err, input.id);
+      // Taken while this body arrived: by another upload (409) or by `slots rm` (410).
+      if (mapped instanceof UploadExistsError) {
+        const taken = await this.#head(key).catch(() => undefined);
+        if (taken && isTombstone(taken)) throw new UploadRemovedError(input.id);
+      }
+      throw mapped;
     } finally {
       reader.close();
     }
@@ -490,6 +510,13 @@ export class S3Store implements Store {
     return head && this.#metaOf(id, head);
   }
 
+  async occupant(id: string): Promise<'upload' | 'tombstone' | undefined> {
+    if (!isStoredId(id)) return undefined;
+    const head = await this.#head(uploadKey(this.layout, id));
+    if (head === undefined) return undefined;
+    return isTombstone(head) ? 'tombstone' : 'upload';
+  }
+
   async read(
     id: string,
     select?: ReadSelection | ((meta: UploadMeta) => ReadSelection),
@@ -602,12 +629,59 @@ export class S3Store implements Store {
   async delete(id: string): Promise<boolean> {
     if (!isStoredId(id)) return false;
     const key = uploadKey(this.layout, id);
-    const existed = (await this.#head(key)) !== undefined;
+    const head = await this.#head(key);
+    // A tombstone is no upload: it stays until dropTombstone.
+    if (head && isTombstone(head)) return false;
+    const existed = head !== undefined;
     await Promise.all([
       existed ? this.#deleteKey(key) : undefined,
       isSlotId(id) ? this.#deleteKey(slotRecordKey(this.layout, id)) : undefined,
     ]);
     return existed;
+  }
+
+  async tombstone(id: string): Promise<UploadMeta | undefined> {
+    const key = uploadKey(this.layout, id);
+    const { sdk, client } = await this.#context();
+    const put = (exclusive: boolean): Promise<unknown> =>
+      client.send(
+        new sdk.PutObjectCommand({
+          Bucket: this.bucket,
+          Key: key,
+          Body: '',
+          Metadata: { ...TOMBSTONE_METADATA },
+          ...(exclusive ? { IfNoneMatch: '*' } : {}),
+        }),
+        this.#deadline(),
+      );
+    let head = await this.#head(key);
+    if (head && isTombstone(head)) return undefined;
+    let meta: UploadMeta | undefined;
+    if (!head) {
+      // Nothing there: created exclusively, so an upload that publishes first is not lost unseen.
+      try {
+        await put(true);
+      } catch (err) {
+        if (!(mapWriteError(err, id) instanceof UploadExistsError)) throw err;
+        head = await this.#head(key);
+      }
+    }
+    if (head) {
+      meta = await this.#metaOf(id, head);
+      // An object replaces another in one step: there is no moment without either.
+      await put(false);
+    }
+    if (isSlotId(id)) await this.#deleteKey(slotRecordKey(this.layout, id));
+    return meta;
+  }
+
+  async dropTombstone(id: string): Promise<boolean> {
+    if (!isStoredId(id)) return false;
+    const key = uploadKey(this.layout, id);
+    const head = await this.#head(key);
+    if (!head || !isTombstone(head)) return false;
+    await this.#deleteKey(key);
+    return true;
   }
 
   /** Objects under a folder, a page (≤ 1000) at a time, in key order. */

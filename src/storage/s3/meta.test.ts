@@ -6,9 +6,11 @@ import {
   decodeSlotRecord,
   encodeSlotRecord,
   encodeUploadMeta,
+  isTombstone,
   metaFromObject,
   metaFromRecord,
   objectContentType,
+  TOMBSTONE_METADATA,
 } from './meta.ts';
 
 const id = newSlotId();
@@ -91,4 +93,14 @@ test('slot records round-trip and are joined with the object', () => {
   assert.equal(decodeSlotRecord(encodeSlotRecord(slot), newSlotId()), undefined);
   assert.equal(decodeSlotRecord('{', id), undefined);
   assert.equal(decodeSlotRecord(JSON.stringify({ ...JSON.parse(encodeSlotRecord(slot)), size: -0.5 }), id), undefined);
+});
+
+test('a tombstone is told apart from an upload by its metadata alone, and carries no upload metadata', () => {
+  const tomb = head({ ...TOMBSTONE_METADATA }, { size: 0 });
+  assert.equal(isTombstone(tomb), true);
+  assert.equal(metaFromObject(id, tomb), undefined);
+  const upload = encodeUploadMeta({ id, filename: 'a', uploader: 'a@b', issuedAt: 1, purpose: 'message', storedAt: 2 });
+  assert.equal(isTombstone(head(upload)), false);
+  assert.equal(isTombstone(head(undefined)), false);
+  assert.equal(isTombstone(head({ 'fu-removed': '0' })), false);
 });

@@ -81,6 +81,22 @@ export function objectContentType(contentType: string | undefined): string {
 }
 
 /**
+ * The user metadata of a tombstone: an empty object at an upload's key that says the upload was
+ * removed (Store.tombstone), so the HEAD a write already does before its PUT refuses it.
+ */
+export const TOMBSTONE_METADATA: Readonly<Record<string, string>> = { 'fu-removed': '1' };
+
+/**
+ * Whether an object is a tombstone (TOMBSTONE_METADATA).
+ *
+ * @example
+ * isTombstone({ metadata: { 'fu-removed': '1' }, size: 0, contentType: undefined, lastModified: undefined }); // true
+ */
+export function isTombstone(head: ObjectHead): boolean {
+  return head.metadata?.['fu-removed'] === '1';
+}
+
+/**
  * The UploadMeta of an object named `id`, or undefined when it carries no (valid) fileupload
  * metadata — an object written by something else, or a direct-mode upload on a store that
  * dropped the presigned metadata (then the slot record supplies it: metaFromRecord).
