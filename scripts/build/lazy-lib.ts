@@ -4,8 +4,9 @@
  * one, the "lib", holds every module the main one reaches only through `import()` (serve, the
  * storage, the XMPP component, ink…). Node compiles the main script at every start, so `--help`
  * would otherwise pay for all of it; the lib is compiled (from its own V8 code cache) on the
- * first `import()` that needs it. In the executable both are assets of the single executable
- * application; run as plain files (dist/fileupload.cjs on Node) the lib is the file beside it.
+ * first `import()` that needs it. In the executable the lib and its code cache are assets of the
+ * single executable application; run as plain files (dist/fileupload.cjs on Node) they are the
+ * files beside it.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { Script } from 'node:vm';

@@ -1,9 +1,9 @@
 /**
  * @hono/node-server, loaded on first use. It turns a Node request into a Web Request for
- * `app.fetch`, and loading it loads Node's fetch implementation (undici) behind the Web classes:
- * more main-thread time than the rest of serve's start-up together. The upload and download
- * routes never go through it (src/http/app.ts), so serve listens without it, loads it once it is
- * ready, and a request that needs it before that waits for it.
+ * `app.fetch`, and loading it loads Node's fetch implementation (undici) behind the Web classes,
+ * the largest single part of serve's start-up. The upload and download routes never go through
+ * it (src/http/app.ts), so serve listens without it, loads it once it is ready, and a request
+ * that needs it before that waits for it.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
