@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG_PATH } from '../config/file.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/default-path.ts';
 import { errCode } from '../errno.ts';
 import { CliError, ExitCode } from './exit-codes.ts';
 

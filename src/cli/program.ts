@@ -1,6 +1,6 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
-import { DEFAULT_CONFIG_PATH } from '../config/file.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/default-path.ts';
 import { versionText } from '../version.ts';
 import { registerCommands } from './commands.ts';
 import { requireConfigFile } from './context.ts';
