@@ -8,8 +8,9 @@
  * entries, written on every upload), so nothing is scanned; without one the index holds them
  * only up to purge's last repair pass, so the store's listing is scanned for the user's
  * uploads — what `slots ls --user` does. Either way only ids and times are kept for the whole
- * list, and only the page shown is read in full. Imported uploads have no uploader, so no user
- * reaches them.
+ * list, and only the page shown is read in full. Removing all of a user's uploads always scans
+ * the store: it must not miss one the index does not list yet. Imported uploads have no
+ * uploader, so no user reaches them.
  */
 import type { Purpose } from '../slots/slot.ts';
 import { retentionDeadline } from '../slots/purposes.ts';
@@ -70,9 +71,32 @@ export interface RemovalOutcome {
   removed: { id: string; size: number }[];
   /** Ids that are not (or no longer) an upload of the user. */
   missing: string[];
+  /** Pending slots of the user forgotten (not uploaded yet; their URLs now refused). */
+  forgotten: string[];
+  /** Ids whose removal failed (the error is in the item's report). */
+  failed: string[];
 }
 
-/** The repository's figures for the admins. */
+/** One item of a removal as it happens (`slots rm` prints them). */
+export interface RemovalItem {
+  id: string;
+  filename: string | null;
+  size: number | null;
+  /** A stored upload, or a pending slot not uploaded yet (forgotten, its URL refused). */
+  state: 'stored' | 'pending' | null;
+  outcome: 'removed' | 'would-remove' | 'not-found' | 'failed';
+  error?: string;
+}
+
+export interface RemovalOptions {
+  /** Change nothing; report what would be removed. */
+  dryRun?: boolean;
+  /** Called before each item is removed (`slots rm` checks it still holds its lock there). */
+  beforeEach?: () => void;
+  /** Told about each item. */
+  onItem?: (item: RemovalItem) => void;
+}
+
 export interface UploadStatistics {
   /** Stored uploads and bytes (the index's usage count); undefined when not known. */
   uploads: number | undefined;
@@ -96,10 +120,10 @@ interface Listed {
   size: number;
 }
 
-async function listed(deps: UploadsDeps, user: string): Promise<Listed[]> {
+async function listed(deps: UploadsDeps, user: string, scan = false): Promise<Listed[]> {
   const s = deps.settings();
   const out: Listed[] = [];
-  if (isLimit(s.userQuota) || isLimit(s.dailyQuota)) {
+  if (!scan && (isLimit(s.userQuota) || isLimit(s.dailyQuota))) {
     const { stored } = await deps.ledger.userEntries(user);
     for (const e of stored) out.push({ id: e.id, storedAt: e.storedAt, size: e.size });
   } else {
@@ -171,7 +195,8 @@ export async function quotaUse(deps: UploadsDeps, user: string): Promise<QuotaUs
 /**
  * Removes uploads of `user` for good: the ids given (each checked to be the user's: another
  * user's id, an imported one or one that is gone is `missing`), or all of them ('all': also the
- * user's live pending slots, whose URLs are then refused).
+ * user's live pending slots, forgotten so that their URLs are refused). A failure of one item is
+ * reported and the others go on.
  *
  * @example
  * const { removed, missing } = await removeUserUploads(deps, 'alice@example.org', ['q3W0…']);
@@ -181,30 +206,65 @@ export async function removeUserUploads(
   deps: UploadsDeps,
   user: string,
   ids: readonly string[] | 'all',
+  options: RemovalOptions = {},
 ): Promise<RemovalOutcome> {
   const now = (deps.now ?? Date.now)();
-  const out: RemovalOutcome = { removed: [], missing: [] };
+  const out: RemovalOutcome = { removed: [], missing: [], forgotten: [], failed: [] };
   const { store, ledger } = deps;
+  const remove = async (id: string, meta: UploadMeta | undefined, slot: PendingSlot | undefined): Promise<void> => {
+    const item = (outcome: RemovalItem['outcome'], error?: string): RemovalItem => ({
+      id,
+      filename: meta?.filename ?? slot?.filename ?? null,
+      size: meta?.size ?? slot?.size ?? null,
+      state: meta ? 'stored' : 'pending',
+      outcome,
+      ...(error !== undefined ? { error } : {}),
+    });
+    options.beforeEach?.();
+    if (options.dryRun) {
+      if (meta) out.removed.push({ id, size: meta.size });
+      else out.forgotten.push(id);
+      options.onItem?.(item('would-remove'));
+      return;
+    }
+    try {
+      const gone = await removeForGood(
+        { store, ledger, now },
+        { id, ...(meta ? { upload: meta } : {}), ...(slot ? { slot } : {}) },
+      );
+      if (gone) out.removed.push({ id, size: gone.size });
+      else if (meta === undefined && slot !== undefined)
+        out.removed.push({ id, size: 0 }); // a slot forgotten
+      else out.missing.push(id);
+      options.onItem?.(
+        gone || (meta === undefined && slot !== undefined)
+          ? item('removed')
+          : { id, filename: null, size: null, state: null, outcome: 'not-found' },
+      );
+    } catch (err) {
+      out.failed.push(id);
+      options.onItem?.(item('failed', (err as Error).message));
+    }
+  };
   if (ids === 'all') {
     const slots = new Map<string, PendingSlot>();
     for await (const p of ledger.pendingSlots()) {
       if (p.uploader !== '' && same(p.uploader, user) && p.expiresAt > now && !slots.has(p.id)) slots.set(p.id, p);
     }
-    const uploads = await listed(deps, user);
     const done = new Set<string>();
-    for (const e of uploads) {
-      const slot = slots.get(e.id);
+    // Slots not uploaded yet first: forgotten, a tombstone refusing their URL.
+    for (const slot of slots.values()) {
+      if ((await store.stat(slot.id)) !== undefined) continue;
+      done.add(slot.id);
+      await remove(slot.id, undefined, slot);
+    }
+    // Scanned, not read from the index: an upload made before a per-user quota was turned on
+    // is in the index only from purge's next repair pass, and "all" must not miss one.
+    for (const e of await listed(deps, user, true)) {
+      if (done.has(e.id)) continue;
       const meta = await store.stat(e.id);
       if (meta === undefined || !same(meta.uploader, user)) continue;
-      const gone = await removeForGood({ store, ledger, now }, { id: e.id, upload: meta, ...(slot ? { slot } : {}) });
-      done.add(e.id);
-      if (gone) out.removed.push({ id: gone.id, size: gone.size });
-    }
-    // Slots not uploaded yet: forgotten, a tombstone refusing their URL.
-    for (const slot of slots.values()) {
-      if (done.has(slot.id)) continue;
-      const gone = await removeForGood({ store, ledger, now }, { id: slot.id, slot });
-      if (gone) out.removed.push({ id: gone.id, size: gone.size });
+      await remove(e.id, meta, slots.get(e.id));
     }
     return out;
   }
@@ -214,19 +274,17 @@ export async function removeUserUploads(
   unique.forEach((id, i) => {
     const meta = metas[i];
     if (meta !== undefined && meta.uploader !== '' && same(meta.uploader, user)) mine.push(meta);
-    else out.missing.push(id);
+    else {
+      out.missing.push(id);
+      options.onItem?.({ id, filename: null, size: null, state: null, outcome: 'not-found' });
+    }
   });
   const slots = await liveSlots(
     ledger,
     mine.map((m) => m.id),
     now,
   );
-  for (const meta of mine) {
-    const slot = slots.get(meta.id);
-    const gone = await removeForGood({ store, ledger, now }, { id: meta.id, upload: meta, ...(slot ? { slot } : {}) });
-    if (gone) out.removed.push({ id: gone.id, size: gone.size });
-    else out.missing.push(meta.id);
-  }
+  for (const meta of mine) await remove(meta.id, meta, slots.get(meta.id));
   return out;
 }
 

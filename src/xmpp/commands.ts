@@ -46,11 +46,14 @@ export interface CommandOperations {
     stored: { bytes: number; files: number; limit: number | undefined };
     daily: { bytes: number; limit: number | undefined };
   }>;
-  /** Removes the user's uploads for good; ids that are not the user's (or gone) are `missing`. */
+  /**
+   * Removes the user's uploads for good; ids that are not the user's (or gone) are `missing`,
+   * those whose removal failed `failed`.
+   */
   removeUploads(
     user: string,
     ids: readonly string[] | 'all',
-  ): Promise<{ removed: { id: string; size: number }[]; missing: string[] }>;
+  ): Promise<{ removed: { id: string; size: number }[]; missing: string[]; failed?: string[] }>;
   /** The service's figures (admins). */
   statistics(): Promise<{
     uploads: number | undefined;
@@ -377,7 +380,15 @@ export function createCommands(options: CommandsOptions): Commands {
       command: session.node,
       ids: outcome.removed.map((r) => r.id),
       ...(outcome.missing.length > 0 ? { missing: outcome.missing } : {}),
+      ...(outcome.failed?.length ? { failed: outcome.failed } : {}),
     });
+    if (outcome.failed?.length) {
+      return commandError(
+        'wait',
+        'internal-server-error',
+        `${plural(outcome.failed.length, 'upload')} could not be deleted (try again later); ${plural(outcome.removed.length, 'upload')} deleted`,
+      );
+    }
     if (outcome.missing.length > 0 && ids !== 'all') {
       return commandError(
         'cancel',
