@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { run } from '../../scripts/testservers/processes.ts';
 import { startProsody } from '../../scripts/testservers/prosody.ts';
 import type { XmppTestServer } from '../../scripts/testservers/server.ts';
+import { adminToken } from '../../src/status/admin-auth.ts';
 import { http, randomFile, sha256 } from '../support/http.ts';
 import { REPO_ROOT, type ServeConfig } from '../support/serve.ts';
 import { mustGetSlot, putToSlot, startStack, type SlotOk, type Stack } from '../support/stack.ts';
@@ -138,7 +139,7 @@ export function adhocSuite(storage: string, config: () => Promise<ServeConfig>):
       assert.ok(step.fields.some((f) => f.var === 'quota'));
     });
 
-    it('Delete uploads removes the chosen ones at once (GET 404, PUT 410) and keeps the rest', async () => {
+    it('Delete uploads removes the chosen ones at once (GET 404, PUT 410) and keeps the rest; the log names ids and who, no file names', async () => {
       const a = await upload(stack.alice, 'delete-me.txt');
       const b = await upload(stack.alice, 'keep-me.txt');
       const out = await commands('alice', 'delete-uploads', [
@@ -150,6 +151,11 @@ export function adhocSuite(storage: string, config: () => Promise<ServeConfig>):
       assert.match(done.notes[0]?.text ?? '', /^Deleted 1 upload /);
       await gone(a.slot, a.file);
       assert.equal((await http(b.slot.get)).bodySha256, sha256(b.file));
+      const logged = stack.serve.logLines().find((l) => l.msg === 'uploads removed via ad-hoc command');
+      assert.ok(logged, 'the removal is logged');
+      assert.equal(logged.by, 'alice@localhost');
+      assert.deepEqual(logged.ids, [idOf(a.slot.get)]);
+      assert.doesNotMatch(JSON.stringify(logged), /delete-me\.txt/);
     });
 
     it("a user cannot delete another user's upload: item-not-found, and it stays", async () => {
@@ -215,6 +221,38 @@ export function adhocSuite(storage: string, config: () => Promise<ServeConfig>):
       const stats = last(await commands('bob', 'statistics'));
       assert.ok('status' in stats && stats.status === 'completed', JSON.stringify(stats));
       assert.deepEqual(stats.fields.map((f) => f.var).slice(0, 5), ['uploads', 'bytes', 'pending', 'disk', 'quotas']);
+    });
+
+    it("the admin API lists and deletes a user's uploads with the admin token only", async () => {
+      const c = await upload(carol, 'via-api.txt');
+      const api = `http://127.0.0.1:${String(stack.config.adminPort)}`;
+      const auth = { authorization: `Bearer ${adminToken(String(stack.config.slotSecret))}` };
+      assert.equal((await http(`${api}/uploads?user=carol@localhost`)).status, 401);
+      assert.equal((await http(`${api}/uploads?user=carol@localhost`, { method: 'DELETE' })).status, 401);
+      assert.equal((await http(`${api}/uploads?user=carol@localhost/phone`, { headers: auth })).status, 400);
+      const listed = await http(`${api}/uploads?user=carol@localhost`, { headers: auth });
+      assert.equal(listed.status, 200, listed.body.toString());
+      const body = JSON.parse(listed.body.toString()) as { total: number; uploads: { id: string; filename: string }[] };
+      assert.deepEqual(
+        body.uploads.map((u) => u.filename),
+        ['via-api.txt'],
+      );
+      const other = await http(`${api}/uploads?user=alice@localhost&id=${idOf(c.slot.get)}`, {
+        method: 'DELETE',
+        headers: auth,
+      });
+      assert.equal(other.status, 404, 'an id of another user is not found');
+      assert.equal((await http(c.slot.get)).status, 200);
+      const removed = await http(`${api}/uploads?user=carol@localhost&id=${idOf(c.slot.get)}`, {
+        method: 'DELETE',
+        headers: auth,
+      });
+      assert.equal(removed.status, 200, removed.body.toString());
+      assert.deepEqual(
+        (JSON.parse(removed.body.toString()) as { removed: { id: string }[] }).removed.map((r) => r.id),
+        [idOf(c.slot.get)],
+      );
+      await gone(c.slot, c.file);
     });
   });
 }
