@@ -120,6 +120,9 @@ interface Listed {
   size: number;
 }
 
+/** The scan under way on each store: scans run one after the other, however many users ask. */
+const scans = new WeakMap<Store, Promise<unknown>>();
+
 async function listed(deps: UploadsDeps, user: string, scan = false): Promise<Listed[]> {
   const s = deps.settings();
   const out: Listed[] = [];
@@ -127,10 +130,20 @@ async function listed(deps: UploadsDeps, user: string, scan = false): Promise<Li
     const { stored } = await deps.ledger.userEntries(user);
     for (const e of stored) out.push({ id: e.id, storedAt: e.storedAt, size: e.size });
   } else {
-    for await (const meta of deps.store.list()) {
-      if (meta.uploader !== '' && same(meta.uploader, user))
-        out.push({ id: meta.id, storedAt: meta.storedAt, size: meta.size });
-    }
+    // A listing of the whole store per request: users asking at once must not multiply it.
+    const previous = scans.get(deps.store) ?? Promise.resolve();
+    const mine = previous.then(async () => {
+      for await (const meta of deps.store.list()) {
+        if (meta.uploader !== '' && same(meta.uploader, user))
+          out.push({ id: meta.id, storedAt: meta.storedAt, size: meta.size });
+      }
+    });
+    const tail = mine.catch(() => {});
+    scans.set(deps.store, tail);
+    void tail.then(() => {
+      if (scans.get(deps.store) === tail) scans.delete(deps.store);
+    });
+    await mine;
   }
   return out.sort((a, b) => b.storedAt - a.storedAt || (a.id < b.id ? -1 : 1));
 }

@@ -266,7 +266,7 @@ export function createCommands(options: CommandsOptions): Commands {
     ];
     if (session.page === 0) {
       const quota = await ops.quotaUse(user);
-      const of = (limit: number | undefined) => (limit === undefined ? 'no quota' : `of ${formatSize(limit)}`);
+      const of = (limit: number | undefined) => (limit === undefined ? '(no quota)' : `of ${formatSize(limit)}`);
       fields.push(
         {
           type: 'fixed',
