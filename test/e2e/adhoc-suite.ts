@@ -105,7 +105,9 @@ export function adhocSuite(storage: string, config: () => Promise<ServeConfig>):
       assert.equal(put.status, 410, put.body.toString());
     };
 
-    it('lists the commands each JID may run: users three, admins six, strangers none', async () => {
+    it('announces the commands feature and lists the commands each JID may run: users three, admins six, strangers none', async () => {
+      const info = await stack.alice.discoInfo(stack.service);
+      assert.ok(info.features.includes('http://jabber.org/protocol/commands'), info.features.join(' '));
       // slixmpp keeps disco items in a set: their order is its own.
       const nodes = async (who: Who) => (await commands(who)).commands.map((c) => c.node).sort();
       assert.deepEqual(await nodes('alice'), [...USER_NODES].sort());
