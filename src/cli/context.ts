@@ -58,7 +58,7 @@ export function requireConfigFile(action: Command): void {
     const hint = given
       ? ''
       : ` (the default path: give --config FILE or set FILEUPLOAD_CONFIG, or create it with "fileupload config set domain upload.example.org")`;
-    throw new CliError(`${config}: file not found${hint}`, ExitCode.Usage);
+    throw new CliError(`${config}: file not found${hint}`, ExitCode.Usage, 'config-not-found');
   }
 }
 
