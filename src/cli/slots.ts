@@ -216,8 +216,8 @@ export function registerSlots(program: Command): void {
           );
         }
       };
-      // The live journal entries of the ids and the user's slots: pending or uploaded, each goes
-      // for good (removal.ts), a tombstone refusing its URL.
+      // The live journal entries of the ids: pending or uploaded, each goes for good (removal.ts),
+      // a tombstone refusing its URL.
       const live = new Map<string, import('../inventory/ledger.ts').PendingSlot>();
       const now = Date.now();
       try {
