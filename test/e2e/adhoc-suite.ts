@@ -153,8 +153,11 @@ export function adhocSuite(storage: string, config: () => Promise<ServeConfig>):
       assert.match(done.notes[0]?.text ?? '', /^Deleted 1 upload /);
       await gone(a.slot, a.file);
       assert.equal((await http(b.slot.get)).bodySha256, sha256(b.file));
-      const logged = stack.serve.logLines().find((l) => l.msg === 'uploads removed via ad-hoc command');
-      assert.ok(logged, 'the removal is logged');
+      // The log line may follow the answer: waited for, bounded.
+      const logged = await stack.serve.waitForLog(
+        (l) => l.msg === 'uploads removed via ad-hoc command' && l.by === 'alice@localhost',
+        { timeoutMs: 5000 },
+      );
       assert.equal(logged.by, 'alice@localhost');
       assert.deepEqual(logged.ids, [idOf(a.slot.get)]);
       assert.doesNotMatch(JSON.stringify(logged), /delete-me\.txt/);
