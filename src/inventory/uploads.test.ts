@@ -140,3 +140,54 @@ describe('upload statistics', () => {
     }
   });
 });
+
+describe('removing all of a user’s uploads', () => {
+  it('forgets her pending slots too (their URLs refused), reported apart from the uploads', async () => {
+    const t = await setup(true);
+    try {
+      const stored = await t.put(ALICE, 'stored.txt');
+      const id = newSlotId();
+      const now = Date.now();
+      await t.ledger.recordSlotIssued({
+        id,
+        filename: 'pending.txt',
+        size: 7,
+        contentType: undefined,
+        uploader: ALICE,
+        issuedAt: now,
+        expiresAt: now + 300_000,
+        purpose: 'message',
+      });
+      await t.ledger.close();
+      const items: string[] = [];
+      const out = await removeUserUploads(t.deps, ALICE, 'all', {
+        onItem: (i) => items.push(`${i.state} ${i.outcome} ${i.filename}`),
+      });
+      assert.deepEqual(
+        out.removed.map((r) => r.id),
+        [stored.id],
+      );
+      assert.deepEqual(out.forgotten, [id]);
+      assert.deepEqual(items.sort(), ['pending removed pending.txt', 'stored removed stored.txt']);
+      await assert.rejects(
+        t.store.write(
+          {
+            id,
+            filename: 'pending.txt',
+            size: 1,
+            contentType: 'text/plain',
+            uploader: ALICE,
+            issuedAt: now,
+            purpose: 'message',
+          },
+          (async function* () {
+            yield new Uint8Array(1);
+          })(),
+        ),
+        (err: Error) => err.name === 'UploadRemovedError',
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
+});

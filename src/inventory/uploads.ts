@@ -246,8 +246,7 @@ export async function removeUserUploads(
         { id, ...(meta ? { upload: meta } : {}), ...(slot ? { slot } : {}) },
       );
       if (gone) out.removed.push({ id, size: gone.size });
-      else if (meta === undefined && slot !== undefined)
-        out.removed.push({ id, size: 0 }); // a slot forgotten
+      else if (meta === undefined && slot !== undefined) out.forgotten.push(id);
       else out.missing.push(id);
       options.onItem?.(
         gone || (meta === undefined && slot !== undefined)
