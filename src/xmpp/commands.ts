@@ -310,6 +310,11 @@ export function createCommands(options: CommandsOptions): Commands {
     if (page.total === 0)
       return { status: 'completed', notes: [{ type: 'info', text: 'You have no uploads stored.' }] };
     const pages = Math.max(1, Math.ceil(page.total / pageSize));
+    // Uploads deleted meanwhile (elsewhere) can leave the page shown past the last one.
+    if (session.page >= pages) {
+      session.page = pages - 1;
+      return choosePage(session);
+    }
     session.offered = page.uploads.map((u) => u.id);
     const more = session.page + 1 < pages;
     const fields: FormField[] = [];
