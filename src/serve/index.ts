@@ -21,6 +21,8 @@ import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
 import { sharedSlotClaims } from '../lock/slot-claims.ts';
 import { errCode } from '../errno.ts';
+import { quotaUse, removeUserUploads, uploadStatistics, userUploads, type UploadsDeps } from '../inventory/uploads.ts';
+import type { CommandOperations } from '../xmpp/commands.ts';
 
 /** A running serve: the HTTP endpoint, the XMPP component and the repository behind them. */
 export interface RunningServe {
@@ -105,9 +107,13 @@ export async function startServe(options: { configFile: string; logger: Logger }
     repository: storage.location,
   });
   const metrics = deferredMetrics(live);
+  // The users' uploads as the ad-hoc commands and the admin API manage them (inventory/uploads.ts);
+  // set once the index is open, below.
+  const uploadsAt: { ops?: CommandOperations } = {};
   const admin = await startAdminServers({
     settings,
     live,
+    uploads: () => uploadsAt.ops,
     registry: metrics,
     log: logger.child({ component: 'admin' }),
   }).catch(failWith(adminProblem, settings));
@@ -129,6 +135,30 @@ export async function startServe(options: { configFile: string; logger: Logger }
       }),
   });
   starting.defer(() => retention.stop());
+  const uploadsDeps: UploadsDeps = {
+    store,
+    ledger: retention.ledger,
+    settings: () => settings,
+    usage: retention.usage,
+  };
+  const uploads: CommandOperations = {
+    userUploads: (user, offset, limit) => userUploads(uploadsDeps, user, offset, limit),
+    quotaUse: (user) => quotaUse(uploadsDeps, user),
+    removeUploads: async (user, ids) => {
+      const outcome = await removeUserUploads(uploadsDeps, user, ids);
+      for (const r of outcome.removed) retention.usage.note(-r.size);
+      return outcome;
+    },
+    statistics: async () => {
+      const { repo } = live.snapshot();
+      const disk =
+        repo.freeBytes !== null && repo.totalBytes !== null
+          ? { freeBytes: repo.freeBytes, totalBytes: repo.totalBytes }
+          : undefined;
+      return { ...(await uploadStatistics(uploadsDeps)), disk };
+    },
+  };
+  uploadsAt.ops = uploads;
   const liveHooks = liveHttpHooks(live);
   // Uploads are scanned before they are published while clamavEnabled (read at each upload).
   const scanner = createUploadScanner({
@@ -183,6 +213,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
         await retention.onSlotIssued(slot);
       },
       ...(storage.direct ? { putUrlFor: storage.direct.putUrlFor } : {}),
+      commands: uploads,
       ...cluster?.componentOptions.hooks,
     },
     ...(cluster ? { standbyInterval: cluster.componentOptions.standbyInterval } : {}),
