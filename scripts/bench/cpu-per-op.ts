@@ -214,7 +214,8 @@ async function main(): Promise<void> {
   for (const [k, list] of Object.entries(figures).sort(([a], [b]) => a.localeCompare(b))) {
     const m = (g: (t: ThreadCpu) => number) => median(list.map(g)) ?? 0;
     process.stdout.write(
-      `${k.padEnd(32)} ${f(m((t) => t.main))}  ${f(m((t) => t.pool))}  ${f(m((t) => t.other))}  ${f(m((t) => t.main + t.pool + t.other))}\n`,
+      `${k.padEnd(32)} ${f(m((t) => t.main))}  ${f(m((t) => t.pool))}  ${f(m((t) => t.other))}  ${f(m((t) => t.main + t.pool + t.other))}` +
+        `   main by round: ${list.map((t) => t.main.toFixed(0)).join(' ')}\n`,
     );
   }
 }
