@@ -33,7 +33,7 @@ test('a rewrite keeps the length, pads with spaces, and refuses metadata that no
   assert.equal(decodeHeader(later).meta.storedAt, 99_999_999_999_999);
   const shorter = encodeHeader({ ...meta, storedAt: 1 }, first.length - PREFIX_LENGTH);
   assert.equal(shorter.length, first.length);
-  assert.equal(shorter.at(-1), 0x20, 'the old JSON’s tail is overwritten');
+  assert.equal(shorter.at(-1), 0x20, 'a shorter JSON is padded to the end');
   assert.throws(
     () => encodeHeader({ ...meta, filename: meta.filename + 'x'.repeat(100) }, first.length - PREFIX_LENGTH),
     RangeError,
