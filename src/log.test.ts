@@ -60,3 +60,37 @@ test('a logger given its own write is not buffered', () => {
   createLogger({}, { write: (l) => lines.push(l) }).info('now');
   assert.equal(lines.length, 1);
 });
+
+test('a line has time, level and msg first, then the bound fields, then the call’s; a field overrides in place', () => {
+  const lines: string[] = [];
+  const log = createLogger(
+    { component: 'http', node: 'a' },
+    { write: (l) => lines.push(l), now: () => new Date(0) },
+  ).child({ extra: 1 });
+  log.info('request', { status: 201, node: 'b', gone: undefined, msg: 'renamed' });
+  assert.equal(
+    lines[0],
+    '{"time":"1970-01-01T00:00:00.000Z","level":"info","msg":"renamed","component":"http","node":"b","extra":1,"status":201}\n',
+  );
+});
+
+test('an Error field is logged as its name, message and code', () => {
+  const lines: string[] = [];
+  const err = Object.assign(new Error('no space'), { code: 'ENOSPC' });
+  createLogger({}, { write: (l) => lines.push(l) }).error('failed', { err, plain: new TypeError('x') });
+  const line = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.deepEqual(line.err, { name: 'Error', message: 'no space', code: 'ENOSPC' });
+  assert.deepEqual(line.plain, { name: 'TypeError', message: 'x' });
+});
+
+test('enabled() says which levels are written', () => {
+  const lines: string[] = [];
+  const log = createLogger({}, { level: 'info', write: (l) => lines.push(l) });
+  assert.deepEqual(
+    (['debug', 'info', 'warn', 'error'] as const).map((l) => log.enabled(l)),
+    [false, true, true, true],
+  );
+  log.debug('dropped');
+  assert.equal(lines.length, 0);
+  assert.equal(createLogger({}, { level: 'debug', write: () => {} }).enabled('debug'), true);
+});

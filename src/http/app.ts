@@ -69,20 +69,15 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
 
   const record = (o: RequestOutcome): void => {
     const durationMs = performance.now() - o.started;
-    const fields = {
-      method: o.method,
-      status: o.status,
-      bytes: o.bytes,
-      ms: Math.round(durationMs * 10) / 10,
-      ...(o.id !== undefined ? { id: o.id } : {}),
-      ...(o.reason !== undefined ? { reason: o.reason } : {}),
-      ...(o.remote !== undefined ? { remote: o.remote } : {}),
-    };
     // Uploads and every failure at info (5xx at error); successful reads at debug, so a busy
     // download endpoint does not drown the log (a log line costs as much as a small GET).
-    if (o.status >= 500 && o.status !== 503 && o.status !== 507) logger.error('request', fields);
-    else if (o.method === 'PUT' || o.status >= 400) logger.info('request', fields);
-    else logger.debug('request', fields);
+    const level =
+      o.status >= 500 && o.status !== 503 && o.status !== 507
+        ? 'error'
+        : o.method === 'PUT' || o.status >= 400
+          ? 'info'
+          : 'debug';
+    if (level !== 'debug' || logger.enabled('debug')) logger[level]('request', requestFields(o, durationMs));
     callHook(logger, 'onRequest', hooks.onRequest, { method: o.method, status: o.status, bytes: o.bytes, durationMs });
   };
 
@@ -214,4 +209,18 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   };
 
   return Object.assign(app, { gate, logger, serve });
+}
+
+/** The fields of a request's log line, the absent ones left out. */
+function requestFields(o: RequestOutcome, durationMs: number): Record<string, unknown> {
+  const fields: Record<string, unknown> = {
+    method: o.method,
+    status: o.status,
+    bytes: o.bytes,
+    ms: Math.round(durationMs * 10) / 10,
+  };
+  if (o.id !== undefined) fields.id = o.id;
+  if (o.reason !== undefined) fields.reason = o.reason;
+  if (o.remote !== undefined) fields.remote = o.remote;
+  return fields;
 }

@@ -77,17 +77,19 @@ async function serveDownload(
     return null;
   };
 
+  // HEAD needs the metadata alone (one lstat for an upload in the store's cache).
   let stored: StoredBody | undefined;
+  let found: UploadMeta | undefined;
   if (method === 'HEAD') {
-    const m = await deps.store.stat(path.id);
-    if (m) decide(m);
-    stored = m && { meta: m, body: noBody() };
+    found = await deps.store.stat(path.id);
+    if (found) decide(found);
   } else {
     stored = await deps.store.read(path.id, decide);
+    found = stored?.meta;
   }
-  if (!stored) return answer(404, 'not found');
+  if (!found) return answer(404, 'not found');
   // An imported upload is named by its URL, as the Openfire plugin's downloads were.
-  const meta = path.imported ? { ...stored.meta, filename: path.filename } : stored.meta;
+  const meta = path.imported ? { ...found, filename: path.filename } : found;
   // Set by decide() inside read(); TypeScript cannot see the callback ran.
   const d = decision as DownloadDecision;
 
@@ -116,7 +118,8 @@ async function serveDownload(
   }
   const status = partial ? 206 : 200;
 
-  if (method === 'HEAD') {
+  // (No `stored` means HEAD: a GET that found the upload has its body.)
+  if (method === 'HEAD' || !stored) {
     deps.record({ method, status, bytes: 0, started, id: path.id, remote });
     heads.writeHead(res, status, headers, reusable);
     sendNow(sendfile, res);
@@ -217,5 +220,3 @@ async function send(
 function one(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? v.join(', ') : v;
 }
-
-async function* noBody(): AsyncIterable<Uint8Array> {}

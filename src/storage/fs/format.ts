@@ -42,14 +42,17 @@ export class CorruptUploadError extends Error {
  * const final = encodeHeader(done, block.length - 8);  // same size, body stays put
  */
 export function encodeHeader(meta: UploadMeta, length?: number): Buffer {
-  const json = Buffer.from(JSON.stringify(meta), 'utf8');
-  const headerLength = length ?? json.length + HEADER_SLACK;
-  if (json.length > headerLength) throw new RangeError('upload metadata grew past its reserved header');
+  // Encoded straight into the block (twice per upload: no intermediate buffer).
+  const json = JSON.stringify(meta);
+  const jsonLength = Buffer.byteLength(json, 'utf8');
+  const headerLength = length ?? jsonLength + HEADER_SLACK;
+  if (jsonLength > headerLength) throw new RangeError('upload metadata grew past its reserved header');
   if (headerLength > MAX_HEADER_LENGTH) throw new RangeError('upload metadata too large');
-  const block = Buffer.alloc(PREFIX_LENGTH + headerLength, 0x20);
+  const block = Buffer.allocUnsafe(PREFIX_LENGTH + headerLength);
   MAGIC.copy(block, 0);
   block.writeUInt32BE(headerLength, 4);
-  json.copy(block, PREFIX_LENGTH);
+  block.write(json, PREFIX_LENGTH, jsonLength, 'utf8');
+  block.fill(0x20, PREFIX_LENGTH + jsonLength);
   return block;
 }
 
