@@ -205,7 +205,8 @@ export interface Store {
   /**
    * A published upload's metadata and body, or undefined. `select` is a ReadSelection or a function
    * that picks one from the metadata, so a GET decides range / 304 / 410 with ONE open of the
-   * upload. A range must lie within the size (RangeError otherwise).
+   * upload. A range must lie within the size (RangeError otherwise). Rejects with
+   * UploadRemovedError when a body is asked for and the id has a tombstone (removed for good).
    */
   read(id: string, select?: ReadSelection | ((meta: UploadMeta) => ReadSelection)): Promise<StoredBody | undefined>;
   /** Removes a published upload; false when it was not there. */

@@ -533,6 +533,10 @@ export class S3Store implements Store {
     const { out, head } = first;
     const body = out.Body as Readable | undefined;
     const drop = (): void => void body?.destroy();
+    if (isTombstone(head)) {
+      drop();
+      throw new UploadRemovedError(id);
+    }
     let meta: UploadMeta | undefined;
     try {
       meta = await this.#metaOf(id, head);
