@@ -4,6 +4,7 @@
  * file name, uploader) only for requests over the socket (mode 0600) or with the admin token
  * (see admin-auth.ts). It refuses to listen where other hosts could reach it unless told to, and
  * answers only loopback Host names over TCP (a web page cannot read it through DNS rebinding).
+ * The blocklist routes (list, take down) need the admin credential: the token or the socket.
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -56,7 +57,23 @@ export interface AdminServerOptions {
   token?: string;
   /** Lets `host` be a non-loopback address: the API is then reachable from other hosts. */
   allowNonLoopback?: boolean;
+  /** The repository's blocklist, for the /blocklist routes (404 without). */
+  blocklist?: AdminBlocklist;
   log?: Logger;
+}
+
+/**
+ * What the /blocklist routes call; serve wires in the repository's blocklist and the takedown
+ * that `fileupload blocklist add` runs (src/blocklist/takedown.ts).
+ */
+export interface AdminBlocklist {
+  /** The entries, as `blocklist ls --json` prints them. */
+  entries(): Promise<readonly object[]>;
+  /**
+   * Takes down `target` (an upload URL or id, or a sha256) and answers what was done. Rejects with
+   * an error carrying `status` 400 (not a target) or 404 (no such upload) for the client's mistakes.
+   */
+  takeDown(request: { target: string; note: string; by: string }): Promise<object>;
 }
 
 /** A running admin listener. */
@@ -156,6 +173,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     checkHost: socketPath === undefined && !options.allowNonLoopback,
     overSocket: socketPath !== undefined,
     token: options.token,
+    blocklist: options.blocklist,
   };
   const server = createServer(
     getRequestListener(adminApp(context, options.log).fetch, {
@@ -212,11 +230,15 @@ interface Context {
   overSocket: boolean;
   /** The admin token; undefined: no TCP request sees upload details. */
   token: string | undefined;
+  blocklist: AdminBlocklist | undefined;
 }
 
 const INDEX =
   'fileupload admin API\n\nGET /metrics  Prometheus metrics\nGET /status   live state as JSON (see fileupload-status(1));\n' +
-  '              file names and uploaders need "Authorization: Bearer TOKEN" or the unix socket\n';
+  '              file names and uploaders need "Authorization: Bearer TOKEN" or the unix socket\n' +
+  'GET /blocklist            the blocked sha256 hashes (JSON; needs the token or the socket)\n' +
+  'POST /blocklist/takedown  {"target": URL, id or sha256, "note": "why"}: blocks the content and\n' +
+  '                          removes every stored copy (needs the token or the socket)\n';
 
 type AdminEnv = { Bindings: HttpBindings; Variables: { credential: AdminCredential } };
 
@@ -236,8 +258,8 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
   app.use(async (c, next) => {
     const req = c.env.incoming;
     const res = c.env.outgoing;
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('Allow', 'GET, HEAD');
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !(req.method === 'POST' && c.req.path === TAKEDOWN_PATH)) {
+      res.setHeader('Allow', c.req.path === TAKEDOWN_PATH ? 'POST' : 'GET, HEAD');
       return reply(c, 405, TEXT, 'method not allowed: the admin API is read-only (GET)\n');
     }
     if (ctx.checkHost) {
@@ -273,6 +295,7 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     return reply(c, 200, 'application/json; charset=utf-8', `${JSON.stringify(shown)}\n`);
   });
   app.get('/', (c) => reply(c, 200, TEXT, INDEX));
+  blocklistRoutes(app, ctx, log);
   app.notFound((c) => reply(c, 404, TEXT, 'not found: try /metrics or /status\n'));
   app.onError((err, c) => {
     const res = c.env.outgoing;
@@ -282,6 +305,65 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     return RESPONSE_ALREADY_SENT;
   });
   return app;
+}
+
+/** The one route that changes something: POST only, with the admin credential. */
+const TAKEDOWN_PATH = '/blocklist/takedown';
+/** A takedown request is a URL and a note: anything longer is no such request. */
+const MAX_TAKEDOWN_BODY = 16 * 1024;
+
+/** The blocklist routes: listing and takedown, each only with the admin credential. */
+function blocklistRoutes(app: Hono<AdminEnv>, ctx: Context, log: Logger | undefined): void {
+  const refused = (c: HonoContext<AdminEnv>): Response | undefined => {
+    if (!ctx.blocklist) return reply(c, 404, TEXT, 'not found: this serve has no blocklist\n');
+    if (c.get('credential') === 'valid') return undefined;
+    c.env.outgoing.setHeader('WWW-Authenticate', 'Bearer realm="fileupload admin API"');
+    return reply(c, 401, TEXT, 'unauthorized: the blocklist needs "Authorization: Bearer TOKEN" or the unix socket\n');
+  };
+  app.get('/blocklist', async (c) => {
+    const no = refused(c);
+    if (no) return no;
+    const entries = await ctx.blocklist!.entries();
+    return reply(c, 200, 'application/json; charset=utf-8', `${JSON.stringify({ entries })}\n`);
+  });
+  app.post(TAKEDOWN_PATH, async (c) => {
+    const no = refused(c);
+    if (no) return no;
+    const text = await readBody(c.env.incoming, MAX_TAKEDOWN_BODY);
+    let request: { target?: unknown; note?: unknown } | undefined;
+    try {
+      request = text === undefined ? undefined : (JSON.parse(text) as typeof request);
+    } catch {
+      request = undefined;
+    }
+    if (typeof request?.target !== 'string' || (request.note !== undefined && typeof request.note !== 'string'))
+      return reply(c, 400, TEXT, 'bad request: expected {"target": "URL, id or sha256", "note": "why"}\n');
+    try {
+      const result = await ctx.blocklist!.takeDown({
+        target: request.target,
+        note: typeof request.note === 'string' ? request.note : '',
+        by: 'admin API',
+      });
+      return reply(c, 200, 'application/json; charset=utf-8', `${JSON.stringify(result)}\n`);
+    } catch (err) {
+      const status = (err as { status?: unknown }).status;
+      if (status === 400 || status === 404) return reply(c, status, TEXT, `${(err as Error).message}\n`);
+      log?.error('takedown failed', { err });
+      return reply(c, 500, TEXT, 'internal error\n');
+    }
+  });
+}
+
+/** The request body as text; undefined when longer than `max` bytes. */
+async function readBody(req: NodeJS.ReadableStream, max: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of req) {
+    length += (chunk as Buffer).length;
+    if (length > max) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A text answer as a Web Response, for where no Node response is at hand. */
@@ -389,6 +471,7 @@ export async function startAdminServers(options: {
   settings: { adminPort: number; adminSocket: string | undefined; slotSecret?: string | undefined };
   live: LiveState;
   registry: Registry;
+  blocklist?: AdminBlocklist;
   log?: Logger;
 }): Promise<AdminServers> {
   const token = options.settings.slotSecret !== undefined ? adminToken(options.settings.slotSecret) : undefined;
@@ -404,6 +487,7 @@ export async function startAdminServers(options: {
           registry: options.registry,
           ...(token !== undefined ? { token } : {}),
           ...(options.log ? { log: options.log } : {}),
+          ...(options.blocklist ? { blocklist: options.blocklist } : {}),
           ...target,
         }),
       );
