@@ -14,7 +14,8 @@ blocklistSuite('s3', async () => {
   return {
     store,
     index: new S3IndexStore(store.connection, store.layout.index),
-    blocklist: () => new S3BlocklistStore(new S3ConditionalObjects(store.connection), store.layout.prefix + BLOCKLIST_NAME),
+    blocklist: () =>
+      new S3BlocklistStore(new S3ConditionalObjects(store.connection), store.layout.prefix + BLOCKLIST_NAME),
     close: async () => {},
   };
 });

@@ -39,11 +39,14 @@ test('serialize and parse give the entries back; nothing or blank is an empty li
 });
 
 test('a malformed document is refused with its location and what is wrong', () => {
-  assert.throws(() => parseBlocklist('{', '/srv/up/blocklist.json'), (err: Error) => {
-    assert.ok(err instanceof BlocklistSyntaxError);
-    assert.match(err.message, /^\/srv\/up\/blocklist\.json: not a blocklist/);
-    return true;
-  });
+  assert.throws(
+    () => parseBlocklist('{', '/srv/up/blocklist.json'),
+    (err: Error) => {
+      assert.ok(err instanceof BlocklistSyntaxError);
+      assert.match(err.message, /^\/srv\/up\/blocklist\.json: not a blocklist/);
+      return true;
+    },
+  );
   assert.throws(() => parseBlocklist('{"entries":{}}', 'x'), /no "entries" list/);
   assert.throws(() => parseBlocklist(`{"entries":[{"sha256":"${A.toUpperCase()}"}]}`, 'x'), /entry 1: "sha256"/);
 });

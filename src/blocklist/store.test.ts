@@ -75,7 +75,7 @@ test('add and remove say whether they changed anything', async () => {
   const { store } = counted();
   assert.equal(await addToBlocklist(store, entry(A)), true);
   assert.equal(await addToBlocklist(store, { ...entry(A), note: 'again' }), false);
-  assert.equal((await removeFromBlocklist(store, B)), undefined);
+  assert.equal(await removeFromBlocklist(store, B), undefined);
   assert.equal((await removeFromBlocklist(store, A))?.sha256, A);
   assert.deepEqual((await store.read()).entries, []);
 });
