@@ -498,8 +498,10 @@ const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('he
 /** Nothing of `id` is visible; `removed`: a tombstone is there, which a read tells apart (410). */
 async function assertNothingOf(store: Store, id: string, removed = false): Promise<void> {
   assert.equal(await store.stat(id), undefined, 'nothing is visible');
-  if (removed) await assert.rejects(store.read(id), UploadRemovedError, 'a read says removed');
-  else assert.equal(await store.read(id), undefined, 'nothing is readable');
+  if (removed) {
+    await assert.rejects(store.read(id), UploadRemovedError, 'a read says removed');
+    await assert.rejects(store.read(id, null), UploadRemovedError, 'a read of the metadata only too');
+  } else assert.equal(await store.read(id), undefined, 'nothing is readable');
   for await (const m of store.list()) assert.notEqual(m.id, id, 'nothing is listed');
   for await (const p of store.listPartial()) assert.ok(!p.name.startsWith(id), `no partial left: ${p.name}`);
 }

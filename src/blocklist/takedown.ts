@@ -108,6 +108,7 @@ export async function takeDown(
   let sha256: string;
   let size: number | undefined;
   let hashed = 0;
+  let named: UploadMeta | undefined;
   if ('id' in target) {
     const stored = await store.read(target.id).catch((err: unknown) => {
       // A tombstone: removed already.
@@ -116,7 +117,8 @@ export async function takeDown(
     });
     if (!stored) throw new NoSuchUploadError(target.id);
     sha256 = await sha256OfChunks(stored.body);
-    size = stored.meta.size;
+    named = stored.meta;
+    size = named.size;
     hashed++;
   } else {
     sha256 = target.sha256;
@@ -130,14 +132,11 @@ export async function takeDown(
   });
   logger?.warn('content blocked', { sha256, ...('id' in target ? { id: target.id } : {}), by: request.by });
 
-  // Copies: same size, then same hash.
-  const copies: UploadMeta[] = [];
+  // Copies: same size, then same hash. The upload named is one, listed or not.
+  const copies: UploadMeta[] = named ? [named] : [];
   for await (const meta of store.list()) {
     if (size !== undefined && meta.size !== size) continue;
-    if ('id' in target && meta.id === target.id) {
-      copies.push(meta);
-      continue;
-    }
+    if (meta.id === named?.id) continue;
     const stored = await store.read(meta.id).catch(() => undefined);
     if (!stored) continue; // gone meanwhile
     hashed++;

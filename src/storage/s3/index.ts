@@ -524,6 +524,8 @@ export class S3Store implements Store {
     if (!isStoredId(id)) return undefined;
     if (select === null) {
       const meta = await this.stat(id);
+      // A miss costs one more look, as for a body: a tombstone is removed, not absent.
+      if (!meta && (await this.occupant(id)) === 'tombstone') throw new UploadRemovedError(id);
       return meta && { meta, body: emptyBody() };
     }
     const fixed = typeof select === 'function' ? undefined : select;
