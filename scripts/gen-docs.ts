@@ -1,7 +1,7 @@
 /**
  * Regenerates the documentation that comes from code: the configuration reference (README and
- * fileupload-config(1), from the property catalogue) and the exit codes (README and
- * fileupload(1)). Only the text between the marker comments is replaced.
+ * fileupload-config(1), from the property catalogue), the exit codes and the error codes of
+ * --json (README and fileupload(1)). Only the text between the marker comments is replaced.
  *
  *   scripts/node24 scripts/gen-docs.ts          rewrite the files
  *   scripts/node24 scripts/gen-docs.ts --check  exit 1 and name the files that are out of date
@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ExitCode } from '../src/cli/exit-codes.ts';
+import { ERROR_CODES, ExitCode, type ErrorCode } from '../src/cli/exit-codes.ts';
 import { markdownCompatibility, markdownReference, roffCompatibility, roffReference } from '../src/config/reference.ts';
 
 /** The checkout this script belongs to. */
@@ -34,6 +34,45 @@ function exitCodesMarkdown(): string {
   return (
     ['## Exit codes', '', 'The same for every subcommand:', '', '| Code | Meaning |', '|---|---|', ...rows].join('\n') +
     '\n'
+  );
+}
+
+/** What each error code of --json means; a new ErrorCode without a text here fails the type check. */
+export const ERROR_CODE_TEXT: Record<ErrorCode, string> = {
+  usage: 'the command line is wrong: an unknown option or subcommand, a missing or malformed argument',
+  'config-not-found': 'the configuration file does not exist',
+  'invalid-config':
+    'the configuration cannot be used: a syntax error, invalid values, required properties missing (config check, serve, status, purge, slots)',
+  'unknown-property': 'no property has this name (config get, set, unset)',
+  'invalid-value':
+    "a value breaks its property's rule: the one given to config set, or one in the file (config get, list)",
+  precondition:
+    'config set/unset: the change would leave the configuration unusable (cluster true before fileRepo or s3Bucket)',
+  unset: 'config get: the property is neither set nor has a default',
+  'check-failed': 'doctor: a check failed',
+  degraded: 'status: serve runs, degraded (the message gives the reasons)',
+  'not-found': 'slots rm: an id names no upload or pending slot',
+  failed: 'the command ran but something did not work (a deletion, an import, a file that cannot be read)',
+  'lock-held': 'another process holds the maintenance lock (purge, slots rm)',
+  'not-running': "status: serve's admin API does not answer",
+  internal: 'an unexpected failure, a bug (FILEUPLOAD_DEBUG=1 prints where it happened)',
+};
+
+function errorCodesMarkdown(): string {
+  const rows = (Object.keys(ERROR_CODES) as ErrorCode[]).map(
+    (k) => `| \`${k}\` | ${ERROR_CODES[k]} | ${ERROR_CODE_TEXT[k]} |`,
+  );
+  return ['| code | exit | meaning |', '|---|---|---|', ...rows].join('\n') + '\n';
+}
+
+function errorCodesRoff(): string {
+  return (
+    (Object.keys(ERROR_CODES) as ErrorCode[])
+      .map(
+        (k) =>
+          `.TP\n.BR ${k.replace(/-/g, '\\-')} " (exit ${ERROR_CODES[k]})"\n${ERROR_CODE_TEXT[k].replace(/\\/g, '\\e')}`,
+      )
+      .join('\n') + '\n'
   );
 }
 
@@ -91,6 +130,7 @@ export const REGIONS: Region[] = [
     body: markdownCompatibility,
   },
   { file: 'README.md', start: '<!-- exit-codes:start -->', end: '<!-- exit-codes:end -->', body: exitCodesMarkdown },
+  { file: 'README.md', start: '<!-- error-codes:start -->', end: '<!-- error-codes:end -->', body: errorCodesMarkdown },
   {
     file: 'man/fileupload-config.1',
     start: '.\\" config-reference:start',
@@ -110,6 +150,7 @@ export const REGIONS: Region[] = [
     body: () => layersMarkdown(),
   },
   { file: 'man/fileupload.1', start: '.\\" exit-codes:start', end: '.\\" exit-codes:end', body: exitCodesRoff },
+  { file: 'man/fileupload.1', start: '.\\" error-codes:start', end: '.\\" error-codes:end', body: errorCodesRoff },
 ];
 
 /**

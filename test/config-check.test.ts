@@ -147,6 +147,8 @@ test('a cluster node: the shared document in the repository counts, one in the b
   const out = JSON.parse(s.stdout) as { ok: boolean; notes: string[] };
   assert.equal(out.ok, true);
   assert.match(out.notes[0] ?? '', /shared configuration in the bucket .* was not read/);
-  assert.match(s.stderr, /^fileupload: note: the shared configuration in the bucket/m);
+  assert.equal(s.stderr, '', 'under --json the notes are in the report');
+  const text = await check(s3Node, false);
+  assert.match(text.stderr, /^fileupload: note: the shared configuration in the bucket/m);
   assert.equal(connections, 0);
 });

@@ -101,7 +101,7 @@ test('config get and list decrypt; a secret stays masked unless --show-secrets',
   assert.deepEqual([shown.code, shown.stdout], [0, `${SECRET}\n`], shown.stderr);
   const list = run(file, ['--json', 'config', 'list', '--show-secrets']);
   assert.equal(list.code, 0, list.stderr);
-  const rows = JSON.parse(list.stdout) as { name: string; value: string | null; source: string }[];
+  const rows = JSON.parse(list.stdout) as { name: string; value: unknown; source: string }[];
   const row = (short: string) => rows.find((r) => r.name === `plugin.httpfileupload.${short}`);
   assert.equal(row('sharedSecret')?.value, SECRET);
   assert.deepEqual([row('announcedWebHost')?.value, row('announcedWebHost')?.source], ['xmpp.example.org', 'default']);
@@ -109,14 +109,18 @@ test('config get and list decrypt; a secret stays masked unless --show-secrets',
     [row('announcedWebContextRoot')?.value, row('announcedWebContextRoot')?.source],
     ['/files', 'general'],
   );
-  // The component library's names: the alias and the option not read are both spoken of.
+  // The component library's names: the alias and the option not read are both spoken of (as JSON lines under --json).
   assert.match(
     list.stderr,
-    /note: plugin\.httpfileupload\.wildcardCORS is an option of the component library that fileupload does not read: CORS follows corsOrigins/,
+    /^\{"note":"plugin\.httpfileupload\.wildcardCORS is an option of the component library that fileupload does not read: CORS follows corsOrigins/m,
+  );
+  assert.match(
+    run(file, ['config', 'list']).stderr,
+    /^fileupload: note: plugin\.httpfileupload\.wildcardCORS is an option of the component library that fileupload does not read: CORS follows corsOrigins/m,
   );
   assert.match(
     list.stderr,
-    /note: plugin\.httpfileupload\.webContextRoot is read as plugin\.httpfileupload\.announcedWebContextRoot/,
+    /"note":"plugin\.httpfileupload\.webContextRoot is read as plugin\.httpfileupload\.announcedWebContextRoot/,
   );
   assert.doesNotMatch(list.stderr, /not a known property/);
 });

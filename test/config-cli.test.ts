@@ -20,6 +20,14 @@ const json = (args: string[]) => {
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as Record<string, unknown>;
 };
+/** The fields of a `config get --json` row that say the value and where it came from. */
+const row = ({ name, value, text, source, default: def }: Record<string, unknown>) => ({
+  name,
+  value,
+  text,
+  source,
+  default: def,
+});
 
 test('--help lists config; config --help lists its subcommands', () => {
   const top = t.run(['--help']);
@@ -41,9 +49,13 @@ test('empty file: every value is a default', async () => {
   await writeFile(file, '');
   assert.deepEqual(JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', 'maxFileSize']).stdout), {
     name: 'plugin.httpfileupload.maxFileSize',
-    value: '52428800',
+    value: 52428800,
+    text: '52428800',
     source: 'default',
-    default: '52428800',
+    default: 52428800,
+    type: 'size',
+    restart: false,
+    secret: false,
   });
   const r = t.runBare(['-c', file, 'config', 'get', 'xmppPort']);
   assert.deepEqual([r.code, r.stdout], [0, '5275\n']);
@@ -54,31 +66,33 @@ test('set creates the file (and its directory) with mode 0600; three levels of p
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'plugin.httpfileupload.maxFileSize = 10M\n');
   assert.equal((await stat(t.file)).mode & 0o777, 0o600);
-  assert.deepEqual(json(['config', 'get', 'maxFileSize']), {
+  assert.deepEqual(row(json(['config', 'get', 'maxFileSize'])), {
     name: 'plugin.httpfileupload.maxFileSize',
-    value: '10M',
+    value: 10 * 1024 * 1024,
+    text: '10M',
     source: 'general',
-    default: '52428800',
+    default: 52428800,
   });
 
   r = t.run(['config', 'set', '--server-specific', 'maxFileSize', '20M']);
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.stdout, 'plugin.httpfileupload.serverspecific.maxFileSize = 20M\n');
   assert.deepEqual(json(['config', 'get', 'plugin.httpfileupload.maxFileSize']).source, 'serverspecific');
-  assert.equal(json(['config', 'get', 'maxFileSize']).value, '20M');
+  assert.equal(json(['config', 'get', 'maxFileSize']).text, '20M');
 
   r = t.run(['config', 'set', 'maxFileSize', '30M']);
   assert.match(r.stderr, /serverspecific value of maxFileSize takes precedence/);
-  assert.equal(json(['config', 'get', 'maxFileSize']).value, '20M');
+  assert.equal(json(['config', 'get', 'maxFileSize']).text, '20M');
 
   r = t.run(['config', 'unset', 'plugin.httpfileupload.serverspecific.maxFileSize']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /serverspecific\.maxFileSize removed; effective value: 30M \(general\)/);
-  assert.deepEqual(json(['config', 'get', 'maxFileSize']), {
+  assert.deepEqual(row(json(['config', 'get', 'maxFileSize'])), {
     name: 'plugin.httpfileupload.maxFileSize',
-    value: '30M',
+    value: 30 * 1024 * 1024,
+    text: '30M',
     source: 'general',
-    default: '52428800',
+    default: 52428800,
   });
 
   r = t.run(['config', 'unset', 'maxFileSize']);
@@ -118,12 +132,13 @@ test('an empty or blank element counts as unset', async () => {
     '<jive><plugin><httpfileupload><serverspecific><xmppPort>  </xmppPort></serverspecific><xmppPort/><webHost>127.0.0.1</webHost><maxFileSize></maxFileSize></httpfileupload></plugin></jive>',
   );
   const get = (name: string) =>
-    JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', name]).stdout) as { value: string; source: string };
-  assert.deepEqual(get('xmppPort'), {
+    JSON.parse(t.runBare(['--json', '-c', file, 'config', 'get', name]).stdout) as Record<string, unknown>;
+  assert.deepEqual(row(get('xmppPort')), {
     name: 'plugin.httpfileupload.xmppPort',
-    value: '5275',
+    value: 5275,
+    text: '5275',
     source: 'default',
-    default: '5275',
+    default: 5275,
   });
   assert.equal(get('maxFileSize').source, 'default');
   assert.equal(get('webHost').source, 'general');
@@ -131,15 +146,16 @@ test('an empty or blank element counts as unset', async () => {
 
 test('computed defaults: announcedWebPort follows the protocol, webPort follows announcedWebPort', () => {
   assert.equal(t.run(['config', 'set', 'announcedWebProtocol', 'http']).code, 0);
-  assert.deepEqual(json(['config', 'get', 'announcedWebPort']), {
+  assert.deepEqual(row(json(['config', 'get', 'announcedWebPort'])), {
     name: 'plugin.httpfileupload.announcedWebPort',
-    value: '7070',
+    value: 7070,
+    text: '7070',
     source: 'default',
-    default: '7070',
+    default: 7070,
   });
-  assert.equal(json(['config', 'get', 'webPort']).value, '7070');
+  assert.equal(json(['config', 'get', 'webPort']).value, 7070);
   assert.equal(t.run(['config', 'unset', 'announcedWebProtocol']).code, 0);
-  assert.equal(json(['config', 'get', 'webPort']).value, '7443');
+  assert.equal(json(['config', 'get', 'webPort']).value, 7443);
 });
 
 test('secrets are masked unless --show-secrets', () => {
@@ -188,9 +204,10 @@ test('list shows every property with value and source; --json is an array', () =
     rows.find((x) => x.name === 'plugin.httpfileupload.xmppPort'),
     {
       name: 'plugin.httpfileupload.xmppPort',
-      value: '5275',
+      value: 5275,
+      text: '5275',
       source: 'default',
-      default: '5275',
+      default: 5275,
       type: 'port',
       restart: true,
       secret: false,
@@ -242,11 +259,19 @@ test('get of a property neither set nor defaulted prints nothing and exits 1; on
   assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', '']);
   r = t.runBare(['--json', '-c', file, 'config', 'get', 'fileRepo']);
   assert.equal(r.code, 1, r.stderr);
-  assert.deepEqual(JSON.parse(r.stdout), {
+  assert.deepEqual(row(JSON.parse(r.stdout) as Record<string, unknown>), {
     name: 'plugin.httpfileupload.fileRepo',
     value: null,
+    text: null,
     source: 'default',
     default: null,
+  });
+  assert.deepEqual(JSON.parse(r.stderr), {
+    error: {
+      code: 'unset',
+      message: 'plugin.httpfileupload.fileRepo is neither set nor has a default',
+      exitCode: 1,
+    },
   });
   r = t.runBare(['-c', file, 'config', 'get', 'xmppPort']);
   assert.deepEqual([r.code, r.stdout], [0, '5275\n']);

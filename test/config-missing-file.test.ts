@@ -9,7 +9,7 @@ import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { configSandbox, type ConfigSandbox } from './support/config-cli.ts';
-import { DEFAULT_CONFIG_PATH } from '../src/config/file.ts';
+import { DEFAULT_CONFIG_PATH } from '../src/config/default-path.ts';
 
 let t: ConfigSandbox;
 before(async () => {

@@ -119,14 +119,18 @@ test('the address comes from the configuration: adminPort, or adminSocket first'
 
 test('serve not running: exit 4 and a message saying so', async () => {
   const port = await freePort();
-  for (const r of [
-    await status(['--url', `http://127.0.0.1:${port}`]),
-    await status([], { adminPort: port }),
-    await status(['--json'], { adminSocket: join(dir, 'none.sock') }),
-  ]) {
+  for (const [json, r] of [
+    [false, await status(['--url', `http://127.0.0.1:${port}`])],
+    [false, await status([], { adminPort: port })],
+    [true, await status(['--json'], { adminSocket: join(dir, 'none.sock') })],
+  ] as const) {
     assert.equal(r.code, ExitCode.Unavailable, r.stderr);
-    assert.match(r.stderr, /^fileupload: serve is not running/);
-    assert.match(r.stderr, /fileupload serve/);
+    const message = json
+      ? (JSON.parse(r.stderr) as { error: { code: string; message: string } }).error
+      : { code: 'not-running', message: r.stderr.replace(/^fileupload: /, '') };
+    assert.equal(message.code, 'not-running');
+    assert.match(message.message, /^serve is not running/);
+    assert.match(message.message, /fileupload serve/);
     assert.equal(r.stdout, '');
   }
 });

@@ -16,7 +16,8 @@ import { measureCeiling, measureSlotCeiling } from './ceiling.ts';
 import { runHeadLoad } from './head-load.ts';
 import { putMany, slowUploads } from './http-client.ts';
 import { median, summarize, summarizeBareNode, type RunFigures, type Server } from './metrics.ts';
-import { NGINX_BIN, startNginx, type NginxServer } from './nginx.ts';
+import { benchTls, NGINX_BIN, startNginx, type BenchTls, type NginxServer } from './nginx.ts';
+import { curlPut, sparseFile, type CurlPut } from './curl.ts';
 import { cpuSeconds, sampleRss, watchMachine } from './proc.ts';
 import { freePort } from './ports.ts';
 import { streamRequest } from './raw-stream.ts';
@@ -40,9 +41,28 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MB = 1e6;
 const KiB = 1024;
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+/** The throttled phase's client rate (curl's --limit-rate: 50 MiB/s), a fast home uplink's order. */
+const THROTTLE_RATE = '50M';
 
-const PHASES = ['put1g', 'get1g', 'put64k', 'get64k', 'head', 'slow', 'slots', 'help', 'defaults'] as const;
+const PHASES = [
+  'put1g',
+  'get1g',
+  'curl',
+  'curl-plain',
+  'throttled',
+  'tls',
+  'put64k',
+  'get64k',
+  'head',
+  'slow',
+  'slots',
+  'help',
+  'defaults',
+] as const;
 type Phase = (typeof PHASES)[number];
+/** Only when asked for by --phases: each adds minutes to a full bench and repeats another phase's point. */
+const OPT_IN: readonly Phase[] = ['curl-plain'];
 /** Phases measured in every run; the others run once. */
 const hasRunPhases = (phases: ReadonlySet<Phase>) => [...phases].some((p) => p !== 'defaults');
 
@@ -52,6 +72,11 @@ const HELP = `Usage: npm run bench -- [options]
 Starts nginx (${NGINX_BIN}, 1 worker, WebDAV PUT, own config in a temp dir) and
 \`fileupload serve\` side by side on 127.0.0.1 and measures them alternately:
   put1g   PUT one stream of --big-mib MiB (MB/s)        get1g   GET it back (MB/s)
+  curl    the same PUT with curl -T, which sends Expect: 100-continue (MB/s, server CPU s per GiB)
+  curl-plain  the same without Expect (curl -H 'Expect:'; only when named in --phases)
+  throttled   --throttled-mib MiB with curl --limit-rate ${THROTTLE_RATE} (server CPU s per GiB)
+  tls     the curl PUT over HTTPS: serve's built-in TLS, nginx with the same self-signed
+          certificate (MB/s, server CPU s per GiB)
   put64k  --small-count × 64 KiB PUT, 32 in flight, after 300 uncounted (files/s); between the two
           servers the same against a bare node:http server (scripts/bench/bare-node.ts), for reference
   get64k  wrk -c 64 -t 2 -d --wrk-seconds on one 64 KiB file (req/s)
@@ -69,17 +94,19 @@ would reach raised (the first lines name them and their values). Once, after the
 
 Options:
   --runs N            runs to take medians of (default 4: each server goes first equally often)
-  --phases LIST       comma-separated subset of: ${PHASES.join(',')} (default all)
+  --phases LIST       comma-separated subset of: ${PHASES.join(',')}
+                      (default all but ${OPT_IN.join(',')})
   --nginx-only        do not start serve (harness check)
   --serve-bin PATH    run PATH instead of dist/fileupload (when newer than src/) or bin/fileupload
   --big-mib N         size of the one-stream phases in MiB (default 1024)
+  --throttled-mib N   size of the throttled upload in MiB (default 256)
   --small-count N     files in put64k (default 2000)
   --slow-count N      concurrent uploads in slow (default 500)
   --wrk-seconds N     duration of each wrk phase (default 10)
   --no-ceiling        skip the client-ceiling check against a null server
   --dir PATH          where the temporary server dirs go (default ${tmpdir()}; same filesystem for both)
   --out FILE          result JSON (default bench-results/<timestamp>.json)
-  --max-minutes N     stop starting new runs after this long (default 9)
+  --max-minutes N     stop starting new runs after this long (default 12)
   --cpu-prof          run serve with --cpu-prof; profiles land in bench-results/profiles/<timestamp>/
                       (open in Chrome DevTools or speedscope; combine with --phases for one phase)
   --compare A B       print two result files side by side and exit
@@ -92,6 +119,7 @@ interface Options {
   nginxOnly: boolean;
   serveBin: string | undefined;
   bigBytes: number;
+  throttledBytes: number;
   smallCount: number;
   slowCount: number;
   wrkSeconds: number;
@@ -122,6 +150,7 @@ function parseOptions(argv: string[]): Options | { compare: [string, string] } |
       'nginx-only': { type: 'boolean' },
       'serve-bin': { type: 'string' },
       'big-mib': { type: 'string' },
+      'throttled-mib': { type: 'string' },
       'small-count': { type: 'string' },
       'slow-count': { type: 'string' },
       'wrk-seconds': { type: 'string' },
@@ -141,7 +170,7 @@ function parseOptions(argv: string[]): Options | { compare: [string, string] } |
   }
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
   const phases = new Set<Phase>();
-  for (const p of (values.phases ?? PHASES.join(','))
+  for (const p of (values.phases ?? PHASES.filter((q) => !OPT_IN.includes(q)).join(','))
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean)) {
@@ -155,13 +184,14 @@ function parseOptions(argv: string[]): Options | { compare: [string, string] } |
     nginxOnly: values['nginx-only'] ?? false,
     serveBin: values['serve-bin'],
     bigBytes: positiveInt('big-mib', values['big-mib'], 1024) * MiB,
+    throttledBytes: positiveInt('throttled-mib', values['throttled-mib'], 256) * MiB,
     smallCount: positiveInt('small-count', values['small-count'], 2000),
     slowCount: positiveInt('slow-count', values['slow-count'], 500),
     wrkSeconds: positiveInt('wrk-seconds', values['wrk-seconds'], 10),
     ceiling: !values['no-ceiling'],
     dir: values.dir ?? tmpdir(),
     out: values.out,
-    maxMinutes: positiveInt('max-minutes', values['max-minutes'], 9),
+    maxMinutes: positiveInt('max-minutes', values['max-minutes'], 12),
     cpuProf: values['cpu-prof'] ?? false,
   };
 }
@@ -173,13 +203,14 @@ interface Target {
   urls(filename: string, size: number): { put: string; get: string };
 }
 
-function nginxTarget(n: NginxServer): Target {
+function nginxTarget(n: NginxServer, tlsPort?: number): Target {
   return {
     name: 'nginx',
     pids: () => n.pids(),
     // Same path shape as serve's (/upload/<slot id>/<name>), without the token.
     urls(filename) {
-      const url = `http://127.0.0.1:${n.port}/upload/${newSlotId()}/${encodeURIComponent(filename)}`;
+      const origin = tlsPort ? `https://127.0.0.1:${tlsPort}` : `http://127.0.0.1:${n.port}`;
+      const url = `${origin}/upload/${newSlotId()}/${encodeURIComponent(filename)}`;
       return { put: url, get: url };
     },
   };
@@ -278,6 +309,8 @@ interface RunContext {
   profileDir: string | undefined;
   /** The limits raised in the serve of the runs. */
   limits: readonly RaisedLimit[];
+  /** The certificate of the TLS phase (when it runs). */
+  tls: BenchTls | undefined;
 }
 
 async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
@@ -291,16 +324,23 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
   const set = (key: string, who: Server, v: number) => ((figures[key] ??= {})[who] = v);
 
   const targets: Partial<Record<Server, Target>> = {};
+  /** The same servers over HTTPS (the TLS phase). */
+  const tlsTargets: Partial<Record<Server, Target>> = {};
   let bareNode: RunRecord['bareNode'];
   const stops: (() => Promise<void>)[] = [];
   const starters: Record<Server, () => Promise<void>> = {
     nginx: async () => {
-      const n = await startNginx({ dir: join(runDir, 'nginx'), root: join(runDir, 'nginx-root') });
+      const n = await startNginx({
+        dir: join(runDir, 'nginx'),
+        root: join(runDir, 'nginx-root'),
+        ...(ctx.tls ? { tls: ctx.tls } : {}),
+      });
       n.pids().forEach((p) => ctx.live.add(p));
       const off = onCleanup(n.stop);
       stops.push(async () => (off(), await n.stop()));
       set('ready', 'nginx', n.readyMs);
       targets.nginx = nginxTarget(n);
+      if (n.tlsPort) tlsTargets.nginx = nginxTarget(n, n.tlsPort);
     },
     serve: async () => {
       if (opts.nginxOnly) return;
@@ -320,6 +360,23 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
         targets.serve = serveTarget(s);
       } catch (e) {
         notes.push(`serve skipped: ${(e as Error).message.split('\n').slice(0, 3).join(' | ')}`);
+      }
+      if (!ctx.tls) return;
+      try {
+        const s = await startServe({
+          command: ctx.command,
+          dir: join(runDir, 'serve-tls'),
+          repo: join(runDir, 'serve-tls-repo'),
+          xmpp: ctx.xmpp,
+          properties: ctx.limits,
+          tls: ctx.tls,
+        });
+        s.pids().forEach((p) => ctx.live.add(p));
+        const off = onCleanup(s.stop);
+        stops.push(async () => (off(), await s.stop()));
+        tlsTargets.serve = serveTarget(s);
+      } catch (e) {
+        notes.push(`serve over TLS skipped: ${(e as Error).message.split('\n').slice(0, 3).join(' | ')}`);
       }
     },
   };
@@ -359,12 +416,18 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
   const measure = async (
     phase: string,
     fn: (t: Target) => Promise<number | undefined>,
-    o: { only?: Server; alsoCpu?: Record<string, () => number[]>; between?: () => Promise<void> } = {},
+    o: {
+      only?: Server;
+      alsoCpu?: Record<string, () => number[]>;
+      between?: () => Promise<void>;
+      /** Other servers than the run's plain-HTTP ones (the TLS phase). */
+      on?: Partial<Record<Server, Target>>;
+    } = {},
   ) => {
     for (const who of order) {
       // Between the two servers, so that neither always follows (or precedes) the extra measurement.
       if (who === order[1] && o.between && !isInterrupted()) await o.between();
-      const t = targets[who];
+      const t = (o.on ?? targets)[who];
       if (!t || isInterrupted() || (o.only && who !== o.only)) continue;
       await syncFs(ctx.base);
       const extraCpu0 = Object.fromEntries(Object.entries(o.alsoCpu ?? {}).map(([k, pids]) => [k, cpuOf(pids())]));
@@ -437,6 +500,39 @@ async function oneRun(ctx: RunContext, index: number): Promise<RunRecord> {
     }
     // Free the disk early: a GiB per server per run adds up.
     for (const who of ['nginx-root', 'serve-repo']) rmBigFiles(join(runDir, who));
+    /**
+     * One curl upload of `bytes` per server: MB/s as curl saw it (undefined when throttled: the
+     * rate is curl's), and the server's CPU seconds per GiB as `cpu.<phase>`.
+     */
+    const curlPhase = async (
+      phase: string,
+      bytes: number,
+      how: Omit<CurlPut, 'url' | 'file'>,
+      on: Partial<Record<Server, Target>> = targets,
+    ) => {
+      const file = join(ctx.base, `payload-${bytes}`);
+      if (!existsSync(file)) sparseFile(file, bytes);
+      await measure(
+        phase,
+        async (t) => {
+          const { put } = t.urls('curl.bin', bytes);
+          const cpu0 = cpuOf(t.pids());
+          const r = await curlPut({ ...how, url: put, file }, AbortSignal.timeout(600_000));
+          const cpu = cpuOf(t.pids()) - cpu0;
+          if (!ok(r.status)) throw new Error(`curl PUT answered ${r.status}`);
+          if (r.bytes !== bytes) throw new Error(`curl sent ${r.bytes} of ${bytes} bytes`);
+          set(`cpu.${phase}`, t.name, cpu / (bytes / GiB));
+          return how.limitRate ? undefined : bytes / MB / r.seconds;
+        },
+        { on },
+      );
+      for (const who of ['nginx-root', 'serve-repo', 'serve-tls-repo']) rmBigFiles(join(runDir, who));
+    };
+    if (opts.phases.has('curl')) await curlPhase('curl', opts.bigBytes, { expect: true });
+    if (opts.phases.has('curl-plain')) await curlPhase('curl-plain', opts.bigBytes, { expect: false });
+    if (opts.phases.has('throttled'))
+      await curlPhase('throttled', opts.throttledBytes, { expect: true, limitRate: THROTTLE_RATE });
+    if (opts.phases.has('tls')) await curlPhase('tls', opts.bigBytes, { expect: true, insecure: true }, tlsTargets);
 
     if (opts.phases.has('put64k')) {
       // The reference in the same run: how far a minimal node:http upload server gets here.
@@ -735,7 +831,15 @@ async function main(argv: string[]): Promise<number> {
     mkdirSync(profileDir, { recursive: true });
     notes.push(`CPU profiles of serve (one per run, written when it exits): ${profileDir}; profiling slows serve down`);
   }
-  const ctx: RunContext = { opts, base, command, xmpp, prosody, xmppPassword, live, profileDir, limits };
+  let tls: BenchTls | undefined;
+  if (opts.phases.has('tls') && runsWanted > 0) {
+    try {
+      tls = benchTls(mkdirOf(join(base, 'tls')));
+    } catch (e) {
+      notes.push(`tls skipped: no certificate (openssl): ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  const ctx: RunContext = { opts, base, command, xmpp, prosody, xmppPassword, live, profileDir, limits, tls };
   for (let i = 0; i < runsWanted && !isInterrupted(); i++) {
     const elapsed = (performance.now() - t0) / 60_000;
     const perRun = runs.length ? elapsed / runs.length : 0;
@@ -789,6 +893,7 @@ async function main(argv: string[]): Promise<number> {
       runs: opts.runs,
       phases: [...opts.phases],
       bigBytes: opts.bigBytes,
+      throttledBytes: opts.throttledBytes,
       smallCount: opts.smallCount,
       slowCount: opts.slowCount,
       wrkSeconds: opts.wrkSeconds,

@@ -21,6 +21,21 @@ test('summary takes the median of per-run ratios, not the ratio of medians', () 
   assert.equal(row.ratio, 0.5);
   assert.equal(row.samples, 3);
   assert.equal(row.met, false); // target ≥ 75 %
+  assert.equal(row.ratioSpread, 0, 'the same ratio every run');
+});
+
+test('ratio spread: (max − min) / median of the per-run ratios; none from one run', () => {
+  const rows = summarize([
+    { 'cpu.throttled': { nginx: 1, serve: 0.8 } },
+    { 'cpu.throttled': { nginx: 2, serve: 2 } },
+    { 'cpu.throttled': { nginx: 1, serve: 1.2 } },
+  ]);
+  const row = rows.find((r) => r.key === 'cpu.throttled')!;
+  assert.equal(row.ratio, 1);
+  assert.ok(Math.abs(row.ratioSpread! - 0.4) < 1e-9, String(row.ratioSpread));
+  assert.equal(row.met, true, 'CPU per GiB: at most nginx’s');
+  const one = summarize([{ curl: { nginx: 800, serve: 400 } }]).find((r) => r.key === 'curl')!;
+  assert.equal(one.ratioSpread, undefined);
 });
 
 test('targets: ratio targets, absolute targets, no target', () => {
@@ -30,6 +45,9 @@ test('targets: ratio targets, absolute targets, no target', () => {
   assert.equal(meets(def('rss.slow'), { serve: 149.9 }), true);
   assert.equal(meets(def('rss.slow'), { serve: 150 }), false);
   assert.equal(meets(def('slots'), { serve: 5000 }), true);
+  assert.equal(meets(def('cpu.tls'), { serve: 1 }), true, '≤ 1 s per GiB');
+  assert.equal(meets(def('cpu.tls'), { serve: 1.01 }), false);
+  assert.equal(meets(def('cpu.curl'), { ratio: 1.01 }), false);
   assert.equal(meets(def('head'), { serve: 1, ratio: 0.1 }), undefined);
   assert.equal(meets(def('get1g'), {}), undefined);
 });

@@ -12,10 +12,12 @@ export interface MetricDef {
   unit: string;
   higherIsBetter: boolean;
   /** Pass condition for serve: on the ratio to nginx, or on serve's absolute value. */
-  target?: { on: 'ratio' | 'value'; op: '>=' | '<'; value: number };
+  target?: { on: 'ratio' | 'value'; op: '>=' | '<' | '<='; value: number };
 }
 
 const RSS_TARGET = { on: 'value', op: '<', value: 150 } as const;
+/** Server CPU per GiB uploaded: no more than nginx's in the same run. */
+const CPU_TARGET = { on: 'ratio', op: '<=', value: 1 } as const;
 
 /** Every figure, in report order. */
 export const METRICS: readonly MetricDef[] = [
@@ -32,6 +34,37 @@ export const METRICS: readonly MetricDef[] = [
     unit: 'MB/s',
     higherIsBetter: true,
     target: { on: 'ratio', op: '>=', value: 0.9 },
+  },
+  {
+    key: 'curl',
+    label: 'PUT 1 GiB, curl -T (Expect: 100-continue)',
+    unit: 'MB/s',
+    higherIsBetter: true,
+    target: { on: 'ratio', op: '>=', value: 1 },
+  },
+  { key: 'cpu.curl', label: 'server CPU, curl PUT', unit: 's/GiB', higherIsBetter: false, target: CPU_TARGET },
+  {
+    key: 'curl-plain',
+    label: 'PUT 1 GiB, curl -T without Expect',
+    unit: 'MB/s',
+    higherIsBetter: true,
+    target: { on: 'ratio', op: '>=', value: 1 },
+  },
+  { key: 'cpu.curl-plain', label: 'server CPU, curl PUT without Expect', unit: 's/GiB', higherIsBetter: false },
+  {
+    key: 'cpu.throttled',
+    label: 'server CPU, curl PUT at 50 MiB/s',
+    unit: 's/GiB',
+    higherIsBetter: false,
+    target: CPU_TARGET,
+  },
+  { key: 'tls', label: 'PUT 1 GiB over TLS, curl -T', unit: 'MB/s', higherIsBetter: true },
+  {
+    key: 'cpu.tls',
+    label: 'server CPU, PUT over TLS',
+    unit: 's/GiB',
+    higherIsBetter: false,
+    target: { on: 'value', op: '<=', value: 1 },
   },
   {
     key: 'put64k',
@@ -91,6 +124,8 @@ export interface SummaryRow {
   samples: number;
   /** Spread of serve's samples: (max − min) / median. */
   spread?: number;
+  /** Spread of the per-run ratios: (max − min) / their median. */
+  ratioSpread?: number;
   /** undefined when there is no target or no serve value. */
   met?: boolean;
 }
@@ -118,7 +153,8 @@ export function meets(def: MetricDef, row: { serve?: number; ratio?: number }): 
   if (!def.target) return undefined;
   const v = def.target.on === 'ratio' ? row.ratio : row.serve;
   if (v === undefined) return undefined;
-  return def.target.op === '>=' ? v >= def.target.value : v < def.target.value;
+  if (def.target.op === '>=') return v >= def.target.value;
+  return def.target.op === '<=' ? v <= def.target.value : v < def.target.value;
 }
 
 /**
@@ -142,7 +178,10 @@ export function summarize(runs: readonly RunFigures[]): SummaryRow[] {
       row.serve = ms;
       if (s.length > 1 && ms !== 0) row.spread = (Math.max(...s) - Math.min(...s)) / ms;
     }
-    if (mr !== undefined) row.ratio = mr;
+    if (mr !== undefined) {
+      row.ratio = mr;
+      if (ratios.length > 1 && mr !== 0) row.ratioSpread = (Math.max(...ratios) - Math.min(...ratios)) / mr;
+    }
     const met = meets(def, row);
     if (met !== undefined) row.met = met;
     return row;

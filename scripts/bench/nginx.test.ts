@@ -15,6 +15,18 @@ test('the config keeps every path inside its dir and listens on loopback only', 
   assert.match(conf, /client_max_body_size 0;/);
   for (const m of conf.matchAll(/(?:pid|error_log|_temp_path)\s+(\S+?);?$/gm)) assert.ok(m[1]!.startsWith('/d/'), m[0]);
   assert.doesNotMatch(conf, /\/var\/|\/etc\//);
+  assert.doesNotMatch(conf, /ssl/);
+  const tls = nginxConfig({
+    dir: '/d',
+    root: '/r',
+    port: 8081,
+    asRoot: false,
+    tls: { port: 8443, cert: '/d/c', key: '/d/k' },
+  });
+  assert.match(
+    tls,
+    /listen 127\.0\.0\.1:8081;\n\s+listen 127\.0\.0\.1:8443 ssl;\n\s+ssl_certificate \/d\/c;\n\s+ssl_certificate_key \/d\/k;/,
+  );
 });
 
 test(

@@ -61,6 +61,7 @@ const NOISY = 0.1;
 function fmt(v: number | undefined, unit: string): string {
   if (v === undefined || !Number.isFinite(v)) return '—';
   if (unit === 'MiB') return v.toFixed(1);
+  if (unit === 's/GiB') return v.toFixed(2);
   if (unit === 'ms') return v < 100 ? v.toFixed(1) : v.toFixed(0);
   return v >= 100 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1);
 }
@@ -82,7 +83,7 @@ function targetText(key: string): string {
   const t = METRICS.find((m) => m.key === key)?.target;
   if (!t) return '';
   const v = t.on === 'ratio' ? `${Math.round(t.value * 100)} %` : String(t.value);
-  return `${t.op === '>=' ? '≥' : '<'} ${v}`;
+  return `${t.op === '>=' ? '≥' : t.op === '<=' ? '≤' : '<'} ${v}`;
 }
 
 /**
@@ -151,7 +152,7 @@ export function defaultsLines(r: BenchResult): string[] {
  * process.stdout.write(renderSummary(result));
  */
 export function renderSummary(r: BenchResult): string {
-  const rows: string[][] = [['', 'nginx', 'serve', 'serve/nginx', 'target', '', 'spread']];
+  const rows: string[][] = [['', 'nginx', 'serve', 'serve/nginx', 'its spread', 'target', '', 'serve spread']];
   const label = (text: string) => sizedLabel(text, r);
   for (const row of r.summary) {
     const def = METRICS.find((m) => m.key === row.key)!;
@@ -162,6 +163,7 @@ export function renderSummary(r: BenchResult): string {
       fmt(row.nginx, def.unit),
       fmt(row.serve, def.unit),
       pct(row.ratio),
+      row.ratioSpread === undefined ? '' : pct(row.ratioSpread),
       targetText(row.key),
       mark,
       row.spread === undefined ? '' : pct(row.spread),

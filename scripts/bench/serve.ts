@@ -10,6 +10,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { fileURLToPath } from 'node:url';
 import { spawnTracked, stopTracked } from './cleanup.ts';
 import { freePort } from './ports.ts';
+import type { BenchTls } from './nginx.ts';
 import { newSlotId } from '../../src/slots/id.ts';
 import { signSlot } from '../../src/slots/sign.ts';
 import { slotUrls, type AnnouncedEndpoint } from '../../src/slots/urls.ts';
@@ -77,6 +78,8 @@ export interface ServeConfig {
   xmpp: XmppLink;
   /** Further properties by name (the limits the bench raises); none = every limit at its default. */
   properties?: readonly { name: string; value: string }[];
+  /** Built-in HTTPS with this certificate (the TLS phase); plain HTTP without. */
+  tls?: BenchTls;
 }
 
 function xmlEscape(v: string): string {
@@ -94,7 +97,7 @@ export function serveConfigXml(cfg: ServeConfig): string {
     ['fileRepo', cfg.repo],
     ['webHost', '127.0.0.1'],
     ['webPort', cfg.port],
-    ['announcedWebProtocol', 'http'],
+    ['announcedWebProtocol', cfg.tls ? 'https' : 'http'],
     ['announcedWebHost', '127.0.0.1'],
     ['announcedWebPort', cfg.port],
     ['announcedWebContextRoot', cfg.contextRoot],
@@ -105,6 +108,9 @@ export function serveConfigXml(cfg: ServeConfig): string {
     ['slotSecret', cfg.slotSecret],
     // No admin listener: the default port 7444 may belong to another serve on this machine.
     ['adminPort', 0],
+    ...(cfg.tls
+      ? [['tlsCertificate', cfg.tls.cert] as [string, string], ['tlsKey', cfg.tls.key] as [string, string]]
+      : []),
     ...(cfg.properties ?? []).map((p) => [p.name, p.value] as [string, string]),
   ];
   const body = props.map(([k, v]) => `      <${k}>${xmlEscape(String(v))}</${k}>`).join('\n');
@@ -174,6 +180,8 @@ export async function startServe(opts: {
   env?: Record<string, string>;
   /** See {@link ServeConfig.properties}. */
   properties?: ServeConfig['properties'];
+  /** See {@link ServeConfig.tls}. */
+  tls?: BenchTls;
 }): Promise<ServeServer> {
   mkdirSync(opts.dir, { recursive: true });
   mkdirSync(opts.repo, { recursive: true });
@@ -185,6 +193,7 @@ export async function startServe(opts: {
     slotSecret: randomBytes(32).toString('base64url'),
     xmpp: opts.xmpp,
     ...(opts.properties ? { properties: opts.properties } : {}),
+    ...(opts.tls ? { tls: opts.tls } : {}),
   };
   const configFile = join(opts.dir, 'openfire.xml');
   writeFileSync(configFile, serveConfigXml(cfg));
@@ -233,7 +242,12 @@ export async function startServe(opts: {
     throw new Error(`${e.message}: ${opts.command.file} --config ${configFile} serve\n${tail.trim().slice(0, 1500)}`);
   });
 
-  const endpoint: AnnouncedEndpoint = { protocol: 'http', host: '127.0.0.1', port, contextRoot: cfg.contextRoot };
+  const endpoint: AnnouncedEndpoint = {
+    protocol: opts.tls ? 'https' : 'http',
+    host: '127.0.0.1',
+    port,
+    contextRoot: cfg.contextRoot,
+  };
   const pid = child.pid!;
   return {
     port,

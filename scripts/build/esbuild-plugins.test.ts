@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
-import { INK_RECONCILER_PATCHES, applyPatches } from './esbuild-plugins.ts';
+import { COMMANDER_PATCHES, INK_RECONCILER_PATCHES, applyPatches } from './esbuild-plugins.ts';
 import { bundle } from './bundle.ts';
 import { NODE24, ROOT } from './paths.ts';
 
@@ -25,6 +25,13 @@ test("the installed ink's reconciler takes the patch and then converts to Common
   await toCjs(applyPatches(source, INK_RECONCILER_PATCHES, reconciler));
 });
 
+test("the installed commander's command.js takes the patch and no longer imports node:child_process", async () => {
+  const file = join(ROOT, 'node_modules', 'commander', 'lib', 'command.js');
+  const patched = applyPatches(readFileSync(file, 'utf8'), COMMANDER_PATCHES, file);
+  assert.doesNotMatch(patched, /from 'node:child_process'/);
+  await toCjs(patched);
+});
+
 test('a bundled ink 6 + react 19 entry renders after awaiting yoga ready', async () => {
   // Inside the checkout (dist/ is ignored by git) so the entry resolves react and ink.
   mkdirSync(join(ROOT, 'dist'), { recursive: true });
@@ -33,23 +40,25 @@ test('a bundled ink 6 + react 19 entry renders after awaiting yoga ready', async
     const entry = join(dir, 'entry.ts');
     writeFileSync(
       entry,
-      `import React from 'react';
-       void (async () => {
+      `void (async () => {
          const yoga = await import('yoga-layout');
          if (!(yoga.ready instanceof Promise)) throw new Error('yoga-layout was not replaced by the shim');
          await yoga.ready;
+         const { default: React } = await import('react');
          const { renderToString, Text, Box } = await import('ink');
          process.stdout.write(renderToString(React.createElement(Box, { borderStyle: 'single' },
            React.createElement(Text, null, 'bundled ink renders'))) + '\\n');
        })();`,
     );
-    const { outfile, inputs } = await bundle(entry, join(dir, 'entry.cjs'));
+    const { outfile, libfile, inputs } = await bundle(entry, join(dir, 'entry.cjs'));
     assert.ok(!inputs.some((f) => f.endsWith('yoga-layout/dist/src/index.js')), 'real yoga entry not bundled');
+    assert.ok(libfile !== undefined, 'what the entry imports lazily is in the lib');
     // Run outside the checkout so nothing can be resolved from node_modules at run time.
     const runDir = mkdtempSync(join(tmpdir(), 'ink-check-'));
     try {
       const copy = join(runDir, 'entry.cjs');
       writeFileSync(copy, readFileSync(outfile));
+      writeFileSync(join(runDir, 'entry.lib.cjs'), readFileSync(libfile));
       const out = execFileSync(NODE24, [copy], { cwd: runDir, encoding: 'utf8', env: {} });
       assert.match(out, /│bundled ink renders\s*│/);
     } finally {

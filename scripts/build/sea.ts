@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmod, copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { inject } from 'postject';
 
 /** The fuse Node checks to know a SEA blob was injected (fixed by Node, see `node --help`'s SEA docs). */
@@ -21,6 +22,31 @@ export const SEA_FUSE = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
  *   load.
  */
 export const SEA_EXEC_ARGV: readonly string[] = ['--max-semi-space-size=2', '--max-old-space-size=1024', '--expose-gc'];
+
+/**
+ * Writes V8's code cache of the lib script (scripts/build/lazy-lib.ts) to `cacheFile`: `node`
+ * compiles the lib as the executable will, under the options it runs with (V8 rejects a cache
+ * made under other flags), then checks that a second compile accepts it.
+ *
+ * @example
+ * writeLibCodeCache(NODE24, 'dist/fileupload.lib.cjs', 'dist/fileupload.lib.cache');
+ */
+export function writeLibCodeCache(node: string, libFile: string, cacheFile: string): void {
+  const lazyLib = pathToFileURL(join(import.meta.dirname, 'lazy-lib.ts')).href;
+  const code = `
+    import { readFileSync, writeFileSync } from 'node:fs';
+    import { Script } from 'node:vm';
+    import { wrapLib } from ${JSON.stringify(lazyLib)};
+    const [lib, out] = process.argv.slice(1);
+    const source = wrapLib(readFileSync(lib, 'utf8'));
+    writeFileSync(out, new Script(source, { filename: lib }).createCachedData());
+    if (new Script(source, { filename: lib, cachedData: readFileSync(out) }).cachedDataRejected) {
+      throw new Error('V8 rejects the code cache it just made');
+    }`;
+  execFileSync(node, [...SEA_EXEC_ARGV, '--input-type=module', '--eval', code, libFile, cacheFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
 
 /** What `makeSea` needs. */
 export interface SeaOptions {

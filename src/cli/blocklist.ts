@@ -3,6 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { openMaintenance } from './maintenance.ts';
+import { fail, notice, printJson } from './output.ts';
 
 const LS_HELP = `
 Lists the blocked contents, by the sha256 of their bytes: when each was added, by whom, why.
@@ -66,7 +67,7 @@ export function registerBlocklist(program: Command): void {
       try {
         const { entries } = await list.read();
         if (g.json) {
-          process.stdout.write(`${JSON.stringify({ entries })}\n`);
+          printJson({ entries });
           return;
         }
         if (entries.length === 0) {
@@ -95,11 +96,19 @@ export function registerBlocklist(program: Command): void {
       const { takedownTarget, takeDown, NoSuchUploadError } = await import('../blocklist/takedown.ts');
       const target = takedownTarget(text);
       if (!target)
-        throw new CliError(`${JSON.stringify(text)}: expected an upload URL, an upload id or a sha256`, ExitCode.Usage);
+        throw new CliError(
+          `${JSON.stringify(text)}: expected an upload URL, an upload id or a sha256`,
+          ExitCode.Usage,
+          'usage',
+        );
       if (opts.size !== undefined) {
-        if ('id' in target) throw new CliError('--size goes with a sha256 only', ExitCode.Usage);
+        if ('id' in target) throw new CliError('--size goes with a sha256 only', ExitCode.Usage, 'usage');
         if (!/^\d+$/.test(opts.size))
-          throw new CliError(`--size ${JSON.stringify(opts.size)}: expected a number of bytes`, ExitCode.Usage);
+          throw new CliError(
+            `--size ${JSON.stringify(opts.size)}: expected a number of bytes`,
+            ExitCode.Usage,
+            'usage',
+          );
         Object.assign(target, { size: Number(opts.size) });
       }
       const { store, ledger, blocklist: list } = await openRepositoryBlocklist(g.config);
@@ -110,35 +119,34 @@ export function registerBlocklist(program: Command): void {
           ...(opts.note !== undefined ? { note: opts.note } : {}),
         });
       } catch (err) {
-        if (err instanceof NoSuchUploadError) throw new CliError(err.message, ExitCode.Failure);
+        if (err instanceof NoSuchUploadError) throw new CliError(err.message, ExitCode.Failure, 'not-found');
         throw err;
       } finally {
         await store.close();
       }
       const { formatSize } = await import('../config/units.ts');
       if (g.json) {
-        process.stdout.write(
-          `${JSON.stringify({
-            sha256: result.sha256,
-            added: result.added,
-            removed: result.removed.map((m) => ({ id: m.id, size: m.size })),
-            hashed: result.hashed,
-            failed: result.failed,
-          })}\n`,
-        );
+        printJson({
+          sha256: result.sha256,
+          added: result.added,
+          removed: result.removed.map((m) => ({ id: m.id, size: m.size })),
+          hashed: result.hashed,
+          failed: result.failed,
+        });
       } else {
         process.stdout.write(
           `${result.added ? 'blocked' : 'already blocked'} sha256 ${result.sha256}\n` +
             result.removed.map((m) => `removed upload ${m.id} ${formatSize(m.size)}\n`).join(''),
         );
-        for (const f of result.failed) process.stderr.write(`fileupload: could not remove ${f.id}: ${f.error}\n`);
         const bytes = result.removed.reduce((sum, m) => sum + m.size, 0);
         process.stdout.write(
           `blocklist add: removed ${result.removed.length} upload${result.removed.length === 1 ? '' : 's'} (${formatSize(bytes)}); ` +
             `read ${result.hashed} to compare\n`,
         );
       }
-      if (result.failed.length > 0) process.exitCode = ExitCode.Failure;
+      for (const f of result.failed) notice('warning', `could not remove ${f.id}: ${f.error}`);
+      if (result.failed.length > 0)
+        fail('failed', `${result.failed.length} of the copies could not be removed`, ExitCode.Failure);
     });
 
   blocklist
@@ -153,7 +161,8 @@ export function registerBlocklist(program: Command): void {
         import('../blocklist/store.ts'),
       ]);
       const sha256 = normalizeSha256(text);
-      if (sha256 === undefined) throw new CliError(`${JSON.stringify(text)}: expected a sha256 in hex`, ExitCode.Usage);
+      if (sha256 === undefined)
+        throw new CliError(`${JSON.stringify(text)}: expected a sha256 in hex`, ExitCode.Usage, 'usage');
       const { store, blocklist: list } = await openRepositoryBlocklist(g.config);
       let removed;
       try {
@@ -161,8 +170,8 @@ export function registerBlocklist(program: Command): void {
       } finally {
         await store.close();
       }
-      if (g.json) process.stdout.write(`${JSON.stringify({ sha256, removed: removed !== undefined })}\n`);
-      if (removed === undefined) throw new CliError(`${sha256} is not on the blocklist`, ExitCode.Failure);
+      if (g.json) printJson({ sha256, removed: removed !== undefined });
+      if (removed === undefined) throw new CliError(`${sha256} is not on the blocklist`, ExitCode.Failure, 'not-found');
       if (!g.json) process.stdout.write(`unblocked sha256 ${sha256}\n`);
     });
 }

@@ -5,18 +5,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildProgram } from './program.ts';
-import { bashScript, completionSpec, zshScript } from './completion.ts';
-import { properties } from '../config/catalogue.ts';
+import { bashScript, completedProperties, completionSpec, zshScript } from './completion.ts';
+import { properties, SERVER_SPECIFIC_PREFIX } from '../config/catalogue.ts';
 import { FILEUPLOAD_BIN } from '../../test/support/serve.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'completion-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const spec = () =>
-  completionSpec(buildProgram(), {
-    properties: properties.map((p) => p.short),
-    fullProperties: properties.map((p) => p.name),
-  });
+const spec = () => completionSpec(buildProgram(), completedProperties(properties, SERVER_SPECIFIC_PREFIX));
 
 const hasZsh = spawnSync('zsh', ['-c', 'true']).status === 0;
 
@@ -32,7 +28,7 @@ test('the spec follows the command tree: subcommands, options, value options, ar
   assert.deepEqual(s.globalOptions, ['-c', '--config', '--json']);
   const doctor = s.commands.find((c) => c.path.join(' ') === 'doctor')!;
   assert.ok(doctor.valueOptions.includes('--as') && !doctor.valueOptions.includes('--insecure-xmpp-tls'));
-  assert.deepEqual(s.commands.find((c) => c.path.join(' ') === 'config set')!.args, ['property', 'none']);
+  assert.deepEqual(s.commands.find((c) => c.path.join(' ') === 'config set')!.args, ['property', 'value']);
 });
 
 describe('bash', () => {
@@ -76,7 +72,21 @@ describe('bash', () => {
     assert.deepEqual(complete('fileupload', 'config', 'unset', 'plugin.httpfileupload.xmppP'), [
       'plugin.httpfileupload.xmppPort',
     ]);
-    assert.deepEqual(complete('fileupload', 'config', 'set', 'maxFileSize', ''), [], 'no completion for the value');
+    assert.deepEqual(complete('fileupload', 'config', 'set', 'maxFileSize', ''), [], 'no completion for a size');
+  });
+
+  test('the words of an enum or boolean property after config set NAME, by any of its names', () => {
+    assert.deepEqual(complete('fileupload', 'config', 'set', 'storage', ''), ['fs', 's3']);
+    assert.deepEqual(complete('fileupload', 'config', 'set', 'cluster', 't'), ['true']);
+    assert.deepEqual(complete('fileupload', 'config', 'set', '--local', 'plugin.httpfileupload.clamavTooLarge', ''), [
+      'refuse',
+      'publish-unscanned',
+    ]);
+    assert.deepEqual(
+      complete('fileupload', 'config', 'set', 'plugin.httpfileupload.serverspecific.s3UploadMode', 'd'),
+      ['direct'],
+    );
+    assert.deepEqual(complete('fileupload', 'config', 'get', 'storage', ''), [], 'get takes no value');
   });
 
   test('options of the subcommand plus the global ones; option values are skipped', () => {
@@ -123,6 +133,8 @@ describe('zsh', { skip: !hasZsh && 'zsh is not installed' }, () => {
     assert.ok(complete('fileupload', 'doctor', '--').split(' ').includes('--as'));
     assert.equal(complete('fileupload', '-c', ''), 'FILES');
     assert.equal(complete('fileupload', 'completion', ''), 'bash zsh');
+    assert.equal(complete('fileupload', 'config', 'set', 'announcedWebProtocol', ''), 'http https');
+    assert.equal(complete('fileupload', 'config', 'set', 'clamavEnabled', ''), 'true false');
   });
 });
 

@@ -1,15 +1,18 @@
 import type { Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
+import { globalOptions } from './context.ts';
+import { printJson } from './output.ts';
 
 /**
  * Shell completion generated from the commander command tree itself, so a new subcommand or
  * option completes the day it is registered: subcommands, options (and whether they take a
  * value), file names after --config and other file options, property names for
- * `config get|set|unset`, shell names for `completion`.
+ * `config get|set|unset`, the words of an enum or boolean property after `config set NAME`, shell
+ * names for `completion`.
  */
 
 /** What the first positional argument of a command completes to. */
-export type ArgKind = 'property' | 'shell' | 'none';
+export type ArgKind = 'property' | 'value' | 'shell' | 'none';
 
 /** One command of the tree, flattened. */
 export interface CommandSpec {
@@ -35,6 +38,8 @@ export interface CompletionSpec {
   properties: string[];
   /** Full property names, offered once the word starts with "plugin.". */
   fullProperties: string[];
+  /** The words a property takes, by every name it is completed under (enum and boolean properties only). */
+  values: Record<string, readonly string[]>;
 }
 
 const SHELLS = ['bash', 'zsh'] as const;
@@ -43,6 +48,7 @@ const FILE_OPTIONS = new Set(['--config', '--password-file']);
 
 function argKind(cmdPath: string[], argName: string): ArgKind {
   if (cmdPath[0] === 'config' && argName === 'name') return 'property';
+  if (cmdPath.join(' ') === 'config set' && argName === 'value') return 'value';
   if (cmdPath[0] === 'completion' && argName === 'shell') return 'shell';
   return 'none';
 }
@@ -51,11 +57,11 @@ function argKind(cmdPath: string[], argName: string): ArgKind {
  * Flattens the commander tree into what the scripts need. Pure (reads the tree).
  *
  * @example
- * const spec = completionSpec(buildProgram(), { properties: ['maxFileSize'], fullProperties: [] });
+ * const spec = completionSpec(buildProgram(), { properties: ['maxFileSize'], fullProperties: [], values: {} });
  */
 export function completionSpec(
   program: Command,
-  props: { properties: string[]; fullProperties: string[] },
+  props: { properties: string[]; fullProperties: string[]; values: Record<string, readonly string[]> },
 ): CompletionSpec {
   const commands: CommandSpec[] = [];
   const walk = (cmd: Command, path: string[]): void => {
@@ -79,7 +85,40 @@ export function completionSpec(
   return { program: program.name(), globalOptions, commands, ...props };
 }
 
+/**
+ * What completion offers of the catalogue: short and full names, and the words of each enum or
+ * boolean property by every name.
+ *
+ * @example
+ * completionSpec(program, completedProperties(properties, SERVER_SPECIFIC_PREFIX));
+ */
+export function completedProperties(
+  properties: readonly { short: string; name: string; type: string; values?: readonly string[] }[],
+  serverSpecificPrefix: string,
+): { properties: string[]; fullProperties: string[]; values: Record<string, readonly string[]> } {
+  const values: Record<string, readonly string[]> = {};
+  for (const p of properties) {
+    const words = p.values ?? (p.type === 'boolean' ? ['true', 'false'] : undefined);
+    if (words) for (const name of [p.short, p.name, serverSpecificPrefix + p.short]) values[name] = words;
+  }
+  return {
+    properties: properties.map((p) => p.short),
+    fullProperties: properties.flatMap((p) => [p.name, serverSpecificPrefix + p.short]),
+    values,
+  };
+}
+
 const shellWords = (words: readonly string[]) => words.join(' ');
+
+/** One `case` row per set of words: the names that take them, as one pattern. */
+function valueRows(values: Record<string, readonly string[]>): [string, string][] {
+  const byWords = new Map<string, string[]>();
+  for (const [name, words] of Object.entries(values)) {
+    const key = shellWords(words);
+    byWords.set(key, [...(byWords.get(key) ?? []), name]);
+  }
+  return [...byWords].map(([words, names]) => [names.map((n) => `"${n}"`).join('|'), words]);
+}
 const caseLabel = (path: string[]) => `"${path.join(' ')}"`;
 
 /** The helper functions both scripts share: plain POSIX `case` tables keyed by command path. */
@@ -102,6 +141,11 @@ function tables(spec: CompletionSpec, fn: string, shell: 'bash' | 'zsh'): string
     table('args', (c) => (c.args.some((a) => a !== 'none') ? shellWords(c.args) : '')),
     `${fn}_globals() {`,
     `  [ -n "$1" ] && echo "${shellWords(spec.globalOptions)}"`,
+    '}',
+    `${fn}_values() {`,
+    '  case "$1" in',
+    ...valueRows(spec.values).map(([names, words]) => `    ${names}) echo "${words}" ;;`),
+    '  esac',
     '}',
     `${fn}_properties() {`,
     '  case "$1" in',
@@ -136,7 +180,7 @@ export function bashScript(spec: CompletionSpec): string {
 ${tables(spec, fn, 'bash')}
 
 ${fn}() {
-  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" path="" w i skip=0 argn=0 candidates=""
+  local cur="\${COMP_WORDS[COMP_CWORD]}" prev="" path="" w i skip=0 argn=0 lastarg="" candidates=""
   [ "$COMP_CWORD" -gt 0 ] && prev="\${COMP_WORDS[COMP_CWORD-1]}"
   # Walk the words before the cursor: subcommands extend the path, option values are skipped.
   for ((i = 1; i < COMP_CWORD; i++)); do
@@ -145,7 +189,7 @@ ${fn}() {
     case "$w" in
       --*=*) ;;
       -*) if ${fn}_in "$w" "$(${fn}_valopts "$path") $(${fn}_valopts "")"; then skip=1; fi ;;
-      *) if ${fn}_in "$w" "$(${fn}_subs "$path")"; then path="\${path:+$path }$w"; argn=0; else argn=$((argn + 1)); fi ;;
+      *) if ${fn}_in "$w" "$(${fn}_subs "$path")"; then path="\${path:+$path }$w"; argn=0; else argn=$((argn + 1)); lastarg="$w"; fi ;;
     esac
   done
   if [ "$skip" = 1 ]; then
@@ -165,6 +209,7 @@ ${fn}() {
     local kinds=( $(${fn}_args "$path") )
     case "\${kinds[argn]}" in
       property) candidates="$(${fn}_properties "$cur")" ;;
+      value) candidates="$(${fn}_values "$lastarg")" ;;
       shell) candidates="${shellWords(SHELLS)}" ;;
     esac
   fi
@@ -193,14 +238,14 @@ export function zshScript(spec: CompletionSpec): string {
 ${tables(spec, fn, 'zsh')}
 
 ${fn}() {
-  local cur="\${words[CURRENT]}" prev="\${words[CURRENT-1]}" cmdpath="" w i skip=0 argn=0 candidates=""
+  local cur="\${words[CURRENT]}" prev="\${words[CURRENT-1]}" cmdpath="" w i skip=0 argn=0 lastarg="" candidates=""
   for ((i = 2; i < CURRENT; i++)); do
     w="\${words[i]}"
     if [[ $skip == 1 ]]; then skip=0; continue; fi
     case "$w" in
       --*=*) ;;
       -*) if ${fn}_in "$w" "$(${fn}_valopts "$cmdpath") $(${fn}_valopts "")"; then skip=1; fi ;;
-      *) if ${fn}_in "$w" "$(${fn}_subs "$cmdpath")"; then cmdpath="\${cmdpath:+$cmdpath }$w"; argn=0; else argn=$((argn + 1)); fi ;;
+      *) if ${fn}_in "$w" "$(${fn}_subs "$cmdpath")"; then cmdpath="\${cmdpath:+$cmdpath }$w"; argn=0; else argn=$((argn + 1)); lastarg="$w"; fi ;;
     esac
   done
   if [[ $skip == 1 ]]; then
@@ -216,6 +261,7 @@ ${fn}() {
     kinds=( \${=$(${fn}_args "$cmdpath")} )
     case "\${kinds[argn+1]}" in
       property) candidates="$(${fn}_properties "$cur")" ;;
+      value) candidates="$(${fn}_values "$lastarg")" ;;
       shell) candidates="${shellWords(SHELLS)}" ;;
     esac
   fi
@@ -248,16 +294,16 @@ bash:  source <(fileupload completion bash)        (or save it in /etc/bash_comp
 zsh:   source <(fileupload completion zsh)         (after compinit; or save it as _fileupload in $fpath)`,
     )
     .action(async (shell: string, _opts: unknown, cmd: Command) => {
+      const { json } = globalOptions(cmd);
       if (!(SHELLS as readonly string[]).includes(shell)) {
         throw new CliError(`unknown shell "${shell}": choose ${SHELLS.join(' or ')}`, ExitCode.Usage);
       }
       const { properties, SERVER_SPECIFIC_PREFIX } = await import('../config/catalogue.ts');
       let root = cmd;
       while (root.parent) root = root.parent;
-      const spec = completionSpec(root, {
-        properties: properties.map((p) => p.short),
-        fullProperties: properties.flatMap((p) => [p.name, SERVER_SPECIFIC_PREFIX + p.short]),
-      });
-      process.stdout.write(shell === 'bash' ? bashScript(spec) : zshScript(spec));
+      const spec = completionSpec(root, completedProperties(properties, SERVER_SPECIFIC_PREFIX));
+      const script = shell === 'bash' ? bashScript(spec) : zshScript(spec);
+      if (json) printJson({ shell, script });
+      else process.stdout.write(script);
     });
 }

@@ -8,6 +8,7 @@
 import type { Command } from 'commander';
 import { ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
+import { fail, notice, printJson } from './output.ts';
 import { errCode } from '../errno.ts';
 import type { Settings } from '../config/settings.ts';
 
@@ -47,7 +48,7 @@ in the S3 bucket, the shared values are not read (the check says so).`,
       const g = globalOptions(cmd);
       const report = await checkConfigFile(g.config);
       if (g.json) {
-        process.stdout.write(JSON.stringify(report) + '\n');
+        printJson(report);
       } else if (report.ok) {
         process.stdout.write(`${report.file}: ok\n`);
       } else {
@@ -56,8 +57,12 @@ in the S3 bucket, the shared values are not read (the check says so).`,
           `fileupload: ${report.file}: serve would refuse it:\n${lines.map((l) => `  ${l}\n`).join('')}`,
         );
       }
-      for (const note of report.notes) process.stderr.write(`fileupload: note: ${note}\n`);
-      if (!report.ok) process.exitCode = ExitCode.Usage;
+      // Under --json the notes are in the report.
+      if (!g.json) for (const note of report.notes) notice('note', note);
+      if (!report.ok) {
+        const problems = report.problems.map((p) => (p.property ? `${p.property}: ${p.message}` : p.message));
+        fail('invalid-config', `${report.file}: serve would refuse it: ${problems.join('; ')}`, ExitCode.Usage);
+      }
     });
 }
 

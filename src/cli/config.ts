@@ -3,6 +3,7 @@ import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { errCode } from '../errno.ts';
 import { registerConfigCheck } from './config-check.ts';
+import { fail, notice, printJson, typedValue } from './output.ts';
 
 /** What secret values look like in `config get`/`config list` without --show-secrets. */
 export const MASK = '********';
@@ -41,21 +42,11 @@ An empty value counts as unset. Run "fileupload config list" for every property.
       const { property } = lookup(name);
       const resolver = await resolverFor(g.config);
       const row = describe(resolver, property, opts.showSecrets === true);
-      if (g.json) {
-        const out: Record<string, unknown> = {
-          name: row.name,
-          value: row.value,
-          source: row.source,
-          default: row.default,
-        };
-        if (row.error) out.error = row.error;
-        process.stdout.write(JSON.stringify(out) + '\n');
-      } else if (row.value !== null) {
-        process.stdout.write(row.value + '\n');
-      }
-      if (row.error) invalidExit([row]);
+      if (g.json) printJson(jsonRow(property, row));
+      else if (row.value !== null) process.stdout.write(row.value + '\n');
+      if (row.error) invalidExit([row], g.json);
       // Neither set nor defaulted: exit 1 like `git config`, so `if fileupload config get X` works.
-      else if (row.value === null) process.exitCode = ExitCode.Failure;
+      else if (row.value === null) fail('unset', `${property.name} is neither set nor has a default`, ExitCode.Failure);
     });
 
   const set = new ValueCommand('set').copyInheritedSettings(config);
@@ -92,36 +83,37 @@ A file that holds a secret is written without permissions for "other" users: a n
         cmd: Command,
       ) => {
         const g = globalOptions(cmd);
-        const { lookup, checkValue, write, describe, target, SERVER_SPECIFIC_PREFIX } = await engine();
+        const { lookup, checkValue, write, describe, target, precondition, SERVER_SPECIFIC_PREFIX } = await engine();
         const { property, serverSpecific } = lookup(name);
         const specific = serverSpecific || opts.serverSpecific === true;
         const written = specific ? SERVER_SPECIFIC_PREFIX + property.short : property.name;
         const text = checkValue(property, written, await valueArgument(written, value, opts.fromFile));
         const t = await target(g.config, property, { serverSpecific: specific, local: opts.local === true });
+        await precondition(g.config, property, t.layer, text);
         const note = await write(() => t.set(text));
         const resolver = await readBack(g.config, t.name);
         const row = describe(resolver, property, false);
         const shown = property.secret ? MASK : text;
         if (g.json) {
-          process.stdout.write(
-            JSON.stringify({
-              name: t.name,
-              value: shown,
-              layer: t.layer,
-              file: t.location,
-              restart: property.restart,
-              effective: { value: row.value, source: row.source },
-            }) + '\n',
-          );
+          printJson({
+            name: t.name,
+            value: typedValue(property, shown, MASK),
+            text: shown,
+            layer: t.layer,
+            file: t.location,
+            restart: property.restart,
+            effective: { value: typedValue(property, row.value, MASK), source: row.source },
+          });
         } else {
           process.stdout.write(`${t.name} = ${shown}${t.layer === 'cluster' ? ` (cluster: ${t.location})` : ''}\n`);
         }
-        if (note) process.stderr.write(`fileupload: note: ${note}\n`);
+        if (note) notice('note', note);
         notes(resolver, property, row.source, t.layer);
         if (property.secret && value !== undefined && value !== '-') {
-          process.stderr.write(
-            `fileupload: note: the value of ${property.short} was on the command line, where other users see it (ps) and the shell history keeps it; ` +
-              `"fileupload config set ${property.short} -" reads it from standard input\n`,
+          notice(
+            'note',
+            `the value of ${property.short} was on the command line, where other users see it (ps) and the shell history keeps it; ` +
+              `"fileupload config set ${property.short} -" reads it from standard input`,
           );
         }
       },
@@ -135,12 +127,12 @@ A file that holds a secret is written without permissions for "other" users: a n
     .option('--local', "on a cluster node: remove it from this node's own file instead of the shared one")
     .action(async (name: string, opts: { serverSpecific?: boolean; local?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const { lookup, write, describe, target, unreadElement, unsetElement } = await engine();
+      const { lookup, write, describe, target, precondition, unreadElement, unsetElement } = await engine();
       // An option of the component library that is not read can still be removed from the file.
       const unread = unreadElement(name, opts.serverSpecific === true);
       if (unread) {
         const removed = await write(() => unsetElement(g.config, unread));
-        if (g.json) process.stdout.write(JSON.stringify({ name: unread, removed, file: g.config }) + '\n');
+        if (g.json) printJson({ name: unread, removed, file: g.config });
         else process.stdout.write(`${unread} ${removed ? 'removed' : 'was not set'}\n`);
         return;
       }
@@ -150,21 +142,20 @@ A file that holds a secret is written without permissions for "other" users: a n
         local: opts.local === true,
       });
       const { layer, name: written } = t;
+      await precondition(g.config, property, layer, undefined);
       const removed = await write(() => t.unset());
       const resolver = await readBack(g.config, written);
       const row = describe(resolver, property, false);
       const shown = property.secret && row.value !== null ? MASK : row.value;
       if (g.json) {
-        process.stdout.write(
-          JSON.stringify({
-            name: written,
-            removed,
-            layer,
-            file: t.location,
-            restart: property.restart,
-            effective: { value: shown, source: row.source },
-          }) + '\n',
-        );
+        printJson({
+          name: written,
+          removed,
+          layer,
+          file: t.location,
+          restart: property.restart,
+          effective: { value: typedValue(property, shown, MASK), source: row.source },
+        });
       } else {
         process.stdout.write(
           `${removed ? `${written} removed` : `${written} was not set`}; effective value: ${shown ?? '(unset)'} (${row.source})\n`,
@@ -183,7 +174,7 @@ A file that holds a secret is written without permissions for "other" users: a n
       const resolver = await resolverFor(g.config);
       const rows = properties.map((p) => describe(resolver, p, opts.showSecrets === true));
       if (g.json) {
-        process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+        printJson(rows.map((r, i) => jsonRow(properties[i]!, r)));
       } else {
         const w = Math.max(...rows.map((r) => r.name.length));
         const v = Math.min(48, Math.max(5, ...rows.map((r) => (r.value ?? '(unset)').length)));
@@ -196,9 +187,12 @@ A file that holds a secret is written without permissions for "other" users: a n
         process.stdout.write(lines.join('\n') + '\n');
       }
       const { strays, compat } = await strayNames(g.config);
-      for (const stray of strays) process.stderr.write(`fileupload: warning: ${stray}\n`);
-      for (const note of compat) process.stderr.write(`fileupload: note: ${note}\n`);
-      invalidExit(rows.filter((r) => r.error));
+      for (const stray of strays) notice('warning', stray);
+      for (const note of compat) notice('note', note);
+      invalidExit(
+        rows.filter((r) => r.error),
+        g.json,
+      );
     });
 
   registerConfigCheck(config);
@@ -253,11 +247,12 @@ async function engine() {
     const found = lookupProperty(name);
     if (found) return found;
     const unread = compatMod.unreadOption(name);
-    if (unread) throw new CliError(compatMod.notReadNote(name, unread), ExitCode.Usage);
+    if (unread) throw new CliError(compatMod.notReadNote(name, unread), ExitCode.Usage, 'unknown-property');
     const hint = suggestProperty(name);
     throw new CliError(
       `unknown property "${name}"${hint.length ? `; did you mean ${hint.join(' or ')}?` : ''} ("fileupload config list" shows every property)`,
       ExitCode.Usage,
+      'unknown-property',
     );
   };
 
@@ -267,13 +262,18 @@ async function engine() {
       throw new CliError(
         `${written}: an empty value means unset; use "fileupload config unset ${property.short}"`,
         ExitCode.Usage,
+        'invalid-value',
       );
     }
     try {
       property.parse(text);
     } catch (err) {
       if (err instanceof typesMod.InvalidValue) {
-        throw new CliError(`${written}: ${err.message}; nothing was changed (rule: ${property.rule})`, ExitCode.Usage);
+        throw new CliError(
+          `${written}: ${err.message}; nothing was changed (rule: ${property.rule})`,
+          ExitCode.Usage,
+          'invalid-value',
+        );
       }
       throw err;
     }
@@ -349,7 +349,7 @@ async function engine() {
       return await change();
     } catch (err) {
       if (err instanceof clusterMod.ClusterTargetError)
-        throw new CliError(`${err.message}; nothing was changed`, ExitCode.Usage);
+        throw new CliError(`${err.message}; nothing was changed`, ExitCode.Usage, 'invalid-config');
       if (err instanceof lockMod.LockHeldError)
         throw new CliError(`${err.message}; nothing was changed, try again`, ExitCode.Locked);
       throw toCliError(err, errorsMod.ConfigError);
@@ -360,6 +360,18 @@ async function engine() {
   const target = async (file: string, property: Property, opts: { serverSpecific: boolean; local: boolean }) => {
     const layers = opts.serverSpecific || opts.local || property.local ? [] : await layersFor(file);
     return write(async () => clusterMod.writeTarget(file, layers, property, opts));
+  };
+
+  /**
+   * Refuses a change of a bootstrap property in this node's file that would leave cluster mode
+   * without its shared place (`config set cluster true` before fileRepo): every later `config set`
+   * would fail. `text` undefined: the value is removed.
+   */
+  const precondition = async (file: string, property: Property, layer: string, text: string | undefined) => {
+    if (!property.local) return;
+    const layers = await write(() => loadMod.loadLayers(file));
+    const missing = clusterMod.clusterPreconditionAfter(layers, { layer, short: property.short, text });
+    if (missing !== undefined) throw new CliError(`${missing}; nothing was changed`, ExitCode.Usage, 'precondition');
   };
 
   /** The element an option of the component library that is not read is written as, or undefined for any other name. */
@@ -377,6 +389,7 @@ async function engine() {
     strayNames,
     write,
     target,
+    precondition,
     unreadElement,
     unsetElement: editMod.unsetConfigProperty,
     properties,
@@ -545,6 +558,7 @@ async function readBack(file: string, written: string) {
     throw new CliError(
       `${written} was changed, but the configuration cannot be read back: ${(err as Error).message}`,
       ExitCode.Usage,
+      'invalid-config',
     );
   }
 }
@@ -555,7 +569,8 @@ async function resolverFor(file: string) {
 }
 
 function toCliError(err: unknown, configError: abstract new (...args: never[]) => Error): unknown {
-  if (err instanceof configError) return new CliError(`${err.message}; nothing was changed`, ExitCode.Usage);
+  if (err instanceof configError)
+    return new CliError(`${err.message}; nothing was changed`, ExitCode.Usage, 'invalid-config');
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.code === 'string' && typeof e.path === 'string')
     return new CliError(`${e.path}: ${e.message}`, ExitCode.Failure);
@@ -570,15 +585,33 @@ function notes(
 ): void {
   const rank = (source: string) => resolver.layers.findIndex((l) => l.source === source);
   if (rank(effectiveSource) < rank(layer)) {
-    process.stderr.write(
-      `fileupload: note: the ${effectiveSource} value of ${property.short} takes precedence over the ${layer} one\n`,
-    );
+    notice('note', `the ${effectiveSource} value of ${property.short} takes precedence over the ${layer} one`);
   }
-  if (property.restart) process.stderr.write(`fileupload: note: restart serve for ${property.short} to take effect\n`);
+  if (property.restart) notice('note', `restart serve for ${property.short} to take effect`);
 }
 
-function invalidExit(rows: { error?: string }[]): void {
+/** Exit 2 for configured values that break their rule: one line each as text, one error object under --json. */
+function invalidExit(rows: { error?: string }[], json: boolean): void {
   if (rows.length === 0) return;
-  for (const r of rows) process.stderr.write(`fileupload: invalid: ${r.error}\n`);
-  process.exitCode = ExitCode.Usage;
+  if (!json) for (const r of rows) process.stderr.write(`fileupload: invalid: ${r.error}\n`);
+  fail('invalid-value', rows.map((r) => r.error).join('; '), ExitCode.Usage);
+}
+
+/**
+ * A row as `config get --json` and `config list --json` print it: `value` and `default` typed
+ * (see typedValue), `text` the value as written.
+ */
+function jsonRow(property: import('../config/catalogue.ts').Property, row: Row) {
+  const { name, value, source, default: def, type, restart, secret, error } = row;
+  return {
+    name,
+    value: typedValue(property, value, MASK),
+    text: value,
+    source,
+    default: typedValue(property, def, MASK),
+    type,
+    restart,
+    secret,
+    ...(error !== undefined ? { error } : {}),
+  };
 }

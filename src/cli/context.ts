@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import type { Command } from 'commander';
-import { DEFAULT_CONFIG_PATH } from '../config/file.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/default-path.ts';
 import { errCode } from '../errno.ts';
 import { CliError, ExitCode } from './exit-codes.ts';
 
@@ -58,7 +58,7 @@ export function requireConfigFile(action: Command): void {
     const hint = given
       ? ''
       : ` (the default path: give --config FILE or set FILEUPLOAD_CONFIG, or create it with "fileupload config set domain upload.example.org")`;
-    throw new CliError(`${config}: file not found${hint}`, ExitCode.Usage);
+    throw new CliError(`${config}: file not found${hint}`, ExitCode.Usage, 'config-not-found');
   }
 }
 

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
+import { fail } from './output.ts';
 
 const HELP = `
 Checks, in this order (one line each: pass, warn, fail or skip, with the fix to try):
@@ -8,6 +9,8 @@ Checks, in this order (one line each: pass, warn, fail or skip, with the fix to 
   repository       fileRepo exists and is writable
   same-filesystem  tmp/ and files/ are on the repository's filesystem (atomic publish)
   free-space       room for uploads of maxFileSize
+  ownership        everything under fileRepo belongs to the folder's owner (the user serve
+                   runs as); looks at 100000 entries at most
   slot-secret      slotSecret is set and strong
   tls              built-in TLS: certificate readable, matches the key, not expiring, names
                    announcedWebHost; without it, whether clients accept the announced URLs
@@ -22,6 +25,10 @@ Checks, in this order (one line each: pass, warn, fail or skip, with the fix to 
 
 The probe uploads are removed from the repository afterwards (when it is local), and are
 ephemeral uploads that expire within 10 minutes anyway.
+
+Run as root on a repository folder another user owns, doctor reads the configuration and the
+TLS files as root, then becomes that user (one line on stderr says so) for every other check,
+so its probes leave nothing in the repository the service user cannot write.
 
 --json prints {"checks": [{check, status, message, fix?}…], "summary": {pass, warn, fail, skip, ok}}.
 
@@ -48,11 +55,18 @@ export function registerDoctor(program: Command): void {
     .addHelpText('after', HELP)
     .action(async (opts: DoctorFlags, cmd: Command) => {
       const g = globalOptions(cmd);
-      const [{ runDoctor }, { formatJson, formatReport }, { parseBareJid }, { parseDuration }] = await Promise.all([
+      const [
+        { runDoctor },
+        { formatJson, formatReport },
+        { parseBareJid },
+        { parseDuration },
+        { actAsRepositoryOwner },
+      ] = await Promise.all([
         import('../doctor/run.ts'),
         import('../doctor/format.ts'),
         import('../doctor/user-path.ts'),
         import('../config/units.ts'),
+        import('../repository/owner.ts'),
       ]);
       let timeoutMs: number;
       try {
@@ -95,12 +109,21 @@ export function registerDoctor(program: Command): void {
         }
       }
 
-      const report = await runDoctor({ configFile: g.config, timeoutMs, ...(as ? { as } : {}) });
+      const report = await runDoctor({
+        configFile: g.config,
+        timeoutMs,
+        ...(as ? { as } : {}),
+        // Run as root, the probes write (and the checks look) as the repository's owner.
+        beforeRepository: (settings) => actAsRepositoryOwner(settings),
+      });
       const colour = process.stdout.isTTY === true && process.env.NO_COLOR === undefined;
       process.stdout.write(
         g.json ? formatJson(report.results, report.summary) : formatReport(report.results, report.summary, colour),
       );
-      process.exitCode = report.configUnusable ? ExitCode.Usage : report.summary.ok ? ExitCode.Ok : ExitCode.Failure;
+      const failed = report.results.filter((r) => r.status === 'fail').map((r) => r.check);
+      if (report.configUnusable) fail('invalid-config', 'the configuration cannot be used', ExitCode.Usage);
+      else if (!report.summary.ok) fail('check-failed', `failed: ${failed.join(', ')}`, ExitCode.Failure);
+      else process.exitCode = ExitCode.Ok;
     });
 }
 

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { Option } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
+import { fail, printJson, typedValue } from './output.ts';
 
 const HELP = `
 Takes over an Openfire install with the HTTP File Upload plugin (OPENFIRE_HOME holds
@@ -22,7 +23,7 @@ of this repository under the same id, so its old URL {contextRoot}/{id}/{name} k
 Uploads stored here carry a metadata header (and on S3 are objects), so a plugin file is
 always copied, never linked. A second run skips what is already imported.
 
---json prints {"dryRun", "read", "config", "properties": [{name, value, from, action}…],
+--json prints {"dryRun", "read", "config", "properties": [{name, value, text, from, action}…],
 "notes": [{from, text}…], "uploads": {source, repository, mode, found, imported,
 importedBytes, already, removed, skipped, failed}}.
 
@@ -85,6 +86,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     { openStorage, RepositoryNotFoundError },
     { RepositoryError },
     { Ledger },
+    { ownerToRestore, restoreOwnership },
     { formatSize },
     fs,
     os,
@@ -99,6 +101,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     import('../repository/open.ts'),
     import('../storage/errors.ts'),
     import('../inventory/ledger.ts'),
+    import('../repository/owner.ts'),
     import('../config/units.ts'),
     import('node:fs/promises'),
     import('node:os'),
@@ -168,7 +171,10 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
   settings = settings!;
 
   // 3. This repository, opened (serve's layout made when missing) before the file is written.
+  //    Run as root, this process reads the plugin's files as root, so what it writes into a
+  //    folder another user owns is given to that owner afterwards.
   let opened: Awaited<ReturnType<typeof openStorage>> | undefined;
+  let owner: Awaited<ReturnType<typeof ownerToRestore>>;
   if (source !== undefined) {
     const st = await fs.stat(source).catch(() => undefined);
     if (!st?.isDirectory())
@@ -190,6 +196,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
           ExitCode.Usage,
         );
     }
+    if (!dryRun) owner = await ownerToRestore(settings);
     try {
       opened = await openStorage(settings, { create: !dryRun });
     } catch (err) {
@@ -204,6 +211,7 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
       outcomes = await applyProperties(configFile, planned, { dryRun: false });
     } catch (err) {
       await opened?.store.close();
+      if (owner !== undefined && settings.fileRepo !== undefined) await restoreOwnership(settings.fileRepo, owner);
       usage(err);
     }
   }
@@ -240,23 +248,29 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     } finally {
       if (tty && seen > 0) process.stderr.write('\r\x1b[K');
       await opened?.store.close();
+      if (owner !== undefined && settings.fileRepo !== undefined) await restoreOwnership(settings.fileRepo, owner);
     }
   }
 
   // 5. The report.
   const shown = (o: { value: string; secret: boolean }): string => (o.secret ? '(hidden)' : o.value);
+  // Under --json a property's value is typed like everywhere (see output.ts), its text beside it.
+  const { lookupProperty } = await import('../config/catalogue.ts');
+  const typed = (o: { name: string; value: string; secret: boolean }) => {
+    const property = lookupProperty(o.name)?.property;
+    const text = shown(o);
+    return { value: property && !o.secret ? typedValue(property, text) : text, text };
+  };
   const quoted = (text: string): string => (/[\x00-\x1f\x7f]/.test(text) ? JSON.stringify(text) : text);
   if (json) {
-    process.stdout.write(
-      JSON.stringify({
-        dryRun,
-        read: sources.read,
-        config: configFile,
-        properties: outcomes.map((o) => ({ ...o, value: shown(o), secret: undefined })),
-        notes,
-        uploads: uploads ?? null,
-      }) + '\n',
-    );
+    printJson({
+      dryRun,
+      read: sources.read,
+      config: configFile,
+      properties: outcomes.map((o) => ({ ...o, ...typed(o), secret: undefined })),
+      notes,
+      uploads: uploads ?? null,
+    });
   } else {
     const out: string[] = [];
     const would = (done: string, todo: string): string => (dryRun ? todo : done);
@@ -288,5 +302,6 @@ async function runImport(home: string, opts: ImportOptions, configFile: string, 
     }
     process.stdout.write(out.join('\n') + '\n');
   }
-  if (uploads && uploads.failed.length > 0) process.exitCode = ExitCode.Failure;
+  if (uploads && uploads.failed.length > 0)
+    fail('failed', `${uploads.failed.length} uploads could not be imported`, ExitCode.Failure);
 }

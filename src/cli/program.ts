@@ -1,9 +1,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
-import { DEFAULT_CONFIG_PATH } from '../config/file.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/default-path.ts';
 import { versionText } from '../version.ts';
 import { registerCommands } from './commands.ts';
 import { requireConfigFile } from './context.ts';
+import { beginOutput, finishOutput, jsonCommander, jsonRequested, printError } from './output.ts';
 
 const EXIT_CODES_HELP = `
 Exit codes (the same for every subcommand):
@@ -28,7 +29,7 @@ export function buildProgram(): Command {
         .env('FILEUPLOAD_CONFIG')
         .default(DEFAULT_CONFIG_PATH),
     )
-    .option('--json', 'machine-readable JSON output where the output is data')
+    .option('--json', 'JSON output, and errors as one JSON object on stderr (the same for every subcommand)')
     .version(versionText(), '-V, --version', 'print the version and the embedded Node version')
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
@@ -42,22 +43,40 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code instead of exiting, so tests can call it in-process. */
 export async function runCli(argv: string[]): Promise<number> {
+  const json = jsonRequested(argv);
+  beginOutput(json);
   const program = buildProgram();
+  if (json) jsonCommander(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+    const code = typeof process.exitCode === 'number' ? process.exitCode : ExitCode.Ok;
+    finishOutput(code);
+    return code;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version arrive here as "errors" with exit code 0.
-      return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+      if (err.exitCode === 0) return ExitCode.Ok;
+      // Commander printed its own message as text; under --json it printed nothing.
+      if (json) printError({ code: 'usage', message: commanderMessage(err), exitCode: ExitCode.Usage });
+      return ExitCode.Usage;
     }
     if (err instanceof CliError) {
-      process.stderr.write(`fileupload: ${err.message}\n`);
+      printError({ code: err.code, message: err.message, exitCode: err.exitCode });
       return err.exitCode;
     }
-    process.stderr.write(`fileupload: ${err instanceof Error ? err.message : String(err)}\n`);
+    printError({
+      code: 'internal',
+      message: err instanceof Error ? err.message : String(err),
+      exitCode: ExitCode.Failure,
+    });
     // An unexpected failure is a bug: FILEUPLOAD_DEBUG=1 shows where it happened.
     if (process.env.FILEUPLOAD_DEBUG && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return ExitCode.Failure;
   }
+}
+
+/** Commander's message without its "error: " prefix; a command run without its subcommand says so. */
+function commanderMessage(err: CommanderError): string {
+  if (err.code === 'commander.help') return 'a subcommand is missing (run with --help for usage)';
+  return err.message.replace(/^error: /, '');
 }

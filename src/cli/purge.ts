@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { lockedExit, openMaintenance } from './maintenance.ts';
+import { fail } from './output.ts';
 
 const HELP = `
 Rules, in this order (each sees what the earlier ones removed):
@@ -19,8 +20,8 @@ than a minute are never taken by the size rules.
 Then the slot claims of cluster mode that nobody can use any more are removed
 (10 minutes after their slot expired; never one whose upload runs).
 
---json prints {"deletions": [{id, filename, size, age, rule, outcome}…], "summary": {…}};
-age is in seconds, size in bytes.
+--json prints {"dryRun", "deletions": [{id, filename, size, age, rule, kind, outcome}…],
+"summary": {startedAt, duration, …}}; age and duration in seconds, size in bytes.
 
 Exit codes: 0 done, 1 some deletions failed, 2 configuration error,
 3 another purge or "slots rm" (on any node sharing the repository) holds the lock.`;
@@ -118,7 +119,15 @@ export function registerPurge(program: Command): void {
       }
       if (g.json) {
         open();
-        out.write(`${first ? '' : '\n'}],"summary":${JSON.stringify(summary)}}\n`);
+        // Typed as everywhere under --json: instants as ISO 8601, durations in seconds, null for unknown.
+        const { startedAt, durationMs, freeBytesBefore, ...rest } = summary;
+        const typed = {
+          startedAt: new Date(startedAt).toISOString(),
+          duration: durationMs / 1000,
+          freeBytesBefore: freeBytesBefore ?? null,
+          ...rest,
+        };
+        out.write(`${first ? '' : '\n'}],"summary":${JSON.stringify(typed)}}\n`);
       } else {
         const r = summary.rules;
         const parts = (['expired', 'abandoned', 'maxAge', 'maxRepoSize', 'disk'] as const)
@@ -138,6 +147,7 @@ export function registerPurge(program: Command): void {
             '\n',
         );
       }
-      if (summary.failed > 0) process.exitCode = ExitCode.Failure;
+      if (summary.failed > 0)
+        fail('failed', `${summary.failed} deletion${summary.failed === 1 ? '' : 's'} failed`, ExitCode.Failure);
     });
 }

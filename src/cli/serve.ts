@@ -41,7 +41,7 @@ export function registerServe(program: Command): void {
       } catch (err) {
         if (err instanceof ServeConfigError) {
           logger.error('cannot start', { err });
-          throw new CliError(err.message, ExitCode.Usage);
+          throw new CliError(err.message, ExitCode.Usage, 'invalid-config');
         }
         throw err;
       }

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { lockedExit, openMaintenance } from './maintenance.ts';
+import { fail, notice } from './output.ts';
 
 const LS_HELP = `
 Lists pending slots (issued, not uploaded, not expired — from every node sharing the
@@ -179,8 +180,9 @@ export function registerSlots(program: Command): void {
         import('../inventory/removal.ts'),
       ]);
       if (store.kind === 's3' && settings.s3UploadMode === 'direct' && !dryRun) {
-        process.stderr.write(
-          'fileupload: note: s3UploadMode is direct: the presigned PUT URLs of removed slots cannot be revoked and stay valid until their slots expire\n',
+        notice(
+          'note',
+          's3UploadMode is direct: the presigned PUT URLs of removed slots cannot be revoked and stay valid until their slots expire',
         );
       }
       let lock;
@@ -321,6 +323,7 @@ export function registerSlots(program: Command): void {
             '\n',
         );
       }
-      if (missing > 0 || failed > 0) process.exitCode = ExitCode.Failure;
+      if (failed > 0) fail('failed', `${failed} could not be removed`, ExitCode.Failure);
+      else if (missing > 0) fail('not-found', `${missing} not found`, ExitCode.Failure);
     });
 }

@@ -2,6 +2,7 @@ import { Option, type Command } from 'commander';
 import { CliError, ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { errCode } from '../errno.ts';
+import { fail, notice } from './output.ts';
 
 const HELP = `
 Reads the admin API of the running serve: the unix socket adminSocket when set, else
@@ -80,8 +81,7 @@ export function registerStatus(program: Command): void {
         }
         throw err;
       }
-      if (reader.note !== undefined && first.uploadDetails === false)
-        process.stderr.write(`fileupload: note: ${reader.note}\n`);
+      if (reader.note !== undefined && first.uploadDetails === false) notice('note', reader.note);
       if (g.json || opts.once === true || process.stdout.isTTY !== true) {
         const { healthOf } = await import('../status/health.ts');
         // A serve older than the verdict: judged by its connection alone.
@@ -91,7 +91,8 @@ export function registerStatus(program: Command): void {
           const { formatSnapshotText } = await import('../status/format.ts');
           process.stdout.write(formatSnapshotText(first));
         }
-        process.exitCode = health.status === 'healthy' ? ExitCode.Ok : ExitCode.Failure;
+        if (health.status === 'healthy') process.exitCode = ExitCode.Ok;
+        else fail('degraded', `serve runs degraded: ${health.reasons.join('; ')}`, ExitCode.Failure);
         return;
       }
       // Standard output is a terminal, so somebody is watching: Ink would draw only the last
@@ -172,7 +173,7 @@ async function resolveReader(
     } else if (given !== undefined) {
       return { target: given, token: undefined };
     } else if (err instanceof ConfigError) {
-      throw new CliError(`${err.message} (or pass --url)`, ExitCode.Usage);
+      throw new CliError(`${err.message} (or pass --url)`, ExitCode.Usage, 'invalid-config');
     } else throw err;
   }
   const secret = resolver.resolve('slotSecret').text;
@@ -185,7 +186,11 @@ async function resolveReader(
     try {
       return text === undefined ? undefined : catalogue[k].parse(text);
     } catch (err) {
-      throw new CliError(`${catalogue[k].name}: ${(err as Error).message} (or pass --url)`, ExitCode.Usage);
+      throw new CliError(
+        `${catalogue[k].name}: ${(err as Error).message} (or pass --url)`,
+        ExitCode.Usage,
+        'invalid-config',
+      );
     }
   };
   const settings = {
@@ -198,6 +203,7 @@ async function resolveReader(
       `serve's admin API is turned off in ${configFile} (adminPort is 0 and adminSocket is not set); ` +
         'set one with "fileupload config set adminPort 7444" and restart serve, or pass --url',
       ExitCode.Usage,
+      'invalid-config',
     );
   }
   return { target, token: tokenFor(target), ...(note !== undefined ? { note } : {}) };

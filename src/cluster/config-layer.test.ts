@@ -7,8 +7,15 @@ import { catalogue } from '../config/catalogue.ts';
 import { ConfigError, ConfigSyntaxError } from '../config/errors.ts';
 import { ensureSlotSecret, loadLayers, loadSettings, settingsFromLayers } from '../config/load.ts';
 import { readProperty, parseOpenfireXml } from '../config/openfire-xml.ts';
-import { Resolver } from '../config/resolve.ts';
-import { clusterLayers, clusterOf, clusterStoreOf, ClusterTargetError, writeTarget } from './config-layer.ts';
+import { defaultsLayer, mapLayer, Resolver } from '../config/resolve.ts';
+import {
+  clusterLayers,
+  clusterOf,
+  clusterPreconditionAfter,
+  clusterStoreOf,
+  ClusterTargetError,
+  writeTarget,
+} from './config-layer.ts';
 import { sharedConfigPath } from './shared-config/fs.ts';
 
 const xml = (general: Record<string, string>, specific: Record<string, string> = {}) => {
@@ -174,6 +181,42 @@ test('a cluster node without its shared place refuses a cluster write instead of
       'general',
     );
   });
+});
+
+test('a change that would leave cluster mode without its shared place is named; one that keeps or fixes it is not', () => {
+  const node = (general: Record<string, string>, specific: Record<string, string> = {}) => [
+    mapLayer('serverspecific', specific),
+    mapLayer('general', general),
+    defaultsLayer(),
+  ];
+  const after = (
+    layers: ReturnType<typeof node>,
+    layer: string,
+    short: 'cluster' | 'fileRepo' | 'storage',
+    text?: string,
+  ) => clusterPreconditionAfter(layers, { layer, short, text });
+  // cluster true before the shared place: refused, naming fileRepo (or the bucket for storage s3).
+  assert.match(
+    after(node({}), 'general', 'cluster', 'TRUE') ?? '',
+    /cluster = true needs the shared place first: set plugin\.httpfileupload\.fileRepo/,
+  );
+  assert.match(after(node({}), 'serverspecific', 'cluster', 'true') ?? '', /fileRepo/);
+  assert.match(
+    after(node({ storage: 's3' }), 'general', 'cluster', 'true') ?? '',
+    /set plugin\.httpfileupload\.s3Bucket/,
+  );
+  // Taking the place away from a cluster node: refused.
+  assert.match(
+    after(node({ cluster: 'true', fileRepo: '/srv/up' }), 'general', 'fileRepo') ?? '',
+    /leaves it without a shared place/,
+  );
+  assert.match(after(node({ cluster: 'true', fileRepo: '/srv/up' }), 'general', 'storage', 's3') ?? '', /s3Bucket/);
+  // Fine: the place is there, cluster goes off, or the node had no place before either.
+  assert.equal(after(node({ fileRepo: '/srv/up' }), 'general', 'cluster', 'true'), undefined);
+  assert.equal(after(node({ storage: 's3', s3Bucket: 'uploads' }), 'general', 'cluster', 'true'), undefined);
+  assert.equal(after(node({ cluster: 'true', fileRepo: '/srv/up' }), 'general', 'cluster', 'false'), undefined);
+  assert.equal(after(node({ cluster: 'true' }), 'general', 'fileRepo', '/srv/up'), undefined);
+  assert.equal(after(node({ cluster: 'true' }), 'general', 'storage', 's3'), undefined);
 });
 
 test('the first cluster node to start generates slotSecret into the shared document; the others read it', async () => {

@@ -161,6 +161,40 @@ export function clusterStoreOf(layers: readonly Layer[]): SharedConfigStore | un
   return layers.find((l): l is ClusterLayer => l.source === CLUSTER_SOURCE && 'store' in l)?.store;
 }
 
+/**
+ * What a change to the node's own file would leave missing for cluster mode: a message naming it
+ * when the change turns cluster on (or takes its shared place away) so that the node has no
+ * shared place, which would refuse every later `config set` of a general property; undefined
+ * when the node keeps one, or had none before the change either. `text` undefined removes the value.
+ *
+ * @example
+ * clusterPreconditionAfter(layers, { layer: 'general', short: 'cluster', text: 'true' });
+ * // 'plugin.httpfileupload.cluster = true needs the shared place first: set plugin.httpfileupload.fileRepo …'
+ */
+export function clusterPreconditionAfter(
+  layers: readonly Layer[],
+  change: { layer: string; short: PropertyKey; text: string | undefined },
+): string | undefined {
+  const local = layers.filter((l) => l.source !== CLUSTER_SOURCE);
+  const changed = local.map((l): Layer =>
+    l.source === change.layer
+      ? { source: l.source, get: (short, ctx) => (short === change.short ? change.text : l.get(short, ctx)) }
+      : l,
+  );
+  const unusable = (ls: readonly Layer[]) => {
+    const { enabled, store } = clusterOf(ls);
+    return enabled && store === undefined;
+  };
+  if (!unusable(changed) || unusable(local)) return undefined;
+  const s3 = parsed(catalogue.storage, new Resolver(changed).resolve('storage').text) === 's3';
+  const missing = s3
+    ? `set ${catalogue.s3Bucket.name} (storage is s3: the shared document lives in the bucket)`
+    : `set ${catalogue.fileRepo.name} (the folder every node shares), or storage s3 and ${catalogue.s3Bucket.name}`;
+  return change.short === catalogue.cluster.short
+    ? `${catalogue.cluster.name} = true needs the shared place first: ${missing}`
+    : `cluster is on, and this change leaves it without a shared place: ${missing}`;
+}
+
 /** Where a `config set`/`unset` goes. */
 export interface WriteTarget {
   /** serverspecific | cluster | general */

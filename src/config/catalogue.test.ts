@@ -88,6 +88,11 @@ test('sizes, durations and 0 or less = unlimited', () => {
   // The Openfire plugin's rule for every size limit: 0 or any negative number means no limit.
   assert.equal(ok('maxFileSize', '-1'), -1);
   assert.equal(ok('maxFileSize', '-2'), -1);
+  // With a unit too: `config set maxFileSize -2M` means unlimited, like -2.
+  assert.equal(ok('maxFileSize', '-2M'), -1);
+  assert.equal(ok('userQuota', '-1.5GiB'), -1);
+  bad('maxFileSize', '-2MB', /not a size/);
+  bad('maxFileSize', '--2', /not a size/);
   assert.equal(ok('maxFileSize', '0'), -1);
   // Unlimited is still announced (src/xmpp/disco.ts), as a large number: the help says why.
   assert.match(

@@ -17,9 +17,6 @@ export interface ConfigText {
   encoding: 'utf8' | 'latin1';
 }
 
-/** Where the configuration lives when neither --config nor FILEUPLOAD_CONFIG says otherwise. */
-export const DEFAULT_CONFIG_PATH = '/etc/fileupload/openfire.xml';
-
 /** Mode of a configuration file this program creates. */
 export const NEW_FILE_MODE = 0o600;
 

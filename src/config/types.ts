@@ -107,6 +107,7 @@ export function countLimitType(max: number): ValueType<number> {
  * sizeType({ unlimited: true }).parse('50M'); // 52428800
  * sizeType({ unlimited: true }).parse('0');   // -1
  * sizeType({ unlimited: true }).parse('-5');  // -1
+ * sizeType({ unlimited: true }).parse('-2M'); // -1
  */
 export function sizeType(opts: { unlimited?: boolean; min?: number } = {}): ValueType<number> {
   const min = opts.min ?? 0;
@@ -115,7 +116,15 @@ export function sizeType(opts: { unlimited?: boolean; min?: number } = {}): Valu
     type: 'size',
     rule,
     parse: (t) => {
-      if (opts.unlimited && /^-\d+$/.test(t)) return -1;
+      // Any negative size, with a unit or without (-1, -2M), is unlimited: the rest must still be a size.
+      if (opts.unlimited && t.startsWith('-')) {
+        try {
+          parseSize(t.slice(1));
+        } catch {
+          fail(`"${t}" is not a size`);
+        }
+        return -1;
+      }
       const n = unit(() => parseSize(t));
       if (opts.unlimited && n === 0) return -1;
       if (n < min) fail(`${t} is less than ${min} bytes`);

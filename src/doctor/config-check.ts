@@ -4,7 +4,7 @@
  * Unknown names (typos) warn, and so do names of the Openfire plugin's component library that
  * have no effect here.
  */
-import { DEFAULT_CONFIG_PATH } from '../config/file.ts';
+import { DEFAULT_CONFIG_PATH } from '../config/default-path.ts';
 import { GENERAL_PREFIX, SERVER_SPECIFIC_PREFIX, lookupProperty, suggestProperty } from '../config/catalogue.ts';
 import { compatibilityNotes, unreadOption } from '../config/compat.ts';
 import { readConfigDocument, type ConfigDocument } from '../config/edit.ts';

@@ -139,6 +139,15 @@ describe('verdicts on facts', () => {
     assert.match(r.fix ?? '', /chown -R fileupload: \/srv\/up/);
   });
 
+  test("the chown fix names the folder's owner when it is not root", () => {
+    const r = repositoryVerdict({
+      ...base,
+      owner: { uid: 998, user: 'uploads', group: 'www' },
+      writable: { ok: false, code: 'EACCES', message: 'permission denied' },
+    });
+    assert.match(r.fix ?? '', /^chown -R uploads:www \/srv\/up /);
+  });
+
   test('a filesystem without hard links warns', () => {
     assert.equal(sameFilesystemVerdict({ ...base, canLink: false }).status, 'warn');
   });

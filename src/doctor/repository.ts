@@ -10,6 +10,7 @@ import { link, lstat, opendir, stat, statfs, unlink, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { formatSize } from '../config/units.ts';
 import { MARKER_NAME } from '../storage/fs/index.ts';
+import { ownerOf, type Owner } from '../repository/owner.ts';
 import { isImportedId } from '../slots/id.ts';
 import { describeError, errorCode, fail, pass, skip, warn, type CheckResult } from './result.ts';
 
@@ -34,6 +35,8 @@ export interface RepositoryFacts {
   space: { available: number; size: number } | undefined;
   /** The largest upload (-1 = unlimited). */
   maxFileSize: number;
+  /** The folder's owner, for the fix of a folder its user cannot write. */
+  owner?: Pick<Owner, 'uid' | 'user' | 'group'>;
   /** Raw files of the Openfire plugin directly in the folder with no upload of that id in files/. */
   notImported?: { count: number; first: string };
 }
@@ -77,6 +80,7 @@ export async function gatherRepositoryFacts(path: string | undefined, maxFileSiz
     return facts;
   }
   if (!facts.isDirectory) return facts;
+  facts.owner = await ownerOf(path).catch(() => undefined);
   facts.marker = await lstat(join(path, MARKER_NAME)).then(
     (s) => s.isFile(),
     () => false,
@@ -178,7 +182,9 @@ export function repositoryVerdict(f: RepositoryFacts, configCli = 'fileupload'):
       return fail(
         C,
         `${f.probedIn} is not writable (${message})`,
-        `chown -R fileupload: ${f.path} (the user serve runs as)`,
+        f.owner !== undefined && f.owner.uid !== 0
+          ? `chown -R ${f.owner.user}:${f.owner.group} ${f.path} (its owner, the user serve runs as), and give the owner write permission: chmod -R u+rwX ${f.path}`
+          : `chown -R fileupload: ${f.path} (the user serve runs as)`,
       );
     }
     if (code === 'ENOSPC' || code === 'EDQUOT') {

@@ -2,8 +2,8 @@
  * Runs every doctor check and returns the report in a fixed order. Independent checks run at the
  * same time; each has its own short timeout, so a run takes a few seconds at worst.
  *
- * Order: config, repository, same-filesystem, free-space, slot-secret, config-permissions, tls,
- * xmpp, web-port, announced-url, clock, clamav, and user-upload (with --as).
+ * Order: config, repository, same-filesystem, free-space, ownership, slot-secret,
+ * config-permissions, tls, xmpp, web-port, announced-url, clock, clamav, and user-upload (with --as).
  */
 import type { Settings } from '../config/settings.ts';
 import { adminEndpoints, fetchLiveStatus, type LiveStatus } from './admin.ts';
@@ -12,6 +12,7 @@ import { clamavVerdict, gatherClamavFacts } from './clamav.ts';
 import { clockVerdict, ntpSynchronized } from './clock.ts';
 import { checkConfig, cliFor } from './config-check.ts';
 import { configFilesOf, configPermissionsVerdict, gatherConfigFileFacts } from './config-permissions.ts';
+import { gatherOwnershipFacts, ownershipVerdict, CHECK as OWNERSHIP_CHECK } from './ownership.ts';
 import { gatherRepositoryFacts, repositoryVerdicts } from './repository.ts';
 import { skip, summarize, type CheckResult, type DoctorSummary } from './result.ts';
 import { slotSecretVerdict } from './slot-secret.ts';
@@ -38,6 +39,12 @@ export interface DoctorOptions {
   };
   /** Host name for the announcedWebHost default (tests). */
   hostname?: () => string;
+  /**
+   * Called once the configuration and the files only root may read (configuration, TLS key) are
+   * read, before anything looks at or writes into the repository: the CLI run as root becomes
+   * the repository's owner there (src/repository/owner.ts).
+   */
+  beforeRepository?: (settings: Settings) => Promise<unknown>;
 }
 
 export interface DoctorReport {
@@ -67,6 +74,12 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     return { results, summary: summarize(results), configUnusable: true };
   }
 
+  const [tlsFiles, configFiles] = await Promise.all([
+    readTlsFiles(settings.tlsCertificate, settings.tlsKey),
+    gatherConfigFileFacts(configFilesOf(options.configFile, settings)),
+  ]);
+  await options.beforeRepository?.(settings);
+
   const live = await fetchLiveStatus(adminEndpoints(settings), Math.min(timeoutMs, 1500));
   const tlsOn = settings.tlsCertificate !== undefined && settings.tlsKey !== undefined;
   // Whether serve listens decides whether a handshake would disturb it: learn that first.
@@ -83,15 +96,16 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
       ));
     return { bind, serveAnswers };
   })();
-  const [repository, tlsFiles, ntp, web, xmpp, configFiles, clamav] = await Promise.all([
+  const [[repository, ownership], ntp, web, xmpp, clamav] = await Promise.all([
     settings.storage === 's3'
-      ? import('./bucket.ts').then((b) => b.gatherBucketFacts(settings, timeoutMs))
-      : gatherRepositoryFacts(settings.fileRepo, settings.maxFileSize),
-    readTlsFiles(settings.tlsCertificate, settings.tlsKey),
+      ? import('./bucket.ts').then(async (b) => [await b.gatherBucketFacts(settings, timeoutMs), undefined] as const)
+      : // After the write probe, which the walk must not see half-way.
+        gatherRepositoryFacts(settings.fileRepo, settings.maxFileSize).then(
+          async (r) => [r, await gatherOwnershipFacts(settings.fileRepo)] as const,
+        ),
     ntpSynchronized(),
     webProbe,
     webProbe.then((w) => xmppCheck(settings, live, live !== undefined || w.serveAnswers, timeoutMs, cli)),
-    gatherConfigFileFacts(configFilesOf(options.configFile, settings)),
     gatherClamavFacts(settings, timeoutMs),
   ]);
 
@@ -125,6 +139,7 @@ export async function runDoctor(options: DoctorOptions): Promise<DoctorReport> {
     ...('bucket' in repository
       ? (await import('./bucket.ts')).bucketVerdicts(repository, cli)
       : repositoryVerdicts(repository, cli)),
+    ownership === undefined ? skip(OWNERSHIP_CHECK, 'storage is s3: no files to own') : ownershipVerdict(ownership),
     slotSecretVerdict(settings.slotSecret, settings.sharedSecret, cli),
     configPermissionsVerdict(configFiles),
     tlsVerdict({

@@ -55,7 +55,12 @@ describe('against a real Prosody', () => {
 
   test('the c2s port is not a component port', async () => {
     const c2s = { ...target, port: prosody.c2sPort };
-    assert.equal(componentVerdict(await probeComponent(c2s, 'x', TIMEOUT), c2s).status, 'fail');
+    const probe = await probeComponent(c2s, 'x', TIMEOUT);
+    assert.deepEqual(probe, { kind: 'not-component-port', namespace: 'jabber:client' });
+    const verdict = componentVerdict(probe, c2s);
+    assert.equal(verdict.status, 'fail');
+    assert.match(verdict.message, /client \(c2s\) port, not its component port/);
+    assert.match(verdict.fix ?? '', /config set xmppPort PORT/);
   });
 
   test('a stopped server: connection refused', async () => {

@@ -20,6 +20,8 @@ export type ComponentProbe =
   | { kind: 'opened' }
   /** A stream error: at stream open (`stage: 'open'`) or in answer to the handshake. */
   | { kind: 'stream-error'; stage: 'open' | 'handshake'; condition: string; text: string | undefined }
+  /** The port answered as a client (c2s) or server-to-server port: its stream namespace. */
+  | { kind: 'not-component-port'; namespace: string }
   | { kind: 'unreachable'; code: string | undefined; message: string }
   | { kind: 'timeout'; message: string }
   | { kind: 'unexpected'; message: string };
@@ -61,6 +63,11 @@ export async function probeComponent(
     const header = await stream.open(
       `<stream:stream xmlns='jabber:component:accept' xmlns:stream='${NS_STREAMS}' to='${xml.escapeXML(target.domain)}'>`,
     );
+    // A c2s or s2s port opens its own kind of stream (and would then say it does not serve
+    // the domain, which reads as an undeclared component).
+    const namespace = header.attrs.xmlns;
+    if (namespace === 'jabber:client' || namespace === 'jabber:server')
+      return { kind: 'not-component-port', namespace };
     const id = header.attrs.id;
     if (id === undefined || id === '') {
       // Servers that refuse the domain open the stream without an id and send the error next.
@@ -111,6 +118,12 @@ export function componentVerdict(
         CHECK,
         `${at} answers as a component port, but the secret was not tested: serve seems to be running and its admin API did not answer (a second handshake would disturb it)`,
         "enable serve's admin API (adminPort) so doctor can read its live connection state, or stop serve and run doctor again",
+      );
+    case 'not-component-port':
+      return fail(
+        CHECK,
+        `${at} is the XMPP server's ${probe.namespace === 'jabber:client' ? 'client (c2s)' : 'server-to-server'} port, not its component port`,
+        `set the component port (Prosody: component_ports, 5347 unless changed; ejabberd: the ejabberd_service listener): ${configCli} config set xmppPort PORT`,
       );
     case 'stream-error': {
       const text = probe.text ? ` (${probe.text})` : '';

@@ -5,8 +5,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Hono, type Handler } from 'hono';
 import { RegExpRouter } from 'hono/router/reg-exp-router';
-import { getRequestListener, RequestError, type HttpBindings } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { HttpBindings } from '@hono/node-server';
 import type { Settings } from '../config/settings.ts';
 import type { Logger } from '../log.ts';
 import type { Store } from '../storage/store.ts';
@@ -19,6 +18,7 @@ import { textReply, writeText } from './reply.ts';
 import { createUploadHandler } from './put.ts';
 import { createDownloadHandler } from './get.ts';
 import { handleOptions } from './options.ts';
+import { lazyRequestListener, nodeAdapter } from './node-adapter.ts';
 
 /** Hono environment: every handler answers on the Node request/response. */
 export type HttpEnv = { Bindings: HttpBindings };
@@ -152,7 +152,7 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   const onNode = (handle: NodeHandler): Handler<HttpEnv> => {
     const handler: Handler<HttpEnv> = (c) => {
       run(handle, c.env.incoming, c.env.outgoing);
-      return RESPONSE_ALREADY_SENT;
+      return nodeAdapter().RESPONSE_ALREADY_SENT;
     };
     if (hot.has(handle)) direct.set(handler, handle);
     return handler;
@@ -168,22 +168,25 @@ export function createHttpApp(options: HttpAppOptions): HttpApp {
   }
   app.notFound((c) => {
     run(notFound, c.env.incoming, c.env.outgoing);
-    return RESPONSE_ALREADY_SENT;
+    return nodeAdapter().RESPONSE_ALREADY_SENT;
   });
   app.onError((err, c) => {
     failed(err, c.env.incoming, c.env.outgoing, performance.now());
-    return RESPONSE_ALREADY_SENT;
+    return nodeAdapter().RESPONSE_ALREADY_SENT;
   });
 
-  const viaHono = getRequestListener(app.fetch, {
-    // HTTP/1.0 clients may omit Host; the handlers only use the path.
-    hostname: 'localhost',
-    // Hono answers HEAD with a copy of the GET route's Response; @hono/node-server's own Response
-    // class would drop what RESPONSE_ALREADY_SENT says in that copy and write a second head.
-    overrideGlobalObjects: false,
-    // A target the Web Request cannot hold is a bad request; any other error goes on to failed().
-    errorHandler: (err: unknown) => (err instanceof RequestError ? textReply(400, 'bad request') : Promise.reject(err)),
-  });
+  const viaHono = lazyRequestListener(({ getRequestListener, RequestError }) =>
+    getRequestListener(app.fetch, {
+      // HTTP/1.0 clients may omit Host; the handlers only use the path.
+      hostname: 'localhost',
+      // Hono answers HEAD with a copy of the GET route's Response; @hono/node-server's own Response
+      // class would drop what RESPONSE_ALREADY_SENT says in that copy and write a second head.
+      overrideGlobalObjects: false,
+      // A target the Web Request cannot hold is a bad request; any other error goes on to failed().
+      errorHandler: (err: unknown) =>
+        err instanceof RequestError ? textReply(400, 'bad request') : Promise.reject(err),
+    }),
+  );
   /**
    * The hot route of a request, matched by Hono's router on the method and the raw target's path
    * before any Web Request or Hono Context exists. Uploads and downloads are most of the traffic,

@@ -5,3 +5,4 @@
 export { createHttpApp, type HttpApp, type HttpAppOptions, type HttpEnv } from './app.ts';
 export type { HttpHooks } from './hooks.ts';
 export { startHttpServer, type HttpServer } from './server.ts';
+export { loadNodeAdapter } from './node-adapter.ts';

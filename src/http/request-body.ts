@@ -58,7 +58,7 @@ export function requestBody(
       };
     },
   };
-  if (!addon?.spliceStep || incoming.headers['content-length'] === undefined) return iterable;
+  if (!addon?.spliceStep || !addon.waitReadable || incoming.headers['content-length'] === undefined) return iterable;
   const socket = incoming.socket;
   if (socket instanceof TLSSocket) return iterable;
   return Object.assign(iterable, {
@@ -74,7 +74,8 @@ export function requestBody(
       handedOver = true;
       // From now on the kernel path waits for the client.
       onReading?.(true);
-      // A read being parsed when readStop came still pushes its body bytes: let it finish.
+      // A read being parsed when readStop came still pushes its body bytes: let it finish. A
+      // client that waited for 100 Continue has sent little or nothing yet: the rest goes by splice.
       await new Promise((resolve) => setImmediate(resolve));
       const buffered: Uint8Array[] = [];
       for (let b = incoming.read() as Buffer | null; b !== null; b = incoming.read() as Buffer | null) {

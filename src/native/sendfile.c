@@ -21,10 +21,21 @@
  *   min(length, maxStep) bytes from the non-blocking socket inFd into the file outFd at `offset`
  *   with splice(2) through a pipe (socket -> pipe -> page cache), never through user space.
  *   Every byte taken from the socket is in the file when the step returns. When the socket has
- *   nothing to read the step waits (at most WAIT_MS) only if it has moved a good amount already
- *   (a fast client between two segments); otherwise it returns BLOCKED at once, so slow clients
- *   never hold a pool thread. state: DONE, BLOCKED, or EOF (the client closed its side).
+ *   nothing to read the step returns BLOCKED at once (JS then waits with waitReadable), so no
+ *   client ever holds a pool thread. state: DONE, BLOCKED, or EOF (the client closed its side).
  *   A file that splice cannot write (EINVAL) gets the bytes copied from the pipe instead.
+ * exports.waitReadable(fd, callback(errno))
+ *   Calls back once the socket fd has something to read, or its peer hung up (errno 0), or
+ *   stopWaiting(fd) ended the wait (ECANCELED), or the poll failed (its errno). It watches fd
+ *   on Node's own event loop (a libuv poll handle): a slow upload between two splice steps costs
+ *   neither a pool thread nor a timer that looks again. One wait per fd at a time.
+ * exports.setLowWater(fd, bytes)
+ *   Sets the socket's receive low-water mark (SO_RCVLOWAT): it counts as readable only once that
+ *   many bytes are queued (or at its end), so a client sending in small pieces wakes a wait once
+ *   per batch instead of once per piece. Throws the errno's text on failure. 1 is the default.
+ * exports.stopWaiting(fd) -> boolean
+ *   Ends the wait on fd, if there is one (its callback runs with ECANCELED before this returns):
+ *   before the fd is closed, and when the upload stops (a timeout, a shutdown).
  * exports.sendNow(fd, head, body, offset, length) -> sent (>= 0) or -errno
  *   One non-blocking sendmsg(2) on the main thread: the latin1 string `head` followed by `length`
  *   bytes of the Uint8Array `body` from `offset`. Returns how many bytes the socket took (all,
@@ -57,6 +68,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <node_api.h>
+#include <uv.h>
 
 /* One step moves at most this much: ~10 ms from the page cache, so an abort or a shutdown is
  * noticed promptly between steps, while the per-step round trip stays negligible. */
@@ -223,8 +235,6 @@ static napi_value sendfile_step(napi_env env, napi_callback_info info) {
   return queue_step(env, info, "sendfileStep(outFd, inFd, offset, length, callback)", "fileupload:sendfile", 0, execute);
 }
 
-/* A step that has moved this much already waits for more (see spliceStep above). */
-#define SPLICE_WAIT_AFTER (256 * 1024)
 /* Asked for as the pipe's capacity (the default is 64 KiB; the system's limit may refuse). */
 #define PIPE_BYTES (1024 * 1024)
 
@@ -301,7 +311,6 @@ static int pipe_to_file(int out_fd, loff_t *off, int64_t bytes) {
 static void splice_execute(napi_env env, void *data) {
   step_t *s = data;
   loff_t off = (loff_t)s->offset;
-  int64_t deadline = -1;
   (void)env;
   if ((s->err = ensure_pipe()) != 0) return;
   while (s->moved < s->length) {
@@ -318,31 +327,139 @@ static void splice_execute(napi_env env, void *data) {
       return;
     }
     if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) {
-      s->err = errno;
-      return;
-    }
-    if (s->moved < SPLICE_WAIT_AFTER) {
-      s->state = STEP_BLOCKED;
-      return;
-    }
-    int64_t now = now_ms();
-    if (deadline < 0) deadline = now + WAIT_MS;
-    if (now >= deadline) {
-      s->state = STEP_BLOCKED;
-      return;
-    }
-    struct pollfd p = {.fd = s->in_fd, .events = POLLIN, .revents = 0};
-    if (poll(&p, 1, (int)(deadline - now)) < 0 && errno != EINTR) {
-      s->err = errno;
-      return;
-    }
+    if (errno != EAGAIN && errno != EWOULDBLOCK) s->err = errno;
+    else s->state = STEP_BLOCKED;
+    return;
   }
   s->state = STEP_DONE;
 }
 
 static napi_value splice_step(napi_env env, napi_callback_info info) {
   return queue_step(env, info, "spliceStep(inFd, outFd, offset, length, callback)", "fileupload:splice", 1, splice_execute);
+}
+
+/* A wait for a readable socket: a libuv poll handle on Node's loop, in a list of the running
+ * waits (touched only on the main thread) so that stopWaiting finds it by fd. */
+typedef struct waiter {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context context;
+  int fd;
+  struct waiter *next;
+} waiter_t;
+
+static waiter_t *waiters = NULL;
+
+static void waiter_closed(uv_handle_t *handle) {
+  free(handle->data);
+}
+
+/* Takes the wait off the list, closes its handle and calls its callback with `err`. */
+static void waiter_finish(waiter_t *w, int err) {
+  for (waiter_t **p = &waiters; *p != NULL; p = &(*p)->next) {
+    if (*p == w) {
+      *p = w->next;
+      break;
+    }
+  }
+  napi_env env = w->env;
+  uv_poll_stop(&w->poll);
+  uv_close((uv_handle_t *)&w->poll, waiter_closed);
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value callback, global, argv[1], result;
+  if (napi_get_reference_value(env, w->callback, &callback) == napi_ok && napi_get_global(env, &global) == napi_ok &&
+      napi_create_int32(env, err, &argv[0]) == napi_ok) {
+    /* make_callback, not call_function: this runs from the event loop, not from JS, and the
+     * promise reactions the callback schedules must run right after it. */
+    if (napi_make_callback(env, w->context, global, callback, 1, argv, &result) == napi_pending_exception) {
+      napi_value exception;
+      if (napi_get_and_clear_last_exception(env, &exception) == napi_ok) napi_fatal_exception(env, exception);
+    }
+  }
+  napi_delete_reference(env, w->callback);
+  napi_async_destroy(env, w->context);
+  napi_close_handle_scope(env, scope);
+}
+
+static void waiter_ready(uv_poll_t *handle, int status, int events) {
+  (void)events;
+  waiter_finish(handle->data, status < 0 ? -status : 0);
+}
+
+static napi_value wait_readable(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], title;
+  int32_t fd;
+  napi_valuetype type;
+  uv_loop_t *loop;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !get_fd(env, argv[0], &fd) ||
+      napi_typeof(env, argv[1], &type) != napi_ok || type != napi_function)
+    return fail(env, "waitReadable(fd, callback): a descriptor and a function");
+  for (waiter_t *w = waiters; w != NULL; w = w->next)
+    if (w->fd == fd) return fail(env, "waitReadable: this descriptor is already waited for");
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
+    napi_throw_error(env, NULL, "waitReadable: no event loop");
+    return NULL;
+  }
+  waiter_t *w = calloc(1, sizeof *w);
+  if (w == NULL) {
+    napi_throw_error(env, "ENOMEM", "waitReadable: out of memory");
+    return NULL;
+  }
+  w->env = env;
+  w->fd = fd;
+  w->poll.data = w;
+  int r = uv_poll_init_socket(loop, &w->poll, fd);
+  if (r != 0) {
+    free(w);
+    napi_throw_error(env, uv_err_name(r), uv_strerror(r));
+    return NULL;
+  }
+  if (napi_create_reference(env, argv[1], 1, &w->callback) != napi_ok ||
+      napi_create_string_utf8(env, "fileupload:waitReadable", NAPI_AUTO_LENGTH, &title) != napi_ok ||
+      napi_async_init(env, NULL, title, &w->context) != napi_ok) {
+    if (w->callback != NULL) napi_delete_reference(env, w->callback);
+    uv_close((uv_handle_t *)&w->poll, waiter_closed);
+    napi_throw_error(env, NULL, "waitReadable: cannot start the wait");
+    return NULL;
+  }
+  r = uv_poll_start(&w->poll, UV_READABLE | UV_DISCONNECT, waiter_ready);
+  if (r != 0) {
+    napi_delete_reference(env, w->callback);
+    napi_async_destroy(env, w->context);
+    uv_close((uv_handle_t *)&w->poll, waiter_closed);
+    napi_throw_error(env, uv_err_name(r), uv_strerror(r));
+    return NULL;
+  }
+  w->next = waiters;
+  waiters = w;
+  return NULL;
+}
+
+static napi_value stop_waiting(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t fd;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 || !get_fd(env, argv[0], &fd))
+    return fail(env, "stopWaiting(fd): fd must be an integer >= 0");
+  waiter_t *w = waiters;
+  while (w != NULL && w->fd != fd) w = w->next;
+  if (w != NULL) waiter_finish(w, ECANCELED);
+  napi_get_boolean(env, w != NULL, &result);
+  return result;
+}
+
+static napi_value set_low_water(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, bytes;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 || !get_fd(env, argv[0], &fd) ||
+      napi_get_value_int32(env, argv[1], &bytes) != napi_ok || bytes < 1)
+    return fail(env, "setLowWater(fd, bytes): a descriptor and a byte count >= 1");
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &bytes, sizeof bytes) != 0) napi_throw_error(env, NULL, strerror(errno));
+  return NULL;
 }
 
 typedef struct {
@@ -530,10 +647,16 @@ static napi_value send_now(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value step, dup, max, rename, splice_fn, now, finish;
+  napi_value step, dup, max, rename, splice_fn, now, finish, wait, stop, low;
   if (napi_create_function(env, "sendfileStep", NAPI_AUTO_LENGTH, sendfile_step, NULL, &step) != napi_ok ||
       napi_create_function(env, "spliceStep", NAPI_AUTO_LENGTH, splice_step, NULL, &splice_fn) != napi_ok ||
       napi_set_named_property(env, exports, "spliceStep", splice_fn) != napi_ok ||
+      napi_create_function(env, "waitReadable", NAPI_AUTO_LENGTH, wait_readable, NULL, &wait) != napi_ok ||
+      napi_set_named_property(env, exports, "waitReadable", wait) != napi_ok ||
+      napi_create_function(env, "stopWaiting", NAPI_AUTO_LENGTH, stop_waiting, NULL, &stop) != napi_ok ||
+      napi_set_named_property(env, exports, "stopWaiting", stop) != napi_ok ||
+      napi_create_function(env, "setLowWater", NAPI_AUTO_LENGTH, set_low_water, NULL, &low) != napi_ok ||
+      napi_set_named_property(env, exports, "setLowWater", low) != napi_ok ||
       napi_create_function(env, "renameNoReplace", NAPI_AUTO_LENGTH, rename_no_replace, NULL, &rename) != napi_ok ||
       napi_set_named_property(env, exports, "renameNoReplace", rename) != napi_ok ||
       napi_create_function(env, "finishUpload", NAPI_AUTO_LENGTH, finish_upload, NULL, &finish) != napi_ok ||

@@ -43,6 +43,19 @@ export interface SendfileAddon {
     callback: (errno: number, moved: number, state: number) => void,
   ): void;
   /**
+   * Calls back once the socket `fd` has something to read or its peer hung up (`errno` 0), when
+   * `stopWaiting(fd)` ends the wait (ECANCELED), or with the poll's errno. Watched on Node's
+   * event loop: no thread waits. One wait per descriptor at a time. See src/native/splice.ts.
+   */
+  waitReadable?(fd: number, callback: (errno: number) => void): void;
+  /**
+   * The socket's SO_RCVLOWAT: readable only with `bytes` queued (or at its end); 1 is the
+   * default. Throws when the descriptor refuses it.
+   */
+  setLowWater?(fd: number, bytes: number): void;
+  /** Ends the wait on `fd` (its callback runs with ECANCELED before this returns); false when none. */
+  stopWaiting?(fd: number): boolean;
+  /**
    * One non-blocking sendmsg(2) on the calling thread: `head` (latin1) followed by `length` bytes
    * of `body` from `offset`. Returns how many bytes the socket took (0 when it is full) or minus
    * the errno. See src/http/send-now.ts.

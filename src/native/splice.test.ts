@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { closeSync, openSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureNative } from '../../scripts/build/native.ts';
 import { tcpPairs } from '../../test/support/tcp-pair.ts';
@@ -131,6 +131,98 @@ test('a client that stalls: ETIMEDOUT after idleMs; an abort stops it too', asyn
     closeSync(file);
     peer.destroy();
     ours.destroy();
+  }
+});
+
+test('a slow client: every byte arrives, in a few steps (the socket wakes us once a batch is there)', async () => {
+  const { ours, peer, fd } = await pair();
+  const file = openFile('slow');
+  let steps = 0;
+  const counting: SendfileAddon = {
+    ...addon,
+    spliceStep: (...args) => {
+      steps++;
+      addon.spliceStep!(...args);
+    },
+  };
+  try {
+    const bursts = 12;
+    const piece = 64 * 1024;
+    const moving = spliceFromSocket(counting, fd, file, 0, bursts * piece);
+    for (let i = 0; i < bursts; i++) {
+      // The pause lets the previous burst be moved: the splice then waits on an empty socket.
+      await new Promise((r) => setTimeout(r, 40));
+      peer.write(data.subarray(i * piece, (i + 1) * piece));
+    }
+    await moving;
+    assert.ok(readFileSync(join(dir, 'slow')).equals(data.subarray(0, bursts * piece)));
+    // The whole body is less than one wake-up batch: only the sweeps (every 250 ms) and the end
+    // cost steps, not each burst or pause.
+    assert.ok(steps <= bursts / 2, `${steps} steps for ${bursts} bursts`);
+  } finally {
+    closeSync(file);
+    peer.destroy();
+    ours.destroy();
+  }
+});
+
+test('a trickle below the wake-up batch still arrives as it comes (the sweep takes it)', async () => {
+  const { ours, peer, fd } = await pair();
+  const file = openFile('trickle');
+  try {
+    const length = 64 * 1024;
+    let progress = 0;
+    let seen: () => void = () => {};
+    const firstBytes = new Promise<void>((resolve) => (seen = resolve));
+    const moving = spliceFromSocket(addon, fd, file, 0, length, {
+      idleMs: 800, // sweeps every 100 ms
+      onProgress: (n) => {
+        progress += n;
+        seen();
+      },
+    });
+    peer.write(data.subarray(0, 1000));
+    await firstBytes; // before the rest is sent: never waiting for the whole body
+    assert.equal(progress, 1000);
+    peer.write(data.subarray(1000, length));
+    await moving;
+    assert.ok(readFileSync(join(dir, 'trickle')).equals(data.subarray(0, length)));
+  } finally {
+    closeSync(file);
+    peer.destroy();
+    ours.destroy();
+  }
+});
+
+test('waitReadable: calls back once bytes arrive or the peer hangs up, ECANCELED on stopWaiting; one wait per descriptor', async () => {
+  const { ours, peer, fd } = await pair();
+  const copy = addon.dup(fd);
+  try {
+    assert.equal(addon.stopWaiting!(copy), false, 'no wait to stop');
+    const cancelled = new Promise<number>((resolve) => addon.waitReadable!(copy, resolve));
+    assert.throws(() => addon.waitReadable!(copy, () => {}), /already waited for/);
+    assert.equal(addon.stopWaiting!(copy), true);
+    assert.equal(await cancelled, osConstants.errno.ECANCELED);
+
+    const readable = new Promise<number>((resolve) => addon.waitReadable!(copy, resolve));
+    peer.write('x');
+    assert.equal(await readable, 0);
+    assert.throws(() => addon.waitReadable!(copy, 'no' as never), /waitReadable\(fd, callback\)/);
+  } finally {
+    closeSync(copy);
+    peer.destroy();
+    ours.destroy();
+  }
+  const quiet = await pair();
+  const other = addon.dup(quiet.fd);
+  try {
+    const hangUp = new Promise<number>((resolve) => addon.waitReadable!(other, resolve));
+    quiet.peer.end(); // no byte, only the end
+    assert.equal(await hangUp, 0);
+  } finally {
+    closeSync(other);
+    quiet.peer.destroy();
+    quiet.ours.destroy();
   }
 });
 

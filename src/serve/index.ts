@@ -7,10 +7,10 @@ import { clusterLayers } from '../cluster/config-layer.ts';
 import type { Logger } from '../log.ts';
 import { openServeStorage } from './storage.ts';
 import { RepositoryError } from '../storage/errors.ts';
-import { createHttpApp, startHttpServer, type HttpServer } from '../http/index.ts';
+import { createHttpApp, loadNodeAdapter, startHttpServer, type HttpServer } from '../http/index.ts';
 import { createUploadComponent, type UploadComponent } from '../xmpp/service.ts';
 import { LiveState, thresholdsFromSettings } from '../status/live.ts';
-import { createMetricsRegistry } from '../status/metrics.ts';
+import { deferredMetrics } from '../status/metrics-source.ts';
 import { startAdminServers, AdminBindError, type AdminServers } from '../status/admin-server.ts';
 import { liveHttpHooks, observeComponent } from '../status/hooks.ts';
 import { startRepoSampler } from '../status/repo-sampler.ts';
@@ -108,10 +108,11 @@ export async function startServe(options: { configFile: string; logger: Logger }
   // The repository's blocklist: uploads of blocked content are refused; the admin API takes down.
   const blocklist = await openServeBlocklist(storage, logger.child({ component: 'blocklist' }));
   const takedown: TakedownHolder = {};
+  const metrics = deferredMetrics(live);
   const admin = await startAdminServers({
     settings,
     live,
-    registry: createMetricsRegistry(live),
+    registry: metrics,
     blocklist: adminBlocklist(blocklist, takedown),
     log: logger.child({ component: 'admin' }),
   }).catch(failWith(adminProblem, settings));
@@ -222,6 +223,12 @@ export async function startServe(options: { configFile: string; logger: Logger }
   });
 
   void announceScanning(settings, logger.child({ component: 'scan' }));
+  // What only requests outside the upload and download routes and /metrics need loads once
+  // serve is ready (after the ready line is written): uploads and downloads are served meanwhile.
+  setImmediate(() => {
+    void loadNodeAdapter();
+    void metrics.load();
+  });
 
   const stops = starting.move();
   let stopping: Promise<{ clean: boolean }> | undefined;

@@ -10,13 +10,13 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
 import { isIPv4, isIPv6 } from 'node:net';
 import { chmod, lstat, unlink } from 'node:fs/promises';
-import type { Registry } from 'prom-client';
 import { Hono, type Context as HonoContext } from 'hono';
-import { getRequestListener, RequestError, type HttpBindings } from '@hono/node-server';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from '../log.ts';
 import type { LiveState } from './live.ts';
+import type { MetricsSource } from './metrics-source.ts';
 import { ConnectionGuard } from '../http/connection-limit.ts';
+import { lazyRequestListener, nodeAdapter } from '../http/node-adapter.ts';
 import {
   adminProof,
   adminToken,
@@ -40,7 +40,7 @@ export type AdminTarget = { host: string; port: number } | { socketPath: string 
 
 export interface AdminServerOptions {
   live: LiveState;
-  registry: Registry;
+  registry: MetricsSource;
   /** Listen address; default 127.0.0.1. Anything but loopback needs `allowNonLoopback`. */
   host?: string;
   /** TCP port (0 = any free port, for tests). */
@@ -175,8 +175,9 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     token: options.token,
     blocklist: options.blocklist,
   };
-  const server = createServer(
-    getRequestListener(adminApp(context, options.log).fetch, {
+  const app = adminApp(context, options.log);
+  const listener = lazyRequestListener(({ getRequestListener, RequestError }) =>
+    getRequestListener(app.fetch, {
       hostname: 'localhost',
       // As the HTTP endpoint's (src/http/app.ts): HEAD answers that write themselves stay sent.
       overrideGlobalObjects: false,
@@ -189,6 +190,12 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
       },
     }),
   );
+  const server = createServer((req, res) => {
+    listener(req, res).catch((err: unknown) => {
+      options.log?.error('admin request failed', { err });
+      res.destroy();
+    });
+  });
   server.requestTimeout = 10_000;
   server.headersTimeout = 5_000;
   const guard = new ConnectionGuard({
@@ -224,7 +231,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
 
 interface Context {
   live: LiveState;
-  registry: Registry;
+  registry: MetricsSource;
   checkHost: boolean;
   /** Requests arrive over the unix socket (0600): they count as authenticated. */
   overSocket: boolean;
@@ -288,7 +295,10 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     await next();
     return undefined;
   });
-  app.get('/metrics', async (c) => reply(c, 200, ctx.registry.contentType, await ctx.registry.metrics()));
+  app.get('/metrics', async (c) => {
+    const text = await ctx.registry.metrics();
+    return reply(c, 200, ctx.registry.contentType, text);
+  });
   app.get('/status', (c) => {
     const snapshot = ctx.live.snapshot();
     const shown = c.get('credential') === 'valid' ? snapshot : withoutUploadDetails(snapshot);
@@ -302,7 +312,7 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     log?.error('admin request failed', { err, url: c.env.incoming.url });
     if (!res.headersSent) return reply(c, 500, TEXT, 'internal error\n');
     res.destroy();
-    return RESPONSE_ALREADY_SENT;
+    return nodeAdapter().RESPONSE_ALREADY_SENT;
   });
   return app;
 }
@@ -377,7 +387,7 @@ function reply(c: HonoContext<AdminEnv>, status: number, type: string, body: str
   const bytes = Buffer.from(body, 'utf8');
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': bytes.length, ...ADMIN_HEADERS });
   res.end(res.req.method === 'HEAD' ? undefined : bytes);
-  return RESPONSE_ALREADY_SENT;
+  return nodeAdapter().RESPONSE_ALREADY_SENT;
 }
 
 function listen(
@@ -470,7 +480,7 @@ export interface AdminServers {
 export async function startAdminServers(options: {
   settings: { adminPort: number; adminSocket: string | undefined; slotSecret?: string | undefined };
   live: LiveState;
-  registry: Registry;
+  registry: MetricsSource;
   blocklist?: AdminBlocklist;
   log?: Logger;
 }): Promise<AdminServers> {

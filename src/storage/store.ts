@@ -44,7 +44,7 @@ export type FileRangeSender = (fd: number, offset: number, length: number) => Pr
 /**
  * What an upload body may offer besides its chunks: handing the rest of itself to the kernel
  * (the HTTP layer's splice(2) path, src/http/request-body.ts). A store that writes to a local
- * file may use it for a large, fast body; others just iterate.
+ * file may use it for a large body; others just iterate.
  *
  * @example
  * if (isHandOverBody(body) && rest >= MIN) { const handed = await body.handOver(); ... }

@@ -59,7 +59,7 @@ describe('cluster-wide configuration across running nodes', () => {
     });
     assert.ok(b.serve.logLines().some((l) => l.msg === 'cluster configuration changed; reloading'));
     const got = await config(b, ['--json', 'config', 'get', 'maxFileSize']);
-    assert.deepEqual([got.json?.value, got.json?.source], ['3M', 'cluster']);
+    assert.deepEqual([got.json?.text, got.json?.value, got.json?.source], ['3M', 3 * MiB, 'cluster']);
   });
 
   it('a serverspecific value still wins on its own node only', async () => {
@@ -77,13 +77,13 @@ describe('cluster-wide configuration across running nodes', () => {
   it('--local writes the node file, below the cluster value, and says so', async () => {
     const r = await config(a, ['--json', 'config', 'set', '--local', 'maxFileSize', '2M']);
     assert.deepEqual([r.json?.layer, r.json?.file], ['general', a.serve.configFile]);
-    assert.deepEqual(r.json?.effective, { value: '3M', source: 'cluster' });
+    assert.deepEqual(r.json?.effective, { value: 3 * MiB, source: 'cluster' });
     assert.match(r.stderr, /the cluster value of maxFileSize takes precedence over the general one/);
     assert.equal(localValue(a, 'plugin.httpfileupload.maxFileSize'), '2M');
     // Unset in the cluster: A falls back to its own general value.
     const u = await config(a, ['--json', 'config', 'unset', 'maxFileSize']);
     assert.deepEqual([u.json?.removed, u.json?.layer], [true, 'cluster']);
-    assert.deepEqual(u.json?.effective, { value: '2M', source: 'general' });
+    assert.deepEqual(u.json?.effective, { value: 2 * MiB, source: 'general' });
     await waitFor(async () => (await maxFileSizeOf(a)) === 2 * MiB, {
       timeoutMs: 15_000,
       describe: 'A falling back to its general value',

@@ -12,7 +12,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createCipheriv, randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -405,7 +415,7 @@ for (const storage of STORAGES)
       const r = await importRun();
       assert.equal(r.code, 0, r.stderr);
       const byName = Object.fromEntries(
-        (r.report.properties as { name: string; value: string; action: string; current?: string }[]).map((p) => [
+        (r.report.properties as { name: string; value: unknown; action: string; current?: string }[]).map((p) => [
           p.name,
           p,
         ]),
@@ -413,10 +423,10 @@ for (const storage of STORAGES)
       // The database (script, then the log's later value), decrypted with security.xml's own key.
       assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.value, 'files.example.org');
       assert.equal(byName['plugin.httpfileupload.announcedWebHost']?.action, 'set');
-      assert.equal(byName['plugin.httpfileupload.maxFileSize']?.value, '104857600');
+      assert.equal(byName['plugin.httpfileupload.maxFileSize']?.value, 104857600);
       // openfire.xml: an encrypted serverspecific value and an alias, under fileupload's names.
       assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.action, 'kept');
-      assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.value, '443');
+      assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebPort']?.value, 443);
       assert.equal(byName['plugin.httpfileupload.serverspecific.announcedWebContextRoot']?.action, 'kept');
       assert.equal(byName['fqdn']?.value, 'xmpp.example.org');
       assert.equal(byName['plugin.httpfileupload.domain']?.value, 'httpfileupload.example.org');
@@ -650,12 +660,49 @@ describe('import openfire --properties: a SQL dump of ofProperty instead of the 
     assert.ok(report.read.includes(dump));
     assert.ok(!report.read.some((f: string) => f.endsWith('openfire.script')), 'the embedded database is not read');
     const values = Object.fromEntries(
-      (report.properties as { name: string; value: string; from: string }[]).map((p) => [p.name, p]),
+      (report.properties as { name: string; value: unknown; from: string }[]).map((p) => [p.name, p]),
     );
     assert.equal(values['plugin.httpfileupload.announcedWebHost']?.value, 'dump.example.net');
-    assert.equal(values['plugin.httpfileupload.maxFileSize']?.value, '2097152');
+    assert.equal(values['plugin.httpfileupload.maxFileSize']?.value, 2097152);
     assert.match(values['plugin.httpfileupload.maxFileSize']!.from, /ofproperty\.sql/);
     assert.equal(values['plugin.httpfileupload.domain']?.value, 'httpfileupload.example.net');
     assert.equal(report.uploads.imported, FILES.length, 'the plugin’s folder comes from openfire.xml');
   });
+});
+
+describe('import openfire as root into a repository folder the service user owns', () => {
+  it(
+    'gives every entry it created there to the folder’s owner; the plugin’s files keep theirs',
+    { skip: process.geteuid?.() !== 0 && 'needs root' },
+    async () => {
+      const SERVICE = 65534; // nobody
+      const dir = mkdtempSync(join(tmpdir(), 'fileupload-import-owner-'));
+      trackDir(dir);
+      const install = buildOpenfire(dir);
+      const config = await serveConfigFor(undefined);
+      const repo = String(config.fileRepo);
+      chownSync(repo, SERVICE, SERVICE);
+      const configFile = join(dir, 'openfire.xml');
+      writeFileSync(
+        configFile,
+        openfireXml({ ...config, maxFileSize: undefined, announcedWebHost: undefined, domain: undefined }),
+      );
+      const r = await runFileupload(['--config', configFile, '--json', 'import', 'openfire', install.home], {
+        timeoutMs: 120_000,
+      });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).uploads.imported, FILES.length);
+      // Folders too (the index's key folders): listTree names files only.
+      const notService = ['', ...readdirSync(repo, { recursive: true, encoding: 'utf8' })]
+        .map((p) => ({ p, st: lstatSync(join(repo, p)) }))
+        .filter(({ st }) => st.uid !== SERVICE || st.gid !== SERVICE)
+        .map(({ p, st }) => `${p} ${st.uid}:${st.gid}`);
+      assert.deepEqual(notService, []);
+      assert.ok(
+        listTree(repo).some((p) => p.startsWith('index/')),
+        'the inventory was written',
+      );
+      for (const f of FILES) assert.equal(statSync(join(install.pluginRepo, f.id)).uid, 0);
+    },
+  );
 });

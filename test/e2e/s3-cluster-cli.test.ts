@@ -140,9 +140,9 @@ describe('maintenance and cluster configuration on S3 without a shared folder (r
 
     const got = node2.run(['--json', 'config', 'get', 'maxFileSize']);
     assert.equal(got.code, 0, got.stderr);
-    const value = JSON.parse(got.stdout) as { value: unknown; source: string };
+    const value = JSON.parse(got.stdout) as { text: unknown; source: string };
     assert.equal(value.source, 'cluster', "the cluster value beats node2's own general value");
-    assert.equal(value.value, '7M');
+    assert.equal(value.text, '7M');
 
     // --local writes the node's own file (below the cluster value).
     const local = node2.run(['--json', 'config', 'set', '--local', 'maxFileSize', '2M']);

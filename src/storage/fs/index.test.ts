@@ -12,9 +12,9 @@ import { processFinisher, processRenamer, type RenameOutcome } from '../../nativ
 import { ensureNative } from '../../../scripts/build/native.ts';
 import { newSlotId } from '../../slots/id.ts';
 import { encodeHeader, CorruptUploadError } from './format.ts';
-import { RepositoryError, StorageFullError, UploadRemovedError } from '../errors.ts';
+import { RepositoryError, SizeMismatchError, StorageFullError, UploadRemovedError } from '../errors.ts';
 import type { HandOverBody, HandedOverBody, UploadMeta } from '../store.ts';
-import { worthHandingOver } from './receive.ts';
+import { HAND_OVER_MIN_SIZE } from './receive.ts';
 
 const tempRepo = () => mkdtemp(join(tmpdir(), 'fileupload-fs-'));
 
@@ -172,7 +172,7 @@ describe('fs store specifics', () => {
     }
   });
 
-  test('a body that hands over: buffered bytes first, the rest moved to the right offset; one that cannot is read on', async () => {
+  test('a large body is handed over before its first chunk: buffered bytes first, the rest moved to the right offset; one that cannot is read on; a small one is never asked', async () => {
     const dir = await tempRepo();
     const store = new FsStore(dir);
     const MiB = 1024 * 1024;
@@ -218,7 +218,7 @@ describe('fs store specifics', () => {
       assert.equal(handing.asked.length, 1);
       const moved = handing.asked[0]!;
       assert.equal(moved.offset + moved.length, stored.length, 'the rest ends where the body ends');
-      assert.ok(moved.length >= 4 * MiB && moved.length < data.length - MiB, `moved ${moved.length}`);
+      assert.equal(moved.length, data.length - MiB, 'nothing was read through the iterator first');
 
       const refusing = body('refuse');
       const b = meta({ size: data.length });
@@ -226,6 +226,11 @@ describe('fs store specifics', () => {
       assert.equal(refusing.handOvers(), 1, 'not asked again');
       const read = await readFile(join(dir, 'files', b.id));
       assert.ok(read.subarray(read.length - data.length).equals(data));
+
+      // Below the threshold the body is only iterated (here it is too long for its size: 413).
+      const small = body('hand over');
+      await assert.rejects(store.write(meta({ size: HAND_OVER_MIN_SIZE - 1 }), small.b), SizeMismatchError);
+      assert.equal(small.handOvers(), 0);
 
       const failing = body('fail');
       const c = meta({ size: data.length });
@@ -236,14 +241,6 @@ describe('fs store specifics', () => {
       await store.close();
       await rm(dir, { recursive: true, force: true });
     }
-  });
-
-  test('worthHandingOver: enough left, a proven start, and fast enough', () => {
-    const MiB = 1024 * 1024;
-    assert.equal(worthHandingOver(MiB, 100 * MiB, 10), true);
-    assert.equal(worthHandingOver(MiB, 3 * MiB, 10), false, 'too little left');
-    assert.equal(worthHandingOver(256 * 1024, 100 * MiB, 1), false, 'too little seen yet');
-    assert.equal(worthHandingOver(MiB, 100 * MiB, 1000), false, '1 MiB/s is a slow client');
   });
 
   test('open() refuses a missing repository and a file in its place', async () => {

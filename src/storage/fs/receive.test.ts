@@ -132,7 +132,7 @@ test('an abort during a large write: the write settles before receive fails', as
   const size = 4 * 1024 * 1024;
   const ac = new AbortController();
   async function* body(): AsyncGenerator<Uint8Array> {
-    yield Buffer.alloc(512 * 1024, 0x61);
+    yield Buffer.alloc(1024 * 1024, 0x61); // a whole batch: written at once
     await new Promise(() => {}); // the client stalls; the abort ends the wait
   }
   const { err, log, victim, heldAtFailure } = await race(size, body(), ac.signal, () => ac.abort(new Error('cut off')));
@@ -140,4 +140,43 @@ test('an abort during a large write: the write settles before receive fails', as
   assert.equal(heldAtFailure, 0);
   assert.deepEqual(log, ['write done', 'receive failed']);
   assert.equal(victim.length, 0);
+});
+
+test('a large body in small chunks (TLS: 16 KiB) is written in whole batches, not chunk by chunk; the bytes in order', async () => {
+  const chunk = 16 * 1024;
+  const size = 8 * 1024 * 1024 + 5;
+  const data = Buffer.alloc(size);
+  for (let i = 0; i < size; i++) data[i] = (i * 7) % 251;
+  async function* body(): AsyncGenerator<Uint8Array> {
+    for (let at = 0; at < size; at += chunk) {
+      yield Buffer.from(data.subarray(at, at + chunk));
+      if (at % (4 * chunk) === 0) await nextTurn(); // arriving over several turns, as from a socket
+    }
+  }
+  const file = join(dir, 'batched.part');
+  const fd = openSync(file, 'w');
+  let writes = 0;
+  const realWritevSync = fs.writevSync;
+  fs.writev = ((...args: Parameters<typeof fs.writev>) => {
+    writes++;
+    return (realWritev as (...a: unknown[]) => void)(...args);
+  }) as typeof fs.writev;
+  fs.writevSync = ((...args: Parameters<typeof fs.writevSync>) => {
+    writes++;
+    return realWritevSync(...args);
+  }) as typeof fs.writevSync;
+  syncBuiltinESMExports();
+  try {
+    const final = await receive(fd, meta(size), body(), undefined, false);
+    assert.equal(final.size, size);
+  } finally {
+    fs.writev = realWritev;
+    fs.writevSync = realWritevSync;
+    syncBuiltinESMExports();
+    closeSync(fd);
+  }
+  // 512 chunks: a batch is 1 MiB (one upload running), so about 9 body writes and the header.
+  assert.ok(writes <= 16, `${writes} writes`);
+  const stored = readFileSync(file);
+  assert.ok(stored.subarray(stored.length - size).equals(data));
 });

@@ -16,9 +16,11 @@ import { noop } from '../../noop.ts';
  * trip, and the received chunk is released at once instead of waiting in a queue long enough to
  * be promoted to V8's old generation (500 slow uploads held ~100 MiB of such garbage).
  *
- * A large body that arrives fast is handed over to the kernel once it has proven fast
- * (worthHandingOver): the rest moves from the socket into the file by splice(2) when the body
- * offers it (HandOverBody), without a user-space buffer per read.
+ * A large body (HAND_OVER_MIN_SIZE) is handed over to the kernel before its first chunk is read,
+ * whatever its speed: when the body offers it (HandOverBody), it moves from the socket into the
+ * file by splice(2), without a user-space buffer per read; what Node had already read is written
+ * first. How fast the client starts says little (an Expect: 100-continue round trip, a slow
+ * start), and the kernel path waits for a slow client as cheaply as Node does.
  */
 
 /** Writes are gathered up to this size per writev (few syscalls, large sequential writes). */
@@ -47,24 +49,11 @@ const TOUCH_EVERY_MS = 30_000;
 /** Durable uploads start an fdatasync in the background after this many bytes written. */
 const EARLY_SYNC = 32 * 1024 * 1024;
 
-/** A body is handed over only with at least this much still to come… */
-export const HAND_OVER_MIN_REST = 4 * 1024 * 1024;
-/** …after this much has arrived… */
-const HAND_OVER_PROBE = 512 * 1024;
-/** …at least this fast on average since the upload began (bytes per ms: 8 MB/s). */
-const HAND_OVER_MIN_RATE = 8_000;
-
 /**
- * Whether an upload is worth handing over to the kernel now: enough left to gain from it, and a
- * client fast enough that the steps find data waiting. A slow client stays with Node, which
- * wakes up only when bytes arrive, where the hand-over would have to look for them.
- *
- * @example
- * worthHandingOver(1 << 20, 1 << 30, 20); // true: 1 MiB in 20 ms, 1 GiB to come
+ * A body at least this large goes to the kernel from its first byte when it can: below it, the
+ * few writes saved do not pay for the connection that then closes after the answer.
  */
-export function worthHandingOver(received: number, rest: number, elapsedMs: number): boolean {
-  return rest >= HAND_OVER_MIN_REST && received >= HAND_OVER_PROBE && received >= elapsedMs * HAND_OVER_MIN_RATE;
-}
+export const HAND_OVER_MIN_SIZE = 4 * 1024 * 1024;
 
 const uploadMemory = new UploadMemory(UPLOAD_MEMORY_BUDGET);
 let runningUploads = 0;
@@ -161,10 +150,11 @@ export async function receive(
 
   runningUploads++;
   try {
-    let handing = isHandOverBody(body) ? body : undefined;
-    let handed: HandedOverBody | undefined;
-    const firstAt = performance.now();
-    for await (const chunk of abortable(body, signal)) {
+    const handed: HandedOverBody | undefined =
+      meta.size >= HAND_OVER_MIN_SIZE && isHandOverBody(body) ? await body.handOver() : undefined;
+    const gathers = meta.size >= HAND_OVER_MIN_SIZE;
+    // Handed over, the iterator yields nothing more: the loop ends at once.
+    for await (const chunk of handed ? [] : abortable(body, signal)) {
       if (writeError !== undefined) throw writeError;
       received += chunk.length;
       if (received > meta.size) throw new SizeMismatchError(meta.size, received);
@@ -183,8 +173,21 @@ export async function receive(
         }
         streaming = true;
       }
-      if (inflight === undefined) flush();
-      else if (pendingBytes >= limit) {
+      if (inflight === undefined) {
+        // A large body that stays with Node (TLS, no addon, chunked) gathers a whole batch
+        // first: its chunks are small (16 KiB under TLS), and writing each at once costs a
+        // syscall per chunk on the main thread. Memory stays bounded by batchLimit (the budget
+        // shared by all uploads), and a trickle still reaches the file often enough for its
+        // mtime (see TOUCH_EVERY_MS).
+        if (!gathers || pendingBytes >= limit) flush();
+        else {
+          const now = Date.now();
+          if (now - touched >= TOUCH_EVERY_MS) {
+            touched = now;
+            flush();
+          }
+        }
+      } else if (pendingBytes >= limit) {
         await inflight;
         if (writeError !== undefined) throw writeError;
         flush();
@@ -195,11 +198,6 @@ export async function receive(
         if (inflight !== undefined) await inflight;
         else await uploadMemory.below(signal);
         if (writeError !== undefined) throw writeError;
-      }
-      if (handing && streaming && worthHandingOver(received, meta.size - received, performance.now() - firstAt)) {
-        handed = await handing.handOver();
-        if (handed) break;
-        handing = undefined; // it cannot: do not ask again
       }
     }
     if (handed) {
