@@ -266,7 +266,11 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     const req = c.env.incoming;
     const res = c.env.outgoing;
     if (req.method !== 'GET' && req.method !== 'HEAD' && !(req.method === 'POST' && c.req.path === TAKEDOWN_PATH)) {
-      res.setHeader('Allow', c.req.path === TAKEDOWN_PATH ? 'POST' : 'GET, HEAD');
+      if (c.req.path === TAKEDOWN_PATH) {
+        res.setHeader('Allow', 'POST');
+        return reply(c, 405, TEXT, 'method not allowed: a takedown is a POST\n');
+      }
+      res.setHeader('Allow', 'GET, HEAD');
       return reply(c, 405, TEXT, 'method not allowed: the admin API is read-only (GET)\n');
     }
     if (ctx.checkHost) {

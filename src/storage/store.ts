@@ -215,8 +215,9 @@ export interface Store {
    * Removes the published upload of `id`, if there is one, and leaves a tombstone in its place,
    * where the existence check of every write looks: from now on a write of `id` fails with
    * UploadRemovedError (410), on every node sharing the store, while stat and list see nothing
-   * and read rejects with UploadRemovedError (a GET answers 410). Resolves to the metadata of the upload it removed. The tombstone stays until
-   * dropTombstone (purge drops it once the slot has expired, from the index's record of it).
+   * and read rejects with UploadRemovedError (a GET answers 410). Resolves to the metadata of the
+   * upload it removed. The tombstone stays until dropTombstone (purge drops it once the slot has
+   * expired, from the index's record of it).
    */
   tombstone(id: string): Promise<UploadMeta | undefined>;
   /** Drops the tombstone of `id`; false when there was none (an upload there is left alone). */
