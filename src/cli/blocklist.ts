@@ -35,7 +35,7 @@ function whoAmI(): string {
 
 /** The blocklist of the configured repository, with what a takedown needs. */
 async function openRepositoryBlocklist(config: string) {
-  const { store, ledger, repo } = await openMaintenance(config);
+  const { settings, store, ledger, repo } = await openMaintenance(config);
   const { openBlocklist } = await import('../blocklist/open.ts');
   const S3Store = store.kind === 's3' ? (await import('../storage/s3/index.ts')).S3Store : undefined;
   const blocklist = await openBlocklist({
@@ -43,7 +43,7 @@ async function openRepositoryBlocklist(config: string) {
     location: repo,
     ...(S3Store && store instanceof S3Store ? { s3: store } : {}),
   });
-  return { store, ledger, blocklist };
+  return { settings, store, ledger, blocklist };
 }
 
 /**
@@ -111,7 +111,13 @@ export function registerBlocklist(program: Command): void {
           );
         Object.assign(target, { size: Number(opts.size) });
       }
-      const { store, ledger, blocklist: list } = await openRepositoryBlocklist(g.config);
+      const { settings, store, ledger, blocklist: list } = await openRepositoryBlocklist(g.config);
+      if (store.kind === 's3' && settings.s3UploadMode === 'direct') {
+        notice(
+          'note',
+          's3UploadMode is direct: clients PUT straight to the bucket, where the blocklist is not checked; run this again after the slot lifetime to remove copies uploaded meanwhile',
+        );
+      }
       let result;
       try {
         result = await takeDown({ store, ledger, blocklist: list }, target, {
