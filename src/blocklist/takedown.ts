@@ -10,6 +10,7 @@
  */
 import type { Logger } from '../log.ts';
 import { isStoredId } from '../slots/id.ts';
+import { UploadRemovedError } from '../storage/errors.ts';
 import type { Store, UploadMeta } from '../storage/store.ts';
 import { liveSlots, removeForGood } from '../inventory/removal.ts';
 import type { Ledger } from '../inventory/ledger.ts';
@@ -111,8 +112,7 @@ export async function takeDown(
   let named: UploadMeta | undefined;
   if ('id' in target) {
     const stored = await store.read(target.id).catch((err: unknown) => {
-      // A tombstone: removed already.
-      if ((err as { status?: number }).status === 410) return undefined;
+      if (err instanceof UploadRemovedError) return undefined; // removed already
       throw err;
     });
     if (!stored) throw new NoSuchUploadError(target.id);
