@@ -173,10 +173,9 @@ export function registerSlots(program: Command): void {
       if (bad.length > 0)
         throw new CliError(`not an upload id: ${bad.map((b) => JSON.stringify(b)).join(', ')}`, ExitCode.Usage);
       const { settings, store, ledger, locks } = await openMaintenance(g.config);
-      const [{ MAINTENANCE_LOCK }, { formatSize }, { userKey }, { removeForGood }] = await Promise.all([
+      const [{ MAINTENANCE_LOCK }, { formatSize }, { removeForGood }] = await Promise.all([
         import('../lock/lock.ts'),
         import('../config/units.ts'),
-        import('../inventory/names.ts'),
         import('../inventory/removal.ts'),
       ]);
       if (store.kind === 's3' && settings.s3UploadMode === 'direct' && !dryRun) {
@@ -217,8 +216,8 @@ export function registerSlots(program: Command): void {
           );
         }
       };
-      // The live journal entries of the ids and the user's slots: pending or uploaded, each goes
-      // for good (removal.ts), a tombstone refusing its URL.
+      // The live journal entries of the ids: pending or uploaded, each goes for good (removal.ts),
+      // a tombstone refusing its URL.
       const live = new Map<string, import('../inventory/ledger.ts').PendingSlot>();
       const now = Date.now();
       try {
@@ -256,16 +255,32 @@ export function registerSlots(program: Command): void {
             });
           }
         };
-        // Slots to forget: by id, or every slot of the user (bounded by the ids given or by one
-        // user's pending slots). Collected first, then forgotten — a tombstone each, the batches
-        // stay as written. Expired ones are left out: their URL no longer works, and `slots ls`
-        // does not show them either. An uploaded one is removed as an upload below, its slot
-        // forgotten with it.
+        if (opts.user !== undefined) {
+          // Everything of one user: the operation the ad-hoc commands and the admin API share.
+          const { removeUserUploads } = await import('../inventory/uploads.ts');
+          await removeUserUploads({ store, ledger, settings: () => settings, now: () => now }, opts.user, 'all', {
+            dryRun,
+            beforeEach: () => lock.assertHeld(),
+            onItem: (item) => {
+              if (item.outcome === 'failed') failed++;
+              else if (item.outcome === 'not-found') missing++;
+              else if (item.state === 'pending') forgotten++;
+              else {
+                removed++;
+                removedBytes += item.size ?? 0;
+              }
+              report(item);
+            },
+          });
+        }
+        // Slots to forget by id (bounded by the ids given). Collected first, then forgotten — a
+        // tombstone each, the batches stay as written. Expired ones are left out: their URL no
+        // longer works, and `slots ls` does not show them either. An uploaded one is removed as an
+        // upload below, its slot forgotten with it.
         const wantedIds = new Set(ids);
-        const user = opts.user !== undefined ? userKey(opts.user) : undefined;
         const pendingFound = new Map<string, import('../inventory/ledger.ts').PendingSlot>();
         for await (const p of ledger.pendingSlots()) {
-          if (!wantedIds.has(p.id) && userKey(p.uploader) !== user) continue;
+          if (!wantedIds.has(p.id)) continue;
           if (live.has(p.id) || p.expiresAt <= now) continue;
           live.set(p.id, p);
           if ((await store.stat(p.id)) === undefined) pendingFound.set(p.id, p);
@@ -301,12 +316,6 @@ export function registerSlots(program: Command): void {
           else {
             missing++;
             report({ id, filename: null, size: null, state: null, outcome: 'not-found' });
-          }
-        }
-        if (opts.user !== undefined) {
-          const jid = opts.user.toLowerCase();
-          for await (const meta of store.list()) {
-            if (meta.uploader.toLowerCase() === jid && !wantedIds.has(meta.id)) await removeUpload(meta);
           }
         }
       } catch (err) {

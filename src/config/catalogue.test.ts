@@ -202,3 +202,12 @@ test('parentDomain drops the first label', () => {
   assert.equal(parentDomain('localhost'), 'localhost');
   assert.equal(parentDomain('upload.example.org.'), 'example.org');
 });
+
+test('adminJids: bare JIDs, lower-cased; a full JID or a domain is refused; none by default', () => {
+  assert.deepEqual(ok('adminJids', 'Admin@Example.org, bob@example.org'), ['admin@example.org', 'bob@example.org']);
+  bad('adminJids', 'admin@example.org/phone', /full JID: give the bare JID/);
+  bad('adminJids', 'example.org', /not a bare JID/);
+  bad('adminJids', 'a b@example.org', /not a bare JID/);
+  assert.equal(catalogue.adminJids.defaultText, 'none (no admin commands are offered)');
+  assert.equal(catalogue.adminJids.restart, false);
+});

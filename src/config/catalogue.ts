@@ -7,6 +7,7 @@ import type { Settings } from './settings.ts';
 import { PURPOSES, type Purpose } from '../slots/slot.ts';
 import {
   addressBlockType,
+  bareJidType,
   booleanType,
   domainOrStarType,
   domainType,
@@ -417,6 +418,14 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     help: 'Unix socket for the admin API, in addition to adminPort (set adminPort to 0 for the socket only).',
     restart: true,
     unset: undefined,
+  }),
+  adminJids: define('adminJids', {
+    value: listType(bareJidType()),
+    defaultText: 'none (no admin commands are offered)',
+    ruleNote: 'the JID the XMPP server stamps on the request counts, so only its own users can be admins',
+    help: 'Bare JIDs of the service admins: their XMPP clients get the ad-hoc commands Uploads of a user, Delete all uploads of a user and Statistics (see fileupload-commands(7)).',
+    restart: false,
+    unset: [],
   }),
   cluster: define('cluster', {
     value: booleanType(),

@@ -61,6 +61,7 @@ test('a missing file gives every default, typed', async () => {
       maxPendingSlots: 50,
       adminPort: 7444,
       adminSocket: undefined,
+      adminJids: [],
       cluster: false,
       nodeName: 'box.example.org:7443',
       storage: 'fs',

@@ -73,6 +73,8 @@ export interface Settings {
   adminPort: number;
   /** Unix socket of the admin API; undefined = none. */
   adminSocket: string | undefined;
+  /** Bare JIDs (lower-cased) that may run the admin ad-hoc commands; empty = none. */
+  adminJids: string[];
   /** Cluster node: shared general properties in {fileRepo}/cluster/, component failover by lease. */
   cluster: boolean;
   /** This node's name (status, metrics, the component lease). */

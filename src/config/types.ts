@@ -377,6 +377,27 @@ export function originType(): ValueType<string> {
 }
 
 /**
+ * A bare JID (localpart@domain, no resource), lower-cased: how the upload service compares the
+ * JIDs the XMPP server stamps on stanzas.
+ *
+ * @example
+ * bareJidType().parse('Admin@Example.org'); // 'admin@example.org'
+ */
+export function bareJidType(): ValueType<string> {
+  return {
+    type: 'string',
+    rule: 'a bare JID such as admin@example.org (no /resource)',
+    parse: (t) => {
+      const at = t.indexOf('@');
+      if (t.includes('/')) fail(`"${t}" is a full JID: give the bare JID, without the /resource`);
+      if (at <= 0 || !isDomainName(t.slice(at + 1)) || /[\s"&'<>:@]/.test(t.slice(0, at)))
+        fail(`"${t}" is not a bare JID such as admin@example.org`);
+      return t.toLowerCase();
+    },
+  };
+}
+
+/**
  * An item of an access list: `*` or a domain name.
  *
  * @example

@@ -36,6 +36,8 @@ export async function openServeBlocklist(storage: OpenedStorage, logger: Logger)
 /** The takedown's dependencies, set once the repository's ledger is open. */
 export interface TakedownHolder {
   deps?: TakedownDeps;
+  /** Told the bytes a takedown removed (serve's usage figure). */
+  onRemoved?: (bytes: number) => void;
 }
 
 /** An error the admin API answers with its status. */
@@ -64,6 +66,7 @@ export function adminBlocklist(blocklist: ServeBlocklist, holder: TakedownHolder
       if (!holder.deps) throw new Error('serve is still starting');
       try {
         const result = await takeDown(holder.deps, parsed, { by, note });
+        holder.onRemoved?.(result.removed.reduce((sum, m) => sum + m.size, 0));
         return {
           sha256: result.sha256,
           added: result.added,

@@ -22,6 +22,8 @@ import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
 import { sharedSlotClaims } from '../lock/slot-claims.ts';
 import { errCode } from '../errno.ts';
+import { quotaUse, removeUserUploads, uploadStatistics, userUploads, type UploadsDeps } from '../inventory/uploads.ts';
+import type { CommandOperations } from '../xmpp/commands.ts';
 
 /** A running serve: the HTTP endpoint, the XMPP component and the repository behind them. */
 export interface RunningServe {
@@ -109,9 +111,13 @@ export async function startServe(options: { configFile: string; logger: Logger }
   const blocklist = await openServeBlocklist(storage, logger.child({ component: 'blocklist' }));
   const takedown: TakedownHolder = {};
   const metrics = deferredMetrics(live);
+  // The users' uploads as the ad-hoc commands and the admin API manage them (inventory/uploads.ts);
+  // set once the index is open, below.
+  const uploadsAt: { ops?: CommandOperations } = {};
   const admin = await startAdminServers({
     settings,
     live,
+    uploads: () => uploadsAt.ops,
     registry: metrics,
     blocklist: adminBlocklist(blocklist, takedown),
     log: logger.child({ component: 'admin' }),
@@ -134,7 +140,32 @@ export async function startServe(options: { configFile: string; logger: Logger }
       }),
   });
   starting.defer(() => retention.stop());
+  const uploadsDeps: UploadsDeps = {
+    store,
+    ledger: retention.ledger,
+    settings: () => settings,
+    usage: retention.usage,
+  };
+  const uploads: CommandOperations = {
+    userUploads: (user, offset, limit) => userUploads(uploadsDeps, user, offset, limit),
+    quotaUse: (user) => quotaUse(uploadsDeps, user),
+    removeUploads: async (user, ids) => {
+      const outcome = await removeUserUploads(uploadsDeps, user, ids);
+      for (const r of outcome.removed) retention.usage.note(-r.size);
+      return outcome;
+    },
+    statistics: async () => {
+      const { repo } = live.snapshot();
+      const disk =
+        repo.freeBytes !== null && repo.totalBytes !== null
+          ? { freeBytes: repo.freeBytes, totalBytes: repo.totalBytes }
+          : undefined;
+      return { ...(await uploadStatistics(uploadsDeps)), disk };
+    },
+  };
+  uploadsAt.ops = uploads;
   takedown.deps = { store, ledger: retention.ledger, blocklist: blocklist.store, logger: blocklist.logger };
+  takedown.onRemoved = (bytes) => retention.usage.note(-bytes);
   const liveHooks = liveHttpHooks(live);
   // Uploads are scanned before they are published while clamavEnabled (read at each upload), and
   // hashed while the blocklist has entries.
@@ -197,6 +228,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
         await retention.onSlotIssued(slot);
       },
       ...(storage.direct ? { putUrlFor: storage.direct.putUrlFor } : {}),
+      commands: uploads,
       ...cluster?.componentOptions.hooks,
     },
     ...(cluster ? { standbyInterval: cluster.componentOptions.standbyInterval } : {}),

@@ -416,6 +416,25 @@ test('connection caps: a local flood of idle sockets from one address is refused
   assert.equal(live.snapshot().connections?.admin, undefined, 'a closed listener is no longer shown');
 });
 
+test('/uploads: the admin credential for reading too, DELETE only there, 503 until serve has its index', async () => {
+  const { live, registry } = setup();
+  const token = adminToken('u'.repeat(43));
+  const admin = await startAdminServer({ live, registry, port: 0, token, uploads: () => undefined });
+  try {
+    const auth = `Bearer ${token}`;
+    assert.equal((await get(admin.url, '/uploads?user=alice@example.org')).status, 401);
+    assert.equal((await get(admin.url, '/uploads?user=alice@example.org', { authorization: auth })).status, 503);
+    const post = await get(admin.url, '/uploads?user=alice@example.org', { method: 'POST', authorization: auth });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.allow, 'GET, HEAD, DELETE');
+    const elsewhere = await get(admin.url, '/status', { method: 'DELETE', authorization: auth });
+    assert.equal(elsewhere.status, 405);
+    assert.equal(elsewhere.headers.allow, 'GET, HEAD');
+  } finally {
+    await admin.close();
+  }
+});
+
 test('the blocklist routes: listing and takedown need the admin credential; bad requests are named', async () => {
   const { live, registry } = setup();
   const token = adminToken('b'.repeat(43));

@@ -4,7 +4,9 @@
  * file name, uploader) only for requests over the socket (mode 0600) or with the admin token
  * (see admin-auth.ts). It refuses to listen where other hosts could reach it unless told to, and
  * answers only loopback Host names over TCP (a web page cannot read it through DNS rebinding).
- * The blocklist routes (list, take down) need the admin credential: the token or the socket.
+ * With the admin credential it also lists and deletes a user's uploads (`/uploads`, the same
+ * operations as the ad-hoc commands), and lists the blocklist and takes files down
+ * (`/blocklist`).
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -27,6 +29,9 @@ import {
 } from './admin-auth.ts';
 import { withoutUploadDetails } from './snapshot.ts';
 import { errCode } from '../errno.ts';
+import type { CommandOperations } from '../xmpp/commands.ts';
+import { bareJid, parseJid } from '../xmpp/jid.ts';
+import { isStoredId } from '../slots/id.ts';
 
 /**
  * Connection caps of each admin listener: a scraper and a few status views need a handful; a
@@ -60,6 +65,8 @@ export interface AdminServerOptions {
   /** The repository's blocklist, for the /blocklist routes (404 without). */
   blocklist?: AdminBlocklist;
   log?: Logger;
+  /** A user's uploads behind `/uploads` (asked per request: serve sets them once its index is open). */
+  uploads?: () => CommandOperations | undefined;
 }
 
 /**
@@ -173,6 +180,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     checkHost: socketPath === undefined && !options.allowNonLoopback,
     overSocket: socketPath !== undefined,
     token: options.token,
+    uploads: options.uploads ?? (() => undefined),
     blocklist: options.blocklist,
   };
   const app = adminApp(context, options.log);
@@ -237,15 +245,19 @@ interface Context {
   overSocket: boolean;
   /** The admin token; undefined: no TCP request sees upload details. */
   token: string | undefined;
+  uploads: () => CommandOperations | undefined;
   blocklist: AdminBlocklist | undefined;
 }
 
 const INDEX =
   'fileupload admin API\n\nGET /metrics  Prometheus metrics\nGET /status   live state as JSON (see fileupload-status(1));\n' +
   '              file names and uploaders need "Authorization: Bearer TOKEN" or the unix socket\n' +
-  'GET /blocklist            the blocked sha256 hashes (JSON; needs the token or the socket)\n' +
-  'POST /blocklist/takedown  {"target": URL, id or sha256, "note": "why"}: blocks the content and\n' +
-  '                          removes every stored copy (needs the token or the socket)\n';
+  "GET    /uploads?user=JID[&offset=N&limit=N]  a user's stored uploads, newest first (admin credential)\n" +
+  'DELETE /uploads?user=JID[&id=ID...]          deletes those of the user, or all of them (admin credential)\n' +
+  'GET    /uploads/statistics                   uploads, bytes, top uploaders, quotas (admin credential)\n' +
+  'GET    /blocklist                            the blocked sha256 hashes (admin credential)\n' +
+  'POST   /blocklist/takedown                   {"target": URL, id or sha256, "note": why}: blocks the bytes and\n' +
+  '                                             removes every stored copy (admin credential)\n';
 
 type AdminEnv = { Bindings: HttpBindings; Variables: { credential: AdminCredential } };
 
@@ -258,19 +270,26 @@ const ADMIN_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * The admin API's routes. Every request passes the checks first, in this order: GET or HEAD
- * (405), a loopback Host over TCP (403), the token when one is sent (401).
+ * (405; also DELETE under /uploads and POST /blocklist/takedown), a loopback Host over TCP
+ * (403), the token when one is sent (401).
  */
 function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   app.use(async (c, next) => {
     const req = c.env.incoming;
     const res = c.env.outgoing;
-    if (req.method !== 'GET' && req.method !== 'HEAD' && !(req.method === 'POST' && c.req.path === TAKEDOWN_PATH)) {
-      if (c.req.path === TAKEDOWN_PATH) {
+    const path = c.req.path;
+    const allowed =
+      req.method === 'GET' ||
+      req.method === 'HEAD' ||
+      (req.method === 'DELETE' && isUploadsPath(req.url)) ||
+      (req.method === 'POST' && path === TAKEDOWN_PATH);
+    if (!allowed) {
+      if (path === TAKEDOWN_PATH) {
         res.setHeader('Allow', 'POST');
         return reply(c, 405, TEXT, 'method not allowed: a takedown is a POST\n');
       }
-      res.setHeader('Allow', 'GET, HEAD');
+      res.setHeader('Allow', isUploadsPath(req.url) ? 'GET, HEAD, DELETE' : 'GET, HEAD');
       return reply(c, 405, TEXT, 'method not allowed: the admin API is read-only (GET)\n');
     }
     if (ctx.checkHost) {
@@ -308,6 +327,7 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     const shown = c.get('credential') === 'valid' ? snapshot : withoutUploadDetails(snapshot);
     return reply(c, 200, 'application/json; charset=utf-8', `${JSON.stringify(shown)}\n`);
   });
+  uploadRoutes(app, ctx, log);
   app.get('/', (c) => reply(c, 200, TEXT, INDEX));
   blocklistRoutes(app, ctx, log);
   app.notFound((c) => reply(c, 404, TEXT, 'not found: try /metrics or /status\n'));
@@ -319,6 +339,72 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
     return nodeAdapter().RESPONSE_ALREADY_SENT;
   });
   return app;
+}
+
+const isUploadsPath = (url: string | undefined): boolean => url === '/uploads' || /^\/uploads[?/]/.test(url ?? '');
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * `/uploads`: a user's uploads for the service admins, the operations of the ad-hoc commands
+ * (xmpp/commands.ts). Everything here needs the admin credential (token or unix socket), reading
+ * included: the answers name files.
+ */
+function uploadRoutes(app: Hono<AdminEnv>, ctx: Context, log: Logger | undefined): void {
+  const MAX_LIMIT = 1000;
+  const allowed = (c: HonoContext<AdminEnv>): Response | CommandOperations => {
+    if (c.get('credential') !== 'valid') {
+      c.env.outgoing.setHeader('WWW-Authenticate', 'Bearer realm="fileupload admin API"');
+      return reply(c, 401, TEXT, 'unauthorized: /uploads needs "Authorization: Bearer TOKEN" or the unix socket\n');
+    }
+    const ops = ctx.uploads();
+    return ops ?? reply(c, 503, TEXT, 'unavailable: the repository index is not open yet\n');
+  };
+  const userOf = (c: HonoContext<AdminEnv>): string | Response => {
+    const given = c.req.query('user');
+    const jid = given === undefined ? undefined : parseJid(given.trim());
+    if (jid === undefined || jid.local === '' || jid.resource !== '')
+      return reply(c, 400, TEXT, 'bad request: user=JID must be a bare JID such as alice@example.org\n');
+    return bareJid(jid);
+  };
+  const count = (text: string | undefined, fallback: number, max: number): number | undefined => {
+    if (text === undefined) return fallback;
+    return /^\d{1,9}$/.test(text) && Number(text) <= max ? Number(text) : undefined;
+  };
+  app.get('/uploads/statistics', async (c) => {
+    const ops = allowed(c);
+    if (ops instanceof Response) return ops;
+    return reply(c, 200, JSON_TYPE, `${JSON.stringify(await ops.statistics())}\n`);
+  });
+  app.get('/uploads', async (c) => {
+    const ops = allowed(c);
+    if (ops instanceof Response) return ops;
+    const user = userOf(c);
+    if (user instanceof Response) return user;
+    const offset = count(c.req.query('offset'), 0, 1e9);
+    const limit = count(c.req.query('limit'), 100, MAX_LIMIT);
+    if (offset === undefined || limit === undefined)
+      return reply(c, 400, TEXT, `bad request: offset and limit are whole numbers (limit at most ${MAX_LIMIT})\n`);
+    const [page, quota] = await Promise.all([ops.userUploads(user, offset, limit), ops.quotaUse(user)]);
+    return reply(c, 200, JSON_TYPE, `${JSON.stringify({ user, ...page, quota })}\n`);
+  });
+  app.delete('/uploads', async (c) => {
+    const ops = allowed(c);
+    if (ops instanceof Response) return ops;
+    const user = userOf(c);
+    if (user instanceof Response) return user;
+    const ids = c.req.queries('id') ?? [];
+    const bad = ids.filter((id) => !isStoredId(id));
+    if (bad.length > 0) return reply(c, 400, TEXT, `bad request: not an upload id: ${JSON.stringify(bad[0])}\n`);
+    const outcome = await ops.removeUploads(user, ids.length > 0 ? ids : 'all');
+    log?.info('uploads removed via the admin API', {
+      user,
+      ids: outcome.removed.map((r) => r.id),
+      ...(outcome.missing.length > 0 ? { missing: outcome.missing } : {}),
+    });
+    // Ids that are not the user's (or gone) are named: 404 when none was removed.
+    const status = outcome.removed.length === 0 && outcome.missing.length > 0 ? 404 : 200;
+    return reply(c, status, JSON_TYPE, `${JSON.stringify({ user, ...outcome })}\n`);
+  });
 }
 
 /** The one route that changes something: POST only, with the admin credential. */
@@ -487,6 +573,7 @@ export async function startAdminServers(options: {
   registry: MetricsSource;
   blocklist?: AdminBlocklist;
   log?: Logger;
+  uploads?: () => CommandOperations | undefined;
 }): Promise<AdminServers> {
   const token = options.settings.slotSecret !== undefined ? adminToken(options.settings.slotSecret) : undefined;
   const started: AdminServer[] = [];
@@ -501,6 +588,7 @@ export async function startAdminServers(options: {
           registry: options.registry,
           ...(token !== undefined ? { token } : {}),
           ...(options.log ? { log: options.log } : {}),
+          ...(options.uploads ? { uploads: options.uploads } : {}),
           ...(options.blocklist ? { blocklist: options.blocklist } : {}),
           ...target,
         }),

@@ -48,6 +48,15 @@ export {
   type SlotRefusal,
 } from './refusal.ts';
 export { parseSlotRequest, type SlotRequest, type RequestShape } from './slot-request.ts';
+export {
+  createCommands,
+  COMMAND_NODES,
+  type CommandAnswer,
+  type CommandOperations,
+  type Commands,
+  type CommandsOptions,
+  type CommandUpload,
+} from './commands.ts';
 export { discoInfo, discoFeatures, announcedMaxFileSize, UNLIMITED_ANNOUNCED_SIZE } from './disco.ts';
 export { describeFailure, type ConnectionFailure, type FailureCause } from './connection-failure.ts';
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';

@@ -119,3 +119,62 @@ test('IQs to a user at the component → service-unavailable; a resource is fine
   );
   assert.equal(show(await get("<ping xmlns='urn:xmpp:ping'/>", 'upload.example.org/x')), 'result ');
 });
+
+test('ad-hoc commands: the commands node of disco#items, a command node of disco#info, IQ sets with <command/>', async () => {
+  const calls: string[] = [];
+  const withCommands = createIqRouter({
+    discoInfo: () => discoInfo({ maxFileSize: 100 }),
+    version: { name: 'fileupload', version: '9.9.9' },
+    slotRequest: () => Promise.resolve({ type: 'result' }),
+    commands: {
+      items: (from) => (calls.push(`items ${from}`), xml('query', { xmlns: 'http://jabber.org/protocol/disco#items' })),
+      info: (node) =>
+        node === 'my-uploads' ? xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node }) : undefined,
+      execute: (payload, from) => {
+        calls.push(`execute ${String(payload.attrs.node)} ${from}`);
+        return Promise.resolve({
+          type: 'result',
+          payload: xml('command', { xmlns: 'http://jabber.org/protocol/commands' }),
+        });
+      },
+    },
+  });
+  const ask = (type: string, payload: string) =>
+    withCommands({ type, from: 'a@example.org/r', to: 'upload.example.org', payload: parseXml(payload) });
+  const items = await ask(
+    'get',
+    "<query xmlns='http://jabber.org/protocol/disco#items' node='http://jabber.org/protocol/commands'/>",
+  );
+  assert.equal(items.type, 'result');
+  const info = await ask('get', "<query xmlns='http://jabber.org/protocol/disco#info' node='my-uploads'/>");
+  assert.equal(info.type, 'result');
+  assert.equal(
+    show(await ask('get', "<query xmlns='http://jabber.org/protocol/disco#info' node='nope'/>")),
+    `error <error type="cancel"><item-not-found xmlns="${S}"/></error>`,
+  );
+  assert.equal(
+    show(await ask('get', "<query xmlns='http://jabber.org/protocol/disco#items' node='my-uploads'/>")),
+    `error <error type="cancel"><item-not-found xmlns="${S}"/></error>`,
+  );
+  assert.equal(
+    (await ask('set', "<command xmlns='http://jabber.org/protocol/commands' node='my-uploads'/>")).type,
+    'result',
+  );
+  assert.equal(
+    show(await ask('get', "<command xmlns='http://jabber.org/protocol/commands' node='my-uploads'/>")),
+    NOT_IMPLEMENTED,
+  );
+  assert.deepEqual(calls, ['items a@example.org/r', 'execute my-uploads a@example.org/r']);
+  // Without commands, an IQ set stays not implemented.
+  assert.equal(
+    show(
+      await route({
+        type: 'set',
+        from: 'a@example.org/r',
+        to: 'upload.example.org',
+        payload: parseXml("<command xmlns='http://jabber.org/protocol/commands' node='my-uploads'/>"),
+      }),
+    ),
+    NOT_IMPLEMENTED,
+  );
+});

@@ -1,15 +1,16 @@
 /**
  * Answers every IQ get/set addressed to the component: disco#info/#items, ping, version, time, last
- * activity (uptime) and slot requests; anything else gets cancel/feature-not-implemented (clients treat it like
+ * activity (uptime), slot requests and XEP-0050 ad-hoc commands (the only IQ set); anything else gets cancel/feature-not-implemented (clients treat it like
  * RFC 6120's service-unavailable).
  */
 import type { Element } from './xml.ts';
-import { NS_DISCO_INFO, NS_DISCO_ITEMS, NS_LAST, NS_PING, NS_TIME, NS_VERSION } from './namespaces.ts';
+import { NS_COMMANDS, NS_DISCO_INFO, NS_DISCO_ITEMS, NS_LAST, NS_PING, NS_TIME, NS_VERSION } from './namespaces.ts';
 import { stanzaError } from './stanza-error.ts';
 import { isSlotRequest } from './slot-request.ts';
 import { discoItems } from './disco.ts';
 import { lastActivityQuery, timeQuery, versionQuery, type SoftwareVersion } from './entity-info.ts';
 import { parseJid } from './jid.ts';
+import type { Commands } from './commands.ts';
 
 export interface IqRequest {
   /** get or set (results and errors are not requests). */
@@ -32,6 +33,8 @@ export interface IqRouterOptions {
   startedAt?: number;
   /** Answers a slot request in any upload namespace. */
   slotRequest: (payload: Element, from: string | undefined) => Promise<IqAnswer>;
+  /** The ad-hoc commands (their disco nodes and IQ sets); none when absent. */
+  commands?: Pick<Commands, 'items' | 'info' | 'execute'>;
 }
 
 const notImplemented = (): IqAnswer => ({
@@ -54,12 +57,26 @@ export function createIqRouter(options: IqRouterOptions): (iq: IqRequest) => Pro
     if (to !== undefined && (parseJid(to)?.local ?? '') !== '') {
       return { type: 'error', error: stanzaError('cancel', 'service-unavailable') };
     }
-    if (type !== 'get') return notImplemented();
     const name = payload.getName();
     const ns = payload.getNS();
+    const commands = options.commands;
+    if (type === 'set' && name === 'command' && ns === NS_COMMANDS && commands) return commands.execute(payload, from);
+    if (type !== 'get') return notImplemented();
     if (name === 'query' && (ns === NS_DISCO_INFO || ns === NS_DISCO_ITEMS)) {
-      // No nodes here (no caps are published, no node hierarchy).
-      if (payload.attrs.node !== undefined) return { type: 'error', error: stanzaError('cancel', 'item-not-found') };
+      // The only nodes are the ad-hoc commands' (no caps are published, no other hierarchy).
+      const node = payload.attrs.node;
+      if (node !== undefined) {
+        const found =
+          commands === undefined
+            ? undefined
+            : ns === NS_DISCO_ITEMS
+              ? node === NS_COMMANDS
+                ? commands.items(from)
+                : undefined
+              : commands.info(String(node));
+        if (found === undefined) return { type: 'error', error: stanzaError('cancel', 'item-not-found') };
+        return { type: 'result', payload: found };
+      }
       return { type: 'result', payload: ns === NS_DISCO_INFO ? options.discoInfo() : discoItems() };
     }
     if (name === 'ping' && ns === NS_PING) return { type: 'result' };

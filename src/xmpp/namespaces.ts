@@ -21,6 +21,8 @@ export const NS_PING = 'urn:xmpp:ping';
 export const NS_VERSION = 'jabber:iq:version';
 export const NS_TIME = 'urn:xmpp:time';
 export const NS_LAST = 'jabber:iq:last';
+/** XEP-0050 ad-hoc commands (also the disco#items node listing them). */
+export const NS_COMMANDS = 'http://jabber.org/protocol/commands';
 
 /**
  * True for the namespaces of a slot request.

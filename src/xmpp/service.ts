@@ -1,7 +1,8 @@
 /**
  * The upload service as an XEP-0114 external component: what it answers — disco#info/#items,
- * ping, version, time, and slot requests issued through the policy chain (access, size, purpose,
- * then the caller's) — over the supervised connection of connection.ts.
+ * ping, version, time, slot requests issued through the policy chain (access, size, purpose,
+ * then the caller's), and the ad-hoc commands when given their operations — over the supervised
+ * connection of connection.ts.
  *
  * Settings may be given as a function: each connection attempt reads the connection properties
  * again (a corrected sharedSecret applies at the next retry) and each request reads the limits,
@@ -13,13 +14,15 @@ import { createLogger, type Logger } from '../log.ts';
 import type { Purpose, Slot } from '../slots/slot.ts';
 import { announcedEndpoint } from '../slots/urls.ts';
 import { appVersion } from '../version.ts';
-import { accessPolicy } from './access.ts';
+import { accessPolicy, accessRule, isDomainAllowed } from './access.ts';
+import { createCommands, type CommandOperations } from './commands.ts';
 import { purposePolicy, sizePolicy, type Requester, type SlotPolicy, type SlotRequestContext } from './policy.ts';
 import type { SlotRefusal } from './refusal.ts';
 import { issueSlot } from './issue-slot.ts';
 import { createSlotHandler } from './slot-handler.ts';
 import { createIqRouter, type IqAnswer } from './iq-router.ts';
 import { discoInfo } from './disco.ts';
+import { NS_COMMANDS } from './namespaces.ts';
 import {
   createComponentConnection,
   type ComponentConnection,
@@ -59,6 +62,11 @@ export interface UploadComponentHooks {
    * request with wait/internal-server-error. The GET URL stays serve's.
    */
   putUrlFor?: (slot: Slot) => string | undefined | Promise<string | undefined>;
+  /**
+   * The operations behind the XEP-0050 ad-hoc commands (users' uploads, statistics): with them
+   * the component announces and answers the commands (commands.ts), else it has none.
+   */
+  commands?: CommandOperations;
 }
 
 export interface UploadComponentOptions extends ConnectionTuning {
@@ -158,13 +166,29 @@ export function createUploadComponent(options: UploadComponentOptions): UploadCo
     log,
   });
 
+  const commands = hooks.commands
+    ? createCommands({
+        operations: hooks.commands,
+        domain: () => getSettings().domain,
+        mayUpload: (_bare, domain) => {
+          const s = getSettings();
+          return isDomainAllowed(accessRule(s.domain, s.allowedDomains), domain);
+        },
+        adminJids: () => getSettings().adminJids ?? [],
+        now,
+        log,
+      })
+    : undefined;
+  const features = [...(commands ? [NS_COMMANDS] : []), ...(extraFeatures ?? [])];
+
   const route = createIqRouter({
     discoInfo: () =>
       discoInfo({
         maxFileSize: getSettings().maxFileSize,
         purposes,
-        ...(extraFeatures ? { extraFeatures } : {}),
+        ...(features.length > 0 ? { extraFeatures: features } : {}),
       }),
+    ...(commands ? { commands } : {}),
     version: { name: 'fileupload', version: appVersion },
     now: () => new Date(now()),
     slotRequest: async (payload, from): Promise<IqAnswer> => {

@@ -70,6 +70,7 @@ export function testSettings(over: Partial<Settings> = {}): Settings {
     maxPendingSlots: 50,
     adminPort: 0,
     adminSocket: undefined,
+    adminJids: [],
     cluster: false,
     nodeName: 'test-node',
     storage: 'fs',
