@@ -19,10 +19,12 @@ is read. Removed means gone, as with "slots rm": a GET answers 410, the slot's P
 From then on every node sharing the repository refuses an upload of those bytes (403
 "blocked content") — within a second on a folder, five seconds on a bucket. What a takedown
 cannot reach: downloads are served "Cache-Control: immutable" for a year, so caches and
-clients that have the file keep it; with s3UploadMode direct a client may still PUT to a
-presigned URL until its slot expires (run the command again afterwards).
+clients that have the file keep it; with s3UploadMode direct clients PUT straight to the
+bucket, where the blocklist is not checked, and such a copy stays until purge (run the
+command again to remove the copies stored meanwhile).
 
---json prints one document: {"sha256","added","removed": [{"id","size"}…],"hashed","failed": [{"id","error"}…]}.`;
+--json prints one document:
+  {"sha256","added","removed": [{"id","size"}…],"hashed","failed": [{"id","error"}…]}.`;
 
 const RM_HELP = `
 Takes a sha256 off the blocklist: those bytes may be uploaded again (nothing removed comes back).`;
