@@ -282,6 +282,31 @@ const ROWS: Record<string, Row> = {
         ['not-found'],
       ),
   },
+  'blocklist ls: one document': {
+    argv: ['--json', 'blocklist', 'ls'],
+    exit: 0,
+    stdout: 'json',
+    check: (d) => assert.deepEqual(d, { entries: [] }),
+  },
+  'blocklist add: neither a URL, an id nor a sha256': {
+    argv: ['--json', 'blocklist', 'add', 'cat.jpg'],
+    exit: 2,
+    stdout: 'empty',
+    code: 'usage',
+  },
+  'blocklist add: an id that names no upload': {
+    argv: ['--json', 'blocklist', 'add', 'ID-NOT-FOUND'],
+    exit: 1,
+    stdout: 'empty',
+    code: 'not-found',
+  },
+  'blocklist rm: a hash that is not listed': {
+    argv: ['--json', 'blocklist', 'rm', 'a'.repeat(64)],
+    exit: 1,
+    stdout: 'json',
+    code: 'not-found',
+    check: (d) => assert.deepEqual(d, { sha256: 'a'.repeat(64), removed: false }),
+  },
   'status: serve is not running': {
     argv: ['--json', 'status'],
     exit: 4,

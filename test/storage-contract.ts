@@ -366,7 +366,7 @@ export function storeContract(
       const stored = await store.write(input, chunked(Buffer.from('hi')));
       assert.equal(await store.occupant(input.id), 'upload');
       assert.deepEqual(await store.tombstone(input.id), stored, 'resolves to the upload it removed');
-      await assertNothingOf(store, input.id);
+      await assertNothingOf(store, input.id, true);
       assert.equal(await store.occupant(input.id), 'tombstone');
       let pulled = false;
       async function* again(): AsyncGenerator<Uint8Array> {
@@ -388,7 +388,7 @@ export function storeContract(
       const input = meta({ size: 1 });
       assert.equal(await store.tombstone(input.id), undefined);
       await assert.rejects(store.write(input, chunked(Buffer.from('x'))), UploadRemovedError);
-      await assertNothingOf(store, input.id);
+      await assertNothingOf(store, input.id, true);
       const other = meta({ size: 1 });
       await store.write(other, chunked(Buffer.from('y')));
       assert.equal(await store.dropTombstone(other.id), false);
@@ -414,7 +414,7 @@ export function storeContract(
       assert.equal(await store.tombstone(input.id), undefined);
       go();
       await assert.rejects(writing, UploadRemovedError);
-      await assertNothingOf(store, input.id);
+      await assertNothingOf(store, input.id, true);
       assert.equal(await store.dropTombstone(input.id), true);
     });
 
@@ -495,9 +495,13 @@ async function count(it: AsyncIterable<unknown>): Promise<number> {
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-async function assertNothingOf(store: Store, id: string): Promise<void> {
+/** Nothing of `id` is visible; `removed`: a tombstone is there, which a read tells apart (410). */
+async function assertNothingOf(store: Store, id: string, removed = false): Promise<void> {
   assert.equal(await store.stat(id), undefined, 'nothing is visible');
-  assert.equal(await store.read(id), undefined, 'nothing is readable');
+  if (removed) {
+    await assert.rejects(store.read(id), UploadRemovedError, 'a read says removed');
+    await assert.rejects(store.read(id, null), UploadRemovedError, 'a read of the metadata only too');
+  } else assert.equal(await store.read(id), undefined, 'nothing is readable');
   for await (const m of store.list()) assert.notEqual(m.id, id, 'nothing is listed');
   for await (const p of store.listPartial()) assert.ok(!p.name.startsWith(id), `no partial left: ${p.name}`);
 }

@@ -7,6 +7,7 @@ import { registerStatus } from './status.ts';
 import { registerDoctor } from './doctor.ts';
 import { registerCompletion } from './completion.ts';
 import { registerImport } from './import.ts';
+import { registerBlocklist } from './blocklist.ts';
 
 /**
  * The subcommands `fileupload` offers. Only commands that work are registered here:
@@ -21,5 +22,6 @@ export function registerCommands(program: Command): void {
   registerStatus(program);
   registerDoctor(program);
   registerImport(program);
+  registerBlocklist(program);
   registerCompletion(program);
 }

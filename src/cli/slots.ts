@@ -18,10 +18,10 @@ Uploads imported from the Openfire plugin have the state "imported" and an empty
 const RM_HELP = `
 Removes stored uploads (and forgets pending slots) by id, or everything of one user with
 --user (e.g. when an account is deleted). Removed means gone, on every node sharing the
-repository: neither is listed again, a GET answers 404, and a PUT to the slot's URL answers
-410 from that moment (a tombstone where the upload would be; purge drops it once the slot
-has expired). Runs under the same lock as purge: exit code 3 when a purge or another
-"slots rm" holds it.
+repository: neither is listed again, a GET answers 410 "removed", and a PUT to the slot's
+URL answers 410 from that moment (a tombstone where the upload would be; purge drops it once
+the slot has expired, after which a GET answers 404). Runs under the same lock as purge:
+exit code 3 when a purge or another "slots rm" holds it.
 
 With s3UploadMode direct, clients PUT to the bucket with presigned URLs, which cannot be
 revoked: a removed slot's URL still works until the slot expires, and its upload is then

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import type { HttpDeps, NodeHandler } from './deps.ts';
 import type { ReadSelection, StoredBody, UploadMeta } from '../storage/store.ts';
+import { UploadRemovedError } from '../storage/errors.ts';
 import { corsHeaders } from './cors.ts';
 import { writeEmpty, writeText } from './reply.ts';
 import { parseDownloadPath } from './path.ts';
@@ -18,7 +19,8 @@ import { requestRemote } from './connection-limit.ts';
  * GET and HEAD: the route `GET {root}/*` (app.ts), on the Node request/response.
  *
  * {root}/{id}/{filename}: the stored bytes with the stored type and the safe headers. One read of
- * the upload decides everything (404 wrong name, 410 expired ephemeral, 304, 416, 206, 200);
+ * the upload decides everything (404 wrong name, 410 expired ephemeral or removed for good, 304,
+ * 416, 206, 200);
  * bodies are written straight to the socket. An upload imported from the Openfire plugin answers
  * its old URL, {root}/{id}/{anything} (path.ts); anything else under {root}/ is 404.
  *
@@ -83,8 +85,15 @@ async function serveDownload(
   if (method === 'HEAD') {
     found = await deps.store.stat(path.id);
     if (found) decide(found);
+    // A miss costs one more look: a tombstone (removed for good, taken down) answers 410.
+    else if ((await deps.store.occupant(path.id)) === 'tombstone') return answer(410, 'removed');
   } else {
-    stored = await deps.store.read(path.id, decide);
+    try {
+      stored = await deps.store.read(path.id, decide);
+    } catch (err) {
+      if (err instanceof UploadRemovedError) return answer(410, 'removed');
+      throw err;
+    }
     found = stored?.meta;
   }
   if (!found) return answer(404, 'not found');

@@ -15,7 +15,8 @@ import { startAdminServers, AdminBindError, type AdminServers } from '../status/
 import { liveHttpHooks, observeComponent } from '../status/hooks.ts';
 import { startRepoSampler } from '../status/repo-sampler.ts';
 import { createRetention } from './retention.ts';
-import { announceScanning, createUploadScanner, inspectingStore } from './scan.ts';
+import { announceScanning, createUploadScanner, inspectAll, inspectingStore } from './scan.ts';
+import { adminBlocklist, openServeBlocklist, type TakedownHolder } from './blocklist.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
@@ -106,6 +107,9 @@ export async function startServe(options: { configFile: string; logger: Logger }
     xmppServer: `${settings.xmppHost}:${settings.xmppPort}`,
     repository: storage.location,
   });
+  // The repository's blocklist: uploads of blocked content are refused; the admin API takes down.
+  const blocklist = await openServeBlocklist(storage, logger.child({ component: 'blocklist' }));
+  const takedown: TakedownHolder = {};
   const metrics = deferredMetrics(live);
   // The users' uploads as the ad-hoc commands and the admin API manage them (inventory/uploads.ts);
   // set once the index is open, below.
@@ -115,6 +119,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
     live,
     uploads: () => uploadsAt.ops,
     registry: metrics,
+    blocklist: adminBlocklist(blocklist, takedown),
     log: logger.child({ component: 'admin' }),
   }).catch(failWith(adminProblem, settings));
   starting.defer(() => admin.close());
@@ -159,8 +164,11 @@ export async function startServe(options: { configFile: string; logger: Logger }
     },
   };
   uploadsAt.ops = uploads;
+  takedown.deps = { store, ledger: retention.ledger, blocklist: blocklist.store, logger: blocklist.logger };
+  takedown.onRemoved = (bytes) => retention.usage.note(-bytes);
   const liveHooks = liveHttpHooks(live);
-  // Uploads are scanned before they are published while clamavEnabled (read at each upload).
+  // Uploads are scanned before they are published while clamavEnabled (read at each upload), and
+  // hashed while the blocklist has entries.
   const scanner = createUploadScanner({
     settings: () => settings,
     logger: logger.child({ component: 'scan' }),
@@ -168,7 +176,14 @@ export async function startServe(options: { configFile: string; logger: Logger }
   });
   const app = createHttpApp({
     settings,
-    store: inspectingStore(store, () => settings.clamavEnabled, scanner),
+    // Both when both apply: the blocklist's hash first, so blocked content never reaches clamd.
+    store: inspectingStore(store, () =>
+      blocklist.view.mayBlock()
+        ? inspectAll(settings.clamavEnabled ? [blocklist.inspector, scanner] : [blocklist.inspector])
+        : settings.clamavEnabled
+          ? scanner
+          : undefined,
+    ),
     logger: logger.child({ component: 'http' }),
     // Nodes behind one load balancer: a slot's upload is claimed where they all see it.
     ...(settings.cluster ? { claims: sharedSlotClaims(storage.locks) } : {}),

@@ -108,20 +108,23 @@ export function createUploadScanner(options: UploadScannerOptions): UploadInspec
 }
 
 /**
- * `store` with `inspect` added to every write while `enabled()` (read at each write); otherwise
- * writes go through untouched.
+ * `store` with an inspector added to every write: the one `inspector()` gives at the start of
+ * the write (read at each write, so a reload or a blocklist that turned empty applies to the
+ * next upload); undefined lets the write go through untouched.
  *
  * @example
- * const scanned = inspectingStore(store, () => settings.clamavEnabled, createUploadScanner({ settings: () => settings, logger }));
+ * const scanned = inspectingStore(store, () => (settings.clamavEnabled ? scanner : undefined));
  */
-export function inspectingStore(store: Store, enabled: () => boolean, inspect: UploadInspector): Store {
+export function inspectingStore(store: Store, inspector: () => UploadInspector | undefined): Store {
   return {
     get kind() {
       return store.kind;
     },
     open: () => store.open(),
-    write: (meta, body, options: WriteOptions = {}) =>
-      store.write(meta, body, enabled() ? { ...options, inspect } : options),
+    write: (meta, body, options: WriteOptions = {}) => {
+      const inspect = inspector();
+      return store.write(meta, body, inspect ? { ...options, inspect } : options);
+    },
     stat: (id) => store.stat(id),
     read: (id, select) => store.read(id, select),
     delete: (id) => store.delete(id),
@@ -132,6 +135,45 @@ export function inspectingStore(store: Store, enabled: () => boolean, inspect: U
     listPartial: () => store.listPartial(),
     deletePartial: (name) => store.deletePartial(name),
     close: () => store.close(),
+  };
+}
+
+/**
+ * One inspector that runs each of `inspectors` (the blocklist's hash, the malware scan) in order;
+ * the first refusal refuses. On a file each reads it in turn (the second read comes from the page
+ * cache; a blocked upload is never sent to clamd). On a stream each chunk goes to every feed.
+ * Undefined for none, the inspector itself for one.
+ *
+ * @example
+ * const inspect = inspectAll([blocklist, scanner]);
+ */
+export function inspectAll(inspectors: UploadInspector[]): UploadInspector | undefined {
+  if (inspectors.length <= 1) return inspectors[0];
+  return {
+    async inspectFile(meta, path, start) {
+      for (const inspector of inspectors) await inspector.inspectFile(meta, path, start);
+    },
+    inspectStream(meta): InspectionFeed {
+      const feeds = inspectors.map((inspector) => inspector.inspectStream(meta));
+      return {
+        async push(chunk) {
+          await Promise.all(feeds.map((feed) => feed.push(chunk)));
+        },
+        async end() {
+          for (const [i, feed] of feeds.entries()) {
+            try {
+              await feed.end();
+            } catch (err) {
+              for (const rest of feeds.slice(i + 1)) rest.abort();
+              throw err;
+            }
+          }
+        },
+        abort() {
+          for (const feed of feeds) feed.abort();
+        },
+      };
+    },
   };
 }
 

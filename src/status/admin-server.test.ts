@@ -434,3 +434,66 @@ test('/uploads: the admin credential for reading too, DELETE only there, 503 unt
     await admin.close();
   }
 });
+
+test('the blocklist routes: listing and takedown need the admin credential; bad requests are named', async () => {
+  const { live, registry } = setup();
+  const token = adminToken('b'.repeat(43));
+  const asked: Array<{ target: string; note: string; by: string }> = [];
+  const admin = await startAdminServer({
+    live,
+    registry,
+    port: 0,
+    token,
+    blocklist: {
+      entries: async () => [{ sha256: 'a'.repeat(64), added: '', by: 'x', note: '' }],
+      async takeDown(request) {
+        asked.push(request);
+        if (request.target === 'unknown') throw Object.assign(new Error('no stored upload unknown'), { status: 404 });
+        if (request.target === 'bad') throw Object.assign(new Error('not a target'), { status: 400 });
+        return { sha256: 'a'.repeat(64), removed: [{ id: 'x', size: 1 }] };
+      },
+    },
+  });
+  const auth = { Authorization: `Bearer ${token}` };
+  const post = (body: string, headers: Record<string, string> = auth) =>
+    fetch(`${admin.url}/blocklist/takedown`, { method: 'POST', body, headers });
+  try {
+    assert.equal((await get(admin.url, '/blocklist')).status, 401, 'the listing needs the token');
+    const listed = await get(admin.url, '/blocklist', { authorization: `Bearer ${token}` });
+    assert.equal(listed.status, 200);
+    assert.equal(JSON.parse(listed.body).entries[0].sha256, 'a'.repeat(64));
+
+    const anonymous = await post('{"target":"https://x/AAAAAAAAAAAAAAAAAAAAAAAA/a"}', {});
+    assert.equal(anonymous.status, 401, 'a takedown needs the token');
+    assert.equal(asked.length, 0, 'and nothing was called');
+
+    const done = await post('{"target":"https://x/AAAAAAAAAAAAAAAAAAAAAAAA/a","note":"DMCA"}');
+    assert.equal(done.status, 200);
+    assert.deepEqual(((await done.json()) as { removed: unknown }).removed, [{ id: 'x', size: 1 }]);
+    assert.deepEqual(asked.at(-1), { target: 'https://x/AAAAAAAAAAAAAAAAAAAAAAAA/a', note: 'DMCA', by: 'admin API' });
+
+    assert.equal((await post('{"target":"unknown"}')).status, 404);
+    assert.equal((await post('{"target":"bad"}')).status, 400);
+    const malformed = await post('not json');
+    assert.equal(malformed.status, 400);
+    assert.match(await malformed.text(), /expected \{"target"/);
+    assert.equal((await post('x'.repeat(20_000))).status, 400, 'too long');
+    const wrongMethod = await get(admin.url, '/blocklist/takedown', { method: 'PUT' });
+    assert.equal(wrongMethod.status, 405);
+    assert.equal(wrongMethod.headers.allow, 'POST');
+    assert.equal((await get(admin.url, '/status', { method: 'POST' })).status, 405, 'everything else stays read-only');
+  } finally {
+    await admin.close();
+  }
+});
+
+test('without a blocklist the routes are not there', async () => {
+  const { live, registry } = setup();
+  const token = adminToken('c'.repeat(43));
+  const admin = await startAdminServer({ live, registry, port: 0, token });
+  try {
+    assert.equal((await get(admin.url, '/blocklist', { authorization: `Bearer ${token}` })).status, 404);
+  } finally {
+    await admin.close();
+  }
+});

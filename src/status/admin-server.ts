@@ -5,7 +5,8 @@
  * (see admin-auth.ts). It refuses to listen where other hosts could reach it unless told to, and
  * answers only loopback Host names over TCP (a web page cannot read it through DNS rebinding).
  * With the admin credential it also lists and deletes a user's uploads (`/uploads`, the same
- * operations as the ad-hoc commands).
+ * operations as the ad-hoc commands), and lists the blocklist and takes files down
+ * (`/blocklist`).
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import { connect } from 'node:net';
@@ -61,9 +62,25 @@ export interface AdminServerOptions {
   token?: string;
   /** Lets `host` be a non-loopback address: the API is then reachable from other hosts. */
   allowNonLoopback?: boolean;
+  /** The repository's blocklist, for the /blocklist routes (404 without). */
+  blocklist?: AdminBlocklist;
   log?: Logger;
   /** A user's uploads behind `/uploads` (asked per request: serve sets them once its index is open). */
   uploads?: () => CommandOperations | undefined;
+}
+
+/**
+ * What the /blocklist routes call; serve wires in the repository's blocklist and the takedown
+ * that `fileupload blocklist add` runs (src/blocklist/takedown.ts).
+ */
+export interface AdminBlocklist {
+  /** The entries, as `blocklist ls --json` prints them. */
+  entries(): Promise<readonly object[]>;
+  /**
+   * Takes down `target` (an upload URL or id, or a sha256) and answers what was done. Rejects with
+   * an error carrying `status` 400 (not a target) or 404 (no such upload) for the client's mistakes.
+   */
+  takeDown(request: { target: string; note: string; by: string }): Promise<object>;
 }
 
 /** A running admin listener. */
@@ -164,6 +181,7 @@ export async function startAdminServer(options: AdminServerOptions): Promise<Adm
     overSocket: socketPath !== undefined,
     token: options.token,
     uploads: options.uploads ?? (() => undefined),
+    blocklist: options.blocklist,
   };
   const app = adminApp(context, options.log);
   const listener = lazyRequestListener(({ getRequestListener, RequestError }) =>
@@ -228,6 +246,7 @@ interface Context {
   /** The admin token; undefined: no TCP request sees upload details. */
   token: string | undefined;
   uploads: () => CommandOperations | undefined;
+  blocklist: AdminBlocklist | undefined;
 }
 
 const INDEX =
@@ -235,7 +254,10 @@ const INDEX =
   '              file names and uploaders need "Authorization: Bearer TOKEN" or the unix socket\n' +
   "GET    /uploads?user=JID[&offset=N&limit=N]  a user's stored uploads, newest first (admin credential)\n" +
   'DELETE /uploads?user=JID[&id=ID...]          deletes those of the user, or all of them (admin credential)\n' +
-  'GET    /uploads/statistics                   uploads, bytes, top uploaders, quotas (admin credential)\n';
+  'GET    /uploads/statistics                   uploads, bytes, top uploaders, quotas (admin credential)\n' +
+  'GET    /blocklist                            the blocked sha256 hashes (admin credential)\n' +
+  'POST   /blocklist/takedown                   {"target": URL, id or sha256, "note": why}: blocks the bytes and\n' +
+  '                                             removes every stored copy (admin credential)\n';
 
 type AdminEnv = { Bindings: HttpBindings; Variables: { credential: AdminCredential } };
 
@@ -248,14 +270,25 @@ const ADMIN_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * The admin API's routes. Every request passes the checks first, in this order: GET or HEAD
- * (405), a loopback Host over TCP (403), the token when one is sent (401).
+ * (405; also DELETE under /uploads and POST /blocklist/takedown), a loopback Host over TCP
+ * (403), the token when one is sent (401).
  */
 function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
   const app = new Hono<AdminEnv>();
   app.use(async (c, next) => {
     const req = c.env.incoming;
     const res = c.env.outgoing;
-    if (req.method !== 'GET' && req.method !== 'HEAD' && !(req.method === 'DELETE' && isUploadsPath(req.url))) {
+    const path = c.req.path;
+    const allowed =
+      req.method === 'GET' ||
+      req.method === 'HEAD' ||
+      (req.method === 'DELETE' && isUploadsPath(req.url)) ||
+      (req.method === 'POST' && path === TAKEDOWN_PATH);
+    if (!allowed) {
+      if (path === TAKEDOWN_PATH) {
+        res.setHeader('Allow', 'POST');
+        return reply(c, 405, TEXT, 'method not allowed: a takedown is a POST\n');
+      }
       res.setHeader('Allow', isUploadsPath(req.url) ? 'GET, HEAD, DELETE' : 'GET, HEAD');
       return reply(c, 405, TEXT, 'method not allowed: the admin API is read-only (GET)\n');
     }
@@ -296,6 +329,7 @@ function adminApp(ctx: Context, log: Logger | undefined): Hono<AdminEnv> {
   });
   uploadRoutes(app, ctx, log);
   app.get('/', (c) => reply(c, 200, TEXT, INDEX));
+  blocklistRoutes(app, ctx, log);
   app.notFound((c) => reply(c, 404, TEXT, 'not found: try /metrics or /status\n'));
   app.onError((err, c) => {
     const res = c.env.outgoing;
@@ -371,6 +405,65 @@ function uploadRoutes(app: Hono<AdminEnv>, ctx: Context, log: Logger | undefined
     const status = outcome.removed.length === 0 && outcome.missing.length > 0 ? 404 : 200;
     return reply(c, status, JSON_TYPE, `${JSON.stringify({ user, ...outcome })}\n`);
   });
+}
+
+/** The one route that changes something: POST only, with the admin credential. */
+const TAKEDOWN_PATH = '/blocklist/takedown';
+/** A takedown request is a URL and a note: anything longer is no such request. */
+const MAX_TAKEDOWN_BODY = 16 * 1024;
+
+/** The blocklist routes: listing and takedown, each only with the admin credential. */
+function blocklistRoutes(app: Hono<AdminEnv>, ctx: Context, log: Logger | undefined): void {
+  const refused = (c: HonoContext<AdminEnv>): Response | undefined => {
+    if (!ctx.blocklist) return reply(c, 404, TEXT, 'not found: this serve has no blocklist\n');
+    if (c.get('credential') === 'valid') return undefined;
+    c.env.outgoing.setHeader('WWW-Authenticate', 'Bearer realm="fileupload admin API"');
+    return reply(c, 401, TEXT, 'unauthorized: the blocklist needs "Authorization: Bearer TOKEN" or the unix socket\n');
+  };
+  app.get('/blocklist', async (c) => {
+    const no = refused(c);
+    if (no) return no;
+    const entries = await ctx.blocklist!.entries();
+    return reply(c, 200, 'application/json; charset=utf-8', `${JSON.stringify({ entries })}\n`);
+  });
+  app.post(TAKEDOWN_PATH, async (c) => {
+    const no = refused(c);
+    if (no) return no;
+    const text = await readBody(c.env.incoming, MAX_TAKEDOWN_BODY);
+    let request: { target?: unknown; note?: unknown } | undefined;
+    try {
+      request = text === undefined ? undefined : (JSON.parse(text) as typeof request);
+    } catch {
+      request = undefined;
+    }
+    if (typeof request?.target !== 'string' || (request.note !== undefined && typeof request.note !== 'string'))
+      return reply(c, 400, TEXT, 'bad request: expected {"target": "URL, id or sha256", "note": "why"}\n');
+    try {
+      const result = await ctx.blocklist!.takeDown({
+        target: request.target,
+        note: typeof request.note === 'string' ? request.note : '',
+        by: 'admin API',
+      });
+      return reply(c, 200, 'application/json; charset=utf-8', `${JSON.stringify(result)}\n`);
+    } catch (err) {
+      const status = (err as { status?: unknown }).status;
+      if (status === 400 || status === 404) return reply(c, status, TEXT, `${(err as Error).message}\n`);
+      log?.error('takedown failed', { err });
+      return reply(c, 500, TEXT, 'internal error\n');
+    }
+  });
+}
+
+/** The request body as text; undefined when longer than `max` bytes. */
+async function readBody(req: NodeJS.ReadableStream, max: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of req) {
+    length += (chunk as Buffer).length;
+    if (length > max) return undefined;
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A text answer as a Web Response, for where no Node response is at hand. */
@@ -478,6 +571,7 @@ export async function startAdminServers(options: {
   settings: { adminPort: number; adminSocket: string | undefined; slotSecret?: string | undefined };
   live: LiveState;
   registry: MetricsSource;
+  blocklist?: AdminBlocklist;
   log?: Logger;
   uploads?: () => CommandOperations | undefined;
 }): Promise<AdminServers> {
@@ -495,6 +589,7 @@ export async function startAdminServers(options: {
           ...(token !== undefined ? { token } : {}),
           ...(options.log ? { log: options.log } : {}),
           ...(options.uploads ? { uploads: options.uploads } : {}),
+          ...(options.blocklist ? { blocklist: options.blocklist } : {}),
           ...target,
         }),
       );

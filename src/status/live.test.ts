@@ -131,6 +131,7 @@ test('reason words for refusals and HTTP failures', () => {
   assert.equal(uploadFailureReason(507), 'storage-full');
   assert.equal(uploadFailureReason(408), 'timeout');
   assert.equal(uploadFailureReason(503), 'unavailable');
+  assert.equal(uploadFailureReason(403), 'blocked');
   assert.equal(uploadFailureReason(418), 'http-418');
   assert.equal(uploadFailureReason(12345), 'other');
 });

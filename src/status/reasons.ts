@@ -57,6 +57,7 @@ export const FAILURE_REASONS = [
   'storage-full',
   'unavailable',
   'malware',
+  'blocked',
   'internal-error',
 ] as const;
 
@@ -68,6 +69,7 @@ export const FAILURE_REASONS = [
  * uploadFailureReason(507); // 'storage-full'
  * uploadFailureReason(408); // 'timeout' (idle, or past the upload deadline)
  * uploadFailureReason(422); // 'malware' (the scan found some)
+ * uploadFailureReason(403); // 'blocked' (its sha256 is on the blocklist)
  * uploadFailureReason(503); // 'unavailable' (shutting down, or the scanner is down)
  * uploadFailureReason(418); // 'http-418'
  */
@@ -85,6 +87,9 @@ export function uploadFailureReason(status: number): string {
       return 'storage-full';
     case 422:
       return 'malware';
+    case 403:
+      // A started upload is refused with 403 only for blocked content (slot checks come first).
+      return 'blocked';
     case 503:
       // Shutting down, a lost cluster claim or an unreachable malware scanner: all pass in seconds.
       return 'unavailable';

@@ -205,7 +205,8 @@ export interface Store {
   /**
    * A published upload's metadata and body, or undefined. `select` is a ReadSelection or a function
    * that picks one from the metadata, so a GET decides range / 304 / 410 with ONE open of the
-   * upload. A range must lie within the size (RangeError otherwise).
+   * upload. A range must lie within the size (RangeError otherwise). Rejects with
+   * UploadRemovedError when the id has a tombstone (removed for good).
    */
   read(id: string, select?: ReadSelection | ((meta: UploadMeta) => ReadSelection)): Promise<StoredBody | undefined>;
   /** Removes a published upload; false when it was not there. */
@@ -213,9 +214,10 @@ export interface Store {
   /**
    * Removes the published upload of `id`, if there is one, and leaves a tombstone in its place,
    * where the existence check of every write looks: from now on a write of `id` fails with
-   * UploadRemovedError (410), on every node sharing the store, while stat, read and list see
-   * nothing. Resolves to the metadata of the upload it removed. The tombstone stays until
-   * dropTombstone (purge drops it once the slot has expired, from the index's record of it).
+   * UploadRemovedError (410), on every node sharing the store, while stat and list see nothing
+   * and read rejects with UploadRemovedError (a GET answers 410). Resolves to the metadata of the
+   * upload it removed. The tombstone stays until dropTombstone (purge drops it once the slot has
+   * expired, from the index's record of it).
    */
   tombstone(id: string): Promise<UploadMeta | undefined>;
   /** Drops the tombstone of `id`; false when there was none (an upload there is left alone). */

@@ -1,7 +1,7 @@
 /**
  * The ad-hoc commands in a cluster: two nodes on one shared folder, one of them holds the
  * component and answers the commands (slixmpp's xep_0050 through Prosody); an upload stored
- * through the other node is listed, and once deleted it is gone on both at once: GET 404 on
+ * through the other node is listed, and once deleted it is gone on both at once: GET 410 on
  * each, a PUT of its slot 410 on the node that does not hold the component.
  */
 import { after, before, describe, it } from 'node:test';
@@ -85,7 +85,7 @@ describe('ad-hoc commands in a cluster', () => {
     assert.match(done.notes?.[0]?.text ?? '', /^Deleted 1 upload /);
     // The node holding the component answered (its log line may follow the answer).
     await holder.serve.waitForLog((l) => l.msg === 'uploads removed via ad-hoc command', { timeoutMs: 5000 });
-    for (const node of nodes) assert.equal((await http(at(node, slot.get))).status, 404, node.name);
+    for (const node of nodes) assert.equal((await http(at(node, slot.get))).status, 410, node.name);
     assert.equal((await putToSlot(slot, file, { url: at(other, slot.put) })).status, 410);
   });
 });

@@ -18,7 +18,8 @@ import {
 import { writeFileSync } from 'node:fs';
 import { freePort } from '../../scripts/testservers/processes.ts';
 import { http, randomFile, sha256 } from '../support/http.ts';
-import { openfireXml, type ServeConfig } from '../support/serve.ts';
+import { openfireXml, runFileupload, type ServeConfig } from '../support/serve.ts';
+import { BLOCKLIST_MAX_AGE } from '../../src/blocklist/open.ts';
 import { mustGetSlot, putToSlot, startStack, type Stack } from '../support/stack.ts';
 import { NS_UPLOAD_0 } from '../support/xmpp-client.ts';
 
@@ -100,6 +101,29 @@ describe('ClamAV before publish on S3 in proxy mode (clamd, radosgw, serve, Pros
       assert.equal(await inBucket(id), false, `${name}: no object in the bucket`);
       assert.equal((await http(slot.get)).status, 404, `${name}: never served`);
     }
+  });
+
+  it('with the blocklist too: blocked bytes refused 403 (small and 6 MiB), malware 422, clean 201', async () => {
+    const small = randomFile(4000);
+    const large = randomFile(6 * MiB);
+    const cli = (...args: string[]) => runFileupload(['--config', stack.serve.configFile, ...args]);
+    for (const f of [small, large]) assert.equal((await cli('blocklist', 'add', sha256(f))).code, 0);
+    // Serve looks at the blocklist again at the next upload after BLOCKLIST_MAX_AGE.
+    await new Promise((r) => setTimeout(r, BLOCKLIST_MAX_AGE.s3 + 200));
+    for (const [name, file] of [
+      ['blocked-small.bin', small],
+      ['blocked-large.bin', large],
+    ] as const) {
+      const { slot, put, id } = await upload(file, name);
+      assert.equal(put.status, 403, `${name}: ${put.body.toString()}`);
+      assert.equal(put.body.toString().trim(), 'blocked content');
+      assert.equal(await inBucket(id), false, `${name}: no object in the bucket`);
+      assert.equal((await http(slot.get)).status, 404, `${name}: never served`);
+    }
+    assert.equal((await upload(EICAR, 'eicar-too.com')).put.status, 422);
+    const clean = await upload(randomFile(4000), 'clean-too.bin');
+    assert.equal(clean.put.status, 201, clean.put.body.toString());
+    for (const f of [small, large]) assert.equal((await cli('blocklist', 'rm', sha256(f))).code, 0);
   });
 
   it('clean files are published to the bucket and served byte-identical', async () => {

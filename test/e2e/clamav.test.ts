@@ -23,7 +23,8 @@ import { freePort } from '../../scripts/testservers/processes.ts';
 import { fetchAdmin } from '../../src/status/admin-client.ts';
 import { http, randomFile, sha256 } from '../support/http.ts';
 import { sample } from '../support/prometheus.ts';
-import { openfireXml, type ServeConfig } from '../support/serve.ts';
+import { openfireXml, runFileupload, type ServeConfig } from '../support/serve.ts';
+import { BLOCKLIST_MAX_AGE } from '../../src/blocklist/open.ts';
 import { mustGetSlot, putToSlot, startStack, type Stack } from '../support/stack.ts';
 import { NS_UPLOAD_0 } from '../support/xmpp-client.ts';
 
@@ -141,6 +142,34 @@ describe('ClamAV before publish on fs storage (clamd, serve, Prosody)', { skip: 
     const text = await fetchAdmin({ host: '127.0.0.1', port: adminPort }, '/metrics');
     assert.ok((sample(text, 'fileupload_scans_total', { verdict: 'infected' }) ?? 0) >= 3);
     assert.ok((sample(text, 'fileupload_scans_total', { verdict: 'clean' }) ?? 0) >= 4);
+  });
+
+  it('with the blocklist too: blocked bytes are refused 403 before clamd sees them, malware still 422, clean files published', async () => {
+    const scans = async (): Promise<number> => {
+      const text = await fetchAdmin({ host: '127.0.0.1', port: adminPort }, '/metrics');
+      return ['clean', 'infected', 'too-large', 'error'].reduce(
+        (sum, verdict) => sum + (sample(text, 'fileupload_scans_total', { verdict }) ?? 0),
+        0,
+      );
+    };
+    const blocked = randomFile(3 * MiB);
+    const cli = (...args: string[]) => runFileupload(['--config', stack.serve.configFile, ...args]);
+    assert.equal((await cli('blocklist', 'add', sha256(blocked), '--size', String(blocked.length))).code, 0);
+    // Serve looks at the blocklist again at the next upload after BLOCKLIST_MAX_AGE.
+    await new Promise((r) => setTimeout(r, BLOCKLIST_MAX_AGE.fs + 200));
+    const before = await scans();
+    const refused = await upload(blocked, 'blocked.bin');
+    assert.equal(refused.put.status, 403, refused.put.body.toString());
+    assert.equal(refused.put.body.toString().trim(), 'blocked content');
+    await assertNothingLeft(refused.slot.get);
+    assert.equal(await scans(), before, 'blocked content is not sent to clamd');
+    const infected = await upload(EICAR, 'eicar-too.com');
+    assert.equal(infected.put.status, 422, infected.put.body.toString());
+    const clean = randomFile(2 * MiB);
+    const published = await upload(clean, 'clean-too.bin');
+    assert.equal(published.put.status, 201, published.put.body.toString());
+    assert.equal(await scans(), before + 2, 'the others are scanned');
+    assert.equal((await cli('blocklist', 'rm', sha256(blocked))).code, 0);
   });
 
   it('clamd down: refused with 503, Retry-After and the reason (fail closed); published with clamavFailOpen', async () => {

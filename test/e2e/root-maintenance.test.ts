@@ -1,7 +1,7 @@
 /**
  * Maintenance commands run as root on a repository the service user owns: serve runs as an
  * unprivileged user (nobody, through setpriv) against a real Prosody; `doctor --as`, `config set`,
- * `slots rm` and `purge` run as root, as an admin types them. Afterwards the service user still
+ * `slots rm`, `blocklist` and `purge` run as root, as an admin types them. Afterwards the service user still
  * owns every entry of the repository and its slot requests still work with userQuota set. Then a
  * root-owned index folder, as older versions left it, makes slot requests fail: status counts
  * the internal errors and doctor names the entries and the chown that repairs them.
@@ -138,7 +138,7 @@ describe('maintenance as root on a repository the service user owns', { skip: !i
     assert.deepEqual(notOwnedByService(repo), []);
   });
 
-  test('slots rm and purge as root leave no entry the service user does not own', async () => {
+  test('slots rm, blocklist add/rm and purge as root leave no entry the service user does not own', async () => {
     const slot = await requestSlot('to-remove.txt');
     assert.ok(slot.ok);
     assert.equal((await putToSlot(slot, Buffer.from('bye!!'))).status, 201);
@@ -149,7 +149,17 @@ describe('maintenance as root on a repository the service user owns', { skip: !i
       const rm = await runFileupload(['--config', configFile, 'slots', 'rm', id]);
       assert.equal(rm.code, 0, rm.stdout + rm.stderr);
       assert.match(rm.stderr, /running as nobody \(uid 65534\)/);
-      assert.equal((await http(slot.get)).status, 404);
+      assert.equal((await http(slot.get)).status, 410);
+      const blocked = await requestSlot('to-block.txt');
+      assert.ok(blocked.ok);
+      assert.equal((await putToSlot(blocked, Buffer.from('block'))).status, 201);
+      const add = await runFileupload(['--config', configFile, 'blocklist', 'add', blocked.get]);
+      assert.equal(add.code, 0, add.stdout + add.stderr);
+      assert.equal((await http(blocked.get)).status, 410);
+      const sha = /^blocked sha256 ([0-9a-f]{64})$/m.exec(add.stdout)?.[1];
+      assert.ok(sha, add.stdout);
+      const unblock = await runFileupload(['--config', configFile, 'blocklist', 'rm', sha]);
+      assert.equal(unblock.code, 0, unblock.stdout + unblock.stderr);
       const purge = await runFileupload(['--config', configFile, 'purge']);
       assert.equal(purge.code, 0, purge.stdout + purge.stderr);
     } finally {

@@ -2,8 +2,9 @@
  * `slots rm` means gone, run against the real binary with the fs store and with S3
  * (slots-rm.test.ts, slots-rm-s3.test.ts): serve runs, a real XMPP client gets slots through
  * Prosody, and `slots rm` runs as a separate process — another node as far as serve's memory
- * goes. A removed pending slot and a removed upload are not listed again, a GET of the upload
- * answers 404 and a PUT to the slot's URL 410, from the moment the command returns.
+ * goes. A removed pending slot and a removed upload are not listed again, a GET or HEAD of the
+ * upload answers 410 "removed" and a PUT to the slot's URL 410, from the moment the command
+ * returns.
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -46,7 +47,7 @@ export function slotsRmSuite(storage: string, config: () => Promise<ServeConfig>
     const spec = (filename: string, size: number) =>
       ({ namespace: NS_UPLOAD_0, shape: 'attributes', filename, size }) as const;
 
-    it('a pending slot: forgotten, not listed, its PUT answered 410 and a GET 404', async () => {
+    it('a pending slot: forgotten, not listed, its PUT answered 410 and a GET 410', async () => {
       const slot = await mustGetSlot(stack.alice, stack.service, spec('pending.bin', 1000));
       const id = idOf(slot.get);
       assert.deepEqual(
@@ -59,14 +60,16 @@ export function slotsRmSuite(storage: string, config: () => Promise<ServeConfig>
       const put = await putToSlot(slot, randomFile(1000));
       assert.equal(put.status, 410, put.body.toString());
       assert.equal(put.body.toString().trim(), 'upload removed');
-      assert.equal((await http(slot.get)).status, 404);
+      const get = await http(slot.get);
+      assert.equal(get.status, 410);
+      assert.equal(get.body.toString().trim(), 'removed');
       assert.deepEqual(
         (await listed()).filter((r) => r.id === id),
         [],
       );
     });
 
-    it('an upload removed with --user: not listed (neither stored nor pending), GET 404, a new PUT of its slot 410', async () => {
+    it('an upload removed with --user: not listed (neither stored nor pending), GET and HEAD 410, a new PUT of its slot 410', async () => {
       const file = randomFile(3000);
       const slot = await mustGetSlot(stack.alice, stack.service, spec('stored.bin', file.length));
       const id = idOf(slot.get);
@@ -79,7 +82,8 @@ export function slotsRmSuite(storage: string, config: () => Promise<ServeConfig>
       const rm = await cli('slots', 'rm', '--user', row.uploader);
       assert.equal(rm.code, 0, rm.stderr);
       assert.match(rm.stdout, new RegExp(`removed upload ${id} `));
-      assert.equal((await http(slot.get)).status, 404, 'GET of the removed upload');
+      assert.equal((await http(slot.get)).status, 410, 'GET of the removed upload');
+      assert.equal((await http(slot.get, { method: 'HEAD' })).status, 410, 'HEAD of the removed upload');
       const again = await putToSlot(slot, file);
       assert.equal(again.status, 410, again.body.toString());
       assert.deepEqual(

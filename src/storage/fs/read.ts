@@ -3,6 +3,7 @@ import type { Writable } from 'node:stream';
 import type { FileRangeSender, StoredBody, UploadMeta } from '../store.ts';
 import { CorruptUploadError, decodeHeader, headerEnd } from './format.ts';
 import { MAX_CACHED_BODY, type SmallUploadCache } from './cache.ts';
+import { UploadRemovedError } from '../errors.ts';
 import { errCode } from '../../errno.ts';
 import { noop } from '../../noop.ts';
 
@@ -62,18 +63,21 @@ let streams = 0;
 const READ_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;
 
 /**
- * Opens a published upload; undefined when absent or a symlink (never followed).
+ * Opens a published upload; undefined when absent or a symlink (never followed). With
+ * `removedId`, a symlink — the store's tombstone (index.ts) — rejects with UploadRemovedError
+ * instead: the failed open itself tells a removed upload from a missing one.
  *
  * @example
  * const fd = await openUpload(join(filesDir, id)); if (fd !== undefined) await closeFd(fd);
  */
-export function openUpload(path: string): Promise<number | undefined> {
+export function openUpload(path: string, removedId?: string): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
     open(path, READ_FLAGS, (err, fd) => {
       if (!err) resolve(fd);
       else {
         const code = errCode(err);
-        if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') resolve(undefined);
+        if (code === 'ELOOP' && removedId !== undefined) reject(new UploadRemovedError(removedId));
+        else if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR') resolve(undefined);
         else reject(err);
       }
     });
@@ -171,7 +175,7 @@ export async function readUpload(
 ): Promise<StoredBody | undefined> {
   const hit = cache?.get(id, path);
   if (hit?.body) return fromMemory(hit.meta, hit.body, select);
-  const fd = await openUpload(path);
+  const fd = await openUpload(path, id);
   if (fd === undefined) return undefined;
   let head: Head;
   try {

@@ -524,6 +524,8 @@ export class S3Store implements Store {
     if (!isStoredId(id)) return undefined;
     if (select === null) {
       const meta = await this.stat(id);
+      // A miss costs one more look, as for a body: a tombstone is removed, not absent.
+      if (!meta && (await this.occupant(id)) === 'tombstone') throw new UploadRemovedError(id);
       return meta && { meta, body: emptyBody() };
     }
     const fixed = typeof select === 'function' ? undefined : select;
@@ -533,6 +535,10 @@ export class S3Store implements Store {
     const { out, head } = first;
     const body = out.Body as Readable | undefined;
     const drop = (): void => void body?.destroy();
+    if (isTombstone(head)) {
+      drop();
+      throw new UploadRemovedError(id);
+    }
     let meta: UploadMeta | undefined;
     try {
       meta = await this.#metaOf(id, head);
