@@ -7,6 +7,7 @@ import { FsStore } from './index.ts';
 import { SmallUploadCache, MAX_CACHED_BODY, ENTRY_BYTES } from './cache.ts';
 import { newSlotId } from '../../slots/id.ts';
 import type { UploadMeta } from '../store.ts';
+import { UploadRemovedError } from '../errors.ts';
 
 const meta = (size: number, over: Partial<UploadMeta> = {}): Omit<UploadMeta, 'storedAt'> => ({
   id: newSlotId(),
@@ -82,7 +83,8 @@ describe('small-upload cache in the fs store (several processes on one repositor
         await writeFile(join(dir, 'elsewhere'), saved);
         await unlink(path);
         await symlink(join(dir, 'elsewhere'), path);
-        assert.equal(await store.read(m.id), undefined, 'a symlink is never followed, cached or not');
+        // A symlink is never followed, cached or not: it reads as a tombstone (removed).
+        await assert.rejects(store.read(m.id), UploadRemovedError);
       } finally {
         await store.close();
       }
