@@ -423,7 +423,7 @@ export const catalogue: { readonly [K in PropertyKey]: Property<Settings[K]> } =
     value: listType(bareJidType()),
     defaultText: 'none (no admin commands are offered)',
     ruleNote: 'the JID the XMPP server stamps on the request counts, so only its own users can be admins',
-    help: 'Bare JIDs of the service admins: their XMPP clients get the ad-hoc commands Uploads of a user, Delete all uploads of a user and Statistics (see fileupload-commands(7)).',
+    help: 'Bare JIDs of the service admins: their XMPP clients get the ad-hoc commands Uploads of a user, Delete all uploads of a user, Statistics and Take down by URL (see fileupload-serve(1), AD-HOC COMMANDS).',
     restart: false,
     unset: [],
   }),

@@ -16,7 +16,7 @@ import { liveHttpHooks, observeComponent } from '../status/hooks.ts';
 import { startRepoSampler } from '../status/repo-sampler.ts';
 import { createRetention } from './retention.ts';
 import { announceScanning, createUploadScanner, inspectAll, inspectingStore } from './scan.ts';
-import { adminBlocklist, openServeBlocklist, type TakedownHolder } from './blocklist.ts';
+import { adminBlocklist, commandTakedown, openServeBlocklist, type TakedownHolder } from './blocklist.ts';
 import { resolveRepository, type Repository } from './repository.ts';
 import { applyReload, changedNeedingRestart } from './reload.ts';
 import { createClusterNode, type ClusterNode } from '../cluster/node.ts';
@@ -148,6 +148,7 @@ export async function startServe(options: { configFile: string; logger: Logger }
   };
   const uploads: CommandOperations = {
     userUploads: (user, offset, limit) => userUploads(uploadsDeps, user, offset, limit),
+    takeDown: commandTakedown(blocklist, takedown),
     quotaUse: (user) => quotaUse(uploadsDeps, user),
     removeUploads: async (user, ids) => {
       const outcome = await removeUserUploads(uploadsDeps, user, ids);

@@ -20,7 +20,23 @@ const ADMIN = 'admin@example.org/desk';
 /** Operations over an in-memory list of uploads: { owner → uploads, newest first }. */
 function memory(uploads: Record<string, CommandUpload[]>) {
   const removed: { user: string; ids: readonly string[] | 'all' }[] = [];
+  const takenDown: { target: string; by: string; note: string | undefined }[] = [];
   const ops: CommandOperations = {
+    takeDown: (target, by, note) => {
+      takenDown.push({ target, by, note });
+      if (target === 'not a url') return Promise.resolve({ kind: 'not-a-target' });
+      if (target.endsWith('/gone/x.jpg')) return Promise.resolve({ kind: 'no-such-upload', message: 'no upload gone' });
+      return Promise.resolve({
+        kind: 'done',
+        sha256: 'ab'.repeat(32),
+        added: true,
+        removed: [
+          { id: 'id1', size: 100 },
+          { id: 'id7', size: 100 },
+        ],
+        failed: [],
+      });
+    },
     userUploads: (user, offset, limit) => {
       const all = uploads[user] ?? [];
       return Promise.resolve({
@@ -48,7 +64,7 @@ function memory(uploads: Record<string, CommandUpload[]>) {
         quotas: { user: undefined, daily: 1000, global: undefined },
       }),
   };
-  return { ops, removed };
+  return { ops, removed, takenDown };
 }
 
 const upload = (i: number): CommandUpload => ({
@@ -61,7 +77,7 @@ const upload = (i: number): CommandUpload => ({
 });
 
 function setup(uploads: Record<string, CommandUpload[]> = {}, options: { pageSize?: number; now?: () => number } = {}) {
-  const { ops, removed } = memory(uploads);
+  const { ops, removed, takenDown } = memory(uploads);
   const commands = createCommands({
     operations: ops,
     domain: () => 'upload.example.org',
@@ -69,7 +85,7 @@ function setup(uploads: Record<string, CommandUpload[]> = {}, options: { pageSiz
     adminJids: () => ['Admin@Example.org'],
     ...options,
   });
-  return { commands, removed };
+  return { commands, removed, takenDown };
 }
 
 function command(
@@ -114,7 +130,7 @@ const actions = (c: Element): string[] =>
     .map((a) => a.getName()) ?? [];
 
 describe('ad-hoc commands', () => {
-  it('lists three commands to users, six to admins, none to strangers', () => {
+  it('lists three commands to users, seven to admins, none to strangers', () => {
     const { commands } = setup();
     const nodes = (from: string | undefined) =>
       commands
@@ -129,6 +145,7 @@ describe('ad-hoc commands', () => {
       'user-uploads',
       'delete-user-uploads',
       'statistics',
+      'take-down',
     ]);
     assert.deepEqual(nodes('mallory@elsewhere.org/x'), []);
     assert.equal(commands.items(ALICE).getChildren('item')[0]?.attrs.jid, 'upload.example.org');
@@ -293,6 +310,39 @@ describe('ad-hoc commands', () => {
     );
     assert.equal(done.attrs.status, 'completed');
     assert.deepEqual(removed, [{ user: 'carol@example.org', ids: 'all' }]);
+  });
+
+  it('Take down by URL: confirmed, it names the hash and what went; otherwise nothing happens', async () => {
+    const { commands, takenDown } = setup();
+    assert.deepEqual(condition(await commands.execute(command('take-down'), ALICE)), ['forbidden', undefined]);
+    const step = async (values: Record<string, string>) => {
+      const first = result(await commands.execute(command('take-down'), ADMIN));
+      assert.deepEqual(
+        fields(first).map((f) => f.attrs.var),
+        ['url', 'note', 'confirm'],
+      );
+      return commands.execute(
+        command('take-down', { sessionid: first.attrs.sessionid as string, action: 'complete' }, values),
+        ADMIN,
+      );
+    };
+    const url = 'https://upload.example.org/id1/cat.jpg';
+    const unconfirmed = result(await step({ url, confirm: 'false' }));
+    assert.equal(unconfirmed.getChild('note')?.getText(), 'Nothing was taken down.');
+    assert.deepEqual(takenDown, []);
+    const done = result(await step({ url, note: 'court order 17', confirm: 'true' }));
+    assert.equal(done.attrs.status, 'completed');
+    assert.equal(
+      done.getChild('note')?.getText(),
+      `Taken down: 2 uploads deleted (200 B); sha256 ${'ab'.repeat(32)} is now blocked.`,
+    );
+    assert.deepEqual(takenDown, [{ target: url, by: 'xmpp:admin@example.org', note: 'court order 17' }]);
+    assert.deepEqual(condition(await step({ url: 'not a url', confirm: '1' })), ['bad-request', 'bad-payload']);
+    assert.deepEqual(condition(await step({ url: '', confirm: '1' })), ['bad-request', 'bad-payload']);
+    assert.deepEqual(condition(await step({ url: 'https://upload.example.org/gone/x.jpg', confirm: '1' })), [
+      'item-not-found',
+      undefined,
+    ]);
   });
 
   it('Statistics shows the figures in fixed fields', async () => {

@@ -54,6 +54,11 @@ export interface CommandOperations {
     user: string,
     ids: readonly string[] | 'all',
   ): Promise<{ removed: { id: string; size: number }[]; missing: string[]; failed?: string[] }>;
+  /**
+   * Takes content down (admins): `target` is an upload URL, an upload id or a sha256; its bytes
+   * go on the blocklist and every stored upload of them is removed for good.
+   */
+  takeDown(target: string, by: string, note: string | undefined): Promise<TakedownOutcome>;
   /** The service's figures (admins). */
   statistics(): Promise<{
     uploads: number | undefined;
@@ -64,6 +69,12 @@ export interface CommandOperations {
     disk?: { freeBytes: number; totalBytes: number } | undefined;
   }>;
 }
+
+/** What a takedown did, or why it could not start. */
+export type TakedownOutcome =
+  | { kind: 'done'; sha256: string; added: boolean; removed: { id: string; size: number }[]; failed: string[] }
+  | { kind: 'not-a-target' }
+  | { kind: 'no-such-upload'; message: string };
 
 export interface CommandsOptions {
   operations: CommandOperations;
@@ -87,6 +98,7 @@ export const COMMAND_NODES = {
   userUploads: 'user-uploads',
   deleteUserUploads: 'delete-user-uploads',
   statistics: 'statistics',
+  takeDown: 'take-down',
 } as const;
 
 const COMMANDS: readonly { node: string; name: string; admin: boolean }[] = [
@@ -96,6 +108,7 @@ const COMMANDS: readonly { node: string; name: string; admin: boolean }[] = [
   { node: COMMAND_NODES.userUploads, name: 'Uploads of a user', admin: true },
   { node: COMMAND_NODES.deleteUserUploads, name: 'Delete all uploads of a user', admin: true },
   { node: COMMAND_NODES.statistics, name: 'Statistics', admin: true },
+  { node: COMMAND_NODES.takeDown, name: 'Take down by URL', admin: true },
 ];
 
 /** A session ends this long after its last step (ms). */
@@ -119,7 +132,7 @@ interface Session {
   expiresAt: number;
   /** Whose uploads: the requester's, or the JID an admin named. */
   target?: string;
-  stage: 'jid' | 'list' | 'confirm';
+  stage: 'jid' | 'list' | 'confirm' | 'takedown';
   page: number;
   /** Ids offered on the page shown. */
   offered: string[];
@@ -155,7 +168,7 @@ const commandError = (
 const badPayload = (text: string) => commandError('modify', 'bad-request', text, 'bad-payload');
 const badAction = (text: string) => commandError('modify', 'bad-request', text, 'bad-action');
 const utc = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
 
 /** One upload as one line of text. */
 export function uploadLine(u: CommandUpload): string {
@@ -424,6 +437,29 @@ export function createCommands(options: CommandsOptions): Commands {
         if (total === 0) return { status: 'completed', notes: [{ type: 'info', text: 'You have no uploads stored.' }] };
         return confirmAll(session, true);
       }
+      case COMMAND_NODES.takeDown:
+        session.stage = 'takedown';
+        return {
+          status: 'executing',
+          form: {
+            type: 'form',
+            title: 'Take down by URL',
+            instructions:
+              'Every stored copy of these bytes is deleted and the same bytes are refused from now on. ' +
+              'Copies already downloaded, and caches, keep them.',
+            fields: [
+              {
+                type: 'text-single',
+                var: 'url',
+                label: 'The download URL (or the upload id, or the sha256 of the bytes)',
+                required: true,
+              },
+              { type: 'text-single', var: 'note', label: 'Why (kept in the blocklist)' },
+              { type: 'boolean', var: 'confirm', label: 'Take it down (this cannot be undone here)' },
+            ],
+          },
+          actions: { execute: 'complete', allowed: ['complete'] },
+        };
       case COMMAND_NODES.userUploads:
       case COMMAND_NODES.deleteUserUploads:
         session.stage = 'jid';
@@ -487,6 +523,43 @@ export function createCommands(options: CommandsOptions): Commands {
       session.page = 0;
       if (session.node === COMMAND_NODES.userUploads) return showPage(session, 'Uploads of a user', false);
       return confirmAll(session, false);
+    }
+    if (session.stage === 'takedown') {
+      if (action === 'prev' || action === 'next') return badAction('This step can only be completed or canceled');
+      const target = values?.get('url')?.[0]?.trim() ?? '';
+      const confirm = booleanValue(values?.get('confirm'));
+      if (confirm === 'malformed') return badPayload('confirm must be true or false');
+      if (target === '') return badPayload('Give the URL of the upload');
+      if (confirm !== true) return { status: 'completed', notes: [{ type: 'info', text: 'Nothing was taken down.' }] };
+      const note = values?.get('note')?.[0]?.trim() || undefined;
+      const outcome = await ops.takeDown(target, `xmpp:${session.bare}`, note);
+      if (outcome.kind === 'not-a-target')
+        return badPayload('Not an upload URL, an upload id or a sha256 (64 hexadecimal digits)');
+      if (outcome.kind === 'no-such-upload') return commandError('cancel', 'item-not-found', outcome.message);
+      options.log?.info('content taken down via ad-hoc command', {
+        by: session.bare,
+        sha256: outcome.sha256,
+        ids: outcome.removed.map((r) => r.id),
+        ...(outcome.failed.length > 0 ? { failed: outcome.failed } : {}),
+      });
+      if (outcome.failed.length > 0)
+        return commandError(
+          'wait',
+          'internal-server-error',
+          `${plural(outcome.failed.length, 'copy', 'copies')} could not be deleted (try again later); the bytes are blocked`,
+        );
+      const bytes = outcome.removed.reduce((sum, r) => sum + r.size, 0);
+      return {
+        status: 'completed',
+        notes: [
+          {
+            type: 'info',
+            text:
+              `Taken down: ${plural(outcome.removed.length, 'upload')} deleted (${formatSize(bytes)}); ` +
+              `sha256 ${outcome.sha256} ${outcome.added ? 'is now blocked' : 'was blocked already'}.`,
+          },
+        ],
+      };
     }
     if (session.stage === 'confirm') {
       if (action === 'prev' || action === 'next') return badAction('This step can only be completed or canceled');

@@ -47,7 +47,7 @@ interface RunOut {
 }
 
 const USER_NODES = ['my-uploads', 'delete-uploads', 'delete-all-my-uploads'];
-const ADMIN_NODES = ['user-uploads', 'delete-user-uploads', 'statistics'];
+const ADMIN_NODES = ['user-uploads', 'delete-user-uploads', 'statistics', 'take-down'];
 
 /**
  * Registers the suite for one storage; `config` gives serve's storage properties (called in
@@ -82,15 +82,19 @@ export function adhocSuite(storage: string, config: () => Promise<ServeConfig>):
       assert.equal(r.code, 0, `slixmpp failed:\n${r.stderr}`);
       return JSON.parse(r.stdout) as RunOut;
     };
-    const upload = async (user: UserSession, filename: string): Promise<{ slot: SlotOk; file: Buffer }> => {
-      const file = randomFile(2000);
+    const upload = async (
+      user: UserSession,
+      filename: string,
+      file = randomFile(2000),
+    ): Promise<{ slot: SlotOk; file: Buffer }> => {
       const slot = await mustGetSlot(user, stack.service, {
         namespace: NS_UPLOAD_0,
         shape: 'attributes',
         filename,
         size: file.length,
       });
-      assert.equal((await putToSlot(slot, file)).status, 201);
+      const put = await putToSlot(slot, file);
+      assert.equal(put.status, 201, put.body.toString());
       return { slot, file };
     };
     const last = (out: RunOut): StepOut => out.steps.at(-1)!;
@@ -106,7 +110,7 @@ export function adhocSuite(storage: string, config: () => Promise<ServeConfig>):
       assert.equal(put.status, 410, put.body.toString());
     };
 
-    it('announces the commands feature and lists the commands each JID may run: users three, admins six, strangers none', async () => {
+    it('announces the commands feature and lists the commands each JID may run: users three, admins seven, strangers none', async () => {
       const info = await stack.alice.discoInfo(stack.service);
       assert.ok(info.features.includes('http://jabber.org/protocol/commands'), info.features.join(' '));
       // slixmpp keeps disco items in a set: their order is its own.
@@ -227,6 +231,40 @@ export function adhocSuite(storage: string, config: () => Promise<ServeConfig>):
       const stats = last(await commands('bob', 'statistics'));
       assert.ok('status' in stats && stats.status === 'completed', JSON.stringify(stats));
       assert.deepEqual(stats.fields.map((f) => f.var).slice(0, 5), ['uploads', 'bytes', 'pending', 'disk', 'quotas']);
+    });
+
+    it('Take down by URL: every copy goes (GET 410), the same bytes are refused on a new slot (403), other bytes still upload', async () => {
+      const bytes = randomFile(3000);
+      const original = await upload(carol, 'taken-down.bin', bytes);
+      const copy = await upload(stack.alice, 'forwarded.bin', bytes);
+      const out = await commands('bob', 'take-down', [
+        { action: 'complete', values: { url: original.slot.get, note: 'court order', confirm: 'true' } },
+      ]);
+      const done = last(out);
+      assert.ok('status' in done && done.status === 'completed', JSON.stringify(out.steps));
+      assert.match(
+        done.notes[0]?.text ?? '',
+        new RegExp(`^Taken down: 2 uploads deleted .*sha256 ${sha256(bytes)} is now blocked`),
+      );
+      assert.equal((await http(original.slot.get)).status, 410);
+      assert.equal((await http(copy.slot.get)).status, 410);
+      const again = await mustGetSlot(stack.alice, stack.service, {
+        namespace: NS_UPLOAD_0,
+        shape: 'attributes',
+        filename: 'again.bin',
+        size: bytes.length,
+      });
+      const refused = await putToSlot(again, bytes);
+      assert.equal(refused.status, 403, refused.body.toString());
+      assert.equal((await http(again.get)).status, 404, 'nothing was stored');
+      await upload(stack.alice, 'other-bytes.bin');
+      const notAdmin = errorOf(last(await commands('alice', 'take-down')));
+      assert.equal(notAdmin?.condition, 'forbidden');
+      const logged = await stack.serve.waitForLog((l) => l.msg === 'content taken down via ad-hoc command', {
+        timeoutMs: 5000,
+      });
+      assert.equal(logged.by, 'bob@localhost');
+      assert.equal(logged.sha256, sha256(bytes));
     });
 
     it("the admin API lists and deletes a user's uploads with the admin token only", async () => {
