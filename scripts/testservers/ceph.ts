@@ -139,6 +139,18 @@ function probe(port: number): Promise<number | undefined> {
  *   credentials: { accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey } });
  */
 export async function startRadosgw(options: RadosgwOptions = {}): Promise<RadosgwServer> {
+  // freePort's ports can be taken by another test before the monitor or radosgw binds them
+  // (tests run in parallel): the daemon then exits and its log says so; start over on new ports.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startRadosgwOnce(options);
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startRadosgwOnce(options: RadosgwOptions): Promise<RadosgwServer> {
   const dir = mkdtempSync(join(tmpdir(), 'fileupload-ceph-'));
   trackDir(dir);
   for (const sub of ['mon', 'osd', 'run', 'log', 'rgw', 'crash']) mkdirSync(join(dir, sub));
