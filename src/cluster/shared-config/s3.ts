@@ -15,11 +15,8 @@ import {
   EMPTY_DOCUMENT,
   type XmlDocument,
 } from '../../config/openfire-xml.ts';
-import { PreconditionFailedError, type ConditionalObjects } from '../../storage/s3/conditional.ts';
+import { changeObject, type ConditionalObjects } from '../../storage/s3/conditional.ts';
 import { recordRead, type SharedConfigStore } from './store.ts';
-
-/** Bounded retries of a write that keeps losing races (each retry re-reads). */
-const MAX_TRIES = 20;
 
 /**
  * The shared configuration as one object of the bucket.
@@ -89,21 +86,9 @@ export class S3SharedConfigStore implements SharedConfigStore {
    * reported (ConfigSyntaxError from the parse in `edit`) and never overwritten.
    */
   async #change(edit: (text: string | undefined) => string | undefined): Promise<void> {
-    const objects = this.#objects;
-    for (let i = 0; i < MAX_TRIES; i++) {
-      const current = await objects.get(this.key);
-      if (current && current.text.trim() !== '') parseOpenfireXml(current.text, this.location);
-      const next = edit(current?.text);
-      if (next === undefined || next === current?.text) return;
-      try {
-        if (current) await objects.putIfMatch(this.key, current.etag, next, 'application/xml');
-        else await objects.putIfAbsent(this.key, next, 'application/xml');
-        return;
-      } catch (err) {
-        if (!(err instanceof PreconditionFailedError)) throw err;
-        await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 80)));
-      }
-    }
-    throw new Error(`${this.location}: changed by others ${MAX_TRIES} times in a row; try again`);
+    await changeObject(this.#objects, this.key, 'application/xml', (text) => {
+      if (text !== undefined && text.trim() !== '') parseOpenfireXml(text, this.location);
+      return edit(text);
+    });
   }
 }

@@ -36,6 +36,41 @@ export class PreconditionFailedError extends Error {
   }
 }
 
+/** Bounded retries of a write that keeps losing races (each retry re-reads). */
+const MAX_TRIES = 20;
+
+/**
+ * Read-modify-write of one small object, so that two changes at once on two nodes both land:
+ * `edit` gets the current text (undefined: no object yet) and returns the text to write, or
+ * undefined for "nothing to write"; the write carries `If-Match: <ETag read>` (`If-None-Match: *`
+ * when there was none) and is retried from a fresh read, after a short random pause, when
+ * another writer won. Resolves to the text written, or undefined when nothing was.
+ *
+ * @example
+ * await changeObject(objects, 'fu/blocklist.json', 'application/json', (text) => add(text, entry));
+ */
+export async function changeObject(
+  objects: ConditionalObjects,
+  key: string,
+  contentType: string,
+  edit: (text: string | undefined) => string | undefined,
+): Promise<string | undefined> {
+  for (let i = 0; i < MAX_TRIES; i++) {
+    const current = await objects.get(key);
+    const next = edit(current?.text);
+    if (next === undefined || next === current?.text) return undefined;
+    try {
+      if (current) await objects.putIfMatch(key, current.etag, next, contentType);
+      else await objects.putIfAbsent(key, next, contentType);
+      return next;
+    } catch (err) {
+      if (!(err instanceof PreconditionFailedError)) throw err;
+      await new Promise((r) => setTimeout(r, 20 + Math.floor(Math.random() * 80)));
+    }
+  }
+  throw new Error(`${objects.location}${key}: changed by others ${MAX_TRIES} times in a row; try again`);
+}
+
 /** The operations coordination needs (an interface, so tests can use an in-memory twin). */
 export interface ConditionalObjects {
   /** Where the objects are, for messages: what a key is appended to (`s3://bucket/`). */
