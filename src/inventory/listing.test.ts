@@ -146,6 +146,29 @@ describe('slots ls from the index', () => {
     }
   });
 
+  it('keeps only the first N while walking many entries, in either order', async () => {
+    const t = await setup();
+    try {
+      const all: UploadMeta[] = [];
+      for (let i = 0; i < 150; i++) all.push(await t.put(`user${i % 7}@example.org`, `f${i}.txt`));
+      const newest = all.map((m) => m.id).reverse();
+      assert.deepEqual(
+        (await t.same({ limit: 3 })).map((r) => r.id),
+        newest.slice(0, 3),
+      );
+      assert.deepEqual(
+        (await t.same({ limit: 2, order: 'oldest' })).map((r) => r.id),
+        [all[0]!.id, all[1]!.id],
+      );
+      assert.deepEqual(
+        (await t.same({ limit: 2, before: all[100]!.storedAt })).map((r) => r.id),
+        [all[99]!.id, all[98]!.id],
+      );
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('skips index entries whose upload is gone and still fills the limit from older ones', async () => {
     const t = await setup();
     try {

@@ -161,6 +161,8 @@ export async function* listSlots(deps: ListDeps, filter: SlotFilter = {}): Async
 interface Candidate {
   key: string;
   id: string;
+  /** Its entry name's time, as written there (13 digits). */
+  time: string;
 }
 
 /**
@@ -184,27 +186,34 @@ async function* indexedRows(
   let out = 0;
   let after: string | undefined;
   const limit = filter.limit ?? Infinity;
+  const newestFirst = (filter.order ?? 'newest') === 'newest';
   for (;;) {
     // One user's entries whole (bounded by that user's uploads); else, every user's names,
     // keeping the first ones only (bounded by the limit).
     const need = limit - out;
     const chosen: Candidate[] = [];
     let cut = false;
-    const offer = (e: StoredEntry): void => {
+    // Once `need` are kept, the time of the last one: a name whose time is further out cannot
+    // be among the first `need`, and is passed over without being parsed (most of them).
+    let bound: string | undefined;
+    const offer = (e: StoredEntry, time: string): void => {
       if (!passes(e)) return;
       const k = sortKey(e.storedAt, e.id);
       if (after !== undefined && k <= after) return;
-      chosen.push({ key: k, id: e.id });
+      chosen.push({ key: k, id: e.id, time });
       if (filter.user === undefined && chosen.length > need * 4 + 64) {
         chosen.sort(byKey);
         chosen.length = need;
         cut = true;
+        bound = chosen.at(-1)?.time;
       }
     };
     const folder = async (user: string): Promise<void> => {
       for (const name of await names(deps, paths.stored(user))) {
+        const time = name.slice(0, 13);
+        if (bound !== undefined && (newestFirst ? time < bound : time > bound)) continue;
         const e = parseStored(name);
-        if (e) offer(e);
+        if (e) offer(e, time);
       }
     };
     if (filter.user !== undefined) await folder(userKey(filter.user));
