@@ -59,8 +59,8 @@ export interface ListDeps {
   sort?: ExternalSortOptions;
   /**
    * The index lists every stored upload: a per-user quota is set (serve writes each upload's
-   * `stored/` entry) and uploads go through serve (not S3's direct mode). Uploads it lacks
-   * (imported ones, or older than the quota) are in it from purge's next repair pass on.
+   * `stored/` entry; import does too) and uploads go through serve (not S3's direct mode).
+   * Uploads it lacks (stored before the quota was set) are in it from purge's next repair pass on.
    */
   indexed?: boolean;
 }
