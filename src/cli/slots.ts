@@ -133,8 +133,10 @@ export function registerSlots(program: Command): void {
           );
         }
         let count = 0;
+        const perUserQuota = [settings.userQuota, settings.dailyQuota].some((q) => q !== undefined && q > 0);
+        const indexed = perUserQuota && !(store.kind === 's3' && settings.s3UploadMode === 'direct');
         for await (const line of listSlots(
-          { store, ledger, now, maxAge: settings.maxAge, maxAgePurposes: settings.maxAgePurposes },
+          { store, ledger, now, maxAge: settings.maxAge, maxAgePurposes: settings.maxAgePurposes, indexed },
           filter,
         )) {
           count++;

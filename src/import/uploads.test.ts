@@ -63,6 +63,14 @@ test('each plugin file becomes an upload under its id with size, mtime, sniffed 
     assert.deepEqual(await bodyOf(store, SECURE), PNG);
     assert.equal((await store.stat(UUID))?.size, 0);
     assert.deepEqual((await readdir(plugin)).sort(), ['README', SECURE, UUID].sort(), 'copy leaves the plugin files');
+    assert.deepEqual(
+      (await ledger.userEntries('')).stored.map((e) => [e.id, e.storedAt]).sort(),
+      [
+        [SECURE, mtime.getTime()],
+        [UUID, (await store.stat(UUID))?.storedAt],
+      ].sort(),
+      'indexed at once, under the empty uploader (slots ls lists them from the index)',
+    );
 
     const again = await importPluginUploads({ source: plugin, store, ledger, mode: 'copy', dryRun: false });
     assert.deepEqual([again.imported, again.already], [0, 2]);

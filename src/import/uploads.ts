@@ -110,7 +110,9 @@ export async function importPluginUploads(options: UploadImportOptions): Promise
         purpose: 'message',
       };
       const stored = await store.write(meta, createReadStream(entry.path), { storedAt: at });
-      await ledger.recordUploadStored(stored);
+      // Its stored entry too, as serve writes one under a per-user quota: `slots ls` then lists
+      // it from the index at once instead of from purge's next repair pass on.
+      await ledger.recordUploadStored(stored, { perUserQuota: true });
       result.imported++;
       result.importedBytes += entry.size;
       options.onUpload?.(entry.id, 'imported');

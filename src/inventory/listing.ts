@@ -1,7 +1,14 @@
 /**
- * `slots ls`: pending slots (from the index, as every node writes them) and stored uploads (from
- * the store's streamed listing), filtered while streaming and sorted by time with the external
- * sort, so memory does not grow with the number of uploads.
+ * `slots ls`: pending slots (from the index, as every node writes them) and stored uploads,
+ * filtered while streaming and sorted by time with the external sort, so memory does not grow
+ * with the number of uploads.
+ *
+ * Stored uploads come from the store's streamed listing (every upload's header read), except
+ * where the index lists every upload (`indexed`: serve writes a user's `stored/` entry on every
+ * upload under a per-user quota) and the result is bounded: one user's uploads, or the first
+ * `limit` rows. Then the names of `stored/` entries (time, id) choose the uploads and only those
+ * are read from the store: one user's folder for --user, the names of every user's folder for
+ * --limit (a listing of the index, no upload opened), never a header more than the rows need.
  */
 import type { Purpose } from '../slots/slot.ts';
 import type { Store, UploadMeta } from '../storage/store.ts';
@@ -9,6 +16,7 @@ import { retentionDeadline } from '../slots/purposes.ts';
 import { isImportedId } from '../slots/id.ts';
 import type { Ledger, PendingSlot } from './ledger.ts';
 import { externalSort, type ExternalSortOptions } from './external-sort.ts';
+import { isUserKey, parseStored, paths, userKey, type StoredEntry } from './names.ts';
 
 /** One row of `slots ls` (times in ms since epoch). */
 export interface SlotRow {
@@ -49,6 +57,12 @@ export interface ListDeps {
   maxAge: number | undefined;
   maxAgePurposes: readonly Purpose[];
   sort?: ExternalSortOptions;
+  /**
+   * The index lists every stored upload: a per-user quota is set (serve writes each upload's
+   * `stored/` entry; import does too) and uploads go through serve (not S3's direct mode).
+   * Uploads it lacks (stored before the quota was set) are in it from purge's next repair pass on.
+   */
+  indexed?: boolean;
 }
 
 /**
@@ -116,8 +130,10 @@ const MAX_TIME = 9_999_999_999_999;
  */
 export async function* listSlots(deps: ListDeps, filter: SlotFilter = {}): AsyncGenerator<string> {
   const newestFirst = (filter.order ?? 'newest') === 'newest';
-  const key = (r: SlotRow): string =>
-    `${String(newestFirst ? MAX_TIME - r.created : r.created).padStart(13, '0')}.${r.id}`;
+  const sortKey = (created: number, id: string): string =>
+    `${String(newestFirst ? MAX_TIME - created : created).padStart(13, '0')}.${id}`;
+  const key = (r: SlotRow): string => sortKey(r.created, r.id);
+  const fromIndex = deps.indexed === true && (filter.user !== undefined || filter.limit !== undefined);
   async function* rows(): AsyncGenerator<[string, string]> {
     if (filter.state === undefined || filter.state === 'pending') {
       for await (const p of deps.ledger.pendingSlots()) {
@@ -128,12 +144,110 @@ export async function* listSlots(deps: ListDeps, filter: SlotFilter = {}): Async
         yield [key(row), JSON.stringify(row)];
       }
     }
-    if (filter.state !== 'pending') {
-      for await (const meta of deps.store.list()) {
-        const row = storedRow(meta, deps.maxAge, deps.maxAgePurposes);
-        if (matches(row, filter)) yield [key(row), JSON.stringify(row)];
-      }
+    if (filter.state === 'pending') return;
+    if (fromIndex) {
+      yield* indexedRows(deps, filter, sortKey, key);
+      return;
+    }
+    for await (const meta of deps.store.list()) {
+      const row = storedRow(meta, deps.maxAge, deps.maxAgePurposes);
+      if (matches(row, filter)) yield [key(row), JSON.stringify(row)];
     }
   }
   yield* externalSort(rows(), { ...deps.sort, ...(filter.limit !== undefined ? { limit: filter.limit } : {}) });
+}
+
+/** An index entry chosen for a row, by its sort key. */
+interface Candidate {
+  key: string;
+  id: string;
+  /** Its entry name's time, as written there (13 digits). */
+  time: string;
+}
+
+/**
+ * Stored rows chosen by the index: the entries whose names pass the filter, in key order, each
+ * read from the store until `limit` rows are out. Entries whose upload is gone (the index lags a
+ * crash or a hand removal until the next repair) are skipped, and the names after the last
+ * candidate are then walked again for as many as are still missing.
+ */
+async function* indexedRows(
+  deps: ListDeps,
+  filter: SlotFilter,
+  sortKey: (created: number, id: string) => string,
+  key: (r: SlotRow) => string,
+): AsyncGenerator<[string, string]> {
+  const passes = (e: StoredEntry): boolean => {
+    if (filter.since !== undefined && e.storedAt < filter.since) return false;
+    if (filter.before !== undefined && e.storedAt >= filter.before) return false;
+    return filter.state !== 'imported' || isImportedId(e.id);
+  };
+  const seen = new Set<string>();
+  let out = 0;
+  let after: string | undefined;
+  const limit = filter.limit ?? Infinity;
+  const newestFirst = (filter.order ?? 'newest') === 'newest';
+  for (;;) {
+    // One user's entries whole (bounded by that user's uploads); else, every user's names,
+    // keeping the first ones only (bounded by the limit).
+    const need = limit - out;
+    const chosen: Candidate[] = [];
+    let cut = false;
+    // Once `need` are kept, the time of the last one: a name whose time is further out cannot
+    // be among the first `need`, and is passed over without being parsed (most of them).
+    let bound: string | undefined;
+    const offer = (e: StoredEntry, time: string): void => {
+      if (!passes(e)) return;
+      const k = sortKey(e.storedAt, e.id);
+      if (after !== undefined && k <= after) return;
+      chosen.push({ key: k, id: e.id, time });
+      if (filter.user === undefined && chosen.length > need * 4 + 64) {
+        chosen.sort(byKey);
+        chosen.length = need;
+        cut = true;
+        bound = chosen.at(-1)?.time;
+      }
+    };
+    const folder = async (user: string): Promise<void> => {
+      for (const name of await names(deps, paths.stored(user))) {
+        const time = name.slice(0, 13);
+        if (bound !== undefined && (newestFirst ? time < bound : time > bound)) continue;
+        const e = parseStored(name);
+        if (e) offer(e, time);
+      }
+    };
+    if (filter.user !== undefined) await folder(userKey(filter.user));
+    else {
+      for await (const user of deps.ledger.index.list(paths.users)) if (isUserKey(user)) await folder(user);
+    }
+    chosen.sort(byKey);
+    if (chosen.length > need) {
+      chosen.length = need;
+      cut = true;
+    }
+    for (const c of chosen) {
+      if (out >= limit) return;
+      if (seen.has(c.id)) continue;
+      seen.add(c.id);
+      const meta = await deps.store.stat(c.id);
+      if (meta === undefined) continue;
+      const row = storedRow(meta, deps.maxAge, deps.maxAgePurposes);
+      if (!matches(row, filter)) continue;
+      out++;
+      yield [key(row), JSON.stringify(row)];
+    }
+    after = chosen.at(-1)?.key;
+    if (!cut || out >= limit || after === undefined) return;
+  }
+}
+
+const byKey = (a: Candidate, b: Candidate): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+
+/** A folder's names, in one call where the index can. */
+async function names(deps: ListDeps, folder: string): Promise<Iterable<string>> {
+  const index = deps.ledger.index;
+  if (index.names) return index.names(folder);
+  const all: string[] = [];
+  for await (const n of index.list(folder)) all.push(n);
+  return all;
 }

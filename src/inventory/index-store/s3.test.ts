@@ -5,6 +5,8 @@ import { slotOf, testRadosgw } from '../../../test/support/radosgw.ts';
 import { Ledger, type JournalSlot } from '../ledger.ts';
 import { parseBatch } from '../names.ts';
 import { RepositoryUsage, writeTotal } from '../usage.ts';
+import { listSlots, type SlotFilter, type SlotRow } from '../listing.ts';
+import type { Store, UploadMeta } from '../../storage/store.ts';
 import { S3IndexStore } from './s3.ts';
 
 // One throw-away Ceph + radosgw for the whole file; each test works under its own prefix.
@@ -129,4 +131,43 @@ describe('the inventory ledger in the bucket (batched pending slots and deltas)'
       await store.close();
     }
   });
+});
+
+test('slots ls on S3 lists one user’s and the newest uploads from the index (paged) without listing the bucket’s uploads', async () => {
+  const store = await rgw.store();
+  try {
+    const ledger = new Ledger(new S3IndexStore(store.connection, store.layout.index, { pageSize: 2 }));
+    const now = Date.now();
+    const metas: UploadMeta[] = [];
+    for (let i = 0; i < 6; i++) {
+      const s = slotOf({ size: 10 + i, uploader: i % 2 === 0 ? 'alice@example.org' : 'bob@example.org' });
+      const meta = await store.write(
+        { ...s, contentType: 'text/plain' },
+        (async function* () {
+          yield new Uint8Array(s.size);
+        })(),
+        { storedAt: now - 10_000 + i * 1000 },
+      );
+      await ledger.recordUploadStored(meta, { perUserQuota: true });
+      metas.push(meta);
+    }
+    const noScan = {
+      stat: (id: string) => store.stat(id),
+      list: () => {
+        throw new Error('the repository was scanned');
+      },
+    } as unknown as Store;
+    const rows = async (filter: SlotFilter): Promise<string[]> => {
+      const out: string[] = [];
+      const deps = { store: noScan, ledger, now, maxAge: undefined, maxAgePurposes: [], indexed: true };
+      for await (const line of listSlots(deps, filter)) out.push((JSON.parse(line) as SlotRow).id);
+      return out;
+    };
+    const ids = metas.map((m) => m.id).reverse();
+    assert.deepEqual(await rows({ user: 'Alice@example.org' }), [ids[1], ids[3], ids[5]]);
+    assert.deepEqual(await rows({ limit: 3 }), ids.slice(0, 3));
+    assert.deepEqual(await rows({ limit: 2, order: 'oldest' }), [ids[5], ids[4]]);
+  } finally {
+    await store.close();
+  }
 });
