@@ -4,6 +4,8 @@ import { ExitCode } from './exit-codes.ts';
 import { globalOptions } from './context.ts';
 import { lockedExit, openMaintenance } from './maintenance.ts';
 import { fail } from './output.ts';
+import type { PurgeProgress } from '../purge/run.ts';
+import type { ProgressReport } from '../purge/progress.ts';
 
 const HELP = `
 Rules, in this order (each sees what the earlier ones removed):
@@ -40,17 +42,32 @@ export function registerPurge(program: Command): void {
     )
     .option('-n, --dry-run', 'show what would be deleted and change nothing')
     .option('-v, --verbose', 'list every deletion (a dry run always does)')
+    .option(
+      '--progress',
+      'a line on standard error per 10 % of the uploads listed (every 10 s when their number is unknown)',
+    )
     .addHelpText('after', HELP)
-    .action(async (opts: { dryRun?: boolean; verbose?: boolean }, cmd: Command) => {
+    .action(async (opts: { dryRun?: boolean; verbose?: boolean; progress?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const dryRun = opts.dryRun === true;
       const { settings, repo, store, ledger, locks } = await openMaintenance(g.config);
-      const [{ purgeOnce }, { formatSize, formatDuration }] = await Promise.all([
+      const [{ purgeOnce }, { formatSize, formatDuration }, { ProgressLines }, { readTotal }] = await Promise.all([
         import('../purge/job.ts'),
         import('../config/units.ts'),
+        import('../purge/progress.ts'),
+        import('../inventory/usage.ts'),
       ]);
       const out = process.stdout;
-      const tty = process.stderr.isTTY === true;
+      // --progress prints lines (cron logs); a terminal without it gets one line redrawn in place.
+      const lines =
+        opts.progress === true
+          ? new ProgressLines((await readTotal(ledger.index))?.files, Date.now(), dryRun)
+          : undefined;
+      const printProgress = (r: ProgressReport | undefined): void => {
+        if (!r || !lines) return;
+        process.stderr.write(g.json ? JSON.stringify({ progress: r }) + '\n' : `${lines.text(r)}\n`);
+      };
+      const tty = !lines && process.stderr.isTTY === true;
       const listEach = dryRun || opts.verbose === true;
       // The JSON document is streamed (deletions may be many); it opens with the first output, so
       // a refused lock prints nothing on stdout.
@@ -100,15 +117,18 @@ export function registerPurge(program: Command): void {
               }
             }
           },
-          ...(tty
-            ? {
-                onProgress: (p: { listed: number; deleted: number }) =>
-                  process.stderr.write(
-                    `\r\x1b[Kpurge: ${p.listed} uploads listed, ${p.deleted} ${dryRun ? 'to delete' : 'deleted'}`,
-                  ),
-              }
-            : {}),
+          ...(lines
+            ? { onProgress: (p: PurgeProgress) => printProgress(lines.next(p, Date.now())), progressInterval: 0 }
+            : tty
+              ? {
+                  onProgress: (p: PurgeProgress) =>
+                    process.stderr.write(
+                      `\r\x1b[Kpurge: ${p.listed} uploads listed, ${p.deleted} ${dryRun ? 'to delete' : 'deleted'}`,
+                    ),
+                }
+              : {}),
         });
+        printProgress(lines?.end({ listed: summary.scanned.uploads, deleted: summary.deleted }, Date.now()));
       } catch (err) {
         const mapped = await lockedExit(err);
         if (g.json && opened)

@@ -11,7 +11,7 @@ import type { Ledger } from '../inventory/ledger.ts';
 import { inFlightWindow } from '../inventory/in-flight.ts';
 import { DEFAULT_SIZE_GRACE, type RetentionPolicy } from './policy.ts';
 import { sweepClaims } from './claim-sweep.ts';
-import { runPurge, type DeletionRecord, type PurgeSummary } from './run.ts';
+import { runPurge, type DeletionRecord, type PurgeProgress, type PurgeSummary } from './run.ts';
 
 /** The settings purge reads. */
 export type RetentionSettings = Pick<
@@ -61,7 +61,9 @@ export interface PurgeJobOptions {
   ledger?: Ledger;
   dryRun?: boolean;
   onDeletion?: (record: DeletionRecord) => void | Promise<void>;
-  onProgress?: (progress: { listed: number; deleted: number }) => void;
+  onProgress?: (progress: PurgeProgress) => void;
+  /** Least time between two onProgress calls (ms); default 200 (run.ts). */
+  progressInterval?: number;
   signal?: AbortSignal;
   /** Lock tuning (tests). */
   lock?: Pick<LockOptions, 'lease' | 'heartbeat'>;
@@ -97,6 +99,7 @@ export async function purgeOnce(options: PurgeJobOptions): Promise<PurgeSummary>
       ...(options.dryRun !== undefined ? { dryRun: options.dryRun } : {}),
       ...(options.onDeletion ? { onDeletion: options.onDeletion } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.progressInterval !== undefined ? { progressInterval: options.progressInterval } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     const started = Date.now();

@@ -27,6 +27,12 @@ export interface DeletionRecord {
   error?: string;
 }
 
+/** Counts so far, for progress output: uploads the first pass listed, deletions (planned for a dry run). */
+export interface PurgeProgress {
+  listed: number;
+  deleted: number;
+}
+
 /** Count and bytes per rule. */
 export type RuleTotals = Record<PurgeRule, { count: number; bytes: number }>;
 
@@ -44,6 +50,8 @@ export interface PurgeSummary {
   failed: number;
   /** Free bytes of the repository's filesystem before the run (undefined: not a filesystem). */
   freeBytesBefore: number | undefined;
+  /** Stored uploads after the run (estimated for a dry run): those scanned less those deleted. */
+  repoUploadsAfter: number;
   /** Stored upload bytes after the run (estimated for a dry run). */
   repoBytesAfter: number;
   /** Bytes the size rules wanted but could not take (only uploads within the grace were left). */
@@ -72,7 +80,9 @@ export interface RunPurgeOptions {
   /** Called after each deletion (or planned deletion); a returned promise is awaited (output backpressure). */
   onDeletion?: (record: DeletionRecord) => void | Promise<void>;
   /** Called now and then with counts so far. */
-  onProgress?: (progress: { listed: number; deleted: number }) => void;
+  onProgress?: (progress: PurgeProgress) => void;
+  /** Least time between two onProgress calls (ms); 0 calls it for every upload listed and every deletion. Default 200. */
+  progressInterval?: number;
   /** Stops the run between deletions. */
   signal?: AbortSignal;
   /** Slot lifetime for the index repair (pending entries); default policy.abandonAfter. */
@@ -127,10 +137,11 @@ export async function runPurge(options: RunPurgeOptions): Promise<PurgeSummary> 
   let listed = 0;
   let deleted = 0;
   let lastProgress = 0;
+  const progressInterval = options.progressInterval ?? 200;
   const progress = (force = false): void => {
     if (!options.onProgress) return;
     const t = Date.now();
-    if (!force && t - lastProgress < 200) return;
+    if (!force && t - lastProgress < progressInterval) return;
     lastProgress = t;
     options.onProgress({ listed, deleted });
   };
@@ -153,6 +164,7 @@ export async function runPurge(options: RunPurgeOptions): Promise<PurgeSummary> 
   const rules = emptyTotals();
   let failed = 0;
   let deletedBytes = 0;
+  let deletedUploads = 0;
   const plan = planPurge({ uploads, partials: () => store.listPartial() }, { now, freeBytes, policy });
   let step = await plan.next();
   while (!step.done) {
@@ -195,6 +207,7 @@ export async function runPurge(options: RunPurgeOptions): Promise<PurgeSummary> 
       rules[d.rule].bytes += record.size;
       deleted++;
       deletedBytes += record.size;
+      if (d.kind === 'upload') deletedUploads++;
     }
     await options.onDeletion?.(record);
     progress();
@@ -219,6 +232,7 @@ export async function runPurge(options: RunPurgeOptions): Promise<PurgeSummary> 
     deletedBytes,
     failed,
     freeBytesBefore: freeBytes,
+    repoUploadsAfter: Math.max(0, report.uploads - deletedUploads),
     repoBytesAfter: Math.max(0, report.uploadBytes - removedUploadBytes),
     shortfall: report.shortfall,
     passes: report.passes,

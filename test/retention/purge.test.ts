@@ -165,6 +165,48 @@ test('human output: one summary line; the index follows the deletions', async ()
   }
 });
 
+test('--progress: a closing line without a known total; a line per tenth of the last run total after; the summary counts', async () => {
+  const repo = await makeRepo({ maxAge: '7d' });
+  try {
+    for (let i = 0; i < 30; i++) await repo.add({ ageMs: HOUR, size: 10 });
+    // No index total yet: the listing's length is unknown, so the one line is the closing one.
+    const first = await repo.cli('purge', '--progress');
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, /^purge: 30 uploads listed, 0 deleted, \d+ uploads\/s\n$/);
+    // That run recorded 30 uploads; 35 are listed now, so the tenths of 30 come, then the closing line.
+    for (let i = 0; i < 5; i++) await repo.add({ ageMs: 8 * DAY, size: 100 });
+    const r = await repo.cli('--json', 'purge', '--dry-run', '--progress');
+    assert.equal(r.code, 0, r.stderr);
+    const reports = r.stderr
+      .trim()
+      .split('\n')
+      .map(
+        (l) =>
+          (JSON.parse(l) as { progress: { listed: number; total: number | null; percent: number | null } }).progress,
+      );
+    assert.deepEqual(
+      reports.map((p) => p.percent),
+      [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 100],
+    );
+    assert.ok(reports.every((p) => p.total === 30));
+    assert.deepEqual(
+      reports.map((p) => p.listed),
+      [3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 35],
+    );
+    const doc = JSON.parse(r.stdout) as PurgeDoc & {
+      summary: { scanned: { bytes: number }; deletedBytes: number; repoUploadsAfter: number; repoBytesAfter: number };
+    };
+    assert.equal(doc.summary.scanned.uploads, 35);
+    assert.equal(doc.summary.scanned.bytes, 30 * 10 + 5 * 100);
+    assert.equal(doc.summary.deleted, 5);
+    assert.equal(doc.summary.deletedBytes, 500);
+    assert.equal(doc.summary.repoUploadsAfter, 30);
+    assert.equal(doc.summary.repoBytesAfter, 300);
+  } finally {
+    await repo.remove();
+  }
+});
+
 test('purge repairs the index: missing entries restored, dangling ones removed', async () => {
   const repo = await makeRepo();
   try {

@@ -37,7 +37,8 @@ import {
   UploadRemovedError,
 } from '../errors.ts';
 import { CorruptUploadError, encodeHeader } from './format.ts';
-import { readUpload, statUpload } from './read.ts';
+import { readUpload, scanUpload, statUpload } from './read.ts';
+import { mapBounded } from '../bounded.ts';
 import { DEFAULT_CACHE_BYTES, SmallUploadCache } from './cache.ts';
 import { datasync, receive } from './receive.ts';
 import { processFinisher, processRenamer, type NoReplaceRename, type UploadFinisher } from '../../native/rename.ts';
@@ -82,6 +83,14 @@ export const MARKER_NAME = '.fileupload-repository';
  */
 export const TOMBSTONE_TARGET = 'removed';
 const PARTIAL_NAME = /^([A-Za-z0-9_-]{24}|[A-Za-z0-9_-]{27}|[0-9a-f-]{36})\.[A-Za-z0-9_-]{1,32}\.part$/;
+
+/**
+ * Headers a full listing reads at once. Above the thread pool's size (16, src/threadpool.ts) so
+ * a thread that finishes finds the next request queued; the read buffers stay few (4 KiB each).
+ */
+const SCAN_PARALLEL = 32;
+/** Directory entries per readdir call of a listing (each call is one thread-pool round trip). */
+const READDIR_BATCH = 1024;
 
 const O_NOFOLLOW = constants.O_NOFOLLOW;
 const CREATE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW;
@@ -488,18 +497,24 @@ export class FsStore implements Store {
     }
   }
 
+  /**
+   * Every published upload, in no particular order. SCAN_PARALLEL headers are read at once: one
+   * at a time, each upload costs three thread-pool round trips (open, read, close) back to back,
+   * and the pool's other threads and the disk's queue sit idle.
+   */
   async *list(): AsyncIterable<UploadMeta> {
-    for await (const entry of entries(this.filesDir)) {
-      if (!entry.isFile() || !isStoredId(entry.name)) continue;
-      let meta: UploadMeta | undefined;
-      try {
-        meta = await this.stat(entry.name);
-      } catch (err) {
-        // A damaged or foreign file is skipped here; it is never served either.
-        if (err instanceof CorruptUploadError) continue;
-        throw err;
-      }
+    for await (const meta of mapBounded(storedIds(this.filesDir), SCAN_PARALLEL, (id) => this.#scanOne(id))) {
       if (meta) yield meta;
+    }
+  }
+
+  async #scanOne(id: string): Promise<UploadMeta | undefined> {
+    try {
+      return await scanUpload(this.#filePath(id), id);
+    } catch (err) {
+      // A damaged or foreign file is skipped here; it is never served either.
+      if (err instanceof CorruptUploadError) return undefined;
+      throw err;
     }
   }
 
@@ -555,10 +570,15 @@ function existsSync(path: string): boolean {
   return lstatSync(path, { throwIfNoEntry: false }) !== undefined;
 }
 
+/** The names of the regular files in `dir` that are stored-upload ids (tombstones are symlinks). */
+async function* storedIds(dir: string): AsyncIterable<string> {
+  for await (const entry of entries(dir)) if (entry.isFile() && isStoredId(entry.name)) yield entry.name;
+}
+
 async function* entries(dir: string): AsyncIterable<Dirent> {
   let handle;
   try {
-    handle = await opendir(dir, { bufferSize: 256 });
+    handle = await opendir(dir, { bufferSize: READDIR_BATCH });
   } catch (err) {
     if (errCode(err) === 'ENOENT') return;
     throw err;

@@ -159,6 +159,26 @@ export async function statUpload(path: string, id: string, cache?: SmallUploadCa
 }
 
 /**
+ * The metadata of the upload at `path` for a full listing: open, one read, close, and no cache.
+ * A scan touches every upload once, so keeping what it read would only push the uploads people
+ * are downloading out of the cache, and the fstat that keeping needs would run on the main thread.
+ *
+ * @example
+ * const meta = await scanUpload(join(filesDir, id), id);
+ */
+export async function scanUpload(path: string, id: string): Promise<UploadMeta | undefined> {
+  const fd = await openUpload(path);
+  if (fd === undefined) return undefined;
+  try {
+    const head = await readHead(fd, id, statReads);
+    head.pool?.give(head.buf);
+    return head.meta;
+  } finally {
+    await closeFd(fd);
+  }
+}
+
+/**
  * Opens the upload at `path`, lets `select` decide from its metadata what to read, and returns
  * it; undefined when there is none. Small selections come from the first read (descriptor
  * already closed); large ones stream from the open descriptor. With a `cache`, small uploads
