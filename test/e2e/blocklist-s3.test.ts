@@ -16,17 +16,7 @@ const rgw = testRadosgw();
 let s3: ServeConfig | undefined;
 
 blocklistE2eSuite('s3', async () => {
-  const r = await rgw.server();
-  s3 = {
-    storage: 's3',
-    s3Endpoint: r.endpoint,
-    s3Bucket: r.bucket,
-    s3Region: r.region,
-    s3AccessKey: r.accessKey,
-    s3SecretKey: r.secretKey,
-    s3Prefix: 'takedown/',
-    s3UploadMode: 'proxy',
-  };
+  s3 = await rgw.serveConfig('takedown/');
   return s3;
 });
 

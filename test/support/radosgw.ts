@@ -10,6 +10,7 @@ import { startRadosgw, type RadosgwServer } from '../../scripts/testservers/ceph
 import { newSlotId } from '../../src/slots/id.ts';
 import type { Slot } from '../../src/slots/slot.ts';
 import { S3Store, type S3StoreOptions } from '../../src/storage/s3/index.ts';
+import type { ServeConfig } from './serve.ts';
 
 /** A radosgw shared by the tests of one file or suite; whichever call comes first starts it. */
 export interface TestRadosgw {
@@ -19,6 +20,8 @@ export interface TestRadosgw {
   store(over?: Partial<S3StoreOptions>): Promise<S3Store>;
   /** A bare SDK client with its keys, for what a store does not do; the caller destroys it. */
   client(): Promise<S3Client>;
+  /** serve's storage properties for its bucket under `s3Prefix`, in proxy mode. */
+  serveConfig(s3Prefix: string): Promise<ServeConfig>;
 }
 
 /**
@@ -67,6 +70,19 @@ export function testRadosgw(): TestRadosgw {
         requestChecksumCalculation: 'WHEN_REQUIRED',
         responseChecksumValidation: 'WHEN_REQUIRED',
       });
+    },
+    async serveConfig(s3Prefix) {
+      const r = await server();
+      return {
+        storage: 's3',
+        s3Endpoint: r.endpoint,
+        s3Bucket: r.bucket,
+        s3Region: r.region,
+        s3AccessKey: r.accessKey,
+        s3SecretKey: r.secretKey,
+        s3Prefix,
+        s3UploadMode: 'proxy',
+      };
     },
   };
 }
