@@ -66,3 +66,23 @@ test('keys must be printable ASCII (so string and byte order agree)', async () =
   }
   await assert.rejects(collect(externalSort(bad())), RangeError);
 });
+
+test('keys that agree on their first 12 bytes, and keys shorter than that, still sort as strings do', async () => {
+  const keys = [
+    '000000000000.b',
+    '000000000000.a',
+    '000000000000',
+    '0000000',
+    '00000000000',
+    'zz',
+    'z',
+    '000000000001',
+  ];
+  async function* recs(): AsyncGenerator<[string, string]> {
+    for (const k of keys) yield [k, `line ${k}`];
+  }
+  const want = [...keys].sort().map((k) => `line ${k}`);
+  // In one arena, and spilled to runs of two records merged back.
+  assert.deepEqual(await collect(externalSort(recs())), want);
+  assert.deepEqual(await collect(externalSort(recs(), { chunkSize: 2, limit: 2000 })), want);
+});

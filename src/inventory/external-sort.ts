@@ -12,18 +12,18 @@
  * and no file is written. Temp files live in a private folder removed when the output ends (or
  * the consumer stops early).
  */
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface ExternalSortOptions {
-  /** Records per run at most (default 16384). */
+  /** Records per run at most (default 65536). */
   chunkSize?: number;
-  /** Bytes of the in-memory arena (default 4 MiB); a run ends when it is full. */
+  /** Bytes of the in-memory arena (default 8 MiB); a run ends when it is full. */
   arenaBytes?: number;
-  /** Runs merged at once (default 64). */
+  /** Runs merged at once (default 128). */
   fanIn?: number;
   /** Output only the first `limit` lines. */
   limit?: number;
@@ -39,12 +39,25 @@ const BAD_KEY = /[^\x20-\x7e]/;
 const TOP_K_MAX = 1024;
 const TAB = 0x09;
 
+/**
+ * Six bytes of an ASCII key from `at`, as one number (exact: 48 bits); missing bytes count as 0,
+ * below every printable character, so a shorter key still sorts first.
+ */
+function packed(key: string, at: number): number {
+  let n = 0;
+  for (let i = at; i < at + 6; i++) n = n * 256 + (i < key.length ? key.charCodeAt(i) : 0);
+  return n;
+}
+
 /** Records packed as `key\tline\n` bytes in one Buffer, with their offsets. */
 class Arena {
   readonly buf: Buffer;
   readonly starts: Uint32Array;
   readonly keyEnds: Uint32Array;
   readonly ends: Uint32Array;
+  /** The key's first 12 bytes as two 48-bit numbers (0-padded): most comparisons end there. */
+  readonly high: Float64Array;
+  readonly low: Float64Array;
   count = 0;
   used = 0;
   constructor(bytes: number, records: number) {
@@ -52,6 +65,8 @@ class Arena {
     this.starts = new Uint32Array(records);
     this.keyEnds = new Uint32Array(records);
     this.ends = new Uint32Array(records);
+    this.high = new Float64Array(records);
+    this.low = new Float64Array(records);
   }
   /** False when the record does not fit (the caller spills and retries). */
   add(key: string, line: string): boolean {
@@ -66,6 +81,8 @@ class Arena {
     this.starts[this.count] = start;
     this.keyEnds[this.count] = keyEnd;
     this.ends[this.count] = end;
+    this.high[this.count] = packed(key, 0);
+    this.low[this.count] = packed(key, 6);
     this.count++;
     this.used = end + 1;
     return true;
@@ -74,9 +91,12 @@ class Arena {
   order(): Uint32Array {
     const idx = new Uint32Array(this.count);
     for (let i = 0; i < idx.length; i++) idx[i] = i;
-    const { buf, starts, keyEnds } = this;
-    return idx.sort((a, b) =>
-      buf.compare(buf, starts[b] as number, keyEnds[b] as number, starts[a] as number, keyEnds[a] as number),
+    const { buf, starts, keyEnds, high, low } = this;
+    return idx.sort(
+      (a, b) =>
+        (high[a] as number) - (high[b] as number) ||
+        (low[a] as number) - (low[b] as number) ||
+        buf.compare(buf, starts[b] as number, keyEnds[b] as number, starts[a] as number, keyEnds[a] as number),
     );
   }
   /** The line of record i. */
@@ -106,9 +126,10 @@ export async function* externalSort(
   records: AsyncIterable<Rec>,
   options: ExternalSortOptions = {},
 ): AsyncGenerator<string> {
-  const chunkSize = Math.max(2, options.chunkSize ?? 16_384);
-  const arenaBytes = Math.max(1024, options.arenaBytes ?? 4 * 1024 * 1024);
-  const fanIn = Math.max(2, options.fanIn ?? 64);
+  // A million listing rows make ~40 runs: one merge round, straight into the output.
+  const chunkSize = Math.max(2, options.chunkSize ?? 65_536);
+  const arenaBytes = Math.max(1024, options.arenaBytes ?? 8 * 1024 * 1024);
+  const fanIn = Math.max(2, options.fanIn ?? 128);
   const limit = options.limit ?? Infinity;
   if (limit <= 0) return;
 
@@ -193,54 +214,69 @@ async function writeRunFrom(file: string, recs: AsyncIterable<Rec>): Promise<voi
 }
 
 /**
- * Reads a run lazily, one line per next(): the bytes stay in one off-heap buffer per run and a
+ * Reads a run lazily, one record per next(): the bytes stay in one off-heap buffer per run and a
  * line becomes a string only when the merge asks for it (readline would queue up to a thousand
- * lines per run as strings, which the young generation then has to carry).
+ * lines per run as strings, which the young generation then has to carry). next() returns a
+ * promise only when the buffer must be refilled (once per 64 KiB): a promise per record is a
+ * large share of a million-row merge.
  */
-async function* readRun(file: string): AsyncGenerator<Rec> {
-  const fh = await open(file, 'r');
-  try {
-    let buf = Buffer.allocUnsafe(64 * 1024);
-    let start = 0;
-    let end = 0;
-    let eof = false;
-    for (;;) {
-      const nl = buf.indexOf(0x0a, start);
-      if (nl !== -1 && nl < end) {
-        const tab = buf.indexOf(TAB, start);
-        yield [buf.toString('latin1', start, tab), buf.toString('utf8', tab + 1, nl)];
-        start = nl + 1;
-        continue;
-      }
-      if (eof) return;
-      // Keep the partial line, make room (growing only for a line longer than the buffer).
-      if (start > 0) {
-        buf.copy(buf, 0, start, end);
-        end -= start;
-        start = 0;
-      }
-      if (end === buf.length) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, end);
-        buf = bigger;
-      }
-      const { bytesRead } = await fh.read(buf, end, buf.length - end, null);
-      if (bytesRead === 0) eof = true;
-      end += bytesRead;
+class RunReader {
+  key = '';
+  line = '';
+  #buf = Buffer.allocUnsafe(64 * 1024);
+  #start = 0;
+  #end = 0;
+  #eof = false;
+  readonly #fh: FileHandle;
+  private constructor(fh: FileHandle) {
+    this.#fh = fh;
+  }
+  static async open(file: string): Promise<RunReader> {
+    return new RunReader(await open(file, 'r'));
+  }
+  /** Moves to the next record (key, line); false at the end of the run. */
+  next(): boolean | Promise<boolean> {
+    const buf = this.#buf;
+    const nl = buf.indexOf(0x0a, this.#start);
+    if (nl !== -1 && nl < this.#end) {
+      const tab = buf.indexOf(TAB, this.#start);
+      this.key = buf.toString('latin1', this.#start, tab);
+      this.line = buf.toString('utf8', tab + 1, nl);
+      this.#start = nl + 1;
+      return true;
     }
-  } finally {
-    await fh.close();
+    if (this.#eof) return false;
+    return this.#fill().then(() => this.next());
+  }
+  async #fill(): Promise<void> {
+    // Keep the partial line, make room (growing only for a line longer than the buffer).
+    if (this.#start > 0) {
+      this.#buf.copy(this.#buf, 0, this.#start, this.#end);
+      this.#end -= this.#start;
+      this.#start = 0;
+    }
+    if (this.#end === this.#buf.length) {
+      const bigger = Buffer.allocUnsafe(this.#buf.length * 2);
+      this.#buf.copy(bigger, 0, 0, this.#end);
+      this.#buf = bigger;
+    }
+    const { bytesRead } = await this.#fh.read(this.#buf, this.#end, this.#buf.length - this.#end, null);
+    if (bytesRead === 0) this.#eof = true;
+    this.#end += bytesRead;
+  }
+  close(): Promise<void> {
+    return this.#fh.close();
   }
 }
 
-/** k-way merge of sorted runs with a binary min-heap. */
+/** k-way merge of sorted runs with a binary min-heap of their readers. */
 async function* merge(files: string[]): AsyncGenerator<Rec> {
-  const its = files.map((f) => readRun(f));
-  const heap: Array<{ rec: Rec; src: number }> = [];
-  const less = (a: number, b: number): boolean => cmp((heap[a] as { rec: Rec }).rec, (heap[b] as { rec: Rec }).rec) < 0;
+  const readers: RunReader[] = [];
+  const heap: RunReader[] = [];
+  const less = (a: number, b: number): boolean => (heap[a] as RunReader).key < (heap[b] as RunReader).key;
   const swap = (a: number, b: number): void => {
-    const t = heap[a] as { rec: Rec; src: number };
-    heap[a] = heap[b] as { rec: Rec; src: number };
+    const t = heap[a] as RunReader;
+    heap[a] = heap[b] as RunReader;
     heap[b] = t;
   };
   const up = (i: number): void => {
@@ -264,29 +300,29 @@ async function* merge(files: string[]): AsyncGenerator<Rec> {
     }
   };
   try {
-    for (let i = 0; i < its.length; i++) {
-      const n = await (its[i] as AsyncGenerator<Rec>).next();
-      if (!n.done) {
-        heap.push({ rec: n.value, src: i });
+    for (const f of files) {
+      const reader = await RunReader.open(f);
+      readers.push(reader);
+      if (await reader.next()) {
+        heap.push(reader);
         up(heap.length - 1);
       }
     }
     while (heap.length > 0) {
-      const top = heap[0] as { rec: Rec; src: number };
-      yield top.rec;
-      const n = await (its[top.src] as AsyncGenerator<Rec>).next();
-      if (n.done) {
-        const last = heap.pop() as { rec: Rec; src: number };
+      const top = heap[0] as RunReader;
+      yield [top.key, top.line];
+      let more = top.next();
+      if (typeof more !== 'boolean') more = await more;
+      if (more) down(0);
+      else {
+        const last = heap.pop() as RunReader;
         if (heap.length > 0) {
           heap[0] = last;
           down(0);
         }
-      } else {
-        heap[0] = { rec: n.value, src: top.src };
-        down(0);
       }
     }
   } finally {
-    for (const it of its) await it.return(undefined);
+    for (const r of readers) await r.close();
   }
 }

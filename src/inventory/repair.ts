@@ -22,6 +22,7 @@
  * may be writing them right now.
  */
 import type { Store, UploadMeta } from '../storage/store.ts';
+import { mapBounded } from '../storage/bounded.ts';
 import { BloomFilter } from './bloom.ts';
 import type { IndexStore } from './index-store/store.ts';
 import { DAY_MS, type Ledger } from './ledger.ts';
@@ -40,6 +41,11 @@ import {
 import { SEGMENT_MAX_AGE } from './pending-journal.ts';
 import { writeTotal } from './usage.ts';
 import { inFlightUntil } from './in-flight.ts';
+
+/** User folders read at once. */
+const USERS_IN_FLIGHT = 8;
+/** Index entries seen() writes at once. */
+const WRITES_IN_FLIGHT = 32;
 
 /** What a repair changed. */
 export interface RepairReport {
@@ -85,6 +91,8 @@ export class IndexRepair {
   readonly #indexed: BloomFilter;
   readonly #listed: BloomFilter;
   #ready = false;
+  readonly #writing = new Set<Promise<void>>();
+  #failed: { throw(): never } | undefined;
 
   constructor(ledger: Ledger, store: Store, options: RepairOptions) {
     this.#index = ledger.index;
@@ -100,14 +108,33 @@ export class IndexRepair {
 
   /** Streams every user's stored entries into the index filter. */
   async before(): Promise<void> {
-    for await (const user of this.#index.list(paths.users)) {
-      if (!isUserKey(user)) continue;
-      for await (const name of this.#index.list(paths.stored(user))) {
+    await this.#eachUser(async (user) => {
+      for (const name of await this.#names(paths.stored(user))) {
         const e = parseStored(name);
         if (e) this.#indexed.add(e.id);
       }
-    }
+    });
     this.#ready = true;
+  }
+
+  /**
+   * `fn` for every user folder, USERS_IN_FLIGHT at once: a folder read is a thread-pool round
+   * trip (a request on S3), and a thousand of them one after another leave both idle.
+   */
+  async #eachUser(fn: (user: string) => Promise<void>): Promise<void> {
+    const index = this.#index;
+    async function* users(): AsyncIterable<string> {
+      for await (const user of index.list(paths.users)) if (isUserKey(user)) yield user;
+    }
+    for await (const _ of mapBounded(users(), USERS_IN_FLIGHT, fn));
+  }
+
+  /** A folder's names, in one call where the index can. */
+  async #names(folder: string): Promise<Iterable<string>> {
+    if (this.#index.names) return this.#index.names(folder);
+    const all: string[] = [];
+    for await (const n of this.#index.list(folder)) all.push(n);
+    return all;
   }
 
   /** Notes one listed upload; restores its index entries when they are certainly missing. */
@@ -122,8 +149,31 @@ export class IndexRepair {
       purpose: meta.purpose,
       ...(meta.expireBefore !== undefined ? { expireBefore: meta.expireBefore } : {}),
     };
-    await this.#index.put(`${paths.stored(user)}/${storedName(entry)}`);
-    this.report.added++;
+    // Not awaited one by one: after an import or a lost index every upload needs its entry, and
+    // one file creation at a time leaves the thread pool idle (WRITES_IN_FLIGHT at once instead).
+    while (this.#writing.size >= WRITES_IN_FLIGHT) await Promise.race(this.#writing);
+    this.#failed?.throw();
+    const write = this.#index.put(`${paths.stored(user)}/${storedName(entry)}`).then(
+      () => {
+        this.report.added++;
+        this.#writing.delete(write);
+      },
+      (err: unknown) => {
+        this.#failed ??= {
+          throw: () => {
+            throw err;
+          },
+        };
+        this.#writing.delete(write);
+      },
+    );
+    this.#writing.add(write);
+  }
+
+  /** Waits for the entries seen() is still writing; rejects with the first write that failed. */
+  async flush(): Promise<void> {
+    while (this.#writing.size > 0) await Promise.race(this.#writing);
+    this.#failed?.throw();
   }
 
   /**
@@ -132,27 +182,27 @@ export class IndexRepair {
    * are deltas after `now`).
    */
   async after(total: { bytes: number; files: number }): Promise<RepairReport> {
+    await this.flush();
     const old = this.#now - this.#margin;
     await writeTotal(this.#index, { bytes: total.bytes, files: total.files, at: this.#now });
-    for await (const user of this.#index.list(paths.users)) {
-      if (!isUserKey(user)) continue;
-      for await (const name of this.#index.list(paths.stored(user))) {
+    await this.#eachUser(async (user) => {
+      for (const name of await this.#names(paths.stored(user))) {
         const e = parseStored(name);
         if (!e || e.storedAt > old || this.#listed.has(e.id)) continue;
         if ((await this.#store.stat(e.id)) !== undefined) continue;
         if (await this.#index.delete(`${paths.stored(user)}/${name}`)) this.report.dangling++;
       }
-      for await (const name of this.#index.list(paths.log(user))) {
+      for (const name of await this.#names(paths.log(user))) {
         const e = parseTimed(name);
         if (e && e.at < old - DAY_MS) await this.#drop(`${paths.log(user)}/${name}`);
       }
-      for await (const name of this.#index.list(paths.userPending(user))) {
+      for (const name of await this.#names(paths.userPending(user))) {
         const e = parseTimed(name);
         if (e && inFlightUntil(e, { slotLifetime: this.#slotLifetime, minUploadRate: this.#minUploadRate }) < old) {
           await this.#drop(`${paths.userPending(user)}/${name}`);
         }
       }
-    }
+    });
     for await (const name of this.#index.list(paths.pending)) {
       // Every slot of an open segment was issued before firstAt + 5 s: one still open past that
       // plus a lifetime (plus the margin) holds only expired slots — a node died with it open.

@@ -52,6 +52,20 @@
  *   exist, atomically (EEXIST otherwise). The fs store publishes an upload with it in one
  *   namespace operation instead of link + unlink; EINVAL/ENOSYS/EOPNOTSUPP mean the file system
  *   cannot, and the store falls back to link.
+ * exports.scanDir(dirFd, max, headBytes, out, callback(errno, count, end))
+ *   One thread-pool job lists the next entries of the open directory dirFd (getdents64; at most
+ *   `max`, from 16, and up to 11 fewer) and reads the first `headBytes` bytes of each regular
+ *   file among them: openat(O_NOFOLLOW | O_NONBLOCK), one pread, close. A full listing reads
+ *   a million upload headers this way; through node:fs each costs a directory entry object, an
+ *   open, a read and a close — their callbacks and garbage on the main thread — here a batch
+ *   costs one callback. Into the Uint8Array `out` (kept alive until the callback; JS must
+ *   not touch it meanwhile), entry i at i·(8 + 256 + headBytes): an int32 (native byte order),
+ *   the bytes read or minus the errno; an int32, the name's length; the name (up to 255 bytes);
+ *   then from +264 the bytes read. The caller's buffer, reused, rather than a fresh one per call:
+ *   a fresh large buffer costs a page fault per 4 KiB. `end`: the directory has no more entries.
+ *   Jobs may run at once on one descriptor (the kernel hands each getdents64 call its own
+ *   entries). Entries that are not regular files (d_type) are left out, "." names included;
+ *   O_NONBLOCK: a FIFO put there never holds the thread; a symlink fails with ELOOP.
  */
 #define NAPI_VERSION 8
 #define _GNU_SOURCE
@@ -64,6 +78,8 @@
 #include <string.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <dirent.h>
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
@@ -605,6 +621,135 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* scanDir: at most this many entries, and heads of at most this size, per call (a call's buffer
+ * stays a few MiB at most). */
+#define SCAN_MAX_COUNT 4096
+#define SCAN_MAX_HEAD 65536
+#define SCAN_NAME_BYTES 256
+#define SCAN_ENTRY_HEAD (8 + SCAN_NAME_BYTES)
+/* A getdents64 record of a 255-byte name: 19 bytes of fields, the name and its NUL, 8-aligned. */
+#define SCAN_LARGEST_ENTRY 280
+
+struct linux_dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+typedef struct {
+  job_t job;
+  int fd;
+  uint32_t max;
+  uint32_t head;
+  char *out; /* the JS buffer's memory */
+  napi_ref out_ref;
+  uint32_t count;
+  int end;
+  int err;
+} scan_t;
+
+static void scan_read_one(int dfd, const char *name, char *slot, uint32_t head) {
+  int32_t r;
+  int fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) r = -errno;
+  else {
+    ssize_t n;
+    do n = pread(fd, slot + SCAN_ENTRY_HEAD, head, 0);
+    while (n < 0 && errno == EINTR);
+    r = n >= 0 ? (int32_t)n : -errno;
+    close(fd);
+  }
+  memcpy(slot, &r, 4);
+}
+
+static void scan_execute(napi_env env, void *data) {
+  scan_t *s = data;
+  (void)env;
+  size_t stride = SCAN_ENTRY_HEAD + (size_t)s->head;
+  /* Entries take 24 to 280 bytes: a buffer of (max - count) * 24 bytes never returns more
+   * entries than there is room for, so none is read and then dropped; and one smaller than the
+   * largest entry could fail (EINVAL), so the job ends before that. */
+  char names[32768] __attribute__((aligned(8)));
+  while ((size_t)(s->max - s->count) * 24 >= SCAN_LARGEST_ENTRY) {
+    size_t room = (size_t)(s->max - s->count) * 24;
+    long n = syscall(SYS_getdents64, s->fd, names, room < sizeof names ? room : sizeof names);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      s->err = errno;
+      return;
+    }
+    if (n == 0) {
+      s->end = 1;
+      return;
+    }
+    for (long at = 0; at < n;) {
+      struct linux_dirent64 *d = (struct linux_dirent64 *)(names + at);
+      at += d->d_reclen;
+      size_t len = strlen(d->d_name);
+      if ((d->d_type != DT_REG && d->d_type != DT_UNKNOWN) || d->d_name[0] == '.' || len >= SCAN_NAME_BYTES) continue;
+      char *slot = s->out + (size_t)s->count * stride;
+      int32_t l = (int32_t)len;
+      memcpy(slot + 4, &l, 4);
+      memcpy(slot + 8, d->d_name, len);
+      scan_read_one(s->fd, d->d_name, slot, s->head);
+      s->count++;
+    }
+  }
+}
+
+static void scan_complete(napi_env env, napi_status status, void *data) {
+  scan_t *s = data;
+  if (status == napi_cancelled && s->err == 0) s->err = ECANCELED;
+  napi_value argv[3];
+  int ok = napi_create_int32(env, s->err, &argv[0]) == napi_ok && napi_create_uint32(env, s->count, &argv[1]) == napi_ok &&
+           napi_get_boolean(env, s->end != 0, &argv[2]) == napi_ok;
+  finish_job(env, &s->job, ok, 3, argv);
+  napi_delete_reference(env, s->out_ref);
+  free(s);
+}
+
+static napi_value scan_dir(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_valuetype type;
+  int32_t fd;
+  uint32_t max, head;
+  bool is_typed;
+  napi_typedarray_type array_type;
+  size_t out_len;
+  void *out;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 5 || !get_fd(env, argv[0], &fd) ||
+      napi_get_value_uint32(env, argv[1], &max) != napi_ok || max < 16 || max > SCAN_MAX_COUNT ||
+      napi_get_value_uint32(env, argv[2], &head) != napi_ok || head < 8 || head > SCAN_MAX_HEAD ||
+      napi_is_typedarray(env, argv[3], &is_typed) != napi_ok || !is_typed ||
+      napi_get_typedarray_info(env, argv[3], &array_type, &out_len, &out, NULL, NULL) != napi_ok ||
+      array_type != napi_uint8_array || napi_typeof(env, argv[4], &type) != napi_ok || type != napi_function)
+    return fail(env, "scanDir(dirFd, max, headBytes, out, callback): max from 16 to 4096, headBytes from 8 to 65536, out a Uint8Array");
+  if (out_len < (size_t)max * (SCAN_ENTRY_HEAD + head) || ((uintptr_t)out & 3) != 0)
+    return fail(env, "scanDir: out (4-byte aligned) must hold max * (264 + headBytes) bytes");
+  scan_t *s = calloc(1, sizeof *s);
+  if (s == NULL) {
+    napi_throw_error(env, "ENOMEM", "scanDir: out of memory");
+    return NULL;
+  }
+  s->fd = fd;
+  s->max = max;
+  s->head = head;
+  s->out = out;
+  if (napi_create_reference(env, argv[3], 1, &s->out_ref) != napi_ok) {
+    free(s);
+    napi_throw_error(env, NULL, "scanDir: cannot keep the buffer");
+    return NULL;
+  }
+  if (!queue_job(env, s, "fileupload:scanDir", argv[4], scan_execute, scan_complete)) {
+    napi_delete_reference(env, s->out_ref);
+    free(s);
+  }
+  return NULL;
+}
+
 /* Heads up to this size are copied on the stack; a larger one (never seen in practice) is malloc'd. */
 #define HEAD_ON_STACK 8192
 
@@ -647,7 +792,7 @@ static napi_value send_now(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  napi_value step, dup, max, rename, splice_fn, now, finish, wait, stop, low;
+  napi_value step, dup, max, rename, splice_fn, now, finish, wait, stop, low, scan;
   if (napi_create_function(env, "sendfileStep", NAPI_AUTO_LENGTH, sendfile_step, NULL, &step) != napi_ok ||
       napi_create_function(env, "spliceStep", NAPI_AUTO_LENGTH, splice_step, NULL, &splice_fn) != napi_ok ||
       napi_set_named_property(env, exports, "spliceStep", splice_fn) != napi_ok ||
@@ -661,6 +806,8 @@ NAPI_MODULE_INIT() {
       napi_set_named_property(env, exports, "renameNoReplace", rename) != napi_ok ||
       napi_create_function(env, "finishUpload", NAPI_AUTO_LENGTH, finish_upload, NULL, &finish) != napi_ok ||
       napi_set_named_property(env, exports, "finishUpload", finish) != napi_ok ||
+      napi_create_function(env, "scanDir", NAPI_AUTO_LENGTH, scan_dir, NULL, &scan) != napi_ok ||
+      napi_set_named_property(env, exports, "scanDir", scan) != napi_ok ||
       napi_create_function(env, "dup", NAPI_AUTO_LENGTH, dup_fd, NULL, &dup) != napi_ok ||
       napi_create_int32(env, MAX_STEP, &max) != napi_ok ||
       napi_set_named_property(env, exports, "sendfileStep", step) != napi_ok ||

@@ -82,6 +82,17 @@ export interface SendfileAddon {
     to: string,
     callback: (errno: number, stage: number) => void,
   ): void;
+  /**
+   * One thread-pool job: the next (at most `max`) regular files of the open directory `dirFd`
+   * and the first `headBytes` bytes of each, into `out`. See src/native/scan.ts.
+   */
+  scanDir?(
+    dirFd: number,
+    max: number,
+    headBytes: number,
+    out: Uint8Array,
+    callback: (errno: number, count: number, end: boolean) => void,
+  ): void;
 }
 
 /**

@@ -40,6 +40,8 @@ storeContract('fs (durable: false)', contractStore({ durable: false }));
 storeContract('fs (link + unlink publish)', contractStore({ rename: null }));
 // The end of an upload as separate thread-pool steps (no addon) keeps every promise too.
 storeContract('fs (separate sync, close, publish)', contractStore({ finish: null }));
+// Listing one header at a time through node:fs (no addon) keeps every promise too.
+storeContract('fs (headers read one at a time)', contractStore({ scanDir: null }));
 
 const meta = (over: Partial<UploadMeta> = {}): Omit<UploadMeta, 'storedAt'> => ({
   id: newSlotId(),
@@ -368,6 +370,43 @@ describe('fs store specifics', () => {
       assert.deepEqual(ids.sort(), [good.id, truncated].sort());
     } finally {
       await s.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('list(): batched native reads and one-at-a-time reads agree, long headers and damaged files included', async () => {
+    const dir = await tempRepo();
+    const batched = new FsStore(dir);
+    const single = new FsStore(dir, { scanDir: null });
+    try {
+      await batched.open();
+      const written: UploadMeta[] = [];
+      // More than one batch, a header longer than what a batch reads of each file, and files
+      // that are not uploads (skipped by both).
+      for (let i = 0; i < 600; i++) {
+        const long = i % 97 === 0;
+        const m = meta({
+          filename: long ? `${'ü'.repeat(120)}.txt` : `f${i}.txt`,
+          uploader: long ? `${'u'.repeat(2500)}@example.org` : 'a@example.org',
+        });
+        written.push(await batched.write(m, once(Buffer.from('hello'))));
+      }
+      await writeFile(join(dir, 'files', newSlotId()), 'not an upload');
+      await writeFile(join(dir, 'files', newSlotId()), Buffer.from('FUP1\x00\x00\x10\x00{"id":'));
+      const collect = async (s: FsStore): Promise<UploadMeta[]> => {
+        const out: UploadMeta[] = [];
+        for await (const m of s.list()) out.push(m);
+        return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+      };
+      const want = [...written].sort((a, b) => (a.id < b.id ? -1 : 1));
+      assert.deepEqual(await collect(batched), want);
+      assert.deepEqual(await collect(single), want);
+      assert.ok(
+        want.some((m) => m.uploader.length > 2048),
+        'a header longer than one batch slot is listed whole',
+      );
+    } finally {
+      await batched.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

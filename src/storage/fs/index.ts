@@ -37,7 +37,8 @@ import {
   UploadRemovedError,
 } from '../errors.ts';
 import { CorruptUploadError, encodeHeader } from './format.ts';
-import { readUpload, scanUpload, statUpload } from './read.ts';
+import { headAt, LONG_HEADER, readUpload, scanUpload, SCAN_HEAD_BYTES, statUpload } from './read.ts';
+import { processDirScan, type DirScan } from '../../native/scan.ts';
 import { mapBounded } from '../bounded.ts';
 import { DEFAULT_CACHE_BYTES, SmallUploadCache } from './cache.ts';
 import { datasync, receive } from './receive.ts';
@@ -89,6 +90,11 @@ const PARTIAL_NAME = /^([A-Za-z0-9_-]{24}|[A-Za-z0-9_-]{27}|[0-9a-f-]{36})\.[A-Z
  * a thread that finishes finds the next request queued; the read buffers stay few (4 KiB each).
  */
 const SCAN_PARALLEL = 32;
+/**
+ * With the native scan (src/native/scan.ts): jobs at once, each listing and reading a batch —
+ * enough to keep both cores (and a cold disk's queue) busy while the main thread decodes.
+ */
+const SCAN_JOBS = 4;
 /** Directory entries per readdir call of a listing (each call is one thread-pool round trip). */
 const READDIR_BATCH = 1024;
 
@@ -120,6 +126,12 @@ export interface FsStoreOptions {
    * cache off. Default 16 MiB.
    */
   cacheBytes?: number;
+  /**
+   * How a full listing reads the folder and the headers a batch at a time (src/native/scan.ts);
+   * null: entry by entry through node:fs. Default: the native addon's, when it loads (asked at
+   * the first listing).
+   */
+  scanDir?: DirScan | null;
 }
 
 /**
@@ -154,6 +166,7 @@ export class FsStore implements Store {
    */
   #finish: UploadFinisher | null | undefined;
   readonly #renameGiven: boolean;
+  #scanDir: DirScan | null | undefined;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = root;
@@ -166,6 +179,7 @@ export class FsStore implements Store {
     this.#rename = options.rename;
     this.#renameGiven = options.rename !== undefined;
     this.#finish = options.finish !== undefined ? options.finish : options.rename !== undefined ? null : undefined;
+    this.#scanDir = options.scanDir;
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.#cache = cacheBytes > 0 ? new SmallUploadCache(cacheBytes) : undefined;
   }
@@ -503,6 +517,20 @@ export class FsStore implements Store {
    * and the pool's other threads and the disk's queue sit idle.
    */
   async *list(): AsyncIterable<UploadMeta> {
+    const scan = (this.#scanDir ??= processDirScan() ?? null);
+    if (scan) {
+      const dir = this.filesDir;
+      for await (const batch of scan(dir, SCAN_HEAD_BYTES, SCAN_JOBS)) {
+        for (let i = 0; i < batch.count; i++) {
+          const id = batch.name(i);
+          if (!isStoredId(id)) continue;
+          const got = headAt(dir, id, batch, i);
+          const meta = got === LONG_HEADER ? await this.#scanOne(id) : got;
+          if (meta) yield meta;
+        }
+      }
+      return;
+    }
     for await (const meta of mapBounded(storedIds(this.filesDir), SCAN_PARALLEL, (id) => this.#scanOne(id))) {
       if (meta) yield meta;
     }

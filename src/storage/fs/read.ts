@@ -1,11 +1,12 @@
 import { close, constants, createReadStream, fstatSync, open, read } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { FileRangeSender, StoredBody, UploadMeta } from '../store.ts';
-import { CorruptUploadError, decodeHeader, headerEnd } from './format.ts';
+import { CorruptUploadError, decodeHeader, decodeMetaIn, headerEnd, headerEndIn } from './format.ts';
 import { MAX_CACHED_BODY, type SmallUploadCache } from './cache.ts';
 import { UploadRemovedError } from '../errors.ts';
 import { errCode } from '../../errno.ts';
 import { noop } from '../../noop.ts';
+import { errnoName, type ScanBatch } from '../../native/scan.ts';
 
 /**
  * The read side of the fs store, built for many small GETs and fast large ones: raw descriptors
@@ -175,6 +176,50 @@ export async function scanUpload(path: string, id: string): Promise<UploadMeta |
     return head.meta;
   } finally {
     await closeFd(fd);
+  }
+}
+
+/** Bytes a batched scan reads of each upload: its whole header in practice (a longer one is read again alone). */
+export const SCAN_HEAD_BYTES = 2048;
+
+/** What headAt() says of a header longer than SCAN_HEAD_BYTES: read it with scanUpload(). */
+export const LONG_HEADER = Symbol('long header');
+
+/**
+ * The metadata of the i-th upload of a batch of headers read by the native scan
+ * (src/native/scan.ts), decoded only now — a listing decodes each as it goes, so no batch of
+ * objects waits in the young generation: undefined when the id is gone, a tombstone, a folder,
+ * or not a well-formed upload (skipped, as a listing skips them); LONG_HEADER when the header
+ * did not fit. Any other failure to open or read the file throws a Node-style error.
+ *
+ * @example
+ * const got = headAt(filesDir, id, batch, i);
+ * const meta = got === LONG_HEADER ? await scanUpload(join(filesDir, id), id) : got;
+ */
+export function headAt(
+  dir: string,
+  id: string,
+  heads: ScanBatch,
+  i: number,
+): UploadMeta | undefined | typeof LONG_HEADER {
+  const got = heads.result(i);
+  if (got < 0) {
+    const code = errnoName(got);
+    if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
+    const path = `${dir}/${id}`;
+    throw Object.assign(new Error(`${code}: open '${path}'`), { errno: got, code, syscall: 'open', path });
+  }
+  try {
+    const start = heads.start(i);
+    const need = headerEndIn(heads.buf, start, got);
+    if (need === undefined) return undefined; // too short for a header
+    if (need > got) return got === SCAN_HEAD_BYTES ? LONG_HEADER : undefined;
+    const meta = decodeMetaIn(heads.buf, start, need);
+    checkId(meta, id);
+    return meta;
+  } catch (err) {
+    if (err instanceof CorruptUploadError) return undefined;
+    throw err;
   }
 }
 
