@@ -19,13 +19,14 @@
  * `slot request`: a throw-away Prosody (scripts/testservers/prosody.ts) with serve as its
  * component, every quota set (userQuota, dailyQuota, globalQuota, maxRepoSize, maxFileSize,
  * maxPendingSlots) but far above what the requests use, the per-user request rate raised so no
- * request waits for it, serve's own purge off. One client, logged in as the user who owns a
+ * request waits for it, serve's own purge off. One client, logged in as an uploader who owns a
  * thousandth of the uploads, asks for slots one at a time: the first request (cold: the global
  * quota's first use waits for a full scan), 20 unmeasured, then 300 measured round trips (request
- * written → answer read; median and p90), and serve's VmHWM after them. The same on a fresh empty
- * repository right before, in the same state (cold: no index; warm: after one `purge`), so
- * "large − empty" is what the repository's size adds. Without Prosody the phase is skipped with
- * the reason, the rest still runs.
+ * written → answer read), and serve's VmHWM after them. The same on a fresh empty repository in
+ * the same state (cold: no index; warm: after one `purge`), in the order empty, large, large,
+ * empty, each run a new serve (see SLOT_USERS for who asks): medians and p90 of each
+ * repository's 600 round trips, so "large − empty" is what the repository's size adds. Without
+ * Prosody the phase is skipped with the reason, the rest still runs.
  *
  * --repo PATH: the repository to use and keep (default: a temp dir, removed at the end). The
  * uploads already in its files/ are counted and only the missing ones up to each count are
@@ -39,7 +40,7 @@
  * --commands: a comma-separated subset of COMMANDS, by the names the table prints.
  */
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, opendir, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -67,6 +68,15 @@ const BIN = process.env.FILEUPLOAD_BIN ?? join(ROOT, 'bin', 'fileupload');
 const BODY = 64;
 const DAY = 86_400_000;
 const USER = 'user7@example.org';
+/**
+ * Who asks for slots in the empty/large pairs of runs: two uploaders who own a thousandth of the
+ * uploads each, as every userN does, the first pair as one, the second as the other. A user's
+ * unused slots stay in the index for the in-flight window (minutes) and every later check of that
+ * user reads them: a run as the previous run's user would start with its slots, and the second
+ * run of each repository would not be a repeat. Drawn at random, so that a bench run soon after
+ * another on the same --repo does not find that one's slots either.
+ */
+const SLOT_USERS = ((k: number) => [`user${k}`, `user${(k + 1) % 1000}`] as const)(randomInt(1000));
 /** Slot requests answered before the measured ones (after the first, which is reported alone). */
 const SLOT_WARMUP = 20;
 const SLOT_REQUESTS = 300;
@@ -145,8 +155,10 @@ interface Measure {
 }
 
 /** One serve's slot requests: round trips in ms, serve's VmHWM after them. */
+/** One repository's slot requests over its serve runs: round trips in ms, the highest VmHWM. */
 interface SlotRun {
-  firstMs: number;
+  /** The first request of each run, in run order. */
+  firstMs: number[];
   medianMs: number;
   p90Ms: number;
   maxRssMiB: number;
@@ -247,8 +259,16 @@ interface SlotSetup {
   base: string;
 }
 
-/** serve with every quota set on `repo` as Prosody's component; one client's requests in a row. */
-async function slotRun(setup: SlotSetup, repo: string, config: string): Promise<SlotRun> {
+/**
+ * serve with every quota set on `repo` as Prosody's component; one client's requests in a row.
+ * Returns the first request's round trip, the measured ones, and serve's VmHWM (KiB) after them.
+ */
+async function slotRun(
+  setup: SlotSetup,
+  user: string,
+  repo: string,
+  config: string,
+): Promise<{ firstMs: number; ms: number[]; hwmKiB: number }> {
   const { prosody } = setup;
   const xmpp: XmppLink = {
     host: '127.0.0.1',
@@ -275,7 +295,7 @@ async function slotRun(setup: SlotSetup, repo: string, config: string): Promise<
       host: '127.0.0.1',
       port: prosody.c2sPort,
       domain: 'example.org',
-      user: 'user7',
+      user,
       password: setup.password,
       component: prosody.componentDomain,
       warmup: SLOT_WARMUP,
@@ -287,11 +307,17 @@ async function slotRun(setup: SlotSetup, repo: string, config: string): Promise<
   }
   if (t.notSlots > 0)
     throw new Error(`${t.notSlots} of the slot requests were not granted; first answer: ${t.firstNotSlot}`);
+  return { firstMs: t.firstMs, ms: t.ms, hwmKiB: hwm };
+}
+
+/** Pools the runs of one repository. */
+function slotSummary(runs: readonly { firstMs: number; ms: number[]; hwmKiB: number }[]): SlotRun {
+  const all = runs.flatMap((r) => r.ms);
   return {
-    firstMs: ms2(t.firstMs),
-    medianMs: ms2(median(t.ms) ?? NaN),
-    p90Ms: ms2(percentile(t.ms, 90) ?? NaN),
-    maxRssMiB: mib(hwm),
+    firstMs: runs.map((r) => ms2(r.firstMs)),
+    medianMs: ms2(median(all) ?? NaN),
+    p90Ms: ms2(percentile(all, 90) ?? NaN),
+    maxRssMiB: mib(Math.max(...runs.map((r) => r.hwmKiB))),
   };
 }
 
@@ -317,7 +343,7 @@ async function main(): Promise<void> {
       const password = randomBytes(9).toString('hex');
       try {
         const prosody = await startProsody({
-          users: [{ user: 'user7', password, host: 'example.org' }],
+          users: SLOT_USERS.map((user) => ({ user, password, host: 'example.org' })),
           componentDomain: 'upload.example.org',
         });
         slots = { prosody, password, base };
@@ -325,8 +351,10 @@ async function main(): Promise<void> {
           SLOT_PROPERTIES.filter((p) => p.why === why)
             .map((p) => `${p.name}=${p.value}`)
             .join(' ');
-        say(`slot request: serve with ${text('quota')}; raised so the requests in a row are not refused: `);
-        say(`  ${text('raised')}; also ${text('other')}`);
+        say(
+          `slot request: as ${SLOT_USERS.map((u) => `${u}@example.org`).join(' and ')}; serve with ${text('quota')};`,
+        );
+        say(`  raised so the requests in a row are not refused: ${text('raised')}; also ${text('other')}`);
       } catch (e) {
         slots = `no Prosody: ${(e as Error).message.split('\n')[0]}`;
         say(`slot request skipped: ${slots}`);
@@ -366,7 +394,9 @@ async function main(): Promise<void> {
         if (batch.length >= 256) await Promise.all(batch.splice(0));
       }
       await Promise.all(batch);
-      say(`created ${made} uploads, ${n} in all (${((Date.now() - t0) / 1000).toFixed(1)} s for this step)`);
+      if (made > 0)
+        say(`created ${made} uploads, ${n} in all (${((Date.now() - t0) / 1000).toFixed(1)} s for this step)`);
+      else say(`${n} uploads: all there already`);
       const plugin = (dir: string, props: string): string =>
         `<jive><plugin><httpfileupload><fileRepo>${dir}</fileRepo>${props}</httpfileupload></plugin></jive>\n`;
       await writeFile(
@@ -404,8 +434,17 @@ async function main(): Promise<void> {
         await timed(cli.purge);
       };
       /** The slot requests on a fresh empty repository, then on the large one, in `state`. */
+      /**
+       * The slot requests on a fresh empty repository and on the large one, in `state`, in the
+       * order empty, large, large, empty: a machine that gets busier or quieter during the phase
+       * weighs on both alike. Each serve run starts from the state: cold removes the index first.
+       */
       const slotPhase = async (setup: SlotSetup, uploads: number, state: State) => {
-        const emptyRepo = join(base, `empty-${state}`);
+        const runs = {
+          empty: [] as Awaited<ReturnType<typeof slotRun>>[],
+          large: [] as Awaited<ReturnType<typeof slotRun>>[],
+        };
+        const emptyRepo = join(base, 'empty');
         await rm(emptyRepo, { recursive: true, force: true });
         await openRepo(emptyRepo);
         if (state === 'warm') {
@@ -413,16 +452,30 @@ async function main(): Promise<void> {
           await writeFile(keepEmpty, plugin(emptyRepo, '<maxAge>90d</maxAge>'));
           await timed(['--config', keepEmpty, '--json', 'purge']);
         }
-        const empty = await slotRun(setup, emptyRepo, slotXml);
-        if (state === 'cold') await rm(join(repo, 'index'), { recursive: true, force: true });
-        else {
-          const at = await totalAt(repo);
-          if (at === undefined) await buildIndex('no usage total in the index');
-          else if (Date.now() - at > STALE_TOTAL_MS) await buildIndex('the usage total is over 25 min old');
+        const order = [
+          ['empty', SLOT_USERS[0]],
+          ['large', SLOT_USERS[0]],
+          ['large', SLOT_USERS[1]],
+          ['empty', SLOT_USERS[1]],
+        ] as const;
+        for (const [which, user] of order) {
+          const dir = which === 'empty' ? emptyRepo : repo;
+          if (state === 'cold') await rm(join(dir, 'index'), { recursive: true, force: true });
+          else if (which === 'large') {
+            const at = await totalAt(repo);
+            if (at === undefined) await buildIndex('no usage total in the index');
+            else if (Date.now() - at > STALE_TOTAL_MS) await buildIndex('the usage total is over 25 min old');
+          }
+          runs[which].push(await slotRun(setup, user, dir, slotXml));
         }
-        const large = await slotRun(setup, repo, slotXml);
+        const empty = slotSummary(runs.empty);
+        const large = slotSummary(runs.large);
+        const perRun = (rs: typeof runs.empty): string => rs.map((r) => ms2(median(r.ms) ?? NaN)).join(', ');
         say(
-          `  ${uploads} ${state} slot request: median ${large.medianMs} ms, p90 ${large.p90Ms} ms (empty ${empty.medianMs}, ${empty.p90Ms}); first ${large.firstMs} ms (empty ${empty.firstMs}); serve ${large.maxRssMiB} MiB (empty ${empty.maxRssMiB})`,
+          `  ${uploads} ${state} slot request, median of each run: empty ${perRun(runs.empty)}, large ${perRun(runs.large)} ms`,
+        );
+        say(
+          `  ${uploads} ${state} slot request: median ${large.medianMs} ms, p90 ${large.p90Ms} ms (empty ${empty.medianMs}, ${empty.p90Ms}); first ${large.firstMs.join(', ')} ms (empty ${empty.firstMs.join(', ')}); serve ${large.maxRssMiB} MiB (empty ${empty.maxRssMiB})`,
         );
         return { uploads, state, empty, large };
       };
@@ -490,15 +543,15 @@ async function main(): Promise<void> {
     }
     if (slotRows.length > 0) {
       process.stdout.write(
-        `\nSlot requests, one at a time (${SLOT_REQUESTS} measured after the first and ${SLOT_WARMUP} more; ms, round trip through Prosody):\n\n`,
+        `\nSlot requests, one at a time, round trip through Prosody in ms. Each repository gets two serve runs (empty, large, large, empty); per run, the first request, ${SLOT_WARMUP} unmeasured, ${SLOT_REQUESTS} measured:\n\n`,
       );
       process.stdout.write(
-        '| uploads | state | first: empty → large | median: empty → large | large − empty | p90: empty → large | large − empty | serve peak RSS: empty → large |\n',
+        '| uploads | state | first of each run: empty → large | median: empty → large | large − empty | p90: empty → large | large − empty | serve peak RSS: empty → large |\n',
       );
       process.stdout.write('|---|---|---|---|---|---|---|---|\n');
       for (const { uploads, state, empty: e, large: l } of slotRows) {
         process.stdout.write(
-          `| ${uploads.toLocaleString('en')} | ${state} | ${e.firstMs} → ${l.firstMs} | ${e.medianMs} → ${l.medianMs} | ${ms2(l.medianMs - e.medianMs)} | ${e.p90Ms} → ${l.p90Ms} | ${ms2(l.p90Ms - e.p90Ms)} | ${e.maxRssMiB} → ${l.maxRssMiB} MiB |\n`,
+          `| ${uploads.toLocaleString('en')} | ${state} | ${e.firstMs.join(', ')} → ${l.firstMs.join(', ')} | ${e.medianMs} → ${l.medianMs} | ${ms2(l.medianMs - e.medianMs)} | ${e.p90Ms} → ${l.p90Ms} | ${ms2(l.p90Ms - e.p90Ms)} | ${e.maxRssMiB} → ${l.maxRssMiB} MiB |\n`,
         );
       }
     }
