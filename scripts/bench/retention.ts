@@ -33,10 +33,11 @@
  * generated (the same generator and seed, so the same distribution; ages count back from the
  * run that wrote them, so a repository generated 30 days ago starts losing uploads to `purge`'s
  * 90-day rule). A count below what it holds is skipped.
- * --only cold|warm: one state. Warm needs the index purge leaves: when index/ is missing, or the
- * cold commands ran without `purge`, one unmeasured `purge` (maxAge 90d) builds it first; before
- * a warm slot request, also when the index's usage total is older than serve's rescan age (serve
- * would rescan the repository during the requests; serve's own purge keeps it fresher).
+ * --only cold|warm: one state. Warm needs the index purge leaves, and takes an index/ it finds as
+ * such (cold commands without `purge` leave none): when index/ is missing, one unmeasured `purge`
+ * (maxAge 90d) builds it first; before a warm slot request, also when the index's usage total is
+ * older than serve's rescan age (serve would rescan the repository during the requests; serve's
+ * own purge keeps it younger).
  * --commands: a comma-separated subset of COMMANDS, by the names the table prints.
  */
 import { execFile } from 'node:child_process';
@@ -81,8 +82,9 @@ const SLOT_USERS = ((k: number) => [`user${k}`, `user${(k + 1) % 1000}`] as cons
 const SLOT_WARMUP = 20;
 const SLOT_REQUESTS = 300;
 /**
- * The index's usage total older than this before a warm slot request: serve would rescan in the
- * background during the requests (src/inventory/usage.ts rescans after 30 min).
+ * How old the index's usage total may be before a warm slot request: from 30 min on, serve
+ * rescans the repository in the background during the requests (src/inventory/usage.ts); serve's
+ * own purge keeps it younger than that.
  */
 const STALE_TOTAL_MS = 25 * 60_000;
 
@@ -103,7 +105,7 @@ type Command = (typeof COMMANDS)[number];
  * The quotas a slot request is checked against, all set, far above what the bench's requests
  * use; the rate limits a user's requests in a row would reach, raised; serve's own purge off.
  */
-const SLOT_PROPERTIES: readonly { name: string; value: string; why: string }[] = [
+const SLOT_PROPERTIES: readonly { name: string; value: string; why: 'quota' | 'raised' | 'other' }[] = [
   { name: 'maxFileSize', value: '50M', why: 'quota' },
   { name: 'userQuota', value: '1G', why: 'quota' },
   { name: 'dailyQuota', value: '1G', why: 'quota' },
@@ -113,8 +115,8 @@ const SLOT_PROPERTIES: readonly { name: string; value: string; why: string }[] =
   { name: 'maxPendingSlots', value: '1000000', why: 'raised' },
   { name: 'slotRequestRate', value: '1000000', why: 'raised' },
   { name: 'slotRequestBurst', value: '1000000', why: 'raised' },
-  // A purge at serve's 30 s start delay would run during the requests (and maxRepoSize would
-  // delete uploads of the repository otherwise kept); maxAge as for `purge`.
+  // serve's first purge, 30 s after its start, would run during the requests (a cold first
+  // request waits for a scan that long at 1,000,000); maxAge as for `purge`.
   { name: 'purgeInterval', value: '0', why: 'other' },
   { name: 'maxAge', value: '90d', why: 'other' },
 ];
@@ -154,7 +156,6 @@ interface Measure {
   maxRssMiB: number;
 }
 
-/** One serve's slot requests: round trips in ms, serve's VmHWM after them. */
 /** One repository's slot requests over its serve runs: round trips in ms, the highest VmHWM. */
 interface SlotRun {
   /** The first request of each run, in run order. */
@@ -253,10 +254,10 @@ async function totalAt(repo: string): Promise<number | undefined> {
   return (await readTotal(new FsIndexStore(join(repo, 'index'))))?.at;
 }
 
+/** The Prosody every slot run's serve joins, and the password of its users. */
 interface SlotSetup {
   prosody: XmppTestServer;
   password: string;
-  base: string;
 }
 
 /**
@@ -346,8 +347,8 @@ async function main(): Promise<void> {
           users: SLOT_USERS.map((user) => ({ user, password, host: 'example.org' })),
           componentDomain: 'upload.example.org',
         });
-        slots = { prosody, password, base };
-        const text = (why: string): string =>
+        slots = { prosody, password };
+        const text = (why: (typeof SLOT_PROPERTIES)[number]['why']): string =>
           SLOT_PROPERTIES.filter((p) => p.why === why)
             .map((p) => `${p.name}=${p.value}`)
             .join(' ');
@@ -480,11 +481,8 @@ async function main(): Promise<void> {
         return { uploads, state, empty, large };
       };
       for (const state of states) {
-        if (state === 'warm') {
-          if (states.includes('cold') && !selected.has('purge'))
-            await buildIndex('the cold commands ran without purge');
-          else if (!existsSync(join(repo, 'index'))) await buildIndex('no index/');
-        }
+        if (state === 'warm' && !existsSync(join(repo, 'index')))
+          await buildIndex(states.includes('cold') ? 'the cold commands ran without purge' : 'no index/');
         // Cold: index/ goes before each command; `purge` comes last, as it rebuilds the index.
         // Warm: the slot requests come after `purge`, whose usage total they then find fresh.
         const order: Array<keyof typeof cli | 'serve start → ready' | 'slot request'> = [
@@ -522,6 +520,9 @@ async function main(): Promise<void> {
             note(c, state, await timed(cli[c]));
           }
         }
+        // Whatever the cold commands left is not the index purge leaves: none, for a later warm
+        // state (this run's or, with --repo, another's) to build.
+        if (state === 'cold' && !selected.has('purge')) await rm(join(repo, 'index'), { recursive: true, force: true });
       }
       for (const c of COMMANDS) if (selected.has(c)) rows.push({ uploads: n, command: c, ...got.get(c) });
     }
