@@ -17,9 +17,9 @@
  * has answered), and `status --json` against that serve. Each CLI command runs under
  * /usr/bin/time (elapsed seconds, max RSS = the process's VmHWM at exit).
  * `slot request`: a throw-away Prosody (scripts/testservers/prosody.ts) with serve as its
- * component, every quota set (userQuota, dailyQuota, globalQuota, maxRepoSize, maxFileSize,
- * maxPendingSlots) but far above what the requests use, the per-user request rate raised so no
- * request waits for it, serve's own purge off. One client, logged in as an uploader who owns a
+ * component, every quota set (userQuota, dailyQuota, globalQuota, maxRepoSize, maxFileSize) far
+ * above what the requests use, the per-user request rate and unused-slot cap raised so no request
+ * is refused (SLOT_PROPERTIES), serve's own purge off. One client, logged in as an uploader who owns a
  * thousandth of the uploads, asks for slots one at a time: the first request (cold: the global
  * quota's first use waits for a full scan), 20 unmeasured, then 300 measured round trips (request
  * written → answer read), and serve's VmHWM after them. The same on a fresh empty repository in
@@ -434,7 +434,6 @@ async function main(): Promise<void> {
         await rm(join(repo, 'index'), { recursive: true, force: true });
         await timed(cli.purge);
       };
-      /** The slot requests on a fresh empty repository, then on the large one, in `state`. */
       /**
        * The slot requests on a fresh empty repository and on the large one, in `state`, in the
        * order empty, large, large, empty: a machine that gets busier or quieter during the phase
