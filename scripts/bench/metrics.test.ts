@@ -1,11 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { median, meets, METRICS, summarize, summarizeBareNode } from './metrics.ts';
+import { median, meets, METRICS, percentile, summarize, summarizeBareNode } from './metrics.ts';
 
 test('median of odd and even counts, undefined for none', () => {
   assert.equal(median([3, 1, 2]), 2);
   assert.equal(median([4, 1, 3, 2]), 2.5);
   assert.equal(median([]), undefined);
+});
+
+test('percentile: nearest rank, in any input order; undefined for none', () => {
+  const tenths = [10, 1, 9, 2, 8, 3, 7, 4, 6, 5];
+  assert.equal(percentile(tenths, 90), 9);
+  assert.equal(percentile(tenths, 50), 5);
+  assert.equal(percentile(tenths, 100), 10);
+  assert.equal(percentile(tenths, 1), 1);
+  assert.equal(percentile([4], 90), 4);
+  assert.equal(percentile([], 90), undefined);
 });
 
 test('summary takes the median of per-run ratios, not the ratio of medians', () => {

@@ -144,6 +144,19 @@ export function median(values: readonly number[]): number | undefined {
 }
 
 /**
+ * The nearest-rank percentile `p` (0–100]: the smallest sample with at least p % of the samples at
+ * or below it; undefined for no samples.
+ *
+ * @example
+ * percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90); // 9
+ */
+export function percentile(values: readonly number[], p: number): number | undefined {
+  if (values.length === 0) return undefined;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length, Math.max(1, Math.ceil((p / 100) * s.length))) - 1];
+}
+
+/**
  * Whether serve's summary meets the metric's target.
  *
  * @example

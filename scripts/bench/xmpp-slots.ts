@@ -31,7 +31,8 @@ export interface SlotRate {
   answersPerSec: number;
 }
 
-export interface SlotRateOptions {
+/** Where and as whom a bench client logs in (plain TCP, SASL PLAIN), and whom it asks for slots. */
+export interface ClientOptions {
   host: string;
   port: number;
   /** The user's domain, e.g. "localhost". */
@@ -40,6 +41,9 @@ export interface SlotRateOptions {
   password: string;
   /** The component's JID, e.g. "upload.localhost". */
   component: string;
+}
+
+export interface SlotRateOptions extends ClientOptions {
   outstanding: number;
   /** Stop after this many answers… */
   total: number;
@@ -181,6 +185,48 @@ function openStream(domain: string): string {
   return `<?xml version='1.0'?><stream:stream to='${domain}' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>`;
 }
 
+/** A logged-in client: its session, and a promise that rejects when the connection fails. */
+interface Client {
+  s: Session;
+  failed: Promise<never>;
+  socket: Socket;
+}
+
+/** Connects, logs in with SASL PLAIN and binds a resource. */
+async function logIn(o: ClientOptions): Promise<Client> {
+  const socket = connect({ host: o.host, port: o.port, noDelay: true });
+  const s = new Session(socket);
+  const failed = new Promise<never>((_, reject) => {
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('XMPP connection closed')));
+  });
+  failed.catch(() => {});
+  const login = async () => {
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    s.send(openStream(o.domain));
+    const features = await s.until(/<\/stream:features>/, 5000, 'stream features');
+    if (!/PLAIN/.test(features)) throw new Error('XMPP: server offers no SASL PLAIN on plain TCP');
+    s.send(
+      `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${o.user}\0${o.password}`).toString('base64')}</auth>`,
+    );
+    const auth = await s.until(/<success|<failure[\s\S]*<\/failure>/, 5000, 'SASL answer');
+    if (!/<success/.test(auth)) throw new Error(`XMPP: login of ${o.user}@${o.domain} failed: ${auth.slice(0, 200)}`);
+    s.send(openStream(o.domain));
+    await s.until(/<\/stream:features>/, 5000, 'stream features after auth');
+    s.send(
+      `<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>bench</resource></bind></iq>`,
+    );
+    await s.until(/id=['"]bind['"][\s\S]*<\/iq>/, 5000, 'bind result');
+  };
+  try {
+    await Promise.race([login(), failed]);
+  } catch (e) {
+    socket.destroy();
+    throw e;
+  }
+  return { s, failed, socket };
+}
+
 /**
  * Logs in and measures slot requests per second with `outstanding` in flight.
  *
@@ -189,33 +235,8 @@ function openStream(domain: string): string {
  *   user: 'bench', password: 'pw', component: 'upload.localhost', outstanding: 32, total: 20000, maxMs: 10000 });
  */
 export async function measureSlotRate(o: SlotRateOptions): Promise<SlotRate> {
-  const socket = connect({ host: o.host, port: o.port, noDelay: true });
-  const s = new Session(socket);
-  const failed = new Promise<never>((_, reject) => {
-    socket.once('error', reject);
-    socket.once('close', () => reject(new Error('XMPP connection closed')));
-  });
-  failed.catch(() => {});
+  const { s, failed, socket } = await logIn(o);
   try {
-    const login = async () => {
-      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-      s.send(openStream(o.domain));
-      const features = await s.until(/<\/stream:features>/, 5000, 'stream features');
-      if (!/PLAIN/.test(features)) throw new Error('XMPP: server offers no SASL PLAIN on plain TCP');
-      s.send(
-        `<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>${Buffer.from(`\0${o.user}\0${o.password}`).toString('base64')}</auth>`,
-      );
-      const auth = await s.until(/<success|<failure[\s\S]*<\/failure>/, 5000, 'SASL answer');
-      if (!/<success/.test(auth)) throw new Error(`XMPP: login of ${o.user}@${o.domain} failed: ${auth.slice(0, 200)}`);
-      s.send(openStream(o.domain));
-      await s.until(/<\/stream:features>/, 5000, 'stream features after auth');
-      s.send(
-        `<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>bench</resource></bind></iq>`,
-      );
-      await s.until(/id=['"]bind['"][\s\S]*<\/iq>/, 5000, 'bind result');
-    };
-    await Promise.race([login(), failed]);
-
     // Warm-up: the component may still be connecting; ask once at a time until a slot comes back.
     const warmDeadline = Date.now() + (o.warmupMs ?? 15_000);
     let lastWarm = '';
@@ -288,6 +309,96 @@ export async function measureSlotRate(o: SlotRateOptions): Promise<SlotRate> {
       }),
     ]);
     return result;
+  } finally {
+    socket.destroy();
+  }
+}
+
+export interface SlotTimesOptions extends ClientOptions {
+  /** Requests answered before the measured ones, not counted. */
+  warmup: number;
+  /** Measured requests. */
+  requests: number;
+  /** How long to wait for the component to answer disco#info (it may still be connecting). */
+  connectMs?: number;
+  /** How long the first request may take (a cold global quota waits for a full scan). */
+  firstMs?: number;
+}
+
+export interface SlotTimes {
+  /** The first request after the component answered: what a user meets first after a start. */
+  firstMs: number;
+  /** Round trip (request written → answer's start tag read) of each measured request, in order. */
+  ms: number[];
+  /** Answers that were not a slot, among all requests (the first and the warm-up ones included). */
+  notSlots: number;
+  /** The first of those (start tags of the iq and its error). */
+  firstNotSlot?: string;
+}
+
+/**
+ * Logs in and asks for slots one at a time (each request waits for the previous answer): the
+ * round trip of single requests, not a rate. Waits until the component answers disco#info first,
+ * so the first slot request meets a connected component.
+ *
+ * @example
+ * const t = await measureSlotTimes({ host: '127.0.0.1', port: c2sPort, domain: 'example.org',
+ *   user: 'user7', password: 'pw', component: 'upload.example.org', warmup: 20, requests: 300 });
+ */
+export async function measureSlotTimes(o: SlotTimesOptions): Promise<SlotTimes> {
+  const { s, failed, socket } = await logIn(o);
+  try {
+    const deadline = Date.now() + (o.connectMs ?? 30_000);
+    for (let i = 0; ; i++) {
+      s.send(
+        `<iq type='get' to='${o.component}' id='d${i}'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>`,
+      );
+      const got = await Promise.race([
+        s.until(new RegExp(`id=['"]d${i}['"][\\s\\S]*?</iq>`), 5000, 'disco#info answer'),
+        failed,
+      ]);
+      if (/<iq[^>]*type=['"]result['"]/.test(got)) break;
+      if (Date.now() > deadline)
+        throw new Error(`XMPP: ${o.component} did not answer disco#info; last answer: ${got.slice(0, 300)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const total = 1 + o.warmup + o.requests;
+    const times: number[] = [];
+    let notSlots = 0;
+    let firstNotSlot: string | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      failed,
+      new Promise<void>((resolve, reject) => {
+        let n = 0;
+        let sentAt = 0;
+        const next = () => {
+          const wait = n === 0 ? (o.firstMs ?? 600_000) : 30_000;
+          timer = setTimeout(() => reject(new Error(`XMPP: slot request ${n} unanswered after ${wait} ms`)), wait);
+          sentAt = performance.now();
+          s.send(request(o.component, `s${n}`));
+        };
+        const answers = answerSorter((kind, id, tags) => {
+          if (id !== `s${n}`) return;
+          times.push(performance.now() - sentAt);
+          clearTimeout(timer);
+          if (kind !== 'slot') {
+            notSlots++;
+            firstNotSlot ??= tags;
+          }
+          if (++n >= total) {
+            s.onIq = undefined;
+            return resolve();
+          }
+          next();
+        });
+        s.onIq = (tag) => answers.feed(tag);
+        next();
+      }),
+    ]).finally(() => clearTimeout(timer));
+    const out: SlotTimes = { firstMs: times[0] ?? NaN, ms: times.slice(1 + o.warmup), notSlots };
+    if (firstNotSlot !== undefined) out.firstNotSlot = firstNotSlot;
+    return out;
   } finally {
     socket.destroy();
   }
