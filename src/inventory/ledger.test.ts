@@ -262,6 +262,11 @@ test('repair drops pending batches past the slot lifetime and keeps deltas of th
       [8],
     );
     assert.ok(await t.index.get(paths.total));
+    assert.deepEqual(
+      JSON.parse(String(await t.index.get(paths.repaired))),
+      { at: T0 },
+      'listings may trust the index from now on',
+    );
   } finally {
     await t.cleanup();
   }

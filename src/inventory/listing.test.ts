@@ -10,6 +10,7 @@ import type { Store, UploadMeta } from '../storage/store.ts';
 import { FsIndexStore } from './index-store/fs.ts';
 import { Ledger } from './ledger.ts';
 import { listSlots, type ListDeps, type SlotFilter, type SlotRow } from './listing.ts';
+import { paths } from './names.ts';
 
 const DAY = 86_400_000;
 const ALICE = 'alice@example.org';
@@ -22,6 +23,8 @@ async function setup() {
   await store.open();
   const ledger = new Ledger(new FsIndexStore(join(dir, 'index')));
   const now = Date.now();
+  // As a repair pass (purge) leaves it: the index may be trusted to list every upload.
+  await ledger.index.put(paths.repaired, JSON.stringify({ at: now }) + '\n');
   let at = now - 100_000;
   const put = async (uploader: string, filename: string, size = 10, id = newSlotId()): Promise<UploadMeta> => {
     at += 1000;
@@ -71,6 +74,39 @@ async function setup() {
 }
 
 describe('slots ls from the index', () => {
+  it('scans while no repair pass has filled the index (a lost index, or one never built)', async () => {
+    const t = await setup();
+    try {
+      const a1 = await t.put(ALICE, 'one.txt', 10);
+      // An upload the index lacks: stored without a per-user quota, or the index lost since.
+      const a2 = await t.store.write(
+        {
+          id: newSlotId(),
+          filename: 'unindexed.txt',
+          size: 3,
+          contentType: 'text/plain',
+          uploader: ALICE,
+          issuedAt: 1,
+          purpose: 'message',
+        },
+        (async function* () {
+          yield new Uint8Array(3);
+        })(),
+      );
+      await t.ledger.index.delete(paths.repaired);
+      await assert.rejects(t.rows(t.deps(t.noScan, true), { user: ALICE }), /scanned/);
+      for (const filter of [{ user: ALICE }, { limit: 5 }]) {
+        assert.deepEqual(
+          (await t.rows(t.deps(t.store, true), filter)).map((r) => r.id).sort(),
+          [a1.id, a2.id].sort(),
+          JSON.stringify(filter),
+        );
+      }
+    } finally {
+      await t.cleanup();
+    }
+  });
+
   it('lists one user’s uploads and pending slots without scanning, the same rows as a scan', async () => {
     const t = await setup();
     try {

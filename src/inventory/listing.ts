@@ -61,7 +61,8 @@ export interface ListDeps {
   /**
    * The index lists every stored upload: a per-user quota is set (serve writes each upload's
    * `stored/` entry; import does too) and uploads go through serve (not S3's direct mode).
-   * Uploads it lacks (stored before the quota was set) are in it from purge's next repair pass on.
+   * Uploads it lacks (stored before the quota was set) are in it from purge's next repair pass on;
+   * until a repair pass has run at all (repaired.json), the listing scans instead.
    */
   indexed?: boolean;
 }
@@ -141,7 +142,12 @@ export async function* listSlots(
   const sortKey = (created: number, id: string): string =>
     `${String(newestFirst ? MAX_TIME - created : created).padStart(13, '0')}.${id}`;
   const key = (r: SlotRow): string => sortKey(r.created, r.id);
-  const fromIndex = deps.indexed === true && (filter.user !== undefined || filter.limit !== undefined);
+  // Only once a repair pass has filled the index: before (a lost index, a repository used before
+  // a per-user quota was set) it may lack any upload, and a listing by it would miss them.
+  const fromIndex =
+    deps.indexed === true &&
+    (filter.user !== undefined || filter.limit !== undefined) &&
+    (await deps.ledger.index.get(paths.repaired)) !== undefined;
   async function* rows(): AsyncGenerator<[string, string]> {
     if (filter.state === undefined || filter.state === 'pending') {
       for await (const p of deps.ledger.pendingSlots()) {

@@ -22,6 +22,9 @@
  *   usage/delta/{at}.{id}.{bytes}.{add|del}.{count}  repository byte changes since the last scan
  *                                                    (one upload, or a batch of them)
  *   usage/total.json                                 the last full scan: {bytes, files, at}
+ *   repaired.json                                    the last repair pass (purge): {at}; before the
+ *                                                    first, `stored/` may lack any upload, so
+ *                                                    listings do not choose rows by it
  *
  * {user} is the first 32 hex digits of sha256(lower-cased bare JID): fixed length, no JID
  * characters on disk. Ids are slot ids or batch ids (base64url, no dots).
@@ -303,4 +306,5 @@ export const paths = {
   forgotten: 'pending-forgotten',
   delta: 'usage/delta',
   total: 'usage/total.json',
+  repaired: 'repaired.json',
 } as const;

@@ -185,6 +185,8 @@ export class IndexRepair {
     await this.flush();
     const old = this.#now - this.#margin;
     await writeTotal(this.#index, { bytes: total.bytes, files: total.files, at: this.#now });
+    // Every upload listed before `now - margin` now has its entry: listings may choose by them.
+    await this.#index.put(paths.repaired, JSON.stringify({ at: this.#now }) + '\n');
     await this.#eachUser(async (user) => {
       for (const name of await this.#names(paths.stored(user))) {
         const e = parseStored(name);
