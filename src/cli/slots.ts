@@ -158,7 +158,7 @@ export function registerSlots(program: Command): void {
           order: opts.oldestFirst ? ('oldest' as const) : ('newest' as const),
         };
         const { settings, store, ledger } = await openMaintenance(g.config);
-        const [{ listSlots }, { formatSize }] = await Promise.all([
+        const [{ listSlotBatches }, { formatSize }] = await Promise.all([
           import('../inventory/listing.ts'),
           import('../config/units.ts'),
         ]);
@@ -187,13 +187,13 @@ export function registerSlots(program: Command): void {
           ? jsonRowFormatter()
           : (r: SlotRow): string =>
               `${r.id.padEnd(24)}  ${r.state.padEnd(7)}  ${formatSize(r.size).padStart(10)}  ${when(r.created)}  ${when(r.expires)}  ${r.purpose.padEnd(9)}  ${clip(r.contentType ?? '-', 24)}  ${clip(r.uploader === '' ? '(imported)' : r.uploader, 28)}  ${JSON.stringify(r.filename)}`;
-        for await (const line of listSlots(
+        for await (const lines of listSlotBatches(
           { store, ledger, now, maxAge: settings.maxAge, maxAgePurposes: settings.maxAgePurposes, indexed },
           filter,
           format,
         )) {
-          count++;
-          await write(line + '\n');
+          count += lines.length;
+          await write(lines.join('\n') + '\n');
         }
         await flush();
         if (!g.json && count === 0) process.stderr.write('no slots or uploads match\n');

@@ -126,6 +126,23 @@ export async function* externalSort(
   records: AsyncIterable<Rec>,
   options: ExternalSortOptions = {},
 ): AsyncGenerator<string> {
+  for await (const batch of externalSortBatches(records, options)) yield* batch;
+}
+
+/** Lines per batch of externalSortBatches. */
+const BATCH = 256;
+
+/**
+ * externalSort's lines in batches (arrays of up to 256, in order): a million lines one by one
+ * cost a promise each at every generator they pass through.
+ *
+ * @example
+ * for await (const lines of externalSortBatches(rows())) process.stdout.write(lines.join('\n') + '\n');
+ */
+export async function* externalSortBatches(
+  records: AsyncIterable<Rec>,
+  options: ExternalSortOptions = {},
+): AsyncGenerator<string[]> {
   // A million listing rows make ~40 runs: one merge round, straight into the output.
   const chunkSize = Math.max(2, options.chunkSize ?? 65_536);
   const arenaBytes = Math.max(1024, options.arenaBytes ?? 8 * 1024 * 1024);
@@ -140,7 +157,11 @@ export async function* externalSort(
       best.push(r);
       if (best.length >= 2 * limit) best = best.sort(cmp).slice(0, limit);
     }
-    for (const r of best.sort(cmp).slice(0, limit)) yield r[1];
+    const lines = best
+      .sort(cmp)
+      .slice(0, limit)
+      .map((r) => r[1]);
+    for (let i = 0; i < lines.length; i += BATCH) yield lines.slice(i, i + BATCH);
     return;
   }
 
@@ -167,10 +188,12 @@ export async function* externalSort(
         throw new RangeError(`a record of ${Buffer.byteLength(line)} bytes does not fit the sort arena`);
     }
     if (runs.length === 0) {
-      let n = 0;
-      for (const i of arena.order()) {
-        if (n++ >= limit) return;
-        yield arena.line(i);
+      const order = arena.order();
+      const n = Math.min(order.length, limit);
+      for (let at = 0; at < n; at += BATCH) {
+        const lines: string[] = [];
+        for (let i = at; i < Math.min(n, at + BATCH); i++) lines.push(arena.line(order[i] as number));
+        yield lines;
       }
       return;
     }
@@ -188,10 +211,12 @@ export async function* externalSort(
       runs.splice(0, runs.length, ...next);
       level++;
     }
-    let n = 0;
-    for await (const r of merge(runs)) {
-      if (n++ >= limit) return;
-      yield r[1];
+    let left = limit;
+    for await (const recs of merge(runs)) {
+      const lines = recs.length <= left ? recs.map((r) => r[1]) : recs.slice(0, left).map((r) => r[1]);
+      left -= lines.length;
+      if (lines.length > 0) yield lines;
+      if (left <= 0) return;
     }
   } finally {
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -201,11 +226,13 @@ export async function* externalSort(
 /** Mode of the sorted runs spilled to disk (before the umask). */
 const RUN_MODE = 0o600;
 
-async function writeRunFrom(file: string, recs: AsyncIterable<Rec>): Promise<void> {
+async function writeRunFrom(file: string, recs: AsyncIterable<Rec[]>): Promise<void> {
   const out = createWriteStream(file, { mode: RUN_MODE });
   try {
-    for await (const [k, line] of recs) {
-      if (!out.write(`${k}\t${line}\n`)) await once(out, 'drain');
+    for await (const batch of recs) {
+      let text = '';
+      for (const [k, line] of batch) text += `${k}\t${line}\n`;
+      if (!out.write(text)) await once(out, 'drain');
     }
   } finally {
     out.end();
@@ -269,8 +296,8 @@ class RunReader {
   }
 }
 
-/** k-way merge of sorted runs with a binary min-heap of their readers. */
-async function* merge(files: string[]): AsyncGenerator<Rec> {
+/** k-way merge of sorted runs with a binary min-heap of their readers, in batches of BATCH records. */
+async function* merge(files: string[]): AsyncGenerator<Rec[]> {
   const readers: RunReader[] = [];
   const heap: RunReader[] = [];
   const less = (a: number, b: number): boolean => (heap[a] as RunReader).key < (heap[b] as RunReader).key;
@@ -308,9 +335,14 @@ async function* merge(files: string[]): AsyncGenerator<Rec> {
         up(heap.length - 1);
       }
     }
+    let batch: Rec[] = [];
     while (heap.length > 0) {
       const top = heap[0] as RunReader;
-      yield [top.key, top.line];
+      batch.push([top.key, top.line]);
+      if (batch.length === BATCH) {
+        yield batch;
+        batch = [];
+      }
       let more = top.next();
       if (typeof more !== 'boolean') more = await more;
       if (more) down(0);
@@ -322,6 +354,7 @@ async function* merge(files: string[]): AsyncGenerator<Rec> {
         }
       }
     }
+    if (batch.length > 0) yield batch;
   } finally {
     for (const r of readers) await r.close();
   }

@@ -15,7 +15,7 @@ import type { Store, UploadMeta } from '../storage/store.ts';
 import { retentionDeadline } from '../slots/purposes.ts';
 import { isImportedId } from '../slots/id.ts';
 import type { Ledger, PendingSlot } from './ledger.ts';
-import { externalSort, type ExternalSortOptions } from './external-sort.ts';
+import { externalSortBatches, type ExternalSortOptions } from './external-sort.ts';
 import { mapBounded } from '../storage/bounded.ts';
 import { isUserKey, parseStored, paths, userKey, type StoredEntry } from './names.ts';
 
@@ -138,6 +138,20 @@ export async function* listSlots(
   filter: SlotFilter = {},
   format: (row: SlotRow) => string = JSON.stringify,
 ): AsyncGenerator<string> {
+  for await (const lines of listSlotBatches(deps, filter, format)) yield* lines;
+}
+
+/**
+ * listSlots' lines in batches (arrays, in order): what a caller printing a million rows wants.
+ *
+ * @example
+ * for await (const lines of listSlotBatches(deps, {})) process.stdout.write(lines.join('\n') + '\n');
+ */
+export async function* listSlotBatches(
+  deps: ListDeps,
+  filter: SlotFilter = {},
+  format: (row: SlotRow) => string = JSON.stringify,
+): AsyncGenerator<string[]> {
   const newestFirst = (filter.order ?? 'newest') === 'newest';
   const sortKey = (created: number, id: string): string =>
     `${String(newestFirst ? MAX_TIME - created : created).padStart(13, '0')}.${id}`;
@@ -168,7 +182,7 @@ export async function* listSlots(
       if (matches(row, filter)) yield [key(row), format(row)];
     }
   }
-  yield* externalSort(rows(), { ...deps.sort, ...(filter.limit !== undefined ? { limit: filter.limit } : {}) });
+  yield* externalSortBatches(rows(), { ...deps.sort, ...(filter.limit !== undefined ? { limit: filter.limit } : {}) });
 }
 
 /** An index entry chosen for a row, by its sort key. */
