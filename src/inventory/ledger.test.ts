@@ -423,3 +423,41 @@ test("repair keeps a user's pending entry while its upload may still run, and dr
     await t.cleanup();
   }
 });
+
+test('repair writes missing entries many at a time; one that fails fails the repair once the others have ended', async () => {
+  const t = await setup();
+  try {
+    const store = { kind: 'fs', stat: async () => ({}) } as unknown as Store;
+    const uploads = Array.from({ length: 200 }, (_, i) => meta(slot(i + 1), T0 - 3_600_000));
+    const repair = new IndexRepair(t.ledger, store, { now: T0, slotLifetime: LIFETIME });
+    await repair.before();
+    for (const m of uploads) await repair.seen(m);
+    const report = await repair.after({ bytes: 0, files: uploads.length });
+    assert.equal(report.added, 200);
+    assert.equal((await t.ls('users', USER, 'stored')).length, 200);
+
+    // The index refuses entries (a full disk): the repair fails with that error, not before
+    // the writes already started have ended.
+    const broken = new Ledger(
+      {
+        ...t.index,
+        put: async (key: string, data?: string | Uint8Array) => {
+          if (key.includes('/stored/')) throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
+          return t.index.put(key, data);
+        },
+      },
+      { now: () => T0 },
+    );
+    await rm(join(t.dir, 'users'), { recursive: true });
+    await t.index.delete(paths.repaired);
+    const failing = new IndexRepair(broken, store, { now: T0, slotLifetime: LIFETIME });
+    await failing.before();
+    await assert.rejects(async () => {
+      for (const m of uploads) await failing.seen(m);
+      await failing.after({ bytes: 0, files: uploads.length });
+    }, /ENOSPC/);
+    assert.equal(await t.index.get(paths.repaired), undefined, 'a failed repair does not mark the index complete');
+  } finally {
+    await t.cleanup();
+  }
+});

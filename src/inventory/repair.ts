@@ -91,8 +91,10 @@ export class IndexRepair {
   readonly #indexed: BloomFilter;
   readonly #listed: BloomFilter;
   #ready = false;
-  readonly #writing = new Set<Promise<void>>();
-  #failed: { throw(): never } | undefined;
+  /** Index writes of seen() in flight, the first that failed, and who waits for one to end. */
+  #writing = 0;
+  #failure: { error: unknown } | undefined;
+  #wake: (() => void) | undefined;
 
   constructor(ledger: Ledger, store: Store, options: RepairOptions) {
     this.#index = ledger.index;
@@ -151,29 +153,35 @@ export class IndexRepair {
     };
     // Not awaited one by one: after an import or a lost index every upload needs its entry, and
     // one file creation at a time leaves the thread pool idle (WRITES_IN_FLIGHT at once instead).
-    while (this.#writing.size >= WRITES_IN_FLIGHT) await Promise.race(this.#writing);
-    this.#failed?.throw();
-    const write = this.#index.put(`${paths.stored(user)}/${storedName(entry)}`).then(
-      () => {
-        this.report.added++;
-        this.#writing.delete(write);
-      },
-      (err: unknown) => {
-        this.#failed ??= {
-          throw: () => {
-            throw err;
-          },
-        };
-        this.#writing.delete(write);
+    while (this.#writing >= WRITES_IN_FLIGHT) await this.#oneWritten();
+    if (this.#failure) throw this.#failure.error;
+    this.#writing++;
+    this.#index.put(`${paths.stored(user)}/${storedName(entry)}`).then(
+      () => this.#written(),
+      (error: unknown) => {
+        this.#failure ??= { error };
+        this.#written();
       },
     );
-    this.#writing.add(write);
   }
 
   /** Waits for the entries seen() is still writing; rejects with the first write that failed. */
   async flush(): Promise<void> {
-    while (this.#writing.size > 0) await Promise.race(this.#writing);
-    this.#failed?.throw();
+    while (this.#writing > 0) await this.#oneWritten();
+    if (this.#failure) throw this.#failure.error;
+  }
+
+  #written(): void {
+    this.#writing--;
+    if (!this.#failure) this.report.added++;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  /** Resolves when a write in flight ends (one waiter at a time: seen() and flush() are awaited in turn). */
+  #oneWritten(): Promise<void> {
+    return new Promise((resolve) => (this.#wake = resolve));
   }
 
   /**

@@ -512,9 +512,11 @@ export class FsStore implements Store {
   }
 
   /**
-   * Every published upload, in no particular order. SCAN_PARALLEL headers are read at once: one
-   * at a time, each upload costs three thread-pool round trips (open, read, close) back to back,
-   * and the pool's other threads and the disk's queue sit idle.
+   * Every published upload, in no particular order. With the native scan (src/native/scan.ts),
+   * SCAN_JOBS thread-pool jobs each list a batch of files/ and read their headers, and each
+   * header is decoded as it is yielded. Without it, SCAN_PARALLEL headers are read at once
+   * through node:fs: one at a time, each upload costs three thread-pool round trips (open, read,
+   * close) back to back, and the pool's other threads and the disk's queue sit idle.
    */
   async *list(): AsyncIterable<UploadMeta> {
     const scan = (this.#scanDir ??= processDirScan() ?? null);
