@@ -50,6 +50,9 @@ export interface OpenedStorage {
   s3?: S3Store;
 }
 
+/** Native scan jobs at once in a maintenance command (see FsStoreOptions.scanJobs). */
+const MAINTENANCE_SCAN_JOBS = 12;
+
 /**
  * Opens the configured storage. `create` (serve): make the folder's layout or the bucket's marker
  * when missing; otherwise (maintenance) refuse a folder or prefix without the marker with
@@ -72,7 +75,10 @@ export async function openStorage(
       'plugin.httpfileupload.fileRepo is not set: there is no repository to work on (serve then uses a private temporary folder)',
     );
   }
-  const store = new FsStore(folder);
+  // A maintenance command (purge, slots) has the thread pool to itself: deeper reads, which is
+  // what a listing needs when the headers are not in the page cache (scripts/bench/README.md,
+  // "Large repositories"); serve keeps the store's default, leaving the pool to uploads.
+  const store = new FsStore(folder, options.create ? {} : { scanJobs: MAINTENANCE_SCAN_JOBS });
   if (options.create) await store.open();
   else await requireMarker(folder);
   return { store, location: folder, index: new FsIndexStore(join(folder, 'index')), locks: fsLockSpace(folder) };

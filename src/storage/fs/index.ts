@@ -91,8 +91,9 @@ const PARTIAL_NAME = /^([A-Za-z0-9_-]{24}|[A-Za-z0-9_-]{27}|[0-9a-f-]{36})\.[A-Z
  */
 const SCAN_PARALLEL = 32;
 /**
- * With the native scan (src/native/scan.ts): jobs at once, each listing and reading a batch —
- * enough to keep both cores (and a cold disk's queue) busy while the main thread decodes.
+ * With the native scan (src/native/scan.ts): jobs at once by default, each listing and reading a
+ * batch — enough for both cores while the main thread decodes, and few of the thread pool's 16
+ * threads, so uploads' file operations do not queue behind serve's own purge.
  */
 const SCAN_JOBS = 4;
 /** Directory entries per readdir call of a listing (each call is one thread-pool round trip). */
@@ -132,6 +133,11 @@ export interface FsStoreOptions {
    * the first listing).
    */
   scanDir?: DirScan | null;
+  /**
+   * Jobs of the native scan at once (default 4). More help where the headers are not in the page
+   * cache: each job reads its files one after another, so this is the disk's queue depth.
+   */
+  scanJobs?: number;
 }
 
 /**
@@ -167,6 +173,7 @@ export class FsStore implements Store {
   #finish: UploadFinisher | null | undefined;
   readonly #renameGiven: boolean;
   #scanDir: DirScan | null | undefined;
+  readonly #scanJobs: number;
 
   constructor(root: string, options: FsStoreOptions = {}) {
     this.root = root;
@@ -180,6 +187,8 @@ export class FsStore implements Store {
     this.#renameGiven = options.rename !== undefined;
     this.#finish = options.finish !== undefined ? options.finish : options.rename !== undefined ? null : undefined;
     this.#scanDir = options.scanDir;
+    this.#scanJobs = options.scanJobs ?? SCAN_JOBS;
+    if (!Number.isSafeInteger(this.#scanJobs) || this.#scanJobs < 1) throw new RangeError('scanJobs must be ≥ 1');
     const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
     this.#cache = cacheBytes > 0 ? new SmallUploadCache(cacheBytes) : undefined;
   }
@@ -513,7 +522,7 @@ export class FsStore implements Store {
 
   /**
    * Every published upload, in no particular order. With the native scan (src/native/scan.ts),
-   * SCAN_JOBS thread-pool jobs each list a batch of files/ and read their headers, and each
+   * `scanJobs` thread-pool jobs each list a batch of files/ and read their headers, and each
    * header is decoded as it is yielded. Without it, SCAN_PARALLEL headers are read at once
    * through node:fs: one at a time, each upload costs three thread-pool round trips (open, read,
    * close) back to back, and the pool's other threads and the disk's queue sit idle.
@@ -522,7 +531,7 @@ export class FsStore implements Store {
     const scan = (this.#scanDir ??= processDirScan() ?? null);
     if (scan) {
       const dir = this.filesDir;
-      for await (const batch of scan(dir, SCAN_HEAD_BYTES, SCAN_JOBS)) {
+      for await (const batch of scan(dir, SCAN_HEAD_BYTES, this.#scanJobs)) {
         for (let i = 0; i < batch.count; i++) {
           const id = batch.name(i);
           if (!isStoredId(id)) continue;
