@@ -101,13 +101,13 @@ export function dirScanFor(addon: SendfileAddon | undefined): DirScan | undefine
 }
 
 function batchOf(buf: Buffer, count: number, stride: number): ScanBatch {
-  const words = new Int32Array(buf.buffer, buf.byteOffset, (count * stride) >> 2);
-  const w = stride >> 2;
+  // scanDir writes its int32s in the machine's byte order: little-endian on x64, the one
+  // platform the binary is built for.
   return {
     buf,
     count,
-    name: (i) => buf.toString('utf8', i * stride + 8, i * stride + 8 + (words[i * w + 1] as number)),
-    result: (i) => words[i * w] as number,
+    name: (i) => buf.toString('utf8', i * stride + 8, i * stride + 8 + buf.readInt32LE(i * stride + 4)),
+    result: (i) => buf.readInt32LE(i * stride),
     start: (i) => i * stride + ENTRY_HEAD,
   };
 }

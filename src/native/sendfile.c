@@ -727,8 +727,8 @@ static napi_value scan_dir(napi_env env, napi_callback_info info) {
       napi_get_typedarray_info(env, argv[3], &array_type, &out_len, &out, NULL, NULL) != napi_ok ||
       array_type != napi_uint8_array || napi_typeof(env, argv[4], &type) != napi_ok || type != napi_function)
     return fail(env, "scanDir(dirFd, max, headBytes, out, callback): max from 16 to 4096, headBytes from 8 to 65536, out a Uint8Array");
-  if (out_len < (size_t)max * (SCAN_ENTRY_HEAD + head) || ((uintptr_t)out & 3) != 0)
-    return fail(env, "scanDir: out (4-byte aligned) must hold max * (264 + headBytes) bytes");
+  if (out_len < (size_t)max * (SCAN_ENTRY_HEAD + head))
+    return fail(env, "scanDir: out must hold max * (264 + headBytes) bytes");
   scan_t *s = calloc(1, sizeof *s);
   if (s == NULL) {
     napi_throw_error(env, "ENOMEM", "scanDir: out of memory");
