@@ -63,9 +63,10 @@
  *   the bytes read or minus the errno; an int32, the name's length; the name (up to 255 bytes);
  *   then from +264 the bytes read. The caller's buffer, reused, rather than a fresh one per call:
  *   a fresh large buffer costs a page fault per 4 KiB. `end`: the directory has no more entries.
- *   Jobs may run at once on one descriptor (the kernel hands each getdents64 call its own
- *   entries). Entries that are not regular files (d_type) are left out, "." names included;
- *   O_NONBLOCK: a FIFO put there never holds the thread; a symlink fails with ELOOP.
+ *   Jobs may run at once on one descriptor: their getdents64 calls take turns (a lock in the
+ *   addon), their reads do not. Names starting with "." and entries d_type says are not regular
+ *   files are left out (of an unknown type, the open or the read of a non-file fails: a folder
+ *   with EISDIR, a symlink with ELOOP); O_NONBLOCK: a FIFO never holds the thread.
  */
 #define NAPI_VERSION 8
 #define _GNU_SOURCE
@@ -73,6 +74,7 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -630,6 +632,8 @@ static napi_value dup_fd(napi_env env, napi_callback_info info) {
 /* A getdents64 record of a 255-byte name: 19 bytes of fields, the name and its NUL, 8-aligned. */
 #define SCAN_LARGEST_ENTRY 280
 
+static pthread_mutex_t getdents_lock = PTHREAD_MUTEX_INITIALIZER;
+
 struct linux_dirent64 {
   uint64_t d_ino;
   int64_t d_off;
@@ -674,7 +678,14 @@ static void scan_execute(napi_env env, void *data) {
   char names[32768] __attribute__((aligned(8)));
   while ((size_t)(s->max - s->count) * 24 >= SCAN_LARGEST_ENTRY) {
     size_t room = (size_t)(s->max - s->count) * 24;
+    /* One getdents64 at a time: before Linux 6.5 the kernel serialises calls on one open
+     * directory only when the descriptor is shared (file_count > 1), so two jobs of this process
+     * could read the same position and list entries twice or skip some. */
+    pthread_mutex_lock(&getdents_lock);
     long n = syscall(SYS_getdents64, s->fd, names, room < sizeof names ? room : sizeof names);
+    int saved = errno;
+    pthread_mutex_unlock(&getdents_lock);
+    errno = saved;
     if (n < 0) {
       if (errno == EINTR) continue;
       s->err = errno;
