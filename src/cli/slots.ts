@@ -60,6 +60,8 @@ function bareJidOption(jid: string): string {
   return jid;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
  * ISO 8601 times as Date#toISOString() writes them (years 0–9999), for a million rows: the date
  * part of each day is made once (rows are formatted before they are sorted, in any order).
@@ -93,7 +95,6 @@ export function jsonRowFormatter(): (r: SlotRow) => string {
   return (r) =>
     `{"id":${q(r.id)},"filename":${q(r.filename)},"size":${r.size},"contentType":${r.contentType === null ? 'null' : q(r.contentType)},"uploader":${q(r.uploader)},"created":${time(r.created)},"expires":${time(r.expires)},"purpose":${q(r.purpose)},"state":${q(r.state)}}`;
 }
-const DAY_MS = 86_400_000;
 // Control characters (a hand-edited or imported header) would break the line, or drive the terminal.
 const CONTROL = /[\x00-\x1f\x7f]/g;
 const clip = (raw: string, n: number): string => {

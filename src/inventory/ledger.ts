@@ -17,6 +17,7 @@ import { GroupCommit } from './group-commit.ts';
 import type { IndexStore } from './index-store/store.ts';
 import { PendingJournal, type JournalSlot, type PendingSlot } from './pending-journal.ts';
 import {
+  isUserKey,
   deltaName,
   parseStored,
   parseTimed,
@@ -70,6 +71,29 @@ const storedEntry = (meta: UploadMeta): StoredEntry => {
   if (meta.expireBefore !== undefined) e.expireBefore = meta.expireBefore;
   return e;
 };
+
+/**
+ * A folder's names, in one call where the index can (one readdir on a folder; S3 pages anyway).
+ *
+ * @example
+ * for (const name of await folderNames(index, paths.stored(user))) parseStored(name);
+ */
+export async function folderNames(index: IndexStore, folder: string): Promise<Iterable<string>> {
+  if (index.names) return index.names(folder);
+  const all: string[] = [];
+  for await (const n of index.list(folder)) all.push(n);
+  return all;
+}
+
+/**
+ * The index's user folders (userKey() names; anything else there is skipped).
+ *
+ * @example
+ * for await (const user of userFolders(index)) await folderNames(index, paths.stored(user));
+ */
+export async function* userFolders(index: IndexStore): AsyncGenerator<string> {
+  for await (const user of index.list(paths.users)) if (isUserKey(user)) yield user;
+}
 
 /**
  * Writes and reads the inventory index.

@@ -14,10 +14,10 @@ import type { Purpose } from '../slots/slot.ts';
 import type { Store, UploadMeta } from '../storage/store.ts';
 import { retentionDeadline } from '../slots/purposes.ts';
 import { isImportedId } from '../slots/id.ts';
-import type { Ledger, PendingSlot } from './ledger.ts';
+import { folderNames, userFolders, type Ledger, type PendingSlot } from './ledger.ts';
 import { externalSortBatches, type ExternalSortOptions } from './external-sort.ts';
 import { mapBounded } from '../storage/bounded.ts';
-import { isUserKey, parseStored, paths, userKey, type StoredEntry } from './names.ts';
+import { parseStored, paths, userKey, type StoredEntry } from './names.ts';
 
 /** One row of `slots ls` (times in ms since epoch). */
 export interface SlotRow {
@@ -238,7 +238,7 @@ async function* indexedRows(
       }
     };
     const folder = async (user: string): Promise<void> => {
-      for (const name of await names(deps, paths.stored(user))) {
+      for (const name of await folderNames(deps.ledger.index, paths.stored(user))) {
         const time = name.slice(0, 13);
         if (bound !== undefined && (newestFirst ? time < bound : time > bound)) continue;
         const e = parseStored(name);
@@ -249,10 +249,7 @@ async function* indexedRows(
     else {
       // Several folders read at once: one after another, each read's round trip leaves the
       // thread pool (or S3) idle, and there is one folder per user.
-      const users = async function* (): AsyncGenerator<string> {
-        for await (const user of deps.ledger.index.list(paths.users)) if (isUserKey(user)) yield user;
-      };
-      for await (const _ of mapBounded(users(), FOLDERS_IN_FLIGHT, folder));
+      for await (const _ of mapBounded(userFolders(deps.ledger.index), FOLDERS_IN_FLIGHT, folder));
     }
     chosen.sort(byKey);
     if (chosen.length > need) {
@@ -276,12 +273,3 @@ async function* indexedRows(
 }
 
 const byKey = (a: Candidate, b: Candidate): number => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
-
-/** A folder's names, in one call where the index can. */
-async function names(deps: ListDeps, folder: string): Promise<Iterable<string>> {
-  const index = deps.ledger.index;
-  if (index.names) return index.names(folder);
-  const all: string[] = [];
-  for await (const n of index.list(folder)) all.push(n);
-  return all;
-}

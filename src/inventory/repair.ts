@@ -25,9 +25,8 @@ import type { Store, UploadMeta } from '../storage/store.ts';
 import { mapBounded } from '../storage/bounded.ts';
 import { BloomFilter } from './bloom.ts';
 import type { IndexStore } from './index-store/store.ts';
-import { DAY_MS, type Ledger } from './ledger.ts';
+import { DAY_MS, folderNames, userFolders, type Ledger } from './ledger.ts';
 import {
-  isUserKey,
   parseBatch,
   parseDelta,
   parseForgotten,
@@ -111,7 +110,7 @@ export class IndexRepair {
   /** Streams every user's stored entries into the index filter. */
   async before(): Promise<void> {
     await this.#eachUser(async (user) => {
-      for (const name of await this.#names(paths.stored(user))) {
+      for (const name of await folderNames(this.#index, paths.stored(user))) {
         const e = parseStored(name);
         if (e) this.#indexed.add(e.id);
       }
@@ -124,19 +123,7 @@ export class IndexRepair {
    * trip (a request on S3), and a thousand of them one after another leave both idle.
    */
   async #eachUser(fn: (user: string) => Promise<void>): Promise<void> {
-    const index = this.#index;
-    async function* users(): AsyncIterable<string> {
-      for await (const user of index.list(paths.users)) if (isUserKey(user)) yield user;
-    }
-    for await (const _ of mapBounded(users(), USERS_IN_FLIGHT, fn));
-  }
-
-  /** A folder's names, in one call where the index can. */
-  async #names(folder: string): Promise<Iterable<string>> {
-    if (this.#index.names) return this.#index.names(folder);
-    const all: string[] = [];
-    for await (const n of this.#index.list(folder)) all.push(n);
-    return all;
+    for await (const _ of mapBounded(userFolders(this.#index), USERS_IN_FLIGHT, fn));
   }
 
   /** Notes one listed upload; restores its index entries when they are certainly missing. */
@@ -196,17 +183,17 @@ export class IndexRepair {
     // Every upload listed before `now - margin` now has its entry: listings may choose by them.
     await this.#index.put(paths.repaired, JSON.stringify({ at: this.#now }) + '\n');
     await this.#eachUser(async (user) => {
-      for (const name of await this.#names(paths.stored(user))) {
+      for (const name of await folderNames(this.#index, paths.stored(user))) {
         const e = parseStored(name);
         if (!e || e.storedAt > old || this.#listed.has(e.id)) continue;
         if ((await this.#store.stat(e.id)) !== undefined) continue;
         if (await this.#index.delete(`${paths.stored(user)}/${name}`)) this.report.dangling++;
       }
-      for (const name of await this.#names(paths.log(user))) {
+      for (const name of await folderNames(this.#index, paths.log(user))) {
         const e = parseTimed(name);
         if (e && e.at < old - DAY_MS) await this.#drop(`${paths.log(user)}/${name}`);
       }
-      for (const name of await this.#names(paths.userPending(user))) {
+      for (const name of await folderNames(this.#index, paths.userPending(user))) {
         const e = parseTimed(name);
         if (e && inFlightUntil(e, { slotLifetime: this.#slotLifetime, minUploadRate: this.#minUploadRate }) < old) {
           await this.#drop(`${paths.userPending(user)}/${name}`);

@@ -15,8 +15,8 @@
 import type { Purpose } from '../slots/slot.ts';
 import { retentionDeadline } from '../slots/purposes.ts';
 import type { Store, UploadMeta } from '../storage/store.ts';
-import { DAY_MS, type Ledger, type PendingSlot } from './ledger.ts';
-import { isUserKey, parseStored, paths } from './names.ts';
+import { DAY_MS, userFolders, type Ledger, type PendingSlot } from './ledger.ts';
+import { parseStored, paths } from './names.ts';
 import { liveSlots, removeForGood } from './removal.ts';
 import type { RepositoryUsage } from './usage.ts';
 
@@ -321,8 +321,7 @@ export async function uploadStatistics(deps: UploadsDeps): Promise<UploadStatist
   const usage = deps.usage ? await deps.usage.current() : undefined;
   const users: { key: string; uploads: number; bytes: number; newest: string }[] = [];
   const index = deps.ledger.index;
-  for await (const key of index.list(paths.users)) {
-    if (!isUserKey(key)) continue;
+  for await (const key of userFolders(index)) {
     let uploads = 0;
     let bytes = 0;
     let newest = { at: -1, id: '' };

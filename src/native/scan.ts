@@ -112,7 +112,13 @@ function batchOf(buf: Buffer, count: number, stride: number): ScanBatch {
   };
 }
 
-function nodeError(errno: number, syscall: string, path: string): Error {
+/**
+ * A Node-style error (code, errno, syscall, path) for an errno the addon reported.
+ *
+ * @example
+ * throw nodeError(2, 'open', '/srv/upload/files/abc'); // ENOENT: open '/srv/upload/files/abc'
+ */
+export function nodeError(errno: number, syscall: string, path: string): Error {
   const code = getSystemErrorName(-errno);
   return Object.assign(new Error(`${code}: ${syscall} '${path}'`), { errno: -errno, code, syscall, path });
 }

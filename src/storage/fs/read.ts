@@ -6,7 +6,7 @@ import { MAX_CACHED_BODY, type SmallUploadCache } from './cache.ts';
 import { UploadRemovedError } from '../errors.ts';
 import { errCode } from '../../errno.ts';
 import { noop } from '../../noop.ts';
-import { errnoName, type ScanBatch } from '../../native/scan.ts';
+import { errnoName, nodeError, type ScanBatch } from '../../native/scan.ts';
 
 /**
  * The read side of the fs store, built for many small GETs and fast large ones: raw descriptors
@@ -206,8 +206,7 @@ export function headAt(
   if (got < 0) {
     const code = errnoName(got);
     if (code === 'ENOENT' || code === 'ELOOP' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
-    const path = `${dir}/${id}`;
-    throw Object.assign(new Error(`${code}: open '${path}'`), { errno: got, code, syscall: 'open', path });
+    throw nodeError(-got, 'open', `${dir}/${id}`);
   }
   try {
     const start = heads.start(i);
